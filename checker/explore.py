@@ -1,0 +1,280 @@
+"""Exhaustive breadth-first exploration with TLC's semantics.
+
+A seen-set of fingerprints with a parent link each (as TLC keeps), so every
+violation comes with a *shortest* trace, rebuilt at the end by re-running the
+spec along the chain of fingerprints. Successors outside the state constraint
+are generated and have their invariants checked (they are reachable, so a
+violation there is real) but are neither counted as distinct nor expanded;
+``check_pruned=False`` skips checking them too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from agree.checker.result import (
+    ActionStats,
+    CheckResult,
+    Progress,
+    SpecRuntimeError,
+    Violation,
+    ViolationKind,
+)
+from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.traces.trace import Trace
+
+__all__ = ["check", "select_properties", "trace_to"]
+
+Fingerprint = Callable[[Any], Hashable]
+
+_DEADLOCK = Property("deadlock", "invariant", lambda _spec, _s: False,
+                     "some action is enabled in every reachable state")
+
+
+def select_properties(props: Sequence[Property], only: Sequence[str] | None) -> list[Property]:
+    """Keep the properties named in ``only`` (all when None); unknown names are an error."""
+    if not only:
+        return list(props)
+    by_name = {p.name: p for p in props}
+    unknown = [n for n in only if n not in by_name]
+    if unknown:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise SpecError(f"unknown property {unknown[0]!r} (known: {known})")
+    return [by_name[n] for n in dict.fromkeys(only)]
+
+
+def check(
+    spec: Spec[Any],
+    properties: Sequence[Property] | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    stop_at_first: bool = True,
+    deadlock: bool = False,
+    max_states: int | None = None,
+    time_limit: float | None = None,
+    check_pruned: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    progress_every: float = 2.0,
+    fingerprint: Fingerprint = hash,
+) -> CheckResult:
+    """Explore every reachable state of ``spec`` breadth-first and check properties.
+
+    Returns a :class:`CheckResult`; never prints. Raises
+    :class:`SpecRuntimeError` if the spec raises while being explored.
+    """
+    props = select_properties(
+        properties if properties is not None else spec.declared_properties(), only)
+    invs = [p for p in props if p.kind == "invariant"]
+    act_props = [p for p in props if p.kind == "action"]
+    somes = [p for p in props if p.kind == "sometimes"]
+    actions = spec.actions()
+    result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
+    result.coverage = {a.label: ActionStats() for a in actions}
+    constrained = type(spec).constraint is not Spec.constraint
+    constraint = spec.constraint
+
+    seen: dict[Hashable, Hashable | None] = {}
+    start = time.perf_counter()
+    last_report = start
+    generated = 0
+    pending: list[tuple[Property, Any, Any, Any]] = []  # (property, parent fp, step, state)
+
+    def failed(prop: Property, parent: Hashable | None, step: Transition[Any] | None,
+               state: Any) -> None:
+        pending.append((prop, parent, step, state))
+        if prop in invs:
+            invs.remove(prop)
+        if prop in act_props:
+            act_props.remove(prop)
+
+    def check_state(state: Any, parent: Hashable | None, step: Transition[Any] | None) -> None:
+        for p in tuple(invs):
+            try:
+                ok = p.fn(spec, state)
+            except Exception as exc:
+                raise _raised(spec, seen, parent, step, state, f"invariant {p.name}", exc,
+                              fingerprint) from exc
+            if not ok:
+                failed(p, parent, step, state)
+        for p in tuple(somes):
+            try:
+                ok = p.fn(spec, state)
+            except Exception as exc:
+                raise _raised(spec, seen, parent, step, state, f"property {p.name}", exc,
+                              fingerprint) from exc
+            if ok:
+                somes.remove(p)
+
+    frontier: list[Any] = []
+    for s in spec.init():
+        generated += 1
+        inside = not constrained or constraint(s)
+        if inside or check_pruned:
+            check_state(s, None, None)
+        if not inside:
+            continue
+        fp = fingerprint(s)
+        if fp in seen:
+            continue
+        seen[fp] = None
+        frontier.append(s)
+    depth = 1 if frontier else 0
+    stop = bool(pending) and stop_at_first
+
+    plans = [(a, a.fn, result.coverage[a.label], a.domains) for a in actions]
+    expanded = 0
+    while frontier and not stop:
+        level: list[Any] = []
+        for s in frontier:
+            sfp = fingerprint(s)
+            enabled = False
+            for act, fn, stats, doms in plans:
+                try:
+                    bindings = _bindings(spec, doms, s)
+                except Exception as exc:
+                    raise _raised(spec, seen, sfp, None, s, f"a domain of {act.label}", exc,
+                                  fingerprint) from exc
+                for args in bindings:
+                    try:
+                        t = fn(s, *args)
+                    except Exception as exc:
+                        raise _raised(spec, seen, sfp, None, s, act.format(args), exc,
+                                      fingerprint) from exc
+                    if t is None:
+                        continue
+                    enabled = True
+                    generated += 1
+                    stats.generated += 1
+                    step: Transition[Any] | None = None
+                    for p in tuple(act_props):
+                        if not p.fn(spec, s, t):
+                            step = Transition(act, args, t)
+                            failed(p, sfp, step, t)
+                    if not constrained or constraint(t):
+                        tfp = fingerprint(t)
+                        if tfp in seen:
+                            continue
+                        seen[tfp] = sfp
+                        stats.distinct += 1
+                        level.append(t)
+                        if invs or somes:
+                            check_state(t, sfp, step or Transition(act, args, t))
+                    elif check_pruned and (invs or somes):
+                        check_state(t, sfp, step or Transition(act, args, t))
+                    if pending and stop_at_first:
+                        break
+                if pending and stop_at_first:
+                    break
+            if deadlock and not enabled and not (pending and stop_at_first):
+                pending.append((_DEADLOCK, sfp, None, s))
+                deadlock = False  # report the first (shallowest) deadlock only
+            if pending and stop_at_first:
+                stop = True
+                break
+            expanded += 1
+            if max_states is not None and len(seen) >= max_states:
+                result.stopped, stop = "max-states", True
+                break
+            if expanded & 255 == 0 and (progress is not None or time_limit is not None):
+                now = time.perf_counter()
+                if time_limit is not None and now - start >= time_limit:
+                    result.stopped, stop = "time-limit", True
+                    break
+                if progress is not None and now - last_report >= progress_every:
+                    last_report = now
+                    progress(Progress(len(seen), generated, depth, len(level), now - start))
+        if level and not stop:
+            depth += 1
+        frontier = level
+
+    result.distinct = len(seen)
+    result.generated = generated
+    result.depth = depth
+    result.seconds = time.perf_counter() - start
+    n, g = result.distinct, result.generated
+    result.collision_probability = n * max(g - n, 0) / 2.0**64
+    if stop and result.stopped is None:
+        result.stopped = "violation"
+    result.complete = result.stopped is None
+    for prop, parent, step, state in pending:
+        kind: ViolationKind = "deadlock" if prop is _DEADLOCK else prop.kind
+        trace = _build_trace(spec, seen, parent, step, state, prop.name, kind, fingerprint,
+                             is_deadlock=kind == "deadlock")
+        result.violations.append(Violation(prop.name, kind, trace, prop.doc))
+    if result.complete:
+        for p in somes:
+            result.violations.append(Violation(
+                p.name, "sometimes", None, f"no reachable state satisfies {p.name}"))
+    return result
+
+
+def _bindings(spec: Spec[Any], doms: Sequence[tuple[str, Any]], s: Any) -> Any:
+    if not doms:
+        return ((),)
+    if len(doms) == 1:
+        d = doms[0][1]
+        values = getattr(spec, d) if isinstance(d, str) else d(spec, s)
+        return [(x,) for x in values]
+    lists = [getattr(spec, d) if isinstance(d, str) else list(d(spec, s)) for _, d in doms]
+    out: list[tuple[Any, ...]] = [()]
+    for lst in lists:
+        out = [(*prefix, x) for prefix in out for x in lst]
+    return out
+
+
+def trace_to(spec: Spec[Any], seen: dict[Hashable, Hashable | None], fp: Hashable,
+             fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
+    """Rebuild a shortest path to the state with fingerprint ``fp`` from the parent links,
+    re-running the spec (as TLC does) to recover actions and full states."""
+    chain: list[Hashable] = []
+    cur: Hashable | None = fp
+    while cur is not None:
+        chain.append(cur)
+        cur = seen[cur]
+    chain.reverse()
+    init = next(s for s in spec.init() if fingerprint(s) == chain[0])
+    steps: list[Transition[Any]] = []
+    state = init
+    for target in chain[1:]:
+        for tr in spec.successors(state):
+            if fingerprint(tr.state) == target and spec.constraint(tr.state):
+                steps.append(tr)
+                state = tr.state
+                break
+        else:  # pragma: no cover - only on a fingerprint collision or impure spec
+            raise SpecError("cannot rebuild the trace: the spec is not deterministic "
+                            "(an action gives different results for the same state)")
+    return init, steps
+
+
+def _build_trace(spec: Spec[Any], seen: dict[Hashable, Hashable | None], parent: Hashable | None,
+                 step: Transition[Any] | None, state: Any, prop: str, kind: str,
+                 fingerprint: Fingerprint, is_deadlock: bool = False) -> Trace:
+    if parent is None:  # an initial state
+        return Trace(spec.name, spec.param_values(), state, [], prop, kind)
+    init, steps = trace_to(spec, seen, parent, fingerprint)
+    if step is not None:
+        steps.append(step)
+    elif not is_deadlock:
+        last = steps[-1].state if steps else init
+        for tr in spec.successors(last):
+            if tr.state == state:
+                steps.append(tr)
+                break
+    return Trace.from_transitions(spec, init, steps, prop, kind)
+
+
+def _raised(spec: Spec[Any], seen: dict[Hashable, Hashable | None], parent: Hashable | None,
+            step: Transition[Any] | None, state: Any, where: str, exc: Exception,
+            fingerprint: Fingerprint) -> SpecRuntimeError:
+    trace: Trace | None
+    try:
+        trace = _build_trace(spec, seen, parent, step, state, where, "error", fingerprint,
+                             is_deadlock=True)
+    except Exception:  # the spec is broken enough that no trace can be rebuilt
+        trace = None
+    depth = f" after {len(trace)} steps" if trace is not None else ""
+    return SpecRuntimeError(f"the spec raised in {where}{depth}: {type(exc).__name__}: {exc}",
+                            trace)

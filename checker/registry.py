@@ -1,0 +1,147 @@
+"""The specs `agree` knows by name, and loading a user's spec from a file.
+
+An entry pairs a spec class (``models/``) with its properties
+(``properties/``); ``models`` cannot import ``properties``, so the pairing
+lives here. Zoo entries also say which rule they break and where it comes from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agree.checker.spec import Property, Spec, SpecError
+
+__all__ = ["SpecEntry", "build", "entries", "get", "load_user_spec", "resolve"]
+
+
+@dataclass(frozen=True)
+class SpecEntry:
+    """A named spec: its class, properties, and (for the zoo) what it breaks."""
+
+    name: str
+    spec: str  # "module:Class", imported on first use
+    properties: str  # "module:ATTRIBUTE" holding a sequence of Property
+    summary: str
+    group: str = "protocol"  # "protocol", "article" or "zoo"
+    breaks: str = ""  # the property a zoo variant violates
+    source: str = ""  # where the bug is described
+    defaults: tuple[tuple[str, Any], ...] = ()  # parameters that differ from the class's
+
+    def spec_class(self) -> type[Spec[Any]]:
+        return _import(self.spec)  # type: ignore[no-any-return]
+
+    def property_list(self) -> tuple[Property, ...]:
+        return tuple(_import(self.properties))
+
+
+def _import(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+_P = "agree.properties.paxos:PROPERTIES"
+
+_ENTRIES: list[SpecEntry] = [
+    SpecEntry("paxos", "agree.models.paxos:Paxos", _P,
+              "Lamport's Paxos.tla: single-decree Paxos over a message set"),
+    SpecEntry("paxos-article", "agree.models.paxos_article:ArticlePaxos",
+              "agree.properties.paxos_article:PROPERTIES",
+              "Paxos exactly as the article describes it (unsafe)", group="article",
+              breaks="agreement", source="the article: Promise() carries no accepted value"),
+    SpecEntry("paxos-pid-timestamp", "agree.models.paxos_article:PidTimestampPaxos", _P,
+              "Paxos.tla with the article's ids: two proposers may share a ballot",
+              group="article", breaks="agreement",
+              source="the article: unique id = process id + Unix timestamp"),
+]
+
+
+def entries() -> list[SpecEntry]:
+    """Every registered spec, protocols first, then the article's, then the zoo."""
+    order = {"protocol": 0, "article": 1, "zoo": 2}
+    return sorted(_ENTRIES, key=lambda e: order.get(e.group, 3))
+
+
+def get(name: str) -> SpecEntry:
+    """The entry called ``name``; an unknown name is a :class:`SpecError`."""
+    for e in _ENTRIES:
+        if e.name == name:
+            return e
+    known = ", ".join(e.name for e in entries())
+    raise SpecError(f"unknown spec {name!r} (known: {known}; `agree list` describes them)")
+
+
+def coerce_params(cls: type[Spec[Any]], given: Mapping[str, Any],
+                  defaults: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """Check parameter names and types against the spec's signature."""
+    params = {p.name: p for p in cls.parameters()}
+    out = dict(defaults)
+    for key, value in given.items():
+        name = key.replace("-", "_")
+        if name not in params:
+            known = ", ".join(p.flag for p in params.values()) or "none"
+            raise SpecError(f"spec {cls.name} has no parameter {key!r} (parameters: {known})")
+        typ = params[name].type
+        if typ is bool:
+            if not isinstance(value, bool):
+                raise SpecError(f"parameter {name} must be true or false, not {value!r}")
+        elif typ is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SpecError(f"parameter {name} must be an integer, not {value!r}")
+        out[name] = value
+    return out
+
+
+def build(name: str, params: Mapping[str, Any] | None = None,
+          ) -> tuple[Spec[Any], tuple[Property, ...]]:
+    """Instantiate a registered spec with parameters; returns it with its properties."""
+    entry = get(name)
+    cls = entry.spec_class()
+    spec = cls(**coerce_params(cls, params or {}, dict(entry.defaults)))
+    return spec, entry.property_list()
+
+
+def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[Property]]:
+    """Resolver for trace files: a registered name, or ``file.py:Class`` of a user spec."""
+    if name.endswith(".py") or ".py:" in name:
+        cls, props = load_user_spec(name)
+        spec = cls(**coerce_params(cls, params))
+        return spec, (*spec.declared_properties(), *props)
+    return build(name, params)
+
+
+def load_user_spec(ref: str) -> tuple[type[Spec[Any]], tuple[Property, ...]]:
+    """Load ``path/to/file.py`` (or ``file.py:ClassName``): the spec class it defines
+    and any module-level ``PROPERTIES``."""
+    path_s, _, cls_name = ref.partition(".py:")
+    path = Path(path_s if not cls_name else path_s + ".py")
+    if not path.is_file():
+        raise SpecError(f"no such spec file: {path}")
+    mod_name = f"agree_user_spec_{abs(hash(str(path.resolve())))}"
+    loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise SpecError(f"cannot load {path} as Python")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[mod_name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SpecError(f"{path} raised on import: {type(exc).__name__}: {exc}") from None
+    classes = [c for c in vars(module).values()
+               if inspect.isclass(c) and issubclass(c, Spec) and c is not Spec
+               and c.__module__ == mod_name]
+    if cls_name:
+        classes = [c for c in classes if c.__name__ == cls_name]
+    if len(classes) != 1:
+        what = f"a spec class {cls_name!r}" if cls_name else "exactly one Spec subclass"
+        raise SpecError(f"{path} must define {what} (found {len(classes)}); "
+                        "name one with FILE.py:ClassName")
+    props = tuple(getattr(module, "PROPERTIES", ()))
+    return classes[0], props
+

@@ -1,0 +1,358 @@
+"""The spec API: a protocol written once as a plain-Python transition system.
+
+A spec is a subclass of :class:`Spec`. Its constructor's keyword arguments are
+its parameters (TLA+ constants); ``init`` yields the initial states; methods
+decorated with :func:`action` are the actions, each a pure function
+``(state, *params) -> next state | None`` whose parameters range over declared
+domains. Properties (:func:`invariant`, :func:`action_property`,
+:func:`sometimes`) are predicates over states or steps; they may be methods of
+the spec or plain functions ``(spec, state)`` kept elsewhere (``properties/``).
+
+Every engine (BFS, simulation, Hypothesis, the conformance harness, trace
+replay) uses only this module, so a protocol written against it gets all of
+them. States must be immutable and hashable: NamedTuples or frozen dataclasses
+of tuples, frozensets, ints, strings and None.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+__all__ = [
+    "Action",
+    "Domain",
+    "Param",
+    "Property",
+    "PropertyKind",
+    "Spec",
+    "SpecError",
+    "Transition",
+    "action",
+    "action_property",
+    "invariant",
+    "sometimes",
+]
+
+S = TypeVar("S")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where an action parameter ranges: the name of a spec attribute holding a
+#: fixed sequence (``"servers"``), or a function ``(spec, state) -> iterable``
+#: for domains that depend on the state (the messages in flight).
+Domain = str | Callable[[Any, Any], Iterable[Any]]
+
+PropertyKind = Literal["invariant", "action", "sometimes"]
+
+
+class SpecError(Exception):
+    """A spec or its parameters are unusable; the message says what to fix."""
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+@dataclass(frozen=True)
+class _ActionDecl:
+    label: str
+    domains: tuple[tuple[str, Domain], ...]
+
+
+def action(label: str | None = None, /, **domains: Domain) -> Callable[[F], F]:
+    """Declare a method ``(self, state, **params) -> state | None`` an action.
+
+    ``label`` is the name shown in traces (default: the method name in
+    CamelCase, ``request_vote`` -> ``RequestVote``); each keyword names a
+    parameter and its domain, enumerated in the order given.
+    """
+
+    def mark(fn: F) -> F:
+        fn._agree_action = _ActionDecl(label or _camel(fn.__name__), tuple(domains.items()))  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named property: ``fn(spec, state)`` or, for action properties,
+    ``fn(spec, state, next_state)``, returning True when it holds."""
+
+    name: str
+    kind: PropertyKind
+    fn: Callable[..., bool]
+    doc: str = ""
+
+    def holds(self, spec: Spec[Any], state: Any, next_state: Any = None) -> bool:
+        """Evaluate the property (on a step for action properties)."""
+        if self.kind == "action":
+            return bool(self.fn(spec, state, next_state))
+        return bool(self.fn(spec, state))
+
+
+def _property(kind: PropertyKind, name: str | None) -> Callable[[Callable[..., bool]], Any]:
+    def mark(fn: Callable[..., bool]) -> Any:
+        doc = inspect.getdoc(fn) or ""
+        prop = Property(name or fn.__name__, kind, fn, doc.split("\n\n")[0].replace("\n", " "))
+        fn._agree_property = prop  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def invariant(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a state predicate that must hold in every reachable state."""
+    return _property("invariant", name)(fn) if fn is not None else _property("invariant", name)
+
+
+def action_property(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a step predicate ``(state, next_state)`` that every step must satisfy."""
+    return _property("action", name)(fn) if fn is not None else _property("action", name)
+
+
+def sometimes(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a state predicate some reachable state must satisfy (else a failure)."""
+    return _property("sometimes", name)(fn) if fn is not None else _property("sometimes", name)
+
+
+def property_of(fn: Callable[..., bool]) -> Property:
+    """The :class:`Property` a decorated function carries."""
+    prop = getattr(fn, "_agree_property", None)
+    if prop is None:
+        raise SpecError(f"{fn!r} is not decorated with @invariant, @action_property or @sometimes")
+    return prop  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One spec parameter, read from the constructor's signature."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Action(Generic[S]):
+    """An action bound to a spec instance, ready to enumerate."""
+
+    label: str
+    fn: Callable[..., S | None]
+    domains: tuple[tuple[str, Domain], ...]
+    spec: Spec[S] = field(repr=False)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.domains)
+
+    def domain(self, name: str, state: S) -> Sequence[Any]:
+        """The values parameter ``name`` ranges over in ``state``."""
+        for pname, dom in self.domains:
+            if pname == name:
+                return self.spec.domain_values(dom, state)
+        raise SpecError(f"action {self.label} has no parameter {name!r}")
+
+    def bindings(self, state: S) -> Iterator[tuple[Any, ...]]:
+        """Every parameter tuple in the declared domains, in declared order."""
+        lists = [self.spec.domain_values(dom, state) for _, dom in self.domains]
+        yield from _product(lists)
+
+    def format(self, args: tuple[Any, ...]) -> str:
+        """The trace label, e.g. ``Phase1b(a=a1, m=<1a bal=0>)``."""
+        if not args:
+            return self.label
+        parts = []
+        for (pname, dom), arg in zip(self.domains, args, strict=True):
+            parts.append(f"{pname}={self.spec.show(dom if isinstance(dom, str) else '', arg)}")
+        return f"{self.label}({', '.join(parts)})"
+
+
+def _product(lists: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    if not lists:
+        yield ()
+        return
+    if len(lists) == 1:
+        for x in lists[0]:
+            yield (x,)
+        return
+    head, rest = lists[0], lists[1:]
+    tails = list(_product(rest))
+    for x in head:
+        for t in tails:
+            yield (x, *t)
+
+
+@dataclass(frozen=True)
+class Transition(Generic[S]):
+    """One step: the action, its arguments, and the state it leads to."""
+
+    action: Action[S]
+    args: tuple[Any, ...]
+    state: S
+
+    @property
+    def label(self) -> str:
+        return self.action.format(self.args)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(zip(self.action.param_names, self.args, strict=True))
+
+
+class Spec(Generic[S]):
+    """Base class of every protocol spec.
+
+    Subclasses set ``name`` and ``description``, take their parameters as
+    keyword arguments of ``__init__`` (typed int or bool, with defaults; help
+    text in ``param_help``), implement ``init``, and declare actions with
+    :func:`action`. Optional: ``constraint`` (TLC's state constraint),
+    ``symmetry`` (names of interchangeable id domains) with ``permute``,
+    ``names`` (display prefixes of id domains) and ``view`` (how a state reads).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    param_help: ClassVar[Mapping[str, str]] = {}
+    #: Display prefix of each id domain: ``{"servers": "s"}`` shows server 0 as ``s1``.
+    names: ClassVar[Mapping[str, str]] = {}
+    #: Id domains whose elements are interchangeable (used for symmetry reduction).
+    symmetry: ClassVar[tuple[str, ...]] = ()
+    #: The spec's own declared properties, gathered from decorated methods.
+    _action_attrs: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        attrs = list(getattr(cls, "_action_attrs", ()))
+        for attr, value in cls.__dict__.items():
+            if getattr(value, "_agree_action", None) is not None and attr not in attrs:
+                attrs.append(attr)
+        cls._action_attrs = tuple(attrs)
+
+    # -- parameters -------------------------------------------------------
+
+    @classmethod
+    def parameters(cls) -> tuple[Param, ...]:
+        """The spec's parameters, from its constructor's signature."""
+        sig = inspect.signature(cls.__init__)
+        hints = inspect.get_annotations(cls.__init__, eval_str=True)
+        out = []
+        for pname, p in sig.parameters.items():
+            if pname == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            if p.default is inspect.Parameter.empty:
+                raise SpecError(f"spec {cls.name}: parameter {pname} needs a default value")
+            typ = hints.get(pname, type(p.default))
+            out.append(Param(pname, typ, p.default, cls.param_help.get(pname, "")))
+        return tuple(out)
+
+    def param_values(self) -> dict[str, Any]:
+        """The values this instance was built with (for reports and traces)."""
+        return {p.name: getattr(self, p.name, p.default) for p in self.parameters()}
+
+    # -- the transition system ---------------------------------------------
+
+    def init(self) -> Iterable[S]:
+        """The initial states."""
+        raise NotImplementedError
+
+    def actions(self) -> tuple[Action[S], ...]:
+        """The declared actions, bound to this instance, in declaration order."""
+        cached: tuple[Action[S], ...] | None = self.__dict__.get("_bound_actions")
+        if cached is None:
+            out = []
+            for attr in self._action_attrs:
+                fn = getattr(self, attr)
+                decl = _find_decl(type(self), attr)
+                out.append(Action(decl.label, fn, decl.domains, self))
+            cached = tuple(out)
+            self.__dict__["_bound_actions"] = cached
+        return cached
+
+    def action(self, label: str) -> Action[S]:
+        """The action called ``label``."""
+        for act in self.actions():
+            if act.label == label:
+                return act
+        raise SpecError(f"spec {self.name} has no action {label!r}")
+
+    def domain_values(self, dom: Domain, state: S) -> Sequence[Any]:
+        """Enumerate a domain (fixed attribute or function of the state)."""
+        if isinstance(dom, str):
+            return getattr(self, dom)  # type: ignore[no-any-return]
+        values = dom(self, state)
+        return values if isinstance(values, list | tuple | range) else list(values)
+
+    def successors(self, state: S) -> Iterator[Transition[S]]:
+        """Every enabled (action, arguments) with the state it leads to."""
+        for act in self.actions():
+            fn = act.fn
+            for args in act.bindings(state):
+                nxt = fn(state, *args)
+                if nxt is not None:
+                    yield Transition(act, args, nxt)
+
+    def constraint(self, state: S) -> bool:
+        """TLC's state constraint: successors outside it are not explored."""
+        return True
+
+    def declared_properties(self) -> tuple[Property, ...]:
+        """Properties written as decorated methods of the spec class."""
+        seen: dict[str, Property] = {}
+        for klass in reversed(type(self).__mro__):
+            for value in vars(klass).values():
+                prop = getattr(value, "_agree_property", None)
+                if isinstance(prop, Property):
+                    seen[prop.name] = prop
+        return tuple(seen.values())
+
+    # -- symmetry ------------------------------------------------------------
+
+    def permute(self, state: S, perms: Mapping[str, Sequence[int]]) -> S:
+        """Rename ids: ``perms[domain][i]`` is the new id of element ``i``."""
+        raise SpecError(f"spec {self.name} declares no symmetry")
+
+    # -- how it reads -------------------------------------------------------
+
+    def show(self, domain: str, value: Any) -> str:
+        """Display a parameter value; ids of named domains read ``s1``, ``a2``..."""
+        prefix = self.names.get(domain)
+        if prefix is not None and isinstance(value, int):
+            return f"{prefix}{value + 1}"
+        return str(value)
+
+    def view(self, state: S) -> dict[str, Any]:
+        """How a reviewer reads a state: a flat mapping from a variable (or an
+        element of one, ``commit_index[s1]``) to a string, or to a set or bag
+        (``dict`` str -> count) of strings for message collections. Diffs and
+        renderers work on this."""
+        fields = getattr(state, "_fields", None)
+        if fields is None:
+            return {"state": repr(state)}
+        return {f: repr(getattr(state, f)) for f in fields}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.param_values().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _find_decl(cls: type, attr: str) -> _ActionDecl:
+    for klass in cls.__mro__:
+        value = vars(klass).get(attr)
+        decl = getattr(value, "_agree_action", None)
+        if decl is not None:
+            return decl  # type: ignore[no-any-return]
+    raise SpecError(f"{cls.__name__}.{attr} is not an action")  # pragma: no cover
+
+
+def indexed(name: str, values: Sequence[Any], prefix: str, show: Callable[[Any], str] = str,
+            ) -> dict[str, str]:
+    """View helper: a per-node variable as ``name[s1]: value`` entries."""
+    return {f"{name}[{prefix}{i + 1}]": show(v) for i, v in enumerate(values)}

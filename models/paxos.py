@@ -1,0 +1,240 @@
+"""Single-decree Paxos: a port of Lamport's ``Paxos.tla`` (TLA+ Examples).
+
+Read it beside the original. Acceptors keep ``max_bal`` (the highest ballot
+they promised or voted in), and ``<<max_vbal, max_val>>``, their vote with the
+highest ballot (``<<-1, None>>`` before any vote). ``msgs`` is the set of
+every message ever sent: nothing is removed, receiving does not consume, and
+loss and duplication need no modelling, since for safety a lost message is a
+message never received. There is a leader per ballot, implicit: the ballot b
+leader performs Phase1a(b) and Phase2a(b, v). Learners are left out; a value
+is *chosen* when a quorum sent 2b messages for the same ballot and value.
+
+Acceptors are ``0..n-1`` (shown ``a1..``), values ``0..k-1`` (shown ``v1..``),
+ballots ``0..max_ballot``; quorums are the majorities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+from typing import Any, ClassVar, NamedTuple
+
+from agree.checker.spec import Spec, SpecError, action, indexed
+
+__all__ = ["M1a", "M1b", "M2a", "M2b", "Message", "Paxos", "PaxosState", "show_value"]
+
+NONE = None  # Paxos.tla's None: "an unspecified value that is not a ballot number"
+
+
+def show_value(v: int | None) -> str:
+    """Values read v1, v2, ...; no value reads None."""
+    return "None" if v is None else f"v{v + 1}"
+
+
+class M1a(NamedTuple):
+    """Phase 1a: the ballot ``bal`` leader asks acceptors to join ballot ``bal``."""
+
+    bal: int
+    type: str = "1a"
+
+    def __str__(self) -> str:
+        return f"1a bal={self.bal}"
+
+
+class M1b(NamedTuple):
+    """Phase 1b: acceptor ``acc`` joins ballot ``bal`` and reports its latest vote."""
+
+    acc: int
+    bal: int
+    mbal: int
+    mval: int | None
+    type: str = "1b"
+
+    def __str__(self) -> str:
+        return f"1b a{self.acc + 1} bal={self.bal} mbal={self.mbal} mval={show_value(self.mval)}"
+
+
+class M2a(NamedTuple):
+    """Phase 2a: the ballot ``bal`` leader asks acceptors to vote for ``val``."""
+
+    bal: int
+    val: int
+    type: str = "2a"
+
+    def __str__(self) -> str:
+        return f"2a bal={self.bal} val={show_value(self.val)}"
+
+
+class M2b(NamedTuple):
+    """Phase 2b: acceptor ``acc`` voted for ``val`` in ballot ``bal``."""
+
+    acc: int
+    bal: int
+    val: int
+    type: str = "2b"
+
+    def __str__(self) -> str:
+        return f"2b a{self.acc + 1} bal={self.bal} val={show_value(self.val)}"
+
+
+Message = M1a | M1b | M2a | M2b
+
+
+class PaxosState(NamedTuple):
+    max_bal: tuple[int, ...]
+    max_vbal: tuple[int, ...]
+    max_val: tuple[int | None, ...]
+    msgs: frozenset[Any]  # of M1a | M1b | M2a | M2b, every message ever sent
+
+
+def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
+    """``[t EXCEPT ![i] = v]``."""
+    return (*t[:i], v, *t[i + 1 :])
+
+
+def majorities(n: int) -> tuple[frozenset[int], ...]:
+    """Every set of more than half of ``0..n-1``, smallest first."""
+    return tuple(
+        frozenset(q) for k in range(n // 2 + 1, n + 1) for q in combinations(range(n), k)
+    )
+
+
+def _sorted_msgs(s: PaxosState, kind: str) -> list[Any]:
+    return sorted((m for m in s.msgs if m.type == kind), key=tuple)
+
+
+class Paxos(Spec[PaxosState]):
+    """Lamport's Paxos.tla: single-decree Paxos with a message set."""
+
+    name: ClassVar[str] = "paxos"
+    description: ClassVar[str] = (
+        "Lamport's Paxos.tla: single-decree Paxos, messages as a grow-only set")
+    param_help: ClassVar[dict[str, str]] = {
+        "acceptors": "number of acceptors (quorums are majorities)",
+        "values": "number of values that may be proposed",
+        "max_ballot": "ballots are 0..max_ballot",
+    }
+    names: ClassVar[dict[str, str]] = {"acceptors": "a", "values": "v"}
+    symmetry: ClassVar[tuple[str, ...]] = ("acceptors", "values")
+
+    def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 2) -> None:
+        if acceptors < 1:
+            raise SpecError("--acceptors must be at least 1")
+        if values < 1:
+            raise SpecError("--values must be at least 1")
+        if max_ballot < 0:
+            raise SpecError("--max-ballot must be 0 or more")
+        self.acceptors_n = acceptors
+        self.values_n = values
+        self.max_ballot = max_ballot
+        self.acceptors: Sequence[int] = range(acceptors)
+        self.values: Sequence[int] = range(values)
+        self.ballots: Sequence[int] = range(max_ballot + 1)
+        self.quorums = majorities(acceptors)
+
+    def param_values(self) -> dict[str, Any]:
+        return {"acceptors": self.acceptors_n, "values": self.values_n,
+                "max_ballot": self.max_ballot}
+
+    def init(self) -> Iterable[PaxosState]:
+        n = self.acceptors_n
+        yield PaxosState((-1,) * n, (-1,) * n, (NONE,) * n, frozenset())
+
+    # Phase1a(b): the ballot b leader sends a 1a message, beginning ballot b.
+    # Always enabled; sending a message already sent changes nothing.
+    @action(b="ballots")
+    def phase1a(self, s: PaxosState, b: int) -> PaxosState | None:
+        return s._replace(msgs=s.msgs | {M1a(b)})
+
+    # Phase2a(b, v): the ballot b leader asks for votes for v. Enabled when it
+    # has not yet sent a 2a for ballot b, and 1b messages of ballot b from a
+    # quorum Q show v safe: none of Q voted before b, or v is the value of the
+    # vote with the highest ballot among those Q reported. This conjunct is the
+    # heart of the algorithm.
+    @action(b="ballots", v="values")
+    def phase2a(self, s: PaxosState, b: int, v: int) -> PaxosState | None:
+        joined: dict[int, M1b] = {}
+        for m in s.msgs:
+            if m.type == "2a" and m.bal == b:
+                return None
+            if m.type == "1b" and m.bal == b:
+                joined[m.acc] = m
+        if not any(self.shows_safe(q, joined, v) for q in self.quorums):
+            return None
+        return s._replace(msgs=s.msgs | {M2a(b, v)})
+
+    def shows_safe(self, q: frozenset[int], joined: dict[int, M1b], v: int) -> bool:
+        """Every acceptor of q sent a 1b; none reported a vote, or the highest
+        reported vote is for v."""
+        if not all(a in joined for a in q):
+            return False
+        voted = [joined[a] for a in q if joined[a].mbal >= 0]
+        if not voted:
+            return True
+        top = max(m.mbal for m in voted)
+        return any(m.mval == v and m.mbal == top for m in voted)
+
+    # Phase1b(a): acceptor a receives a 1a message of a ballot above any it has
+    # joined, promises not to vote below it (max_bal), and answers with its
+    # latest vote.
+    @action(a="acceptors", m=lambda self, s: _sorted_msgs(s, "1a"))
+    def phase1b(self, s: PaxosState, a: int, m: M1a) -> PaxosState | None:
+        if not m.bal > s.max_bal[a]:
+            return None
+        reply = M1b(a, m.bal, s.max_vbal[a], s.max_val[a])
+        return s._replace(max_bal=put(s.max_bal, a, m.bal), msgs=s.msgs | {reply})
+
+    # Phase2b(a): acceptor a receives a 2a message of a ballot it has not
+    # promised to skip (bal >= max_bal[a]) and votes as asked, recording the
+    # vote and announcing it in a 2b message. Repeating a vote is a stutter.
+    @action(a="acceptors", m=lambda self, s: _sorted_msgs(s, "2a"))
+    def phase2b(self, s: PaxosState, a: int, m: M2a) -> PaxosState | None:
+        if not m.bal >= s.max_bal[a]:
+            return None
+        return PaxosState(
+            put(s.max_bal, a, m.bal),
+            put(s.max_vbal, a, m.bal),
+            put(s.max_val, a, m.val),
+            s.msgs | {M2b(a, m.bal, m.val)},
+        )
+
+    # -- symmetry and reading ----------------------------------------------
+
+    def permute(self, state: PaxosState, perms: Any) -> PaxosState:
+        pa = perms.get("acceptors", range(self.acceptors_n))
+        pv = perms.get("values", range(self.values_n))
+        inv = [0] * len(pa)
+        for i, p in enumerate(pa):
+            inv[p] = i
+
+        def val(v: int | None) -> int | None:
+            return None if v is None else pv[v]
+
+        def msg(m: Message) -> Message:
+            if isinstance(m, M1b):
+                return M1b(pa[m.acc], m.bal, m.mbal, val(m.mval))
+            if isinstance(m, M2a):
+                return M2a(m.bal, pv[m.val])
+            if isinstance(m, M2b):
+                return M2b(pa[m.acc], m.bal, pv[m.val])
+            return m
+
+        return PaxosState(
+            tuple(state.max_bal[inv[i]] for i in range(len(pa))),
+            tuple(state.max_vbal[inv[i]] for i in range(len(pa))),
+            tuple(val(state.max_val[inv[i]]) for i in range(len(pa))),
+            frozenset(msg(m) for m in state.msgs),
+        )
+
+    def show(self, domain: str, value: Any) -> str:
+        if isinstance(value, tuple) and hasattr(value, "type"):
+            return f"<{value}>"
+        return super().show(domain, value)
+
+    def view(self, state: PaxosState) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        out.update(indexed("max_bal", state.max_bal, "a"))
+        out.update(indexed("max_vbal", state.max_vbal, "a"))
+        out.update(indexed("max_val", state.max_val, "a", show_value))
+        out["msgs"] = frozenset(str(m) for m in state.msgs)
+        return out

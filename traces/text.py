@@ -1,0 +1,97 @@
+"""Traces as text for a reviewer: per step the action, then only what changed.
+
+Works on ``spec.view(state)``: a flat mapping from a variable (or one element
+of it, ``max_bal[a1]``) to a string, a set of strings (message sets, one
+message per line) or a dict of string -> count (message bags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agree.checker.spec import Spec
+from agree.traces.trace import Trace
+
+__all__ = ["diff_views", "render_text", "render_view"]
+
+
+def _lines_of(key: str, value: Any, indent: str = "  ") -> list[str]:
+    if isinstance(value, frozenset | set):
+        if not value:
+            return [f"{indent}{key} = {{}}"]
+        return [f"{indent}{key} =", *(f"{indent}  {m}" for m in sorted(value))]
+    if isinstance(value, Mapping):
+        if not value:
+            return [f"{indent}{key} = {{}}"]
+        return [f"{indent}{key} =",
+                *(f"{indent}  {m}" + (f" (x{n})" if n != 1 else "")
+                  for m, n in sorted(value.items()))]
+    return [f"{indent}{key} = {value}"]
+
+
+def render_view(view: Mapping[str, Any], indent: str = "  ") -> list[str]:
+    """A whole state, one variable per line (collections one element per line)."""
+    out: list[str] = []
+    for key, value in view.items():
+        out.extend(_lines_of(key, value, indent))
+    return out
+
+
+def diff_views(old: Mapping[str, Any], new: Mapping[str, Any], indent: str = "  ") -> list[str]:
+    """Only what changed: ``key: old -> new``; for collections ``+``/``-`` per element."""
+    out: list[str] = []
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, frozenset | set) or isinstance(b, frozenset | set):
+            sa, sb = set(a or ()), set(b or ())
+            out.extend(f"{indent}{key} + {m}" for m in sorted(sb - sa))
+            out.extend(f"{indent}{key} - {m}" for m in sorted(sa - sb))
+        elif isinstance(a, Mapping) or isinstance(b, Mapping):
+            ma: Mapping[str, int] = a or {}
+            mb: Mapping[str, int] = b or {}
+            for m in sorted(set(ma) | set(mb)):
+                na, nb = ma.get(m, 0), mb.get(m, 0)
+                if na == nb:
+                    continue
+                sign = "+" if nb > na else "-"
+                count = f" (x{nb})" if nb > 1 else ""
+                out.append(f"{indent}{key} {sign} {m}{count}")
+        else:
+            out.append(f"{indent}{key}: {a} -> {b}")
+    return out
+
+
+def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
+    """The trace as text: the initial state in full, then each step's changes.
+
+    With ``full``, every state is printed whole after its step.
+    """
+    params = " ".join(f"{k}={v}" for k, v in trace.params.items())
+    head = f"{trace.spec} ({params})"
+    if trace.property:
+        what = "deadlocks" if trace.kind == "deadlock" else f"violates {trace.property}"
+        head += f": {what} in {len(trace)} step{'s' if len(trace) != 1 else ''}"
+    lines = [head, "", "State 0 (initial)", *render_view(spec.view(trace.init))]
+    prev = spec.view(trace.init)
+    for n, step in enumerate(trace.steps, 1):
+        cur = spec.view(step.state)
+        loop = "  (the loop starts here)" if trace.loop is not None and trace.loop == n else ""
+        lines += ["", f"Step {n}: {step.label}{loop}"]
+        changes = render_view(cur) if full else diff_views(prev, cur)
+        lines += changes or ["  (nothing changed: a stuttering step)"]
+        prev = cur
+    if trace.property:
+        lines.append("")
+        at = f"step {len(trace)}" if trace.steps else "the initial state"
+        if trace.kind == "deadlock":
+            lines.append(f"No action is enabled after {at}.")
+        elif trace.loop is not None:
+            lines.append(f"{trace.property} fails: the behaviour loops back to step {trace.loop}"
+                         " forever.")
+        else:
+            kind = "action property" if trace.kind == "action" else trace.kind or "property"
+            lines.append(f"{kind} {trace.property} is violated at {at}.")
+    return "\n".join(lines) + "\n"
