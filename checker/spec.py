@@ -32,7 +32,9 @@ __all__ = [
     "Transition",
     "action",
     "action_property",
+    "eventually",
     "invariant",
+    "leads_to",
     "sometimes",
 ]
 
@@ -44,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: for domains that depend on the state (the messages in flight).
 Domain = str | Callable[[Any, Any], Iterable[Any]]
 
-PropertyKind = Literal["invariant", "action", "sometimes"]
+PropertyKind = Literal["invariant", "action", "sometimes", "eventually", "leads_to"]
 
 
 class SpecError(Exception):
@@ -85,6 +87,8 @@ class Property:
     kind: PropertyKind
     fn: Callable[..., bool]
     doc: str = ""
+    #: For ``leads_to`` properties: P in ``P ~> Q`` (``fn`` is Q).
+    premise: Callable[..., bool] | None = None
 
     def holds(self, spec: Spec[Any], state: Any, next_state: Any = None) -> bool:
         """Evaluate the property (on a step for action properties)."""
@@ -93,10 +97,12 @@ class Property:
         return bool(self.fn(spec, state))
 
 
-def _property(kind: PropertyKind, name: str | None) -> Callable[[Callable[..., bool]], Any]:
+def _property(kind: PropertyKind, name: str | None, premise: Callable[..., bool] | None = None,
+              ) -> Callable[[Callable[..., bool]], Any]:
     def mark(fn: Callable[..., bool]) -> Any:
         doc = inspect.getdoc(fn) or ""
-        prop = Property(name or fn.__name__, kind, fn, doc.split("\n\n")[0].replace("\n", " "))
+        prop = Property(name or fn.__name__, kind, fn, doc.split("\n\n")[0].replace("\n", " "),
+                        premise)
         fn._agree_property = prop  # type: ignore[attr-defined]
         return fn
 
@@ -116,6 +122,19 @@ def action_property(fn: Callable[..., bool] | None = None, /, *, name: str | Non
 def sometimes(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
     """Declare a state predicate some reachable state must satisfy (else a failure)."""
     return _property("sometimes", name)(fn) if fn is not None else _property("sometimes", name)
+
+
+def eventually(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a liveness property ``<>P``: every fair behaviour reaches a state where P holds.
+    Checked on the explicit state graph (``agree.checker.liveness``)."""
+    return _property("eventually", name)(fn) if fn is not None else _property("eventually", name)
+
+
+def leads_to(premise: Callable[..., bool], /, *, name: str | None = None,
+             ) -> Callable[[Callable[..., bool]], Any]:
+    """Declare ``P ~> Q``: on every fair behaviour, a state where ``premise`` (P) holds is
+    followed (now or later) by one where the decorated predicate (Q) holds."""
+    return _property("leads_to", name, premise)
 
 
 def property_of(fn: Callable[..., bool]) -> Property:
@@ -225,6 +244,9 @@ class Spec(Generic[S]):
     names: ClassVar[Mapping[str, str]] = {}
     #: Id domains whose elements are interchangeable (used for symmetry reduction).
     symmetry: ClassVar[tuple[str, ...]] = ()
+    #: Action labels under weak fairness, each binding of its parameters separately
+    #: (TLA+'s ``\\A p: WF_vars(A(p))``); used only by liveness checking.
+    weak_fairness: ClassVar[tuple[str, ...]] = ()
     #: The spec's own declared properties, gathered from decorated methods.
     _action_attrs: ClassVar[tuple[str, ...]] = ()
 
