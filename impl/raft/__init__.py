@@ -1,0 +1,32 @@
+"""Sans-IO Raft: the protocol core and its values (no IO; drivers live elsewhere)."""
+
+from agree.impl.raft.core import Config, NotLeader, RaftCore, RandomSource
+from agree.impl.raft.messages import (
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Entry,
+    Event,
+    HardState,
+    Message,
+    Ready,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    Role,
+)
+
+__all__ = [
+    "AppendEntriesRequest",
+    "AppendEntriesResponse",
+    "Config",
+    "Entry",
+    "Event",
+    "HardState",
+    "Message",
+    "NotLeader",
+    "RaftCore",
+    "RandomSource",
+    "Ready",
+    "RequestVoteRequest",
+    "RequestVoteResponse",
+    "Role",
+]

@@ -1,0 +1,434 @@
+"""The sans-IO Raft core: messages, ticks and proposals in; one Ready out.
+
+The rules are raft.tla's (Ongaro), extended with what a running system needs:
+the candidate votes for itself when it times out, AppendEntries carries up to
+`max_batch` entries, leaders send heartbeats, followers time out after a random
+number of ticks drawn from [T, 2T] by an injected random source, and every
+server remembers a leader hint for redirects. The core never touches a socket,
+a clock, a thread or the global random generator: drivers do (see Ready).
+
+Deliberate differences from raft.tla, each the safe choice for a real system:
+a follower's commit_index never decreases (raft.tla sets it to the leader's
+value, which a reordered message can lower), a leader's commit_index only
+advances, and the candidate's self-vote happens in one step rather than through
+a RequestVote message to itself (the trace events spell out the spec steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from agree.impl.raft.messages import (
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Entry,
+    Event,
+    HardState,
+    Message,
+    Ready,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    Role,
+)
+
+__all__ = ["Config", "NotLeader", "RaftCore", "RandomSource"]
+
+
+class RandomSource(Protocol):
+    """Where election timeouts come from; `random.Random(seed)` fits."""
+
+    def randint(self, a: int, b: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class Config:
+    """Timing and batching, in ticks; the driver decides how long a tick is.
+
+    With the server's default 10 ms tick, election_ticks=15 gives the article's
+    T = 150 ms: followers time out after T..2T without hearing from a leader.
+    """
+
+    election_ticks: int = 15
+    heartbeat_ticks: int = 5
+    max_batch: int = 64
+    trace: bool = False
+
+    def __post_init__(self) -> None:
+        if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
+            raise ValueError("election_ticks, heartbeat_ticks and max_batch must be >= 1")
+
+
+class NotLeader(Exception):
+    """A proposal reached a server that is not the leader; `leader_hint` may know better."""
+
+    def __init__(self, leader_hint: int | None) -> None:
+        super().__init__(f"not the leader (leader hint: {leader_hint})")
+        self.leader_hint = leader_hint
+
+
+class RaftCore:
+    """One Raft server's protocol state machine (Raft paper fig. 2, raft.tla).
+
+    Feed it `tick()`, `step(message)`, `propose(value)` or `campaign()`; then take
+    `ready()` and do what it says (persist, then send, then apply). A restarted
+    server is a new RaftCore built from the persisted hard state and log: like
+    raft.tla's Restart, everything else starts over.
+    """
+
+    def __init__(self, node_id: int, n: int, rng: RandomSource, config: Config | None = None,
+                 hard_state: HardState | None = None, log: tuple[Entry, ...] = ()) -> None:
+        if not 0 <= node_id < n:
+            raise ValueError(f"node id {node_id} is not in 0..{n - 1}")
+        self.config = config or Config()
+        self._id = node_id
+        self._n = n
+        self._rng = rng
+        self._peer_ids = tuple(j for j in range(n) if j != node_id)
+        hs = hard_state or HardState()
+        # server variables
+        self._current_term = hs.current_term
+        self._role = Role.FOLLOWER
+        self._voted_for = hs.voted_for
+        # log variables
+        self._log: list[Entry] = list(log)
+        self._commit_index = 0
+        # candidate variables
+        self._votes_responded: set[int] = set()
+        self._votes_granted: set[int] = set()
+        # leader variables
+        self._next_index = [1] * n
+        self._match_index = [0] * n
+        # volatile machinery that raft.tla does not model
+        self._leader_hint: int | None = None
+        self._inflight = [False] * n
+        self._elapsed = 0
+        self._timeout = self._draw_timeout()
+        self._persisted_hs = hs
+        self._unstable_from: int | None = None
+        self._applied = 0
+        self._out: list[Message] = []
+        self._events: list[Event] = []
+
+    # ---- read-only protocol state (what a conformance harness maps onto raft.tla) ----
+    @property
+    def id(self) -> int:
+        return self._id
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    @property
+    def current_term(self) -> int:
+        return self._current_term
+
+    @property
+    def role(self) -> Role:
+        return self._role
+
+    @property
+    def voted_for(self) -> int | None:
+        return self._voted_for
+
+    @property
+    def log(self) -> tuple[Entry, ...]:
+        return tuple(self._log)
+
+    @property
+    def last_index(self) -> int:
+        return len(self._log)
+
+    @property
+    def commit_index(self) -> int:
+        return self._commit_index
+
+    @property
+    def votes_responded(self) -> frozenset[int]:
+        return frozenset(self._votes_responded)
+
+    @property
+    def votes_granted(self) -> frozenset[int]:
+        return frozenset(self._votes_granted)
+
+    @property
+    def next_index(self) -> tuple[int, ...]:
+        return tuple(self._next_index)
+
+    @property
+    def match_index(self) -> tuple[int, ...]:
+        return tuple(self._match_index)
+
+    @property
+    def leader_hint(self) -> int | None:
+        """Who this server believes leads its current term (itself when leader)."""
+        return self._leader_hint
+
+    @property
+    def election_elapsed(self) -> int:
+        """Ticks since the election timer was last reset."""
+        return self._elapsed
+
+    @property
+    def election_timeout(self) -> int:
+        """The current randomized timeout, in ticks, within [T, 2T]."""
+        return self._timeout
+
+    def term_at(self, index: int) -> int:
+        """The term of the entry at `index` (1-based), 0 for index 0."""
+        return self._log[index - 1].term if index > 0 else 0
+
+    # ---- inputs ----
+    def tick(self) -> None:
+        """One unit of logical time: heartbeats for a leader, election timer otherwise."""
+        self._elapsed += 1
+        if self._role is Role.LEADER:
+            if self._elapsed >= self.config.heartbeat_ticks:
+                self._elapsed = 0
+                for j in self._peers():
+                    self._send_append_entries(j)
+        elif self._elapsed >= self._timeout:
+            self.campaign()
+
+    def campaign(self) -> None:
+        """Timeout: start an election for the next term and vote for yourself (§5.2).
+
+        Does nothing on a leader. In raft.tla terms: Timeout(i), then i's RequestVote
+        to itself and its handling, then RequestVote(i, j) for every other j.
+        """
+        if self._role is Role.LEADER:
+            return
+        i = self._id
+        self._current_term += 1
+        self._role = Role.CANDIDATE
+        self._voted_for = None
+        self._votes_responded = set()
+        self._votes_granted = set()
+        self._leader_hint = None
+        self._reset_timer()
+        self._event("Timeout", i=i)
+        own = RequestVoteRequest(self._current_term, self.term_at(self.last_index),
+                                 self.last_index, i, i)
+        self._event("RequestVote", i=i, j=i)
+        self._voted_for = i
+        self._event("HandleRequestVoteRequest", i=i, j=i, m=own)
+        self._votes_responded.add(i)
+        self._votes_granted.add(i)
+        self._event("HandleRequestVoteResponse", i=i, j=i,
+                    m=RequestVoteResponse(self._current_term, True, i, i))
+        if self._is_quorum(self._votes_granted):
+            self._become_leader()
+            return
+        for j in self._peers():
+            self._event("RequestVote", i=i, j=j)
+            self._out.append(own._replace(dest=j))
+
+    def propose(self, value: bytes) -> int:
+        """ClientRequest: append `value` to the leader's log; returns its index.
+
+        Raises NotLeader elsewhere. The entry is committed when a later Ready lists it.
+        """
+        if self._role is not Role.LEADER:
+            raise NotLeader(self._leader_hint)
+        self._log.append(Entry(self._current_term, value))
+        self._mark_unstable(len(self._log))
+        self._event("ClientRequest", i=self._id, v=value)
+        for j in self._peers():
+            if not self._inflight[j]:
+                self._send_append_entries(j)
+        self._advance_commit_index()
+        return len(self._log)
+
+    def step(self, m: Message) -> None:
+        """Receive(m): handle one message addressed to this server.
+
+        Messages for another server, or from an unknown one, are ignored.
+        """
+        if m.dest != self._id or not 0 <= m.source < self._n or m.source == self._id:
+            return
+        if m.term > self._current_term:
+            self._update_term(m)
+        if isinstance(m, RequestVoteRequest):
+            self._handle_request_vote_request(m)
+        elif isinstance(m, RequestVoteResponse):
+            self._handle_request_vote_response(m)
+        elif isinstance(m, AppendEntriesRequest):
+            self._handle_append_entries_request(m)
+        else:
+            self._handle_append_entries_response(m)
+
+    # ---- output ----
+    def ready(self) -> Ready:
+        """Drain what to persist, send and apply since the last call (see Ready)."""
+        hs = HardState(self._current_term, self._voted_for)
+        hard_state = hs if hs != self._persisted_hs else None
+        self._persisted_hs = hs
+        first = self._unstable_from
+        entries = tuple(self._log[first - 1:]) if first is not None else ()
+        self._unstable_from = None
+        committed = tuple((k, self._log[k - 1])
+                          for k in range(self._applied + 1, self._commit_index + 1))
+        self._applied = self._commit_index
+        out = Ready(hard_state, first, entries, tuple(self._out), committed, tuple(self._events))
+        self._out = []
+        self._events = []
+        return out
+
+    # ---- message handlers ----
+    def _update_term(self, m: Message) -> None:
+        """UpdateTerm: any message with a newer term makes us a follower in that term (§5.1)."""
+        self._event("UpdateTerm", i=self._id, j=m.source, m=m)
+        was_leader = self._role is Role.LEADER
+        self._current_term = m.term
+        self._role = Role.FOLLOWER
+        self._voted_for = None
+        self._leader_hint = None
+        if was_leader:
+            self._reset_timer()
+
+    def _handle_request_vote_request(self, m: RequestVoteRequest) -> None:
+        """Grant a vote in our term if we have not voted for another and the
+        candidate's log is at least as up-to-date as ours (§5.2, §5.4.1)."""
+        i, j = self._id, m.source
+        last_term = self.term_at(self.last_index)
+        log_ok = m.last_log_term > last_term or (
+            m.last_log_term == last_term and m.last_log_index >= self.last_index)
+        grant = (m.term == self._current_term and log_ok
+                 and self._voted_for in (None, j))
+        if grant:
+            self._voted_for = j
+            self._reset_timer()
+        self._event("HandleRequestVoteRequest", i=i, j=j, m=m)
+        self._out.append(RequestVoteResponse(self._current_term, grant, i, j))
+
+    def _handle_request_vote_response(self, m: RequestVoteResponse) -> None:
+        """Tally a vote of our current term; a quorum makes a candidate leader (§5.2)."""
+        i, j = self._id, m.source
+        if m.term < self._current_term:
+            self._event("DropStaleResponse", i=i, j=j, m=m)
+            return
+        self._votes_responded.add(j)
+        if m.vote_granted:
+            self._votes_granted.add(j)
+        self._event("HandleRequestVoteResponse", i=i, j=j, m=m)
+        if self._role is Role.CANDIDATE and self._is_quorum(self._votes_granted):
+            self._become_leader()
+
+    def _handle_append_entries_request(self, m: AppendEntriesRequest) -> None:
+        """Reject a stale leader or a log that does not contain prev_log_index/term;
+        otherwise make our log agree with the leader's and reply (§5.3)."""
+        i, j = self._id, m.source
+        if m.term < self._current_term:
+            self._event("RejectAppendEntriesRequest", i=i, j=j, m=m)
+            self._out.append(AppendEntriesResponse(self._current_term, False, 0, i, j))
+            return
+        if self._role is Role.LEADER:
+            return  # two leaders in one term cannot happen (Election Safety); ignore
+        if self._role is Role.CANDIDATE:
+            self._role = Role.FOLLOWER
+            self._event("ReturnToFollowerState", i=i, j=j, m=m)
+        self._leader_hint = j
+        self._reset_timer()
+        prev = m.prev_log_index
+        log_ok = prev == 0 or (0 < prev <= self.last_index and m.prev_log_term == self.term_at(prev))
+        if not log_ok:
+            self._event("RejectAppendEntriesRequest", i=i, j=j, m=m)
+            self._out.append(AppendEntriesResponse(self._current_term, False, 0, i, j))
+            return
+        for k, entry in enumerate(m.entries):
+            index = prev + 1 + k
+            if index <= self.last_index:
+                if self.term_at(index) == entry.term:
+                    continue
+                while self.last_index >= index:  # conflict: drop it and all after it (§5.3)
+                    self._log.pop()
+                    self._mark_unstable(len(self._log) + 1)
+                    self._event("ConflictAppendEntriesRequest", i=i, j=j, m=m)
+            self._log.append(entry)
+            self._mark_unstable(len(self._log))
+            self._event("NoConflictAppendEntriesRequest", i=i, j=j, m=m)
+        match = prev + len(m.entries)
+        new_commit = min(m.commit_index, match)
+        if new_commit > self._commit_index:
+            self._commit_index = new_commit
+        self._event("AcceptAppendEntriesRequest", i=i, j=j, m=m)
+        self._out.append(AppendEntriesResponse(self._current_term, True, match, i, j))
+
+    def _handle_append_entries_response(self, m: AppendEntriesResponse) -> None:
+        """Success moves next/match_index; failure walks next_index back by one (§5.3)."""
+        i, j = self._id, m.source
+        if m.term < self._current_term:
+            self._event("DropStaleResponse", i=i, j=j, m=m)
+            return
+        if m.success:
+            self._next_index[j] = m.match_index + 1
+            self._match_index[j] = m.match_index
+        else:
+            self._next_index[j] = max(self._next_index[j] - 1, 1)
+        self._inflight[j] = False
+        self._event("HandleAppendEntriesResponse", i=i, j=j, m=m)
+        if self._role is not Role.LEADER:
+            return
+        self._advance_commit_index()
+        if not m.success or self._next_index[j] <= self.last_index:
+            self._send_append_entries(j)
+
+    # ---- leader duties ----
+    def _become_leader(self) -> None:
+        """BecomeLeader: a candidate with votes from a quorum leads its term (§5.2)."""
+        self._role = Role.LEADER
+        self._next_index = [self.last_index + 1] * self._n
+        self._match_index = [0] * self._n
+        self._inflight = [False] * self._n
+        self._leader_hint = self._id
+        self._elapsed = 0
+        self._event("BecomeLeader", i=self._id)
+        for j in self._peers():
+            self._send_append_entries(j)
+        self._advance_commit_index()
+
+    def _send_append_entries(self, j: int) -> None:
+        """AppendEntries(i, j): entries from next_index[j] on, at most max_batch of them."""
+        n = min(self._next_index[j], self.last_index + 1)
+        prev = n - 1
+        entries = tuple(self._log[prev:prev + self.config.max_batch])
+        commit = min(self._commit_index, prev + len(entries))
+        self._event("AppendEntries", i=self._id, j=j)
+        self._out.append(AppendEntriesRequest(self._current_term, prev, self.term_at(prev),
+                                              entries, commit, self._id, j))
+        self._inflight[j] = True
+
+    def _advance_commit_index(self) -> None:
+        """AdvanceCommitIndex: commit the newest entry of our term stored on a quorum,
+        counting match_index (§5.3, §5.4.2: never count replicas of older terms)."""
+        for k in range(self.last_index, self._commit_index, -1):
+            if self.term_at(k) != self._current_term:
+                break
+            agree = 1 + sum(1 for j in self._peers() if self._match_index[j] >= k)
+            if 2 * agree > self._n:
+                self._commit_index = k
+                self._event("AdvanceCommitIndex", i=self._id)
+                break
+
+    # ---- helpers ----
+    def _peers(self) -> tuple[int, ...]:
+        return self._peer_ids
+
+    def _is_quorum(self, servers: set[int]) -> bool:
+        return 2 * len(servers) > self._n
+
+    def _draw_timeout(self) -> int:
+        t = self.config.election_ticks
+        return self._rng.randint(t, 2 * t)
+
+    def _reset_timer(self) -> None:
+        self._elapsed = 0
+        self._timeout = self._draw_timeout()
+
+    def _mark_unstable(self, index: int) -> None:
+        if self._unstable_from is None or index < self._unstable_from:
+            self._unstable_from = index
+
+    def _event(self, action: str, **args: object) -> None:
+        if self.config.trace:
+            self._events.append(Event(action, tuple(args.items())))

@@ -1,0 +1,142 @@
+"""Raft's values: log entries, the four messages of raft.tla, hard state, and Ready.
+
+Field names follow raft.tla without the `m` prefix (`mterm` -> `term`,
+`mprevLogIndex` -> `prev_log_index`), so a conformance harness maps a message
+onto the spec's record field by field. raft.tla's history-only `mlog` fields
+are left out: a real system has no use for them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+__all__ = [
+    "AppendEntriesRequest",
+    "AppendEntriesResponse",
+    "Entry",
+    "Event",
+    "HardState",
+    "Message",
+    "Ready",
+    "RequestVoteRequest",
+    "RequestVoteResponse",
+    "Role",
+]
+
+
+class Role(enum.Enum):
+    """A server's role; the values are raft.tla's constant names."""
+
+    FOLLOWER = "Follower"
+    CANDIDATE = "Candidate"
+    LEADER = "Leader"
+
+
+class Entry(NamedTuple):
+    """One log entry: the term in which a leader created it, and an opaque command."""
+
+    term: int
+    value: bytes
+
+
+class RequestVoteRequest(NamedTuple):
+    """Candidate `source` asks `dest` for its vote in `term` (Raft §5.2)."""
+
+    term: int
+    last_log_term: int
+    last_log_index: int
+    source: int
+    dest: int
+
+
+class RequestVoteResponse(NamedTuple):
+    """`source` answers a RequestVoteRequest from `dest`."""
+
+    term: int
+    vote_granted: bool
+    source: int
+    dest: int
+
+
+class AppendEntriesRequest(NamedTuple):
+    """Leader `source` sends `dest` the entries after prev_log_index (Raft §5.3).
+
+    An empty `entries` is a heartbeat. The core sends at most `Config.max_batch`
+    entries; raft.tla sends at most one (use max_batch=1 to match it exactly).
+    """
+
+    term: int
+    prev_log_index: int
+    prev_log_term: int
+    entries: tuple[Entry, ...]
+    commit_index: int
+    source: int
+    dest: int
+
+
+class AppendEntriesResponse(NamedTuple):
+    """`source` answers an AppendEntriesRequest from `dest`."""
+
+    term: int
+    success: bool
+    match_index: int
+    source: int
+    dest: int
+
+
+Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse
+
+
+class HardState(NamedTuple):
+    """What a server must persist besides its log: currentTerm and votedFor (Raft fig. 2)."""
+
+    current_term: int = 1
+    voted_for: int | None = None
+
+
+class Event(NamedTuple):
+    """A protocol step, named after the raft.tla action it corresponds to.
+
+    `args` holds the action's parameters as (name, value) pairs, e.g.
+    ``Event("RequestVote", (("i", 0), ("j", 2)))``; message-handling events carry
+    the message under "m".
+    """
+
+    action: str
+    args: tuple[tuple[str, object], ...]
+
+    def get(self, name: str) -> object:
+        """The value of argument `name` (KeyError if absent)."""
+        for key, value in self.args:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Everything the driver must do after feeding the core input, in this order.
+
+    1. persist: if `hard_state` is not None, store it; delete the stored log from
+       index `first_index` on and store `entries` there (`first_index` is None when
+       the log did not change). Do both in one durable write.
+    2. send `messages` (only after step 1 is durable: persist before send).
+    3. apply `committed` ((index, entry) pairs in index order) to the state machine.
+    """
+
+    hard_state: HardState | None = None
+    first_index: int | None = None
+    entries: tuple[Entry, ...] = ()
+    messages: tuple[Message, ...] = ()
+    committed: tuple[tuple[int, Entry], ...] = ()
+    events: tuple[Event, ...] = field(default=())
+
+    def must_persist(self) -> bool:
+        """True if step 1 has anything to write."""
+        return self.hard_state is not None or self.first_index is not None
+
+    def is_empty(self) -> bool:
+        """True if there is nothing at all to do."""
+        return not (self.must_persist() or self.messages or self.committed or self.events)
