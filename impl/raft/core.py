@@ -330,7 +330,8 @@ class RaftCore:
         self._leader_hint = j
         self._reset_timer()
         prev = m.prev_log_index
-        log_ok = prev == 0 or (0 < prev <= self.last_index and m.prev_log_term == self.term_at(prev))
+        log_ok = prev == 0 or (0 < prev <= self.last_index
+                               and m.prev_log_term == self.term_at(prev))
         if not log_ok:
             self._event("RejectAppendEntriesRequest", i=i, j=j, m=m)
             self._out.append(AppendEntriesResponse(self._current_term, False, 0, i, j))
