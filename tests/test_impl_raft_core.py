@@ -13,6 +13,7 @@ from agree.impl.raft import (
     Config,
     Entry,
     HardState,
+    Message,
     NotLeader,
     RaftCore,
     RequestVoteRequest,
@@ -22,14 +23,14 @@ from agree.impl.raft import (
 
 
 def core(i: int = 0, n: int = 3, term: int = 1, voted_for: int | None = None,
-         log: tuple[Entry, ...] = (), **cfg: object) -> RaftCore:
-    return RaftCore(i, n, random.Random(i), Config(**cfg),  # type: ignore[arg-type]
-                    HardState(term, voted_for), log)
+         log: tuple[Entry, ...] = (), config: Config | None = None) -> RaftCore:
+    return RaftCore(i, n, random.Random(i), config, HardState(term, voted_for), log)
 
 
-def leader_of(n: int = 3, log: tuple[Entry, ...] = (), term: int = 1, **cfg: object) -> RaftCore:
-    """Node 0 elected in term+1 with the votes of node 1."""
-    c = core(0, n, term, log=log, **cfg)
+def leader_of(n: int = 3, log: tuple[Entry, ...] = (), term: int = 1,
+              config: Config | None = None) -> RaftCore:
+    """Node 0 elected in term+1 with the votes of all others."""
+    c = core(0, n, term, log=log, config=config)
     c.campaign()
     c.ready()
     for j in range(1, n):
@@ -37,6 +38,10 @@ def leader_of(n: int = 3, log: tuple[Entry, ...] = (), term: int = 1, **cfg: obj
     assert c.role is Role.LEADER
     c.ready()
     return c
+
+
+def granted(msgs: tuple[Message, ...]) -> list[bool]:
+    return [m.vote_granted for m in msgs if isinstance(m, RequestVoteResponse)]
 
 
 def E(*terms: int) -> tuple[Entry, ...]:
@@ -75,8 +80,7 @@ def test_vote_granted_once_per_term() -> None:
     c.step(RequestVoteRequest(1, 0, 0, 0, 2))
     c.step(RequestVoteRequest(1, 0, 0, 1, 2))
     c.step(RequestVoteRequest(1, 0, 0, 0, 2))
-    grants = [m.vote_granted for m in c.ready().messages if isinstance(m, RequestVoteResponse)]
-    assert grants == [True, False, True]
+    assert granted(c.ready().messages) == [True, False, True]
     assert c.voted_for == 0
 
 
@@ -86,9 +90,9 @@ def test_vote_denied_to_candidate_with_older_log() -> None:
     c = core(2, term=3, log=E(1, 2, 2))
     c.step(RequestVoteRequest(3, 1, 5, 0, 2))   # older last term, longer log
     c.step(RequestVoteRequest(3, 2, 2, 1, 2))   # same last term, shorter
-    assert [m.vote_granted for m in c.ready().messages] == [False, False]
+    assert granted(c.ready().messages) == [False, False]
     c.step(RequestVoteRequest(3, 2, 3, 1, 2))   # same last term, same length
-    assert [m.vote_granted for m in c.ready().messages] == [True]
+    assert granted(c.ready().messages) == [True]
 
 
 def test_higher_term_turns_leader_into_follower() -> None:
@@ -121,7 +125,7 @@ def test_candidate_with_majority_becomes_leader_and_sends_heartbeats() -> None:
     c.ready()
     c.step(RequestVoteResponse(2, False, 1, 0))
     c.step(RequestVoteResponse(2, True, 2, 0))
-    assert c.role is Role.CANDIDATE and c.votes_responded == frozenset({0, 1, 2})
+    assert c.role.value == "Candidate" and c.votes_responded == frozenset({0, 1, 2})
     c.step(RequestVoteResponse(2, True, 3, 0))
     assert c.role is Role.LEADER
     assert c.next_index == (3,) * 5 and c.match_index == (0,) * 5
@@ -143,7 +147,7 @@ def test_candidate_steps_down_for_leader_of_same_term() -> None:
 
 def test_leader_heartbeats_every_heartbeat_interval() -> None:
     """§5.2: leaders send periodic heartbeats (empty AppendEntries) to keep their authority."""
-    c = leader_of(heartbeat_ticks=4)
+    c = leader_of(config=Config(heartbeat_ticks=4))
     counts = []
     for _ in range(8):
         c.tick()
@@ -223,7 +227,7 @@ def test_follower_commit_capped_by_last_new_entry() -> None:
 def test_batching_sends_at_most_max_batch_entries() -> None:
     """§5.3 (fig. 2: 'may send more than one for efficiency'): one AppendEntries carries up
     to max_batch entries; the rest follow when the response arrives."""
-    c = leader_of(log=E(*[1] * 10), term=1, max_batch=4)
+    c = leader_of(log=E(*[1] * 10), term=1, config=Config(max_batch=4))
     for _ in range(10):  # follower 1 has nothing: next_index walks back to 1
         c.step(AppendEntriesResponse(2, False, 0, 1, 0))
     assert c.next_index[1] == 1
@@ -260,7 +264,7 @@ def test_single_node_cluster_commits_alone() -> None:
 
 def test_trace_events_name_spec_actions() -> None:
     """raft.tla's action names: a campaign is Timeout, the self-vote, then RequestVote."""
-    c = core(0, trace=True)
+    c = core(0, config=Config(trace=True))
     c.campaign()
     assert [e.action for e in c.ready().events] == [
         "Timeout", "RequestVote", "HandleRequestVoteRequest", "HandleRequestVoteResponse",
