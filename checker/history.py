@@ -23,6 +23,7 @@ __all__ = [
     "Event",
     "HistoryError",
     "HistoryRecorder",
+    "Kind",
     "Operation",
     "format_history",
     "format_operation",
