@@ -44,10 +44,11 @@ __all__ = [
     "schedule_to_json",
 ]
 
-FaultKind = Literal["crash", "partition", "heal", "crash-after-persist", "torn-write", "skew"]
+FaultKind = Literal["crash", "partition", "heal", "crash-after-persist", "torn-write", "skew",
+                    "election"]
 #: What a fault can be; ``node = -1`` means "whoever leads at that moment".
 FAULT_KINDS: tuple[FaultKind, ...] = ("crash", "partition", "heal", "crash-after-persist",
-                                      "torn-write", "skew")
+                                      "torn-write", "skew", "election")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class Fault:
             return f"t={self.at}: heal the network"
         if self.kind == "skew":
             return f"t={self.at}: {who}'s timer runs at {self.rate / 4:g}x"
+        if self.kind == "election":
+            return (f"t={self.at}: nodes {list(self.groups[0])} time out at once (clients pause "
+                    "from 20 ticks before to 5 after, so that logs are even)")
         what = "after persisting, before sending" if self.kind == "crash-after-persist" \
             else "while writing (the write is torn: lost)"
         return f"t={self.at}: {who} crashes at its next write, {what}; down {self.down} ticks"
@@ -107,7 +111,7 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
     for _ in range(rng.randint(2, 10)):
         at = rng.randrange(10, max(11, ticks - 10))
         kind: FaultKind = rng.choices(
-            FAULT_KINDS, weights=(5, 3, 2, 2, 2, 2))[0]
+            FAULT_KINDS, weights=(5, 3, 2, 2, 2, 2, 2))[0]
         node = -1 if rng.random() < 0.5 else rng.randrange(nodes)
         down = rng.randint(5, 60)
         if kind == "partition":
@@ -119,6 +123,15 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
         elif kind == "skew":
             faults.append(Fault(at, kind, node=rng.randrange(nodes), rate=rng.choice(
                 (1, 2, 3, 5, 6, 8))))
+        elif kind == "election":
+            # all nodes but one time out at once (rival candidates of one term), and often
+            # the one left to vote dies just after voting and comes straight back
+            order = list(range(nodes))
+            rng.shuffle(order)
+            faults.append(Fault(at, kind, groups=(tuple(sorted(order[1:])),)))
+            if rng.random() < 0.7:
+                faults.append(Fault(at + rng.randint(1, 2), "crash", order[0],
+                                    down=rng.randint(1, 6)))
         else:
             faults.append(Fault(at, kind, node=node, down=down))
     faults.sort(key=lambda f: (f.at, FAULT_KINDS.index(f.kind), f.node))
@@ -202,17 +215,18 @@ class _Run:
         self.leader_of_term: dict[int, int] = {}
         self.outcome = Outcome(schedule)
         self.stats = {"crashes": 0, "partitions": 0, "crash-after-persist": 0, "torn-write": 0,
-                      "skews": 0, "dropped": 0, "duplicated": 0}
+                      "skews": 0, "elections": 0, "dropped": 0, "duplicated": 0}
         self.check_time_limit = check_time_limit
         self.net = (schedule.p_drop, schedule.p_duplicate, schedule.p_delay)
 
     def play(self) -> Outcome:
         faults = list(self.s.faults)
+        lulls = [f for f in faults if f.kind == "election"]
         try:
             for now in range(self.s.ticks):
                 while faults and faults[0].at <= now:
                     self._apply(faults.pop(0), now)
-                self._tick(now, issue=True)
+                self._tick(now, issue=not any(f.at - 20 <= now < f.at + 5 for f in lulls))
             self._settle()
         except Exception as exc:  # the implementation raised: a bug, reported, not a crash
             self.outcome.violations.append(
@@ -245,6 +259,10 @@ class _Run:
         elif f.kind == "skew":
             sim.rates[f.node] = f.rate
             self.stats["skews"] += 1
+        elif f.kind == "election":
+            for k in f.groups[0]:
+                sim.timeout(k)
+            self.stats["elections"] += 1
         else:
             k = self._who(f.node)
             if sim.nodes[k].up:
