@@ -23,6 +23,7 @@ __all__ = ["COMMANDS", "ArgumentParser", "UsageError", "main"]
 COMMANDS: list[str] = [
     "agree.checker.cmd_check",
     "agree.checker.cmd_trace",
+    "agree.checker.cmd_impl",
     "agree.checker.cmd_chaos",
 ]
 

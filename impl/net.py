@@ -1,0 +1,122 @@
+"""asyncio TCP transport: outbound peer links with reconnect and backoff, and a frame reader.
+
+Messages between servers travel on one outbound connection per peer; each side
+reads only what arrives on connections accepted by its listener. Raft tolerates
+loss, so a message for a peer that is not connected is dropped, not queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agree.impl.wire import CodecError, FrameDecoder, FrameTooLarge
+
+__all__ = ["PeerLink", "parse_address", "read_frames"]
+
+log = logging.getLogger("agree.impl.net")
+
+#: drop messages for a peer once this many bytes wait in its socket buffer
+MAX_BUFFERED = 8 * 1024 * 1024
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """'host:port' -> (host, port); ValueError with a readable message otherwise."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"bad address {text!r}: expected HOST:PORT")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"bad address {text!r}: port {port_text!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"bad address {text!r}: port must be in 1..65535")
+    return host, port
+
+
+class PeerLink:
+    """The outbound connection to one peer; reconnects with exponential backoff."""
+
+    def __init__(self, host: str, port: int, backoff_min: float = 0.05,
+                 backoff_max: float = 2.0) -> None:
+        self.host, self.port = host, port
+        self.backoff_min, self.backoff_max = backoff_min, backoff_max
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def send(self, frame: bytes) -> None:
+        """Write `frame` if connected and not backed up; otherwise drop it."""
+        w = self._writer
+        if w is None or w.is_closing() or w.transport.get_write_buffer_size() > MAX_BUFFERED:
+            self.dropped += 1
+            return
+        w.write(frame)
+
+    async def _run(self) -> None:
+        delay = self.backoff_min
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            except OSError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            delay = self.backoff_min
+            self._writer = writer
+            log.info("connected to %s:%d", self.host, self.port)
+            try:
+                while await reader.read(65536):
+                    pass  # peers never write on this connection; EOF means it closed
+            except OSError:
+                pass
+            self._writer = None
+            writer.close()
+            log.info("lost connection to %s:%d", self.host, self.port)
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._writer is not None:
+            self._writer.close()
+
+
+async def read_frames(reader: asyncio.StreamReader,
+                      handle: Callable[[dict[str, Any]], Awaitable[None] | None],
+                      peer: str) -> None:
+    """Decode frames from `reader` until EOF, calling `handle` on each payload.
+
+    Malformed frames are logged and skipped; an oversized one ends the connection.
+    """
+    decoder = FrameDecoder()
+    while True:
+        try:
+            data = await reader.read(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            objs = decoder.feed(data)
+        except FrameTooLarge as exc:
+            log.warning("closing connection from %s: %s", peer, exc)
+            return
+        for err in decoder.errors:
+            log.warning("from %s: %s", peer, err)
+        decoder.errors.clear()
+        for obj in objs:
+            try:
+                result = handle(obj)
+                if result is not None:
+                    await result
+            except CodecError as exc:
+                log.warning("from %s: dropped malformed message: %s", peer, exc)

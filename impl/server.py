@@ -1,0 +1,277 @@
+"""The KV server: one Raft node over asyncio TCP with SQLite storage (a thin driver).
+
+Each Ready from the core is done in the contract's order: one durable SQLite
+transaction, then the messages, then applying committed entries to the KV state
+machine and answering the clients that waited for them. Proposals that arrive
+together share one transaction (the flush is scheduled once per loop turn).
+Every read and write goes through the log, so reads are linearizable; a request
+to a follower is answered with a redirect to the leader it knows of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import random
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from agree.impl.kv import OPS, KVStateMachine, encode_command
+from agree.impl.net import PeerLink, read_frames
+from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
+from agree.impl.storage import SQLiteStorage
+from agree.impl.wire import (
+    CodecError,
+    decode_payload,
+    encode_frame,
+    encode_message,
+    message_to_json,
+)
+
+__all__ = ["KVServer", "ServerOptions", "event_to_json"]
+
+log = logging.getLogger("agree.impl.server")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to run one node: its id, every node's address (indexed by id), where to keep data."""
+
+    node_id: int
+    peers: tuple[tuple[str, int], ...]
+    data_dir: str
+    bind_host: str = "127.0.0.1"
+    tick_ms: float = 10.0
+    config: Config = field(default_factory=Config)
+    event_log: str | None = None
+    seed: int | None = None
+    request_timeout: float = 5.0
+
+
+def event_to_json(node: int, event: Event) -> dict[str, Any]:
+    """An Event as a JSON object: messages as on the wire, values in base64."""
+    args: dict[str, Any] = {}
+    for name, value in event.args:
+        if isinstance(value, bytes):
+            args[name] = base64.b64encode(value).decode()
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            args[name] = message_to_json(value)  # type: ignore[arg-type]
+        else:
+            args[name] = value
+    return {"node": node, "action": event.action, "args": args}
+
+
+class KVServer:
+    """A replicated KV node. `await start()`, then `await stop()` (or let the loop end)."""
+
+    def __init__(self, opts: ServerOptions) -> None:
+        n = len(opts.peers)
+        if not 0 <= opts.node_id < n:
+            raise ValueError(f"node id {opts.node_id} is not in 0..{n - 1}")
+        self.opts = opts
+        self.id = opts.node_id
+        os.makedirs(opts.data_dir, exist_ok=True)
+        self.storage = SQLiteStorage(os.path.join(opts.data_dir, f"node{self.id}.db"),
+                                     self.id, n)
+        hard_state, entries = self.storage.load()
+        seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(8), "big")
+        config = opts.config
+        if opts.event_log and not config.trace:
+            config = Config(config.election_ticks, config.heartbeat_ticks, config.max_batch, True)
+        self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries)
+        self.kv = KVStateMachine()
+        self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
+        self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
+        self._flush_pending = False
+        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._server: asyncio.Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._event_log: IO[str] | None = (open(opts.event_log, "a", encoding="utf-8")  # noqa: SIM115
+                                           if opts.event_log else None)
+
+    @property
+    def address(self) -> str:
+        host, port = self.opts.peers[self.id]
+        return f"{host}:{port}"
+
+    async def start(self) -> None:
+        """Listen, connect to peers and start ticking. OSError if the port is taken."""
+        _, port = self.opts.peers[self.id]
+        self._server = await asyncio.start_server(self._on_connection, self.opts.bind_host, port)
+        for link in self.links.values():
+            link.start()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+        log.info("node %d serving on %s:%d", self.id, self.opts.bind_host, port)
+
+    async def stop(self) -> None:
+        """Stop ticking and listening, fail waiting clients, close storage."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._server is not None:
+            self._server.close()
+        for link in self.links.values():
+            await link.close()
+        self._fail_waiters("server stopping")
+        for writer in self._connections.values():
+            writer.close()
+        if self._connections:  # let each handler see EOF and return, so none is cancelled
+            await asyncio.wait(list(self._connections), timeout=2)
+        self.storage.close()
+        if self._event_log is not None:
+            self._event_log.close()
+
+    # ---- the Ready loop ----
+    async def _tick_loop(self) -> None:
+        interval = self.opts.tick_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self.core.tick()
+            self._flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Do one Ready: persist (one transaction), then send, then apply."""
+        self._flush_pending = False
+        ready = self.core.ready()
+        if ready.is_empty():
+            return
+        self.storage.save(ready)
+        for m in ready.messages:
+            self.links[m.dest].send(encode_message(m))
+        if self._event_log is not None:
+            self._log_events(ready)
+        for index, entry in ready.committed:
+            result = self.kv.apply(index, entry.value)
+            waiter = self._waiters.pop(index, None)
+            if waiter is not None and not waiter[1].done():
+                term, fut = waiter
+                fut.set_result(result if entry.term == term else
+                               self._retry("entry lost to a new leader"))
+        if self.core.role is not Role.LEADER and self._waiters:
+            self._fail_waiters("leadership lost")
+
+    def _log_events(self, ready: Ready) -> None:
+        assert self._event_log is not None
+        c = self.core
+        for event in ready.events:
+            self._event_log.write(json.dumps(event_to_json(self.id, event)) + "\n")
+        state: dict[str, Any] = {
+                 "current_term": c.current_term, "role": c.role.value, "voted_for": c.voted_for,
+                 "commit_index": c.commit_index, "log_len": c.last_index,
+                 "votes_responded": sorted(c.votes_responded),
+                 "votes_granted": sorted(c.votes_granted),
+                 "next_index": list(c.next_index), "match_index": list(c.match_index)}
+        if ready.first_index is not None:
+            state["log_from"] = ready.first_index
+            state["log_suffix"] = [[e.term, base64.b64encode(e.value).decode()]
+                                   for e in ready.entries]
+        self._event_log.write(json.dumps({"node": self.id, "action": "State",
+                                          "args": state}) + "\n")
+        self._event_log.flush()
+
+    # ---- connections ----
+    async def _on_connection(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        peer = str(writer.get_extra_info("peername"))
+
+        def handle(obj: dict[str, Any]) -> None:
+            payload = decode_payload(obj)
+            if isinstance(payload, dict):
+                if payload["t"] == "ClientRequest":
+                    asyncio.get_running_loop().create_task(self._serve_client(payload, writer))
+                return
+            self._on_message(payload)
+
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
+        try:
+            await read_frames(reader, handle, peer)
+        finally:
+            writer.close()
+            del self._connections[task]
+
+    def _on_message(self, m: Message) -> None:
+        if m.dest != self.id:
+            log.warning("dropped %s addressed to node %d", type(m).__name__, m.dest)
+            return
+        self.core.step(m)
+        self._schedule_flush()
+
+    async def _serve_client(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        try:
+            reply = await self._execute(req)
+        except CodecError as exc:
+            reply = {"ok": False, "error": str(exc)}
+        reply["t"] = "ClientReply"
+        reply["id"] = req.get("id")
+        if not writer.is_closing():
+            writer.write(encode_frame(reply))
+
+    async def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "status":
+            return self._status()
+        key = req.get("key")
+        if op not in OPS or not isinstance(key, str):
+            raise CodecError(f"bad request: op must be one of {', '.join(OPS)} or status, "
+                             "key a string")
+        if op == "get" and req.get("stale") is True:
+            return {"ok": True, "value": self.kv.data.get(key), "stale": True}
+        seq = req.get("seq")
+        command = encode_command(op, key, _opt_str(req, "value"), _opt_str(req, "expected"),
+                                 str(req.get("client") or ""),
+                                 seq if isinstance(seq, int) and not isinstance(seq, bool) else 0)
+        try:
+            index = self.core.propose(command)
+        except NotLeader as exc:
+            return self._redirect(exc.leader_hint)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters[index] = (self.core.current_term, fut)
+        self._schedule_flush()
+        try:
+            return await asyncio.wait_for(fut, self.opts.request_timeout)
+        except TimeoutError:
+            self._waiters.pop(index, None)
+            return self._retry("timed out waiting for commit")
+
+    # ---- replies ----
+    def _status(self) -> dict[str, Any]:
+        c = self.core
+        return {"ok": True, "node": self.id, "role": c.role.value, "term": c.current_term,
+                "commit_index": c.commit_index, "last_index": c.last_index,
+                "last_applied": self.kv.last_applied, "leader": self._address_of(c.leader_hint)}
+
+    def _address_of(self, node: int | None) -> str | None:
+        if node is None:
+            return None
+        host, port = self.opts.peers[node]
+        return f"{host}:{port}"
+
+    def _redirect(self, hint: int | None) -> dict[str, Any]:
+        return {"ok": False, "retry": True, "error": "not the leader",
+                "leader": self._address_of(hint)}
+
+    def _retry(self, why: str) -> dict[str, Any]:
+        return {"ok": False, "retry": True, "error": why,
+                "leader": self._address_of(self.core.leader_hint)}
+
+    def _fail_waiters(self, why: str) -> None:
+        waiters, self._waiters = self._waiters, {}
+        for _, fut in waiters.values():
+            if not fut.done():
+                fut.set_result(self._retry(why))
+
+
+def _opt_str(req: dict[str, Any], name: str) -> str | None:
+    value = req.get(name)
+    if value is not None and not isinstance(value, str):
+        raise CodecError(f"bad request: {name} must be a string or null")
+    return value
