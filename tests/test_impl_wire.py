@@ -1,0 +1,135 @@
+"""The wire format: frames round-trip, garbage is dropped (not fatal), oversize is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agree.impl.raft import (
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Entry,
+    Message,
+    RequestVoteRequest,
+    RequestVoteResponse,
+)
+from agree.impl.server import KVServer, ServerOptions
+from agree.impl.wire import (
+    WIRE_VERSION,
+    CodecError,
+    FrameDecoder,
+    FrameTooLarge,
+    decode_payload,
+    encode_frame,
+    encode_message,
+)
+
+MESSAGES: list[Message] = [
+    RequestVoteRequest(2, 1, 3, 0, 1),
+    RequestVoteResponse(2, True, 1, 0),
+    AppendEntriesRequest(3, 2, 1, (Entry(3, b"\x00\xffx"), Entry(3, b"")), 1, 0, 2),
+    AppendEntriesResponse(3, False, 0, 2, 0),
+]
+
+
+def raw_frame(body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + body
+
+
+def test_messages_round_trip_even_fed_byte_by_byte() -> None:
+    data = b"".join(encode_message(m) for m in MESSAGES)
+    dec = FrameDecoder()
+    out = []
+    for k in range(len(data)):
+        out += dec.feed(data[k:k + 1])
+    assert [decode_payload(o) for o in out] == MESSAGES
+    assert dec.errors == []
+
+
+def test_bad_version_and_bad_json_are_dropped_and_stream_continues() -> None:
+    dec = FrameDecoder()
+    data = (raw_frame(bytes([9]) + b'{"t":"x"}') + raw_frame(bytes([WIRE_VERSION]) + b"{nope")
+            + raw_frame(b"") + raw_frame(bytes([WIRE_VERSION]) + b"[1,2]")
+            + encode_message(MESSAGES[0]))
+    out = dec.feed(data)
+    assert [decode_payload(o) for o in out] == [MESSAGES[0]]
+    assert len(dec.errors) == 4 and "version 9" in dec.errors[0]
+
+
+def test_oversize_frame_refused() -> None:
+    dec = FrameDecoder(max_frame=100)
+    with pytest.raises(FrameTooLarge):
+        dec.feed(struct.pack(">I", 101) + b"x" * 10)
+
+
+@pytest.mark.parametrize("obj", [
+    {"t": "Nope"},
+    {"t": "RequestVoteResponse", "term": 1, "vote_granted": 1, "source": 0, "dest": 1},
+    {"t": "RequestVoteRequest", "term": 1, "last_log_term": -1, "last_log_index": 0,
+     "source": 0, "dest": 1},
+    {"t": "RequestVoteRequest", "term": True, "last_log_term": 0, "last_log_index": 0,
+     "source": 0, "dest": 1},
+    {"t": "RequestVoteRequest", "term": 0, "last_log_term": 0, "last_log_index": 0,
+     "source": 0, "dest": 1},
+    {"t": "AppendEntriesRequest", "term": 1, "prev_log_index": 0, "prev_log_term": 0,
+     "entries": [[1, "!!notbase64"]], "commit_index": 0, "source": 0, "dest": 1},
+    {"t": "AppendEntriesRequest", "term": 1, "prev_log_index": 0, "prev_log_term": 0,
+     "entries": "x", "commit_index": 0, "source": 0, "dest": 1},
+    {"t": "AppendEntriesResponse", "term": 1, "success": True, "source": 0, "dest": 1},
+])
+def test_malformed_payloads_rejected(obj: dict[str, object]) -> None:
+    with pytest.raises(CodecError):
+        decode_payload(obj)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_garbage_never_crashes_the_decoder(data: bytes) -> None:
+    dec = FrameDecoder(max_frame=1000)
+    try:
+        objs = dec.feed(data)
+    except FrameTooLarge:
+        return
+    for obj in objs:
+        with contextlib.suppress(CodecError):
+            decode_payload(obj)
+
+
+def test_live_node_survives_garbage(tmp_path: Path, unused_port: int) -> None:
+    """A running node drops malformed frames, logs them, and keeps serving."""
+
+    async def scenario() -> dict[str, object]:
+        opts = ServerOptions(0, (("127.0.0.1", unused_port),), str(tmp_path))
+        server = KVServer(opts)
+        await server.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", unused_port)
+            writer.write(raw_frame(b"\x07garbage") + raw_frame(bytes([WIRE_VERSION]) + b"{")
+                         + encode_frame({"t": "AppendEntriesRequest", "term": -3})
+                         + encode_frame({"t": "ClientRequest", "id": 5, "op": "status"}))
+            header = await asyncio.wait_for(reader.readexactly(4), 5)
+            body = await reader.readexactly(struct.unpack(">I", header)[0])
+            writer.close()
+            reply: dict[str, object] = json.loads(body[1:])
+            return reply
+        finally:
+            await server.stop()
+
+    reply = asyncio.run(scenario())
+    assert reply["id"] == 5 and reply["ok"] is True and reply["node"] == 0
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
