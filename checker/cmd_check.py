@@ -51,6 +51,10 @@ def register(sub: Any) -> None:
                    help="do not check invariants on successors outside the state constraint "
                    "(TLC checks them; so do we by default)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--graph", metavar="FILE", help="write the explored state graph (small "
+                   "models) to FILE.graphml or FILE.dot, the violating path marked")
+    p.add_argument("--graph-limit", type=int, metavar="N", default=None,
+                   help="most states --graph and liveness checking build (default 50,000)")
     p.set_defaults(handler=run_check, accepts_extra=True, check_parser=p)
 
 
@@ -165,8 +169,14 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     except (TypeError, ValueError) as exc:
         raise SpecError(f"spec {args.spec}: bad parameters: {exc}") from None
     all_props = (*spec.declared_properties(), *props)
+    from agree.checker import liveness_cli
+
+    live, safety, only = liveness_cli.split(all_props, args.only)
+    if live and not safety:
+        return liveness_cli.run(spec, live, args)
+    graph = liveness_cli.build(spec, args) if args.graph and not live else None
     progress = None if args.quiet or args.json else _progress_printer()
-    result = check(spec, all_props, only=args.only, stop_at_first=not args.keep_going,
+    result = check(spec, safety, only=only, stop_at_first=not args.keep_going,
                    deadlock=args.deadlock, max_states=args.max_states,
                    time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
                    progress=progress)
@@ -177,7 +187,12 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         print(json.dumps(doc, indent=1))
     else:
         print(report_text(spec, result, written))
-    return result.exit_code
+    code = result.exit_code
+    if live:
+        code = max(code, liveness_cli.run(spec, live, args))
+    elif graph is not None:
+        liveness_cli.write(graph, args.graph, [v.trace for v in result.violations if v.trace])
+    return code
 
 
 def _progress_printer() -> Any:

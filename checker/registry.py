@@ -59,6 +59,9 @@ _ENTRIES: list[SpecEntry] = [
               "Paxos.tla with the article's ids: two proposers may share a ballot",
               group="article", breaks="agreement",
               source="the article: unique id = process id + Unix timestamp"),
+    SpecEntry("paxos-liveness", "agree.models.paxos_liveness:LivenessPaxos",
+              "agree.models.paxos_liveness:PROPERTIES",
+              "Paxos with explicit proposers: liveness (dueling proposers livelock)"),
     SpecEntry("raft", "agree.models.raft:Raft", "agree.properties.raft:PROPERTIES",
               "Ongaro's raft.tla: leader election and log replication, lossy network"),
 ]

@@ -1,0 +1,276 @@
+"""Liveness on the explicit state graph: ``eventually`` and ``leads_to`` under weak fairness.
+
+A behaviour violates ``P ~> Q`` when it reaches a state where P holds and Q does
+not, and from there stays forever in states where Q does not hold, fairly.
+``<>Q`` is the same from an initial state. Fairness is weak fairness of each
+declared action, per binding of its parameters (``Spec.weak_fairness``): a fair
+behaviour cannot keep such an action instance enabled forever without taking
+it. Stuttering is allowed (TLA+), so a state where no fair instance is enabled
+is a fair place to stop.
+
+The check: restrict the graph to the states where Q fails, compute its
+strongly connected components (networkx), and keep those that admit a fair
+cycle: every fair instance enabled in *all* their states is taken on one of
+their edges (with weak fairness only, a whole component is the most permissive
+cycle, so checking components is exact). A violation is a lasso: a prefix to
+the component and a cycle in it that takes or disables every fair instance.
+
+Refused: symmetry reduction and state constraints. Fairness is per binding of
+action arguments, which a symmetry quotient merges, so a fair cycle in the
+quotient need not be one in the spec; a state constraint cuts behaviours, so a
+cycle or a dead end in the cut graph need not exist in the spec.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import networkx as nx
+
+from agree.checker.graph import DEFAULT_LIMIT, StateGraph, build_graph
+from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.traces.trace import Trace
+
+__all__ = ["LIVENESS_KINDS", "LivenessResult", "LivenessViolation", "check_liveness",
+           "refuse_unsound"]
+
+LIVENESS_KINDS = ("eventually", "leads_to")
+
+
+@dataclass
+class LivenessViolation:
+    """A liveness property that fails, with a lasso (``trace.loop`` marks the cycle)."""
+
+    property: str
+    kind: str
+    trace: Trace
+    message: str = ""
+
+
+@dataclass
+class LivenessResult:
+    """The outcome of checking liveness properties on the state graph."""
+
+    spec: str
+    params: dict[str, Any]
+    properties: list[str]
+    fairness: list[str]
+    distinct: int = 0
+    edges: int = 0
+    seconds: float = 0.0
+    violations: list[LivenessViolation] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "violated" if self.violations else "holds"
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.violations else 0
+
+
+def refuse_unsound(spec: Spec[Any], symmetry: bool = False) -> None:
+    """Raise :class:`SpecError` when liveness would be checked on a reduced graph."""
+    if symmetry:
+        raise SpecError(
+            "liveness with symmetry reduction is refused: fairness is per binding of action "
+            "arguments (per server, per message), which the symmetry quotient merges, so a "
+            "fair cycle there need not be a fair behaviour of the spec; check without symmetry")
+    if type(spec).constraint is not Spec.constraint:
+        raise SpecError(
+            f"liveness on {spec.name} is refused: it declares a state constraint, which cuts "
+            "behaviours short, so a cycle (or a dead end) of the cut graph need not exist in "
+            "the spec; bound the model with its parameters instead")
+
+
+def check_liveness(spec: Spec[Any], properties: Sequence[Property], *,
+                   limit: int = DEFAULT_LIMIT, symmetry: bool = False,
+                   graph: StateGraph | None = None) -> LivenessResult:
+    """Check every ``eventually`` / ``leads_to`` property of ``properties`` on the graph."""
+    refuse_unsound(spec, symmetry)
+    props = [p for p in properties if p.kind in LIVENESS_KINDS]
+    fair = tuple(spec.weak_fairness)
+    known = {a.label for a in spec.actions()}
+    for label in fair:
+        if label not in known:
+            raise SpecError(f"spec {spec.name}: weak_fairness names {label!r}, which is not "
+                            f"an action (actions: {', '.join(sorted(known))})")
+    start = time.perf_counter()
+    sg = graph if graph is not None else build_graph(spec, limit, what="liveness")
+    result = LivenessResult(spec.name, spec.param_values(), [p.name for p in props],
+                            list(fair), len(sg), sg.graph.number_of_edges())
+    enabled = _fair_enabled(sg, set(fair))
+    for prop in props:
+        trace = _find_lasso(sg, prop, enabled)
+        if trace is not None:
+            what = ("never holds" if prop.kind == "eventually"
+                    else "holds but is never followed by the goal")
+            result.violations.append(LivenessViolation(
+                prop.name, prop.kind, trace,
+                f"{prop.name}: a fair behaviour along which the property {what}"))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _fair_enabled(sg: StateGraph, fair: set[str]) -> list[frozenset[str]]:
+    """Per node, the fair action instances (step labels) enabled as real (non-stutter) steps."""
+    out = []
+    for u in range(len(sg)):
+        out.append(frozenset(k for _, v, k, a in sg.graph.out_edges(u, keys=True, data="action")
+                             if v != u and a in fair))
+    return out
+
+
+def _find_lasso(sg: StateGraph, prop: Property, enabled: list[frozenset[str]]) -> Trace | None:
+    spec = sg.spec
+    goal = [bool(prop.fn(spec, s)) for s in sg.states]
+    bad = [n for n in range(len(sg)) if not goal[n]]
+    h = sg.graph.subgraph(bad)
+    targets: dict[int, set[int]] = {}  # entry node -> the fair component (or stutter) it is in
+    for n in bad:
+        if not enabled[n]:
+            targets[n] = {n}
+    for comp in nx.strongly_connected_components(h):
+        if len(comp) < 2:
+            continue
+        inside = {k for u, v, k in h.subgraph(comp).edges(keys=True) if u != v}
+        everywhere = frozenset.intersection(*(enabled[n] for n in comp))
+        if everywhere <= inside:
+            for n in comp:
+                targets.setdefault(n, set(comp))
+    if not targets:
+        return None
+    if prop.kind == "eventually":
+        starts = [n for n in sg.init if not goal[n]]
+    else:
+        premise = prop.premise
+        assert premise is not None, "a leads_to property carries its premise"
+        starts = [n for n in _reachable(sg) if not goal[n] and premise(spec, sg.states[n])]
+    hit = _bfs(h, sorted(starts), lambda n: n in targets)
+    if hit is None:
+        return None
+    middle = hit  # from a start to an entry of a fair component, through bad states
+    prefix = _bfs(sg.graph, list(sg.init), lambda n: n == middle[0]) or [middle[0]]
+    entry = middle[-1]
+    cycle, cycle_labels = _fair_cycle(sg, h, targets[entry], entry, enabled)
+    nodes = prefix + middle[1:]
+    labels = [_default_label(sg.graph, u, v) for u, v in pairwise(nodes)]
+    loop = len(nodes) - 1
+    nodes += cycle[1:]
+    labels += cycle_labels
+    return _lasso_trace(sg, nodes, labels, loop, prop)
+
+
+def _reachable(sg: StateGraph) -> list[int]:
+    seen: set[int] = set()
+    for n in sg.init:
+        seen |= nx.descendants(sg.graph, n) | {n}
+    return sorted(seen)
+
+
+def _bfs(g: Any, sources: list[int], is_goal: Callable[[int], bool]) -> list[int] | None:
+    """Shortest path (node list) in ``g`` from any source to a goal node."""
+    parent: dict[int, int | None] = {}
+    queue: deque[int] = deque()
+    for s in sources:
+        if s not in parent:
+            parent[s] = None
+            queue.append(s)
+    while queue:
+        u = queue.popleft()
+        if is_goal(u):
+            path = [u]
+            while (p := parent[path[-1]]) is not None:
+                path.append(p)
+            return path[::-1]
+        for v in sorted(g.successors(u)):
+            if v not in parent:
+                parent[v] = u
+                queue.append(v)
+    return None
+
+
+def _default_label(g: Any, u: int, v: int) -> str:
+    return min(k for _, w, k in g.out_edges(u, keys=True) if w == v)  # type: ignore[no-any-return]
+
+
+def _fair_cycle(sg: StateGraph, h: Any, comp: set[int], entry: int,
+                enabled: list[frozenset[str]]) -> tuple[list[int], list[str]]:
+    """A cycle from ``entry`` back to it inside ``comp`` (nodes, and the step label of each
+    edge) that, for every fair instance enabled somewhere in it, visits a state where the
+    instance is disabled or takes it."""
+    if comp == {entry} and not enabled[entry]:
+        return [entry], []  # stutter forever: nothing fair is enabled here
+    sub = h.subgraph(comp)
+    nodes = [entry]
+    labels: list[str] = []
+    unmet = set(frozenset().union(*(enabled[n] for n in comp)))
+
+    def extend(more: Sequence[int], last_label: str | None = None) -> None:
+        for i, v in enumerate(more):
+            u = nodes[-1]
+            lab = last_label if (last_label is not None and i == len(more) - 1) else \
+                _default_label(sub, u, v)
+            labels.append(lab)
+            nodes.append(v)
+            unmet.discard(lab)
+            unmet.difference_update([k for k in list(unmet) if k not in enabled[v]])
+
+    unmet.difference_update([k for k in list(unmet) if k not in enabled[entry]])
+    while unmet:
+        k = min(unmet)
+        paths = nx.single_source_shortest_path(sub, nodes[-1])
+        options: list[tuple[int, list[int], str | None]] = []
+        for n, p in paths.items():
+            if k not in enabled[n]:
+                options.append((len(p), p, None))
+            for _, v, key in sub.out_edges(n, keys=True):
+                if key == k and v != n:
+                    options.append((len(p) + 1, [*p, v], k))
+        _, best, lab = min(options, key=lambda o: (o[0], o[1], o[2] or ""))
+        extend(best[1:], lab)
+        if k in unmet:  # pragma: no cover - the component was checked fair
+            raise SpecError(f"internal error: cannot satisfy fairness of {k}")
+    if len(nodes) == 1:  # entry has fair steps enabled, all taken below: go round once
+        succ = min(v for v in sub.successors(entry) if v != entry)
+        extend([succ])
+    if nodes[-1] != entry:
+        extend(nx.shortest_path(sub, nodes[-1], entry)[1:])
+    return nodes, labels
+
+
+def _lasso_trace(sg: StateGraph, nodes: list[int], labels: list[str], loop: int,
+                 prop: Property) -> Trace:
+    spec = sg.spec
+    steps: list[Transition[Any]] = [sg.transition(u, v, lab) for u, v, lab
+                                    in zip(nodes[:-1], nodes[1:], labels, strict=True)]
+    trace = Trace.from_transitions(spec, sg.states[nodes[0]], steps, prop.name, prop.kind)
+    trace.loop = loop
+    return trace
+
+
+def report_liveness(spec: Spec[Any], r: LivenessResult) -> str:
+    """The human report of a liveness check, with each lasso rendered as text."""
+    from agree.traces.text import render_text
+
+    params = " ".join(f"{k}={v}" for k, v in r.params.items())
+    fair = ", ".join(r.fairness) or "none (stuttering forever is allowed)"
+    out = [f"liveness on the state graph of {r.spec} ({params})",
+           f"properties: {', '.join(r.properties)}", f"weak fairness: {fair}", ""]
+    if not r.violations:
+        out.append("All liveness properties hold under the declared fairness.")
+    for v in r.violations:
+        cycle = len(v.trace) - (v.trace.loop or 0)
+        shape = (f"a lasso of {len(v.trace)} steps, looping from state {v.trace.loop}"
+                 if cycle else f"{len(v.trace)} steps, then stuttering forever")
+        out.append(f"VIOLATED: {v.property} ({v.kind}): {shape}")
+    out += ["", f"distinct states   {r.distinct:,}", f"edges             {r.edges:,}",
+            f"time              {r.seconds:.2f} s"]
+    for v in r.violations:
+        out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
+    return "\n".join(out)
