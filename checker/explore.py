@@ -22,7 +22,7 @@ from agree.checker.result import (
     Violation,
     ViolationKind,
 )
-from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.checker.spec import Action, Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
 __all__ = ["check", "select_properties", "trace_to"]
@@ -89,23 +89,30 @@ def check(
         if prop in act_props:
             act_props.remove(prop)
 
-    def check_state(state: Any, parent: Hashable | None, step: Transition[Any] | None) -> None:
-        for p in tuple(invs):
-            try:
-                ok = p.fn(spec, state)
-            except Exception as exc:
-                raise _raised(spec, seen, parent, step, state, f"invariant {p.name}", exc,
-                              fingerprint) from exc
-            if not ok:
-                failed(p, parent, step, state)
-        for p in tuple(somes):
-            try:
-                ok = p.fn(spec, state)
-            except Exception as exc:
-                raise _raised(spec, seen, parent, step, state, f"property {p.name}", exc,
-                              fingerprint) from exc
-            if ok:
-                somes.remove(p)
+    def check_state(state: Any, parent: Hashable | None, step: Transition[Any] | None,
+                    act: Action[Any] | None = None, args: tuple[Any, ...] = ()) -> None:
+        broken: list[Property] = []
+        reached: list[Property] = []
+        p: Property | None = None
+        try:
+            for p in invs:
+                if not p.fn(spec, state):
+                    broken.append(p)
+            for p in somes:
+                if p.fn(spec, state):
+                    reached.append(p)
+        except Exception as exc:
+            if step is None and act is not None:
+                step = Transition(act, args, state)
+            name = p.name if p is not None else "?"
+            raise _raised(spec, seen, parent, step, state, f"property {name}", exc,
+                          fingerprint) from exc
+        for p in reached:
+            somes.remove(p)
+        if broken and step is None and act is not None:
+            step = Transition(act, args, state)
+        for p in broken:
+            failed(p, parent, step, state)
 
     frontier: list[Any] = []
     for s in spec.init():
@@ -123,48 +130,63 @@ def check(
     depth = 1 if frontier else 0
     stop = bool(pending) and stop_at_first
 
-    plans = [(a, a.fn, result.coverage[a.label], a.domains) for a in actions]
+    # Per action: its function, coverage counters, and how to enumerate its
+    # arguments (one parameter, the common case, is called without packing).
+    plans = []
+    for a in actions:
+        doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in a.domains]
+        plans.append((a, a.fn, result.coverage[a.label], a.domains, doms))
     expanded = 0
     while frontier and not stop:
         level: list[Any] = []
         for s in frontier:
             sfp = fingerprint(s)
-            enabled = False
-            for act, fn, stats, doms in plans:
+            succ: list[tuple[Any, Action[Any], Any, ActionStats]] = []
+            for act, fn, stats, domains, doms in plans:
+                args: Any = ()
                 try:
-                    bindings = _bindings(spec, doms, s)
+                    # one and two parameters, the common cases, are called without packing
+                    if len(doms) == 1:
+                        d0 = doms[0]
+                        for x in (d0(spec, s) if callable(d0) else d0):
+                            t = fn(s, x)
+                            if t is not None:
+                                succ.append((t, act, (x,), stats))
+                    elif len(doms) == 2:
+                        d0, d1 = doms
+                        ys = list(d1(spec, s)) if callable(d1) else d1
+                        for x in (d0(spec, s) if callable(d0) else d0):
+                            for y in ys:
+                                t = fn(s, x, y)
+                                if t is not None:
+                                    succ.append((t, act, (x, y), stats))
+                    else:
+                        for args in _bindings(spec, domains, s):
+                            t = fn(s, *args)
+                            if t is not None:
+                                succ.append((t, act, args, stats))
                 except Exception as exc:
-                    raise _raised(spec, seen, sfp, None, s, f"a domain of {act.label}", exc,
-                                  fingerprint) from exc
-                for args in bindings:
-                    try:
-                        t = fn(s, *args)
-                    except Exception as exc:
-                        raise _raised(spec, seen, sfp, None, s, act.format(args), exc,
-                                      fingerprint) from exc
-                    if t is None:
-                        continue
-                    enabled = True
-                    generated += 1
-                    stats.generated += 1
-                    step: Transition[Any] | None = None
-                    for p in tuple(act_props):
-                        if not p.fn(spec, s, t):
-                            step = Transition(act, args, t)
-                            failed(p, sfp, step, t)
-                    if not constrained or constraint(t):
-                        tfp = fingerprint(t)
-                        if tfp in seen:
-                            continue
-                        seen[tfp] = sfp
-                        stats.distinct += 1
-                        level.append(t)
-                        if invs or somes:
-                            check_state(t, sfp, step or Transition(act, args, t))
-                    elif check_pruned and (invs or somes):
-                        check_state(t, sfp, step or Transition(act, args, t))
-                    if pending and stop_at_first:
+                    raise _raised(spec, seen, sfp, None, s, act.label, exc, fingerprint) from exc
+            enabled = bool(succ)
+            for t, act, args, stats in succ:
+                stats.generated += 1
+                step: Transition[Any] | None = None
+                for p in act_props:
+                    if not p.fn(spec, s, t):
+                        step = Transition(act, args, t)
+                        failed(p, sfp, step, t)
                         break
+                if not constrained or constraint(t):
+                    tfp = fingerprint(t)
+                    if tfp in seen:
+                        continue
+                    seen[tfp] = sfp
+                    stats.distinct += 1
+                    level.append(t)
+                    if invs or somes:
+                        check_state(t, sfp, step, act, args)
+                elif check_pruned and (invs or somes):
+                    check_state(t, sfp, step, act, args)
                 if pending and stop_at_first:
                     break
             if deadlock and not enabled and not (pending and stop_at_first):
@@ -184,13 +206,14 @@ def check(
                     break
                 if progress is not None and now - last_report >= progress_every:
                     last_report = now
-                    progress(Progress(len(seen), generated, depth, len(level), now - start))
+                    gen = generated + sum(c.generated for c in result.coverage.values())
+                    progress(Progress(len(seen), gen, depth, len(level), now - start))
         if level and not stop:
             depth += 1
         frontier = level
 
     result.distinct = len(seen)
-    result.generated = generated
+    result.generated = generated + sum(c.generated for c in result.coverage.values())
     result.depth = depth
     result.seconds = time.perf_counter() - start
     n, g = result.distinct, result.generated

@@ -130,7 +130,10 @@ class Paxos(Spec[PaxosState]):
         self.acceptors: Sequence[int] = range(acceptors)
         self.values: Sequence[int] = range(values)
         self.ballots: Sequence[int] = range(max_ballot + 1)
+        self.typed_ballots = frozenset(range(-1, max_ballot + 1))  # Ballot \cup {-1}
         self.quorums = majorities(acceptors)
+        self._index_of: frozenset[Any] | None = None
+        self._index: tuple[set[int], dict[int, dict[int, M1b]]] = (set(), {})
 
     def param_values(self) -> dict[str, Any]:
         return {"acceptors": self.acceptors_n, "values": self.values_n,
@@ -144,7 +147,10 @@ class Paxos(Spec[PaxosState]):
     # Always enabled; sending a message already sent changes nothing.
     @action(b="ballots")
     def phase1a(self, s: PaxosState, b: int) -> PaxosState | None:
-        return s._replace(msgs=s.msgs | {M1a(b)})
+        m = M1a(b)
+        if m in s.msgs:
+            return s
+        return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {m})
 
     # Phase2a(b, v): the ballot b leader asks for votes for v. Enabled when it
     # has not yet sent a 2a for ballot b, and 1b messages of ballot b from a
@@ -153,26 +159,42 @@ class Paxos(Spec[PaxosState]):
     # heart of the algorithm.
     @action(b="ballots", v="values")
     def phase2a(self, s: PaxosState, b: int, v: int) -> PaxosState | None:
-        joined: dict[int, M1b] = {}
-        for m in s.msgs:
-            if m.type == "2a" and m.bal == b:
-                return None
-            if m.type == "1b" and m.bal == b:
-                joined[m.acc] = m
-        if not any(self.shows_safe(q, joined, v) for q in self.quorums):
+        sent_2a, joined = self.phase1b_index(s.msgs)
+        if b in sent_2a:
             return None
-        return s._replace(msgs=s.msgs | {M2a(b, v)})
+        reports = joined.get(b)
+        if reports is None or not any(self.shows_safe(q, reports, v) for q in self.quorums):
+            return None
+        return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {M2a(b, v)})
+
+    def phase1b_index(self, msgs: frozenset[Any]) -> tuple[set[int], dict[int, dict[int, M1b]]]:
+        """The ballots that have a 2a message, and per ballot the 1b messages by
+        acceptor. (Remembered for the last message set: Phase2a asks once per b, v.)"""
+        if msgs is self._index_of:
+            return self._index
+        sent_2a: set[int] = set()
+        joined: dict[int, dict[int, M1b]] = {}
+        for m in msgs:
+            if m.type == "2a":
+                sent_2a.add(m.bal)
+            elif m.type == "1b":
+                joined.setdefault(m.bal, {})[m.acc] = m
+        self._index_of, self._index = msgs, (sent_2a, joined)
+        return self._index
 
     def shows_safe(self, q: frozenset[int], joined: dict[int, M1b], v: int) -> bool:
         """Every acceptor of q sent a 1b; none reported a vote, or the highest
         reported vote is for v."""
-        if not all(a in joined for a in q):
-            return False
-        voted = [joined[a] for a in q if joined[a].mbal >= 0]
-        if not voted:
-            return True
-        top = max(m.mbal for m in voted)
-        return any(m.mval == v and m.mbal == top for m in voted)
+        top, top_vals = -1, set()
+        for a in q:
+            m = joined.get(a)
+            if m is None:
+                return False
+            if m.mbal > top:
+                top, top_vals = m.mbal, {m.mval}
+            elif m.mbal == top and top >= 0:
+                top_vals.add(m.mval)
+        return top == -1 or v in top_vals
 
     # Phase1b(a): acceptor a receives a 1a message of a ballot above any it has
     # joined, promises not to vote below it (max_bal), and answers with its
@@ -182,7 +204,7 @@ class Paxos(Spec[PaxosState]):
         if not m.bal > s.max_bal[a]:
             return None
         reply = M1b(a, m.bal, s.max_vbal[a], s.max_val[a])
-        return s._replace(max_bal=put(s.max_bal, a, m.bal), msgs=s.msgs | {reply})
+        return PaxosState(put(s.max_bal, a, m.bal), s.max_vbal, s.max_val, s.msgs | {reply})
 
     # Phase2b(a): acceptor a receives a 2a message of a ballot it has not
     # promised to skip (bal >= max_bal[a]) and votes as asked, recording the
@@ -191,11 +213,14 @@ class Paxos(Spec[PaxosState]):
     def phase2b(self, s: PaxosState, a: int, m: M2a) -> PaxosState | None:
         if not m.bal >= s.max_bal[a]:
             return None
+        vote = M2b(a, m.bal, m.val)
+        if (s.max_bal[a], s.max_vbal[a], s.max_val[a]) == (m.bal, m.bal, m.val) and vote in s.msgs:
+            return s  # a repeated vote changes nothing
         return PaxosState(
             put(s.max_bal, a, m.bal),
             put(s.max_vbal, a, m.bal),
             put(s.max_val, a, m.val),
-            s.msgs | {M2b(a, m.bal, m.val)},
+            s.msgs | {vote},
         )
 
     # -- symmetry and reading ----------------------------------------------

@@ -258,7 +258,7 @@ class PidTimestampPaxos(Paxos):
         sent = {m.val for m in s.msgs if m.type == "2a" and m.bal == b}
         if v in sent or len(sent) >= self.proposers:
             return None
-        joined = {m.acc: m for m in s.msgs if m.type == "1b" and m.bal == b}
+        joined = self.phase1b_index(s.msgs)[1].get(b, {})
         if not any(self.shows_safe(q, joined, v) for q in self.quorums):
             return None
         return s._replace(msgs=s.msgs | {M2a(b, v)})

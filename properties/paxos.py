@@ -4,42 +4,85 @@
 that failed; ``V!Inv`` (module Voting's ``VotesSafe`` and ``OneValuePerBallot``
 over the votes the 2b messages record) is among them. These predicates read
 only the state's fields (``max_bal``, ``max_vbal``, ``max_val``, and ``msgs``
-with message types "1a", "1b", "2a", "2b"), so the bug-zoo variants and the
-article's Paxos reuse them where their states have the same shape.
+with message types "1a", "1b", "2a", "2b"), so the bug-zoo variants reuse them.
+
+Every predicate reads the message set through :func:`facts`, one pass over
+``msgs`` per state shared by all of them (the checker evaluates them back to
+back on the same state).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from agree.checker.spec import Property, invariant, property_of, sometimes
-from agree.models.paxos import Paxos, PaxosState
+from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
 
-__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "chosen", "votes"]
+__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
 
 Vote = tuple[int, int]
 
 
-@lru_cache(maxsize=8)
-def votes(msgs: frozenset[Any], n: int) -> tuple[frozenset[Vote], ...]:
-    """``votes[a]``: the <<ballot, value>> pairs acceptor a voted for (its 2b messages)."""
-    out: list[set[Vote]] = [set() for _ in range(n)]
+class Facts(NamedTuple):
+    """What the message set says, gathered in one pass."""
+
+    votes: tuple[frozenset[Vote], ...]  # Paxos.tla's votes[a]: <<bal, val>> of a's 2b messages
+    voters: dict[Vote, frozenset[int]]  # who voted for each <<bal, val>>
+    proposals: dict[int, frozenset[int]]  # ballot -> values of its 2a messages
+    reports: tuple[M1b, ...]  # the 1b messages
+    chosen: frozenset[int]  # Voting's chosen: values a quorum voted for in one ballot
+
+
+@lru_cache(maxsize=4)
+def _facts(msgs: frozenset[Any], n: int, quorums: tuple[frozenset[int], ...]) -> Facts:
+    votes: list[set[Vote]] = [set() for _ in range(n)]
+    voters: dict[Vote, set[int]] = {}
+    proposals: dict[int, set[int]] = {}
+    reports = []
     for m in msgs:
-        if m.type == "2b":
-            out[m.acc].add((m.bal, m.val))
-    return tuple(frozenset(v) for v in out)
+        kind = m.type
+        if kind == "2b":
+            votes[m.acc].add((m.bal, m.val))
+            voters.setdefault((m.bal, m.val), set()).add(m.acc)
+        elif kind == "2a":
+            proposals.setdefault(m.bal, set()).add(m.val)
+        elif kind == "1b":
+            reports.append(m)
+    smallest = min(len(q) for q in quorums)
+    chosen = frozenset(v for (_, v), accs in voters.items()
+                       if len(accs) >= smallest and any(q <= accs for q in quorums))
+    return Facts(tuple(frozenset(v) for v in votes),
+                 {k: frozenset(v) for k, v in voters.items()},
+                 {k: frozenset(v) for k, v in proposals.items()}, tuple(reports), chosen)
 
 
-def chosen(spec: Paxos, s: PaxosState) -> set[int]:
+def facts(spec: Paxos, s: PaxosState) -> Facts:
+    """Summarise the message set (cached: all properties of a state share one pass)."""
+    return _facts(s.msgs, spec.acceptors_n, spec.quorums)
+
+
+def votes(spec: Paxos, s: PaxosState) -> tuple[frozenset[Vote], ...]:
+    """``votes[a]``: the <<ballot, value>> pairs acceptor a voted for (its 2b messages)."""
+    return facts(spec, s).votes
+
+
+def chosen(spec: Paxos, s: PaxosState) -> frozenset[int]:
     """Values v for which some quorum voted for v in one ballot (Voting's ``chosen``)."""
-    vs = votes(s.msgs, spec.acceptors_n)
-    return {v for (b, v) in set().union(*vs)
-            if any(all((b, v) in vs[a] for a in q) for q in spec.quorums)}
+    return facts(spec, s).chosen
 
 
-def _proposed(s: PaxosState) -> set[int]:
-    return {m.val for m in s.msgs if m.type == "2a"}
+@lru_cache(maxsize=16)
+def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
+    """Every well-typed message (Paxos.tla's Message set) for the constants."""
+    accs, vals, bals = range(acceptors), range(values), range(max_ballot + 1)
+    reports = [(-1, None), *((b, v) for b in bals for v in vals)]
+    return frozenset([
+        *(M1a(b) for b in bals),
+        *(M1b(a, b, mb, mv) for a in accs for b in bals for (mb, mv) in reports),
+        *(M2a(b, v) for b in bals for v in vals),
+        *(M2b(a, b, v) for a in accs for b in bals for v in vals),
+    ])
 
 
 @invariant
@@ -51,36 +94,31 @@ def agreement(spec: Paxos, s: PaxosState) -> bool:
 @invariant
 def validity(spec: Paxos, s: PaxosState) -> bool:
     """Only a value that a leader proposed (sent in a 2a message) can be chosen."""
-    return chosen(spec, s) <= _proposed(s)
+    proposed: set[int] = set()
+    for vals in facts(spec, s).proposals.values():
+        proposed |= vals
+    return chosen(spec, s) <= proposed
 
 
 @invariant
 def type_ok(spec: Paxos, s: PaxosState) -> bool:
     """Every variable holds a value of its type (Paxos.tla's TypeOK)."""
-    bals = range(-1, spec.max_ballot + 1)
     n = spec.acceptors_n
     if not (len(s.max_bal) == len(s.max_vbal) == len(s.max_val) == n):
         return False
-    if not all(b in bals for b in s.max_bal) or not all(b in bals for b in s.max_vbal):
-        return False
-    if not all(v is None or v in spec.values for v in s.max_val):
-        return False
-    for m in s.msgs:
-        if m.bal not in spec.ballots:
+    bals = spec.typed_ballots
+    for a in range(n):
+        if s.max_bal[a] not in bals or s.max_vbal[a] not in bals:
             return False
-        if m.type in ("1b", "2b") and m.acc not in spec.acceptors:
+        if s.max_val[a] is not None and s.max_val[a] not in spec.values:
             return False
-        if m.type == "1b" and not (m.mbal in bals and (m.mval is None or m.mval in spec.values)):
-            return False
-        if m.type in ("2a", "2b") and m.val not in spec.values:
-            return False
-    return True
+    return s.msgs <= _universe(n, spec.values_n, spec.max_ballot)
 
 
 @invariant
 def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool:
     """Inv: <<max_vbal[a], max_val[a]>> is a vote a cast, or <<-1, None>>."""
-    vs = votes(s.msgs, spec.acceptors_n)
+    vs = votes(spec, s)
     for a in spec.acceptors:
         if s.max_vbal[a] == -1:
             if s.max_val[a] is not None:
@@ -93,55 +131,57 @@ def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool:
 @invariant
 def inv_1b(spec: Paxos, s: PaxosState) -> bool:
     """Inv: a 1b message's sender has joined its ballot, and the vote it reports was cast."""
-    vs = votes(s.msgs, spec.acceptors_n)
-    for m in s.msgs:
-        if m.type == "1b":
-            if s.max_bal[m.acc] < m.bal:
-                return False
-            if m.mbal >= 0 and (m.mbal, m.mval) not in vs[m.acc]:
-                return False
+    vs = votes(spec, s)
+    for m in facts(spec, s).reports:
+        if s.max_bal[m.acc] < m.bal:
+            return False
+        if m.mbal >= 0 and (m.mbal, m.mval) not in vs[m.acc]:
+            return False
     return True
 
 
-def shows_safe_at(spec: Paxos, s: PaxosState, vs: tuple[frozenset[Vote], ...],
-                  q: frozenset[int], b: int, v: int) -> bool:
+def shows_safe_at(s: PaxosState, vs: tuple[frozenset[Vote], ...], q: frozenset[int], b: int,
+                  v: int) -> bool:
     """Voting's ShowsSafeAt(Q, b, v): every acceptor in Q has max_bal >= b, and for
-    some c < b, Q voted for v at c (or c = -1) and cast no vote between c and b."""
-    if not all(s.max_bal[a] >= b for a in q):
-        return False
-    for c in range(-1, b):
-        if c != -1 and not any((c, v) in vs[a] for a in q):
-            continue
-        if all(bal <= c or bal >= b for a in q for (bal, _) in vs[a]):
-            return True
-    return False
+    some c in -1..b-1, Q voted for v at c (unless c = -1) and cast no vote between c and b.
+
+    The only candidate c is the highest ballot below b in which a member of Q voted
+    (-1 if none): a lower c has that vote between c and b, a higher one has no vote at c.
+    """
+    for a in q:
+        if s.max_bal[a] < b:
+            return False
+    top = max((bal for a in q for (bal, _) in vs[a] if bal < b), default=-1)
+    return top == -1 or any((top, v) in vs[a] for a in q)
 
 
 @invariant
 def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool:
     """Inv: some quorum shows a 2a message's value safe at its ballot."""
-    vs = votes(s.msgs, spec.acceptors_n)
-    return all(any(shows_safe_at(spec, s, vs, q, m.bal, m.val) for q in spec.quorums)
-               for m in s.msgs if m.type == "2a")
+    f = facts(spec, s)
+    for b, vals in f.proposals.items():
+        for v in vals:
+            if not any(shows_safe_at(s, f.votes, q, b, v) for q in spec.quorums):
+                return False
+    return True
 
 
 @invariant
 def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool:
     """Inv: there is at most one 2a message per ballot."""
-    seen: dict[int, int] = {}
-    for m in s.msgs:
-        if m.type == "2a" and seen.setdefault(m.bal, m.val) != m.val:
-            return False
-    return True
+    return all(len(vals) == 1 for vals in facts(spec, s).proposals.values())
 
 
-def _safe_at(spec: Paxos, s: PaxosState, vs: tuple[frozenset[Vote], ...], b: int, v: int,
-             ) -> bool:
-    # SafeAt(b, v): for every c < b, some quorum each voted v at c or cannot vote at c.
+def safe_at(spec: Paxos, s: PaxosState, vs: tuple[frozenset[Vote], ...], b: int, v: int,
+            ) -> bool:
+    """Voting's SafeAt(b, v): for every c < b, some quorum each of which voted for v
+    at c, or cannot vote at c (max_bal above c and no vote at c)."""
     for c in range(b):
-        if not any(all((c, v) in vs[a] or (s.max_bal[a] > c and
-                                           not any(bal == c for (bal, _) in vs[a]))
-                       for a in q) for q in spec.quorums):
+        ok = frozenset(
+            a for a in spec.acceptors
+            if (c, v) in vs[a]
+            or (s.max_bal[a] > c and all(bal != c for (bal, _) in vs[a])))
+        if not any(q <= ok for q in spec.quorums):
             return False
     return True
 
@@ -149,19 +189,15 @@ def _safe_at(spec: Paxos, s: PaxosState, vs: tuple[frozenset[Vote], ...], b: int
 @invariant
 def votes_safe(spec: Paxos, s: PaxosState) -> bool:
     """Voting's VotesSafe: every vote <<b, v>> was cast when v was safe at b."""
-    vs = votes(s.msgs, spec.acceptors_n)
-    return all(_safe_at(spec, s, vs, b, v) for a in spec.acceptors for (b, v) in vs[a])
+    f = facts(spec, s)
+    return all(safe_at(spec, s, f.votes, b, v) for (b, v) in f.voters if b > 0)
 
 
 @invariant
 def one_value_per_ballot(spec: Paxos, s: PaxosState) -> bool:
     """Voting's OneValuePerBallot: no two votes in one ballot are for different values."""
-    seen: dict[int, int] = {}
-    for a in spec.acceptors:
-        for (b, v) in votes(s.msgs, spec.acceptors_n)[a]:
-            if seen.setdefault(b, v) != v:
-                return False
-    return True
+    ballots = [b for (b, _) in facts(spec, s).voters]
+    return len(ballots) == len(set(ballots))
 
 
 @sometimes
