@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from agree.checker.result import (
     ActionStats,
@@ -222,7 +222,7 @@ def check(
         result.stopped = "violation"
     result.complete = result.stopped is None
     for prop, parent, step, state in pending:
-        kind: ViolationKind = "deadlock" if prop is _DEADLOCK else prop.kind
+        kind = cast(ViolationKind, "deadlock" if prop is _DEADLOCK else prop.kind)
         trace = _build_trace(spec, seen, parent, step, state, prop.name, kind, fingerprint,
                              is_deadlock=kind == "deadlock")
         result.violations.append(Violation(prop.name, kind, trace, prop.doc))
