@@ -7,13 +7,13 @@ message per line) or a dict of string -> count (message bags).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agree.checker.spec import Spec
+from agree.checker.spec import Property, Spec
 from agree.traces.trace import Trace
 
-__all__ = ["diff_views", "render_text", "render_view"]
+__all__ = ["diff_views", "render_text", "render_truth_table", "render_view", "truth_table"]
 
 
 def _lines_of(key: str, value: Any, indent: str = "  ") -> list[str]:
@@ -74,11 +74,12 @@ def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
     if trace.property:
         what = "deadlocks" if trace.kind == "deadlock" else f"violates {trace.property}"
         head += f": {what} in {len(trace)} step{'s' if len(trace) != 1 else ''}"
-    lines = [head, "", "State 0 (initial)", *render_view(spec.view(trace.init))]
+    start = "  (the loop starts here)" if trace.loop == 0 else ""
+    lines = [head, "", f"State 0 (initial){start}", *render_view(spec.view(trace.init))]
     prev = spec.view(trace.init)
     for n, step in enumerate(trace.steps, 1):
         cur = spec.view(step.state)
-        loop = "  (the loop starts here)" if trace.loop is not None and trace.loop == n else ""
+        loop = "  (the loop starts after this step)" if trace.loop == n else ""
         lines += ["", f"Step {n}: {step.label}{loop}"]
         changes = render_view(cur) if full else diff_views(prev, cur)
         lines += changes or ["  (nothing changed: a stuttering step)"]
@@ -88,10 +89,55 @@ def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
         at = f"step {len(trace)}" if trace.steps else "the initial state"
         if trace.kind == "deadlock":
             lines.append(f"No action is enabled after {at}.")
+        elif trace.loop is not None and trace.loop == len(trace):
+            lines.append(f"{trace.property} fails: the behaviour stays in this last state "
+                         "forever (no fair action is enabled).")
         elif trace.loop is not None:
-            lines.append(f"{trace.property} fails: the behaviour loops back to step {trace.loop}"
-                         " forever.")
+            lines.append(f"{trace.property} fails: the behaviour loops back to the state after "
+                         f"step {trace.loop} forever.")
         else:
             kind = "action property" if trace.kind == "action" else trace.kind or "property"
             lines.append(f"{kind} {trace.property} is violated at {at}.")
+    return "\n".join(lines) + "\n"
+
+
+def truth_table(spec: Spec[Any], trace: Trace, properties: Sequence[Property],
+                ) -> list[tuple[str, list[bool | None]]]:
+    """Per invariant (and action property), its value in each state (None: not applicable,
+    an action property in the initial state). An exception counts as False."""
+    states = trace.states
+    rows: list[tuple[str, list[bool | None]]] = []
+    for p in properties:
+        if p.kind not in ("invariant", "action"):
+            continue
+        values: list[bool | None] = []
+        for i, s in enumerate(states):
+            if p.kind == "action" and i == 0:
+                values.append(None)
+                continue
+            try:
+                ok = p.holds(spec, states[i - 1], s) if p.kind == "action" else p.holds(spec, s)
+            except Exception:
+                ok = False
+            values.append(ok)
+        rows.append((p.name, values))
+    return rows
+
+
+def render_truth_table(spec: Spec[Any], trace: Trace, properties: Sequence[Property]) -> str:
+    """Which invariants hold in which state: ``.`` holds, ``F`` fails, one column per state."""
+    rows = truth_table(spec, trace, properties)
+    if not rows:
+        return "Invariants per state: the spec declares none.\n"
+    n = len(trace.states)
+    width = max(len(name) for name, _ in rows)
+    cell = max(2, len(str(n - 1)) + 1)
+    head = "".join(str(i).rjust(cell) for i in range(n))
+    lines = ["Invariants per state (. holds, F fails, - not applicable)", "",
+             f"  {'state':<{width}} {head}"]
+    for name, values in rows:
+        marks = "".join(("-" if v is None else "." if v else "F").rjust(cell) for v in values)
+        first = next((i for i, v in enumerate(values) if v is False), None)
+        note = f"   fails from state {first}" if first is not None else ""
+        lines.append(f"  {name:<{width}} {marks}{note}")
     return "\n".join(lines) + "\n"

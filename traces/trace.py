@@ -1,6 +1,7 @@
 """A counterexample as data: the spec, its parameters, the property, the steps.
 
-On disk a trace is JSON (schema ``agree-trace``, version 1). It stores each
+On disk a trace is JSON (schema ``agree-trace``, version 1, documented in
+``traces/SCHEMA.md`` and checked by :func:`validate_document` on load). It stores each
 step's action and arguments *and* the state reached, but loading re-executes
 the actions through the spec and insists on reaching the stored states, so a
 file that no longer matches the spec is refused rather than believed.
@@ -29,6 +30,7 @@ __all__ = [
     "load_trace",
     "replay",
     "save_trace",
+    "validate_document",
 ]
 
 SCHEMA = "agree-trace"
@@ -171,8 +173,20 @@ def replay(spec: Spec[Any], init: Any, steps: Sequence[tuple[str, Sequence[Any]]
     return out
 
 
-def decode_trace(doc: Any, resolve: Resolver) -> Trace:
-    """Rebuild a trace from its JSON document, replaying it through its spec."""
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "schema": (str,), "version": (int,), "spec": (str,), "params": (dict,),
+    "property": (str, type(None)), "kind": (str, type(None)), "init": (object,),
+    "steps": (list,), "loop": (int, type(None)),
+}
+_REQUIRED = ("schema", "version", "spec", "params", "init", "steps")
+_KINDS = ("invariant", "action", "sometimes", "deadlock", "eventually", "leads_to", "error")
+
+
+def validate_document(doc: Any) -> None:
+    """Check a document against the ``agree-trace`` v1 schema (traces/SCHEMA.md).
+
+    Raises :class:`TraceError` naming the first field that does not conform.
+    """
     if not isinstance(doc, dict):
         raise TraceError("not a trace: the JSON document is not an object")
     if doc.get("schema") != SCHEMA:
@@ -180,9 +194,41 @@ def decode_trace(doc: Any, resolve: Resolver) -> Trace:
     if doc.get("version") != VERSION:
         raise TraceError(f"unsupported trace version {doc.get('version')!r} "
                          f"(this agree reads version {VERSION})")
-    for key, typ in (("spec", str), ("params", dict), ("steps", list)):
-        if not isinstance(doc.get(key), typ):
-            raise TraceError(f"malformed trace: {key!r} missing or not a {typ.__name__}")
+    for key in _REQUIRED:
+        if key not in doc:
+            raise TraceError(f"malformed trace: {key!r} is missing")
+    for key, value in doc.items():
+        types = _FIELDS.get(key)
+        if types is None:
+            raise TraceError(f"malformed trace: unknown field {key!r}")
+        if not isinstance(value, types) or (isinstance(value, bool) and int in types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise TraceError(f"malformed trace: {key!r} must be {names}")
+    if not all(isinstance(k, str) for k in doc["params"]):
+        raise TraceError("malformed trace: 'params' keys must be strings")
+    if doc.get("kind") is not None and doc["kind"] not in _KINDS:
+        raise TraceError(f"malformed trace: unknown kind {doc['kind']!r} "
+                         f"(one of {', '.join(_KINDS)})")
+    for n, st in enumerate(doc["steps"], 1):
+        if not (isinstance(st, dict) and isinstance(st.get("action"), str)
+                and isinstance(st.get("args"), list) and "state" in st):
+            raise TraceError(f"malformed trace: step {n} needs action, args and state")
+        extra = set(st) - {"label", "action", "args", "state"}
+        if extra:
+            raise TraceError(f"malformed trace: step {n} has unknown field {sorted(extra)[0]!r}")
+    loop = doc.get("loop")
+    if loop is not None:
+        states = [doc["init"], *(st["state"] for st in doc["steps"])]
+        if not 0 <= loop < len(states):
+            raise TraceError(f"malformed trace: loop index {loop!r} out of range")
+        if states[loop] != states[-1]:
+            raise TraceError(f"malformed trace: a lasso's last state must equal state {loop} "
+                             "(the state its loop returns to)")
+
+
+def decode_trace(doc: Any, resolve: Resolver) -> Trace:
+    """Rebuild a trace from its JSON document, replaying it through its spec."""
+    validate_document(doc)
     try:
         spec, _ = resolve(doc["spec"], doc["params"])
     except SpecError as exc:
@@ -190,18 +236,10 @@ def decode_trace(doc: Any, resolve: Resolver) -> Trace:
     inits = [s for s in spec.init() if encode_value(s) == doc.get("init")]
     if not inits:
         raise TraceError("the trace's initial state is not an initial state of the spec")
-    raw_steps = []
-    expected = []
-    for n, st in enumerate(doc["steps"], 1):
-        if not (isinstance(st, dict) and isinstance(st.get("action"), str)
-                and isinstance(st.get("args"), list) and "state" in st):
-            raise TraceError(f"malformed trace: step {n} needs action, args and state")
-        raw_steps.append((st["action"], st["args"]))
-        expected.append(st["state"])
+    raw_steps = [(st["action"], st["args"]) for st in doc["steps"]]
+    expected = [st["state"] for st in doc["steps"]]
     steps = replay(spec, inits[0], raw_steps, expected)
     loop = doc.get("loop")
-    if loop is not None and not (isinstance(loop, int) and 0 <= loop <= len(steps)):
-        raise TraceError(f"malformed trace: loop index {loop!r} out of range")
     return Trace(spec.name, spec.param_values(), inits[0], steps, doc.get("property"),
                  doc.get("kind"), loop)
 

@@ -1,0 +1,208 @@
+"""A trace as one self-contained HTML page: sequence diagram, steps, node states.
+
+No network access: styles and script are inline, the diagram is SVG drawn
+here (deterministic, so the page is golden-tested). The script only moves a
+cursor: clicking a step (or the arrow keys, or ``#step=N`` in the address)
+shows the state after that step, each node's variables in a table with the
+cells that step changed highlighted, and the step's arrows in the diagram.
+The step at which the property fails is named in the list and the state.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agree.checker.spec import Property, Spec
+from agree.traces.events import StepEvents, node_of_key, trace_events
+from agree.traces.text import truth_table
+from agree.traces.trace import Trace
+
+__all__ = ["render_html"]
+
+_ASSETS = Path(__file__).resolve().parent / "assets"
+_COL, _ROW, _TOP = 110, 22, 40
+#: No network: the page may load nothing, only run its own inline style and script.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) -> int:
+    """The state index at which the trace's property is shown as broken."""
+    if trace.loop is not None or not trace.property:
+        return len(trace)
+    for name, values in table:
+        if name == trace.property and False in values:
+            return values.index(False)
+    return len(trace)
+
+
+def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> str:
+    rows = sum(1 + len(s.events) for s in steps)
+    width = _COL * len(cols) + 330
+    height = _TOP + _ROW * (rows + 2)
+    x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
+    out = [f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+           f'height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" '
+           'font-size="12">',
+           '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+           'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
+           '</defs>']
+    for c in cols:
+        out.append(f'<text class="node" x="{x[c]}" y="20" text-anchor="middle">{_e(c)}</text>')
+        out.append(f'<line class="life" x1="{x[c]}" y1="28" x2="{x[c]}" y2="{height - 10}"/>')
+    y = _TOP
+    for s in steps:
+        cls = "step" + (" violation" if s.n == bad and trace.property else "")
+        out.append(f'<g class="{cls}" id="svg-step-{s.n}" data-step="{s.n}">')
+        out.append(f'<rect class="band" x="0" y="{y - 14}" width="{width}" '
+                   f'height="{_ROW * (1 + len(s.events))}"/>')
+        loop = " (loop starts after)" if trace.loop == s.n else ""
+        out.append(f'<text class="label" x="4" y="{y}">{s.n}. {_e(s.label)}{loop}</text>')
+        y += _ROW
+        for ev in s.events:
+            a, b = x[ev.src], x[ev.dst]
+            note = ev.kind if ev.kind in ("local",) else f"{ev.kind} {ev.message}"
+            if ev.kind == "local" or a == b:
+                out.append(f'<circle class="ev {ev.kind}" cx="{a}" cy="{y - 4}" r="5"/>')
+            else:
+                dash = ' stroke-dasharray="4 3"' if ev.kind in ("drop", "interact") else ""
+                end = "" if ev.kind == "drop" else ' marker-end="url(#head)"'
+                out.append(f'<line class="ev {ev.kind}" x1="{a}" y1="{y - 4}" x2="{b}" '
+                           f'y2="{y - 4}"{dash}{end}/>')
+                if ev.kind == "drop":
+                    out.append(f'<text class="ev drop" x="{b}" y="{y}" '
+                               'text-anchor="middle">x</text>')
+            out.append(f'<text class="msg" x="{_COL * len(cols) + 8}" y="{y}">{_e(note)}</text>')
+            y += _ROW
+        out.append("</g>")
+    if trace.loop is not None:
+        out.append(f'<text class="loop" x="4" y="{y}">... back to the state after step '
+                   f'{trace.loop}, forever</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, frozenset | set):
+        return "<br>".join(_e(m) for m in sorted(value)) or "{}"
+    if isinstance(value, Mapping):
+        return "<br>".join(_e(m) + (f" (x{c})" if c != 1 else "")
+                           for m, c in sorted(value.items())) or "{}"
+    return _e(value)
+
+
+def _state_panel(n: int, view: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                 cols: list[str]) -> str:
+    per_node: dict[str, dict[str, str]] = {}
+    other: list[str] = []
+    for key in view:
+        node = node_of_key(key)
+        if node is None:
+            other.append(key)
+        else:
+            per_node.setdefault(key[: key.rindex("[")], {})[node] = key
+    nodes = [c for c in cols if any(c in row for row in per_node.values())]
+    changed = {k for k in view if prev is not None and prev.get(k) != view.get(k)}
+    out = [f'<div class="state" id="state-{n}" data-step="{n}">',
+           '<table class="vars"><tr><th>variable</th>',
+           *(f"<th>{_e(c)}</th>" for c in nodes), "</tr>"]
+    for var, keys in per_node.items():
+        out.append(f"<tr><th>{_e(var)}</th>")
+        for c in nodes:
+            cell_key = keys.get(c)
+            if cell_key is None:
+                out.append("<td></td>")
+            else:
+                cls = ' class="changed"' if cell_key in changed else ""
+                out.append(f'<td{cls} data-key="{_e(cell_key)}">{_cell(view[cell_key])}</td>')
+        out.append("</tr>")
+    out.append("</table>")
+    for key in other:
+        cls = ' class="global changed"' if key in changed else ' class="global"'
+        value = view[key]
+        if isinstance(value, frozenset | set | Mapping) and prev is not None:
+            old = prev.get(key) or ()
+            items: list[tuple[str, int]] = (
+                sorted(value.items()) if isinstance(value, Mapping)
+                else [(m, 1) for m in sorted(value)])
+            lis = []
+            for m, n_copies in items:
+                new = m not in old or (isinstance(old, Mapping) and old.get(m) != n_copies)
+                count = f" (x{n_copies})" if n_copies != 1 else ""
+                lis.append(f'<li{" class=new" if new else ""}>{_e(m)}{count}</li>')
+            body = "<ul>" + "".join(lis) + "</ul>" if lis else "{}"
+        else:
+            body = _cell(value)
+        out.append(f'<div{cls} data-key="{_e(key)}"><b>{_e(key)}</b> {body}</div>')
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = ()) -> str:
+    """The whole page as a string."""
+    cols, steps = trace_events(spec, trace)
+    table = truth_table(spec, trace, properties)
+    bad = _failing_step(trace, table)
+    views = [spec.view(s) for s in trace.states]
+    params = " ".join(f"{k}={v}" for k, v in trace.params.items())
+    if trace.loop is not None:
+        what = f"{trace.property} fails: a lasso, looping back to the state after step " \
+               f"{trace.loop}"
+    elif trace.property:
+        what = f"{trace.property} ({trace.kind}) violated at step {bad}"
+    else:
+        what = "a trace"
+    items = ['<li data-step="0" id="li-0" tabindex="0">0. initial state'
+             + (' <span class="loopmark">loop starts here</span>' if trace.loop == 0 else "")
+             + "</li>"]
+    for s in steps:
+        extra = ""
+        if s.n == bad and trace.property and trace.loop is None:
+            extra = f' <span class="verdict">&#10007; {_e(trace.property)} violated</span>'
+        if trace.loop == s.n:
+            extra += ' <span class="loopmark">loop starts after this step</span>'
+        cls = ' class="violation"' if extra and "verdict" in extra else ""
+        items.append(f'<li data-step="{s.n}" id="li-{s.n}"{cls} tabindex="0">{s.n}. '
+                     f"{_e(s.label)}{extra}</li>")
+    failing = []
+    for n in range(len(views)):
+        names = [name for name, vals in table if vals[n] is False]
+        failing.append(", ".join(names))
+    states = []
+    for n, view in enumerate(views):
+        fails = failing[n]
+        verdict = (f'<p class="verdict">&#10007; failing here: {_e(fails)}</p>' if fails
+                   else '<p class="ok">all invariants hold</p>')
+        panel = _state_panel(n, view, views[n - 1] if n else None, cols)
+        states.append(panel.replace(">", ">" + verdict, 1) if table else panel)
+    css = (_ASSETS / "viewer.css").read_text()
+    js = (_ASSETS / "viewer.js").read_text()
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<title>{_e(trace.spec)}: {_e(what)}</title>
+<style>{css}</style></head>
+<body data-steps="{len(trace)}" data-failing="{bad}">
+<header><h1>{_e(trace.spec)} <small>({_e(params)})</small></h1>
+<p id="summary">{_e(what)}</p>
+<nav><button id="prev" type="button">&larr; previous</button>
+<span id="position">state 0 of {len(trace)}</span>
+<button id="next" type="button">next &rarr;</button></nav></header>
+<main><section id="list"><h2>Steps</h2><ol>
+{chr(10).join(items)}
+</ol></section>
+<section id="diagram"><h2>Messages</h2>
+{_svg(cols, steps, trace, bad)}
+</section>
+<section id="states"><h2>State after the step</h2>
+{chr(10).join(states)}
+</section></main>
+<script>{js}</script>
+</body></html>
+"""
