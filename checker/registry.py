@@ -47,6 +47,9 @@ def _import(ref: str) -> Any:
 
 
 _P = "agree.properties.paxos:PROPERTIES"
+_R = "agree.properties.raft:PROPERTIES"
+_ZR = "agree.models.zoo_raft:"
+_ZP = "agree.models.zoo_paxos:"
 
 _ENTRIES: list[SpecEntry] = [
     SpecEntry("paxos", "agree.models.paxos:Paxos", _P,
@@ -64,6 +67,50 @@ _ENTRIES: list[SpecEntry] = [
               "Paxos with explicit proposers: liveness (dueling proposers livelock)"),
     SpecEntry("raft", "agree.models.raft:Raft", "agree.properties.raft:PROPERTIES",
               "Ongaro's raft.tla: leader election and log replication, lossy network"),
+    # The bug zoo: defaults = the smallest failing configuration benchmarks/zoo_search.py found.
+    SpecEntry("raft-commit-old-term", _ZR + "CommitOldTermRaft", _R,
+              "Raft whose leader commits an earlier term's entry by counting replicas",
+              group="zoo", breaks="state_machine_safety",
+              source="Raft paper §5.4.2, figure 8; LogCabin #44", defaults=()),
+    SpecEntry("raft-forget-vote", _ZR + "ForgetVoteRaft", _R,
+              "Raft whose servers forget their vote on restart", group="zoo",
+              breaks="election_safety",
+              source="Raft paper figure 2 (persistent state); raft.tla PR #5", defaults=()),
+    SpecEntry("raft-forget-term", _ZR + "ForgetTermRaft", _R,
+              "Raft whose servers restart in term 1", group="zoo", breaks="election_safety",
+              source="Raft paper figure 2 (persistent state); raft.tla PR #5", defaults=()),
+    SpecEntry("raft-vote-any-log", _ZR + "VoteAnyLogRaft", _R,
+              "Raft that grants votes without the log up-to-date check", group="zoo",
+              breaks="leader_completeness", source="Raft paper §5.4.1", defaults=()),
+    SpecEntry("raft-leader-ignores-term", _ZR + "LeaderIgnoresTermRaft", _R,
+              "Raft whose leader adopts a higher term but stays leader", group="zoo",
+              breaks="one_leader_per_term", source="Raft paper figure 2, §5.1", defaults=()),
+    SpecEntry("raft-stale-votes", _ZR + "StaleVotesRaft", _R,
+              "Raft whose candidate counts votes granted in an older term", group="zoo",
+              breaks="election_safety", source="Raft paper §5.2; akka-raft #45", defaults=()),
+    SpecEntry("raft-truncate-on-stale-append", _ZR + "TruncateOnStaleAppendRaft", _R,
+              "Raft whose follower truncates its log on a stale AppendEntries", group="zoo",
+              breaks="leader_completeness",
+              source="Raft paper figure 2, AppendEntries step 3", defaults=()),
+    SpecEntry("raft-commit-past-entries", _ZR + "CommitPastEntriesRaft", _R,
+              "Raft whose follower's commitIndex is not capped at its last new entry",
+              group="zoo", breaks="commit_index_in_log",
+              source="Raft paper figure 2, AppendEntries step 5", defaults=()),
+    SpecEntry("paxos-accept-below-promise", _ZP + "AcceptBelowPromisePaxos", _P,
+              "Paxos whose acceptor votes below its promise", group="zoo",
+              breaks="agreement", source="Paxos Made Simple §2.2", defaults=()),
+    SpecEntry("paxos-amnesia", _ZP + "AmnesiaPaxos", _P,
+              "Paxos whose acceptor forgets its promise and vote on restart", group="zoo",
+              breaks="agreement", source="Paxos Made Simple §2.2; Paxos Made Live",
+              defaults=()),
+    SpecEntry("paxos-wrong-value", _ZP + "WrongValuePaxos", _P,
+              "Paxos whose proposer may take a value other than the highest-ballot vote's",
+              group="zoo", breaks="agreement", source="Paxos Made Simple §2.2",
+              defaults=()),
+    SpecEntry("paxos-2b-keeps-promise", _ZP + "TwoBKeepsPromisePaxos", _P,
+              "Paxos whose 2b does not raise maxBal", group="zoo", breaks="agreement",
+              source="Paxos.tla Phase2b; Brooker 2021 via apache/cassandra #1327",
+              defaults=()),
 ]
 
 

@@ -301,8 +301,13 @@ class Raft(Spec[RaftState]):
         prev_term = lg[prev_index - 1].term if prev_index > 0 else 0
         last = min(len(lg), nxt + self.entries_per_append - 1)
         m = AppendEntriesRequest(AEREQ, s.current_term[i], prev_index, prev_term,
-                                 lg[nxt - 1:last], lg, min(s.commit_index[i], last), i, j)
+                                 lg[nxt - 1:last], lg, self.commit_to_send(s, i, last), i, j)
         return self.step(s, messages=with_message(m, s.messages))
+
+    def commit_to_send(self, s: RaftState, i: int, last: int) -> int:
+        """The commit index leader i sends: its own, capped at the last entry sent (the
+        follower takes it as is, so the cap of figure 2 is applied here, by the sender)."""
+        return min(s.commit_index[i], last)
 
     # -- message handlers: Receive(m), with i = m.mdest and j = m.msource ----------
 
@@ -352,9 +357,13 @@ class Raft(Spec[RaftState]):
     @action(m=_of_type(RVRESP))
     def handle_request_vote_response(self, s: RaftState, m: RequestVoteResponse,
                                      ) -> RaftState | None:
-        i, j = m.mdest, m.msource
-        if m.mterm != s.current_term[i]:
+        if m.mterm != s.current_term[m.mdest]:
             return None
+        return self.tally_vote(s, m)
+
+    def tally_vote(self, s: RaftState, m: RequestVoteResponse) -> RaftState:
+        """Count j's answer at i (HandleRequestVoteResponse's effect)."""
+        i, j = m.mdest, m.msource
         granted, voter_log = s.votes_granted, s.voter_log
         if m.mvote_granted:
             granted = put(granted, i, granted[i] | {j})

@@ -132,6 +132,13 @@ def state_machine_safety(spec: Raft, s: RaftState) -> bool:
     return True
 
 
+@invariant
+def commit_index_in_log(spec: Raft, s: RaftState) -> bool:
+    """commitIndex is the index of the highest log entry known to be committed (Raft
+    paper, figure 2): a server never counts as committed an entry it does not hold."""
+    return all(c <= len(lg) for c, lg in zip(s.commit_index, s.log, strict=True))
+
+
 @action_property
 def leader_append_only(spec: Raft, s: RaftState, t: RaftState) -> bool:
     """Leader Append-Only: a leader never overwrites or deletes entries in its log; it
@@ -167,7 +174,7 @@ def _props(*fns: Any) -> tuple[Property, ...]:
 #: The safety properties of figure 3 (as invariants and one action property).
 SAFETY: tuple[Property, ...] = _props(
     election_safety, one_leader_per_term, log_matching, leader_completeness,
-    state_machine_safety, leader_append_only)
+    state_machine_safety, leader_append_only, commit_index_in_log)
 
 #: Everything checked by default: safety, and the two "sometimes" sanity properties.
 PROPERTIES: tuple[Property, ...] = (*SAFETY, *_props(leader_elected, entry_committed))
