@@ -30,7 +30,7 @@ from typing import Any
 from agree.checker.spec import Spec, SpecError
 from agree.traces.trace import Trace
 
-__all__ = ["ENV", "NET", "Event", "StepEvents", "node_of_key", "trace_events"]
+__all__ = ["ENV", "NET", "Event", "StepEvents", "message_keys", "node_of_key", "trace_events"]
 
 ENV = "env"
 NET = "net"
@@ -38,6 +38,7 @@ _KEY_NODE = re.compile(r"\[([A-Za-z]+\d+)\]$")
 _ENDPOINTS = re.compile(r"^([A-Za-z]+\d+)->([A-Za-z]+\d+)\b")
 _DROP = re.compile(r"drop|lose|loss|discard", re.IGNORECASE)
 _DUP = re.compile(r"dup", re.IGNORECASE)
+_MESSAGES = re.compile(r"msg|message|network|channel", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,19 @@ def node_of_key(key: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _collections(view: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+def message_keys(view: Mapping[str, Any]) -> list[str]:
+    """The view keys holding messages: sets or bags about no single node, not history
+    variables; those named like messages when there are several."""
+    keys = [k for k, v in view.items() if isinstance(v, frozenset | set | Mapping)
+            and node_of_key(k) is None and "(history)" not in k]
+    named = [k for k in keys if _MESSAGES.search(k)]
+    return named or keys
+
+
+def _collections(view: Mapping[str, Any], keys: list[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for key, value in view.items():
+    for key in keys:
+        value = view.get(key)
         if isinstance(value, frozenset | set):
             out[key] = {str(m): 1 for m in value}
         elif isinstance(value, Mapping):
@@ -115,6 +126,7 @@ def trace_events(spec: Spec[Any], trace: Trace) -> tuple[list[str], list[StepEve
     views = [spec.view(s) for s in trace.states]
     nodes: set[str] = {n for k in views[0] for n in [node_of_key(k)] if n}
     view_nodes = set(nodes)
+    mkeys = message_keys(views[0])
     sender: dict[str, str] = {}  # message -> who first sent it
     out: list[StepEvents] = []
     for n, step in enumerate(trace.steps, 1):
@@ -124,7 +136,7 @@ def trace_events(spec: Spec[Any], trace: Trace) -> tuple[list[str], list[StepEve
         if actor:
             nodes.add(actor)
         who = actor or ENV
-        before, after = _collections(prev), _collections(cur)
+        before, after = _collections(prev, mkeys), _collections(cur, mkeys)
         args = {str(a) for a in step.args}
         present = {m for bag in before.values() for m, c in bag.items() if c > 0}
         delivered = sorted(args & present)

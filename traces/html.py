@@ -44,7 +44,9 @@ def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) 
 
 def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> str:
     rows = sum(1 + len(s.events) for s in steps)
-    width = _COL * len(cols) + 330
+    longest = max((len(e.kind) + 1 + len(e.message) for s in steps for e in s.events), default=0)
+    longest = max([longest, *(len(s.label) + 4 - len(cols) * _COL // 7 for s in steps)])
+    width = _COL * len(cols) + 16 + 7 * longest
     height = _TOP + _ROW * (rows + 2)
     x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
     out = [f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
@@ -67,7 +69,7 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
         y += _ROW
         for ev in s.events:
             a, b = x[ev.src], x[ev.dst]
-            note = ev.kind if ev.kind in ("local",) else f"{ev.kind} {ev.message}"
+            note = "" if ev.kind == "local" else f"{ev.kind} {ev.message}"
             if ev.kind == "local" or a == b:
                 out.append(f'<circle class="ev {ev.kind}" cx="{a}" cy="{y - 4}" r="5"/>')
             else:
@@ -136,6 +138,8 @@ def _state_panel(n: int, view: Mapping[str, Any], prev: Mapping[str, Any] | None
                 new = m not in old or (isinstance(old, Mapping) and old.get(m) != n_copies)
                 count = f" (x{n_copies})" if n_copies != 1 else ""
                 lis.append(f'<li{" class=new" if new else ""}>{_e(m)}{count}</li>')
+            gone = sorted(m for m in old if m not in value)
+            lis += [f'<li class="gone">{_e(m)}</li>' for m in gone]
             body = "<ul>" + "".join(lis) + "</ul>" if lis else "{}"
         else:
             body = _cell(value)

@@ -12,8 +12,10 @@ the index of the state the last state steps back to (the returning state is
 not repeated; its action is ``#meta.loop_action``).
 
 Import: values are decoded into our JSON encoding (``#tup``/lists -> lists,
-``#set`` -> sorted lists, ``#map`` -> objects or pair lists, ``#bigint`` ->
-ints) and each step is recovered by asking the spec which successor has that
+``#set`` -> sorted lists, ``#map`` -> objects, lists when its keys are
+``0..n-1`` (a TLA+ function over ids is our tuple indexed by id) or pair
+lists, ``#bigint`` -> ints, Quint's ``None``/``Some`` variants -> None / the
+value) and each step is recovered by asking the spec which successor has that
 state (``#meta`` action labels break ties), so a hand-written ITF file needs
 no action metadata at all, only the spec and parameters in ``#meta.agree``.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agree.checker.spec import Spec, SpecError, Transition
-from agree.traces.trace import Resolver, Step, Trace, TraceError, encode_value
+from agree.traces.trace import Resolver, Step, Trace, TraceError
 
 __all__ = ["decode_itf_value", "from_itf", "itf_value", "load_itf", "save_itf", "to_itf"]
 
@@ -82,11 +84,16 @@ def decode_itf_value(x: Any) -> Any:
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise TraceError("an ITF #map holds [key, value] pairs")
         dec = [(decode_itf_value(k), decode_itf_value(v)) for k, v in pairs]
+        keys = [k for k, _ in dec]
+        if all(type(k) is int for k in keys) and sorted(keys) == list(range(len(keys))):
+            return [v for _, v in sorted(dec, key=lambda kv: int(kv[0]))]  # over 0..n-1
         if all(isinstance(k, str) for k, _ in dec):
             return {k: v for k, v in sorted(dec, key=lambda kv: str(kv[0]))}
         return sorted(([k, v] for k, v in dec), key=lambda e: json.dumps(e, sort_keys=True))
     if "#unserializable" in x:
         return None if x["#unserializable"] == "None" else x["#unserializable"]
+    if set(x) == {"tag", "value"} and x["tag"] in ("None", "Some"):  # Quint's Option
+        return None if x["tag"] == "None" else decode_itf_value(x["value"])
     return {k: decode_itf_value(v) for k, v in x.items() if not k.startswith("#")}
 
 
@@ -144,9 +151,14 @@ def save_itf(trace: Trace, path: str | Path) -> None:
         raise TraceError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _normal(state: Any) -> Any:
+    """A state as an imported ITF state reads (tuples and maps over 0..n-1 both lists)."""
+    return _decode_state(_state_vars(state))
+
+
 def _find_step(spec: Spec[Any], state: Any, target: Any, hint: str | None, n: int,
                ) -> Transition[Any]:
-    found = [t for t in spec.successors(state) if encode_value(t.state) == target]
+    found = [t for t in spec.successors(state) if _normal(t.state) == target]
     if not found:
         raise TraceError(f"ITF state {n} is not reachable in one step of {spec.name} from "
                          f"state {n - 1}")
@@ -174,7 +186,7 @@ def from_itf(doc: Any, resolve: Resolver) -> Trace:
     if not raw or not all(isinstance(s, dict) for s in raw):
         raise TraceError("ITF trace: 'states' must be a non-empty list of objects")
     wanted = [_decode_state(s) for s in raw]
-    inits = [s for s in spec.init() if encode_value(s) == wanted[0]]
+    inits = [s for s in spec.init() if _normal(s) == wanted[0]]
     if not inits:
         raise TraceError("ITF state 0 is not an initial state of the spec")
     state = inits[0]
