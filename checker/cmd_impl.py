@@ -168,7 +168,7 @@ def run_cluster_up(args: argparse.Namespace, extra: list[str]) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         for k in range(args.nodes):
-            cmd = [sys.executable, "-m", "agree.checker.cli", "serve", "--id", str(k),
+            cmd = [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
                    "--peers", ",".join(addrs), "--data", args.data]
             if args.event_log:
                 cmd += ["--event-log", os.path.join(args.data, f"events{k}.jsonl")]
@@ -261,3 +261,8 @@ async def _kv(args: argparse.Namespace, addrs: list[str]) -> int:
     else:
         print("ok" if reply.get("ok") else f"failed: {reply.get('error')}")
     return 0 if reply.get("ok") else 1
+
+
+if __name__ == "__main__":  # `python -m agree.checker.cmd_impl serve ...`, used by cluster up
+    from agree.checker.cli import main
+    sys.exit(main())

@@ -37,7 +37,7 @@ class Cluster:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, k: int) -> None:
-        cmd = [sys.executable, "-m", "agree.checker.cli", "serve", "--id", str(k),
+        cmd = [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
                "--peers", ",".join(self.addrs), "--data", str(self.data),
                "--event-log", str(self.data / f"events{k}.jsonl")]
         self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
