@@ -1,0 +1,98 @@
+"""The HTML trace viewer in a real headless browser (Debian's chromium, driven over the
+DevTools protocol with real mouse and key events): it opens at the failing step, steps
+through, and shows each node's state with the changed cells highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _cdp import Browser, Page, chromium
+
+from agree.checker.golden import GOLDEN_DIR
+from agree.checker.registry import resolve
+from agree.traces.html import render_html
+from agree.traces.trace import load_trace
+
+pytestmark = pytest.mark.skipif(chromium() is None, reason="chromium is not installed "
+                                "(.ci/setup.d/10-chromium.sh installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _page(browser: Browser, tmp_path: Path, golden: Path) -> Page:
+    trace = load_trace(golden, resolve)
+    spec, props = resolve(trace.spec, trace.params)
+    out = tmp_path / "trace.html"
+    out.write_text(render_html(spec, trace, (*spec.declared_properties(), *props)))
+    return browser.open(out.as_uri())
+
+
+def _visible_state(page: Page) -> list[str]:
+    return page.eval("Array.from(document.querySelectorAll('.state'))"
+                     ".filter(e => getComputedStyle(e).display !== 'none')"
+                     ".map(e => e.getAttribute('data-step'))")  # type: ignore[no-any-return]
+
+
+def test_viewer_opens_at_the_violation_and_steps_through(browser: Browser,
+                                                         tmp_path: Path) -> None:
+    page = _page(browser, tmp_path, GOLDEN_DIR / "paxos-article.agreement.json")
+    try:
+        # opens where agreement breaks, and names it there
+        assert page.eval("document.getElementById('position').textContent") == "state 12 of 12"
+        assert _visible_state(page) == ["12"]
+        current = page.eval("document.querySelector('#list li.current').textContent")
+        assert current.startswith("12. ReceivePropose(a=a3") and "agreement violated" in current
+        assert "failing here: agreement" in page.eval(
+            "document.querySelector('#state-12 .verdict').textContent")
+        # a real mouse click on "previous"
+        page.click("#prev")
+        assert page.eval("document.getElementById('position').textContent") == "state 11 of 12"
+        assert _visible_state(page) == ["11"]
+        assert page.eval("document.querySelector('#state-11 .ok').textContent") == \
+            "all invariants hold"
+        # click step 3 in the list: a1 receives Prepare n=0 and promises
+        page.click("#li-3")
+        assert _visible_state(page) == ["3"]
+        changed = page.eval("Array.from(document.querySelectorAll('#state-3 td.changed'))"
+                            ".map(e => e.getAttribute('data-key') + '=' + e.textContent)")
+        assert changed == ["highest_id[a1]=0"]
+        new = page.eval("Array.from(document.querySelectorAll('#state-3 li.new'))"
+                        ".map(e => e.textContent)")
+        assert new == ["Promise a1 n=0"]
+        # the diagram highlights step 3's arrows: a delivery to a1 and a1's send
+        assert page.eval("document.querySelector('#chart g.step.current').id") == "svg-step-3"
+        kinds = page.eval("Array.from(document.querySelectorAll('#chart g.current line.ev'))"
+                          ".map(e => e.getAttribute('class'))")
+        assert kinds == ["ev deliver", "ev send"]
+        # the keyboard moves on
+        page.key("ArrowDown", 40)
+        assert page.eval("document.getElementById('position').textContent") == "state 4 of 12"
+        assert page.eval("location.hash") == "#step=4"
+        # nothing was fetched: the page is self-contained
+        assert page.eval("performance.getEntriesByType('resource').length") == 0
+    finally:
+        page.close()
+
+
+def test_viewer_of_every_golden_trace_loads_without_errors(browser: Browser,
+                                                           tmp_path: Path) -> None:
+    for golden in sorted(GOLDEN_DIR.glob("*.json")):
+        page = _page(browser, tmp_path, golden)
+        try:
+            n = len(load_trace(golden, resolve))
+            assert page.eval("document.getElementById('position').textContent").endswith(
+                f"of {n}"), golden.name
+            assert len(_visible_state(page)) == 1, golden.name
+            page.click("#next")
+            assert len(page.eval("document.querySelectorAll('#list li.current')")) == 1
+        finally:
+            page.close()
