@@ -50,6 +50,10 @@ _P = "agree.properties.paxos:PROPERTIES"
 _R = "agree.properties.raft:PROPERTIES"
 _ZR = "agree.models.zoo_raft:"
 _ZP = "agree.models.zoo_paxos:"
+_RAFT_2_TERM_3 = (("servers", 2), ("max_term", 3), ("max_log", 0), ("max_messages", 1),
+                  ("max_restarts", 0))
+_PAXOS_1_BALLOT_1 = (("acceptors", 1), ("values", 2), ("max_ballot", 1))
+_PAXOS_3_BALLOT_2 = (("acceptors", 3), ("values", 2), ("max_ballot", 2))
 
 _ENTRIES: list[SpecEntry] = [
     SpecEntry("paxos", "agree.models.paxos:Paxos", _P,
@@ -84,10 +88,12 @@ _ENTRIES: list[SpecEntry] = [
               breaks="leader_completeness", source="Raft paper §5.4.1", defaults=()),
     SpecEntry("raft-leader-ignores-term", _ZR + "LeaderIgnoresTermRaft", _R,
               "Raft whose leader adopts a higher term but stays leader", group="zoo",
-              breaks="one_leader_per_term", source="Raft paper figure 2, §5.1", defaults=()),
+              breaks="one_leader_per_term", source="Raft paper figure 2, §5.1",
+              defaults=_RAFT_2_TERM_3),
     SpecEntry("raft-stale-votes", _ZR + "StaleVotesRaft", _R,
               "Raft whose candidate counts votes granted in an older term", group="zoo",
-              breaks="election_safety", source="Raft paper §5.2; akka-raft #45", defaults=()),
+              breaks="election_safety", source="Raft paper §5.2; akka-raft #45",
+              defaults=_RAFT_2_TERM_3),
     SpecEntry("raft-truncate-on-stale-append", _ZR + "TruncateOnStaleAppendRaft", _R,
               "Raft whose follower truncates its log on a stale AppendEntries", group="zoo",
               breaks="leader_completeness",
@@ -98,19 +104,20 @@ _ENTRIES: list[SpecEntry] = [
               source="Raft paper figure 2, AppendEntries step 5", defaults=()),
     SpecEntry("paxos-accept-below-promise", _ZP + "AcceptBelowPromisePaxos", _P,
               "Paxos whose acceptor votes below its promise", group="zoo",
-              breaks="agreement", source="Paxos Made Simple §2.2", defaults=()),
+              breaks="agreement", source="Paxos Made Simple §2.2",
+              defaults=_PAXOS_1_BALLOT_1),
     SpecEntry("paxos-amnesia", _ZP + "AmnesiaPaxos", _P,
               "Paxos whose acceptor forgets its promise and vote on restart", group="zoo",
               breaks="agreement", source="Paxos Made Simple §2.2; Paxos Made Live",
-              defaults=()),
+              defaults=(("acceptors", 1), ("values", 2), ("max_ballot", 1))),
     SpecEntry("paxos-wrong-value", _ZP + "WrongValuePaxos", _P,
               "Paxos whose proposer may take a value other than the highest-ballot vote's",
               group="zoo", breaks="agreement", source="Paxos Made Simple §2.2",
-              defaults=()),
+              defaults=_PAXOS_3_BALLOT_2),
     SpecEntry("paxos-2b-keeps-promise", _ZP + "TwoBKeepsPromisePaxos", _P,
               "Paxos whose 2b does not raise maxBal", group="zoo", breaks="agreement",
               source="Paxos.tla Phase2b; Brooker 2021 via apache/cassandra #1327",
-              defaults=()),
+              defaults=_PAXOS_3_BALLOT_2),
 ]
 
 
