@@ -4,20 +4,26 @@ reordering and crash/restart from persisted acceptor state."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agree.impl.paxos import (
     NOOP,
+    Accept,
     AcceptorState,
     Ballot,
     MultiPaxosNode,
+    MultiReady,
     NotLeader,
     PaxosNode,
     Prepare,
     Promise,
+    Vote,
 )
+from agree.impl.paxos_storage import SQLiteAcceptorStorage
+from agree.impl.storage import StorageError
 
 
 def test_ballots_unique_and_ordered_by_round_then_node() -> None:
@@ -192,3 +198,30 @@ def test_stable_leader_skips_phase_one() -> None:
         nodes[1].propose(b"y")
     assert info.value.leader_hint == 0
     assert slot == 1
+
+
+def test_acceptor_state_survives_restart_in_sqlite(tmp_path: Path) -> None:
+    """Acceptors persist promise and vote before replying; a restarted acceptor built from
+    the file keeps both (single-decree in slot 0, Multi-Paxos promise and votes)."""
+    path = str(tmp_path / "acc1.db")
+    store = SQLiteAcceptorStorage(path, 1)
+    node = PaxosNode(1, 3)
+    node.step(Accept(Ballot(2, 0), b"v", 0, 1))
+    store.save_single(node.ready())
+    store.close()
+    assert SQLiteAcceptorStorage(path, 1).load_single() == AcceptorState(Ballot(2, 0),
+                                                                         Ballot(2, 0), b"v")
+    path = str(tmp_path / "multi1.db")
+    store = SQLiteAcceptorStorage(path, 1)
+    store.save_multi(MultiReady(Ballot(5, 2), (Vote(1, Ballot(5, 2), b"a"),
+                                               Vote(2, Ballot(4, 0), b"b")), (), ()))
+    store.close()
+    again = SQLiteAcceptorStorage(path, 1)
+    assert again.load_multi() == (Ballot(5, 2), (Vote(1, Ballot(5, 2), b"a"),
+                                                 Vote(2, Ballot(4, 0), b"b")))
+    again._db.execute("UPDATE acceptor SET value = x'00' WHERE slot = 2")
+    again.close()
+    with pytest.raises(StorageError, match="checksum mismatch in slot 2"):
+        SQLiteAcceptorStorage(path, 1)
+    with pytest.raises(StorageError, match="not a usable"):
+        SQLiteAcceptorStorage(path, 0)
