@@ -1,0 +1,92 @@
+"""Every renderer on every golden trace (and the dueling-proposers lasso), against golden
+output under tests/golden_render/.
+
+Rewrite the render goldens deliberately, then review the diff:
+    AGREE_REWRITE_GOLDENS=1 pytest tests/test_trace_render.py
+A golden trace without render goldens yet is still rendered and sanity-checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from agree.checker.golden import golden_files
+from agree.checker.registry import resolve
+from agree.checker.spec import Property, Spec
+from agree.traces.html import render_html
+from agree.traces.itf import from_itf, to_itf
+from agree.traces.msc import render_chart
+from agree.traces.text import render_text, render_truth_table
+from agree.traces.trace import Trace, load_trace, to_json
+
+REWRITE = os.environ.get("AGREE_REWRITE_GOLDENS") == "1"
+HERE = Path(__file__).resolve().parent
+RENDER_DIR = HERE / "golden_render"
+INPUTS = [*golden_files(), *sorted((HERE / "data").glob("*.lasso.json"))]
+
+
+def _load(path: Path) -> tuple[Trace, Spec, list[Property]]:
+    trace = load_trace(path, resolve)
+    spec, props = resolve(trace.spec, trace.params)
+    return trace, spec, list(dict.fromkeys((*spec.declared_properties(), *props)))
+
+
+def _show(spec: Spec, trace: Trace, props: list[Property]) -> str:
+    """What `agree trace show FILE` prints."""
+    return "\n".join([render_text(spec, trace), render_truth_table(spec, trace, props),
+                      render_chart(spec, trace)])
+
+
+RENDERERS = {
+    "show.txt": _show,
+    "html": render_html,
+    "itf.json": lambda spec, trace, props: json.dumps(to_itf(trace), indent=1) + "\n",
+}
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.stem)
+def test_every_renderer_tells_the_whole_story(path: Path) -> None:
+    trace, spec, props = _load(path)
+    text = _show(spec, trace, props)
+    page = render_html(spec, trace, props)
+    for step in trace.steps:
+        assert step.label in text
+        assert step.label.replace("<", "&lt;").replace(">", "&gt;") in page
+    assert trace.property is not None and trace.property in text and trace.property in page
+    assert "<script src" not in page and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
+    if trace.loop is not None:
+        assert "loops back" in text and "loop starts" in page
+    doc = to_itf(trace)
+    assert len(doc["states"]) == len(trace.states) - (0 if trace.loop in (None, len(trace))
+                                                      else 1)
+    assert doc.get("loop") == trace.loop
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_render_matches_golden(path: Path, renderer: str) -> None:
+    trace, spec, props = _load(path)
+    fresh = RENDERERS[renderer](spec, trace, props)
+    golden = RENDER_DIR / f"{path.stem}.{renderer}"
+    if REWRITE:
+        if not golden.exists() or golden.read_text() != fresh:
+            RENDER_DIR.mkdir(exist_ok=True)
+            golden.write_text(fresh)
+            pytest.skip(f"rewrote {golden.name}")
+    if not golden.exists():
+        pytest.skip(f"no render golden for {path.name} yet: AGREE_REWRITE_GOLDENS=1 pytest "
+                    "tests/test_trace_render.py writes it")
+    assert fresh == golden.read_text(), (
+        f"{golden.name} changed: review, rewrite with AGREE_REWRITE_GOLDENS=1")
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.stem)
+def test_itf_round_trip(path: Path) -> None:
+    trace, _, _ = _load(path)
+    back = from_itf(json.loads(json.dumps(to_itf(trace))), resolve)
+    assert to_json(back) == to_json(trace)
