@@ -1,0 +1,537 @@
+"""Breadth-first exploration with several worker processes on one machine.
+
+Each worker owns a shard of the seen-set (the fingerprints ``fp`` with
+``fp % workers`` equal to its number, each with its parent's fingerprint) and
+the frontier states of that shard. The search is level-synchronous, so every
+state is first reached at its BFS depth and counterexamples stay *shortest*,
+exactly as in the single-process engine. Per level, a coordinator (the
+calling process) runs three exchanges between workers:
+
+1. every worker expands its frontier; successors it owns are deduplicated on
+   the spot; the others are deduplicated within the level and their
+   ``(fingerprint, parent)`` pairs go to their owners;
+2. each owner keeps the fingerprints it has never seen (first claim wins, in
+   worker order) and answers which ones it kept;
+3. only the kept states travel (pickled once), and their owner checks the
+   invariants on them and queues them for the next level.
+
+So a state is pickled at most once, and duplicates cost one integer each.
+
+Hashing across processes: workers are *forked* from the coordinator, so they
+share its string-hash key and its object addresses and Python's ``hash`` gives
+every process the same fingerprint for the same state (``PYTHONHASHSEED`` need
+not be fixed). Where ``fork`` is unavailable, ``--workers`` is refused. With a
+checkpoint, fingerprints must also survive the process, so
+:func:`agree.checker.limits.stable_fingerprint` is used instead.
+
+Checkpoints are taken between levels: each worker pickles its shard and
+frontier, then the coordinator writes ``meta.json`` last, so a checkpoint is
+either complete or ignored. ``resume`` continues from one with the same spec,
+parameters, properties, symmetry and number of workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from agree.checker.explore import select_properties
+from agree.checker.limits import rss_bytes, stable_fingerprint
+from agree.checker.result import (
+    ActionStats,
+    CheckResult,
+    Progress,
+    SpecRuntimeError,
+    Violation,
+    ViolationKind,
+)
+from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.checker.symmetry import check_symmetric, group
+from agree.traces.trace import Trace
+
+__all__ = ["check_parallel", "make_fingerprint"]
+
+Fingerprint = Callable[[Any], int]
+#: A violation found by a worker: property, kind, parent fingerprint (None for an
+#: initial state), the action label and arguments of the last step (None when the
+#: owner only has the state), and the state.
+Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
+
+
+def make_fingerprint(spec: Spec[Any], symmetry: bool, stable: bool) -> Fingerprint:
+    """The fingerprint function: ``hash`` or the stable one, through orbits with symmetry."""
+    base: Fingerprint = stable_fingerprint if stable else hash
+    if not symmetry:
+        return base
+    others = group(spec)[1:]
+    permute = spec.permute
+
+    def orbit(state: Any) -> int:
+        return min([base(state), *(base(permute(state, g)) for g in others)])
+
+    return orbit
+
+
+# -- the worker -------------------------------------------------------------------
+
+
+class _Worker:
+    """One process: a shard of the seen-set and its frontier."""
+
+    def __init__(self, wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
+                 fingerprint: Fingerprint, conn: Connection, opts: dict[str, Any]) -> None:
+        self.wid, self.n, self.spec, self.conn = wid, n, spec, conn
+        self.fingerprint = fingerprint
+        self.invs = [p for p in props if p.kind == "invariant"]
+        self.act_props = [p for p in props if p.kind == "action"]
+        self.somes = [p for p in props if p.kind == "sometimes"]
+        self.opts = opts
+        self.actions = spec.actions()
+        self.seen: dict[int, int | None] = {}
+        self.frontier: list[tuple[int, Any]] = []
+        self.next: list[tuple[int, Any]] = []
+        self.generated = 0
+        self.cov_gen = [0] * len(self.actions)
+        self.cov_new = [0] * len(self.actions)
+        self.reports: list[Report] = []
+        self.satisfied: list[str] = []
+        self.stopped: str | None = None
+        self.cand: dict[int, list[tuple[int, int, int, Any]]] = {}
+
+    def check_state(self, state: Any, parent: int | None, label: str | None,
+                    args: tuple[Any, ...]) -> None:
+        for p in tuple(self.invs):
+            if not p.fn(self.spec, state):
+                self.reports.append((p.name, "invariant", parent, label, args, state))
+                self.invs.remove(p)
+        for p in tuple(self.somes):
+            if p.fn(self.spec, state):
+                self.satisfied.append(p.name)
+                self.somes.remove(p)
+
+    def accept(self, fp: int, parent: int | None, state: Any, label: str | None,
+               args: tuple[Any, ...]) -> None:
+        self.check_state(state, parent, label, args)
+        self.next.append((fp, state))
+
+    def init(self, states: list[tuple[int | None, Any]]) -> None:
+        for fp, s in states:
+            if fp is None:  # outside the constraint: checked, not kept
+                if self.opts["check_pruned"]:
+                    self.check_state(s, None, None, ())
+            elif fp not in self.seen:
+                self.seen[fp] = None
+                self.accept(fp, None, s, None, ())
+        self.frontier, self.next = self.next, []
+
+    def expand(self, failed: list[str]) -> dict[int, bytes]:
+        self.invs = [p for p in self.invs if p.name not in failed]
+        self.act_props = [p for p in self.act_props if p.name not in failed]
+        spec, fingerprint, n, wid, seen = self.spec, self.fingerprint, self.n, self.wid, self.seen
+        constrained = type(spec).constraint is not Spec.constraint
+        check_pruned, deadlock = self.opts["check_pruned"], self.opts["deadlock"]
+        stop_first, deadline = self.opts["stop_at_first"], self.opts["deadline"]
+        share = self.opts["memory_share"]
+        self.cand = {o: [] for o in range(n) if o != wid}
+        claimed: dict[int, set[int]] = {o: set() for o in self.cand}
+        for count, (sfp, s) in enumerate(self.frontier):
+            if count & 1023 == 1023:
+                if deadline is not None and time.monotonic() > deadline:
+                    self.stopped = "time-limit"
+                if share is not None and rss_bytes() > share:
+                    self.stopped = "memory"
+            if self.stopped or (stop_first and self.reports):
+                break
+            enabled = False
+            for ai, act in enumerate(self.actions):
+                for args in act.bindings(s):
+                    t = act.fn(s, *args)
+                    if t is None:
+                        continue
+                    enabled = True
+                    self.generated += 1
+                    self.cov_gen[ai] += 1
+                    for p in tuple(self.act_props):
+                        if not p.fn(spec, s, t):
+                            self.reports.append((p.name, "action", sfp, act.label, args, t))
+                            self.act_props.remove(p)
+                    if constrained and not spec.constraint(t):
+                        if check_pruned and (self.invs or self.somes):
+                            self.check_state(t, sfp, act.label, args)
+                        continue
+                    tfp = fingerprint(t)
+                    o = tfp % n
+                    if o == wid:
+                        if tfp not in seen:
+                            seen[tfp] = sfp
+                            self.cov_new[ai] += 1
+                            self.accept(tfp, sfp, t, act.label, args)
+                    elif tfp not in claimed[o]:
+                        claimed[o].add(tfp)
+                        self.cand[o].append((tfp, sfp, ai, t))
+            if deadlock and not enabled:
+                self.reports.append(("deadlock", "deadlock", sfp, None, (), s))
+                self.opts["deadlock"] = deadlock = False
+        return {o: pickle.dumps([(fp, par) for fp, par, _, _ in c], pickle.HIGHEST_PROTOCOL)
+                for o, c in self.cand.items()}
+
+    def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
+        out = {}
+        for src in sorted(claims):
+            kept = []
+            for i, (fp, parent) in enumerate(pickle.loads(claims[src])):
+                if fp not in self.seen:
+                    self.seen[fp] = parent
+                    kept.append(i)
+            out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+        return out
+
+    def send(self, kept: dict[int, bytes]) -> dict[int, bytes]:
+        out = {}
+        for o, data in kept.items():
+            cand = self.cand[o]
+            out[o] = pickle.dumps([cand[i] for i in pickle.loads(data)], pickle.HIGHEST_PROTOCOL)
+        self.cand = {}
+        return out
+
+    def adopt(self, states: dict[int, bytes]) -> dict[str, Any]:
+        for src in sorted(states):
+            for fp, parent, ai, t in pickle.loads(states[src]):
+                self.cov_new[ai] += 1
+                self.accept(fp, parent, t, None, ())
+        self.frontier, self.next = self.next, []
+        return self.report()
+
+    def report(self) -> dict[str, Any]:
+        out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
+               "cov_gen": self.cov_gen, "cov_new": self.cov_new, "reports": self.reports,
+               "satisfied": self.satisfied, "stopped": self.stopped, "rss": rss_bytes()}
+        self.reports, self.satisfied = [], []
+        return out
+
+    def save(self, path: str) -> None:
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump((self.seen, self.frontier, self.generated, self.cov_gen, self.cov_new,
+                         [p.name for p in self.invs], [p.name for p in self.somes]), f,
+                        pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+    def load(self, path: str) -> None:
+        with open(path, "rb") as f:
+            (self.seen, self.frontier, self.generated, self.cov_gen, self.cov_new, invs,
+             somes) = pickle.load(f)
+        self.invs = [p for p in self.invs if p.name in invs]
+        self.somes = [p for p in self.somes if p.name in somes]
+
+    def serve(self) -> None:
+        handlers: dict[str, Callable[..., Any]] = {
+            "init": self.init, "expand": self.expand, "claim": self.claim, "send": self.send,
+            "adopt": self.adopt, "report": lambda _: self.report(), "save": self.save,
+            "load": self.load,
+            "parent": lambda fp: (True, self.seen[fp]) if fp in self.seen else (False, None),
+        }
+        while True:
+            cmd, arg = self.conn.recv()
+            if cmd == "stop":
+                return
+            try:
+                self.conn.send(("ok", handlers[cmd](arg)))
+            except Exception as exc:
+                self.conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _serve(wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
+           fingerprint: Fingerprint, conn: Connection, opts: dict[str, Any]) -> None:
+    with contextlib.suppress(KeyboardInterrupt, EOFError, BrokenPipeError):
+        _Worker(wid, n, spec, props, fingerprint, conn, opts).serve()
+
+
+# -- the coordinator ----------------------------------------------------------------
+
+
+class _Pool:
+    """The forked workers and the pipes to them."""
+
+    def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
+                 fingerprint: Fingerprint, opts: dict[str, Any]) -> None:
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            raise SpecError("--workers needs the 'fork' start method (Linux); run with "
+                            "--workers 1") from None
+        self.conns: list[Connection] = []
+        self.procs = []
+        for wid in range(n):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(wid, n, spec, props, fingerprint, there, opts),
+                               daemon=True, name=f"agree-worker-{wid}")
+            proc.start()
+            there.close()
+            self.conns.append(here)
+            self.procs.append(proc)
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        """Send each worker its request (None: nothing), then collect the answers."""
+        for conn, req in zip(self.conns, requests, strict=True):
+            if req is not None:
+                conn.send(req)
+        out: list[Any] = []
+        for conn, req in zip(self.conns, requests, strict=True):
+            if req is None:
+                out.append(None)
+                continue
+            try:
+                status, value = conn.recv()
+            except EOFError:
+                raise SpecRuntimeError("a worker process died (out of memory?)") from None
+            if status == "error":
+                raise SpecRuntimeError(f"the spec raised in a worker: {value}")
+            out.append(value)
+        return out
+
+    def all(self, cmd: str, arg: Any = None) -> list[Any]:
+        return self.ask([(cmd, arg)] * len(self.conns))
+
+    def close(self) -> None:
+        for conn in self.conns:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                conn.send(("stop", None))
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+
+def _route(outboxes: list[dict[int, bytes]], n: int) -> list[dict[int, bytes]]:
+    """Per-sender {receiver: data} -> per-receiver {sender: data}."""
+    inboxes: list[dict[int, bytes]] = [{} for _ in range(n)]
+    for src, box in enumerate(outboxes):
+        for dst, data in box.items():
+            inboxes[dst][src] = data
+    return inboxes
+
+
+def check_parallel(
+    spec: Spec[Any],
+    properties: Sequence[Property] | None = None,
+    *,
+    workers: int = 2,
+    only: Sequence[str] | None = None,
+    stop_at_first: bool = True,
+    deadlock: bool = False,
+    max_states: int | None = None,
+    time_limit: float | None = None,
+    check_pruned: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    symmetry: bool = False,
+    memory_limit: int | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    resume: str | Path | None = None,
+) -> CheckResult:
+    """Exhaustive check with ``workers`` processes; same figures and verdicts as
+    :func:`agree.checker.explore.check`, counterexamples just as short.
+
+    ``memory_limit`` (bytes, all processes together) and ``time_limit`` end the
+    run cleanly with a partial report; ``checkpoint`` names a directory written
+    between levels (at most every ``checkpoint_every`` seconds, and at the end of
+    an unfinished run); ``resume`` continues from such a directory.
+    """
+    if workers < 1:
+        raise SpecError("--workers must be at least 1")
+    props = select_properties(
+        properties if properties is not None else spec.declared_properties(), only)
+    if symmetry:
+        check_symmetric(spec, props)
+    stable = checkpoint is not None or resume is not None
+    fingerprint = make_fingerprint(spec, symmetry, stable)
+    start = time.monotonic()
+    meta = _meta(spec, props, workers, symmetry)
+    resumed = None
+    if resume is not None:
+        resumed = _read_meta(Path(resume), meta)
+        resumed["dir"] = str(resume)
+    share = (memory_limit - rss_bytes()) // workers if memory_limit else None
+    opts: dict[str, Any] = {"check_pruned": check_pruned, "deadlock": deadlock,
+                            "stop_at_first": stop_at_first, "memory_share": share,
+                            "deadline": start + time_limit if time_limit else None}
+    if share is not None and share <= 0:
+        raise SpecError(f"--memory {memory_limit:,} bytes is below what agree already uses")
+    result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
+    result.symmetry = symmetry
+    pool = _Pool(workers, spec, props, fingerprint, opts)
+    try:
+        return _run(spec, props, pool, fingerprint, result, resumed, meta, start,
+                    stop_at_first=stop_at_first, max_states=max_states, progress=progress,
+                    memory_limit=memory_limit, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, deadline=opts["deadline"])
+    finally:
+        pool.close()
+
+
+def _meta(spec: Spec[Any], props: Sequence[Property], workers: int, symmetry: bool,
+          ) -> dict[str, Any]:
+    return {"format": "agree-checkpoint", "version": 1, "spec": spec.name,
+            "params": spec.param_values(), "properties": [p.name for p in props],
+            "workers": workers, "symmetry": symmetry}
+
+
+def _read_meta(path: Path, expect: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta: dict[str, Any] = json.loads((path / "meta.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError(f"--resume {path}: no complete checkpoint there ({exc})") from None
+    for key in ("format", "version", "spec", "params", "properties", "workers", "symmetry"):
+        if meta.get(key) != expect[key]:
+            raise SpecError(f"--resume {path}: the checkpoint was taken with {key} = "
+                            f"{meta.get(key)!r}, this run has {expect[key]!r}")
+    return meta
+
+
+def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: Fingerprint,
+         result: CheckResult, resumed: dict[str, Any] | None, meta: dict[str, Any],
+         start: float, *, stop_at_first: bool, max_states: int | None,
+         progress: Callable[[Progress], None] | None, memory_limit: int | None,
+         checkpoint: str | Path | None, checkpoint_every: float, deadline: float | None,
+         ) -> CheckResult:
+    n = len(pool.conns)
+    constrained = type(spec).constraint is not Spec.constraint
+    reports: list[Report] = []
+    satisfied: set[str] = set()
+    init_generated = 0
+    if resumed is not None:
+        pool.ask([("load", str(Path(resumed["dir"]) / f"worker-{w}.pkl")) for w in range(n)])
+        depth = int(resumed["depth"])
+        init_generated = int(resumed["init_generated"])
+        satisfied = set(resumed["satisfied"])
+    else:
+        boxes: list[list[tuple[int | None, Any]]] = [[] for _ in range(n)]
+        for s in spec.init():
+            init_generated += 1
+            if not constrained or spec.constraint(s):
+                fp = fingerprint(s)
+                boxes[fp % n].append((fp, s))
+            else:
+                boxes[0].append((None, s))
+        pool.ask([("init", box) for box in boxes])
+        depth = 0
+    last_save = time.monotonic()
+    stopped: str | None = None
+    rep: list[dict[str, Any]] = pool.all("report")
+    for r in rep:
+        reports += r["reports"]
+        satisfied.update(r["satisfied"])
+    if resumed is None and any(r["queue"] for r in rep):
+        depth = 1
+    while any(r["queue"] for r in rep) and not (reports and stop_at_first):
+        failed = sorted({x[0] for x in reports})
+        outboxes = pool.all("expand", failed)
+        kept = pool.ask([("claim", box) for box in _route(outboxes, n)])
+        states = pool.ask([("send", box) for box in _route(kept, n)])
+        rep = pool.ask([("adopt", box) for box in _route(states, n)])
+        for r in rep:
+            reports += r["reports"]
+            satisfied.update(r["satisfied"])
+        if any(r["queue"] for r in rep):
+            depth += 1
+        distinct = sum(r["distinct"] for r in rep)
+        generated = init_generated + sum(r["generated"] for r in rep)
+        now = time.monotonic()
+        stopped = next((r["stopped"] for r in rep if r["stopped"]), None)
+        if memory_limit is not None and rss_bytes() + sum(r["rss"] for r in rep) > memory_limit:
+            stopped = "memory"
+        if deadline is not None and now > deadline:
+            stopped = stopped or "time-limit"
+        if max_states is not None and distinct >= max_states:
+            stopped = stopped or "max-states"
+        if progress is not None:
+            progress(Progress(distinct, generated, depth, sum(r["queue"] for r in rep),
+                              now - start))
+        if checkpoint is not None and (stopped or now - last_save >= checkpoint_every):
+            _save(pool, Path(checkpoint), meta, depth, init_generated, satisfied)
+            last_save = now
+        if stopped:
+            break
+    if checkpoint is not None and stopped is None and not reports:
+        _save(pool, Path(checkpoint), meta, depth, init_generated, satisfied)
+    result.distinct = sum(r["distinct"] for r in rep)
+    result.generated = init_generated + sum(r["generated"] for r in rep)
+    result.depth = depth
+    result.coverage = {a.label: ActionStats(sum(r["cov_gen"][i] for r in rep),
+                                            sum(r["cov_new"][i] for r in rep))
+                       for i, a in enumerate(spec.actions())}
+    result.seconds = time.monotonic() - start
+    g, d = result.generated, result.distinct
+    result.collision_probability = d * max(g - d, 0) / 2.0**64
+    result.stopped = stopped or ("violation" if reports and stop_at_first else None)
+    result.complete = result.stopped is None
+    by_prop: dict[str, Report] = {}
+    for r_ in reports:
+        by_prop.setdefault(r_[0], r_)
+    docs = {p.name: p.doc for p in props}
+    for name, (_, kind, parent, label, args, state) in by_prop.items():
+        trace = _trace(spec, pool, fingerprint, parent, label, args, state, name, kind)
+        vkind: ViolationKind = kind  # type: ignore[assignment]
+        result.violations.append(Violation(name, vkind, trace, docs.get(
+            name, "some action is enabled in every reachable state")))
+    if result.complete:
+        for p in props:
+            if p.kind == "sometimes" and p.name not in satisfied:
+                result.violations.append(Violation(
+                    p.name, "sometimes", None, f"no reachable state satisfies {p.name}"))
+    return result
+
+
+def _save(pool: _Pool, path: Path, meta: dict[str, Any], depth: int, init_generated: int,
+          satisfied: set[str]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "meta.json").unlink(missing_ok=True)
+    pool.ask([("save", str(path / f"worker-{w}.pkl")) for w in range(len(pool.conns))])
+    doc = {**meta, "dir": str(path.resolve()), "depth": depth,
+           "init_generated": init_generated, "satisfied": sorted(satisfied)}
+    tmp = path / "meta.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, path / "meta.json")
+
+
+def _trace(spec: Spec[Any], pool: _Pool, fingerprint: Fingerprint, parent: int | None,
+           label: str | None, args: tuple[Any, ...], state: Any, prop: str, kind: str) -> Trace:
+    """A shortest trace: the parent chain through the shards, re-run through the spec."""
+    n = len(pool.conns)
+    chain: list[int] = []
+    cur = parent
+    while cur is not None:
+        chain.append(cur)
+        found, up = pool.ask([("parent", cur) if w == cur % n else None for w in range(n)])[cur % n]
+        if not found:  # pragma: no cover - a broken shard
+            raise SpecRuntimeError("cannot rebuild the trace: a fingerprint has no parent link")
+        cur = up
+    chain.reverse()
+    if not chain:
+        return Trace.from_transitions(spec, state, [], prop, kind)
+    s = next(x for x in spec.init() if fingerprint(x) == chain[0])
+    init = s
+    steps: list[Transition[Any]] = []
+    for target in chain[1:]:
+        for tr in spec.successors(s):
+            if spec.constraint(tr.state) and fingerprint(tr.state) == target:
+                steps.append(tr)
+                s = tr.state
+                break
+        else:  # pragma: no cover - only with an impure spec
+            raise SpecRuntimeError("cannot rebuild the trace: the spec is not deterministic")
+    if label is not None:
+        steps.append(Transition(spec.action(label), args, state))
+    elif kind != "deadlock":
+        steps.append(next(tr for tr in spec.successors(s) if tr.state == state))
+    return Trace.from_transitions(spec, init, steps, prop, kind)
