@@ -25,6 +25,7 @@ COMMANDS: list[str] = [
     "agree.checker.cmd_trace",
     "agree.checker.cmd_impl",
     "agree.checker.cmd_chaos",
+    "agree.checker.cmd_scale",
 ]
 
 

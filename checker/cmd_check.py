@@ -55,6 +55,9 @@ def register(sub: Any) -> None:
                    "models) to FILE.graphml or FILE.dot, the violating path marked")
     p.add_argument("--graph-limit", type=int, metavar="N", default=None,
                    help="most states --graph and liveness checking build (default 50,000)")
+    from agree.checker.cmd_scale import add_check_flags
+
+    add_check_flags(p)  # --symmetry, --workers, --memory, --checkpoint, --resume
     p.set_defaults(handler=run_check, accepts_extra=True, check_parser=p)
 
 
@@ -176,7 +179,10 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         return liveness_cli.run(spec, live, args)
     graph = liveness_cli.build(spec, args) if args.graph and not live else None
     progress = None if args.quiet or args.json else _progress_printer()
-    result = check(spec, safety, only=only, stop_at_first=not args.keep_going,
+    from agree.checker.cmd_scale import check_scaled
+
+    result = check_scaled(spec, safety, only, args, progress) or check(
+                   spec, safety, only=only, stop_at_first=not args.keep_going,
                    deadlock=args.deadlock, max_states=args.max_states,
                    time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
                    progress=progress)
@@ -250,6 +256,7 @@ def report_text(spec: Spec[Any], r: CheckResult, written: list[str]) -> str:
         f"depth             {r.depth}{stop}",
         f"time              {r.seconds:.2f} s",
         f"states/s          {r.states_per_second:,.0f}",
+        *(["symmetry          on: distinct states are orbits"] if r.symmetry else []),
         f"fingerprint collision probability (optimistic): {r.collision_probability:.1e}",
         "",
         "coverage (action: generated / new distinct):",
