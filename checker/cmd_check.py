@@ -176,7 +176,7 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
 
     live, safety, only = liveness_cli.split(all_props, args.only)
     if live and not safety:
-        return liveness_cli.run(spec, live, args)
+        return liveness_cli.run(spec, live, args)[0]
     graph = liveness_cli.build(spec, args) if args.graph and not live else None
     progress = None if args.quiet or args.json else _progress_printer()
     from agree.checker.cmd_scale import check_scaled
@@ -187,17 +187,21 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
                    time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
                    progress=progress)
     written = _write_traces(result, args.trace_out)
+    code = result.exit_code
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
+        if live:
+            live_code, doc["liveness"] = liveness_cli.run(spec, live, args, after_safety=True)
+            code = max(code, live_code)
         print(json.dumps(doc, indent=1))
     else:
         print(report_text(spec, result, written))
-    code = result.exit_code
-    if live:
-        code = max(code, liveness_cli.run(spec, live, args))
-    elif graph is not None:
-        liveness_cli.write(graph, args.graph, [v.trace for v in result.violations if v.trace])
+        if live:
+            code = max(code, liveness_cli.run(spec, live, args, after_safety=True)[0])
+    if graph is not None:
+        liveness_cli.write(graph, args.graph, [v.trace for v in result.violations if v.trace],
+                           quiet=args.json)
     return code
 
 

@@ -143,8 +143,8 @@ def run_replay(args: argparse.Namespace, extra: list[str]) -> int:
         trace = load_trace(args.file, registry.resolve)
     except TraceError as exc:
         msg = str(exc)
-        if not msg.startswith("step "):
-            raise
+        if not msg.startswith(("step ", "the trace's initial state")):
+            raise  # unreadable or malformed: exit 2
         print(f"{args.file} does not replay: {msg}")
         return 1
     loop = f", a lasso looping back to state {trace.loop}" if trace.loop is not None else ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,19 @@ def _limit(args: argparse.Namespace) -> int:
     return limit or DEFAULT_LIMIT
 
 
-def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace) -> int:
-    """Check the liveness properties on the state graph, print, write lassos; exit code."""
+def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace,
+        after_safety: bool = False) -> tuple[int, dict[str, Any]]:
+    """Check the liveness properties on the state graph, write the lassos, and print the
+    report (text; or JSON unless ``after_safety``, when the caller embeds the returned
+    document in its own). Returns the exit code and the JSON document."""
     sg = build_graph(spec, _limit(args), what="liveness")
     result = check_liveness(spec, live, symmetry=bool(getattr(args, "symmetry", False)),
                             graph=sg)
     written: list[str] = []
     for i, v in enumerate(result.violations):
         if args.trace_out:
-            path = Path(args.trace_out) if i == 0 else Path(args.trace_out).with_suffix(
+            first = i == 0 and not after_safety
+            path = Path(args.trace_out) if first else Path(args.trace_out).with_suffix(
                 f".{v.property}.json")
         else:
             path = Path(f"{spec.name}.{v.property}.trace.json")
@@ -54,22 +59,23 @@ def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace) -> 
         except OSError as exc:
             raise SpecError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
         written.append(str(path))
+    doc = {
+        "spec": result.spec, "params": result.params, "verdict": result.verdict,
+        "properties": result.properties, "fairness": result.fairness,
+        "distinct": result.distinct, "edges": result.edges,
+        "seconds": round(result.seconds, 3), "trace_files": written,
+        "violations": [{"property": v.property, "kind": v.kind, "message": v.message,
+                        "trace": to_json(v.trace)} for v in result.violations]}
     if args.json:
-        print(json.dumps({
-            "spec": result.spec, "params": result.params, "verdict": result.verdict,
-            "properties": result.properties, "fairness": result.fairness,
-            "distinct": result.distinct, "edges": result.edges,
-            "seconds": round(result.seconds, 3), "trace_files": written,
-            "violations": [{"property": v.property, "kind": v.kind, "message": v.message,
-                            "trace": to_json(v.trace)} for v in result.violations]},
-            indent=1))
+        if not after_safety:
+            print(json.dumps(doc, indent=1))
     else:
         print(report_liveness(spec, result))
         for w in written:
             print(f"trace written to {w}")
     if args.graph:
-        write(sg, args.graph, [v.trace for v in result.violations])
-    return result.exit_code
+        write(sg, args.graph, [v.trace for v in result.violations], quiet=args.json)
+    return result.exit_code, doc
 
 
 def build(spec: Spec[Any], args: argparse.Namespace) -> StateGraph:
@@ -77,7 +83,7 @@ def build(spec: Spec[Any], args: argparse.Namespace) -> StateGraph:
     return build_graph(spec, _limit(args))
 
 
-def write(sg: StateGraph, out: str, traces: Sequence[Trace]) -> None:
+def write(sg: StateGraph, out: str, traces: Sequence[Trace], quiet: bool = False) -> None:
     path: list[int] = []
     labels: list[str] = []
     if traces:
@@ -88,4 +94,4 @@ def write(sg: StateGraph, out: str, traces: Sequence[Trace]) -> None:
             labels = [s.label for s in t.steps]
     write_graph(sg, out, path, labels)
     print(f"state graph ({len(sg):,} states, {sg.graph.number_of_edges():,} edges) "
-          f"written to {out}")
+          f"written to {out}", file=sys.stderr if quiet else sys.stdout)

@@ -151,7 +151,7 @@ def _state_panel(n: int, view: Mapping[str, Any], prev: Mapping[str, Any] | None
 def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = ()) -> str:
     """The whole page as a string."""
     cols, steps = trace_events(spec, trace)
-    table = truth_table(spec, trace, properties)
+    table = truth_table(spec, trace, properties, goals=False)
     bad = _failing_step(trace, table)
     views = [spec.view(s) for s in trace.states]
     params = " ".join(f"{k}={v}" for k, v in trace.params.items())

@@ -132,7 +132,8 @@ def minimize_config(trace: Trace, resolve: Resolver, *, max_states: int = 200_00
     ints = {k: v for k, v in trace.params.items() if isinstance(v, int)
             and not isinstance(v, bool)}
     names = sorted(ints)
-    ranges = [range(0, ints[k] + 1) for k in names]
+    # a negative value means "no bound" (e.g. --max-restarts -1): kept as it is
+    ranges = [range(0, ints[k] + 1) if ints[k] >= 0 else [ints[k]] for k in names]
     candidates = sorted(itertools.product(*ranges), key=lambda c: (sum(c), c))
     current = tuple(ints[k] for k in names)
     tried = 0

@@ -102,12 +102,19 @@ def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
 
 
 def truth_table(spec: Spec[Any], trace: Trace, properties: Sequence[Property],
-                ) -> list[tuple[str, list[bool | None]]]:
+                goals: bool = True) -> list[tuple[str, list[bool | None]]]:
     """Per invariant (and action property), its value in each state (None: not applicable,
-    an action property in the initial state). An exception counts as False."""
+    an action property in the initial state). An exception counts as False. With ``goals``,
+    a lasso's liveness property adds its goal (and premise) as rows."""
     states = trace.states
     rows: list[tuple[str, list[bool | None]]] = []
     for p in properties:
+        if goals and p.name == trace.property and p.kind in ("eventually", "leads_to"):
+            preds = [("goal", p.fn)] if p.premise is None else [("premise", p.premise),
+                                                              ("goal", p.fn)]
+            for what, fn in preds:
+                rows.append((f"{p.name} ({what})", [bool(fn(spec, s)) for s in states]))
+            continue
         if p.kind not in ("invariant", "action"):
             continue
         values: list[bool | None] = []
@@ -133,11 +140,15 @@ def render_truth_table(spec: Spec[Any], trace: Trace, properties: Sequence[Prope
     width = max(len(name) for name, _ in rows)
     cell = max(2, len(str(n - 1)) + 1)
     head = "".join(str(i).rjust(cell) for i in range(n))
-    lines = ["Invariants per state (. holds, F fails, - not applicable)", "",
+    lines = ["Properties per state (. holds, F fails, - not applicable)", "",
              f"  {'state':<{width}} {head}"]
     for name, values in rows:
         marks = "".join(("-" if v is None else "." if v else "F").rjust(cell) for v in values)
         first = next((i for i, v in enumerate(values) if v is False), None)
         note = f"   fails from state {first}" if first is not None else ""
+        if name.endswith("(goal)"):
+            note = "   never reached" if not any(values) else ""
+        elif name.endswith("(premise)"):
+            note = ""
         lines.append(f"  {name:<{width}} {marks}{note}")
     return "\n".join(lines) + "\n"
