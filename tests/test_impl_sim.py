@@ -134,11 +134,22 @@ def test_minority_leader_cannot_commit_and_heal_repairs() -> None:
 def test_random_schedules_keep_safety(seed: int) -> None:
     """§5.2 Election Safety and §5.4.3 State Machine Safety under drops, duplicates,
     reordering, crashes and partitions, with small batches to exercise repair."""
+    chaos(seed, 3000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(10, 210))
+def test_many_random_schedules_keep_safety(seed: int) -> None:
+    """The same claims over 200 longer schedules (pytest -m slow)."""
+    chaos(seed, 10_000)
+
+
+def chaos(seed: int, steps: int) -> None:
     sim = Simulator(3, seed=seed, config=Config(election_ticks=5, heartbeat_ticks=2,
                                                 max_batch=2))
     leaders: dict[int, int] = {}
     seq = 0
-    for step in range(3000):
+    for step in range(steps):
         r = sim.rng.random()
         if r < 0.01:
             sim.crash(sim.rng.randrange(3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import struct
 from pathlib import Path
 
@@ -102,8 +103,10 @@ def test_garbage_never_crashes_the_decoder(data: bytes) -> None:
             decode_payload(obj)
 
 
-def test_live_node_survives_garbage(tmp_path: Path, unused_port: int) -> None:
+def test_live_node_survives_garbage(tmp_path: Path, unused_port: int,
+                                    caplog: pytest.LogCaptureFixture) -> None:
     """A running node drops malformed frames, logs them, and keeps serving."""
+    caplog.set_level(logging.WARNING, logger="agree.impl")
 
     async def scenario() -> dict[str, object]:
         opts = ServerOptions(0, (("127.0.0.1", unused_port),), str(tmp_path))
@@ -124,6 +127,8 @@ def test_live_node_survives_garbage(tmp_path: Path, unused_port: int) -> None:
 
     reply = asyncio.run(scenario())
     assert reply["id"] == 5 and reply["ok"] is True and reply["node"] == 0
+    logged = " | ".join(r.getMessage() for r in caplog.records)
+    assert "version 7" in logged and "undecodable" in logged and "malformed" in logged
 
 
 @pytest.fixture
