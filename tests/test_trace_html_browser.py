@@ -96,3 +96,22 @@ def test_viewer_of_every_golden_trace_loads_without_errors(browser: Browser,
             assert len(page.eval("document.querySelectorAll('#list li.current')")) == 1
         finally:
             page.close()
+
+
+def test_viewer_shows_a_lasso(browser: Browser, tmp_path: Path) -> None:
+    lasso = Path(__file__).resolve().parent / "data" / "paxos-liveness.value_chosen.lasso.json"
+    page = _page(browser, tmp_path, lasso)
+    try:
+        assert page.eval("document.getElementById('summary').textContent").startswith(
+            "value_chosen fails: a lasso, looping back to the state after step 4")
+        cycle = page.eval("Array.from(document.querySelectorAll('#list li.cycle'))"
+                          ".map(e => e.getAttribute('data-step'))")
+        assert cycle == ["5", "6", "7", "8", "9", "10"]
+        assert "back to the state after step 4" in page.eval(
+            "document.getElementById('li-10').textContent")
+        page.click("#li-7")
+        assert _visible_state(page) == ["7"]
+        assert "value_chosen: its goal does not hold here" in page.eval(
+            "document.getElementById('state-7').textContent")
+    finally:
+        page.close()

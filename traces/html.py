@@ -33,9 +33,10 @@ def _e(x: object) -> str:
 
 
 def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) -> int:
-    """The state index at which the trace's property is shown as broken."""
+    """The state index at which the trace's property is shown as broken (-1: none, a lasso
+    or a plain trace)."""
     if trace.loop is not None or not trace.property:
-        return len(trace)
+        return -1
     for name, values in table:
         if name == trace.property and False in values:
             return values.index(False)
@@ -60,7 +61,8 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
         out.append(f'<line class="life" x1="{x[c]}" y1="28" x2="{x[c]}" y2="{height - 10}"/>')
     y = _TOP
     for s in steps:
-        cls = "step" + (" violation" if s.n == bad and trace.property else "")
+        cls = "step" + (" violation" if s.n == bad else "") + (
+            " cycle" if trace.loop is not None and s.n > trace.loop else "")
         out.append(f'<g class="{cls}" id="svg-step-{s.n}" data-step="{s.n}">')
         out.append(f'<rect class="band" x="0" y="{y - 14}" width="{width}" '
                    f'height="{_ROW * (1 + len(s.events))}"/>')
@@ -158,8 +160,10 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
     if trace.loop is not None:
         what = f"{trace.property} fails: a lasso, looping back to the state after step " \
                f"{trace.loop}"
-    elif trace.property:
+    elif trace.property and bad >= 0:
         what = f"{trace.property} ({trace.kind}) violated at step {bad}"
+    elif trace.property:
+        what = f"{trace.property} ({trace.kind}) violated"
     else:
         what = "a trace"
     items = ['<li data-step="0" id="li-0" tabindex="0">0. initial state'
@@ -167,22 +171,33 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
              + "</li>"]
     for s in steps:
         extra = ""
-        if s.n == bad and trace.property and trace.loop is None:
+        if s.n == bad:
             extra = f' <span class="verdict">&#10007; {_e(trace.property)} violated</span>'
         if trace.loop == s.n:
             extra += ' <span class="loopmark">loop starts after this step</span>'
-        cls = ' class="violation"' if extra and "verdict" in extra else ""
+        cls = ' class="violation"' if s.n == bad else ""
+        if trace.loop is not None and s.n > trace.loop:
+            cls = ' class="cycle"'
+            if s.n == len(trace):
+                extra += (f' <span class="loopmark">back to the state after step {trace.loop}'
+                          "</span>")
         items.append(f'<li data-step="{s.n}" id="li-{s.n}"{cls} tabindex="0">{s.n}. '
                      f"{_e(s.label)}{extra}</li>")
     failing = []
     for n in range(len(views)):
         names = [name for name, vals in table if vals[n] is False]
         failing.append(", ".join(names))
+    goals = {name: vals for name, vals in truth_table(spec, trace, properties)
+             if name.endswith("(goal)")}
     states = []
     for n, view in enumerate(views):
         fails = failing[n]
         verdict = (f'<p class="verdict">&#10007; failing here: {_e(fails)}</p>' if fails
                    else '<p class="ok">all invariants hold</p>')
+        for name, vals in goals.items():
+            if not vals[n]:
+                verdict += (f'<p class="verdict">&#10007; {_e(name.split(" (")[0])}: its goal '
+                            "does not hold here</p>")
         panel = _state_panel(n, view, views[n - 1] if n else None, cols)
         states.append(panel.replace(">", ">" + verdict, 1) if table else panel)
     css = (_ASSETS / "viewer.css").read_text()
@@ -192,7 +207,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{_e(trace.spec)}: {_e(what)}</title>
 <style>{css}</style></head>
-<body data-steps="{len(trace)}" data-failing="{bad}">
+<body data-steps="{len(trace)}" data-failing="{len(trace) if bad < 0 else bad}">
 <header><h1>{_e(trace.spec)} <small>({_e(params)})</small></h1>
 <p id="summary">{_e(what)}</p>
 <nav><button id="prev" type="button">&larr; previous</button>
