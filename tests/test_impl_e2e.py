@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -35,13 +36,15 @@ class Cluster:
         self.data = data
         self.addrs = [f"127.0.0.1:{p}" for p in free_ports(3)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.files: list[IO[bytes]] = []
 
     def start(self, k: int) -> None:
         cmd = [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
                "--peers", ",".join(self.addrs), "--data", str(self.data),
                "--event-log", str(self.data / f"events{k}.jsonl")]
-        self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                         stderr=open(self.data / f"err{k}.txt", "ab"))  # noqa: SIM115
+        err = open(self.data / f"err{k}.txt", "ab")  # noqa: SIM115
+        self.files.append(err)
+        self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
 
     def kill(self, k: int) -> None:
         proc = self.procs.pop(k)
@@ -55,6 +58,8 @@ class Cluster:
         for proc in self.procs.values():
             proc.wait()
         self.procs.clear()
+        for f in self.files:
+            f.close()
 
 
 @pytest.fixture
