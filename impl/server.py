@@ -87,6 +87,7 @@ class KVServer:
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
         self._flush_pending = False
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._client_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._event_log: IO[str] | None = (open(opts.event_log, "a", encoding="utf-8")  # noqa: SIM115
@@ -185,7 +186,10 @@ class KVServer:
             payload = decode_payload(obj)
             if isinstance(payload, dict):
                 if payload["t"] == "ClientRequest":
-                    asyncio.get_running_loop().create_task(self._serve_client(payload, writer))
+                    task = asyncio.get_running_loop().create_task(
+                        self._serve_client(payload, writer))
+                    self._client_tasks.add(task)  # keep a strong reference until done
+                    task.add_done_callback(self._client_tasks.discard)
                 return
             self._on_message(payload)
 
