@@ -2,8 +2,8 @@
 
 Each client has an id and numbers its requests; a request retried after a lost
 reply or a leader change keeps its number, so the state machine applies it
-once. A client has at most one request outstanding (run several clients for
-concurrency).
+once. A client has at most one request outstanding (concurrent calls on one
+client queue up; run several clients for concurrency).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class KVClient:
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._decoder = FrameDecoder()
         self.redirects = 0
+        self._lock = asyncio.Lock()  # one request outstanding: concurrent calls queue up
 
     async def put(self, key: str, value: str) -> dict[str, Any]:
         return await self.request("put", key, value)
@@ -71,6 +72,11 @@ class KVClient:
     async def request(self, op: str, key: str, value: str | None = None,
                       expected: str | None = None, stale: bool = False) -> dict[str, Any]:
         """Send one operation, retrying across nodes until a definite reply or the deadline."""
+        async with self._lock:
+            return await self._request(op, key, value, expected, stale)
+
+    async def _request(self, op: str, key: str, value: str | None, expected: str | None,
+                       stale: bool) -> dict[str, Any]:
         self._seq += 1
         req: dict[str, Any] = {"t": "ClientRequest", "op": op, "key": key, "value": value,
                "expected": expected, "client": self.client_id, "seq": self._seq,

@@ -96,3 +96,24 @@ def test_live_cluster_redirects_and_deduplicates(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     actions = {line["action"] for line in lines}
     assert "State" in actions and ("HandleRequestVoteRequest" in actions or "Timeout" in actions)
+
+
+def test_concurrent_calls_on_one_client_queue_up(tmp_path: Path) -> None:
+    """One client keeps one request outstanding, so concurrent calls all apply, each once."""
+    [port] = free_ports(1)
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, str]]:
+        server = KVServer(ServerOptions(0, (("127.0.0.1", port),), str(tmp_path)))
+        await server.start()
+        try:
+            client = KVClient([f"127.0.0.1:{port}"])
+            replies = await asyncio.gather(*(client.cas(f"k{i % 5}", None, str(i))
+                                             for i in range(20)))
+            await client.close()
+            return replies, dict(server.kv.data)
+        finally:
+            await server.stop()
+
+    replies, data = asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert sum(1 for r in replies if r["ok"]) == 5
+    assert data == {f"k{i}": str(i) for i in range(5)}
