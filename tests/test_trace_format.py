@@ -43,7 +43,7 @@ def _bad_cases() -> dict[str, tuple[Any, str]]:
         "wrong version": ({**d, "version": 99}, "unsupported trace version 99"),
         "wrong schema": ({**d, "schema": "other"}, "not a trace: schema is 'other'"),
         "unknown spec": ({**d, "spec": "no-such-spec"}, "unknown spec 'no-such-spec'"),
-        "missing field": ({k: v for k, v in d.items() if k != "init"}, "'init' is missing"),
+        "missing field": ({k: v for k, v in d.items() if k != "init"}, "'init' missing or not a JSON value"),
         "unknown field": ({**d, "colour": "red"}, "unknown field 'colour'"),
         "bad loop": ({**d, "loop": 3}, "a lasso's last state must equal state 3"),
         "step does not replay": (_broken_step(d), "step 6: Propose(n=1, v=v2) is not enabled"),
@@ -74,7 +74,7 @@ def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_golden_validates() -> None:
     for path in sorted(GOLDEN_DIR.glob("*.json")):
         validate_document(json.loads(path.read_text()))
-    with pytest.raises(TraceError, match="'steps' must be list"):
+    with pytest.raises(TraceError, match="'steps' missing or not a list"):
         validate_document({**_doc(), "steps": {}})
 
 

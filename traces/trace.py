@@ -194,16 +194,18 @@ def validate_document(doc: Any) -> None:
     if doc.get("version") != VERSION:
         raise TraceError(f"unsupported trace version {doc.get('version')!r} "
                          f"(this agree reads version {VERSION})")
-    for key in _REQUIRED:
-        if key not in doc:
-            raise TraceError(f"malformed trace: {key!r} is missing")
-    for key, value in doc.items():
-        types = _FIELDS.get(key)
-        if types is None:
+    for key, types in _FIELDS.items():
+        value = doc.get(key)
+        if key not in doc and key not in _REQUIRED:
+            continue
+        if key not in doc or not isinstance(value, types) or (
+                isinstance(value, bool) and int in types):
+            names = " or ".join({type(None): "null", object: "JSON value"}.get(t, t.__name__)
+                                for t in types)
+            raise TraceError(f"malformed trace: {key!r} missing or not a {names}")
+    for key in doc:
+        if key not in _FIELDS:
             raise TraceError(f"malformed trace: unknown field {key!r}")
-        if not isinstance(value, types) or (isinstance(value, bool) and int in types):
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            raise TraceError(f"malformed trace: {key!r} must be {names}")
     if not all(isinstance(k, str) for k in doc["params"]):
         raise TraceError("malformed trace: 'params' keys must be strings")
     if doc.get("kind") is not None and doc["kind"] not in _KINDS:
