@@ -54,7 +54,7 @@ from agree.checker.result import (
     ViolationKind,
 )
 from agree.checker.spec import Property, Spec, SpecError, Transition
-from agree.checker.symmetry import check_symmetric, group
+from agree.checker.symmetry import check_symmetric, orbit_fingerprint
 from agree.traces.trace import Trace
 
 __all__ = ["check_parallel", "make_fingerprint"]
@@ -69,15 +69,7 @@ Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
 def make_fingerprint(spec: Spec[Any], symmetry: bool, stable: bool) -> Fingerprint:
     """The fingerprint function: ``hash`` or the stable one, through orbits with symmetry."""
     base: Fingerprint = stable_fingerprint if stable else hash
-    if not symmetry:
-        return base
-    others = group(spec)[1:]
-    permute = spec.permute
-
-    def orbit(state: Any) -> int:
-        return min([base(state), *(base(permute(state, g)) for g in others)])
-
-    return orbit
+    return orbit_fingerprint(spec, base) if symmetry else base
 
 
 # -- the worker -------------------------------------------------------------------

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 Perm = Mapping[str, tuple[int, ...]]
+_CACHE = 1 << 16
 
 
 class SymmetryError(SpecError):
@@ -79,19 +80,31 @@ def group(spec: Spec[Any]) -> list[Perm]:
             for combo in itertools.product(*per_domain)]
 
 
-def orbit_fingerprint(spec: Spec[Any]) -> Callable[[Any], int]:
-    """The fingerprint function of the orbits: the least hash over the group."""
+def orbit_fingerprint(spec: Spec[Any], base: Callable[[Any], int] = hash,
+                      ) -> Callable[[Any], int]:
+    """The fingerprint function of the orbits: the least ``base`` fingerprint over the
+    group (``base`` is ``hash``, or a stable fingerprint for checkpoints)."""
     others = group(spec)[1:]
     permute = spec.permute
     if not others:
-        return hash
+        return base
+
+    # The engine fingerprints a state when it is generated and again when it is
+    # expanded: remember recent answers (bounded) so the group is walked once.
+    cache: dict[Any, int] = {}
 
     def fingerprint(state: Any) -> int:
-        best = hash(state)
+        best = cache.get(state)
+        if best is not None:
+            return best
+        best = base(state)
         for g in others:
-            h = hash(permute(state, g))
+            h = base(permute(state, g))
             if h < best:
                 best = h
+        if len(cache) >= _CACHE:
+            cache.clear()
+        cache[state] = best
         return best
 
     return fingerprint

@@ -1,0 +1,133 @@
+"""Symmetry reduction: exact orbit counts, same verdicts, refusal when unsound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agree.checker import registry
+from agree.checker.cli import main
+from agree.checker.explore import check
+from agree.checker.spec import Property, Spec
+from agree.checker.symmetry import SymmetryError, check_symmetric, check_with_symmetry, group
+from agree.models.paxos import Paxos, PaxosState
+from agree.properties.paxos import PROPERTIES
+from agree.traces.trace import decode_trace, to_json
+
+
+def reachable(spec: Spec[Any]) -> set[Any]:
+    """Every reachable state inside the constraint, by plain set-based search."""
+    todo = [s for s in spec.init() if spec.constraint(s)]
+    seen = set(todo)
+    while todo:
+        s = todo.pop()
+        for t in spec.successors(s):
+            if spec.constraint(t.state) and t.state not in seen:
+                seen.add(t.state)
+                todo.append(t.state)
+    return seen
+
+
+def orbits(spec: Spec[Any], states: set[Any]) -> int:
+    """The number of orbits, computed from the images themselves (no fingerprints)."""
+    return len({frozenset(spec.permute(s, g) for g in group(spec)) for s in states})
+
+
+def safety(spec: Spec[Any], props: tuple[Property, ...]) -> list[Property]:
+    return [p for p in (*spec.declared_properties(), *props)
+            if p.kind in ("invariant", "action", "sometimes")]
+
+
+@pytest.mark.parametrize(("acceptors", "values", "max_ballot"), [(3, 2, 1), (2, 2, 1), (3, 1, 1)])
+def test_symmetric_count_is_the_exact_number_of_orbits(acceptors: int, values: int,
+                                                        max_ballot: int) -> None:
+    spec = Paxos(acceptors=acceptors, values=values, max_ballot=max_ballot)
+    states = reachable(spec)
+    plain = check(spec, PROPERTIES)
+    assert plain.distinct == len(states)
+    sym = check_with_symmetry(spec, PROPERTIES)
+    assert sym.symmetry and sym.complete
+    assert sym.distinct == orbits(spec, states)
+    assert sym.distinct < plain.distinct
+    assert sym.depth == plain.depth
+    assert sym.generated <= plain.generated
+
+
+def test_orbit_count_of_a_violating_spec_explored_completely() -> None:
+    spec, props = registry.build("paxos-pid-timestamp", {})
+    plain = check(spec, safety(spec, props), stop_at_first=False)
+    sym = check_with_symmetry(spec, safety(spec, props), stop_at_first=False)
+    assert plain.complete and sym.complete
+    assert sym.distinct == orbits(spec, reachable(spec))
+
+
+SMALL = {"paxos": {"max_ballot": 1}}
+SYMMETRIC = [e.name for e in registry.entries() if e.spec_class().symmetry]
+
+
+@pytest.mark.parametrize("name", SYMMETRIC)
+def test_same_verdicts_and_trace_lengths_with_and_without_symmetry(name: str) -> None:
+    spec, props = registry.build(name, SMALL.get(name, {}))
+    chosen = safety(spec, props)
+    plain = check(spec, chosen, time_limit=1.5)
+    if plain.verdict == "incomplete":
+        pytest.skip(f"{name}: too big for the default suite (pytest -m slow checks it)")
+    sym = check_with_symmetry(spec, chosen)
+    assert sym.verdict == plain.verdict
+    shortest = {v.property: len(v.trace) for v in plain.violations if v.trace is not None}
+    for v in sym.violations:
+        if v.trace is None:
+            continue
+        # with stop-at-first, a violation is found at the same (shortest) depth either way
+        assert len(v.trace) == min(shortest.values())
+        assert v.trace.steps[-1].state is not None
+        again = decode_trace(to_json(v.trace), registry.resolve)  # a real, replayable run
+        assert len(again) == len(v.trace)
+        assert not next(p for p in chosen if p.name == v.property).holds(spec, again.states[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SYMMETRIC)
+def test_same_verdicts_with_and_without_symmetry_full_size(name: str) -> None:
+    spec, props = registry.build(name, {})
+    chosen = safety(spec, props)
+    plain = check(spec, chosen, stop_at_first=False)
+    sym = check_with_symmetry(spec, chosen, stop_at_first=False)
+    assert sym.verdict == plain.verdict
+    assert ({v.property: len(v.trace or []) for v in sym.violations}
+            == {v.property: len(v.trace or []) for v in plain.violations})
+
+
+def test_a_property_naming_an_id_is_refused() -> None:
+    spec = Paxos(max_ballot=1)
+    first_leads = Property("a1_never_behind", "invariant",
+                           lambda _spec, s: s.max_bal[0] >= s.max_bal[1])
+    with pytest.raises(SymmetryError, match="a1_never_behind is not symmetric"):
+        check_with_symmetry(spec, [*PROPERTIES, first_leads])
+
+
+def test_a_permute_that_forgets_a_field_is_refused() -> None:
+    class Forgetful(Paxos):
+        def permute(self, state: PaxosState, perms: Any) -> PaxosState:
+            return super().permute(state, perms)._replace(msgs=state.msgs)
+
+    with pytest.raises(SymmetryError, match="not symmetric"):
+        check_symmetric(Forgetful(max_ballot=1), list(PROPERTIES))
+
+
+def test_a_spec_without_symmetry_is_refused() -> None:
+    spec, props = registry.build("paxos-article", {})
+    with pytest.raises(SymmetryError, match="declares no symmetry"):
+        check_with_symmetry(spec, props)
+
+
+def test_cli_symmetry(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = Paxos(values=1, max_ballot=1)
+    assert main(["check", "paxos", "--values", "1", "--max-ballot", "1", "--symmetry",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"distinct states   {orbits(spec, reachable(spec)):,}" in out
+    assert "symmetry          on" in out
+    assert main(["check", "paxos-article", "--symmetry"]) == 2
+    assert "declares no symmetry" in capsys.readouterr().err
