@@ -4,8 +4,9 @@ For each variant, configurations are tried in increasing size (fewer servers or
 acceptors first, then the sum of the bounds, then each bound) with the
 exhaustive checker, every safety property on, under a time budget per
 configuration (the protocol's SAFETY properties: for Paxos agreement and
-validity, not the conjuncts of the inductive invariant). The first configuration with a violation is printed with the
-property violated first, the trace length and the states explored; a
+validity, not the conjuncts of the inductive invariant). The first
+configuration with a violation is printed with the property violated first,
+the trace length and the states explored; a
 configuration that runs out of budget is reported as such and the search goes
 on. Usage:
 
@@ -22,7 +23,6 @@ from typing import Any
 
 from agree.checker import registry
 from agree.checker.explore import check
-
 
 #: Raft configurations tried: every bound combination whose sum is at most this.
 MAX_SUM = 8
@@ -84,10 +84,10 @@ def search(name: str, budget: float, max_configs: int) -> None:
         if result.violations:
             v = min(result.violations, key=lambda v: len(v.trace or ()))
             others = sorted({w.property for w in result.violations} - {v.property})
+            also = f" also {others}" if others else ""
             print(f"{name}: FOUND {v.property} in {len(v.trace or ())} steps with {params} "
                   f"({result.distinct:,} states, {result.seconds:.1f} s; search "
-                  f"{time.perf_counter() - started:.0f} s){' also ' + str(others) if others else ''}",
-                  flush=True)
+                  f"{time.perf_counter() - started:.0f} s){also}", flush=True)
             return
         status = "holds" if result.complete else f"budget ({result.distinct:,} states)"
         print(f"  {name}: {params}: {status}, {result.seconds:.1f} s", flush=True)
