@@ -79,9 +79,11 @@ class Recorder:
 
     def judge(self, rule: str, hints: Sequence[Hint], mapped: Any) -> Match:
         """Explain ``rule``'s effect by spec steps, or raise ConformanceFailure."""
-        kwargs = {"adjust": self.adjust} if self.adjust is not None else {}
-        result = match_step(self.spec, self.state, hints, mapped, self.project, self.diff,
-                            **kwargs)
+        if self.adjust is not None:
+            result = match_step(self.spec, self.state, hints, mapped, self.project, self.diff,
+                                self.adjust)
+        else:
+            result = match_step(self.spec, self.state, hints, mapped, self.project, self.diff)
         if isinstance(result, Mismatch):
             raise self._step_failure(rule, result, mapped)
         bad = check_properties(self.spec, self.properties, self.state, result.steps)

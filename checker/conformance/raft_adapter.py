@@ -143,9 +143,9 @@ def spec_message(key: tuple[Any, ...]) -> Any:
     if kind == rt.RVREQ:
         return rt.RequestVoteRequest(*key)
     if kind == rt.RVRESP:
-        return rt.RequestVoteResponse(*key[:3], (), *key[3:])
+        return rt.RequestVoteResponse(*key[:3], (), *key[3:])  # type: ignore[call-arg]
     if kind == rt.AEREQ:
-        return rt.AppendEntriesRequest(*key[:5], (), *key[5:])
+        return rt.AppendEntriesRequest(*key[:5], (), *key[5:])  # type: ignore[call-arg]
     return rt.AppendEntriesResponse(*key)
 
 

@@ -9,7 +9,7 @@ property holds. A failure is Hypothesis' minimal program plus the mapped trace.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
@@ -28,7 +28,8 @@ class RaftMachine(RuleBasedStateMachine):
     servers = 3
     values = 2
     max_batch = 2
-    examples = 0
+    examples: ClassVar[int] = 0
+    coverage: ClassVar[dict[str, int]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,7 +37,9 @@ class RaftMachine(RuleBasedStateMachine):
         self.c = RaftConformance(self.servers, self.values, config=harness_config(self.max_batch))
 
     def teardown(self) -> None:
-        pass
+        cov = type(self).coverage
+        for label, count in self.c.recorder.summary().items():
+            cov[label] = cov.get(label, 0) + count
 
     @precondition(lambda self: self.c.bag_size > 0)
     @rule(k=st.integers(0, 63))
@@ -83,9 +86,36 @@ class RaftMachine(RuleBasedStateMachine):
     def heal(self) -> None:
         self.c.heal()
 
+    # Macro rules: sequences of the choices above that reach deep states sooner.
+
+    @precondition(lambda self: self.c.bag_size > 0)
+    @rule(limit=st.integers(1, 24))
+    def settle(self, limit: int) -> None:
+        """Deliver the oldest message in flight, up to ``limit`` times."""
+        for _ in range(limit):
+            if not self.c.bag_size:
+                return
+            self.c.deliver(0)
+
+    @rule(node=st.integers(0, 7))
+    def elect(self, node: int) -> None:
+        """Node's timer fires, then everything in flight is delivered (up to 24)."""
+        self.c.timeout(node % self.servers)
+        self.settle(24)
+
+    @precondition(lambda self: self.c.sim.leader() is not None)
+    @rule(v=st.integers(0, 7))
+    def replicate(self, v: int) -> None:
+        """The leader (of the highest term) appends v, then everything is delivered."""
+        leader = self.c.sim.leader()
+        assert leader is not None
+        self.c.propose(leader, v % self.values)
+        self.settle(24)
+
 
 def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2) -> type[RaftMachine]:
     """A RaftMachine subclass for another configuration."""
     attrs: dict[str, Any] = {"servers": servers, "values": values, "max_batch": max_batch,
-                             "examples": 0}
+                             "examples": 0,
+                             "coverage": {}}
     return type(f"RaftMachine{servers}", (RaftMachine,), attrs)
