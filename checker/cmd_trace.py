@@ -168,11 +168,14 @@ def run_minimize(args: argparse.Namespace, extra: list[str]) -> int:
     if not args.no_config:
         if args.max_states <= 0:
             raise TraceError("--max-states must be positive")
-        smaller = minimize_config(best, registry.resolve, max_states=args.max_states)
+        search = minimize_config(best, registry.resolve, max_states=args.max_states)
+        smaller = search.best
+        cut = (f", {search.inconclusive} cut short by --max-states {args.max_states:,}"
+               if search.inconclusive else "")
         if smaller is None:
-            print("no smaller configuration fails")
+            print(f"no smaller configuration fails ({search.tried} tried{cut})")
         else:
-            print(f"smaller configuration still fails ({smaller.tried} tried): "
+            print(f"smaller configuration still fails ({search.tried} tried{cut}): "
                   + ", ".join(smaller.removed))
             best = smaller.trace
     params = " ".join(f"{k}={v}" for k, v in best.params.items())

@@ -23,7 +23,7 @@ from agree.checker.explore import check
 from agree.checker.spec import Property, Spec, SpecError
 from agree.traces.trace import Resolver, Step, Trace, TraceError, encode_value
 
-__all__ = ["Shrunk", "minimize_config", "minimize_steps"]
+__all__ = ["ConfigSearch", "Shrunk", "minimize_config", "minimize_steps"]
 
 
 @dataclass
@@ -34,6 +34,16 @@ class Shrunk:
     removed: list[str] = field(default_factory=list)  # labels of the removed steps
     params_before: dict[str, Any] = field(default_factory=dict)
     tried: int = 0
+    inconclusive: int = 0  # configurations whose check ran out of its state budget
+
+
+@dataclass
+class ConfigSearch:
+    """What the configuration search tried, and the smallest failing one (if any)."""
+
+    best: Shrunk | None
+    tried: int = 0
+    inconclusive: int = 0
 
 
 def _replay_lenient(spec: Spec[Any], init: Any, steps: Sequence[Step]) -> list[Step] | None:
@@ -124,9 +134,10 @@ def _removed(before: list[str], after: list[str]) -> list[str]:
 
 
 def minimize_config(trace: Trace, resolve: Resolver, *, max_states: int = 200_000,
-                    ) -> Shrunk | None:
+                    ) -> ConfigSearch:
     """The smallest configuration (integer parameters each no larger than the trace's) where
-    the property still fails, with its shortest trace; None if none is smaller."""
+    the property still fails, with its shortest trace (``best`` is None if none is smaller;
+    ``inconclusive`` counts configurations the state budget cut short)."""
     spec0, props0 = resolve(trace.spec, trace.params)
     _property(trace, (*spec0.declared_properties(), *props0))
     ints = {k: v for k, v in trace.params.items() if isinstance(v, int)
@@ -136,7 +147,7 @@ def minimize_config(trace: Trace, resolve: Resolver, *, max_states: int = 200_00
     ranges = [range(0, ints[k] + 1) if ints[k] >= 0 else [ints[k]] for k in names]
     candidates = sorted(itertools.product(*ranges), key=lambda c: (sum(c), c))
     current = tuple(ints[k] for k in names)
-    tried = 0
+    tried = inconclusive = 0
     for combo in candidates:
         if combo == current:
             break
@@ -152,5 +163,7 @@ def minimize_config(trace: Trace, resolve: Resolver, *, max_states: int = 200_00
         if v is not None and v.trace is not None:
             changed = [f"{k} {trace.params[k]} -> {params[k]}" for k in names
                        if params[k] != trace.params[k]]
-            return Shrunk(v.trace, changed, dict(trace.params), tried)
-    return None
+            return ConfigSearch(Shrunk(v.trace, changed, dict(trace.params), tried, inconclusive),
+                                tried, inconclusive)
+        inconclusive += not result.complete
+    return ConfigSearch(None, tried, inconclusive)
