@@ -135,11 +135,13 @@ SEEDED_BUGS: tuple[SeededBug, ...] = (
 
 @contextmanager
 def seeded(name: str) -> Iterator[SeededBug]:
-    """Apply seeded bug ``name`` within the block (and undo it after)."""
-    bug = next((b for b in SEEDED_BUGS if b.name == name), None)
+    """Apply seeded bug ``name`` (Raft's or Paxos') within the block (and undo it after)."""
+    from agree.checker.conformance.paxos_machine import PAXOS_BUGS
+
+    known = (*SEEDED_BUGS, *PAXOS_BUGS)
+    bug = next((b for b in known if b.name == name), None)
     if bug is None:
-        raise KeyError(f"no seeded bug {name!r}; known: "
-                       + ", ".join(b.name for b in SEEDED_BUGS))
+        raise KeyError(f"no seeded bug {name!r}; known: " + ", ".join(b.name for b in known))
     original = bug.target.__dict__[bug.attr]
     setattr(bug.target, bug.attr, bug.replacement)
     try:
