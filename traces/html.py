@@ -47,7 +47,7 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
     rows = sum(1 + len(s.events) for s in steps)
     longest = max((len(e.kind) + 1 + len(e.message) for s in steps for e in s.events), default=0)
     longest = max([longest, *(len(s.label) + 4 - len(cols) * _COL // 7 for s in steps)])
-    width = _COL * len(cols) + 16 + 7 * longest
+    width = _COL * len(cols) + 24 + int(7.5 * longest)
     height = _TOP + _ROW * (rows + 2)
     x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
     out = [f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
