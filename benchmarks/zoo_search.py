@@ -11,6 +11,7 @@ configuration that runs out of budget is reported as such and the search goes
 on. Usage:
 
     python benchmarks/zoo_search.py [NAME ...] [--budget SECONDS] [--max-configs N]
+                                    [--max-servers N]
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ SEARCH: dict[str, tuple[Any, tuple[dict[str, Any], ...]]] = {
 }
 
 
-def search(name: str, budget: float, max_configs: int) -> None:
+def search(name: str, budget: float, max_configs: int, max_servers: int = 3) -> None:
     """Try configurations for one variant in increasing size; print what was found."""
     configs, extras = SEARCH[name]
     entry = registry.get(name)
@@ -79,6 +80,8 @@ def search(name: str, budget: float, max_configs: int) -> None:
             print(f"{name}: not found in the first {max_configs} configurations "
                   f"({time.perf_counter() - started:.0f} s)")
             return
+        if base.get("servers", base.get("acceptors", 0)) > max_servers:
+            continue
         params = {**base, **extra}
         result = check(cls(**params), safety, time_limit=budget)
         if result.violations:
@@ -99,9 +102,11 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="variants (default: all)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per configuration")
     parser.add_argument("--max-configs", type=int, default=200)
+    parser.add_argument("--max-servers", type=int, default=3,
+                        help="try at most this many servers / acceptors")
     args = parser.parse_args()
     for name in args.names or list(SEARCH):
-        search(name, args.budget, args.max_configs)
+        search(name, args.budget, args.max_configs, args.max_servers)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,143 @@
+"""Counterexamples too deep for exhaustive search, written as scenarios and checked.
+
+A scenario is a list of steps, each an action name and its arguments as they
+read in a trace (servers ``s1``, values ``v1``, a message by the start of its
+one-line form). Every step must be enabled in the variant: the scenario is
+replayed through the spec, and the property must fail in its last state. The
+result is saved as a trace file (``traces/zoo_deep/NAME.PROPERTY.scenario.json``)
+that ``agree trace show`` renders and that loading re-validates. A scenario is
+*a* counterexample, not necessarily a shortest one. Usage:
+
+    python benchmarks/zoo_scenarios.py [NAME ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from agree.checker import registry
+from agree.checker.spec import Transition
+from agree.traces.trace import Trace, save_trace
+
+OUT = Path(__file__).resolve().parent.parent / "traces" / "zoo_deep"
+
+
+def _vote(cand: str, voter: str, term: int, last: str) -> list[str]:
+    """Candidate asks voter (already in term), voter answers, candidate tallies."""
+    return [f"RequestVote {cand} {voter}",
+            f"HandleRequestVoteRequest {cand}->{voter} RequestVoteRequest term={term} last={last}",
+            f"HandleRequestVoteResponse {voter}->{cand} RequestVoteResponse term={term}"]
+
+
+def _vote_new_term(cand: str, voter: str, term: int, last: str) -> list[str]:
+    """As _vote, for a voter that first adopts the candidate's newer term."""
+    req = f"{cand}->{voter} RequestVoteRequest term={term} last={last}"
+    return [f"RequestVote {cand} {voter}", f"UpdateTerm {req}", f"HandleRequestVoteRequest {req}",
+            f"HandleRequestVoteResponse {voter}->{cand} RequestVoteResponse term={term}"]
+
+
+#: Figure 8 with three servers: s1 (term 2) writes 2:v1 alone; s3 (term 3) writes 3:v1
+#: alone; s1 (term 4) copies 2:v1 to s2 and, counting replicas, commits it; s3 wins
+#: term 5 with s2's vote (its last term 3 beats 2), so a leader lacks a committed entry.
+FIGURE_8 = [
+    "Timeout s1", *_vote("s1", "s1", 2, "0/0"), *_vote_new_term("s1", "s2", 2, "0/0"),
+    "BecomeLeader s1", "ClientRequest s1 v1",
+    "Timeout s3", "Timeout s3", *_vote("s3", "s3", 3, "0/0"),
+    *_vote_new_term("s3", "s2", 3, "0/0"), *_vote_new_term("s3", "s1", 3, "0/0"),
+    "BecomeLeader s3", "ClientRequest s3 v1",
+    "Timeout s1", *_vote("s1", "s1", 4, "1/2"), *_vote_new_term("s1", "s2", 4, "1/2"),
+    *_vote_new_term("s1", "s3", 4, "1/2"), "BecomeLeader s1",
+    "AppendEntries s1 s2", "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=4 prev=1",
+    "HandleAppendEntriesResponse s2->s1 AppendEntriesResponse term=4 failure",
+    "AppendEntries s1 s2", "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=4 prev=0",
+    "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=4 prev=0",
+    "HandleAppendEntriesResponse s2->s1 AppendEntriesResponse term=4 success",
+    "AdvanceCommitIndex s1",
+    "Timeout s3", *_vote("s3", "s3", 5, "1/3"), *_vote_new_term("s3", "s2", 5, "1/3"),
+    "BecomeLeader s3",
+]
+
+#: s1 (term 2) commits 2:v1 with s2; s3, with an empty log, wins term 3 with s2's vote.
+VOTE_ANY_LOG = [
+    "Timeout s1", *_vote("s1", "s1", 2, "0/0"), *_vote_new_term("s1", "s2", 2, "0/0"),
+    "BecomeLeader s1", "ClientRequest s1 v1",
+    "AppendEntries s1 s2", "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=2",
+    "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=2",
+    "HandleAppendEntriesResponse s2->s1 AppendEntriesResponse term=2 success",
+    "AdvanceCommitIndex s1",
+    "Timeout s3", "Timeout s3", *_vote("s3", "s3", 3, "0/0"),
+    *_vote_new_term("s3", "s2", 3, "0/0"), "BecomeLeader s3",
+]
+
+#: s1 (term 2) sends s2 a heartbeat that is delayed; s1 then commits 2:v1 with s2; the
+#: stale heartbeat makes s2 cut its log to nothing; s3 wins term 3 with s2's vote.
+TRUNCATE_ON_STALE_APPEND = [
+    "Timeout s1", *_vote("s1", "s1", 2, "0/0"), *_vote_new_term("s1", "s2", 2, "0/0"),
+    "BecomeLeader s1", "AppendEntries s1 s2", "ClientRequest s1 v1", "AppendEntries s1 s2",
+    "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=2 prev=0/0 commit=0 "
+    "entries=[2:v1]",
+    "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=2 prev=0/0 commit=0 "
+    "entries=[2:v1]",
+    "HandleAppendEntriesResponse s2->s1 AppendEntriesResponse term=2 success match=1",
+    "AdvanceCommitIndex s1",
+    "HandleAppendEntriesRequest s1->s2 AppendEntriesRequest term=2 prev=0/0 commit=0 entries=[]",
+    "HandleAppendEntriesResponse s2->s1 AppendEntriesResponse term=2 success match=0",
+    "Timeout s3", "Timeout s3", *_vote("s3", "s3", 3, "0/0"),
+    *_vote_new_term("s3", "s2", 3, "0/0"), "BecomeLeader s3",
+]
+
+#: name -> (property, scenario)
+SCENARIOS: dict[str, tuple[str, list[str]]] = {
+    "raft-commit-old-term": ("leader_completeness", FIGURE_8),
+    "raft-vote-any-log": ("leader_completeness", VOTE_ANY_LOG),
+    "raft-truncate-on-stale-append": ("leader_completeness", TRUNCATE_ON_STALE_APPEND),
+}
+
+
+def _matches(spec: Any, tr: Transition[Any], words: list[str]) -> bool:
+    if tr.action.label != words[0]:
+        return False
+    args = words[1:]
+    if len(tr.args) == 1 and hasattr(tr.args[0], "mtype"):
+        return str(tr.args[0]).startswith(" ".join(args))
+    shown = [spec.show(d if isinstance(d, str) else "", a)
+             for (_, d), a in zip(tr.action.domains, tr.args, strict=True)]
+    return shown == args
+
+
+def build(name: str) -> Trace:
+    """Replay a scenario through the variant (its registered defaults); every step must
+    be enabled and match exactly one successor; the property must fail at the end."""
+    prop_name, steps = SCENARIOS[name]
+    spec, props = registry.build(name)
+    prop = next(p for p in props if p.name == prop_name)
+    state = next(iter(spec.init()))
+    taken: list[Transition[Any]] = []
+    for n, step in enumerate(steps, 1):
+        found = [tr for tr in spec.successors(state) if _matches(spec, tr, step.split())]
+        if len(found) != 1:
+            raise SystemExit(f"{name}: step {n} {step!r} matches {len(found)} successors")
+        taken.append(found[0])
+        state = found[0].state
+        if not spec.constraint(state):
+            raise SystemExit(f"{name}: step {n} leaves the state constraint")
+        if n < len(steps) and not prop.holds(spec, state):
+            raise SystemExit(f"{name}: {prop_name} already fails after step {n}")
+    if prop.holds(spec, state):
+        raise SystemExit(f"{name}: {prop_name} still holds at the end of the scenario")
+    return Trace.from_transitions(spec, next(iter(spec.init())), taken, prop_name, prop.kind)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in sys.argv[1:] or list(SCENARIOS):
+        trace = build(name)
+        path = OUT / f"{name}.{trace.property}.scenario.json"
+        save_trace(trace, path)
+        print(f"{name}: {trace.property} fails after {len(trace)} steps; wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The bug zoo: every variant is caught, names the property it breaks, and the correct
+spec keeps that property in the same configuration.
+
+The golden traces themselves regenerate in tests/test_golden_traces.py; here each
+zoo entry's golden file must exist, replay through its variant, and end in a state
+(or step) violating the entry's ``breaks`` property, while the correct protocol
+explores the same configuration completely without violating it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agree.checker import registry
+from agree.checker.explore import check
+from agree.checker.golden import GOLDEN_DIR, regenerate_file
+from agree.models.paxos import Paxos
+from agree.models.raft import Raft
+from agree.traces.trace import TraceError, load_trace, replay
+
+ZOO = [e for e in registry.entries() if e.group == "zoo"]
+#: Variants whose smallest failing configuration is too deep for a golden trace that CI
+#: regenerates in seconds; their traces live in traces/zoo_deep/ (see the README).
+DEEP = {"raft-commit-old-term", "raft-vote-any-log", "raft-truncate-on-stale-append",
+        "raft-commit-past-entries"}
+DEEP_DIR = GOLDEN_DIR.parent / "zoo_deep"
+
+
+def _trace_file(name: str, prop: str) -> Path:
+    """The golden trace; for a deep variant the one search found, else its scenario."""
+    if name not in DEEP:
+        return GOLDEN_DIR / f"{name}.{prop}.json"
+    found = DEEP_DIR / f"{name}.{prop}.json"
+    return found if found.is_file() else DEEP_DIR / f"{name}.{prop}.scenario.json"
+
+
+def _correct(entry: registry.SpecEntry) -> type[Any]:
+    cls = entry.spec_class()
+    return Raft if issubclass(cls, Raft) else Paxos
+
+
+def test_the_zoo_has_every_variant_of_the_issue() -> None:
+    names = {e.name for e in ZOO}
+    assert len(names) == 12
+    assert {e.spec_class().__mro__[1] for e in ZOO} == {Raft, Paxos}
+    for e in ZOO:
+        assert e.breaks and e.source and e.defaults, e.name
+        assert e.breaks in {p.name for p in e.property_list()}, e.name
+
+
+@pytest.mark.parametrize("entry", ZOO, ids=lambda e: e.name)
+def test_each_variant_has_a_trace_that_breaks_its_property(entry: registry.SpecEntry) -> None:
+    path = _trace_file(entry.name, entry.breaks)
+    assert path.is_file(), f"no counterexample for {entry.name} at {path}"
+    doc = json.loads(path.read_text())
+    assert doc["spec"] == entry.name and doc["property"] == entry.breaks
+    assert doc["params"] == registry.build(entry.name)[0].param_values()
+    trace = load_trace(path, registry.resolve)  # replays every step through the variant
+    spec, props = registry.build(entry.name, trace.params)
+    prop = next(p for p in props if p.name == entry.breaks)
+    states = trace.states
+    if prop.kind == "action":
+        assert not prop.holds(spec, states[-2], states[-1])
+    else:
+        assert not prop.holds(spec, states[-1])
+        assert all(prop.holds(spec, s) for s in states[:-1])  # shortest: fails only at the end
+
+
+@pytest.mark.parametrize("entry", ZOO, ids=lambda e: e.name)
+def test_the_same_steps_are_harmless_in_the_correct_protocol(entry: registry.SpecEntry,
+                                                              ) -> None:
+    doc = json.loads(_trace_file(entry.name, entry.breaks).read_text())
+    spec = _correct(entry)(**doc["params"])
+    init = next(iter(spec.init()))
+    prop = next(p for p in entry.property_list() if p.name == entry.breaks)
+    try:
+        steps = replay(spec, init, [(st["action"], st["args"]) for st in doc["steps"]])
+    except TraceError:
+        return  # some step is impossible in the correct protocol
+    states = [init, *(st.state for st in steps)]
+    if prop.kind == "action":
+        assert prop.holds(spec, states[-2], states[-1])
+    else:
+        assert prop.holds(spec, states[-1])
+
+
+CORRECT_FAST = [e for e in ZOO if e.name not in DEEP]
+
+
+@pytest.mark.parametrize("entry", CORRECT_FAST, ids=lambda e: e.name)
+def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry) -> None:
+    cls = _correct(entry)
+    spec = cls(**dict(entry.defaults))
+    result = check(spec, entry.property_list(), only=[entry.breaks])
+    assert result.complete and result.violations == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in sorted(DEEP_DIR.glob("*.json"))
+                                  if not p.name.endswith(".scenario.json")],
+                         ids=lambda p: p.stem)
+def test_deep_counterexamples_regenerate(path: Path) -> None:
+    """The deep variants' traces are what `agree check` finds (minutes each)."""
+    stored, fresh = regenerate_file(path)
+    assert fresh == stored, f"{path.name} changed"
