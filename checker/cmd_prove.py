@@ -1,0 +1,282 @@
+"""`agree prove` (inductive invariants with Z3) and `agree bmc` (bounded model checking).
+
+Exit codes: 0 proved / no violation up to the depth, 1 a counterexample,
+2 bad input, 4 unknown (Z3 gave up or a timeout hit; never reported as proved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from agree.checker import registry
+from agree.checker.bmc import BmcResult, bmc
+from agree.checker.cmd_check import parse_spec_params
+from agree.checker.prove import CTI, Obligation, ProofResult, prove
+from agree.checker.spec import Property, Spec, SpecError
+from agree.properties.z3base import Encoding
+from agree.traces.text import diff_views, render_text, render_view
+from agree.traces.trace import to_json
+
+__all__ = ["encoding_for", "register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "prove", help="prove the inductive invariant with Z3 (unbounded ballots/terms)",
+        description="Check with Z3, one (action, conjunct) pair at a time, that the spec's "
+        "invariant holds initially, is preserved by every action, and implies the safety "
+        "properties, for unbounded ballots and arbitrary values. A counterexample to "
+        "induction is printed as explicit states and classified (is its pre-state "
+        "reachable?). Exit 0 proved, 1 counterexample, 2 bad input, 4 unknown.")
+    p.add_argument("spec", metavar="SPEC", help="paxos, or a Paxos variant from `agree list`")
+    p.add_argument("--acceptors", default="3", metavar="N|any",
+                   help="number of acceptors (quorums: majorities), or 'any' (quorums: any "
+                   "sets that pairwise intersect); default 3")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="Z3 timeout per obligation in seconds (default 120)")
+    p.add_argument("--action", action="append", metavar="LABEL",
+                   help="check only the obligations of this action (repeatable)")
+    p.add_argument("--first", action="store_true",
+                   help="stop each action's checklist at its first counterexample")
+    p.add_argument("--reach-budget", type=float, default=20.0, metavar="S",
+                   help="seconds of explicit search to classify a counterexample (default 20)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run_prove)
+
+    p = sub.add_parser(
+        "bmc", help="symbolic bounded model checking with Z3",
+        description="Unroll the spec's transition relation in Z3 from the initial states, up "
+        "to --depth steps, looking for a safety violation; spec parameters are flags as for "
+        "`agree check`. A violation is rebuilt as an ordinary trace through the explicit "
+        "spec. Exit 0 none up to the depth, 1 violated, 2 bad input, 4 unknown.")
+    p.add_argument("spec", metavar="SPEC", help="a spec name from `agree list`")
+    p.add_argument("--depth", type=int, required=True, metavar="K", help="steps to unroll")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                   help="overall Z3 time budget in seconds (default 600)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=run_bmc, accepts_extra=True)
+
+
+# -- which encoding -------------------------------------------------------------
+
+
+def _paxos_twins() -> dict[str, Property]:
+    from agree.properties.paxos import INDUCTIVE, SAFETY
+    from agree.properties.paxos_lemmas import LEMMAS
+    return {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
+
+
+def _article_twins() -> dict[str, Property]:
+    from agree.properties.paxos_article import PROPERTIES
+    return {p.name: p for p in PROPERTIES if p.kind == "invariant"}
+
+
+def encoded_specs() -> list[str]:
+    """Registry names that have a Z3 encoding."""
+    from agree.properties.paxos_zoo_z3 import VARIANTS
+    names = [*VARIANTS]
+    try:
+        from agree.properties.paxos_article_z3 import ArticleZ3  # noqa: F401
+        names.append("paxos-article")
+    except ImportError:  # pragma: no cover
+        pass
+    return names
+
+
+def encoding_for(name: str, *, acceptors: int | None, values: int | None,
+                 max_ballot: int | None, extra: dict[str, Any] | None = None,
+                 ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
+    """The Z3 encoding of a registered spec (its variant's actions), with its Python twins."""
+    from agree.properties.paxos_zoo_z3 import VARIANTS, PidTimestampZ3
+    if name == "paxos-article":
+        from agree.properties.paxos_article_z3 import ArticleZ3
+        return ArticleZ3(acceptors, values, max_ballot), _article_twins()
+    cls = VARIANTS.get(name)
+    if cls is None:
+        known = ", ".join(encoded_specs())
+        raise SpecError(f"no Z3 encoding of {name!r} (encoded: {known})")
+    quorum_sort = acceptors is not None and acceptors >= 5
+    if cls is PidTimestampZ3:
+        proposers = int((extra or {}).get("proposers", 2))
+        enc: Encoding[Any, Any] = PidTimestampZ3(acceptors, values, max_ballot, quorum_sort,
+                                                 proposers)
+    else:
+        enc = cls(acceptors, values, max_ballot, quorum_sort)
+    return enc, _paxos_twins()
+
+
+def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
+    def build(params: dict[str, Any]) -> Spec[Any]:
+        return registry.build(name, params)[0]
+    return build
+
+
+# -- prove ----------------------------------------------------------------------
+
+
+def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
+    registry.get(args.spec)  # unknown names: a clear error
+    if args.acceptors == "any":
+        acceptors: int | None = None
+    else:
+        try:
+            acceptors = int(args.acceptors)
+        except ValueError:
+            raise SpecError(f"--acceptors must be a number or 'any', not {args.acceptors!r}")
+        if acceptors < 1:
+            raise SpecError("--acceptors must be at least 1")
+    if args.timeout <= 0 or args.reach_budget <= 0:
+        raise SpecError("--timeout and --reach-budget must be positive")
+    enc, twins = encoding_for(args.spec, acceptors=acceptors, values=None, max_ballot=None)
+    if args.action:
+        unknown = [a for a in args.action if a not in enc.action_labels()]
+        if unknown:
+            raise SpecError(f"{args.spec} has no action {unknown[0]!r} "
+                            f"(actions: {', '.join(enc.action_labels())})")
+    out = sys.stdout
+    if not args.json:
+        _prove_header(args.spec, enc, args.timeout)
+    show: Callable[[Obligation], None] | None = None
+    if not args.json:
+        def show(ob: Obligation) -> None:
+            print(_ob_line(ob), file=out, flush=True)
+            if ob.cti is not None:
+                print(_cti_text(ob.cti), file=out)
+    result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
+                   twins=twins, only_actions=args.action, stop_at_first=args.first,
+                   reach_budget=args.reach_budget, progress=show)
+    if args.json:
+        print(json.dumps(_prove_json(result), indent=1))
+    else:
+        print(_prove_footer(result))
+    return result.exit_code
+
+
+def _prove_header(name: str, enc: Encoding[Any, Any], timeout: float) -> None:
+    from agree.properties.z3base import SEED, z3_version
+    print(f"agree prove {name}")
+    print("assumptions: " + "; ".join(enc.assumptions))
+    print(f"z3 {z3_version()}, random seed {SEED}, timeout {timeout:g} s per obligation")
+    print()
+
+
+def _ob_line(ob: Obligation) -> str:
+    word = {"proved": "proved", "counterexample": "FAILED", "unknown": "UNKNOWN"}[ob.verdict]
+    why = f"  ({ob.reason})" if ob.reason else ""
+    return f"  {word:<8} {ob.seconds:7.2f}s  {ob.title}{why}"
+
+
+def _cti_text(cti: CTI) -> str:
+    spec = cti.spec
+    params = " ".join(f"{k}={v}" for k, v in cti.params.items())
+    lines = [f"    counterexample ({spec.name} {params}):", "    pre-state:"]
+    lines += render_view(spec.view(cti.pre), "      ")
+    if cti.post is not None:
+        lines.append(f"    step: {cti.label}")
+        lines += diff_views(spec.view(cti.pre), spec.view(cti.post), "      ")
+    for m in cti.mismatches:
+        lines.append(f"    ENCODING MISMATCH: {m}")
+    if not cti.mismatches:
+        lines.append("    re-checked: the Python predicates and the explicit successor "
+                     "function agree with Z3")
+    if cti.reachable == "reachable":
+        n = len(cti.trace) if cti.trace is not None else 0
+        lines.append(f"    the pre-state is REACHABLE in {n} steps: a real bug. Trace:")
+        if cti.trace is not None:
+            lines += ["      " + ln for ln in render_text(spec, cti.trace).splitlines()]
+    elif cti.reachable == "unreachable":
+        lines.append(f"    the pre-state is unreachable ({params}; every state explored): "
+                     "the invariant is too weak, not the protocol")
+    else:
+        lines.append(f"    reachability: {cti.reachable}")
+    return "\n".join(lines)
+
+
+def _prove_footer(result: ProofResult) -> str:
+    n = len(result.obligations)
+    counts = {v: sum(o.verdict == v for o in result.obligations)
+              for v in ("proved", "counterexample", "unknown")}
+    head = {"proved": "PROVED", "counterexample": "NOT PROVED (counterexample)",
+            "unknown": "UNKNOWN (not proved)"}[result.verdict]
+    return (f"\n{head}: {counts['proved']}/{n} obligations proved, "
+            f"{counts['counterexample']} counterexamples, {counts['unknown']} unknown, "
+            f"{result.seconds:.1f} s (z3 {result.z3_version}, seed {result.seed})")
+
+
+def _prove_json(result: ProofResult) -> dict[str, Any]:
+    def cti(c: CTI | None) -> Any:
+        if c is None:
+            return None
+        return {"params": c.params, "pre": repr(c.pre), "step": c.label,
+                "post": None if c.post is None else repr(c.post),
+                "mismatches": c.mismatches, "reachable": c.reachable,
+                "trace": to_json(c.trace) if c.trace is not None else None}
+    return {"spec": result.spec, "verdict": result.verdict,
+            "assumptions": list(result.assumptions), "z3": result.z3_version,
+            "seed": result.seed, "seconds": round(result.seconds, 3),
+            "obligations": [{"kind": o.kind, "action": o.action, "conjunct": o.conjunct,
+                             "verdict": o.verdict, "seconds": round(o.seconds, 3),
+                             "reason": o.reason, "counterexample": cti(o.cti)}
+                            for o in result.obligations]}
+
+
+# -- bmc ------------------------------------------------------------------------
+
+
+def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
+    entry = registry.get(args.spec)
+    if args.depth < 0:
+        raise SpecError("--depth must be 0 or more")
+    if args.timeout <= 0:
+        raise SpecError("--timeout must be positive")
+    cls = entry.spec_class()
+    params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
+    spec = cls(**params)
+    sizes = {k: params.get(k) for k in ("acceptors", "values", "max_ballot")}
+    if any(v is None for v in sizes.values()):
+        raise SpecError(f"no Z3 encoding of {args.spec!r} (encoded: "
+                        f"{', '.join(encoded_specs())})")
+    enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"], values=sizes["values"],
+                              max_ballot=sizes["max_ballot"], extra=params)
+    progress = None
+    if not args.quiet and not args.json:
+        def progress(k: int, secs: float) -> None:
+            print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
+    res = bmc(enc, spec, args.depth, twins=twins, bound=int(params["max_ballot"]),
+              timeout=args.timeout, progress=progress)
+    if args.json:
+        print(json.dumps(_bmc_json(res), indent=1))
+    else:
+        print(_bmc_text(res, spec))
+    return res.exit_code
+
+
+def _bmc_text(res: BmcResult, spec: Spec[Any]) -> str:
+    params = " ".join(f"{k}={v}" for k, v in res.params.items())
+    lines = [f"agree bmc {res.spec} ({params}), depth {res.depth}",
+             f"z3 {res.z3_version}, random seed {res.seed}", ""]
+    if res.verdict == "violated":
+        lines.append(f"VIOLATED: {res.violated} at depth {res.reached} "
+                     f"(found in {res.seconds:.1f} s)")
+        if res.trace is not None:
+            lines += ["", render_text(spec, res.trace)]
+    elif res.verdict == "unknown":
+        lines.append(f"UNKNOWN after depth {res.reached}: {res.reason} ({res.seconds:.1f} s)")
+    else:
+        lines.append(f"no violation up to depth {res.depth} ({res.seconds:.1f} s); "
+                     "deeper violations are not ruled out")
+    return "\n".join(lines)
+
+
+def _bmc_json(res: BmcResult) -> dict[str, Any]:
+    return {"spec": res.spec, "params": res.params, "depth": res.depth,
+            "verdict": res.verdict, "reached": res.reached, "property": res.violated,
+            "reason": res.reason, "seconds": round(res.seconds, 3),
+            "per_depth_seconds": [round(x, 3) for x in res.per_depth],
+            "z3": res.z3_version, "seed": res.seed,
+            "trace": to_json(res.trace) if res.trace is not None else None}

@@ -1,0 +1,218 @@
+"""Inductive invariants proved with Z3, one (action, conjunct) pair at a time.
+
+For an encoding (properties/*_z3.py) the checklist is: Init implies each
+conjunct; the whole invariant and each action imply each conjunct in the next
+state; the invariant implies each safety property. An obligation is *proved*
+only when Z3 answers unsat; sat gives a counterexample to induction (CTI),
+unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
+
+A CTI is decoded into the explicit spec's state type (small ballots first),
+re-checked with the Python predicates and the explicit successor function (so
+an encoding bug cannot hide behind a CTI), and classified: is its pre-state
+reachable in the explicit model of the same size (a real bug), or not (the
+invariant is too weak)?
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import z3
+
+from agree.checker.explore import check
+from agree.checker.spec import Property, Spec, Transition
+from agree.properties.z3base import SEED, Encoding, solver, z3_version
+
+__all__ = ["CTI", "Obligation", "ProofResult", "classify", "prove"]
+
+Verdict = Literal["proved", "counterexample", "unknown"]
+
+#: Ballot/term bounds tried, smallest first, when decoding a counterexample.
+CTI_BOUNDS = (0, 1, 2, 3, 4)
+
+
+@dataclass
+class CTI:
+    """A counterexample to induction (or to Init / safety), as explicit states."""
+
+    params: dict[str, Any]
+    pre: Any
+    label: str | None = None  # the explicit step, e.g. Phase2b(a=a1, m=<2a bal=1 val=v1>)
+    post: Any = None
+    #: What re-checking with the explicit model found; empty means all agreed.
+    mismatches: list[str] = field(default_factory=list)
+    #: "reachable" (a real bug, with ``trace``), "unreachable" (the invariant is too
+    #: weak), or "unknown" (the explicit search ran out of budget).
+    reachable: str = "unchecked"
+    trace: Any = None
+    spec: Any = None
+
+
+@dataclass
+class Obligation:
+    """One item of the checklist."""
+
+    kind: Literal["init", "step", "safety"]
+    conjunct: str
+    action: str | None
+    verdict: Verdict
+    seconds: float
+    reason: str = ""
+    cti: CTI | None = None
+
+    @property
+    def title(self) -> str:
+        if self.kind == "init":
+            return f"Init => {self.conjunct}"
+        if self.kind == "safety":
+            return f"Inv => {self.conjunct}"
+        return f"Inv /\\ {self.action} => {self.conjunct}'"
+
+
+@dataclass
+class ProofResult:
+    spec: str
+    assumptions: tuple[str, ...]
+    obligations: list[Obligation] = field(default_factory=list)
+    seconds: float = 0.0
+    z3_version: str = field(default_factory=z3_version)
+    seed: int = SEED
+
+    @property
+    def verdict(self) -> Verdict:
+        if any(o.verdict == "counterexample" for o in self.obligations):
+            return "counterexample"
+        if any(o.verdict == "unknown" for o in self.obligations):
+            return "unknown"
+        return "proved"
+
+    @property
+    def exit_code(self) -> int:
+        """0 proved, 1 a counterexample, 4 unknown."""
+        return {"proved": 0, "counterexample": 1, "unknown": 4}[self.verdict]
+
+
+SpecFactory = Callable[[dict[str, Any]], Spec[Any]]
+
+
+def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
+          spec_factory: SpecFactory | None = None,
+          twins: dict[str, Property] | None = None,
+          only_actions: Sequence[str] | None = None,
+          stop_at_first: bool = False, reach_budget: float = 20.0,
+          progress: Callable[[Obligation], None] | None = None) -> ProofResult:
+    """Run the checklist. ``spec_factory`` builds the explicit spec (from decoded
+    parameters) and ``twins`` maps conjunct names to Python predicates: with both,
+    CTIs are decoded, re-checked and classified."""
+    start = time.perf_counter()
+    result = ProofResult(enc.spec_name, enc.assumptions)
+    s = enc.fresh_state("s")
+    inv = enc.invariants(s)
+    hyp = [*enc.axioms(), *(c.formula for c in inv)]
+
+    def run(kind: Any, conjunct: str, action: str | None, facts: list[z3.BoolRef],
+            goal: z3.BoolRef, decode: Callable[[], CTI | None]) -> bool:
+        t0 = time.perf_counter()
+        sv = solver(timeout)
+        sv.add(*facts, z3.Not(goal))
+        r = sv.check()
+        verdict: Verdict = ("proved" if r == z3.unsat else
+                            "counterexample" if r == z3.sat else "unknown")
+        reason = sv.reason_unknown() if r == z3.unknown else ""
+        ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason)
+        if verdict == "counterexample" and spec_factory is not None and twins is not None:
+            ob.cti = decode()
+            if ob.cti is not None:
+                classify(ob.cti, enc, twins, budget=reach_budget)
+        result.obligations.append(ob)
+        if progress is not None:
+            progress(ob)
+        return verdict == "counterexample"
+
+    def decoder(facts: list[z3.BoolRef], goal: z3.BoolRef, label: str | None,
+                post: Any) -> Callable[[], CTI | None]:
+        def go() -> CTI | None:
+            assert spec_factory is not None and twins is not None
+            return decode_cti(enc, spec_factory, twins, s, facts, goal, label, post, timeout)
+        return go
+
+    for c in enc.invariants(s):
+        facts = [*enc.axioms(), enc.init(s)]
+        if run("init", c.name, None, facts, c.formula,
+               decoder(facts, c.formula, None, None)) and stop_at_first:
+            break
+    labels = [lb for lb in enc.action_labels() if not only_actions or lb in only_actions]
+    for label in labels:
+        guard, t = enc.update(label, s, "p")
+        for c in enc.invariants(t):
+            facts = [*hyp, guard]
+            if run("step", c.name, label, facts, c.formula,
+                   decoder(facts, c.formula, label, t)) and stop_at_first:
+                break
+    for c in enc.safety(s):
+        run("safety", c.name, None, hyp, c.formula, decoder(hyp, c.formula, None, None))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,
+               twins: dict[str, Property], s: Any, facts: list[z3.BoolRef], goal: z3.BoolRef,
+               label: str | None, post: Any, timeout: float) -> CTI | None:
+    """Find the CTI with the smallest ballots/terms and read it as explicit states."""
+    for bound in CTI_BOUNDS:
+        sv = solver(timeout)
+        sv.add(*facts, z3.Not(goal), enc.bounded(s, bound))
+        if post is not None:
+            sv.add(enc.bounded(post, bound))
+        if sv.check() != z3.sat:
+            continue
+        model = sv.model()
+        params = enc.explicit_params(model, bound)
+        spec = spec_factory(params)
+        pre = enc.decode(model, s, bound)
+        cti = CTI(params, pre, spec=spec)
+        if post is not None:
+            cti.post = enc.decode(model, post, bound)
+            step = _find_step(spec, pre, cti.post, label or "")
+            if step is None:
+                cti.mismatches.append(
+                    f"the explicit spec has no {label} step from the pre-state to the "
+                    "post-state Z3 found (encoding and spec disagree)")
+                cti.label = label
+            else:
+                cti.label = step.label
+        return cti
+    return None
+
+
+def _find_step(spec: Spec[Any], pre: Any, post: Any, label: str) -> Transition[Any] | None:
+    for tr in spec.successors(pre):
+        if tr.action.label == label and tr.state == post:
+            return tr
+    return None
+
+
+def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
+             budget: float = 20.0) -> None:
+    """Re-check a CTI with the Python predicates, then search the explicit model
+    (same size) for its pre-state."""
+    spec = cti.spec
+    s_names = [c.name for c in enc.invariants(enc.fresh_state("chk"))]
+    for name in s_names:
+        prop = twins.get(name)
+        if prop is not None and not prop.holds(spec, cti.pre):
+            cti.mismatches.append(f"Z3 says the pre-state satisfies {name}; Python says not")
+    target = cti.pre
+    found = Property("cti_pre_state", "invariant", lambda _spec, st: st != target)
+    res = check(spec, [found], time_limit=budget)
+    v = res.violation("cti_pre_state")
+    if v is not None:
+        cti.reachable, cti.trace = "reachable", v.trace
+    elif res.complete:
+        cti.reachable = "unreachable"
+    else:
+        cti.reachable = f"unknown (explicit search stopped: {res.stopped}, " \
+                        f"{res.distinct:,} states)"

@@ -1,0 +1,400 @@
+"""Z3 encoding of Lamport's Paxos.tla (models/paxos.py) and of its invariants.
+
+State, with A the acceptors and V the values (both finite enumerations, or
+uninterpreted sorts for proofs about any values / any number of acceptors),
+ballots unbounded integers (-1 = none):
+
+* ``max_bal``, ``max_vbal``: arrays A -> Int; ``max_val``: A -> ValOpt (None or a value);
+* the message set, one relation per message type: ``sent1a[b]``,
+  ``sent1b[a, b, mbal, mval]``, ``sent2a[b, v]``, ``sent2b[a, b, v]``
+  (``votes[a]`` of Paxos.tla is ``sent2b[a, ., .]``).
+
+Each action's relation states every variable of the next state (an explicit
+frame). The invariants are properties/paxos.py's ``INDUCTIVE`` plus the lemmas
+of properties/paxos_lemmas.py, each conjunct named like its Python twin.
+``max_ballot`` bounds the ballots actions may start (the explicit spec's
+``Ballot`` set); None (proofs) leaves them unbounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import z3
+
+from agree.models.paxos import M1a, M1b, M2a, M2b, PaxosState
+from agree.properties.z3base import Conjunct, Domain, Encoding, Quorums, fresh, uid
+
+__all__ = ["PaxosVars", "PaxosZ3"]
+
+Int = z3.IntSort()
+
+
+def _add(rel: Any, *index: Any) -> Any:
+    """``rel \\cup {index}`` for a relation held as an array to Bool. A lambda rather
+    than a Store: reading it gives the old relation's own terms, which the
+    solver's quantifier instantiation can match."""
+    xs = [fresh("x", rel.domain_n(i)) for i in range(len(index))]
+    return z3.Lambda(xs, z3.Or(rel[tuple(xs)] if len(xs) > 1 else rel[xs[0]],
+                               z3.And([x == i for x, i in zip(xs, index, strict=True)])))
+
+
+class PaxosVars(NamedTuple):
+    max_bal: Any
+    max_vbal: Any
+    max_val: Any
+    sent1a: Any
+    sent1b: Any
+    sent2a: Any
+    sent2b: Any
+
+
+class PaxosZ3(Encoding[PaxosState, PaxosVars]):
+    """Paxos.tla in Z3: ``acceptors``/``values`` None means uninterpreted sorts."""
+
+    spec_name = "paxos"
+
+    def __init__(self, acceptors: int | None = 3, values: int | None = None,
+                 max_ballot: int | None = None, quorum_sort: bool = False) -> None:
+        self.acc = Domain("Acceptor", acceptors, "a")
+        self.val = Domain("Value", values, "v")
+        self.quorums = Quorums(self.acc, as_sort=quorum_sort)
+        self.max_ballot = max_ballot
+        dt = z3.Datatype(f"ValOpt{uid()}")
+        tag = uid()
+        dt.declare(f"none{tag}")
+        dt.declare(f"some{tag}", (f"val{tag}", self.val.sort))
+        self.opt = dt.create()
+        self.none = getattr(self.opt, f"none{tag}")
+        self.some = getattr(self.opt, f"some{tag}")
+        self.is_some = getattr(self.opt, f"is_some{tag}")
+        self.the = getattr(self.opt, f"val{tag}")
+        self.assumptions = (
+            "ballots: unbounded integers" if max_ballot is None else f"ballots: 0..{max_ballot}",
+            "values: any (uninterpreted sort)" if values is None else f"values: {values}",
+            "acceptors: any number, quorums any sets that pairwise intersect"
+            if acceptors is None else f"acceptors: {acceptors}, quorums the majorities",
+        )
+
+    # -- state ---------------------------------------------------------------
+
+    def fresh_state(self, tag: str) -> PaxosVars:
+        a, v, o = self.acc.sort, self.val.sort, self.opt
+        return PaxosVars(
+            z3.Array(f"max_bal@{tag}", a, Int),
+            z3.Array(f"max_vbal@{tag}", a, Int),
+            z3.Array(f"max_val@{tag}", a, o),
+            z3.Array(f"sent1a@{tag}", Int, z3.BoolSort()),
+            z3.Array(f"sent1b@{tag}", a, Int, Int, o, z3.BoolSort()),
+            z3.Array(f"sent2a@{tag}", Int, v, z3.BoolSort()),
+            z3.Array(f"sent2b@{tag}", a, Int, v, z3.BoolSort()),
+        )
+
+    def _empty(self, *sorts: z3.SortRef) -> Any:
+        xs = [fresh("x", srt) for srt in sorts]
+        return z3.Lambda(xs, z3.BoolVal(False))
+
+    def init(self, s: PaxosVars) -> z3.BoolRef:
+        a, v, o = self.acc.sort, self.val.sort, self.opt
+        return z3.And(
+            s.max_bal == z3.K(a, z3.IntVal(-1)),
+            s.max_vbal == z3.K(a, z3.IntVal(-1)),
+            s.max_val == z3.K(a, self.none),
+            s.sent1a == z3.K(Int, z3.BoolVal(False)),
+            s.sent1b == self._empty(a, Int, Int, o),
+            s.sent2a == self._empty(Int, v),
+            s.sent2b == self._empty(a, Int, v),
+        )
+
+    def _ballot(self, b: Any) -> z3.BoolRef:
+        """b is in the spec's Ballot set."""
+        if self.max_ballot is None:
+            return b >= 0
+        return z3.And(b >= 0, b <= self.max_ballot)
+
+    # -- actions -------------------------------------------------------------
+
+    def action_labels(self) -> tuple[str, ...]:
+        return ("Phase1a", "Phase2a", "Phase1b", "Phase2b")
+
+    def update(self, label: str, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
+        fn = {"Phase1a": self.phase1a, "Phase2a": self.phase2a,
+              "Phase1b": self.phase1b, "Phase2b": self.phase2b}[label]
+        return fn(s, tag)  # type: ignore[no-any-return]
+
+    def phase1a(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
+        """Phase1a(b): send 1a(b); always enabled (resending is a stutter)."""
+        b = z3.Int(f"b@{tag}")
+        return self._ballot(b), s._replace(sent1a=_add(s.sent1a, b))
+
+    def phase1b(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
+        """Phase1b(a, m): a receives 1a(b) with b > max_bal[a], joins b, reports its vote."""
+        a, b = z3.Const(f"a@{tag}", self.acc.sort), z3.Int(f"b@{tag}")
+        return z3.And(s.sent1a[b], b > s.max_bal[a]), s._replace(
+            max_bal=z3.Store(s.max_bal, a, b),
+            sent1b=_add(s.sent1b, a, b, s.max_vbal[a], s.max_val[a]))
+
+    def shows_safe(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
+        """Phase2a's heart: 1b messages of ballot b from a quorum Q, none reporting a
+        vote, or the highest reported vote is for v."""
+        o = self.opt
+
+        def reports(q: Any) -> z3.BoolRef:
+            mb, mv = fresh("mb", Int), fresh("mv", o)
+            return q.all(lambda a: z3.Exists([mb, mv], s.sent1b[a, b, mb, mv]))
+
+        def no_votes(q: Any) -> z3.BoolRef:
+            mb, mv = fresh("mb", Int), fresh("mv", o)
+            return q.all(lambda a: z3.ForAll([mb, mv], z3.Implies(s.sent1b[a, b, mb, mv],
+                                                                  mb < 0)))
+
+        def top_is_v(q: Any) -> z3.BoolRef:
+            mb = fresh("mb", Int)
+
+            def highest(a: Any) -> z3.BoolRef:
+                mb2, mv2 = fresh("mb", Int), fresh("mv", o)
+                return q.all(lambda a2: z3.ForAll([mb2, mv2], z3.Implies(
+                    z3.And(s.sent1b[a2, b, mb2, mv2], mb2 >= 0), mb >= mb2)))
+
+            return q.any(lambda a: z3.Exists([mb], z3.And(
+                mb >= 0, s.sent1b[a, b, mb, self.some(v)], highest(a))))
+
+        return self.quorums.exists(lambda q: z3.And(reports(q),
+                                                    z3.Or(no_votes(q), top_is_v(q))))
+
+    def phase2a(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
+        """Phase2a(b, v): no 2a for b yet, and a quorum's 1b messages show v safe."""
+        b, v = z3.Int(f"b@{tag}"), z3.Const(f"v@{tag}", self.val.sort)
+        guard = z3.And(self._ballot(b), self.val.forall(lambda w: z3.Not(s.sent2a[b, w])),
+                       self.shows_safe(s, b, v))
+        return guard, s._replace(sent2a=_add(s.sent2a, b, v))
+
+    def phase2b(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
+        """Phase2b(a, m): a receives 2a(b, v) with b >= max_bal[a] and votes for v in b."""
+        a, b = z3.Const(f"a@{tag}", self.acc.sort), z3.Int(f"b@{tag}")
+        v = z3.Const(f"v@{tag}", self.val.sort)
+        return z3.And(s.sent2a[b, v], b >= s.max_bal[a]), PaxosVars(
+            max_bal=z3.Store(s.max_bal, a, b),
+            max_vbal=z3.Store(s.max_vbal, a, b),
+            max_val=z3.Store(s.max_val, a, self.some(v)),
+            sent1a=s.sent1a, sent1b=s.sent1b, sent2a=s.sent2a,
+            sent2b=_add(s.sent2b, a, b, v))
+
+    # -- invariants ----------------------------------------------------------
+
+    def _all_1b(self, s: PaxosVars, fn: Any) -> z3.BoolRef:
+        b, mb, mv = fresh("b", Int), fresh("mb", Int), fresh("mv", self.opt)
+        return self.acc.forall(lambda a: z3.ForAll(
+            [b, mb, mv], z3.Implies(s.sent1b[a, b, mb, mv], fn(a, b, mb, mv))))
+
+    def _all_2b(self, s: PaxosVars, fn: Any) -> z3.BoolRef:
+        b, v = fresh("b", Int), fresh("v", self.val.sort)
+        return self.acc.forall(lambda a: z3.ForAll(
+            [b, v], z3.Implies(s.sent2b[a, b, v], fn(a, b, v))))
+
+    def type_ok(self, s: PaxosVars) -> z3.BoolRef:
+        """Ballots are -1.. (or -1..max_ballot) in variables, 0.. in messages."""
+        def bal(x: Any, low: int) -> z3.BoolRef:
+            return x >= low if self.max_ballot is None else z3.And(x >= low,
+                                                                   x <= self.max_ballot)
+        b, v = fresh("b", Int), fresh("v", self.val.sort)
+        return z3.And(
+            self.acc.forall(lambda a: z3.And(bal(s.max_bal[a], -1), bal(s.max_vbal[a], -1))),
+            z3.ForAll([b], z3.Implies(s.sent1a[b], bal(b, 0))),
+            self._all_1b(s, lambda a, b, mb, mv: z3.And(bal(b, 0), bal(mb, -1))),
+            z3.ForAll([b, v], z3.Implies(s.sent2a[b, v], bal(b, 0))),
+            self._all_2b(s, lambda a, b, v: bal(b, 0)))
+
+    def inv_latest_vote(self, s: PaxosVars) -> z3.BoolRef:
+        return self.acc.forall(lambda a: z3.If(
+            s.max_vbal[a] == -1, s.max_val[a] == self.none,
+            z3.And(self.is_some(s.max_val[a]),
+                   s.sent2b[a, s.max_vbal[a], self.the(s.max_val[a])])))
+
+    def inv_1b(self, s: PaxosVars) -> z3.BoolRef:
+        return self._all_1b(s, lambda a, b, mb, mv: z3.And(
+            s.max_bal[a] >= b,
+            z3.Implies(mb >= 0, z3.And(self.is_some(mv), s.sent2b[a, mb, self.the(mv)]))))
+
+    def shows_safe_at(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
+        """Voting's ShowsSafeAt(Q, b, v) for some quorum Q."""
+        def body(q: Any) -> z3.BoolRef:
+            c, d, w = fresh("c", Int), fresh("d", Int), fresh("w", self.val.sort)
+            return z3.And(
+                q.all(lambda a: s.max_bal[a] >= b),
+                z3.Exists([c], z3.And(
+                    c >= -1, c < b,
+                    z3.Or(c == -1, q.any(lambda a: s.sent2b[a, c, v])),
+                    q.all(lambda a: z3.ForAll([d, w], z3.Implies(
+                        s.sent2b[a, d, w], z3.Or(d <= c, d >= b)))))))
+        return self.quorums.exists(body)
+
+    def inv_2a_safe(self, s: PaxosVars) -> z3.BoolRef:
+        b, v = fresh("b", Int), fresh("v", self.val.sort)
+        return z3.ForAll([b, v], z3.Implies(s.sent2a[b, v], self.shows_safe_at(s, b, v)))
+
+    def inv_2a_unique(self, s: PaxosVars) -> z3.BoolRef:
+        b, v, w = fresh("b", Int), fresh("v", self.val.sort), fresh("w", self.val.sort)
+        return z3.ForAll([b, v, w], z3.Implies(z3.And(s.sent2a[b, v], s.sent2a[b, w]), v == w))
+
+    def votes_safe(self, s: PaxosVars) -> z3.BoolRef:
+        """Voting's VotesSafe: every vote <<b, v>> of any acceptor is SafeAt(b, v), where
+        SafeAt(b, v) says that for each c < b some quorum each voted v at c or joined a
+        ballot above c without voting at c. The ballot c is quantified at the top; it is
+        instantiated with the ballots at which someone voted, or could have (a
+        multi-pattern: one vote, and any term naming ballot c)."""
+        acc, val = self.acc.sort, self.val.sort
+        a, b, v, c = fresh("a", acc), fresh("b", Int), fresh("v", val), fresh("c", Int)
+        a2, u = fresh("a", acc), fresh("u", val)
+
+        def not_voted_at(x: Any) -> z3.BoolRef:
+            return self.val.forall(lambda w: z3.Not(s.sent2b[x, c, w]))
+
+        body = z3.Implies(z3.And(s.sent2b[a, b, v], c >= 0, c < b), self.quorums.exists(
+            lambda q: q.all(lambda x: z3.Or(s.sent2b[x, c, v],
+                                            z3.And(s.max_bal[x] > c, not_voted_at(x))))))
+        if not z3.is_const(s.sent2b):  # a next state's terms: a goal, no patterns needed
+            return z3.ForAll([a, b, v, c], body)
+        return z3.ForAll([a, b, v, c, a2, u], body,
+                         patterns=[z3.MultiPattern(s.sent2b[a, b, v], s.sent2b[a2, c, u])])
+
+    def one_value_per_ballot(self, s: PaxosVars) -> z3.BoolRef:
+        b, v, w = fresh("b", Int), fresh("v", self.val.sort), fresh("w", self.val.sort)
+        return self.acc.forall(lambda a1: self.acc.forall(lambda a2: z3.ForAll(
+            [b, v, w], z3.Implies(z3.And(s.sent2b[a1, b, v], s.sent2b[a2, b, w]), v == w))))
+
+    def max_bal_ge_max_vbal(self, s: PaxosVars) -> z3.BoolRef:
+        return self.acc.forall(lambda a: s.max_bal[a] >= s.max_vbal[a])
+
+    def inv_2b(self, s: PaxosVars) -> z3.BoolRef:
+        return self._all_2b(s, lambda a, b, v: z3.And(s.max_vbal[a] >= b, s.sent2a[b, v]))
+
+    def inv_1b_latest(self, s: PaxosVars) -> z3.BoolRef:
+        def fn(a: Any, b: Any, mb: Any, mv: Any) -> z3.BoolRef:
+            mb2, mv2 = fresh("mb", Int), fresh("mv", self.opt)
+            d, w = fresh("d", Int), fresh("w", self.val.sort)
+            return z3.And(
+                mb < b, z3.Implies(mb == -1, mv == self.none),
+                z3.ForAll([mb2, mv2], z3.Implies(s.sent1b[a, b, mb2, mv2],
+                                                 z3.And(mb2 == mb, mv2 == mv))),
+                z3.ForAll([d, w], z3.Implies(s.sent2b[a, d, w], z3.Or(d <= mb, d >= b))))
+        return self._all_1b(s, fn)
+
+    #: Conjunct names, in report order: properties/paxos.py INDUCTIVE, then the lemmas.
+    INVARIANTS = ("type_ok", "inv_latest_vote", "inv_1b", "inv_2a_safe", "inv_2a_unique",
+                  "votes_safe", "one_value_per_ballot", "max_bal_ge_max_vbal", "inv_2b",
+                  "inv_1b_latest")
+
+    def invariants(self, s: PaxosVars) -> list[Conjunct]:
+        return [Conjunct(n, getattr(self, n)(s)) for n in self.INVARIANTS]
+
+    # -- safety --------------------------------------------------------------
+
+    def chosen(self, s: PaxosVars, v: Any) -> z3.BoolRef:
+        b = fresh("b", Int)
+        return z3.Exists([b], self.quorums.exists(
+            lambda q: q.all(lambda a: s.sent2b[a, b, v])))
+
+    def agreement(self, s: PaxosVars) -> z3.BoolRef:
+        v, w = fresh("v", self.val.sort), fresh("w", self.val.sort)
+        return z3.ForAll([v, w], z3.Implies(z3.And(self.chosen(s, v), self.chosen(s, w)),
+                                            v == w))
+
+    def validity(self, s: PaxosVars) -> z3.BoolRef:
+        v, b = fresh("v", self.val.sort), fresh("b", Int)
+        return z3.ForAll([v], z3.Implies(self.chosen(s, v), z3.Exists([b], s.sent2a[b, v])))
+
+    def safety(self, s: PaxosVars) -> list[Conjunct]:
+        return [Conjunct("agreement", self.agreement(s)),
+                Conjunct("validity", self.validity(s))]
+
+    def axioms(self) -> list[z3.BoolRef]:
+        return self.quorums.axioms()
+
+    # -- explicit states -----------------------------------------------------
+
+    def _opt(self, v: int | None) -> Any:
+        assert self.val.elements is not None
+        return self.none if v is None else self.some(self.val.elements[v])
+
+    def concrete(self, state: PaxosState) -> PaxosVars:
+        acc, vals = self.acc.elements, self.val.elements
+        if acc is None or vals is None:
+            raise ValueError("concrete states need finite acceptors and values")
+        a, v, o = self.acc.sort, self.val.sort, self.opt
+
+        def per_acc(default: Any, xs: tuple[Any, ...], conv: Any) -> Any:
+            arr = z3.K(a, default)
+            for i, x in enumerate(xs):
+                arr = z3.Store(arr, acc[i], conv(x))
+            return arr
+
+        s1a: Any = z3.K(Int, z3.BoolVal(False))
+        s1b, s2a, s2b = self._empty(a, Int, Int, o), self._empty(Int, v), self._empty(a, Int, v)
+        for m in sorted(state.msgs, key=lambda m: (m.type, tuple(m))):
+            if isinstance(m, M1a):
+                s1a = z3.Store(s1a, m.bal, True)
+            elif isinstance(m, M1b):
+                s1b = z3.Store(s1b, acc[m.acc], m.bal, m.mbal, self._opt(m.mval), True)
+            elif isinstance(m, M2a):
+                s2a = z3.Store(s2a, m.bal, vals[m.val], True)
+            elif isinstance(m, M2b):
+                s2b = z3.Store(s2b, acc[m.acc], m.bal, vals[m.val], True)
+        return PaxosVars(per_acc(z3.IntVal(-1), state.max_bal, z3.IntVal),
+                         per_acc(z3.IntVal(-1), state.max_vbal, z3.IntVal),
+                         per_acc(self.none, state.max_val, self._opt), s1a, s1b, s2a, s2b)
+
+    def bounded(self, s: PaxosVars, bound: int) -> z3.BoolRef:
+        def ok(x: Any, low: int) -> z3.BoolRef:
+            return z3.And(x >= low, x <= bound)
+        b, mb, mv = fresh("b", Int), fresh("mb", Int), fresh("mv", self.opt)
+        v = fresh("v", self.val.sort)
+        return z3.And(
+            self.acc.forall(lambda a: z3.And(ok(s.max_bal[a], -1), ok(s.max_vbal[a], -1))),
+            z3.ForAll([b], z3.Implies(s.sent1a[b], ok(b, 0))),
+            self.acc.forall(lambda a: z3.ForAll([b, mb, mv], z3.Implies(
+                s.sent1b[a, b, mb, mv], z3.And(ok(b, 0), ok(mb, -1))))),
+            z3.ForAll([b, v], z3.Implies(s.sent2a[b, v], ok(b, 0))),
+            self.acc.forall(lambda a: z3.ForAll([b, v], z3.Implies(s.sent2b[a, b, v],
+                                                                  ok(b, 0)))))
+
+    def decode(self, model: z3.ModelRef, s: PaxosVars, bound: int) -> PaxosState:
+        accs = self.acc.universe(model)
+        vals = self.val.universe(model)
+
+        def true(x: Any) -> bool:
+            return z3.is_true(model.eval(x, model_completion=True))
+
+        def intval(x: Any) -> int:
+            return int(model.eval(x, model_completion=True).as_long())
+
+        def optval(x: Any) -> int | None:
+            r = model.eval(x, model_completion=True)
+            if z3.is_true(model.eval(self.is_some(r), model_completion=True)):
+                return self.val.index(model, self.the(r))
+            return None
+
+        bals = range(bound + 1)
+        opts = [self.none, *(self.some(e) for e in vals)]
+        msgs: set[Any] = set()
+        for b in bals:
+            if true(s.sent1a[b]):
+                msgs.add(M1a(b))
+            for j, e in enumerate(vals):
+                if true(s.sent2a[b, e]):
+                    msgs.add(M2a(b, j))
+            for i, a in enumerate(accs):
+                for j, e in enumerate(vals):
+                    if true(s.sent2b[a, b, e]):
+                        msgs.add(M2b(i, b, j))
+                for mb in range(-1, bound + 1):
+                    for k, o in enumerate(opts):
+                        if true(s.sent1b[a, b, mb, o]):
+                            msgs.add(M1b(i, b, mb, None if k == 0 else k - 1))
+        return PaxosState(tuple(intval(s.max_bal[a]) for a in accs),
+                          tuple(intval(s.max_vbal[a]) for a in accs),
+                          tuple(optval(s.max_val[a]) for a in accs), frozenset(msgs))
+
+    def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
+        return {"acceptors": len(self.acc.universe(model)),
+                "values": max(1, len(self.val.universe(model))), "max_ballot": max(bound, 0)}
