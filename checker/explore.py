@@ -66,6 +66,10 @@ def check(
     """
     props = select_properties(
         properties if properties is not None else spec.declared_properties(), only)
+    live = [p.name for p in props if p.kind in ("eventually", "leads_to")]
+    if live:
+        raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
+                        "it on the state graph (agree.checker.liveness, or `agree check`)")
     invs = [p for p in props if p.kind == "invariant"]
     act_props = [p for p in props if p.kind == "action"]
     somes = [p for p in props if p.kind == "sometimes"]
