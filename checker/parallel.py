@@ -96,6 +96,7 @@ class _Worker:
         self.reports: list[Report] = []
         self.satisfied: list[str] = []
         self.stopped: str | None = None
+        self.baseline = rss_bytes()  # forked pages are shared: count only growth
         self.cand: dict[int, list[tuple[int, int, int, Any]]] = {}
 
     def check_state(self, state: Any, parent: int | None, label: str | None,
@@ -138,7 +139,7 @@ class _Worker:
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
                     self.stopped = "time-limit"
-                if share is not None and rss_bytes() > share:
+                if share is not None and rss_bytes() - self.baseline > share:
                     self.stopped = "memory"
             if self.stopped or (stop_first and self.reports):
                 break
@@ -205,7 +206,8 @@ class _Worker:
     def report(self) -> dict[str, Any]:
         out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
                "cov_gen": self.cov_gen, "cov_new": self.cov_new, "reports": self.reports,
-               "satisfied": self.satisfied, "stopped": self.stopped, "rss": rss_bytes()}
+               "satisfied": self.satisfied, "stopped": self.stopped,
+               "rss": max(rss_bytes() - self.baseline, 0)}
         self.reports, self.satisfied = [], []
         return out
 
