@@ -92,7 +92,7 @@ def test_a_step_the_spec_does_not_allow_is_reported_with_the_mapped_trace() -> N
     text = info.value.text
     assert info.value.kind == "step"
     assert "current_term[s3]: spec 2, implementation 5" in text
-    assert "IMPLEMENTATION STATE after rule" in text
+    assert "IMPLEMENTATION STATE after choice" in text
     assert "Step 1: Timeout(i=s1)" in text  # the spec behaviour so far, rendered
 
 

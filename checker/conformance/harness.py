@@ -104,20 +104,20 @@ class Recorder:
         steps = []
         for n, rec in enumerate(self.records, 1):
             for t in rec.steps:
-                steps.append(Step(f"{t.label}   [rule {n}: {rec.rule}]", t.action.label,
+                steps.append(Step(f"{t.label}   [choice {n}: {rec.rule}]", t.action.label,
                                   t.args, t.state))
         steps.extend(extra)
         return Trace(self.spec.name, self.spec.param_values(), self.init, steps, prop, kind)
 
     def _step_failure(self, rule: str, miss: Mismatch, mapped: Any) -> ConformanceFailure:
         n = len(self.records) + 1
-        followed = [Step(f"{t.label}   [rule {n}: {rule}, as the implementation claims]",
+        followed = [Step(f"{t.label}   [choice {n}: {rule}, as the implementation claims]",
                          t.action.label, t.args, t.state) for t in miss.followed]
         shown = self.unproject(mapped, miss.reached)
-        last = Step(f"IMPLEMENTATION STATE after rule {n}: {rule}", "Implementation", (), shown)
+        last = Step(f"IMPLEMENTATION STATE after choice {n}: {rule}", "Implementation", (), shown)
         trace = self.trace("conformance", "step", [*followed, last])
         claimed = ", ".join(miss.hints) or "nothing (a stutter)"
-        lines = [f"the implementation took a step the spec does not allow, at rule {n}: {rule}",
+        lines = [f"the implementation took a step the spec does not allow, at choice {n}: {rule}",
                  f"it claims the spec steps: {claimed}"]
         if miss.stuck_at:
             lines.append(f"the spec cannot take {miss.stuck_at} there (not enabled)")

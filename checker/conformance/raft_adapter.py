@@ -204,7 +204,10 @@ class RaftMapping:
 
     def __init__(self, n: int, values: int, max_batch: int) -> None:
         self.n = n
-        self.spec = Raft(servers=n, values=values, entries_per_append=max_batch, history=True)
+        # The bounds are TLC's state constraint, which conformance does not apply: set
+        # high so that a saved trace replays through `agree trace` unconstrained.
+        self.spec = Raft(servers=n, values=values, entries_per_append=max_batch, history=True,
+                         max_term=99, max_log=99, max_messages=999)
         self.codec = ValueCodec()
 
     def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[
