@@ -26,6 +26,7 @@ COMMANDS: list[str] = [
     "agree.checker.cmd_impl",
     "agree.checker.cmd_chaos",
     "agree.checker.cmd_scale",
+    "agree.checker.cmd_conform",
     "agree.checker.cmd_prove",
 ]
 
