@@ -52,6 +52,8 @@ _ZR = "agree.models.zoo_raft:"
 _ZP = "agree.models.zoo_paxos:"
 _RAFT_2_TERM_3 = (("servers", 2), ("max_term", 3), ("max_log", 0), ("max_messages", 1),
                   ("max_restarts", 0))
+_RAFT_3_ONE_RESTART = (("servers", 3), ("max_term", 2), ("max_log", 0), ("max_messages", 1),
+                       ("max_restarts", 1))
 _PAXOS_1_BALLOT_1 = (("acceptors", 1), ("values", 2), ("max_ballot", 1))
 _PAXOS_3_BALLOT_2 = (("acceptors", 3), ("values", 2), ("max_ballot", 2))
 
@@ -81,10 +83,12 @@ _ENTRIES: list[SpecEntry] = [
     SpecEntry("raft-forget-vote", _ZR + "ForgetVoteRaft", _R,
               "Raft whose servers forget their vote on restart", group="zoo",
               breaks="election_safety",
-              source="Raft paper figure 2 (persistent state); raft.tla PR #5", defaults=()),
+              source="Raft paper figure 2 (persistent state); raft.tla PR #5",
+              defaults=_RAFT_3_ONE_RESTART),
     SpecEntry("raft-forget-term", _ZR + "ForgetTermRaft", _R,
               "Raft whose servers restart in term 1", group="zoo", breaks="election_safety",
-              source="Raft paper figure 2 (persistent state); raft.tla PR #5", defaults=()),
+              source="Raft paper figure 2 (persistent state); raft.tla PR #5",
+              defaults=_RAFT_3_ONE_RESTART),
     SpecEntry("raft-vote-any-log", _ZR + "VoteAnyLogRaft", _R,
               "Raft that grants votes without the log up-to-date check", group="zoo",
               breaks="leader_completeness", source="Raft paper §5.4.1",

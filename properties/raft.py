@@ -136,6 +136,8 @@ def state_machine_safety(spec: Raft, s: RaftState) -> bool:
 def commit_index_in_log(spec: Raft, s: RaftState) -> bool:
     """commitIndex is the index of the highest log entry known to be committed (Raft
     paper, figure 2): a server never counts as committed an entry it does not hold."""
+    if not any(s.commit_index):
+        return True
     return all(c <= len(lg) for c, lg in zip(s.commit_index, s.log, strict=True))
 
 
