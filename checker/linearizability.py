@@ -211,8 +211,8 @@ def _written(ops: Sequence[Operation]) -> set[str | None]:
 
 
 def _reads_from_kept(ops: Sequence[Operation], originally: set[str | None]) -> bool:
-    """Every value read (or swapped from) in ``ops`` that the full history wrote
-    is still written by some operation in ``ops``."""
+    """Every value read (or swapped from) in ``ops`` that the full history wrote is still
+    written by some operation in ``ops``, and a delete that found the key still has a write."""
     written = _written(ops)
     for o in ops:
         if o.indeterminate:
@@ -220,6 +220,8 @@ def _reads_from_kept(ops: Sequence[Operation], originally: set[str | None]) -> b
         seen = o.output if o.kind == "get" else o.expected if o.kind == "cas" and o.output \
             else None
         if seen is not None and seen in originally and seen not in written:
+            return False
+        if o.kind == "delete" and o.output is True and originally and not written:
             return False
     return True
 

@@ -44,7 +44,7 @@ def test_stale_local_reads_are_caught(tmp_path: Path) -> None:
     outcome = run_real(RealOptions(duration=4, faults=1, clients=3, seed=2, stale_reads=True,
                                    data=str(tmp_path)))
     assert outcome.failed
-    assert any(v.startswith("linearizability") for v in outcome.violations)
+    assert any(v.startswith("linearizability") for v in outcome.violations), outcome.violations
     assert outcome.linearizability is not None
     for key in outcome.linearizability.violations:
         assert 2 <= len(key.minimal) <= 6

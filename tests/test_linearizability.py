@@ -215,6 +215,14 @@ def test_minimal_violation_is_one_minimal() -> None:
             for o in rest)
 
 
+def test_a_delete_that_found_the_key_keeps_a_write_when_shrunk() -> None:
+    h = [put(1, 0, 1, "k", "a"), get(2, 2, 3, "k", "a"), delete(1, 4, 5, "k", True),
+         delete(2, 6, 7, "k", True)]
+    small = minimal_violation(h)
+    assert is_linearizable(small) is False
+    assert any(o.kind == "put" for o in small)
+
+
 def test_a_search_out_of_time_is_unknown_not_ok() -> None:
     h = [put(1, 2 * i, 2 * i + 1, "k", str(i)) for i in range(3000)]
     r = check_history(h, time_limit=0.0)
