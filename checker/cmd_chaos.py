@@ -239,7 +239,8 @@ def totals_text(t: Totals, seed: int, seconds: float, replay: str | None = None)
         f"{t.indeterminate:,} indeterminate)",
         f"faults injected      {f.get('crashes', 0):,} crashes, {f.get('partitions', 0):,} "
         f"partitions, {f.get('crash-after-persist', 0):,} crashes between persist and send, "
-        f"{f.get('torn-write', 0):,} torn writes, {f.get('skews', 0):,} clock skews",
+        f"{f.get('torn-write', 0):,} torn writes, {f.get('skews', 0):,} clock skews, "
+        f"{f.get('elections', 0):,} forced split elections",
         f"messages             {f.get('messages sent', 0):,} sent, "
         f"{f.get('messages delivered', 0):,} delivered, {f.get('dropped', 0):,} dropped, "
         f"{f.get('duplicated', 0):,} duplicated",
