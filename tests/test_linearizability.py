@@ -188,7 +188,7 @@ def test_values_of_one_key_do_not_leak_into_another() -> None:
 
 
 def test_the_violation_shrinks_to_the_operations_that_matter() -> None:
-    noise = [put(c, 10 * t, 10 * t + 1, "k", f"n{t}") for t, c in zip(range(1, 8), range(8))]
+    noise = [put(t, 10 * t, 10 * t + 1, "k", f"n{t}") for t in range(1, 8)]
     noise += [get(9, 10 * t + 2, 10 * t + 3, "k", f"n{t}") for t in range(1, 8)]
     bad = [put(1, 100, 101, "k", "a"), put(1, 102, 103, "k", "b"), get(2, 104, 105, "k", "a")]
     h = noise + bad
