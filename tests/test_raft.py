@@ -178,3 +178,10 @@ def test_sometimes_properties_fail_when_nothing_happens() -> None:
     failed = {v.property for v in result.violations if v.kind == "sometimes"}
     assert failed == {"leader_elected", "entry_committed"}
     assert {p.name for p in SAFETY}.isdisjoint(v.property for v in result.violations)
+
+
+def test_commit_index_in_log_can_fail() -> None:
+    spec = _spec()
+    s = _init(spec)._replace(log=((Entry(2, 0),), (), ()), commit_index=(2, 0, 0))
+    assert not _prop("commit_index_in_log").holds(spec, s)
+    assert _prop("commit_index_in_log").holds(spec, s._replace(commit_index=(1, 0, 0)))
