@@ -129,7 +129,7 @@ def parse_spec_params(cls: type[Spec[Any]], extra: list[str], prog: str,
         flags = ", ".join(p.flag for p in cls.parameters()) or "none"
         raise SpecError(f"spec {cls.name or cls.__name__}: unknown parameter {rest[0]!r} "
                         f"(parameters: {flags})")
-    return vars(ns)
+    return registry.coerce_params(cls, vars(ns))
 
 
 def _parse_bool(text: str) -> bool:

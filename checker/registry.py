@@ -165,6 +165,9 @@ def coerce_params(cls: type[Spec[Any]], given: Mapping[str, Any],
         elif typ is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise SpecError(f"parameter {name} must be an integer, not {value!r}")
+            if value > params[name].max:
+                raise SpecError(f"parameter {name} = {value} is beyond what {cls.name} "
+                                f"accepts (at most {params[name].max})")
         out[name] = value
     return out
 

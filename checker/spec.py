@@ -153,6 +153,9 @@ class Param:
     type: type
     default: Any
     help: str = ""
+    #: Largest value accepted from the command line or a trace file (exploration
+    #: is exponential in most parameters; a typo like 10**11 must not hang).
+    max: int = 1000
 
     @property
     def flag(self) -> str:
@@ -240,6 +243,8 @@ class Spec(Generic[S]):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     param_help: ClassVar[Mapping[str, str]] = {}
+    #: Upper bounds of integer parameters (default 1000), checked on user input.
+    param_max: ClassVar[Mapping[str, int]] = {}
     #: Display prefix of each id domain: ``{"servers": "s"}`` shows server 0 as ``s1``.
     names: ClassVar[Mapping[str, str]] = {}
     #: Id domains whose elements are interchangeable (used for symmetry reduction).
@@ -272,7 +277,8 @@ class Spec(Generic[S]):
             if p.default is inspect.Parameter.empty:
                 raise SpecError(f"spec {cls.name}: parameter {pname} needs a default value")
             typ = hints.get(pname, type(p.default))
-            out.append(Param(pname, typ, p.default, cls.param_help.get(pname, "")))
+            out.append(Param(pname, typ, p.default, cls.param_help.get(pname, ""),
+                             cls.param_max.get(pname, 1000)))
         return tuple(out)
 
     def param_values(self) -> dict[str, Any]:

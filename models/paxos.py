@@ -115,6 +115,7 @@ class Paxos(Spec[PaxosState]):
         "max_ballot": "ballots are 0..max_ballot",
     }
     names: ClassVar[dict[str, str]] = {"acceptors": "a", "values": "v"}
+    param_max: ClassVar[dict[str, int]] = {"acceptors": 15, "values": 100, "max_ballot": 100}
     symmetry: ClassVar[tuple[str, ...]] = ("acceptors", "values")
 
     def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 2) -> None:

@@ -142,6 +142,7 @@ class ArticlePaxos(Spec[ArticleState]):
         "max_ballot": "proposal ids are 0..max_ballot",
     }
     names: ClassVar[dict[str, str]] = {"acceptors": "a", "values": "v"}
+    param_max: ClassVar[dict[str, int]] = {"acceptors": 15, "values": 100, "max_ballot": 100}
 
     def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 1) -> None:
         if acceptors < 1 or values < 1 or max_ballot < 0:

@@ -87,6 +87,7 @@ class LivenessPaxos(Spec[LivenessState]):
         "proposers": "number of proposers; proposer p proposes value v<p> unless told otherwise",
     }
     names: ClassVar[dict[str, str]] = {"acceptors": "a", "proposers": "p", "values": "v"}
+    param_max: ClassVar[dict[str, int]] = {"acceptors": 15, "proposers": 15, "values": 100}
     weak_fairness: ClassVar[tuple[str, ...]] = ("Prepare", "Promise", "Propose", "Accept",
                                                 "Learn")
 

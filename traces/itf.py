@@ -225,4 +225,6 @@ def load_itf(path: str | Path, resolve: Resolver) -> Trace:
         raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TraceError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise TraceError(f"{path} nests JSON too deeply to be a trace") from None
     return from_itf(doc, resolve)

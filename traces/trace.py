@@ -256,6 +256,8 @@ def load_trace(path: str | Path, resolve: Resolver) -> Trace:
         raise TraceError(f"{path} is not a text file") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise TraceError(f"{path} nests JSON too deeply to be a trace") from None
     except json.JSONDecodeError as exc:
         raise TraceError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     return decode_trace(doc, resolve)
