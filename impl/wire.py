@@ -82,6 +82,9 @@ class FrameDecoder:
             except (UnicodeDecodeError, ValueError) as exc:
                 self.errors.append(f"dropped frame with undecodable payload ({exc})")
                 continue
+            except RecursionError:  # nesting deeper than the interpreter's stack allows
+                self.errors.append("dropped frame with undecodable payload (nested too deeply)")
+                continue
             if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
                 self.errors.append("dropped frame: payload is not an object with a 't' kind")
                 continue
