@@ -108,11 +108,10 @@ async def read_frames(reader: asyncio.StreamReader,
         try:
             objs = decoder.feed(data)
         except FrameTooLarge as exc:
+            _log_errors(decoder, peer)  # frames refused before the oversized one
             log.warning("closing connection from %s: %s", peer, exc)
             return
-        for err in decoder.errors:
-            log.warning("from %s: %s", peer, err)
-        decoder.errors.clear()
+        _log_errors(decoder, peer)
         for obj in objs:
             try:
                 result = handle(obj)
@@ -120,3 +119,10 @@ async def read_frames(reader: asyncio.StreamReader,
                     await result
             except CodecError as exc:
                 log.warning("from %s: dropped malformed message: %s", peer, exc)
+
+
+def _log_errors(decoder: FrameDecoder, peer: str) -> None:
+    """Log and forget the frames `decoder` dropped so far."""
+    for err in decoder.errors:
+        log.warning("from %s: %s", peer, err)
+    decoder.errors.clear()
