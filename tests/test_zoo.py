@@ -96,9 +96,15 @@ SMALL = {"raft-leader-ignores-term", "raft-stale-votes", "paxos-accept-below-pro
          "paxos-amnesia"}
 
 
+#: Configurations too large for the correct protocol to be explored completely here (three
+#: servers with max term 3 or 5, or logs of 2): the test above covers them instead.
+TOO_LARGE = {"raft-commit-old-term", "raft-vote-any-log", "raft-truncate-on-stale-append",
+             "raft-commit-past-entries"}
+
+
 @pytest.mark.parametrize("entry", [
-    e if e.name in SMALL else pytest.param(e, marks=pytest.mark.slow) for e in ZOO],
-    ids=lambda e: e.name)
+    e if e.name in SMALL else pytest.param(e, marks=pytest.mark.slow)
+    for e in ZOO if e.name not in TOO_LARGE], ids=lambda e: e.name)
 def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry) -> None:
     cls = _correct(entry)
     spec = cls(**dict(entry.defaults))
