@@ -202,12 +202,13 @@ def keep_commit_index(prev: RaftState, t: Transition[Any]) -> Transition[Any]:
 class RaftMapping:
     """The spec to hold the cluster to, the mapping onto it, and the hints from events."""
 
-    def __init__(self, n: int, values: int, max_batch: int) -> None:
+    def __init__(self, n: int, values: int, max_batch: int,
+                 spec_class: type[Raft] = Raft) -> None:
         self.n = n
         # The bounds are TLC's state constraint, which conformance does not apply: set
         # high so that a saved trace replays through `agree trace` unconstrained.
-        self.spec = Raft(servers=n, values=values, entries_per_append=max_batch, history=True,
-                         max_term=99, max_log=99, max_messages=999)
+        self.spec = spec_class(servers=n, values=values, entries_per_append=max_batch,
+                               history=True, max_term=99, max_log=99, max_messages=999)
         self.codec = ValueCodec()
 
     def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[

@@ -26,6 +26,7 @@ from agree.checker.conformance.raft_adapter import (
 )
 from agree.impl.raft import Config
 from agree.impl.sim import Simulator
+from agree.models.raft import Raft
 from agree.models.raft_types import RaftState
 from agree.properties.raft import SAFETY
 
@@ -41,10 +42,10 @@ class RaftConformance:
     """A simulated Raft cluster whose every step is checked against models/raft.py."""
 
     def __init__(self, n: int = 3, values: int = 2, seed: int = 0,
-                 config: Config | None = None) -> None:
+                 config: Config | None = None, spec_class: type[Raft] = Raft) -> None:
         self.config = config or harness_config()
         self.sim = Simulator(n, seed, self.config)
-        self.mapping = RaftMapping(n, values, self.config.max_batch)
+        self.mapping = RaftMapping(n, values, self.config.max_batch, spec_class)
         self.spec = self.mapping.spec
         self.values = values
         self.recorder = Recorder(self.spec, SAFETY, project, diff, self._unproject,
@@ -78,6 +79,22 @@ class RaftConformance:
         key = message_key(self.mapping.codec, self.sim.duplicate(k))
         return self._judge(f"duplicate {spec_message(key)}",
                            [self.mapping.on_message("DuplicateMessage", key)])
+
+    def deliver_key(self, key: tuple[Any, ...]) -> Match:
+        """Deliver the first message in flight that is the spec message ``key`` (no mlog)."""
+        return self.deliver(self._index_of(key))
+
+    def drop_key(self, key: tuple[Any, ...]) -> Match:
+        return self.drop(self._index_of(key))
+
+    def duplicate_key(self, key: tuple[Any, ...]) -> Match:
+        return self.duplicate(self._index_of(key))
+
+    def _index_of(self, key: tuple[Any, ...]) -> int:
+        for k, m in enumerate(self.sim.bag):
+            if message_key(self.mapping.codec, m) == key:
+                return k
+        raise LookupError(f"no message {spec_message(key)} in flight")
 
     def tick(self, i: int) -> Match:
         """One tick of node i's clock (heartbeats, or its election timer)."""
