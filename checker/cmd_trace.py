@@ -60,6 +60,11 @@ def register(sub: Any) -> None:
                         "longer replays and why. Exit 0: it replays; 1: it does not; 2: the "
                         "file is unreadable.")
     r.add_argument("file", metavar="FILE")
+    r.add_argument("--impl", action="store_true",
+                   help="drive the implementation (impl/raft) through the trace instead and "
+                   "report the first step it does not take (exit 1 if there is one)")
+    r.add_argument("--save-test", metavar="OUT.py",
+                   help="with --impl: write a pytest regression test of the replay")
     r.set_defaults(handler=run_replay)
 
     m = tsub.add_parser("minimize", help="shrink a counterexample",
@@ -139,6 +144,10 @@ def run_import(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def run_replay(args: argparse.Namespace, extra: list[str]) -> int:
+    if args.impl or args.save_test:
+        from agree.checker.conformance.replay_cli import run_replay_impl
+
+        return run_replay_impl(args)
     try:
         trace = load_trace(args.file, registry.resolve)
     except TraceError as exc:
