@@ -2,9 +2,10 @@
 
 Both implement `Storage`: `load()` gives back what was persisted; `save(ready)`
 does step 1 of a Ready (hard state and log suffix) in one transaction. The SQLite
-file carries a format marker, a version and the owner's node id, and every log
-entry a CRC32; a database that is corrupt, truncated, foreign or tampered with is
-refused on open with a one-line StorageError, never served.
+file carries a format marker, a version and the owner's node id, and the hard
+state and every log entry a CRC32; a database that is corrupt, truncated,
+foreign, of another version or tampered with is refused on open with a one-line
+StorageError, never served.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Protocol
 from agree.impl.raft.messages import Entry, HardState, Ready
 
 __all__ = ["FORMAT", "VERSION", "MemoryStorage", "SQLiteStorage", "Storage", "StorageError",
-           "entry_checksum"]
+           "entry_checksum", "hard_state_checksum"]
 
 FORMAT = "agree-raft"
-VERSION = 1
+#: 2: the hard_state row carries a checksum (version 1 files had none and are refused)
+VERSION = 2
 
 
 class StorageError(Exception):
@@ -41,6 +43,18 @@ class Storage(Protocol):
 def entry_checksum(index: int, entry: Entry) -> int:
     """CRC32 over index, term and value, so a flipped bit or a moved row shows."""
     return zlib.crc32(struct.pack(">QQ", index, entry.term) + entry.value)
+
+
+def hard_state_checksum(hard_state: HardState) -> int:
+    """CRC32 over current_term and voted_for (None as -1), so a flipped bit shows."""
+    voted_for = -1 if hard_state.voted_for is None else hard_state.voted_for
+    return zlib.crc32(b"hard_state" + struct.pack(">Qq", hard_state.current_term, voted_for))
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """`text` with its whitespace runs (newlines included) collapsed, cut to `limit` chars."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
 class MemoryStorage:
@@ -71,7 +85,8 @@ class MemoryStorage:
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hard_state (id INTEGER PRIMARY KEY CHECK (id = 0),
-                         current_term INTEGER NOT NULL, voted_for INTEGER);
+                         current_term INTEGER NOT NULL, voted_for INTEGER,
+                         crc INTEGER NOT NULL);
 CREATE TABLE log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, value BLOB NOT NULL,
                   crc INTEGER NOT NULL);
 """
@@ -95,11 +110,18 @@ class SQLiteStorage:
                 self._verify(node_id, cluster_size)
         except sqlite3.Error as exc:
             self._db.close()
-            raise StorageError(f"{path} is not a usable agree database ({exc}); "
+            raise StorageError(f"{path} is not a usable agree database "
+                               f"({_one_line(str(exc))}); "
                                "move it away to start this server empty") from None
         except StorageError:
             self._db.close()
             raise
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+            # damage the checks below did not foresee still refuses, never crashes
+            self._db.close()
+            raise StorageError(f"{path} is not a usable agree database (unreadable content: "
+                               f"{_one_line(str(exc))}); "
+                               "move it away to start this server empty") from None
 
     def _create(self, node_id: int, cluster_size: int) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -110,42 +132,61 @@ class SQLiteStorage:
         self._db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("format", FORMAT), ("version", str(VERSION)), ("node_id", str(node_id)),
             ("cluster_size", str(cluster_size))])
-        self._db.execute("INSERT INTO hard_state VALUES (0, 1, NULL)")
+        self._db.execute("INSERT INTO hard_state VALUES (0, ?, ?, ?)",
+                         (*HardState(), hard_state_checksum(HardState())))
         self._db.execute("COMMIT")
 
     def _verify(self, node_id: int, cluster_size: int) -> None:
         bad = f"{self.path} is not a usable agree database"
         rows = self._db.execute("PRAGMA quick_check").fetchall()
         if rows != [("ok",)]:
-            raise StorageError(f"{bad}: integrity check failed ({rows[0][0]}); "
+            first = _one_line(" ".join(str(r[0]) for r in rows[:3]))
+            raise StorageError(f"{bad}: integrity check failed ({first}); "
                                "move it away to start this server empty")
-        tables = {r[0] for r in self._db.execute(
+        tables = {str(r[0]) for r in self._db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"meta", "hard_state", "log"} <= tables:
-            raise StorageError(f"{bad}: not written by agree (tables {sorted(tables)})")
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            raise StorageError(f"{bad}: not written by agree (tables "
+                               f"{_one_line(repr(sorted(tables)))})")
+        meta = {str(k): v for k, v in self._db.execute("SELECT key, value FROM meta")}
         if meta.get("format") != FORMAT:
-            raise StorageError(f"{bad}: format marker {meta.get('format')!r}, "
+            raise StorageError(f"{bad}: format marker {_one_line(repr(meta.get('format')))}, "
                                f"expected {FORMAT!r}")
         if meta.get("version") != str(VERSION):
-            raise StorageError(f"{bad}: version {meta.get('version')}, this build reads "
-                               f"version {VERSION}")
+            raise StorageError(f"{bad}: version {_one_line(str(meta.get('version')))}, this "
+                               f"build reads only version {VERSION}; move it away (or use the "
+                               "agree release that wrote it)")
         if meta.get("node_id") != str(node_id) or meta.get("cluster_size") != str(cluster_size):
-            raise StorageError(f"{bad}: it belongs to node {meta.get('node_id')} of a "
-                               f"{meta.get('cluster_size')}-node cluster, not node {node_id} "
-                               f"of {cluster_size}")
-        if self._db.execute("SELECT count(*) FROM hard_state").fetchone() != (1,):
-            raise StorageError(f"{bad}: hard state missing")
-        self.load()  # checks every entry's checksum and the index sequence
+            raise StorageError(f"{bad}: it belongs to node "
+                               f"{_one_line(str(meta.get('node_id')))} of a "
+                               f"{_one_line(str(meta.get('cluster_size')))}-node cluster, "
+                               f"not node {node_id} of {cluster_size}")
+        self.load()  # checks the hard state, every entry's checksum and the index sequence
 
     def load(self) -> tuple[HardState, tuple[Entry, ...]]:
-        """The persisted hard state and log; StorageError if an entry fails its checksum."""
-        term, voted_for = self._db.execute(
-            "SELECT current_term, voted_for FROM hard_state WHERE id = 0").fetchone()
+        """The persisted hard state and log; StorageError if a checksum or type is wrong."""
+        rows = self._db.execute(
+            "SELECT id, current_term, voted_for, crc FROM hard_state").fetchall()
+        if len(rows) != 1 or rows[0][0] != 0:
+            raise StorageError(f"{self.path}: the hard state row is missing or damaged; "
+                               "the database is corrupt")
+        _, term, voted_for, hs_crc = rows[0]
+        if (not _is_int(term) or term < 1 or not _is_int(hs_crc)
+                or not (voted_for is None or (_is_int(voted_for) and voted_for >= 0))):
+            raise StorageError(f"{self.path}: the hard state has values of the wrong type; "
+                               "the database is corrupt")
+        hard_state = HardState(term, voted_for)
+        if hard_state_checksum(hard_state) != hs_crc:
+            raise StorageError(f"{self.path}: checksum mismatch in the hard state "
+                               "(current term, voted for); the database is corrupt")
         entries: list[Entry] = []
         for idx, e_term, value, crc in self._db.execute(
                 "SELECT idx, term, value, crc FROM log ORDER BY idx"):
-            entry = Entry(int(e_term), bytes(value))
+            if not (_is_int(idx) and _is_int(e_term) and isinstance(value, bytes)
+                    and _is_int(crc)) or e_term < 1:
+                raise StorageError(f"{self.path}: log entry {_one_line(repr(idx))} has values "
+                                   "of the wrong type; the database is corrupt")
+            entry = Entry(e_term, value)
             if idx != len(entries) + 1:
                 raise StorageError(f"{self.path}: log has a gap before index {idx}; "
                                    "the database was tampered with")
@@ -153,7 +194,7 @@ class SQLiteStorage:
                 raise StorageError(f"{self.path}: checksum mismatch in log entry {idx}; "
                                    "the database is corrupt")
             entries.append(entry)
-        return HardState(int(term), None if voted_for is None else int(voted_for)), tuple(entries)
+        return hard_state, tuple(entries)
 
     def save(self, ready: Ready) -> None:
         """Step 1 of `ready` in one durable transaction (nothing to do: no write)."""
@@ -163,8 +204,9 @@ class SQLiteStorage:
         db.execute("BEGIN IMMEDIATE")
         try:
             if ready.hard_state is not None:
-                db.execute("UPDATE hard_state SET current_term = ?, voted_for = ? WHERE id = 0",
-                           (ready.hard_state.current_term, ready.hard_state.voted_for))
+                db.execute("UPDATE hard_state SET current_term = ?, voted_for = ?, crc = ? "
+                           "WHERE id = 0", (*ready.hard_state,
+                                            hard_state_checksum(ready.hard_state)))
             if ready.first_index is not None:
                 first = ready.first_index
                 db.execute("DELETE FROM log WHERE idx >= ?", (first,))
@@ -178,3 +220,8 @@ class SQLiteStorage:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _is_int(value: object) -> bool:
+    """An SQLite INTEGER (a flipped type byte can turn a column into REAL, TEXT or BLOB)."""
+    return isinstance(value, int) and not isinstance(value, bool)

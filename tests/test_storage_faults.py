@@ -104,10 +104,6 @@ def test_a_flipped_byte_in_a_log_entry_is_refused(tmp_path: Path, data: st.DataO
     assert _open_or_refuse(path) is None
 
 
-@pytest.mark.xfail(strict=True, reason="bugs in impl/storage.py: some single-bit flips make "
-                   "SQLiteStorage raise TypeError (sorted() over a BLOB table name, line ~125; "
-                   "a hard_state row whose id changed makes fetchone() None, line ~143) instead "
-                   "of StorageError, and the integrity-check message spans several lines")
 def test_bit_flips_anywhere_are_refused_in_one_line_or_harmless(tmp_path: Path) -> None:
     raw, saved = pristine()
     problems = []
@@ -133,9 +129,6 @@ def test_bit_flips_anywhere_are_refused_in_one_line_or_harmless(tmp_path: Path) 
     assert not problems, f"{len(problems)} bad outcomes, e.g. " + "; ".join(problems[:3])
 
 
-@pytest.mark.xfail(strict=True, reason="bug in impl/storage.py: the hard_state row "
-                   "(current_term, voted_for) has no checksum, so a flipped bit in it passes "
-                   "PRAGMA quick_check and the node starts in a different term")
 def test_a_flipped_bit_in_the_hard_state_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "node0.db"
     s = SQLiteStorage(str(path), 0, 3)
