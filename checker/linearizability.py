@@ -207,7 +207,9 @@ def minimal_violation(ops: Sequence[Operation], time_limit: float | None = None,
 
 
 def _written(ops: Sequence[Operation]) -> set[str | None]:
-    return {o.value for o in ops if o.kind in ("put", "cas")}
+    """Values that may have been written: puts, and cas calls that swapped or may have."""
+    return {o.value for o in ops
+            if o.kind == "put" or (o.kind == "cas" and (o.indeterminate or o.output is True))}
 
 
 def _reads_from_kept(ops: Sequence[Operation], originally: set[str | None]) -> bool:

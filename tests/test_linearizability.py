@@ -223,6 +223,14 @@ def test_a_delete_that_found_the_key_keeps_a_write_when_shrunk() -> None:
     assert any(o.kind == "put" for o in small)
 
 
+def test_a_cas_that_did_not_swap_is_not_a_write_when_shrinking() -> None:
+    h = [put(1, 0, 1, "k", "a"), delete(2, 2, 3, "k", True), cas(1, 4, 5, "k", "z", "q", False),
+         delete(2, 6, 7, "k", True)]
+    small = minimal_violation(h)
+    assert is_linearizable(small) is False
+    assert any(o.kind == "put" for o in small)
+
+
 def test_a_search_out_of_time_is_unknown_not_ok() -> None:
     h = [put(1, 2 * i, 2 * i + 1, "k", str(i)) for i in range(3000)]
     r = check_history(h, time_limit=0.0)
