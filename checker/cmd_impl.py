@@ -143,9 +143,12 @@ async def _serve(server: KVServer) -> int:
               f"{exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"node {server.id} serving on {server.address}", flush=True)
-    await stop.wait()
+    signalled = loop.create_task(stop.wait())
+    await asyncio.wait([signalled, loop.create_task(server.wait_stopped())],
+                       return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
     await server.stop()
-    return 0
+    return 1 if server.failure is not None else 0  # the server logged why it stopped
 
 
 def run_cluster_up(args: argparse.Namespace, extra: list[str]) -> int:

@@ -6,12 +6,16 @@ machine and answering the clients that waited for them. Proposals that arrive
 together share one transaction (the flush is scheduled once per loop turn).
 Every read and write goes through the log, so reads are linearizable; a request
 to a follower is answered with a redirect to the leader it knows of.
+If a Ready cannot be persisted (disk full, I/O error) the node fail-stops: it
+sends and acknowledges nothing more, logs one line saying why, and stops;
+`failure` holds that line and `wait_stopped()` returns once it has stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -22,7 +26,7 @@ from typing import IO, Any
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
-from agree.impl.storage import SQLiteStorage
+from agree.impl.storage import SQLiteStorage, StorageError
 from agree.impl.wire import (
     CodecError,
     decode_payload,
@@ -92,6 +96,10 @@ class KVServer:
         self._ticker: asyncio.Task[None] | None = None
         self._event_log: IO[str] | None = (open(opts.event_log, "a", encoding="utf-8")  # noqa: SIM115
                                            if opts.event_log else None)
+        #: why the node fail-stopped (one line), or None while it is healthy
+        self.failure: str | None = None
+        self._stopped = asyncio.Event()
+        self._stopping: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -108,7 +116,12 @@ class KVServer:
         log.info("node %d serving on %s:%d", self.id, self.opts.bind_host, port)
 
     async def stop(self) -> None:
-        """Stop ticking and listening, fail waiting clients, close storage."""
+        """Stop ticking and listening, fail waiting clients, close storage (once)."""
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self._shutdown())
+        await self._stopping
+
+    async def _shutdown(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
         if self._server is not None:
@@ -122,12 +135,27 @@ class KVServer:
             await asyncio.wait(list(self._connections), timeout=2)
         self.storage.close()
         if self._event_log is not None:
-            self._event_log.close()
+            with contextlib.suppress(OSError):  # a full disk may refuse the last flush
+                self._event_log.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Return once the node has stopped (after `stop()` or a fail-stop)."""
+        await self._stopped.wait()
+
+    def _fail_stop(self, why: str) -> None:
+        """Persisting failed: say so in one line and stop, acknowledging nothing more."""
+        if self.failure is not None:
+            return
+        self.failure = f"node {self.id} stopped: {why}"
+        log.error("%s", self.failure)
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self._shutdown())
 
     # ---- the Ready loop ----
     async def _tick_loop(self) -> None:
         interval = self.opts.tick_ms / 1000
-        while True:
+        while self.failure is None:
             await asyncio.sleep(interval)
             self.core.tick()
             self._flush()
@@ -138,16 +166,31 @@ class KVServer:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
-        """Do one Ready: persist (one transaction), then send, then apply."""
+        """Do one Ready: persist (one transaction), then send, then apply.
+
+        If the Ready cannot be persisted, nothing of it is sent or applied: fail-stop.
+        """
         self._flush_pending = False
+        if self.failure is not None:
+            return
         ready = self.core.ready()
         if ready.is_empty():
             return
-        self.storage.save(ready)
+        try:
+            self.storage.save(ready)
+        except StorageError as exc:
+            self._fail_stop(f"{exc}; it acknowledged nothing it did not save, "
+                            "restart it once the disk has room")
+            return
         for m in ready.messages:
             self.links[m.dest].send(encode_message(m))
         if self._event_log is not None:
-            self._log_events(ready)
+            try:
+                self._log_events(ready)
+            except OSError as exc:
+                self._fail_stop(f"cannot write the event log {self.opts.event_log} "
+                                f"({exc.strerror or exc}; is the disk full?)")
+                return
         for index, entry in ready.committed:
             result = self.kv.apply(index, entry.value)
             waiter = self._waiters.pop(index, None)
@@ -203,6 +246,8 @@ class KVServer:
             del self._connections[task]
 
     def _on_message(self, m: Message) -> None:
+        if self.failure is not None:
+            return
         if m.dest != self.id:
             log.warning("dropped %s addressed to node %d", type(m).__name__, m.dest)
             return
@@ -221,6 +266,8 @@ class KVServer:
 
     async def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
+        if self.failure is not None:
+            return {"ok": False, "retry": True, "error": self.failure, "leader": None}
         if op == "status":
             return self._status()
         key = req.get("key")

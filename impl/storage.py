@@ -10,6 +10,7 @@ StorageError, never served.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import struct
@@ -197,9 +198,20 @@ class SQLiteStorage:
         return hard_state, tuple(entries)
 
     def save(self, ready: Ready) -> None:
-        """Step 1 of `ready` in one durable transaction (nothing to do: no write)."""
+        """Step 1 of `ready` in one durable transaction (nothing to do: no write).
+
+        StorageError (one line) if the write fails, e.g. on a full disk: nothing of
+        `ready` may then be treated as saved.
+        """
         if not ready.must_persist():
             return
+        try:
+            self._save(ready)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write {self.path} ({_one_line(str(exc))}; "
+                               "is the disk full or failing?)") from None
+
+    def _save(self, ready: Ready) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -215,7 +227,9 @@ class SQLiteStorage:
                     for k, e in enumerate(ready.entries)])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
 
     def close(self) -> None:

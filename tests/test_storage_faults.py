@@ -240,9 +240,6 @@ def _ports(k: int) -> list[int]:
     return ports
 
 
-@pytest.mark.xfail(strict=True, reason="bug in impl/server.py: when a SQLite write fails "
-                   "(disk full) the exception escapes _flush; the node neither stops nor says "
-                   "so, it stays up mute (its Ready was already drained)")
 def test_a_node_whose_disk_fills_stops_with_a_message_and_loses_nothing(tmp_path: Path) -> None:
     """Node 2's files may not grow past 128 KB (RLIMIT_FSIZE, the full-disk error a real
     disk gives): it must exit with a message; the others keep every acknowledged write."""
