@@ -72,10 +72,11 @@ class ObservedNode(PaxosNode):
 class PaxosMapping:
     """Ballots, values and messages of the implementation as the spec's."""
 
-    def __init__(self, n: int, values: int, max_round: int) -> None:
+    def __init__(self, n: int, values: int, max_round: int,
+                 spec_class: type[Paxos] = Paxos) -> None:
         self.n = n
         self.max_round = max_round
-        self.spec = Paxos(acceptors=n, values=values, max_ballot=max_round * n - 1)
+        self.spec = spec_class(acceptors=n, values=values, max_ballot=max_round * n - 1)
         self.codec = ValueCodec()
 
     def ballot(self, b: Ballot | None) -> int:
@@ -144,10 +145,11 @@ def _project(s: PaxosState) -> PaxosState:
 class PaxosCluster:
     """n single-decree Paxos nodes over a bag network, every step judged by the spec."""
 
-    def __init__(self, n: int = 3, values: int = 2, max_round: int = 6) -> None:
+    def __init__(self, n: int = 3, values: int = 2, max_round: int = 6,
+                 spec_class: type[Paxos] = Paxos) -> None:
         self.n = n
         self.values = values
-        self.mapping = PaxosMapping(n, values, max_round)
+        self.mapping = PaxosMapping(n, values, max_round, spec_class)
         self.spec = self.mapping.spec
         self.nodes: list[ObservedNode | None] = [ObservedNode(k, n) for k in range(n)]
         self.stored = [AcceptorState() for _ in range(n)]
@@ -166,6 +168,25 @@ class PaxosCluster:
         if node is not None and self.round() < self.mapping.max_round:
             node.propose(self.mapping.codec.encode(v))
         return self._after(i, f"propose v{v + 1} at n{i + 1}")
+
+    def propose_in(self, i: int, round_: int, v: int) -> Match:
+        """Node i starts ballot (round_, i) for value v: the environment decides when a
+        proposer starts and, here, which round it picks (the implementation would take the
+        next round above those it has seen; replaying a trace needs that one)."""
+        node = self.nodes[i]
+        if node is not None and node._round < round_:
+            node._round = round_ - 1
+            node.propose(self.mapping.codec.encode(v))
+        return self._after(i, f"propose v{v + 1} at n{i + 1} in round {round_}")
+
+    def deliver_key(self, kind: str, ballot: tuple[int, int], source: int, dest: int) -> Match:
+        """Deliver the first message in flight of this kind, ballot, source and destination."""
+        for k, m in enumerate(self.bag):
+            if (type(m).__name__, tuple(m.ballot), m.source, m.dest) == (kind, ballot, source,
+                                                                          dest):
+                return self.deliver(k)
+        raise LookupError(f"no {kind} of ballot {ballot} from n{source + 1} to n{dest + 1} "
+                          "in flight")
 
     def deliver(self, k: int) -> Match:
         """Deliver the k-th message in flight (lost if its destination is down)."""

@@ -101,7 +101,9 @@ def _forget_acceptor(self: PaxosNode) -> PaxosReady:
 
 
 def _accept_below_promise(self: PaxosNode, m: Accept) -> None:
-    self.acceptor = AcceptorState(m.ballot, m.ballot, m.value)
+    promised = self.acceptor.max_bal
+    keep = promised if promised is not None and promised > m.ballot else m.ballot
+    self.acceptor = AcceptorState(keep, m.ballot, m.value)  # the promise kept, the vote cast
     for j in range(self.n):
         self._deliver(Accepted(m.ballot, m.value, self.id, j))
 

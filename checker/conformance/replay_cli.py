@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agree.checker import registry
 from agree.checker.cli import UsageError
+from agree.checker.conformance.paxos_replay import replay_paxos
 from agree.checker.conformance.replay_impl import regression_test, replay_raft
 from agree.traces.trace import TraceError, load_trace
 
@@ -20,12 +21,16 @@ def run_replay_impl(args: argparse.Namespace) -> int:
     if args.save_test and not args.impl:
         raise UsageError("agree trace replay: --save-test needs --impl")
     trace = load_trace(args.file, registry.resolve)
-    if trace.spec != "raft" and not trace.spec.startswith("raft-"):
-        raise TraceError(f"{args.file}: --impl replays Raft traces (raft and raft-* zoo "
-                         f"entries) on impl/raft; this one is of {trace.spec}")
-    if "servers" not in trace.params or "values" not in trace.params:
-        raise TraceError(f"{args.file}: the trace's parameters name no servers and values")
-    result = replay_raft(trace)
+    family = trace.spec.split("-", 1)[0]
+    needs = {"raft": ("servers", "values"), "paxos": ("acceptors", "values", "max_ballot")}
+    if family not in needs or trace.spec in ("paxos-article", "paxos-pid-timestamp",
+                                             "paxos-liveness"):
+        raise TraceError(f"{args.file}: --impl replays traces of raft and paxos (and their "
+                         f"raft-*/paxos-* zoo variants) on impl/; this one is of {trace.spec}")
+    if any(k not in trace.params for k in needs[family]):
+        raise TraceError(f"{args.file}: the trace's parameters lack one of "
+                         + ", ".join(needs[family]))
+    result = replay_raft(trace) if family == "raft" else replay_paxos(trace)
     print(f"{args.file}: {result.text()}", end="")
     if args.save_test:
         stem = re.sub(r"\W+", "_", Path(args.file).name.removesuffix(".json")).strip("_")

@@ -207,6 +207,15 @@ def regression_test(result: ReplayResult, source: str, name: str) -> str:
     (each judged by the conformance harness) and pins what the implementation did where it
     left the trace."""
     p = result.params
+    if "acceptors" in p:
+        imports = "from agree.checker.conformance.paxos_adapter import PaxosCluster"
+        build = (f"PaxosCluster({int(p['acceptors'])}, {int(p['values'])}, "
+                 f"max_round={int(p['max_ballot']) // int(p['acceptors']) + 2})")
+    else:
+        imports = ("from agree.checker.conformance.raft_driver import RaftConformance\n"
+                   "from agree.checker.conformance.replay_impl import replay_config")
+        build = (f"RaftConformance({int(p['servers'])}, {int(p['values'])}, "
+                 f"config=replay_config({int(p.get('entries_per_append', 1))}))")
     lines = [
         f'"""Regression: {source} replayed on the implementation.',
         "",
@@ -216,16 +225,15 @@ def regression_test(result: ReplayResult, source: str, name: str) -> str:
         *([f"{result.reason}."] if result.diverged else []),
         '"""',
         "",
-        "from agree.checker.conformance.raft_driver import RaftConformance",
-        "from agree.checker.conformance.replay_impl import plain, replay_config",
+        imports,
+        "from agree.checker.conformance.replay_impl import plain",
         "",
         "",
         f"def test_{name}() -> None:",
-        f"    c = RaftConformance({int(p['servers'])}, {int(p['values'])}, "
-        f"config=replay_config({int(p.get('entries_per_append', 1))}))",
+        f"    c = {build}",
     ]
     lines += [f"    c.{verb}({', '.join(repr(a) for a in args)})" for verb, args in result.choices]
     lines.append("    s = c.recorder.state")
     for var, value in result.expected.items():
-        lines.append(f"    assert plain(s.{var}) == {value!r}")
+        lines.append(f"    assert plain(s.{var}) == {plain(value)!r}")
     return "\n".join(lines) + "\n"
