@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
                         "file is unreadable.")
     r.add_argument("file", metavar="FILE")
     r.add_argument("--impl", action="store_true",
-                   help="drive the implementation (impl/raft) through the trace instead and "
+                   help="drive the implementation (impl/raft, impl/paxos) through the trace and "
                    "report the first step it does not take (exit 1 if there is one)")
     r.add_argument("--save-test", metavar="OUT.py",
                    help="with --impl: write a pytest regression test of the replay")
