@@ -1,0 +1,95 @@
+"""Scale benchmark: time with one process and with --workers 2, and bytes of memory per
+distinct state, beside TLC's figures (../shared/reference/tlc-counts.md, issue 8).
+
+    python benchmarks/bench_scale.py                      # every configuration, both modes
+    python benchmarks/bench_scale.py --configs paxos-2 --modes 1 2 sym
+
+Each run happens in a fresh subprocess, so its peak resident memory (ru_maxrss of the
+process, or of its largest worker) minus the interpreter's baseline is the memory the
+search used; divided by the distinct states it gives bytes per state. Every property of
+the spec is checked, as in TLC's runs. The machine is shared: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+CONFIGS: dict[str, tuple[str, dict[str, Any], int, float, float]] = {
+    # name: (spec, parameters, TLC distinct, TLC seconds 1 worker, TLC seconds 2 workers)
+    "paxos-2": ("paxos", {"max_ballot": 2}, 185_369, 64.8, 43.8),
+    "raft-3-log0": ("raft", {"servers": 3, "values": 1, "max_term": 2, "max_log": 0,
+                             "max_messages": 1}, 705_532, 107.0, 65.0),
+    "raft-3-log1": ("raft", {"servers": 3, "values": 1, "max_term": 2, "max_log": 1,
+                             "max_messages": 1}, 2_379_781, 372.0, 235.0),
+}
+
+
+def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
+    """Run one configuration in this process and return its figures."""
+    from agree.checker import registry
+    from agree.checker.explore import check
+    from agree.checker.parallel import check_parallel
+    from agree.checker.symmetry import check_with_symmetry
+
+    name, params, *_ = CONFIGS[config]
+    spec, props = registry.build(name, params)
+    chosen = [p for p in (*spec.declared_properties(), *props)
+              if p.kind in ("invariant", "action", "sometimes")]
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start = time.perf_counter()
+    if mode == "1":
+        r = check(spec, chosen, time_limit=time_limit)
+    elif mode == "sym":
+        r = check_with_symmetry(spec, chosen, time_limit=time_limit)
+    else:
+        r = check_parallel(spec, chosen, workers=int(mode), time_limit=time_limit)
+    seconds = time.perf_counter() - start
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+    return {"config": config, "mode": mode, "distinct": r.distinct, "generated": r.generated,
+            "depth": r.depth, "verdict": r.verdict, "seconds": round(seconds, 1),
+            "bytes_per_state": round((peak - base) / max(r.distinct, 1)),
+            "peak_rss_mb": round(peak / 2**20)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument("--modes", nargs="+", default=["1", "2"],
+                    help="1 = one process, N = --workers N, sym = one process with symmetry")
+    ap.add_argument("--time-limit", type=float, default=None)
+    ap.add_argument("--one", nargs=2, metavar=("CONFIG", "MODE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], args.one[1], args.time_limit)))
+        return
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'configuration':<13} {'mode':<5} {'distinct':>10} {'TLC distinct':>12} "
+          f"{'seconds':>8} {'TLC s':>6} {'bytes/state':>11} {'verdict':<10}")
+    for config in args.configs:
+        _, _, tlc_distinct, tlc1, tlc2 = CONFIGS[config]
+        for mode in args.modes:
+            cmd = [sys.executable, __file__, "--one", config, mode]
+            if args.time_limit:
+                cmd += ["--time-limit", str(args.time_limit)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                print(f"{config:<13} {mode:<5} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            tlc = tlc1 if mode == "1" else tlc2 if mode == "2" else float("nan")
+            print(f"{config:<13} {mode:<5} {r['distinct']:>10,} {tlc_distinct:>12,} "
+                  f"{r['seconds']:>8.1f} {tlc:>6.1f} {r['bytes_per_state']:>11,} "
+                  f"{r['verdict']:<10}", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
