@@ -43,9 +43,10 @@ def history(n: int, clients: int, keys: int, seed: int) -> list[Operation]:
             out = state.get(key) == expected
             if out:
                 state[key] = value
+        # a call given up on is bounded by its client's next answer (a session guarantee)
         ops.append(Operation(i, i % clients, kind, key, call, None if timed_out else ret,
-                             value=value, expected=expected,
-                             output=None if timed_out else out))
+                             value=value, expected=expected, output=None if timed_out else out,
+                             deadline=ret + 10 * clients if timed_out else None))
     return ops
 
 

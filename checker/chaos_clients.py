@@ -52,7 +52,7 @@ class Clients:
         self.count = count
         self.keys = [f"k{i}" for i in range(keys)]
         self.rng = rng
-        self.history = HistoryRecorder()
+        self.history = HistoryRecorder(sessions=True)
         slots = count + keys
         self.target = [rng.randrange(sim.n) for _ in range(slots)]
         self.seq = [0] * slots

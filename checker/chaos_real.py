@@ -238,7 +238,7 @@ class _RealRun:
         self.opts = opts
         self.rng = random.Random(f"real:{opts.seed}")
         self.cluster = RealCluster(opts.nodes, data)
-        self.history = HistoryRecorder()
+        self.history = HistoryRecorder(sessions=True)
         self.writes: dict[int, tuple[str, int]] = {}
         self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0})
         self.t0 = time.monotonic()

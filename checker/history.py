@@ -47,7 +47,10 @@ class Operation:
     what cas compares against (``None`` means "the key is absent"). ``output``
     is what the call returned: the value read for get (``None`` = absent), a
     bool for cas (did it swap), for delete ``None`` (not reported) or a bool
-    (did the key exist). ``ret is None`` marks an indeterminate call.
+    (did the key exist). ``ret is None`` marks an indeterminate call; its
+    ``deadline``, when known, is the latest time it can have taken effect (for a
+    service that applies one client's calls in order and refuses a stale retry, the
+    return of the same client's next acknowledged call).
     """
 
     id: int
@@ -59,6 +62,7 @@ class Operation:
     value: str | None = None
     expected: str | None = None
     output: Any = None
+    deadline: float | None = None
 
     @property
     def indeterminate(self) -> bool:
@@ -74,6 +78,9 @@ class Operation:
                                f"at {self.call}")
         if self.kind == "cas" and self.ret is not None and not isinstance(self.output, bool):
             raise HistoryError(f"operation {self.id}: a completed cas needs a bool output")
+        if self.deadline is not None and (self.ret is not None or self.deadline < self.call):
+            raise HistoryError(f"operation {self.id}: a deadline belongs to an indeterminate "
+                               "call and cannot precede it")
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,19 @@ def from_events(events: Iterable[Event]) -> list[Operation]:
 
 @dataclass
 class HistoryRecorder:
-    """Records client calls as they happen (used by the chaos harness)."""
+    """Records client calls as they happen (used by the chaos harness).
 
+    With ``sessions=True`` the service is taken at its word that it applies one
+    client's calls in order and refuses a stale retry: a call given up on
+    (:meth:`info`) then gets, as its deadline, the return of the same client's
+    next acknowledged call. This bounds the search a great deal.
+    """
+
+    sessions: bool = False
     _open: dict[int, Operation] = field(default_factory=dict)
     _done: list[Operation] = field(default_factory=list)
     _next: int = 0
+    _unbounded: dict[int, list[int]] = field(default_factory=dict)
 
     def invoke(self, client: int, kind: Kind, key: str, time: float, value: str | None = None,
                expected: str | None = None) -> int:
@@ -148,6 +163,10 @@ class HistoryRecorder:
         """The call returned ``output``."""
         op = self._open.pop(op_id)
         self._done.append(replace(op, ret=time, output=output))
+        if self.sessions:
+            waiting = set(self._unbounded.pop(op.client, []))
+            self._done = [replace(o, deadline=time) if o.id in waiting else o
+                          for o in self._done]
 
     def fail(self, op_id: int) -> None:
         """The call certainly had no effect (e.g. refused before it was proposed)."""
@@ -157,6 +176,7 @@ class HistoryRecorder:
         """The call's outcome is unknown (timed out): it stays indeterminate."""
         op = self._open.pop(op_id)
         self._done.append(replace(op, output=None))
+        self._unbounded.setdefault(op.client, []).append(op_id)
 
     @property
     def pending(self) -> int:
@@ -189,7 +209,8 @@ def format_operation(op: Operation) -> str:
         call = f"cas({op.key}, {_show(op.expected)} -> {_show(op.value)})"
         out = "swapped" if op.output else "not swapped"
     if op.ret is None:
-        out = "? (timed out: may or may not have taken effect)"
+        out = "? (timed out: may or may not have taken effect"
+        out += f", by {op.deadline:.3f} at the latest)" if op.deadline is not None else ")"
     return f"c{op.client:<3} [{op.call:8.3f}, {ret}]  {call} -> {out}"
 
 

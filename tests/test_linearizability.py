@@ -18,6 +18,9 @@ from agree.checker.history import (
     from_events,
 )
 from agree.checker.linearizability import (
+    Witness,
+    _search,
+    _window,
     check_history,
     is_linearizable,
     minimal_violation,
@@ -115,6 +118,28 @@ def test_delete_then_absent() -> None:
     assert is_linearizable(h) is True
 
 
+def test_an_indeterminate_write_with_a_deadline_cannot_take_effect_after_it() -> None:
+    late = Operation(next(_ids), 1, "put", "k", 0, None, value="a", deadline=3)
+    h = [late, get(2, 5, 6, "k", None), get(2, 7, 8, "k", "a")]
+    assert is_linearizable(h) is False
+    unbounded = Operation(next(_ids), 1, "put", "k", 0, None, value="a")
+    assert is_linearizable([unbounded, *h[1:]]) is True
+
+
+def test_the_recorder_bounds_a_given_up_call_by_the_clients_next_answer() -> None:
+    rec = HistoryRecorder(sessions=True)
+    a = rec.invoke(1, "put", "k", 0.0, value="a")
+    rec.info(a)
+    b = rec.invoke(1, "get", "k", 5.0)
+    rec.ok(b, 6.0, None)
+    c = rec.invoke(1, "put", "k", 7.0, value="c")
+    rec.info(c)
+    first, _, last = rec.operations()
+    assert first.deadline == 6.0 and first.indeterminate
+    assert last.deadline is None
+    assert "by 6.000 at the latest" in format_history([first])
+
+
 def test_a_timed_out_read_constrains_nothing() -> None:
     h = [put(1, 0, 1, "k", "a"), get(2, 2, None, "k", None), get(1, 3, 4, "k", "a")]
     assert is_linearizable(h) is True
@@ -195,40 +220,49 @@ def test_the_violation_shrinks_to_the_operations_that_matter() -> None:
     r = check_history(h)
     (key,) = r.violations
     assert key.operations == len(h)
-    assert sorted(o.id for o in key.minimal) == sorted(o.id for o in bad)
+    # from the moment b is written, reading a is impossible, whatever came before
+    assert [o.id for o in key.minimal] == [bad[1].id, bad[2].id]
     text = key.report()
-    assert "3 of 17 operations" in text
+    assert "These 2 of its 17 operations are impossible on their own, from t=102.000" in text
     assert 'get(k) -> "a"' in text
 
 
-def test_minimal_violation_is_one_minimal() -> None:
+def _impossible_alone(w: Witness) -> bool:
+    ops, initial = w.as_checked()
+    return _search(ops, None, initial) is False
+
+
+def test_the_witness_is_impossible_and_no_read_can_be_dropped() -> None:
     h = [put(1, 0, 10, "k", "a"), put(2, 0, 10, "k", "b"),
          get(3, 1, 2, "k", "a"), get(3, 3, 4, "k", "b"),
          get(4, 1, 2, "k", "b"), get(4, 3, 4, "k", "a"), get(5, 11, 12, "k", "a")]
-    small = minimal_violation(h)
-    assert is_linearizable(small) is False
-    for i in range(len(small)):
-        rest = small[:i] + small[i + 1:]
-        # dropping any one op makes it linearizable or drops the write a read needs
-        assert is_linearizable(rest) is True or any(
-            o.kind == "get" and o.output not in {w.value for w in rest if w.kind == "put"}
-            for o in rest)
+    w = minimal_violation(h)
+    assert _impossible_alone(w)
+    reads = [o for o in w.operations if o.kind == "get" and o.id not in w.relaxed]
+    assert len(reads) == 4
+    for r in reads:
+        rest = Witness(tuple(o for o in w.operations if o is not r), w.since, w.relaxed)
+        assert not _impossible_alone(rest)
 
 
-def test_a_delete_that_found_the_key_keeps_a_write_when_shrunk() -> None:
-    h = [put(1, 0, 1, "k", "a"), get(2, 2, 3, "k", "a"), delete(1, 4, 5, "k", True),
-         delete(2, 6, 7, "k", True)]
-    small = minimal_violation(h)
-    assert is_linearizable(small) is False
-    assert any(o.kind == "put" for o in small)
+def test_a_witness_from_the_start_says_the_key_was_absent() -> None:
+    h = [put(1, 0, 1, "k", "a"), get(2, 2, 3, "k", None)]
+    r = check_history(h)
+    assert "from the start (the key absent)" in r.report() or "from t=0.000" in r.report()
 
 
-def test_a_cas_that_did_not_swap_is_not_a_write_when_shrinking() -> None:
-    h = [put(1, 0, 1, "k", "a"), delete(2, 2, 3, "k", True), cas(1, 4, 5, "k", "z", "q", False),
-         delete(2, 6, 7, "k", True)]
-    small = minimal_violation(h)
-    assert is_linearizable(small) is False
-    assert any(o.kind == "put" for o in small)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_window_of_a_linearizable_history_is_possible(data: st.DataObject) -> None:
+    """The witness is evidence: cutting a window (its edges relaxed, any starting value)
+    out of a linearizable history never makes it impossible."""
+    ops = data.draw(linearizable_histories())
+    times = sorted({o.call for o in ops} | {o.ret for o in ops if o.ret is not None})
+    t1 = data.draw(st.sampled_from([None, *times]))
+    t2 = data.draw(st.sampled_from([*times, float("inf")]))
+    if t1 is not None and t2 < t1:
+        t1, t2 = t2, t1
+    assert not _impossible_alone(_window(ops, t1, t2))
 
 
 def test_a_search_out_of_time_is_unknown_not_ok() -> None:
@@ -288,6 +322,11 @@ def test_the_recorder_keeps_open_calls_indeterminate() -> None:
 # -- against brute force ------------------------------------------------------------
 
 
+def end(o: Operation) -> float | None:
+    """The latest instant an operation can take effect."""
+    return o.ret if o.ret is not None else o.deadline
+
+
 def brute_force(ops: Sequence[Operation]) -> bool:
     """Try every subset of the indeterminate ops and every order respecting real time."""
     sure = [o for o in ops if not o.indeterminate]
@@ -296,7 +335,7 @@ def brute_force(ops: Sequence[Operation]) -> bool:
         for chosen in itertools.combinations(maybe, r):
             group = sure + list(chosen)
             for order in itertools.permutations(group):
-                if any(a.ret is not None and a.ret < b.call
+                if any(end(a) is not None and end(a) < b.call  # type: ignore[operator]
                        for i, b in enumerate(order) for a in order[i + 1:]):
                     continue
                 state: str | None = None
@@ -327,7 +366,9 @@ def small_histories(draw: st.DrawFn) -> list[Operation]:
             elif kind == "delete":
                 out = draw(st.sampled_from([None, True, False]))
         exp = draw(st.sampled_from([None, "a", "b"]))
-        ops.append(Operation(i, i, kind, "k", call, ret, value=val, expected=exp, output=out))
+        dl = None if ret is not None or draw(st.booleans()) else call + draw(st.integers(0, 4))
+        ops.append(Operation(i, i, kind, "k", call, ret, value=val, expected=exp, output=out,
+                             deadline=dl))
     return ops
 
 
