@@ -8,10 +8,12 @@ and each row a CRC32; anything else is refused with a one-line StorageError.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import struct
 import zlib
+from collections.abc import Iterator
 
 from agree.impl.paxos import AcceptorState, Ballot, MultiReady, PaxosReady, Vote
 from agree.impl.storage import StorageError
@@ -38,6 +40,9 @@ class SQLiteAcceptorStorage:
         bad = f"{path} is not a usable agree Paxos database"
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{bad} ({' '.join(str(exc).split())})") from None
+        try:
             self._db.execute("PRAGMA synchronous=FULL")
             if fresh:
                 self._db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -54,14 +59,24 @@ class SQLiteAcceptorStorage:
                 if meta != expected:
                     raise StorageError(f"{bad}: marker {meta}, expected {expected}")
                 self._rows()
-        except sqlite3.Error as exc:
+        except StorageError:
             self._db.close()
-            raise StorageError(f"{bad} ({exc})") from None
+            raise
+        except (sqlite3.Error, TypeError, ValueError, OverflowError, struct.error) as exc:
+            # damage the row checks did not foresee (a flipped type byte, bad UTF-8) still
+            # refuses the file in one line, never crashes
+            self._db.close()
+            raise StorageError(f"{bad} ({' '.join(str(exc).split())})") from None
 
     def _rows(self) -> dict[int, tuple[Ballot | None, Vote | None]]:
         out: dict[int, tuple[Ballot | None, Vote | None]] = {}
         for slot, br, bn, vr, vn, value, crc in self._db.execute(
                 "SELECT * FROM acceptor ORDER BY slot"):
+            if not (all(_is_nat(x) for x in (slot, crc))
+                    and all(x is None or _is_nat(x) for x in (br, bn, vr, vn))
+                    and (value is None or isinstance(value, bytes))):
+                raise StorageError(f"{self.path}: slot {slot!r} has values of the wrong "
+                                   "type; the database is corrupt")
             bal = Ballot(br, bn) if br is not None else None
             vbal = Ballot(vr, vn) if vr is not None else None
             val = bytes(value) if value is not None else None
@@ -87,9 +102,8 @@ class SQLiteAcceptorStorage:
     def save_single(self, ready: PaxosReady) -> None:
         a = ready.acceptor
         if a is not None:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._put(_SINGLE_SLOT, a.max_bal, a.max_vbal, a.max_val)
-            self._db.execute("COMMIT")
+            with self._transaction():
+                self._put(_SINGLE_SLOT, a.max_bal, a.max_vbal, a.max_val)
 
     # ---- Multi-Paxos: slot 0 holds max_bal, slots >= 1 the votes ----
     def load_multi(self) -> tuple[Ballot | None, tuple[Vote, ...]]:
@@ -101,12 +115,35 @@ class SQLiteAcceptorStorage:
     def save_multi(self, ready: MultiReady) -> None:
         if ready.max_bal is None and not ready.votes:
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        if ready.max_bal is not None:
-            self._put(_SINGLE_SLOT, ready.max_bal, None, None)
-        for v in ready.votes:
-            self._put(v.slot, None, v.ballot, v.value)
-        self._db.execute("COMMIT")
+        with self._transaction():
+            if ready.max_bal is not None:
+                self._put(_SINGLE_SLOT, ready.max_bal, None, None)
+            for v in ready.votes:
+                self._put(v.slot, None, v.ballot, v.value)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One durable transaction; StorageError (one line) if it cannot be written,
+        e.g. on a full disk, with nothing of it saved."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write {self.path} ({' '.join(str(exc).split())}; "
+                               "is the disk full or failing?)") from None
 
     def close(self) -> None:
         self._db.close()
+
+
+def _is_nat(value: object) -> bool:
+    """A non-negative SQLite INTEGER (a flipped type byte can make it REAL, TEXT or BLOB)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
