@@ -207,7 +207,7 @@ class _Worker:
         out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
                "cov_gen": self.cov_gen, "cov_new": self.cov_new, "reports": self.reports,
                "satisfied": self.satisfied, "stopped": self.stopped,
-               "rss": max(rss_bytes() - self.baseline, 0)}
+               "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time()}
         self.reports, self.satisfied = [], []
         return out
 
@@ -332,6 +332,7 @@ def check_parallel(
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: str | Path | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> CheckResult:
     """Exhaustive check with ``workers`` processes; same figures and verdicts as
     :func:`agree.checker.explore.check`, counterexamples just as short.
@@ -339,7 +340,8 @@ def check_parallel(
     ``memory_limit`` (bytes, all processes together) and ``time_limit`` end the
     run cleanly with a partial report; ``checkpoint`` names a directory written
     between levels (at most every ``checkpoint_every`` seconds, and at the end of
-    an unfinished run); ``resume`` continues from such a directory.
+    an unfinished run); ``resume`` continues from such a directory. ``stats``, if
+    given, receives each worker's CPU seconds and memory growth (for benchmarks).
     """
     if workers < 1:
         raise SpecError("--workers must be at least 1")
@@ -368,7 +370,8 @@ def check_parallel(
         return _run(spec, props, pool, fingerprint, result, resumed, meta, start,
                     stop_at_first=stop_at_first, max_states=max_states, progress=progress,
                     memory_limit=memory_limit, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, deadline=opts["deadline"])
+                    checkpoint_every=checkpoint_every, deadline=opts["deadline"],
+                    stats=stats)
     finally:
         pool.close()
 
@@ -397,7 +400,7 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
          start: float, *, stop_at_first: bool, max_states: int | None,
          progress: Callable[[Progress], None] | None, memory_limit: int | None,
          checkpoint: str | Path | None, checkpoint_every: float, deadline: float | None,
-         ) -> CheckResult:
+         stats: dict[str, Any] | None) -> CheckResult:
     n = len(pool.conns)
     constrained = type(spec).constraint is not Spec.constraint
     reports: list[Report] = []
@@ -461,6 +464,9 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
     result.distinct = sum(r["distinct"] for r in rep)
     result.generated = init_generated + sum(r["generated"] for r in rep)
     result.depth = depth
+    if stats is not None:
+        stats["worker_cpu"] = [r["cpu"] for r in rep]
+        stats["worker_rss_growth"] = [r["rss"] for r in rep]
     result.coverage = {a.label: ActionStats(sum(r["cov_gen"][i] for r in rep),
                                             sum(r["cov_new"][i] for r in rep))
                        for i, a in enumerate(spec.actions())}
