@@ -55,6 +55,15 @@ def test_symmetric_count_is_the_exact_number_of_orbits(acceptors: int, values: i
     assert sym.generated <= plain.generated
 
 
+def test_raft_orbit_count_once_raft_declares_its_symmetry() -> None:
+    spec, props = registry.build("raft", {"servers": 2, "max_term": 2, "max_log": 1,
+                                          "max_messages": 1})
+    if not spec.symmetry:
+        pytest.skip("models/raft.py declares no symmetry yet")
+    sym = check_with_symmetry(spec, safety(spec, props))
+    assert sym.complete and sym.distinct == orbits(spec, reachable(spec))
+
+
 def test_orbit_count_of_a_violating_spec_explored_completely() -> None:
     spec, props = registry.build("paxos-pid-timestamp", {})
     plain = check(spec, safety(spec, props), stop_at_first=False)
