@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,8 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     params = parse_spec_params(cls, extra, f"agree check {args.spec}", defaults)
     for name in ("max_states", "time_limit"):
         value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise SpecError(f"--{name.replace('_', '-')} must be positive")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise SpecError(f"--{name.replace('_', '-')} must be a positive number")
     try:
         spec = cls(**params)
     except SpecError:
