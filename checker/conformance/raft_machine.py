@@ -89,13 +89,14 @@ class RaftMachine(RuleBasedStateMachine):
     # Macro rules: sequences of the choices above that reach deep states sooner.
 
     @precondition(lambda self: self.c.bag_size > 0)
-    @rule(limit=st.integers(1, 24))
-    def settle(self, limit: int) -> None:
-        """Deliver the oldest message in flight, up to ``limit`` times."""
+    @rule(limit=st.integers(1, 24), stride=st.integers(0, 3))
+    def settle(self, limit: int, stride: int = 0) -> None:
+        """Deliver up to ``limit`` messages, each the ``stride``-th oldest in flight
+        (wrapping): 0 keeps the order they were sent in, others reorder them."""
         for _ in range(limit):
             if not self.c.bag_size:
                 return
-            self.c.deliver(0)
+            self.c.deliver(stride % self.c.bag_size)
 
     @rule(node=st.integers(0, 7))
     def elect(self, node: int) -> None:
