@@ -347,6 +347,10 @@ def check_parallel(
         raise SpecError("--workers must be at least 1")
     props = select_properties(
         properties if properties is not None else spec.declared_properties(), only)
+    live = [p.name for p in props if p.kind not in ("invariant", "action", "sometimes")]
+    if live:
+        raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
+                        "it on the state graph (agree.checker.liveness, or `agree check`)")
     if symmetry:
         check_symmetric(spec, props)
     stable = checkpoint is not None or resume is not None

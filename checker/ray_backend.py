@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agree.checker.explore import select_properties
-from agree.checker.simulate import SimulationResult, simulate_runs
+from agree.checker.simulate import SAFETY_KINDS, SimulationResult, simulate_runs
 from agree.checker.spec import Property, Spec, SpecError
 
 __all__ = ["simulate_on_ray"]
@@ -50,8 +50,9 @@ def simulate_on_ray(spec: Spec[Any], properties: Sequence[Property] | None = Non
         raise SpecError("the Ray backend needs Ray: pip install 'agree[ray]'") from None
     if depth < 1 or runs < 1:
         raise SpecError("--depth and --runs must be at least 1")
-    props = select_properties(
+    props = [p for p in select_properties(
         properties if properties is not None else spec.declared_properties(), only)
+        if p.kind in SAFETY_KINDS]
     started = False
     if not ray.is_initialized():
         try:

@@ -15,7 +15,8 @@ can be split among workers (the Ray swarm does) without changing them.
 
 A counterexample is a :class:`~agree.traces.trace.Trace` like the checker's,
 with any cycle (a state visited twice) cut out, so it is never longer than
-the walk that found it. Simulation proves nothing when it finds nothing.
+the walk that found it. Simulation proves nothing when it finds nothing, and
+liveness properties are left out (they need the state graph).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from agree.checker.result import SpecRuntimeError, Violation, ViolationKind
 from agree.checker.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace, to_json
 
-__all__ = ["SimulationResult", "random_states", "simulate", "simulate_runs"]
+__all__ = ["SAFETY_KINDS", "SimulationResult", "random_states", "simulate", "simulate_runs"]
+
+#: What a walk can check; liveness (``eventually``, ``leads_to``) needs the state graph.
+SAFETY_KINDS = ("invariant", "action", "sometimes")
 
 
 @dataclass
@@ -205,8 +209,9 @@ def simulate(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
     """Walk ``runs`` random paths of up to ``depth`` steps and check the properties."""
     if depth < 1 or runs < 1:
         raise SpecError("--depth and --runs must be at least 1")
-    props = select_properties(
+    props = [p for p in select_properties(
         properties if properties is not None else spec.declared_properties(), only)
+        if p.kind in SAFETY_KINDS]
     result = SimulationResult(spec.name, spec.param_values(), [p.name for p in props],
                               seed, depth)
     result.coverage = {a.label: 0 for a in spec.actions()}
