@@ -53,7 +53,7 @@ from agree.checker.result import (
     Violation,
     ViolationKind,
 )
-from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.checker.spec import Action, Property, Spec, SpecError, Transition
 from agree.checker.symmetry import check_symmetric, orbit_fingerprint
 from agree.traces.trace import Trace
 
@@ -145,10 +145,7 @@ class _Worker:
                 break
             enabled = False
             for ai, act in enumerate(self.actions):
-                for args in act.bindings(s):
-                    t = act.fn(s, *args)
-                    if t is None:
-                        continue
+                for args, t in _successors(spec, act, s):
                     enabled = True
                     self.generated += 1
                     self.cov_gen[ai] += 1
@@ -241,6 +238,32 @@ class _Worker:
                 self.conn.send(("ok", handlers[cmd](arg)))
             except Exception as exc:
                 self.conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _successors(spec: Spec[Any], act: Action[Any], s: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """The enabled bindings of one action and their states (one and two parameters, the
+    common cases, without building every argument tuple)."""
+    fn = act.fn
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    doms = [getattr(spec, d) if isinstance(d, str) else list(d(spec, s)) for _, d in act.domains]
+    if len(doms) == 1:
+        for x in doms[0]:
+            t = fn(s, x)
+            if t is not None:
+                out.append(((x,), t))
+    elif len(doms) == 2:
+        ys = doms[1]
+        for x in doms[0]:
+            for y in ys:
+                t = fn(s, x, y)
+                if t is not None:
+                    out.append(((x, y), t))
+    else:
+        for args in act.bindings(s):
+            t = fn(s, *args)
+            if t is not None:
+                out.append((args, t))
+    return out
 
 
 def _serve(wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
