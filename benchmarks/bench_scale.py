@@ -4,10 +4,12 @@ distinct state, beside TLC's figures (../shared/reference/tlc-counts.md, issue 8
     python benchmarks/bench_scale.py                      # every configuration, both modes
     python benchmarks/bench_scale.py --configs paxos-2 --modes 1 2 sym
 
-Each run happens in a fresh subprocess, so its peak resident memory (ru_maxrss of the
-process, or of its largest worker) minus the interpreter's baseline is the memory the
-search used; divided by the distinct states it gives bytes per state. Every property of
-the spec is checked, as in TLC's runs. The machine is shared: the load average is printed.
+Each run happens in a fresh subprocess, so its peak resident memory (ru_maxrss; with
+workers, plus each worker's growth past the fork) minus the interpreter's baseline is
+the memory the search used; divided by the distinct states it gives bytes per state.
+Every property of the spec is checked, as in TLC's runs. The machine is shared: the load
+average is printed, and "cpu s" (CPU seconds on the critical path) estimates the time on
+an idle machine.
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     # CPU seconds on the critical path: what the wall time would be on an idle machine
     # (one process: its CPU time; workers: the busiest worker plus the coordinator)
     cpu = time.process_time() - cpu0 + max(stats.get("worker_cpu", [0.0]))
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # workers: add each one's growth past the fork (their final resident memory; Python
+    # seldom gives memory back, so it is close to their peak)
+    peak += sum(stats.get("worker_rss_growth", []))
     return {"config": config, "mode": mode, "distinct": r.distinct, "generated": r.generated,
             "depth": r.depth, "verdict": r.verdict, "seconds": round(seconds, 1),
             "cpu_seconds": round(cpu, 1), "worker_cpu": [round(c, 1) for c in
