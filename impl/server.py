@@ -166,7 +166,7 @@ class KVServer:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
-        """Do one Ready: persist (one transaction), then send, then apply.
+        """Do one Ready: persist (one transaction), log its events, send, then apply.
 
         If the Ready cannot be persisted, nothing of it is sent or applied: fail-stop.
         """
@@ -182,15 +182,17 @@ class KVServer:
             self._fail_stop(f"{exc}; it acknowledged nothing it did not save, "
                             "restart it once the disk has room")
             return
-        for m in ready.messages:
-            self.links[m.dest].send(encode_message(m))
         if self._event_log is not None:
+            # logged before sending, so a process killed in between never leaves a
+            # receive whose send is missing from the logs
             try:
                 self._log_events(ready)
             except OSError as exc:
                 self._fail_stop(f"cannot write the event log {self.opts.event_log} "
                                 f"({exc.strerror or exc}; is the disk full?)")
                 return
+        for m in ready.messages:
+            self.links[m.dest].send(encode_message(m))
         for index, entry in ready.committed:
             result = self.kv.apply(index, entry.value)
             waiter = self._waiters.pop(index, None)
