@@ -10,6 +10,7 @@ its Python predicate fails at the end.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,18 +48,31 @@ class BmcResult:
 
 def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
         twins: dict[str, Property], bound: int, timeout: float = 300.0,
+        incremental: bool = False,
         progress: Callable[[int, float], None] | None = None) -> BmcResult:
     """Look for a safety violation within ``depth`` steps from the initial states.
 
-    ``bound`` is the largest ballot/term of the configuration (for decoding);
-    ``twins`` the Python predicates of the encoding's safety properties.
+    By default one query: ``depth`` steps of Next-or-stutter ending in a violation
+    (so any violation within ``depth`` steps); the trace is cut at the first state
+    whose Python predicate fails. With ``incremental`` each depth is asked in turn,
+    so the violation found is a shortest one (slower: every shallower depth must be
+    proved clean). ``bound`` is the configuration's largest ballot/term (for
+    decoding); ``twins`` the Python predicates of the encoding's safety properties.
     """
     start = time.perf_counter()
     res = BmcResult(enc.spec_name, spec.param_values(), depth)
     states = [enc.fresh_state("0")]
     sv = solver(None)
     sv.add(*enc.axioms(), enc.init(states[0]))
+    first = 0 if incremental else depth
     for k in range(depth + 1):
+        if k > 0:
+            nxt = enc.fresh_state(str(k))
+            step = enc.next(states[k - 1], nxt, f"step{k}")
+            sv.add(step if incremental else z3.Or(step, enc.equal(states[k - 1], nxt)))
+            states.append(nxt)
+        if k < first:
+            continue
         t0 = time.perf_counter()
         left = timeout - (t0 - start)
         if left <= 0:
@@ -77,21 +91,19 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
             sv.pop()
             res.verdict, res.violated = "violated", failing[0] if failing else bad[0][0]
             res.trace = _rebuild(spec, decoded, res.violated, twins)
-            res.reached = k
+            res.reached = len(res.trace)
             res.per_depth.append(time.perf_counter() - t0)
             break
         sv.pop()
         if r == z3.unknown:
-            res.verdict, res.reason = "unknown", f"at depth {k}: {sv.reason_unknown()}"
+            why = sv.reason_unknown()
+            res.verdict = "unknown"
+            res.reason = f"at depth {k}: {'timeout' if why == 'canceled' else why}"
             break
         res.reached = k
         res.per_depth.append(time.perf_counter() - t0)
         if progress is not None:
             progress(k, time.perf_counter() - start)
-        if k < depth:
-            nxt = enc.fresh_state(str(k + 1))
-            sv.add(enc.next(states[k], nxt, f"step{k}"))
-            states.append(nxt)
     res.seconds = time.perf_counter() - start
     return res
 
@@ -103,14 +115,19 @@ def _rebuild(spec: Spec[Any], decoded: list[Any], prop: str,
         raise SpecError("bmc: the decoded initial state is not an initial state of the "
                         "explicit spec (the encoding disagrees with the spec)")
     steps: list[Transition[Any]] = []
-    for k, (a, b) in enumerate(zip(decoded, decoded[1:], strict=False), 1):
+    twin = twins.get(prop)
+    for k, (a, b) in enumerate(itertools.pairwise(decoded), 1):
+        if a == b:  # a stutter the unrolling allows; not a step of the trace
+            continue
+        if twin is not None and not twin.holds(spec, a):
+            break  # the property already fails: cut the trace here
         step = next((tr for tr in spec.successors(a) if tr.state == b), None)
         if step is None:
             raise SpecError(f"bmc: step {k} of the Z3 trace is not a step of the explicit "
                             "spec (the encoding disagrees with the spec)")
         steps.append(step)
-    twin = twins.get(prop)
-    if twin is not None and twin.holds(spec, decoded[-1]):
+    last = steps[-1].state if steps else init
+    if twin is not None and twin.holds(spec, last):
         raise SpecError(f"bmc: Z3 says {prop} fails at the end of the trace, the Python "
                         "predicate says it holds (the encoding disagrees with the spec)")
     return Trace.from_transitions(spec, init, steps, prop, "invariant")

@@ -127,7 +127,8 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
         try:
             acceptors = int(args.acceptors)
         except ValueError:
-            raise SpecError(f"--acceptors must be a number or 'any', not {args.acceptors!r}")
+            raise SpecError(
+                f"--acceptors must be a number or 'any', not {args.acceptors!r}") from None
         if acceptors < 1:
             raise SpecError("--acceptors must be at least 1")
     if args.timeout <= 0 or args.reach_budget <= 0:

@@ -122,11 +122,18 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         verdict: Verdict = ("proved" if r == z3.unsat else
                             "counterexample" if r == z3.sat else "unknown")
         reason = sv.reason_unknown() if r == z3.unknown else ""
-        ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason)
-        if verdict == "counterexample" and spec_factory is not None and twins is not None:
-            ob.cti = decode()
-            if ob.cti is not None:
-                classify(ob.cti, enc, twins, budget=reach_budget)
+        if reason == "canceled":
+            reason = "timeout"
+        cti: CTI | None = None
+        if r != z3.unsat and spec_factory is not None and twins is not None:
+            # Decoding searches with small ballots first; with quantifiers, Z3 often
+            # finds such a model where the unbounded query timed out. A model of the
+            # bounded query is a model of the unbounded one: a real counterexample.
+            cti = decode()
+            if cti is not None:
+                verdict, reason = "counterexample", ""
+                classify(cti, enc, twins, budget=reach_budget)
+        ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason, cti)
         result.obligations.append(ob)
         if progress is not None:
             progress(ob)

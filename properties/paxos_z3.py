@@ -106,6 +106,34 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
             s.sent2b == self._empty(a, Int, v),
         )
 
+    def add(self, rel: Any, *index: Any) -> Any:
+        """``rel \\cup {index}``: a Store when ballots are bounded (quantifier-free
+        unrolling, for BMC), else a lambda (for proofs)."""
+        if self.max_ballot is not None:
+            return z3.Store(rel, *index, True)
+        return _add(rel, *index)
+
+    def bal_forall(self, fn: Any, low: int = -1) -> z3.BoolRef:
+        """For every ballot >= low: a conjunction when ballots are bounded (states of a
+        bounded configuration only hold ballots in range), else a quantifier."""
+        if self.max_ballot is not None:
+            return z3.And([fn(z3.IntVal(x)) for x in range(low, self.max_ballot + 1)])
+        x = fresh("b", Int)
+        return z3.ForAll([x], z3.Implies(x >= low, fn(x)))
+
+    def bal_exists(self, fn: Any, low: int = -1) -> z3.BoolRef:
+        if self.max_ballot is not None:
+            return z3.Or([fn(z3.IntVal(x)) for x in range(low, self.max_ballot + 1)])
+        x = fresh("b", Int)
+        return z3.Exists([x], z3.And(x >= low, fn(x)))
+
+    def opt_all(self, fn: Any) -> z3.BoolRef:
+        """For every ValOpt (None or a value)."""
+        return z3.And(fn(self.none), self.val.forall(lambda v: fn(self.some(v))))
+
+    def opt_any(self, fn: Any) -> z3.BoolRef:
+        return z3.Or(fn(self.none), self.val.exists(lambda v: fn(self.some(v))))
+
     def _ballot(self, b: Any) -> z3.BoolRef:
         """b is in the spec's Ballot set."""
         if self.max_ballot is None:
@@ -125,18 +153,40 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
     def phase1a(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         """Phase1a(b): send 1a(b); always enabled (resending is a stutter)."""
         b = z3.Int(f"b@{tag}")
-        return self._ballot(b), s._replace(sent1a=_add(s.sent1a, b))
+        return self._ballot(b), s._replace(sent1a=self.add(s.sent1a, b))
 
     def phase1b(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         """Phase1b(a, m): a receives 1a(b) with b > max_bal[a], joins b, reports its vote."""
         a, b = z3.Const(f"a@{tag}", self.acc.sort), z3.Int(f"b@{tag}")
         return z3.And(s.sent1a[b], b > s.max_bal[a]), s._replace(
             max_bal=z3.Store(s.max_bal, a, b),
-            sent1b=_add(s.sent1b, a, b, s.max_vbal[a], s.max_val[a]))
+            sent1b=self.add(s.sent1b, a, b, s.max_vbal[a], s.max_val[a]))
 
     def shows_safe(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
         """Phase2a's heart: 1b messages of ballot b from a quorum Q, none reporting a
-        vote, or the highest reported vote is for v."""
+        vote, or the highest reported vote is for v. (Two equivalent forms: with
+        quantifiers for proofs, unfolded over the ballots for bounded BMC.)"""
+        if self.max_ballot is None:
+            return self._shows_safe_quantified(s, b, v)
+
+        def sent(a: Any) -> z3.BoolRef:
+            return self.bal_exists(lambda mb: self.opt_any(lambda mv: s.sent1b[a, b, mb, mv]))
+
+        def voted_below(a: Any, top: Any) -> z3.BoolRef:
+            # a reported a vote in a ballot above top
+            return self.bal_exists(lambda mb: z3.And(mb > top, self.opt_any(
+                lambda mv: s.sent1b[a, b, mb, mv])), low=0)
+
+        def top_is_v(q: Any) -> z3.BoolRef:
+            return q.any(lambda a: self.bal_exists(lambda mb: z3.And(
+                s.sent1b[a, b, mb, self.some(v)],
+                q.all(lambda a2: z3.Not(voted_below(a2, mb)))), low=0))
+
+        return self.quorums.exists(lambda q: z3.And(
+            q.all(sent), z3.Or(q.all(lambda a: z3.Not(voted_below(a, z3.IntVal(-1)))),
+                               top_is_v(q))))
+
+    def _shows_safe_quantified(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
         o = self.opt
 
         def reports(q: Any) -> z3.BoolRef:
@@ -167,7 +217,7 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
         b, v = z3.Int(f"b@{tag}"), z3.Const(f"v@{tag}", self.val.sort)
         guard = z3.And(self._ballot(b), self.val.forall(lambda w: z3.Not(s.sent2a[b, w])),
                        self.shows_safe(s, b, v))
-        return guard, s._replace(sent2a=_add(s.sent2a, b, v))
+        return guard, s._replace(sent2a=self.add(s.sent2a, b, v))
 
     def phase2b(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         """Phase2b(a, m): a receives 2a(b, v) with b >= max_bal[a] and votes for v in b."""
@@ -178,7 +228,7 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
             max_vbal=z3.Store(s.max_vbal, a, b),
             max_val=z3.Store(s.max_val, a, self.some(v)),
             sent1a=s.sent1a, sent1b=s.sent1b, sent2a=s.sent2a,
-            sent2b=_add(s.sent2b, a, b, v))
+            sent2b=self.add(s.sent2b, a, b, v))
 
     # -- invariants ----------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import z3
 
-from agree.properties.paxos_z3 import Int, PaxosVars, PaxosZ3, _add
+from agree.properties.paxos_z3 import PaxosVars, PaxosZ3
 from agree.properties.z3base import fresh
 
 __all__ = ["VARIANTS"]
@@ -28,7 +28,7 @@ class AcceptBelowPromiseZ3(PaxosZ3):
             max_vbal=z3.Store(s.max_vbal, a, b),
             max_val=z3.Store(s.max_val, a, self.some(v)),
             sent1a=s.sent1a, sent1b=s.sent1b, sent2a=s.sent2a,
-            sent2b=_add(s.sent2b, a, b, v))
+            sent2b=self.add(s.sent2b, a, b, v))
 
 
 class AmnesiaZ3(PaxosZ3):
@@ -55,19 +55,18 @@ class WrongValueZ3(PaxosZ3):
     spec_name = "paxos-wrong-value"
 
     def shows_safe(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
-        o = self.opt
+        def sent(a: Any) -> z3.BoolRef:
+            return self.bal_exists(lambda mb: self.opt_any(lambda mv: s.sent1b[a, b, mb, mv]))
 
-        def body(q: Any) -> z3.BoolRef:
-            mb, mv = fresh("mb", Int), fresh("mv", o)
-            mb2, mv2 = fresh("mb", Int), fresh("mv", o)
-            mb3 = fresh("mb", Int)
-            return z3.And(
-                q.all(lambda a: z3.Exists([mb, mv], s.sent1b[a, b, mb, mv])),
-                z3.Or(q.all(lambda a: z3.ForAll([mb2, mv2], z3.Implies(
-                    s.sent1b[a, b, mb2, mv2], mb2 < 0))),
-                      q.any(lambda a: z3.Exists([mb3], z3.And(
-                          mb3 >= 0, s.sent1b[a, b, mb3, self.some(v)])))))
-        return self.quorums.exists(body)
+        def voted(a: Any) -> z3.BoolRef:
+            return self.bal_exists(lambda mb: self.opt_any(
+                lambda mv: s.sent1b[a, b, mb, mv]), low=0)
+
+        def reported_v(a: Any) -> z3.BoolRef:
+            return self.bal_exists(lambda mb: s.sent1b[a, b, mb, self.some(v)], low=0)
+
+        return self.quorums.exists(lambda q: z3.And(
+            q.all(sent), z3.Or(q.all(lambda a: z3.Not(voted(a))), q.any(reported_v))))
 
 
 class TwoBKeepsPromiseZ3(PaxosZ3):
@@ -98,7 +97,7 @@ class PidTimestampZ3(PaxosZ3):
                                     *(s.sent2a[b, w] for w in ws)))
         guard = z3.And(self._ballot(b), z3.Not(s.sent2a[b, v]), z3.Not(full),
                        self.shows_safe(s, b, v))
-        return guard, s._replace(sent2a=_add(s.sent2a, b, v))
+        return guard, s._replace(sent2a=self.add(s.sent2a, b, v))
 
 
 #: Registry name -> encoding class (the correct protocol included).

@@ -20,6 +20,7 @@ import z3
 
 __all__ = [
     "SEED",
+    "Z3_PINNED",
     "Conjunct",
     "Domain",
     "Encoding",
@@ -31,6 +32,9 @@ __all__ = [
 
 #: The random seed every solver is created with (printed with every verdict).
 SEED = 0
+#: The Z3 version the proofs and timings were made with (a test checks it is the one
+#: installed; pyproject pins it).
+Z3_PINNED = "5.4.1.0"
 
 S = TypeVar("S")
 V = TypeVar("V")
