@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import z3
+import z3  # type: ignore[import-untyped]
 
 from agree.checker.spec import Property, Spec, SpecError, Transition
 from agree.properties.z3base import SEED, Encoding, solver, z3_version

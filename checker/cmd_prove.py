@@ -71,21 +71,10 @@ def _paxos_twins() -> dict[str, Property]:
     return {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
 
 
-def _article_twins() -> dict[str, Property]:
-    from agree.properties.paxos_article import PROPERTIES
-    return {p.name: p for p in PROPERTIES if p.kind == "invariant"}
-
-
 def encoded_specs() -> list[str]:
     """Registry names that have a Z3 encoding."""
     from agree.properties.paxos_zoo_z3 import VARIANTS
-    names = [*VARIANTS]
-    try:
-        from agree.properties.paxos_article_z3 import ArticleZ3  # noqa: F401
-        names.append("paxos-article")
-    except ImportError:  # pragma: no cover
-        pass
-    return names
+    return [*VARIANTS]
 
 
 def encoding_for(name: str, *, acceptors: int | None, values: int | None,
@@ -93,9 +82,6 @@ def encoding_for(name: str, *, acceptors: int | None, values: int | None,
                  ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
     """The Z3 encoding of a registered spec (its variant's actions), with its Python twins."""
     from agree.properties.paxos_zoo_z3 import VARIANTS, PidTimestampZ3
-    if name == "paxos-article":
-        from agree.properties.paxos_article_z3 import ArticleZ3
-        return ArticleZ3(acceptors, values, max_ballot), _article_twins()
     cls = VARIANTS.get(name)
     if cls is None:
         known = ", ".join(encoded_specs())

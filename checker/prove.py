@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import z3
+import z3  # type: ignore[import-untyped]
 
 from agree.checker.explore import check
 from agree.checker.spec import Property, Spec, Transition

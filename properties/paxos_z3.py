@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import z3
+import z3  # type: ignore[import-untyped]
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, PaxosState
 from agree.properties.z3base import Conjunct, Domain, Encoding, Quorums, fresh, uid
@@ -148,7 +148,7 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
     def update(self, label: str, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         fn = {"Phase1a": self.phase1a, "Phase2a": self.phase2a,
               "Phase1b": self.phase1b, "Phase2b": self.phase2b}[label]
-        return fn(s, tag)  # type: ignore[no-any-return]
+        return fn(s, tag)
 
     def phase1a(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         """Phase1a(b): send 1a(b); always enabled (resending is a stutter)."""
@@ -413,7 +413,7 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
         vals = self.val.universe(model)
 
         def true(x: Any) -> bool:
-            return z3.is_true(model.eval(x, model_completion=True))
+            return bool(z3.is_true(model.eval(x, model_completion=True)))
 
         def intval(x: Any) -> int:
             return int(model.eval(x, model_completion=True).as_long())

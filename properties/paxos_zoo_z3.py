@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import z3
+import z3  # type: ignore[import-untyped]
 
 from agree.properties.paxos_z3 import PaxosVars, PaxosZ3
 from agree.properties.z3base import fresh

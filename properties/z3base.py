@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Generic, TypeVar
 
-import z3
+import z3  # type: ignore[import-untyped]
 
 __all__ = [
     "SEED",
@@ -258,7 +258,8 @@ class Encoding(Generic[S, V]):
         return []
 
     def equal(self, s: V, t: V) -> z3.BoolRef:
-        return z3.And([x == y for x, y in zip(s, t, strict=True)])  # type: ignore[arg-type]
+        pairs: Any = zip(s, t, strict=True)  # type: ignore[call-overload]
+        return z3.And([x == y for x, y in pairs])
 
     def concrete(self, state: S) -> V:
         """An explicit state as Z3 terms (needs finite acceptors and values)."""
