@@ -2,20 +2,21 @@
 
 Each worker owns a shard of the seen-set (the fingerprints ``fp`` with
 ``fp % workers`` equal to its number, each with its parent's fingerprint) and
-the frontier states of that shard. The search is level-synchronous, so every
+expands a share of the frontier. The search is level-synchronous, so every
 state is first reached at its BFS depth and counterexamples stay *shortest*,
 exactly as in the single-process engine. Per level, a coordinator (the
-calling process) runs three exchanges between workers:
+calling process) runs two exchanges between workers:
 
-1. every worker expands its frontier; successors it owns are deduplicated on
-   the spot; the others are deduplicated within the level and their
-   ``(fingerprint, parent)`` pairs go to their owners;
+1. every worker expands its frontier; successors whose fingerprint it owns are
+   deduplicated on the spot; the others are deduplicated within the level and
+   their ``(fingerprint, parent)`` pairs go to their owners;
 2. each owner keeps the fingerprints it has never seen (first claim wins, in
-   worker order) and answers which ones it kept;
-3. only the kept states travel (pickled once), and their owner checks the
-   invariants on them and queues them for the next level.
+   worker order) and answers which; the worker that generated a kept state
+   checks the invariants on it and queues it for its next level.
 
-So a state is pickled at most once, and duplicates cost one integer each.
+States themselves never travel, except to even out the frontiers when they
+drift apart (at the start, every state is at one worker): duplicates cost one
+integer each, and pickling is rare.
 
 Hashing across processes: workers are *forked* from the coordinator, so they
 share its string-hash key and its object addresses and Python's ``hash`` gives
@@ -97,7 +98,7 @@ class _Worker:
         self.satisfied: list[str] = []
         self.stopped: str | None = None
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
-        self.cand: dict[int, list[tuple[int, int, int, Any]]] = {}
+        self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
 
     def check_state(self, state: Any, parent: int | None, label: str | None,
                     args: tuple[Any, ...]) -> None:
@@ -166,12 +167,12 @@ class _Worker:
                             self.accept(tfp, sfp, t, act.label, args)
                     elif tfp not in claimed[o]:
                         claimed[o].add(tfp)
-                        self.cand[o].append((tfp, sfp, ai, t))
+                        self.cand[o].append((tfp, sfp, ai, args, t))
             if deadlock and not enabled:
                 self.reports.append(("deadlock", "deadlock", sfp, None, (), s))
                 self.opts["deadlock"] = deadlock = False
-        return {o: pickle.dumps([(fp, par) for fp, par, _, _ in c], pickle.HIGHEST_PROTOCOL)
-                for o, c in self.cand.items()}
+        return {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
+                for o, cands in self.cand.items()}
 
     def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
         out = {}
@@ -184,21 +185,31 @@ class _Worker:
             out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
         return out
 
-    def send(self, kept: dict[int, bytes]) -> dict[int, bytes]:
-        out = {}
-        for o, data in kept.items():
-            cand = self.cand[o]
-            out[o] = pickle.dumps([cand[i] for i in pickle.loads(data)], pickle.HIGHEST_PROTOCOL)
-        self.cand = {}
-        return out
-
-    def adopt(self, states: dict[int, bytes]) -> dict[str, Any]:
-        for src in sorted(states):
-            for fp, parent, ai, t in pickle.loads(states[src]):
+    def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
+        """The owners kept these candidates: they join this worker's next level."""
+        labels = [a.label for a in self.actions]
+        for o in sorted(kept):
+            cands = self.cand[o]
+            for i in pickle.loads(kept[o]):
+                fp, parent, ai, args, t = cands[i]
                 self.cov_new[ai] += 1
-                self.accept(fp, parent, t, None, ())
+                self.accept(fp, parent, t, labels[ai], args)
+        self.cand = {}
         self.frontier, self.next = self.next, []
         return self.report()
+
+    def give(self, counts: dict[int, int]) -> dict[int, bytes]:
+        """Hand states of the frontier to other workers (load balancing)."""
+        out = {}
+        for dst, count in sorted(counts.items()):
+            moved, self.frontier = self.frontier[-count:], self.frontier[:-count]
+            out[dst] = pickle.dumps(moved, pickle.HIGHEST_PROTOCOL)
+        return out
+
+    def take(self, given: dict[int, bytes]) -> int:
+        for src in sorted(given):
+            self.frontier.extend(pickle.loads(given[src]))
+        return len(self.frontier)
 
     def report(self) -> dict[str, Any]:
         out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
@@ -225,8 +236,9 @@ class _Worker:
 
     def serve(self) -> None:
         handlers: dict[str, Callable[..., Any]] = {
-            "init": self.init, "expand": self.expand, "claim": self.claim, "send": self.send,
-            "adopt": self.adopt, "report": lambda _: self.report(), "save": self.save,
+            "init": self.init, "expand": self.expand, "claim": self.claim, "keep": self.keep,
+            "give": self.give, "take": self.take, "report": lambda _: self.report(),
+            "save": self.save,
             "load": self.load,
             "parent": lambda fp: (True, self.seen[fp]) if fp in self.seen else (False, None),
         }
@@ -327,6 +339,36 @@ class _Pool:
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
+
+
+def _balance(pool: _Pool, rep: list[dict[str, Any]]) -> None:
+    """Even out the next level's frontiers when they differ by more than a tenth
+    (at the start every state is at one worker; later they stay roughly even)."""
+    sizes = [r["queue"] for r in rep]
+    n, total = len(sizes), sum(sizes)
+    target = -(-total // n)
+    if n < 2 or max(sizes) - min(sizes) <= max(64, total // (10 * n)):
+        return
+    need = {w: target - q for w, q in enumerate(sizes) if q < target}
+    gives: list[dict[int, int]] = [{} for _ in range(n)]
+    for w, q in enumerate(sizes):
+        extra = q - target
+        for dst in sorted(need):
+            if extra <= 0:
+                break
+            moved = min(extra, need[dst])
+            if moved > 0:
+                gives[w][dst] = moved
+                need[dst] -= moved
+                extra -= moved
+    given = pool.ask([("give", g) if g else None for g in gives])
+    boxes = _route([g or {} for g in given], n)
+    queues = pool.ask([("take", box) if box else None for box in boxes])
+    for w, q in enumerate(queues):
+        if q is not None:
+            rep[w]["queue"] = q
+    for w, g in enumerate(gives):
+        rep[w]["queue"] -= sum(g.values())
 
 
 def _route(outboxes: list[dict[int, bytes]], n: int) -> list[dict[int, bytes]]:
@@ -461,8 +503,8 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
         failed = sorted({x[0] for x in reports})
         outboxes = pool.all("expand", failed)
         kept = pool.ask([("claim", box) for box in _route(outboxes, n)])
-        states = pool.ask([("send", box) for box in _route(kept, n)])
-        rep = pool.ask([("adopt", box) for box in _route(states, n)])
+        rep = pool.ask([("keep", box) for box in _route(kept, n)])
+        _balance(pool, rep)
         for r in rep:
             reports += r["reports"]
             satisfied.update(r["satisfied"])
