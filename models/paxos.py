@@ -134,7 +134,7 @@ class Paxos(Spec[PaxosState]):
         self.typed_ballots = frozenset(range(-1, max_ballot + 1))  # Ballot \cup {-1}
         self.quorums = majorities(acceptors)
         self._index_of: frozenset[Any] | None = None
-        self._index: tuple[set[int], dict[int, dict[int, M1b]]] = (set(), {})
+        self._index: tuple[set[int], dict[int, dict[int, list[M1b]]]] = (set(), {})
 
     def param_values(self) -> dict[str, Any]:
         return {"acceptors": self.acceptors_n, "values": self.values_n,
@@ -168,33 +168,36 @@ class Paxos(Spec[PaxosState]):
             return None
         return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {M2a(b, v)})
 
-    def phase1b_index(self, msgs: frozenset[Any]) -> tuple[set[int], dict[int, dict[int, M1b]]]:
+    def phase1b_index(self, msgs: frozenset[Any],
+                      ) -> tuple[set[int], dict[int, dict[int, list[M1b]]]]:
         """The ballots that have a 2a message, and per ballot the 1b messages by
-        acceptor. (Remembered for the last message set: Phase2a asks once per b, v.)"""
+        acceptor (one each in Paxos; a buggy variant may send several). Remembered
+        for the last message set: Phase2a asks once per (b, v)."""
         if msgs is self._index_of:
             return self._index
         sent_2a: set[int] = set()
-        joined: dict[int, dict[int, M1b]] = {}
+        joined: dict[int, dict[int, list[M1b]]] = {}
         for m in msgs:
             if m.type == "2a":
                 sent_2a.add(m.bal)
             elif m.type == "1b":
-                joined.setdefault(m.bal, {})[m.acc] = m
+                joined.setdefault(m.bal, {}).setdefault(m.acc, []).append(m)
         self._index_of, self._index = msgs, (sent_2a, joined)
         return self._index
 
-    def shows_safe(self, q: frozenset[int], joined: dict[int, M1b], v: int) -> bool:
+    def shows_safe(self, q: frozenset[int], joined: dict[int, list[M1b]], v: int) -> bool:
         """Every acceptor of q sent a 1b; none reported a vote, or the highest
-        reported vote is for v."""
+        reported vote is for v (Paxos.tla's Q1b / Q1bv condition)."""
         top, top_vals = -1, set()
         for a in q:
-            m = joined.get(a)
-            if m is None:
+            reports = joined.get(a)
+            if not reports:
                 return False
-            if m.mbal > top:
-                top, top_vals = m.mbal, {m.mval}
-            elif m.mbal == top and top >= 0:
-                top_vals.add(m.mval)
+            for m in reports:
+                if m.mbal > top:
+                    top, top_vals = m.mbal, {m.mval}
+                elif m.mbal == top and top >= 0:
+                    top_vals.add(m.mval)
         return top == -1 or v in top_vals
 
     # Phase1b(a): acceptor a receives a 1a message of a ballot above any it has

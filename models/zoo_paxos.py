@@ -61,10 +61,10 @@ class WrongValuePaxos(Paxos):
 
     name: ClassVar[str] = "paxos-wrong-value"
 
-    def shows_safe(self, q: frozenset[int], joined: dict[int, M1b], v: int) -> bool:
-        if not all(a in joined for a in q):
+    def shows_safe(self, q: frozenset[int], joined: dict[int, list[M1b]], v: int) -> bool:
+        if not all(joined.get(a) for a in q):
             return False
-        voted = [joined[a] for a in q if joined[a].mbal >= 0]
+        voted = [m for a in q for m in joined[a] if m.mbal >= 0]
         return not voted or any(m.mval == v for m in voted)
 
 
