@@ -34,6 +34,7 @@ parameters, properties, symmetry and number of workers.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -235,6 +236,10 @@ class _Worker:
         self.somes = [p for p in self.somes if p.name in somes]
 
     def serve(self) -> None:
+        # States are acyclic, yet every tuple of them is tracked by the cyclic garbage
+        # collector, whose full passes grow with the heap: collect rarely.
+        gc.freeze()
+        gc.set_threshold(200_000, 20, 1_000)
         handlers: dict[str, Callable[..., Any]] = {
             "init": self.init, "expand": self.expand, "claim": self.claim, "keep": self.keep,
             "give": self.give, "take": self.take, "report": lambda _: self.report(),
