@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
@@ -30,7 +30,8 @@ def run_machine(machine: type[RuleBasedStateMachine], examples: int, seed: int |
                 steps: int = 40, shrink: bool = True) -> None:
     """Run ``machine`` for ``examples`` examples (seeded when ``seed`` is given); raises
     the failure Hypothesis found, after printing its minimal program."""
-    test: Any = get_state_machine_test(  # type: ignore[no-untyped-call]
+    # cast: get_state_machine_test is untyped in some Hypothesis releases, typed in others
+    test: Any = cast(Any, get_state_machine_test)(
         machine, settings=conform_settings(examples, steps, shrink, derandomize=seed is None))
     if seed is not None:
         test = hypothesis_seed(seed)(test)
