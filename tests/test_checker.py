@@ -143,7 +143,7 @@ def test_budgets_end_with_a_partial_report() -> None:
     r = check(Counter(limit=50), max_states=100)
     assert r.verdict == "incomplete" and r.exit_code == 3 and r.stopped == "max-states"
     assert 100 <= r.distinct < 50 * 50
-    r = check(Counter(limit=2000), time_limit=0.05)
+    r = check(Counter(limit=2000, bad=10**9), time_limit=0.05)
     assert r.stopped == "time-limit" and r.exit_code == 3
 
 

@@ -93,7 +93,7 @@ def test_help_lists_the_spec_parameters(capsys: pytest.CaptureFixture[str]) -> N
     (["check", "paxos", "--acceptors", "three"], "invalid int value"),
     (["check", "paxos", "--acceptors", "0"], "--acceptors must be at least 1"),
     (["check", "paxos", "--invariant", "nope"], "unknown property 'nope'"),
-    (["check", "paxos", "--max-states", "-5"], "--max-states must be positive"),
+    (["check", "paxos", "--max-states", "-5"], "--max-states must be a positive number"),
     (["check", "paxos", "--time-limit", "soon"], "invalid float value"),
     (["frobnicate"], "invalid choice"),
     (["list", "--bogus"], "unrecognized arguments"),
