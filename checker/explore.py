@@ -180,6 +180,8 @@ def check(
                         step = Transition(act, args, t)
                         failed(p, sfp, step, t)
                         break
+                if t is s:  # a stutter returning the very state: seen, nothing to do
+                    continue
                 if not constrained or constraint(t):
                     tfp = fingerprint(t)
                     if tfp in seen:

@@ -25,44 +25,60 @@ Vote = tuple[int, int]
 
 
 class Facts(NamedTuple):
-    """What the message set says, gathered in one pass."""
+    """What the message set says, gathered in one pass (read-only by convention)."""
 
-    votes: tuple[frozenset[Vote], ...]  # Paxos.tla's votes[a]: <<bal, val>> of a's 2b messages
-    voters: dict[Vote, frozenset[int]]  # who voted for each <<bal, val>>
-    proposals: dict[int, frozenset[int]]  # ballot -> values of its 2a messages
-    reports: tuple[M1b, ...]  # the 1b messages
+    votes: tuple[set[Vote], ...]  # Paxos.tla's votes[a]: <<bal, val>> of a's 2b messages
+    voters: dict[Vote, set[int]]  # who voted for each <<bal, val>>
+    proposals: dict[int, set[int]]  # ballot -> values of its 2a messages
+    reports: list[M1b]  # the 1b messages
     chosen: frozenset[int]  # Voting's chosen: values a quorum voted for in one ballot
 
 
-@lru_cache(maxsize=4)
 def _facts(msgs: frozenset[Any], n: int, quorums: tuple[frozenset[int], ...]) -> Facts:
-    votes: list[set[Vote]] = [set() for _ in range(n)]
+    votes: tuple[set[Vote], ...] = tuple(set() for _ in range(n))
     voters: dict[Vote, set[int]] = {}
     proposals: dict[int, set[int]] = {}
     reports = []
     for m in msgs:
         kind = m.type
         if kind == "2b":
-            votes[m.acc].add((m.bal, m.val))
-            voters.setdefault((m.bal, m.val), set()).add(m.acc)
+            vote = (m.bal, m.val)
+            votes[m.acc].add(vote)
+            if vote in voters:
+                voters[vote].add(m.acc)
+            else:
+                voters[vote] = {m.acc}
         elif kind == "2a":
-            proposals.setdefault(m.bal, set()).add(m.val)
+            if m.bal in proposals:
+                proposals[m.bal].add(m.val)
+            else:
+                proposals[m.bal] = {m.val}
         elif kind == "1b":
             reports.append(m)
     smallest = min(len(q) for q in quorums)
     chosen = frozenset(v for (_, v), accs in voters.items()
                        if len(accs) >= smallest and any(q <= accs for q in quorums))
-    return Facts(tuple(frozenset(v) for v in votes),
-                 {k: frozenset(v) for k, v in voters.items()},
-                 {k: frozenset(v) for k, v in proposals.items()}, tuple(reports), chosen)
+    return Facts(votes, voters, proposals, reports, chosen)
+
+
+class _LastFacts:
+    """A one-entry memo: the checker evaluates every property of a state back to back."""
+
+    msgs: frozenset[Any] | None = None
+    spec: Paxos | None = None
+    facts: Facts | None = None
 
 
 def facts(spec: Paxos, s: PaxosState) -> Facts:
-    """Summarise the message set (cached: all properties of a state share one pass)."""
-    return _facts(s.msgs, spec.acceptors_n, spec.quorums)
+    """Summarise the message set (one pass per state, shared by all properties)."""
+    memo = _LastFacts
+    if s.msgs is not memo.msgs or spec is not memo.spec or memo.facts is None:
+        memo.facts = _facts(s.msgs, spec.acceptors_n, spec.quorums)
+        memo.msgs, memo.spec = s.msgs, spec
+    return memo.facts
 
 
-def votes(spec: Paxos, s: PaxosState) -> tuple[frozenset[Vote], ...]:
+def votes(spec: Paxos, s: PaxosState) -> tuple[set[Vote], ...]:
     """``votes[a]``: the <<ballot, value>> pairs acceptor a voted for (its 2b messages)."""
     return facts(spec, s).votes
 
@@ -140,7 +156,7 @@ def inv_1b(spec: Paxos, s: PaxosState) -> bool:
     return True
 
 
-def shows_safe_at(s: PaxosState, vs: tuple[frozenset[Vote], ...], q: frozenset[int], b: int,
+def shows_safe_at(s: PaxosState, vs: tuple[set[Vote], ...], q: frozenset[int], b: int,
                   v: int) -> bool:
     """Voting's ShowsSafeAt(Q, b, v): every acceptor in Q has max_bal >= b, and for
     some c in -1..b-1, Q voted for v at c (unless c = -1) and cast no vote between c and b.
@@ -172,15 +188,14 @@ def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool:
     return all(len(vals) == 1 for vals in facts(spec, s).proposals.values())
 
 
-def safe_at(spec: Paxos, s: PaxosState, vs: tuple[frozenset[Vote], ...], b: int, v: int,
+def safe_at(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
             ) -> bool:
     """Voting's SafeAt(b, v): for every c < b, some quorum each of which voted for v
     at c, or cannot vote at c (max_bal above c and no vote at c)."""
+    ballots_voted = [{bal for (bal, _) in vs[a]} for a in spec.acceptors]
     for c in range(b):
-        ok = frozenset(
-            a for a in spec.acceptors
-            if (c, v) in vs[a]
-            or (s.max_bal[a] > c and all(bal != c for (bal, _) in vs[a])))
+        ok = {a for a in spec.acceptors
+              if (c, v) in vs[a] or (s.max_bal[a] > c and c not in ballots_voted[a])}
         if not any(q <= ok for q in spec.quorums):
             return False
     return True
