@@ -10,6 +10,7 @@ violation there is real) but are neither counted as distinct nor expanded;
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, cast
@@ -58,12 +59,40 @@ def check(
     progress: Callable[[Progress], None] | None = None,
     progress_every: float = 2.0,
     fingerprint: Fingerprint = hash,
+    should_stop: Callable[[], str | None] | None = None,
 ) -> CheckResult:
     """Explore every reachable state of ``spec`` breadth-first and check properties.
 
     Returns a :class:`CheckResult`; never prints. Raises
     :class:`SpecRuntimeError` if the spec raises while being explored.
+    ``should_stop`` is polled a few times a second; a reason it returns (say
+    ``"memory"``) ends the run with a partial report, like the other budgets.
     """
+    # The run allocates millions of small tuples that live until its end: collecting
+    # the young generation every 700 allocations would only rescan them.
+    threshold = gc.get_threshold()
+    gc.set_threshold(200_000, 20, 1_000)
+    try:
+        return _check(spec, properties, only, stop_at_first, deadlock, max_states, time_limit,
+                      check_pruned, progress, progress_every, fingerprint, should_stop)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _check(
+    spec: Spec[Any],
+    properties: Sequence[Property] | None,
+    only: Sequence[str] | None,
+    stop_at_first: bool,
+    deadlock: bool,
+    max_states: int | None,
+    time_limit: float | None,
+    check_pruned: bool,
+    progress: Callable[[Progress], None] | None,
+    progress_every: float,
+    fingerprint: Fingerprint,
+    should_stop: Callable[[], str | None] | None,
+) -> CheckResult:
     props = select_properties(
         properties if properties is not None else spec.declared_properties(), only)
     live = [p.name for p in props if p.kind in ("eventually", "leads_to")]
@@ -205,10 +234,15 @@ def check(
             if max_states is not None and len(seen) >= max_states:
                 result.stopped, stop = "max-states", True
                 break
-            if expanded & 255 == 0 and (progress is not None or time_limit is not None):
+            if expanded & 255 == 0 and (progress is not None or time_limit is not None
+                                        or should_stop is not None):
                 now = time.perf_counter()
                 if time_limit is not None and now - start >= time_limit:
                     result.stopped, stop = "time-limit", True
+                    break
+                reason = should_stop() if should_stop is not None else None
+                if reason:
+                    result.stopped, stop = reason, True
                     break
                 if progress is not None and now - last_report >= progress_every:
                     last_report = now
