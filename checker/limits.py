@@ -25,10 +25,9 @@ from typing import Any
 
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
-from agree.checker.spec import Property, Spec, SpecError
+from agree.checker.spec import Spec, SpecError
 
 __all__ = [
-    "MemoryLimitReached",
     "check_with_memory_limit",
     "parse_size",
     "rss_bytes",
@@ -134,43 +133,28 @@ def stable_fingerprint(state: Any) -> int:
     return h - 2**64 if h >= 2**63 else h
 
 
-class MemoryLimitReached(Exception):
-    """Raised from a progress callback to end a run before it exceeds its memory."""
-
-
 def check_with_memory_limit(spec: Spec[Any], properties: Any, limit: int, *,
                             progress: Callable[[Progress], None] | None = None,
                             **options: Any) -> CheckResult:
     """Run :func:`agree.checker.explore.check` and stop it cleanly near ``limit`` bytes.
 
-    The single-process engine has no stop hook, so the limit is checked from its
-    progress callback (every half second); crossing it raises inside the run and
-    the partial figures of the last progress report are returned, with
-    ``stopped = "memory"``. Coverage and traces of the unfinished run are lost.
+    The engine polls :func:`rss_bytes` through its ``should_stop`` hook (a few times
+    a second) and stops a little below the limit, since memory grows between two
+    polls; the partial report keeps its figures, coverage and any violation found,
+    with ``stopped = "memory"``.
     """
-    last: list[Progress] = []
-    start = time.perf_counter()
-    # stop at 90% of the limit: memory grows between two progress reports
-    margin = int(limit * 0.9)
-
-    def watch(p: Progress) -> None:
-        last[:] = [p]
-        if progress is not None:
-            progress(p)
-        if rss_bytes() >= margin:
-            raise MemoryLimitReached
-
+    # stop a little early: memory grows between two polls
+    margin = limit - min(limit // 10, 8 * 2**20)
     if rss_bytes() >= margin:
         raise SpecError(f"--memory {limit:,} bytes is below what agree already uses "
                         f"({rss_bytes():,} bytes)")
-    try:
-        return check(spec, properties, progress=watch, progress_every=0.5, **options)
-    except MemoryLimitReached:
-        props: list[Property] = list(properties or ())
-        result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
-        if last:
-            result.distinct, result.generated = last[0].distinct, last[0].generated
-            result.depth = last[0].depth
-        result.seconds = time.perf_counter() - start
-        result.complete, result.stopped = False, "memory"
-        return result
+    last_poll = [0.0]
+
+    def over() -> str | None:
+        now = time.perf_counter()
+        if now - last_poll[0] < 0.05:
+            return None
+        last_poll[0] = now
+        return "memory" if rss_bytes() >= margin else None
+
+    return check(spec, properties, progress=progress, should_stop=over, **options)
