@@ -111,7 +111,7 @@ def _check(
     seen: dict[Hashable, Hashable | None] = {}
     start = time.perf_counter()
     last_report = start
-    generated = 0
+    initial_generated = 0  # successors are counted per action, in result.coverage
     pending: list[tuple[Property, Any, Any, Any]] = []  # (property, parent fp, step, state)
 
     def failed(prop: Property, parent: Hashable | None, step: Transition[Any] | None,
@@ -149,7 +149,7 @@ def _check(
 
     frontier: list[Any] = []
     for s in spec.init():
-        generated += 1
+        initial_generated += 1
         inside = not constrained or constraint(s)
         if inside or check_pruned:
             check_state(s, None, None)
@@ -168,14 +168,14 @@ def _check(
     plans = []
     for a in actions:
         doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in a.domains]
-        plans.append((a, a.fn, result.coverage[a.label], a.domains, doms))
+        plans.append((a, a.fn, result.coverage[a.label], doms))
     expanded = 0
     while frontier and not stop:
         level: list[Any] = []
         for s in frontier:
             sfp = fingerprint(s)
             succ: list[tuple[Any, Action[Any], Any, ActionStats]] = []
-            for act, fn, stats, domains, doms in plans:
+            for act, fn, stats, doms in plans:
                 args: Any = ()
                 try:
                     # one and two parameters, the common cases, are called without packing
@@ -194,7 +194,7 @@ def _check(
                                 if t is not None:
                                     succ.append((t, act, (x, y), stats))
                     else:
-                        for args in _bindings(spec, domains, s):
+                        for args in act.bindings(s):
                             t = fn(s, *args)
                             if t is not None:
                                 succ.append((t, act, args, stats))
@@ -246,14 +246,14 @@ def _check(
                     break
                 if progress is not None and now - last_report >= progress_every:
                     last_report = now
-                    gen = generated + sum(c.generated for c in result.coverage.values())
+                    gen = initial_generated + sum(c.generated for c in result.coverage.values())
                     progress(Progress(len(seen), gen, depth, len(level), now - start))
         if level and not stop:
             depth += 1
         frontier = level
 
     result.distinct = len(seen)
-    result.generated = generated + sum(c.generated for c in result.coverage.values())
+    result.generated = initial_generated + sum(c.generated for c in result.coverage.values())
     result.depth = depth
     result.seconds = time.perf_counter() - start
     n, g = result.distinct, result.generated
@@ -271,20 +271,6 @@ def _check(
             result.violations.append(Violation(
                 p.name, "sometimes", None, f"no reachable state satisfies {p.name}"))
     return result
-
-
-def _bindings(spec: Spec[Any], doms: Sequence[tuple[str, Any]], s: Any) -> Any:
-    if not doms:
-        return ((),)
-    if len(doms) == 1:
-        d = doms[0][1]
-        values = getattr(spec, d) if isinstance(d, str) else d(spec, s)
-        return [(x,) for x in values]
-    lists = [getattr(spec, d) if isinstance(d, str) else list(d(spec, s)) for _, d in doms]
-    out: list[tuple[Any, ...]] = [()]
-    for lst in lists:
-        out = [(*prefix, x) for prefix in out for x in lst]
-    return out
 
 
 def trace_to(spec: Spec[Any], seen: dict[Hashable, Hashable | None], fp: Hashable,
