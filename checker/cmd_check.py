@@ -6,15 +6,14 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from agree.checker import registry
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
 from agree.checker.spec import Param, Property, Spec, SpecError
+from agree.checker.trace_files import write_traces
 from agree.traces.text import render_text
-from agree.traces.trace import save_trace
 
 __all__ = ["parse_spec_params", "register", "report_text"]
 
@@ -105,11 +104,7 @@ def run_list(args: argparse.Namespace, extra: list[str]) -> int:
 
 def load_spec(name: str) -> tuple[type[Spec[Any]], tuple[Property, ...], dict[str, Any]]:
     """The spec class, its properties, and registry defaults for a name or a file."""
-    if name.endswith(".py") or ".py:" in name:
-        cls, props = registry.load_user_spec(name)
-        return cls, props, {}
-    entry = registry.get(name)
-    return entry.spec_class(), entry.property_list(), dict(entry.defaults)
+    return registry.load(name)
 
 
 def parse_spec_params(cls: type[Spec[Any]], extra: list[str], prog: str,
@@ -187,7 +182,8 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
                    deadlock=args.deadlock, max_states=args.max_states,
                    time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
                    progress=progress)
-    written = _write_traces(result, args.trace_out)
+    written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
+                           args.trace_out)
     code = result.exit_code
     if args.json:
         doc = result.to_json()
@@ -212,24 +208,6 @@ def _progress_printer() -> Any:
               f"{p.depth}, queue {p.queue:,}, {p.states_per_second:,.0f} states/s, "
               f"{p.seconds:.0f} s", file=sys.stderr, flush=True)
     return show
-
-
-def _write_traces(result: CheckResult, trace_out: str | None) -> list[str]:
-    written = []
-    for i, v in enumerate(result.violations):
-        if v.trace is None:
-            continue
-        if trace_out:
-            path = Path(trace_out) if i == 0 else Path(trace_out).with_suffix(
-                f".{v.property}.json")
-        else:
-            path = Path(f"{result.spec.replace('/', '_')}.{v.property}.trace.json")
-        try:
-            save_trace(v.trace, path)
-        except OSError as exc:
-            raise SpecError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
-        written.append(str(path))
-    return written
 
 
 def report_text(spec: Spec[Any], r: CheckResult, written: list[str]) -> str:

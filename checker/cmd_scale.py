@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from agree.checker.explore import check, select_properties
@@ -15,8 +14,8 @@ from agree.checker.limits import check_with_memory_limit, parse_size
 from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
 from agree.checker.spec import Property, Spec, SpecError
+from agree.checker.trace_files import write_traces
 from agree.traces.text import render_text
-from agree.traces.trace import save_trace
 
 __all__ = ["add_check_flags", "check_scaled", "register", "report_simulation"]
 
@@ -144,7 +143,8 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
         result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
                           only=args.only, stop_at_first=not args.keep_going,
                           deadlock=args.deadlock, time_limit=args.time_limit)
-    written = _write(result, args.trace_out)
+    written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
+                           args.trace_out)
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
@@ -152,24 +152,6 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     else:
         print(report_simulation(spec, result, written))
     return result.exit_code
-
-
-def _write(result: SimulationResult, trace_out: str | None) -> list[str]:
-    written = []
-    for i, v in enumerate(result.violations):
-        if v.trace is None:
-            continue
-        if trace_out:
-            path = Path(trace_out) if i == 0 else Path(trace_out).with_suffix(
-                f".{v.property}.json")
-        else:
-            path = Path(f"{result.spec.replace('/', '_')}.{v.property}.trace.json")
-        try:
-            save_trace(v.trace, path)
-        except OSError as exc:
-            raise SpecError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
-        written.append(str(path))
-    return written
 
 
 def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str]) -> str:

@@ -9,14 +9,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from agree.checker.explore import select_properties
 from agree.checker.graph import DEFAULT_LIMIT, StateGraph, build_graph, write_graph
 from agree.checker.liveness import LIVENESS_KINDS, check_liveness, report_liveness
 from agree.checker.spec import Property, Spec, SpecError
-from agree.traces.trace import Trace, save_trace, to_json
+from agree.checker.trace_files import write_traces
+from agree.traces.trace import Trace, to_json
 
 __all__ = ["build", "run", "split", "write"]
 
@@ -46,19 +46,8 @@ def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace,
     sg = build_graph(spec, _limit(args), what="liveness")
     result = check_liveness(spec, live, symmetry=bool(getattr(args, "symmetry", False)),
                             graph=sg)
-    written: list[str] = []
-    for i, v in enumerate(result.violations):
-        if args.trace_out:
-            first = i == 0 and not after_safety
-            path = Path(args.trace_out) if first else Path(args.trace_out).with_suffix(
-                f".{v.property}.json")
-        else:
-            path = Path(f"{spec.name}.{v.property}.trace.json")
-        try:
-            save_trace(v.trace, path)
-        except OSError as exc:
-            raise SpecError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
-        written.append(str(path))
+    written = write_traces(spec.name, [(v.property, v.trace) for v in result.violations],
+                           args.trace_out, first_takes_name=not after_safety)
     doc = {
         "spec": result.spec, "params": result.params, "verdict": result.verdict,
         "properties": result.properties, "fairness": result.fairness,

@@ -18,7 +18,7 @@ from typing import Any
 
 from agree.checker.spec import Property, Spec, SpecError
 
-__all__ = ["SpecEntry", "build", "entries", "get", "load_user_spec", "resolve"]
+__all__ = ["SpecEntry", "build", "entries", "get", "load", "load_user_spec", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -181,13 +181,21 @@ def build(name: str, params: Mapping[str, Any] | None = None,
     return spec, entry.property_list()
 
 
-def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[Property]]:
-    """Resolver for trace files: a registered name, or ``file.py:Class`` of a user spec."""
+def load(name: str) -> tuple[type[Spec[Any]], tuple[Property, ...], dict[str, Any]]:
+    """The spec class, its properties and its default parameters, for a registered
+    name or a user's ``FILE.py[:Class]``."""
     if name.endswith(".py") or ".py:" in name:
         cls, props = load_user_spec(name)
-        spec = cls(**coerce_params(cls, params))
-        return spec, (*spec.declared_properties(), *props)
-    return build(name, params)
+        return cls, props, {}
+    entry = get(name)
+    return entry.spec_class(), entry.property_list(), dict(entry.defaults)
+
+
+def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[Property]]:
+    """Resolver for trace files: a registered name, or ``file.py:Class`` of a user spec."""
+    cls, props, defaults = load(name)
+    spec = cls(**coerce_params(cls, params, defaults))
+    return spec, (*spec.declared_properties(), *props)
 
 
 def load_user_spec(ref: str) -> tuple[type[Spec[Any]], tuple[Property, ...]]:
