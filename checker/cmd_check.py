@@ -11,7 +11,7 @@ from typing import Any
 from agree.checker import registry
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
-from agree.checker.spec import Param, Property, Spec, SpecError
+from agree.checker.spec import Property, Spec, SpecError
 from agree.checker.trace_files import write_traces
 from agree.traces.text import render_text
 
@@ -62,10 +62,6 @@ def register(sub: Any) -> None:
 
 
 # -- list -----------------------------------------------------------------------
-
-
-def _param_text(p: Param) -> str:
-    return f"{p.flag} {p.default!r}".replace("True", "true").replace("False", "false")
 
 
 def run_list(args: argparse.Namespace, extra: list[str]) -> int:

@@ -175,13 +175,6 @@ class Action(Generic[S]):
     def param_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.domains)
 
-    def domain(self, name: str, state: S) -> Sequence[Any]:
-        """The values parameter ``name`` ranges over in ``state``."""
-        for pname, dom in self.domains:
-            if pname == name:
-                return self.spec.domain_values(dom, state)
-        raise SpecError(f"action {self.label} has no parameter {name!r}")
-
     def bindings(self, state: S) -> Iterator[tuple[Any, ...]]:
         """Every parameter tuple in the declared domains, in declared order."""
         lists = [self.spec.domain_values(dom, state) for _, dom in self.domains]
