@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -17,7 +18,7 @@ from agree.checker.result import SpecRuntimeError
 from agree.checker.spec import SpecError
 from agree.traces.trace import TraceError
 
-__all__ = ["COMMANDS", "ArgumentParser", "UsageError", "main"]
+__all__ = ["COMMANDS", "ArgumentParser", "UsageError", "main", "require_positive"]
 
 #: Modules that each define ``register(subparsers)``; one per command group.
 COMMANDS: list[str] = [
@@ -40,6 +41,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def require_positive(args: argparse.Namespace, *names: str) -> None:
+    """Refuse an option among ``names`` that is set but not a positive finite number
+    (float options accept "nan" and "inf", which no budget or timeout means)."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise SpecError(f"--{name.replace('_', '-')} must be a positive number")
 
 
 def build_parser() -> ArgumentParser:

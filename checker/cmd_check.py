@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
 from agree.checker import registry
+from agree.checker.cli import ArgumentParser, require_positive
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
 from agree.checker.spec import Property, Spec, SpecError
 from agree.checker.trace_files import write_traces
 from agree.traces.text import render_text
 
-__all__ = ["parse_spec_params", "register", "report_text"]
+__all__ = ["instantiate", "load_spec", "parse_spec_params", "register", "report_text"]
 
 
 def register(sub: Any) -> None:
@@ -103,10 +103,17 @@ def load_spec(name: str) -> tuple[type[Spec[Any]], tuple[Property, ...], dict[st
     return registry.load(name)
 
 
+def instantiate(cls: type[Spec[Any]], params: dict[str, Any], name: str) -> Spec[Any]:
+    """Build the spec; a constructor that rejects its parameters is bad input."""
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"spec {name}: bad parameters: {exc}") from None
+
+
 def parse_spec_params(cls: type[Spec[Any]], extra: list[str], prog: str,
                       defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parse ``--param value`` flags against the spec's parameters."""
-    from agree.checker.cli import ArgumentParser
 
     parser = ArgumentParser(prog=prog, add_help=False)
     for p in cls.parameters():
@@ -153,16 +160,8 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         print(_spec_help(cls, props, defaults))
         return 0
     params = parse_spec_params(cls, extra, f"agree check {args.spec}", defaults)
-    for name in ("max_states", "time_limit"):
-        value = getattr(args, name)
-        if value is not None and not (value > 0 and math.isfinite(value)):
-            raise SpecError(f"--{name.replace('_', '-')} must be a positive number")
-    try:
-        spec = cls(**params)
-    except SpecError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"spec {args.spec}: bad parameters: {exc}") from None
+    require_positive(args, "max_states", "time_limit")
+    spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
     from agree.checker import liveness_cli
 

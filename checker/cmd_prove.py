@@ -14,6 +14,7 @@ from typing import Any
 
 from agree.checker import registry
 from agree.checker.bmc import BmcResult, bmc
+from agree.checker.cli import require_positive
 from agree.checker.cmd_check import parse_spec_params
 from agree.checker.prove import CTI, Obligation, ProofResult, prove
 from agree.checker.spec import Property, Spec, SpecError
@@ -117,8 +118,7 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
                 f"--acceptors must be a number or 'any', not {args.acceptors!r}") from None
         if acceptors < 1:
             raise SpecError("--acceptors must be at least 1")
-    if args.timeout <= 0 or args.reach_budget <= 0:
-        raise SpecError("--timeout and --reach-budget must be positive")
+    require_positive(args, "timeout", "reach_budget")
     enc, twins = encoding_for(args.spec, acceptors=acceptors, values=None, max_ballot=None)
     if args.action:
         unknown = [a for a in args.action if a not in enc.action_labels()]
@@ -219,8 +219,7 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     entry = registry.get(args.spec)
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
-    if args.timeout <= 0:
-        raise SpecError("--timeout must be positive")
+    require_positive(args, "timeout")
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)

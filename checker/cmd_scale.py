@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from agree.checker.cli import require_positive
 from agree.checker.explore import check, select_properties
 from agree.checker.limits import check_with_memory_limit, parse_size
 from agree.checker.result import CheckResult
@@ -51,8 +52,7 @@ def check_scaled(spec: Spec[Any], props: Sequence[Property], only: Sequence[str]
         return None
     if workers is not None and workers < 1:
         raise SpecError("--workers must be at least 1")
-    if args.checkpoint_every <= 0:
-        raise SpecError("--checkpoint-every must be positive")
+    require_positive(args, "checkpoint_every")
     options: dict[str, Any] = {
         "stop_at_first": not args.keep_going, "deadlock": args.deadlock,
         "max_states": args.max_states, "time_limit": args.time_limit,
@@ -117,20 +117,14 @@ def register(sub: Any) -> None:
 
 
 def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.checker.cmd_check import load_spec, parse_spec_params
+    from agree.checker.cmd_check import instantiate, load_spec, parse_spec_params
 
     cls, props, defaults = load_spec(args.spec)
     params = parse_spec_params(cls, extra, f"agree simulate {args.spec}", defaults)
     if args.depth < 1 or args.runs < 1:
         raise SpecError("--depth and --runs must be at least 1")
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise SpecError("--time-limit must be positive")
-    try:
-        spec = cls(**params)
-    except SpecError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"spec {args.spec}: bad parameters: {exc}") from None
+    require_positive(args, "time_limit")
+    spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
     if args.ray:
         from agree.checker.ray_backend import simulate_on_ray
