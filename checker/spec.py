@@ -274,9 +274,21 @@ class Spec(Generic[S]):
                              cls.param_max.get(pname, 1000)))
         return tuple(out)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Spec[S]:
+        # Remember the constructor's arguments: they are the parameters, whatever
+        # names the spec gives its attributes (``acceptors`` is a domain, say).
+        self = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        except TypeError:  # __init__ will report the bad call itself
+            bound = None
+        self.__dict__["_given_params"] = dict(bound.arguments) if bound is not None else {}
+        return self
+
     def param_values(self) -> dict[str, Any]:
         """The values this instance was built with (for reports and traces)."""
-        return {p.name: getattr(self, p.name, p.default) for p in self.parameters()}
+        given = self.__dict__.get("_given_params", {})
+        return {p.name: given.get(p.name, p.default) for p in self.parameters()}
 
     # -- the transition system ---------------------------------------------
 

@@ -136,10 +136,6 @@ class Paxos(Spec[PaxosState]):
         self._index_of: frozenset[Any] | None = None
         self._index: tuple[set[int], dict[int, dict[int, list[M1b]]]] = (set(), {})
 
-    def param_values(self) -> dict[str, Any]:
-        return {"acceptors": self.acceptors_n, "values": self.values_n,
-                "max_ballot": self.max_ballot}
-
     def init(self) -> Iterable[PaxosState]:
         n = self.acceptors_n
         yield PaxosState((-1,) * n, (-1,) * n, (NONE,) * n, frozenset())

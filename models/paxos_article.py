@@ -153,10 +153,6 @@ class ArticlePaxos(Spec[ArticleState]):
         self.ballots: Sequence[int] = range(max_ballot + 1)
         self.quorums = majorities(acceptors)
 
-    def param_values(self) -> dict[str, Any]:
-        return {"acceptors": self.acceptors_n, "values": self.values_n,
-                "max_ballot": self.max_ballot}
-
     def init(self) -> Iterable[ArticleState]:
         n = self.acceptors_n
         yield ArticleState((-1,) * n, (-1,) * n, (None,) * n, frozenset())
@@ -248,9 +244,6 @@ class PidTimestampPaxos(Paxos):
         if proposers < 1:
             raise SpecError("--proposers must be at least 1")
         self.proposers = proposers
-
-    def param_values(self) -> dict[str, Any]:
-        return {**super().param_values(), "proposers": self.proposers}
 
     # Phase2a(b, v) as in Paxos.tla, except that ballot b may already have
     # 2a messages from the other proposers that share its id: one per proposer.

@@ -99,9 +99,6 @@ class LivenessPaxos(Spec[LivenessState]):
         self.proposers: Sequence[int] = range(proposers)
         self.values: Sequence[int] = range(proposers)
 
-    def param_values(self) -> dict[str, Any]:
-        return {"acceptors": self.acceptors_n, "proposers": self.proposers_n}
-
     def quorum(self, accs: Iterable[int]) -> bool:
         return 2 * len(set(accs)) > self.acceptors_n
 

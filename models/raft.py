@@ -131,12 +131,6 @@ class Raft(Spec[RaftState]):
         self.values_n = values
         self._all_logs_of: tuple[RaftState | None, frozenset[Log]] = (None, frozenset())
 
-    def param_values(self) -> dict[str, Any]:
-        return {"servers": self.n, "values": self.values_n, "max_term": self.max_term,
-                "max_log": self.max_log, "max_messages": self.max_messages,
-                "max_restarts": self.max_restarts,
-                "entries_per_append": self.entries_per_append, "history": self.history}
-
     # -- helpers ---------------------------------------------------------------
 
     def is_quorum(self, servers: frozenset[int]) -> bool:
