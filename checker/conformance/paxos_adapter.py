@@ -57,15 +57,32 @@ __all__ = ["ObservedNode", "PaxosCluster", "PaxosMapping"]
 
 
 class ObservedNode(PaxosNode):
-    """A PaxosNode that records every message it sends (to itself as well)."""
+    """A PaxosNode that records every message it sends (to itself as well).
 
-    def __init__(self, node_id: int, n: int, acceptor: AcceptorState | None = None) -> None:
+    With ``loopback``, a message the node sends itself goes out through the network
+    like any other (the bag), instead of being handled at once; the handlers are the
+    node's own. Every behaviour of the plain node is one of the loopback node (the one
+    that delivers such a message first), and the loopback node's self-addressed
+    promises and votes can be scheduled where a spec trace has them (trace replay)."""
+
+    def __init__(self, node_id: int, n: int, acceptor: AcceptorState | None = None,
+                 loopback: bool = False) -> None:
         self.sent: list[PaxosMessage] = []
+        self.loopback = loopback
         super().__init__(node_id, n, acceptor)
+
+    def step(self, m: PaxosMessage) -> None:
+        if self.loopback and m.source == m.dest == self.id:
+            PaxosNode._deliver(self, m)  # the network brings it back: handle it now
+            return
+        super().step(m)
 
     def _deliver(self, m: PaxosMessage) -> None:
         if m.source == self.id:
             self.sent.append(m)
+            if self.loopback and m.dest == self.id:
+                self._out.append(m)
+                return
         super()._deliver(m)
 
 
@@ -146,12 +163,14 @@ class PaxosCluster:
     """n single-decree Paxos nodes over a bag network, every step judged by the spec."""
 
     def __init__(self, n: int = 3, values: int = 2, max_round: int = 6,
-                 spec_class: type[Paxos] = Paxos) -> None:
+                 spec_class: type[Paxos] = Paxos, loopback: bool = False) -> None:
         self.n = n
+        self.loopback = loopback
         self.values = values
         self.mapping = PaxosMapping(n, values, max_round, spec_class)
         self.spec = self.mapping.spec
-        self.nodes: list[ObservedNode | None] = [ObservedNode(k, n) for k in range(n)]
+        self.nodes: list[ObservedNode | None] = [ObservedNode(k, n, loopback=loopback)
+                                                 for k in range(n)]
         self.stored = [AcceptorState() for _ in range(n)]
         self.bag: list[PaxosMessage] = []
         self.msgs: set[Any] = set()
@@ -213,7 +232,7 @@ class PaxosCluster:
 
     def restart(self, i: int) -> Match:
         if self.nodes[i] is None:
-            self.nodes[i] = ObservedNode(i, self.n, self.stored[i])
+            self.nodes[i] = ObservedNode(i, self.n, self.stored[i], self.loopback)
         return self._after(None, f"restart n{i + 1}")
 
     # -- queries -------------------------------------------------------------------

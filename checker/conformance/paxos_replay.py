@@ -1,30 +1,40 @@
 """A Paxos.tla trace (paxos or a paxos-* zoo variant) driven through impl/paxos.
 
 Ballot b of the spec is ballot ``(b // n + 1, b % n)`` of the implementation:
-node ``b % n`` proposes it. Each spec step becomes environment choices:
+node ``b % n`` proposes it. The step mapping: a node of impl/paxos is proposer and
+acceptor at once and handles the messages it sends itself at once, so its own
+promise, and its own vote, happen inside its proposer's step where Paxos.tla has
+separate Phase1b and Phase2b steps, possibly much later or never. The replay runs
+the nodes with *loopback* (paxos_adapter.ObservedNode): a message to itself goes
+through the network like any other, handled by the node's own handlers when the
+replay delivers it. Every behaviour of the plain node is one of the loopback node
+(the one that delivers such messages first), so this widens the schedules, never
+the node's logic, and each spec step becomes environment choices:
 
 * ``Phase1a(b)``: nothing yet. The proposer starts ballot b when the trace first
   needs it (a promise or a 2a of b), proposing the value the trace's ``Phase2a(b, v)``
-  will ask for. It then promises its own ballot at once, as its own acceptor.
+  will ask for.
 * ``Phase1b(a, 1a b)``: deliver the proposer's Prepare to acceptor a.
-* ``Phase2a(b, v)``: deliver the promises of ballot b to the proposer until it sends
-  its Accept. The implementation picks the value itself, and it must be v.
+* ``Phase2a(b, v)``: deliver to the proposer the promises of a quorum whose reports
+  make it propose v (any quorum if none does); the implementation picks the value
+  itself, and it must be v.
 * ``Phase2b(a, 2a b v)``: deliver the proposer's Accept to acceptor a.
 * ``Restart(a)`` (zoo only): crash and restart node a.
 
 The replay stops at the first step the implementation does not take, or after which
-the acting acceptor's ``max_bal``, ``max_vbal`` and ``max_val`` differ from the trace's
-(unless the trace reaches them within a few steps).
+the acting acceptor's ``max_bal``, ``max_vbal`` and ``max_val`` differ from the trace's.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import combinations
 from typing import Any
 
 from agree.checker.conformance.harness import ConformanceFailure
 from agree.checker.conformance.paxos_adapter import PaxosCluster
-from agree.checker.conformance.replay_impl import LOOKAHEAD, ReplayResult, plain
+from agree.checker.conformance.replay_impl import ReplayResult, plain
+from agree.impl.paxos import Promise
 from agree.models.paxos import PaxosState, show_value
 from agree.traces.trace import Trace
 
@@ -41,7 +51,7 @@ class _PaxosReplayer:
         self.trace = trace
         self.n = int(p["acceptors"])
         max_round = int(p["max_ballot"]) // self.n + 2
-        self.c = PaxosCluster(self.n, int(p["values"]), max_round=max_round)
+        self.c = PaxosCluster(self.n, int(p["values"]), max_round=max_round, loopback=True)
         self.pending: Counter[tuple[Any, ...]] = Counter()
         self.started: set[int] = set()
         self.choices: list[tuple[str, tuple[Any, ...]]] = []
@@ -84,6 +94,33 @@ class _PaxosReplayer:
             return f"the implementation has {exc}"
         return ""
 
+    def gather(self, b: int, v: int) -> str:
+        """Deliver to ballot b's proposer the promises of a quorum whose reports make it
+        propose v (the highest vote reported, or its own value if none voted); any quorum
+        if none does, so that the implementation shows what it proposes instead."""
+        k = b % self.n
+        ballot = self.ballot(b)
+        promises = {m.source: m for m in self.c.bag if isinstance(m, Promise)
+                    and m.dest == k and tuple(m.ballot) == ballot}
+        quorums = [q for size in range(self.n // 2 + 1, self.n + 1)
+                   for q in combinations(sorted(promises), size)]
+        if not quorums:
+            return "the proposer never has promises from a quorum"
+        own = self.c.mapping.codec.encode(self.value_for(b, 0))
+
+        def proposes(q: tuple[int, ...]) -> bytes | None:
+            votes = [(p.max_vbal, p.max_val) for p in (promises[a] for a in q)
+                     if p.max_vbal is not None]
+            return max(votes)[1] if votes else own
+
+        wanted = self.c.mapping.codec.encode(v)
+        q = next((q for q in quorums if proposes(q) == wanted), quorums[0])
+        for a in q:
+            why = self.deliver("Promise", b, a, k)
+            if why or any(s[0] == "Phase2a" and s[1] == b for s in self.pending):
+                return why
+        return ""
+
     def act(self, n: int, action: str, args: tuple[Any, ...]) -> str:
         if action == "Phase1b":
             a, m = args
@@ -91,16 +128,11 @@ class _PaxosReplayer:
                 "" if self.pending[_sid(action, args)] else
                 self.deliver("Prepare", m.bal, m.bal % self.n, a))
         if action == "Phase2a":
-            b, _ = args
+            b, v = args
             why = self.start(b, n)
-            k = b % self.n
-            while not why and not any(s[0] == "Phase2a" and s[1] == b for s in self.pending):
-                promises = [m for m in self.c.bag if type(m).__name__ == "Promise"
-                            and m.dest == k and tuple(m.ballot) == self.ballot(b)]
-                if not promises:
-                    return "the proposer never has promises from a quorum"
-                why = self.deliver("Promise", b, promises[0].source, k)
-            return why
+            if why or any(s[0] == "Phase2a" and s[1] == b for s in self.pending):
+                return why
+            return self.gather(b, int(v))
         if action == "Phase2b":
             a, m = args
             return self.start(m.bal, n) or (
@@ -123,36 +155,48 @@ class _PaxosReplayer:
             try:
                 why = "" if self.pending[sid] else self.act(n, step.action, step.args)
             except ConformanceFailure as exc:
-                why = "the implementation broke the spec: " + exc.text.splitlines()[0]
+                why = "it breaks the spec: " + exc.text.splitlines()[0]
             if not why and step.action != "Restart" and not self.pending[sid]:
-                why = ("the implementation does not take this step here (its last choice, "
-                       f"{self.last})")
-                if step.action in ("Phase1b", "Phase2b"):
-                    a = int(step.args[0])
-                    why += (f": a{a + 1} has promised ballot "
-                            f"{self.c.recorder.state.max_bal[a]} already")
-                else:
-                    taken = [s for s in self.pending if s[0] == step.action]
-                    why += f"; it took {taken[-1]}" if taken else ""
+                why = self.refused(step.action, step.args)
             if why:
                 return self._stop(result, n, step.label, why)
             if self.pending[sid]:
                 self.pending[sid] -= 1
             if step.action != "Phase2a":
-                a = int(step.args[0])
-                s = self.c.recorder.state
-                impl = (s.max_bal[a], s.max_vbal[a], s.max_val[a])
-                later = [(t.max_bal[a], t.max_vbal[a], t.max_val[a])
-                         for t in states[n + 1:n + 2 + LOOKAHEAD]]
-                if impl not in later:
-                    names = ("max_bal", "max_vbal", "max_val")
-                    diffs = [f"{nm}[a{a + 1}]: trace {_show(nm, x)}, implementation "
-                             f"{_show(nm, y)}"
-                             for nm, x, y in zip(names, later[0], impl, strict=True) if x != y]
+                diffs = self.differences(int(step.args[0]), states[n + 1])
+                if diffs:
                     return self._stop(result, n, step.label, "; ".join(diffs))
             result.followed = n + 1
         result.choices = self.choices
         return result
+
+    def refused(self, action: str, args: tuple[Any, ...]) -> str:
+        """What the implementation does instead of the trace's step."""
+        if action in ("Phase1b", "Phase2b"):
+            a, m = int(args[0]), args[1]
+            promised = self.c.recorder.state.max_bal[a]
+            what = (f"promise ballot {m.bal}" if action == "Phase1b"
+                    else f"vote for {show_value(m.val)} in ballot {m.bal}")
+            return (f"a{a + 1} refuses (it has promised ballot {promised}) where the trace has "
+                    f"it {what}")
+        b, v = int(args[0]), int(args[1])
+        taken = [s for s in self.pending if s[0] == "Phase2a" and s[1] == b]
+        if taken:
+            return (f"it proposes {show_value(taken[-1][2])} in ballot {b} where the trace "
+                    f"proposes {show_value(v)}")
+        return (f"it proposes nothing in ballot {b} where the trace proposes {show_value(v)} "
+                f"(its last choice, {self.last})")
+
+    def differences(self, a: int, post: PaxosState) -> list[str]:
+        """Where acceptor a of the implementation and of the trace differ."""
+        s = self.c.recorder.state
+        out = []
+        for name in ("max_bal", "max_vbal", "max_val"):
+            x, y = getattr(post, name)[a], getattr(s, name)[a]
+            if x != y:
+                out.append(f"it has {name}[a{a + 1}] = {_show(name, y)} where the trace has "
+                           f"{_show(name, x)}")
+        return out
 
     def _stop(self, result: ReplayResult, n: int, label: str, why: str) -> ReplayResult:
         result.followed, result.label, result.reason = n, label, why
