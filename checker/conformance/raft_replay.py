@@ -55,6 +55,8 @@ from agree.models.raft_types import (
     AERESP,
     CANDIDATE,
     FOLLOWER,
+    LEADER,
+    RVREQ,
     Entry,
     RaftState,
     bag_counts,
@@ -67,6 +69,9 @@ _VAR_NAMES = ("current_term", "state", "voted_for", "log", "commit_index")
 _RECEIPTS = {"UpdateTerm", "HandleRequestVoteRequest", "HandleRequestVoteResponse",
              "DropStaleResponse", "HandleAppendEntriesRequest", "HandleAppendEntriesResponse"}
 _SENDS = {"RequestVote", "AppendEntries"}
+#: Receipts whose effect is on persistent state only (and a reply): still pending when
+#: their server restarts, as the trace may take them after the restart to the same effect.
+_DURABLE = {"UpdateTerm", "HandleRequestVoteRequest"}
 _COMMIT = 5  # the commit index's place in an AppendEntries request's key
 
 
@@ -143,7 +148,9 @@ class _RaftReplayer:
         self.c = RaftConformance(self.n, int(p["values"]),
                                  config=replay_config(int(p.get("entries_per_append", 1))))
         self.pending: list[_Pending] = []
-        self.owed: set[int] = set()
+        # rule 2: per server, the trace's Timeouts and UpdateTerms not taken yet
+        # (kind, message key or None, the trace's term after it)
+        self.owed: dict[int, list[tuple[str, tuple[Any, ...] | None, int]]] = {}
         self.epoch = [0] * self.n
         self.choices: list[tuple[str, tuple[Any, ...]]] = []
         self.last = "no choice yet"
@@ -188,8 +195,9 @@ class _RaftReplayer:
         sid, i = _sid(action, args), _actor(args)
         for k, p in enumerate(self.pending):
             if (p.sid == sid and p.actor == i
-                    and (p.term == pre.current_term[i] or action == "Restart")
-                    and p.epoch == self.epoch[i]
+                    and (p.term == pre.current_term[i] or action == "Restart"
+                         or i in self.owed)
+                    and (p.epoch == self.epoch[i] or action in _DURABLE)
                     and (sent is None or (p.sent is not None and covers(p.sent, sent)))):
                 del self.pending[k]
                 return True
@@ -199,8 +207,8 @@ class _RaftReplayer:
         """The trace's state advanced by the live pending steps (rule 1), re-run in the
         order the implementation took them through the spec it is held to (the correct
         one: they are its steps); pending steps of an older term are dropped."""
-        self.pending = [p for p in self.pending if p.epoch == self.epoch[p.actor]
-                        and p.term >= post.current_term[p.actor]]
+        self.pending = [p for p in self.pending if p.term >= post.current_term[p.actor]
+                        and (p.epoch == self.epoch[p.actor] or p.sid[0] in _DURABLE)]
         state = post
         for p in self.pending:
             act = self.c.spec.action(p.transition.action.label.split("[", 1)[0])
@@ -220,15 +228,14 @@ class _RaftReplayer:
     def differences(self, i: int, post: RaftState) -> list[str]:
         """Where server i of the implementation and of the trace differ (rules 1-3)."""
         impl = _vars(self.impl(), i)
+        trace = _vars(self.advanced(post), i)
         if i in self.owed:
-            trace = _vars(post, i)
             names = ["log", "commit_index"]
             if impl[0] == trace[0]:
                 names.append("voted_for")
                 if (trace[1], impl[1]) != (CANDIDATE, FOLLOWER):
                     names.append("state")
         else:
-            trace = _vars(self.advanced(post), i)
             names = list(_VAR_NAMES)
         out = []
         for name in names:
@@ -253,7 +260,7 @@ class _RaftReplayer:
             self.choose("propose", args[0], args[1])
         elif action == "AppendEntries":
             self.choose("tick", args[0])  # a heartbeat (heartbeat_ticks=1)
-        elif action in _RECEIPTS or action in ("DropMessage", "DuplicateMessage"):
+        elif action in _RECEIPTS or action == "DuplicateMessage":
             m = args[0]
             key = plain(spec_message_key(m))
             k = self.find_message(key)
@@ -266,18 +273,22 @@ class _RaftReplayer:
                     why += (f" (the implementation handles s{m.mdest + 1}'s vote for itself "
                             "as part of its timeout: such messages never travel)")
                 return why
-            verb = {"DropMessage": "drop", "DuplicateMessage": "duplicate"}.get(action,
-                                                                               "deliver")
+            if action != "DuplicateMessage" and m.mtype == RVREQ:
+                self.spare(k)  # rule 6
+            verb = "duplicate" if action == "DuplicateMessage" else "deliver"
             self.choose(verb, k)
         return ""
 
-    def realise(self, i: int, pre: RaftState) -> None:
-        """Fire i's deferred timeout: as often as it takes to reach the trace's term."""
-        self.owed.discard(i)
-        for _ in range(pre.current_term[i]):
-            if self.impl().current_term[i] >= pre.current_term[i]:
-                break
-            self.choose("timeout", i)
+    def realise(self, i: int) -> None:
+        """Take i's deferred steps, in the trace's order: fire its timer, or deliver the
+        message of a newer term, unless the implementation is at that term already."""
+        for kind, key, term in self.owed.pop(i, []):
+            if self.impl().current_term[i] >= term:
+                continue
+            if kind == "Timeout":
+                self.choose("timeout", i)
+            elif key is not None and (k := self.find_message(key)) is not None:
+                self.choose("deliver", k)
 
     def to_itself(self, action: str, m: Any, pre: RaftState) -> str:
         """A step on a message from a server to itself that no fused step of the
@@ -290,15 +301,20 @@ class _RaftReplayer:
                     f"{pre.current_term[i]}")
         return ""
 
+    def spare(self, k: int) -> None:
+        """Keep a copy of the k-th message in flight (the network's duplicate): raft.tla's
+        candidate may send a RequestVote again, the implementation never does."""
+        mark = len(self.pending)
+        self.choose("duplicate", k)
+        del self.pending[mark:]
+
     def resend(self, sent: tuple[Any, ...]) -> str:
         """A RequestVote sent again: the network's duplicate of the copy in flight (the
         implementation does not resend), if there is one."""
         k = self.find_message(sent)
         if k is None:
             return f"it sends nothing where the trace sends {show_key(sent)} again"
-        mark = len(self.pending)
-        self.choose("duplicate", k)
-        del self.pending[mark:]
+        self.spare(k)
         return ""
 
     def refused(self, action: str, args: tuple[Any, ...], pre: RaftState,
@@ -337,7 +353,7 @@ class _RaftReplayer:
                 diffs = self.differences(i, post)
                 why = "; ".join(diffs)
                 if not diffs and i in self.owed and _vars(self.impl(), i) == _vars(post, i):
-                    self.owed.discard(i)  # the deferred timeout's effect is reached
+                    del self.owed[i]  # the deferred steps' effect is reached
             if why:
                 return self._stop(result, n, step.label, why)
             result.followed = n + 1
@@ -348,13 +364,15 @@ class _RaftReplayer:
                post: RaftState) -> str:
         """Take the trace's step on the implementation; '' or what it does instead."""
         i = _actor(args)
-        if action == "Timeout":
-            self.owed.add(i)  # rule 2
+        if action == "Timeout" or (action == "UpdateTerm" and pre.state[i] != LEADER):
+            key = plain(spec_message_key(args[0])) if action == "UpdateTerm" else None
+            self.owed.setdefault(i, []).append((action, key, post.current_term[i]))  # rule 2
             return ""
+        if action == "DropMessage":
+            return ""  # rule 5: the message stays in flight, never delivered
         own = action not in _RECEIPTS or args[0].msource == i
-        if i in self.owed and own and action not in ("DropMessage", "DuplicateMessage",
-                                                      "Restart"):
-            self.realise(i, pre)
+        if i in self.owed and own and action not in ("DuplicateMessage", "Restart"):
+            self.realise(i)
         sent = _sent(pre, post) if action in _SENDS else None
         if self.take(action, args, pre, sent):
             return ""
@@ -369,7 +387,7 @@ class _RaftReplayer:
             return why
         if self.take(action, args, pre, sent):
             return ""
-        if action in ("DropMessage", "DuplicateMessage"):
+        if action == "DuplicateMessage":
             return ""
         if action == "AdvanceCommitIndex" and post.commit_index == pre.commit_index:
             return ""  # a stutter of the trace's: nothing to take
