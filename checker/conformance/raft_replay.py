@@ -93,6 +93,11 @@ def _sid(action: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
             *(plain(loose(spec_message_key(a))) if hasattr(a, "mtype") else a for a in args))
 
 
+def _key(m: Any) -> tuple[Any, ...]:
+    key: tuple[Any, ...] = plain(spec_message_key(m))
+    return key
+
+
 def _actor(args: tuple[Any, ...]) -> int:
     for a in args:
         if hasattr(a, "mtype"):
@@ -193,12 +198,14 @@ class _RaftReplayer:
              sent: tuple[Any, ...] | None) -> bool:
         """Consume the pending step that matches the trace's step (rule 1)."""
         sid, i = _sid(action, args), _actor(args)
+        key = _key(args[0]) if args and hasattr(args[0], "mtype") else None
         for k, p in enumerate(self.pending):
             if (p.sid == sid and p.actor == i
                     and (p.term == pre.current_term[i] or action == "Restart"
                          or i in self.owed)
                     and (p.epoch == self.epoch[i] or action in _DURABLE)
-                    and (sent is None or (p.sent is not None and covers(p.sent, sent)))):
+                    and (sent is None or (p.sent is not None and covers(p.sent, sent)))
+                    and (key is None or covers(_key(p.transition.args[0]), key))):
                 del self.pending[k]
                 return True
         return False
@@ -251,7 +258,7 @@ class _RaftReplayer:
 
     # -- the environment's choices ---------------------------------------------
 
-    def act(self, action: str, args: tuple[Any, ...], pre: RaftState) -> str:
+    def act(self, action: str, args: tuple[Any, ...], pre: RaftState, post: RaftState) -> str:
         """Make the implementation take the step, if a choice can; '' or why not."""
         if action == "Restart":
             self.choose("crash", args[0])
@@ -273,7 +280,8 @@ class _RaftReplayer:
                     why += (f" (the implementation handles s{m.mdest + 1}'s vote for itself "
                             "as part of its timeout: such messages never travel)")
                 return why
-            if action != "DuplicateMessage" and m.mtype == RVREQ:
+            stays = bag_counts(post.messages).get(m, 0) >= bag_counts(pre.messages).get(m, 0)
+            if action != "DuplicateMessage" and (m.mtype == RVREQ or stays):
                 self.spare(k)  # rule 6
             verb = "duplicate" if action == "DuplicateMessage" else "deliver"
             self.choose(verb, k)
@@ -288,7 +296,8 @@ class _RaftReplayer:
             if kind == "Timeout":
                 self.choose("timeout", i)
             elif key is not None and (k := self.find_message(key)) is not None:
-                self.choose("deliver", k)
+                self.spare(k)  # the trace handles the message later
+                self.choose("deliver", self.find_message(key))
 
     def to_itself(self, action: str, m: Any, pre: RaftState) -> str:
         """A step on a message from a server to itself that no fused step of the
@@ -382,7 +391,7 @@ class _RaftReplayer:
             return self.to_itself(action, m, pre)
         if action == "RequestVote" and sent is not None:
             return self.resend(sent)
-        why = self.act(action, args, pre)
+        why = self.act(action, args, pre, post)
         if why:
             return why
         if self.take(action, args, pre, sent):
