@@ -148,8 +148,8 @@ class _PaxosReplayer:
         result = ReplayResult(tr.spec, len(tr.steps), 0, params=dict(tr.params))
         states: list[PaxosState] = tr.states
         for n, step in enumerate(tr.steps):
-            if step.action == "Phase1a":
-                result.followed = n + 1
+            if step.action == "Phase1a" or states[n + 1] == states[n]:
+                result.followed = n + 1  # started when needed; or a stutter of the trace's
                 continue
             sid = _sid(step.action, step.args)
             try:

@@ -1,38 +1,51 @@
 """A raft.tla trace (raft or a raft-* zoo variant) driven through impl/raft.
 
-The implementation fuses steps that raft.tla keeps apart, and the replay maps
-them with three documented rules (the *step mapping*):
+The implementation fuses steps that raft.tla keeps apart, and raft.tla allows
+schedules the implementation never makes. The replay maps one onto the other with
+these rules (the *step mapping*):
 
 1. **Eager steps** (one choice, a run of spec steps). An environment choice makes
    the implementation take several spec steps at once: a timeout is Timeout,
    RequestVote(i, i), its handling and the reply's, then RequestVote(i, j) for every
    other j; a delivered vote may make a leader (BecomeLeader, then AppendEntries to
-   every follower, AdvanceCommitIndex); an AppendEntries request is handled whole
-   (every append, every conflicting entry removed, the reply: raft.tla does one per
-   step). The steps the trace has not taken yet are *pending*: a later trace step is
-   matched by a pending step of the same action, arguments and acting server, taken
-   in the same term of that server (a step of an older term is gone for good), and a
-   send (RequestVote, AppendEntries) only by one that sent the same message.
-   While steps are pending, the acting server is compared with the trace's state
-   *advanced by them*: the pending steps re-run through the correct spec.
-2. **Deferred timeouts** (one spec step, no choice yet). The implementation's
-   candidate votes for itself as it times out, where raft.tla's candidate votes when
-   its own request reaches it, possibly never (it may even grant another candidate of
-   its term first). So the replay defers a trace's Timeout(i) until i next acts on
-   its own (a request for votes, a leader's step, a restart); then it fires i's
-   timer as often as it takes to reach the trace's term. Meanwhile i handles the
-   messages the trace delivers to it, and is compared on its log and commit index,
-   and on its vote once the terms agree (a deferred timeout may leave it a follower
-   where the trace has a candidate). A deferred timeout whose effect the
-   implementation reached otherwise (it learnt the term from a message) is dropped.
-3. **Commit index**: the implementation's leader advances its commit index as soon
-   as it can (raft.tla's AdvanceCommitIndex may come later, or be skipped); its
-   commit index, and the one its AppendEntries requests carry, may be higher than
-   the trace's, never lower.
+   every follower, AdvanceCommitIndex); a delivered message is handled whole
+   (UpdateTerm and the handler; every append and conflicting entry removed, and the
+   reply, where raft.tla takes one per step). The steps the trace has not taken yet
+   are *pending*: a later trace step is matched by a pending step of the same action,
+   message, acting server and term of that server (steps of an older term are gone
+   for good), a send only by one that sent the same message. Meanwhile the acting
+   server is compared with the trace's state *advanced by* the pending steps (re-run
+   through the correct spec, whose steps they are).
+2. **Deferred steps** (one spec step, no choice yet). The implementation's candidate
+   votes for itself as it times out, where raft.tla's votes when its own request
+   reaches it, possibly never (it may even grant another candidate first); and a
+   delivered message is handled at once with the UpdateTerm it causes. So a trace's
+   Timeout(i), and its UpdateTerm at a follower or candidate, wait until i acts on its
+   own (a send, a leader's step, its own message) or handles a message stale for the
+   trace; then i's timer fires, or the message is delivered, as needed to reach the
+   trace's term. A leader's UpdateTerm is taken at once (a leader must step down
+   there). Meanwhile i is compared on its log and commit index, and once the terms
+   agree on its vote and role (a follower may stand for the trace's candidate).
+3. **Its own vote**. The implementation's candidate has voted for itself where the
+   trace's may not have yet (rule 2): that difference is allowed; it shows when the
+   trace's server votes for another in that term. A trace's steps on a message from a
+   server to itself (its RequestVote, the reply, losing or copying them) have no
+   counterpart in flight: matched by the pending fused steps, else the trace's alone,
+   except counting one's own vote of another term (the implementation counts it only
+   in its own term).
+4. **Commit index**. The implementation's leader advances its commit index as soon as
+   it can (raft.tla's AdvanceCommitIndex may come later, or not at all): its commit
+   index, and the one its AppendEntries requests carry, may be higher than the
+   trace's, never lower.
+5. **The network**. A message the trace loses stays in flight, never delivered (the
+   same to every server). Where the trace handles a message but leaves it in flight
+   (UpdateTerm, a candidate stepping down, one append of several), or may send it
+   again (RequestVote), the replay keeps a copy: the network's duplicate; a
+   RequestVote sent again is that copy.
 
 Everything else is one trace step, one environment choice (Restart: crash and
-restart; ClientRequest: a proposal; a handler: deliver the message; Drop/Duplicate:
-the network's; AppendEntries: a heartbeat tick when no pending send matches). The
+restart; ClientRequest: a proposal; a handler: deliver the message; Duplicate: the
+network's; AppendEntries: a heartbeat tick when no pending send matches). The
 conformance harness judges every choice as usual, so the implementation stays a
 behaviour of the correct spec throughout. The replay stops at the first trace step
 the implementation does not take, or after which the acting server's current_term,
@@ -76,7 +89,7 @@ _COMMIT = 5  # the commit index's place in an AppendEntries request's key
 
 
 def loose(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A message key without an AppendEntries request's commit index (rule 3)."""
+    """A message key without an AppendEntries request's commit index (rule 4)."""
     return key[:_COMMIT] + key[_COMMIT + 1:] if key[0] == AEREQ else key
 
 
@@ -221,9 +234,9 @@ class _RaftReplayer:
             act = self.c.spec.action(p.transition.action.label.split("[", 1)[0])
             args = p.transition.args
             if args and hasattr(args[0], "mtype"):
-                key = loose(spec_message_key(args[0]))
-                same = [m for m in dict.fromkeys(state.messages)
-                        if loose(spec_message_key(m)) == key]
+                key = _key(args[0])
+                same = [m for m in dict.fromkeys(state.messages) if covers(key, _key(m))]
+                same.sort(key=lambda m: _key(m) != key)  # the same message first
                 if not same:
                     continue
                 args = (same[0], *args[1:])
@@ -233,7 +246,7 @@ class _RaftReplayer:
         return state
 
     def differences(self, i: int, post: RaftState) -> list[str]:
-        """Where server i of the implementation and of the trace differ (rules 1-3)."""
+        """Where server i of the implementation and of the trace differ (rules 1-4)."""
         impl = _vars(self.impl(), i)
         trace = _vars(self.advanced(post), i)
         if i in self.owed:
@@ -251,7 +264,7 @@ class _RaftReplayer:
             if a == b or (name == "commit_index" and b > a):
                 continue
             if name == "voted_for" and (a, b) == (None, i) and impl[0] == trace[0]:
-                continue  # rule 2: its own vote, which the trace's server has not cast
+                continue  # rule 3: its own vote, which the trace's server has not cast
             out.append(f"it has {name}[s{i + 1}] = {_show(name, b)} where the trace has "
                        f"{_show(name, a)}")
         return out
@@ -282,7 +295,7 @@ class _RaftReplayer:
                 return why
             stays = bag_counts(post.messages).get(m, 0) >= bag_counts(pre.messages).get(m, 0)
             if action != "DuplicateMessage" and (m.mtype == RVREQ or stays):
-                self.spare(k)  # rule 6
+                self.spare(k)  # rule 5
             verb = "duplicate" if action == "DuplicateMessage" else "deliver"
             self.choose(verb, k)
         return ""
@@ -301,7 +314,7 @@ class _RaftReplayer:
 
     def to_itself(self, action: str, m: Any, pre: RaftState) -> str:
         """A step on a message from a server to itself that no fused step of the
-        implementation matched (rule 4): the trace's alone, unless it counts a vote of
+        implementation matched (rule 3): the trace's alone, unless it counts a vote of
         another term."""
         if action == "HandleRequestVoteResponse" and m.mterm != pre.current_term[m.mdest]:
             i = m.mdest
@@ -380,7 +393,8 @@ class _RaftReplayer:
         if action == "DropMessage":
             return ""  # rule 5: the message stays in flight, never delivered
         own = action not in _RECEIPTS or args[0].msource == i
-        if i in self.owed and own and action not in ("DuplicateMessage", "Restart"):
+        stale = action in _RECEIPTS and args[0].mterm < pre.current_term[i]
+        if i in self.owed and (own or stale) and action not in ("DuplicateMessage", "Restart"):
             self.realise(i)
         sent = _sent(pre, post) if action in _SENDS else None
         if self.take(action, args, pre, sent):
