@@ -177,8 +177,8 @@ class _PaxosReplayer:
             promised = self.c.recorder.state.max_bal[a]
             what = (f"promise ballot {m.bal}" if action == "Phase1b"
                     else f"vote for {show_value(m.val)} in ballot {m.bal}")
-            return (f"a{a + 1} refuses (it has promised ballot {promised}) where the trace has "
-                    f"it {what}")
+            return (f"it has a{a + 1} refuse (it has promised ballot {promised}) where the "
+                    f"trace has it {what}")
         b, v = int(args[0]), int(args[1])
         taken = [s for s in self.pending if s[0] == "Phase2a" and s[1] == b]
         if taken:

@@ -365,7 +365,7 @@ class _RaftReplayer:
         states = tr.states
         for n, step in enumerate(tr.steps):
             pre, post = states[n], states[n + 1]
-            action, args = step.action, step.args
+            action, args = step.action.split("[", 1)[0], step.args  # no deviation's tag
             i = _actor(args)
             try:
                 why = self.follow(action, args, pre, post)
