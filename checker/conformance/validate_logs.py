@@ -42,6 +42,7 @@ from agree.checker.conformance.raft_adapter import (
     message_key,
     spec_message_key,
 )
+from agree.checker.conformance.raft_replay import show_key
 from agree.checker.spec import Transition
 from agree.impl.raft import Event
 from agree.impl.wire import CodecError, decode_payload
@@ -163,6 +164,10 @@ class _Validator:
         self.steps = 0
         self.coverage: Counter[str] = Counter()
         self.notes: list[str] = []
+        self.done = 0
+        # what the merge was before each batch it applied: where a send the logs lack
+        # was still possible (its sender has moved on since), the search goes back there
+        self.history: list[tuple[Any, ...]] = []
 
     def node_vars(self, b: Batch) -> tuple[Any, ...]:
         st = b.state
@@ -232,8 +237,7 @@ class _Validator:
 
     def run(self) -> Report:
         total = sum(len(x) for x in self.nodes)
-        done = 0
-        while done < total:
+        while self.done < total:
             progressed = False
             problems: list[str] = []
             for i in range(self.n):
@@ -247,46 +251,86 @@ class _Validator:
                     continue
                 bad = check_properties(self.spec, self.props, self.state, result.steps)
                 if bad is not None:
-                    return Report(False, f"{b.where}: property {bad[0]} is violated\n", done,
-                                  self.steps)
+                    return Report(False, f"{b.where}: property {bad[0]} is violated\n",
+                                  self.done, self.steps)
+                self.history.append(self.snapshot())
                 self.apply(b, result.steps)
-                done += 1
+                self.done += 1
                 progressed = True
             if not progressed and not problems and self.unlogged_send():
                 continue
             if not progressed:
                 if not problems:
-                    waiting = [f"s{i + 1} at {self.nodes[i][self.pos[i]].where}"
-                               for i in range(self.n) if self.pos[i] < len(self.nodes[i])]
-                    problems = ["every server waits for a message never sent: "
-                                + ", ".join(waiting)]
+                    problems = ["every server waits for a message never sent (nor one its "
+                                "sender could have sent without logging it): "
+                                + "; ".join(self.waiting())]
                 return Report(False, "NOT a behaviour of the spec: " + problems[0] + "\n",
-                              done, self.steps)
-        return Report(True, "", done, self.steps, notes=self.notes,
+                              self.done, self.steps)
+        return Report(True, "", self.done, self.steps, notes=self.notes,
                       coverage=dict(sorted(self.coverage.items())))
+
+    def waiting(self) -> list[str]:
+        """Each server's next batch and the first message it needs that is not in flight."""
+        bag = Counter(self.mapping_keys(self.state))
+        out = []
+        for i in range(self.n):
+            if self.pos[i] < len(self.nodes[i]):
+                b = self.nodes[i][self.pos[i]]
+                missing = [k for k in b.received(self.mapping) if not bag[k]]
+                out.append(f"s{i + 1} at {b.where}"
+                           + (f" needs {show_key(missing[0])}" if missing else ""))
+        return out
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (self.state, list(self.pos), list(self.logs), self.receives.copy(),
+                self.steps, self.coverage.copy(), self.done, len(self.notes))
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        (self.state, pos, logs, receives, self.steps, coverage, self.done, notes) = snap
+        self.pos, self.logs, self.receives = list(pos), list(logs), receives.copy()
+        self.coverage = coverage.copy()
+        del self.notes[notes:]
 
     def unlogged_send(self) -> bool:
         """Every server waits for a message: take one spec step of the message's sender
         that sends it, as a step the sender did not log (a process killed between sending
-        and logging). Only sends (RequestVote, AppendEntries) qualify."""
+        and logging). Only sends (RequestVote, AppendEntries) qualify. If the sender can
+        no longer send it (it has moved on: a candidate became leader, a leader's
+        next_index moved), the merge goes back to the latest point where it could, takes
+        the send there, and merges the batches since again."""
+        missing = []
         bag = Counter(self.mapping_keys(self.state))
         for i in range(self.n):
-            if self.pos[i] >= len(self.nodes[i]):
-                continue
-            for key in self.nodes[i][self.pos[i]].received(self.mapping):
-                if bag[key]:
+            if self.pos[i] < len(self.nodes[i]):
+                missing += [(key, i) for key in self.nodes[i][self.pos[i]].received(self.mapping)
+                            if not bag[key]]
+        for back in range(len(self.history) + 1):
+            state = self.state if back == 0 else self.history[-back][0]
+            for key, i in missing:
+                send = self.sending(state, key, i)
+                if send is None:
                     continue
-                source = key[-2]
-                for label in ("AppendEntries", "RequestVote"):
-                    act = self.spec.action(label)
-                    nxt = act.fn(self.state, source, i)
-                    if nxt is not None and key in self.mapping_keys(nxt):
-                        self.notes.append(f"an unlogged {label}(s{source + 1}, s{i + 1}) was "
-                                          f"assumed: s{i + 1} receives it, s{source + 1} never "
-                                          "logged sending it (killed before logging?)")
-                        self.apply_steps([Transition(act, (source, i), nxt)])
-                        return True
+                if back:
+                    self.restore(self.history[-back])
+                    del self.history[-back:]
+                label, source = send.action.label, key[-2]
+                self.notes.append(f"an unlogged {label}(s{source + 1}, s{i + 1}) was "
+                                  f"assumed: s{i + 1} receives it, s{source + 1} never "
+                                  "logged sending it (killed before logging?)")
+                self.apply_steps([send])
+                return True
         return False
+
+    def sending(self, state: RaftState, key: tuple[Any, ...], i: int,
+                ) -> Transition[Any] | None:
+        """The spec step of key's sender that sends key (to i) from state, if one."""
+        source = key[-2]
+        for label in ("AppendEntries", "RequestVote"):
+            act = self.spec.action(label)
+            nxt = act.fn(state, source, i)
+            if nxt is not None and key in self.mapping_keys(nxt):
+                return Transition(act, (source, i), nxt)
+        return None
 
     def apply_steps(self, steps: list[Transition[Any]]) -> None:
         if steps:
