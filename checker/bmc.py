@@ -90,7 +90,7 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
             decoded = [enc.decode(model, st, bound) for st in states]
             sv.pop()
             res.verdict, res.violated = "violated", failing[0] if failing else bad[0][0]
-            res.trace = _rebuild(spec, decoded, res.violated, twins)
+            res.trace = _rebuild(spec, decoded, res.violated, twins, enc.project)
             res.reached = len(res.trace)
             res.per_depth.append(time.perf_counter() - t0)
             break
@@ -109,23 +109,28 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
 
 
 def _rebuild(spec: Spec[Any], decoded: list[Any], prop: str,
-             twins: dict[str, Property]) -> Trace:
-    init = decoded[0]
-    if init not in list(spec.init()):
+             twins: dict[str, Property],
+             project: Callable[[Any], Any] = lambda st: st) -> Trace:
+    # Decoded states are projections (``Encoding.project``); the trace carries the
+    # explicit states the spec's own steps reach.
+    init = next((st for st in spec.init() if project(st) == decoded[0]), None)
+    if init is None:
         raise SpecError("bmc: the decoded initial state is not an initial state of the "
                         "explicit spec (the encoding disagrees with the spec)")
     steps: list[Transition[Any]] = []
     twin = twins.get(prop)
-    for k, (a, b) in enumerate(itertools.pairwise(decoded), 1):
-        if a == b:  # a stutter the unrolling allows; not a step of the trace
+    a = init
+    for k, (pa, b) in enumerate(itertools.pairwise(decoded), 1):
+        if pa == b:  # a stutter the unrolling allows; not a step of the trace
             continue
         if twin is not None and not twin.holds(spec, a):
             break  # the property already fails: cut the trace here
-        step = next((tr for tr in spec.successors(a) if tr.state == b), None)
+        step = next((tr for tr in spec.successors(a) if project(tr.state) == b), None)
         if step is None:
             raise SpecError(f"bmc: step {k} of the Z3 trace is not a step of the explicit "
                             "spec (the encoding disagrees with the spec)")
         steps.append(step)
+        a = step.state
     last = steps[-1].state if steps else init
     if twin is not None and twin.holds(spec, last):
         raise SpecError(f"bmc: Z3 says {prop} fails at the end of the trace, the Python "

@@ -183,7 +183,7 @@ def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,
         cti = CTI(params, pre, spec=spec)
         if post is not None:
             cti.post = enc.decode(model, post, bound)
-            step = _find_step(spec, pre, cti.post, label or "")
+            step = _find_step(spec, pre, cti.post, label or "", enc.project)
             if step is None:
                 cti.mismatches.append(
                     f"the explicit spec has no {label} step from the pre-state to the "
@@ -195,9 +195,10 @@ def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,
     return None
 
 
-def _find_step(spec: Spec[Any], pre: Any, post: Any, label: str) -> Transition[Any] | None:
+def _find_step(spec: Spec[Any], pre: Any, post: Any, label: str,
+               project: Callable[[Any], Any] = lambda st: st) -> Transition[Any] | None:
     for tr in spec.successors(pre):
-        if tr.action.label == label and tr.state == post:
+        if tr.action.label == label and project(tr.state) == post:
             return tr
     return None
 
@@ -213,7 +214,8 @@ def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
         if prop is not None and not prop.holds(spec, cti.pre):
             cti.mismatches.append(f"Z3 says the pre-state satisfies {name}; Python says not")
     target = cti.pre
-    found = Property("cti_pre_state", "invariant", lambda _spec, st: st != target)
+    found = Property("cti_pre_state", "invariant",
+                     lambda _spec, st: enc.project(st) != target)
     res = check(spec, [found], time_limit=budget)
     v = res.violation("cti_pre_state")
     if v is not None:

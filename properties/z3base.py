@@ -276,3 +276,8 @@ class Encoding(Generic[S, V]):
     def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
         """Parameters of the explicit spec in which a decoded state lives."""
         raise NotImplementedError
+
+    def project(self, state: S) -> S:
+        """An explicit state as the encoding sees it (decoded states are projections):
+        the identity, unless the encoding leaves out history no action reads."""
+        return state
