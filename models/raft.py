@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from agree.checker.spec import Spec, SpecError, action, indexed
+from agree.models.raft_symmetry import RaftPermuter
 from agree.models.raft_types import (
     AEREQ,
     AERESP,
@@ -104,6 +105,8 @@ class Raft(Spec[RaftState]):
                    "forms of leader completeness and state machine safety)",
     }
     names: ClassVar[dict[str, str]] = {"servers": "s", "values": "v"}
+    #: MCraft's Symmetry (servers); values too: no action or property names one.
+    symmetry: ClassVar[tuple[str, ...]] = ("servers", "values")
 
     def __init__(self, servers: int = 2, values: int = 1, max_term: int = 2, max_log: int = 1,
                  max_messages: int = 2, max_restarts: int = -1, entries_per_append: int = 1,
@@ -130,6 +133,7 @@ class Raft(Spec[RaftState]):
         self.values: Sequence[int] = range(values)
         self.values_n = values
         self._all_logs_of: tuple[RaftState | None, frozenset[Log]] = (None, frozenset())
+        self._permuter = RaftPermuter(servers)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -443,6 +447,12 @@ class Raft(Spec[RaftState]):
     @action(m=_all_messages)
     def drop_message(self, s: RaftState, m: Any) -> RaftState | None:
         return self.step(s, messages=without_message(m, s.messages))
+
+    # -- symmetry ----------------------------------------------------------------
+
+    def permute(self, state: RaftState, perms: Any) -> RaftState:
+        """Rename servers and values everywhere they occur (models/raft_symmetry.py)."""
+        return self._permuter(state, perms.get("servers"), perms.get("values"))
 
     # -- reading -----------------------------------------------------------------
 
