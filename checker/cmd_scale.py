@@ -1,5 +1,6 @@
-"""`agree simulate`, and the scale flags of `agree check` (symmetry, workers, memory,
-checkpoints), dispatching to the engines in symmetry.py, parallel.py and limits.py."""
+"""`agree simulate`, and the scale flags of `agree check` (symmetry, workers, Ray, memory,
+checkpoints), dispatching to the engines in symmetry.py, parallel.py, ray_backend.py and
+limits.py."""
 
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ def add_check_flags(p: argparse.ArgumentParser) -> None:
                    help="one state per orbit under the spec's declared symmetry (counts are "
                    "orbits, as TLC's SYMMETRY); refused when a property is not symmetric")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="explore with N worker processes (Linux: fork)")
+                   help="explore with N worker processes (Linux: fork), or N Ray actors "
+                   "with --ray")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="distributed BFS on a Ray cluster (ADDRESS, or a local Ray when "
+                   "omitted): one actor per CPU unless --workers N; needs the `ray` extra")
     p.add_argument("--memory", metavar="LIMIT",
                    help="stop cleanly, with the partial figures, before using LIMIT of memory "
                    "(e.g. 2G, 512M)")
@@ -48,7 +53,9 @@ def check_scaled(spec: Spec[Any], props: Sequence[Property], only: Sequence[str]
     symmetry = bool(getattr(args, "symmetry", False))
     memory = parse_size(args.memory) if getattr(args, "memory", None) else None
     checkpoint, resume = getattr(args, "checkpoint", None), getattr(args, "resume", None)
-    if workers is None and not symmetry and memory is None and not checkpoint and not resume:
+    ray = getattr(args, "ray", None)
+    if (workers is None and not symmetry and memory is None and not checkpoint and not resume
+            and not ray):
         return None
     if workers is not None and workers < 1:
         raise SpecError("--workers must be at least 1")
@@ -58,7 +65,15 @@ def check_scaled(spec: Spec[Any], props: Sequence[Property], only: Sequence[str]
         "max_states": args.max_states, "time_limit": args.time_limit,
         "check_pruned": not args.no_check_pruned}
     chosen = select_properties(props, only)
-    if workers is not None or checkpoint or resume:
+    if ray:
+        from agree.checker.ray_backend import check_on_ray
+
+        result = check_on_ray(spec, chosen, workers=workers,
+                              address=None if ray == "local" else ray, symmetry=symmetry,
+                              memory_limit=memory, checkpoint=checkpoint, resume=resume,
+                              checkpoint_every=args.checkpoint_every, progress=progress,
+                              **options)
+    elif workers is not None or checkpoint or resume:
         from agree.checker.parallel import check_parallel
 
         result = check_parallel(spec, chosen, workers=workers or 1, symmetry=symmetry,

@@ -23,7 +23,9 @@ share its string-hash key and its object addresses and Python's ``hash`` gives
 every process the same fingerprint for the same state (``PYTHONHASHSEED`` need
 not be fixed). Where ``fork`` is unavailable, ``--workers`` is refused. With a
 checkpoint, fingerprints must also survive the process, so
-:func:`agree.checker.limits.stable_fingerprint` is used instead.
+:func:`agree.checker.limits.stable_fingerprint` is used instead; so it is with
+workers that are Ray actors (``pool_factory``, see ray_backend.py), which are
+separate interpreters, possibly on other machines.
 
 Checkpoints are taken between levels: each worker pickles its shard and
 frontier, then the coordinator writes ``meta.json`` last, so a checkpoint is
@@ -41,7 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agree.checker.explore import select_properties
 from agree.checker.limits import rss_bytes, stable_fingerprint
@@ -58,7 +60,7 @@ from agree.checker.spec import Property, Spec, SpecError, Transition
 from agree.checker.symmetry import check_symmetric, orbit_fingerprint
 from agree.traces.trace import Trace
 
-__all__ = ["check_parallel", "make_fingerprint"]
+__all__ = ["ForkPool", "Pool", "PoolFactory", "ask_all", "check_parallel", "make_fingerprint"]
 
 def make_fingerprint(spec: Spec[Any], symmetry: bool, stable: bool) -> Fingerprint:
     """The fingerprint function: ``hash`` or the stable one, through orbits with symmetry."""
@@ -69,7 +71,31 @@ def make_fingerprint(spec: Spec[Any], symmetry: bool, stable: bool) -> Fingerpri
 # -- the coordinator ----------------------------------------------------------------
 
 
-class _Pool:
+class Pool(Protocol):
+    """Workers the coordinator talks to: forked processes (:class:`ForkPool`) or Ray
+    actors (agree.checker.ray_backend)."""
+
+    size: int
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        """Send each worker its request (None: nothing), then collect the answers."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers."""
+        ...
+
+
+#: Makes a pool: (workers, spec, properties, fingerprint, worker options) -> Pool.
+PoolFactory = Callable[[int, Spec[Any], Sequence[Property], Fingerprint, dict[str, Any]], Pool]
+
+
+def ask_all(pool: Pool, cmd: str, arg: Any = None) -> list[Any]:
+    """The same request to every worker."""
+    return pool.ask([(cmd, arg)] * pool.size)
+
+
+class ForkPool:
     """The forked workers and the pipes to them."""
 
     def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
@@ -79,6 +105,7 @@ class _Pool:
         except ValueError:
             raise SpecError("--workers needs the 'fork' start method (Linux); run with "
                             "--workers 1") from None
+        self.size = n
         self.conns: list[Connection] = []
         self.procs = []
         for wid in range(n):
@@ -109,9 +136,6 @@ class _Pool:
             out.append(value)
         return out
 
-    def all(self, cmd: str, arg: Any = None) -> list[Any]:
-        return self.ask([(cmd, arg)] * len(self.conns))
-
     def close(self) -> None:
         for conn in self.conns:
             with contextlib.suppress(OSError, BrokenPipeError):
@@ -123,7 +147,7 @@ class _Pool:
                 proc.join()
 
 
-def _balance(pool: _Pool, rep: list[dict[str, Any]]) -> None:
+def _balance(pool: Pool, rep: list[dict[str, Any]]) -> None:
     """Even out the next level's frontiers when they differ by more than a tenth
     (at the start every state is at one worker; later they stay roughly even)."""
     sizes = [r["queue"] for r in rep]
@@ -180,6 +204,7 @@ def check_parallel(
     checkpoint_every: float = 60.0,
     resume: str | Path | None = None,
     stats: dict[str, Any] | None = None,
+    pool_factory: PoolFactory | None = None,
 ) -> CheckResult:
     """Exhaustive check with ``workers`` processes; same figures and verdicts as
     :func:`agree.checker.explore.check`, counterexamples just as short.
@@ -189,6 +214,8 @@ def check_parallel(
     between levels (at most every ``checkpoint_every`` seconds, and at the end of
     an unfinished run); ``resume`` continues from such a directory. ``stats``, if
     given, receives each worker's CPU seconds and memory growth (for benchmarks).
+    ``pool_factory`` starts the workers some other way than forking (Ray actors);
+    they are separate interpreters, so fingerprints are then the stable ones.
     """
     if workers < 1:
         raise SpecError("--workers must be at least 1")
@@ -200,7 +227,7 @@ def check_parallel(
                         "it on the state graph (agree.checker.liveness, or `agree check`)")
     if symmetry:
         check_symmetric(spec, props)
-    stable = checkpoint is not None or resume is not None
+    stable = checkpoint is not None or resume is not None or pool_factory is not None
     fingerprint = make_fingerprint(spec, symmetry, stable)
     start = time.monotonic()
     meta = _meta(spec, props, workers, symmetry)
@@ -211,17 +238,18 @@ def check_parallel(
     share = (memory_limit - rss_bytes()) // workers if memory_limit else None
     opts: dict[str, Any] = {"check_pruned": check_pruned, "deadlock": deadlock,
                             "stop_at_first": stop_at_first, "memory_share": share,
-                            "deadline": start + time_limit if time_limit else None}
+                            "time_left": time_limit}
     if share is not None and share <= 0:
         raise SpecError(f"--memory {memory_limit:,} bytes is below what agree already uses")
     result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
     result.symmetry = symmetry
-    pool = _Pool(workers, spec, props, fingerprint, opts)
+    pool = (pool_factory or ForkPool)(workers, spec, props, fingerprint, opts)
     try:
         return _run(spec, props, pool, fingerprint, result, resumed, meta, start,
                     stop_at_first=stop_at_first, max_states=max_states, progress=progress,
                     memory_limit=memory_limit, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, deadline=opts["deadline"],
+                    checkpoint_every=checkpoint_every,
+                    deadline=start + time_limit if time_limit else None,
                     stats=stats)
     finally:
         pool.close()
@@ -246,19 +274,20 @@ def _read_meta(path: Path, expect: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: Fingerprint,
+def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fingerprint,
          result: CheckResult, resumed: dict[str, Any] | None, meta: dict[str, Any],
          start: float, *, stop_at_first: bool, max_states: int | None,
          progress: Callable[[Progress], None] | None, memory_limit: int | None,
          checkpoint: str | Path | None, checkpoint_every: float, deadline: float | None,
          stats: dict[str, Any] | None) -> CheckResult:
-    n = len(pool.conns)
+    n = pool.size
     constrained = type(spec).constraint is not Spec.constraint
     reports: list[Report] = []
     satisfied: set[str] = set()
     init_generated = 0
     if resumed is not None:
-        pool.ask([("load", str(Path(resumed["dir"]) / f"worker-{w}.pkl")) for w in range(n)])
+        where = Path(resumed["dir"]).resolve()
+        pool.ask([("load", str(where / f"worker-{w}.pkl")) for w in range(n)])
         depth = int(resumed["depth"])
         init_generated = int(resumed["init_generated"])
         satisfied = set(resumed["satisfied"])
@@ -275,7 +304,7 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
         depth = 0
     last_save = time.monotonic()
     stopped: str | None = None
-    rep: list[dict[str, Any]] = pool.all("report")
+    rep: list[dict[str, Any]] = ask_all(pool, "report")
     for r in rep:
         reports += r["reports"]
         satisfied.update(r["satisfied"])
@@ -283,7 +312,7 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
         depth = 1
     while any(r["queue"] for r in rep) and not (reports and stop_at_first):
         failed = sorted({x[0] for x in reports})
-        outboxes = pool.all("expand", failed)
+        outboxes = ask_all(pool, "expand", failed)
         kept = pool.ask([("claim", box) for box in _route(outboxes, n)])
         rep = pool.ask([("keep", box) for box in _route(kept, n)])
         _balance(pool, rep)
@@ -343,11 +372,11 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: _Pool, fingerprint: F
     return result
 
 
-def _save(pool: _Pool, path: Path, meta: dict[str, Any], depth: int, init_generated: int,
+def _save(pool: Pool, path: Path, meta: dict[str, Any], depth: int, init_generated: int,
           satisfied: set[str]) -> None:
     path.mkdir(parents=True, exist_ok=True)
     (path / "meta.json").unlink(missing_ok=True)
-    pool.ask([("save", str(path / f"worker-{w}.pkl")) for w in range(len(pool.conns))])
+    pool.ask([("save", str(path.resolve() / f"worker-{w}.pkl")) for w in range(pool.size)])
     doc = {**meta, "dir": str(path.resolve()), "depth": depth,
            "init_generated": init_generated, "satisfied": sorted(satisfied)}
     tmp = path / "meta.json.tmp"
@@ -355,10 +384,10 @@ def _save(pool: _Pool, path: Path, meta: dict[str, Any], depth: int, init_genera
     os.replace(tmp, path / "meta.json")
 
 
-def _trace(spec: Spec[Any], pool: _Pool, fingerprint: Fingerprint, parent: int | None,
+def _trace(spec: Spec[Any], pool: Pool, fingerprint: Fingerprint, parent: int | None,
            label: str | None, args: tuple[Any, ...], state: Any, prop: str, kind: str) -> Trace:
     """A shortest trace: the parent chain through the shards, re-run through the spec."""
-    n = len(pool.conns)
+    n = pool.size
     chain: list[int] = []
     cur = parent
     while cur is not None:

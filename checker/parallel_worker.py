@@ -15,7 +15,7 @@ from typing import Any
 from agree.checker.limits import rss_bytes
 from agree.checker.spec import Action, Property, Spec
 
-__all__ = ["Fingerprint", "Report", "serve"]
+__all__ = ["Fingerprint", "Report", "Worker", "serve"]
 
 Fingerprint = Callable[[Any], int]
 #: A violation found by a worker: property, kind, parent fingerprint (None for an
@@ -24,11 +24,12 @@ Fingerprint = Callable[[Any], int]
 Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
 
 
-class _Worker:
-    """One process: a shard of the seen-set and its frontier."""
+class Worker:
+    """One process: a shard of the seen-set and its frontier. Served over a pipe by
+    :func:`serve`, or wrapped by a Ray actor (ray_backend.py); both call :meth:`handle`."""
 
     def __init__(self, wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
-                 fingerprint: Fingerprint, conn: Connection, opts: dict[str, Any]) -> None:
+                 fingerprint: Fingerprint, conn: Connection | None, opts: dict[str, Any]) -> None:
         self.wid, self.n, self.spec, self.conn = wid, n, spec, conn
         self.fingerprint = fingerprint
         self.invs = [p for p in props if p.kind == "invariant"]
@@ -47,6 +48,14 @@ class _Worker:
         self.stopped: str | None = None
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
         self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
+        # the coordinator sends the time left, not its clock (a Ray actor may run on
+        # another machine)
+        left = opts.get("time_left")
+        self.deadline = time.monotonic() + left if left is not None else None
+        # States are acyclic, yet every tuple of them is tracked by the cyclic garbage
+        # collector, whose full passes grow with the heap: collect rarely.
+        gc.freeze()
+        gc.set_threshold(200_000, 20, 1_000)
 
     def check_state(self, state: Any, parent: int | None, label: str | None,
                     args: tuple[Any, ...]) -> None:
@@ -80,7 +89,7 @@ class _Worker:
         spec, fingerprint, n, wid, seen = self.spec, self.fingerprint, self.n, self.wid, self.seen
         constrained = type(spec).constraint is not Spec.constraint
         check_pruned, deadlock = self.opts["check_pruned"], self.opts["deadlock"]
-        stop_first, deadline = self.opts["stop_at_first"], self.opts["deadline"]
+        stop_first, deadline = self.opts["stop_at_first"], self.deadline
         share = self.opts["memory_share"]
         self.cand = {o: [] for o in range(n) if o != wid}
         claimed: dict[int, set[int]] = {o: set() for o in self.cand}
@@ -182,11 +191,8 @@ class _Worker:
         self.invs = [p for p in self.invs if p.name in invs]
         self.somes = [p for p in self.somes if p.name in somes]
 
-    def serve(self) -> None:
-        # States are acyclic, yet every tuple of them is tracked by the cyclic garbage
-        # collector, whose full passes grow with the heap: collect rarely.
-        gc.freeze()
-        gc.set_threshold(200_000, 20, 1_000)
+    def handle(self, cmd: str, arg: Any) -> tuple[str, Any]:
+        """Run one coordinator request: ``("ok", answer)`` or ``("error", message)``."""
         handlers: dict[str, Callable[..., Any]] = {
             "init": self.init, "expand": self.expand, "claim": self.claim, "keep": self.keep,
             "give": self.give, "take": self.take, "report": lambda _: self.report(),
@@ -194,14 +200,19 @@ class _Worker:
             "load": self.load,
             "parent": lambda fp: (True, self.seen[fp]) if fp in self.seen else (False, None),
         }
+        try:
+            return "ok", handlers[cmd](arg)
+        except Exception as exc:
+            return "error", f"{type(exc).__name__}: {exc}"
+
+    def serve(self) -> None:
+        """Answer requests from the pipe until told to stop."""
+        assert self.conn is not None
         while True:
             cmd, arg = self.conn.recv()
             if cmd == "stop":
                 return
-            try:
-                self.conn.send(("ok", handlers[cmd](arg)))
-            except Exception as exc:
-                self.conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            self.conn.send(self.handle(cmd, arg))
 
 
 def _successors(spec: Spec[Any], act: Action[Any], s: Any) -> list[tuple[tuple[Any, ...], Any]]:
@@ -233,4 +244,4 @@ def _successors(spec: Spec[Any], act: Action[Any], s: Any) -> list[tuple[tuple[A
 def serve(wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
            fingerprint: Fingerprint, conn: Connection, opts: dict[str, Any]) -> None:
     with contextlib.suppress(KeyboardInterrupt, EOFError, BrokenPipeError):
-        _Worker(wid, n, spec, props, fingerprint, conn, opts).serve()
+        Worker(wid, n, spec, props, fingerprint, conn, opts).serve()
