@@ -4,11 +4,23 @@ Prints distinct states, states generated, depth, seconds and states per second
 beside TLC's figures (one worker, same machine kind). Usage:
 
     python benchmarks/bench_raft.py [--only 1,2,3] [--no-properties]
+    python benchmarks/bench_raft.py --symmetry [--workers 2] [--only 1,2]
+
+With ``--symmetry`` distinct states are orbits under renaming the servers (TLC's
+``Permutations(Server)``); each configuration runs in a fresh subprocess so that its
+peak resident memory, minus the interpreter's, divided by the orbits gives the bytes
+per distinct state (with workers: plus each worker's growth past the fork).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
 
 from agree.checker.explore import check
 from agree.models.raft import Raft
@@ -25,12 +37,44 @@ CONFIGS = [
 ]
 
 
+def symmetric_run(n: int, workers: int, properties: bool) -> dict[str, Any]:
+    """Configuration ``n`` (1-based) with symmetry, in this process; its figures."""
+    from agree.checker.parallel import check_parallel
+    from agree.checker.symmetry import check_with_symmetry
+
+    params = CONFIGS[n - 1][0]
+    spec, props = Raft(**params), list(PROPERTIES) if properties else []
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    stats: dict[str, Any] = {}
+    start = time.perf_counter()
+    if workers > 1:
+        r = check_parallel(spec, props, workers=workers, symmetry=True, stats=stats)
+    else:
+        r = check_with_symmetry(spec, props)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak += sum(stats.get("worker_rss_growth", []))
+    return {"distinct": r.distinct, "generated": r.generated, "depth": r.depth,
+            "verdict": r.verdict, "seconds": seconds,
+            "bytes_per_state": round((peak - base) / max(r.distinct, 1))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="1,2,3", help="which configurations (1-based)")
     parser.add_argument("--no-properties", action="store_true", help="check nothing")
+    parser.add_argument("--symmetry", action="store_true",
+                        help="one state per orbit under renaming the servers")
+    parser.add_argument("--workers", type=int, default=1, help="with --symmetry: processes")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(symmetric_run(args.one, args.workers, not args.no_properties)))
+        return
     chosen = [int(x) for x in args.only.split(",")]
+    if args.symmetry:
+        symmetric(chosen, args.workers, args.no_properties)
+        return
     print(f"{'configuration':<44} {'distinct':>10} {'generated':>11} {'depth':>5} "
           f"{'seconds':>8} {'states/s':>9} {'TLC s':>6}  match")
     for n, (params, distinct, generated, depth, tlc_s) in enumerate(CONFIGS, 1):
@@ -44,6 +88,27 @@ def main() -> None:
               f"{result.seconds:>8.1f} {result.states_per_second:>9,.0f} {tlc_s:>6.1f}  "
               f"{'TLC-equal' if same else 'DIFFERENT'}{' violated: ' + str(bad) if bad else ''}",
               flush=True)
+
+
+def symmetric(chosen: list[int], workers: int, no_properties: bool) -> None:
+    """Each chosen configuration with symmetry, in a fresh subprocess: orbits beside
+    TLC's distinct count (without symmetry), seconds, bytes per orbit."""
+    print(f"{'configuration':<44} {'orbits':>9} {'TLC distinct':>12} {'ratio':>5} "
+          f"{'generated':>10} {'depth':>5} {'seconds':>8} {'TLC s':>6} {'bytes/state':>11}")
+    for n in chosen:
+        params, distinct, _, _, tlc_s = CONFIGS[n - 1]
+        cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(workers),
+               *(["--no-properties"] if no_properties else [])]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        label = " ".join(f"{k}={v}" for k, v in params.items() if k != "values")
+        if out.returncode != 0:
+            print(f"{label:<44} failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{label:<44} {r['distinct']:>9,} {distinct:>12,} "
+              f"{distinct / max(r['distinct'], 1):>5.2f} {r['generated']:>10,} {r['depth']:>5} "
+              f"{r['seconds']:>8.1f} {tlc_s:>6.1f} {r['bytes_per_state']:>11,}"
+              f"{'' if r['verdict'] == 'holds' else '  ' + r['verdict']}", flush=True)
 
 
 if __name__ == "__main__":

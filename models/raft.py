@@ -452,7 +452,7 @@ class Raft(Spec[RaftState]):
 
     def permute(self, state: RaftState, perms: Any) -> RaftState:
         """Rename servers and values everywhere they occur (models/raft_symmetry.py)."""
-        return self._permuter(state, perms.get("servers"), perms.get("values"))
+        return self._permuter(state, perms)
 
     # -- reading -----------------------------------------------------------------
 

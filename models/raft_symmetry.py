@@ -24,7 +24,9 @@ renamed through small memo tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from agree.models.raft_types import (
@@ -45,7 +47,8 @@ from agree.models.raft_types import (
 
 __all__ = ["RaftPermuter"]
 
-_MEMO = 1 << 15  # entries per memo table before it is cleared
+_MEMO = 1 << 15  # entries per memo table (the message table is cleared when full)
+_new = tuple.__new__
 
 
 class RaftPermuter:
@@ -53,78 +56,102 @@ class RaftPermuter:
 
     def __init__(self, servers: int) -> None:
         self.n = servers
-        self._msgs: dict[tuple[Any, ...], dict[Any, Any]] = {}
-        self._elections: dict[tuple[Any, ...], dict[frozenset[Election], frozenset[Election]]] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._by_id: dict[int, tuple[Any, _Plan]] = {}  # the checker reuses its group's dicts
 
-    def __call__(self, s: RaftState, ps: Sequence[int] | None,
-                 pv: Sequence[int] | None) -> RaftState:
-        """The state with server ``i`` renamed ``ps[i]`` and value ``v`` renamed ``pv[v]``
-        (``None``: that domain is left as it is)."""
-        n = self.n
-        p: tuple[int, ...] = tuple(ps) if ps is not None else tuple(range(n))
-        vp: tuple[int, ...] | None = tuple(pv) if pv is not None else None
-        if vp is not None and vp == tuple(range(len(vp))):
-            vp = None
+    def __call__(self, s: RaftState, perms: Mapping[str, Sequence[int]]) -> RaftState:
+        """The state with server ``i`` renamed ``perms["servers"][i]`` and value ``v``
+        renamed ``perms["values"][v]`` (a domain not in ``perms`` is left as it is)."""
+        known = self._by_id.get(id(perms))
+        if known is not None and known[0] is perms:
+            return known[1].apply(s)
+        ps, pv = perms.get("servers"), perms.get("values")
+        key = (None if ps is None else tuple(ps), None if pv is None else tuple(pv))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(self.n, *key)
+        if len(self._by_id) > 4096:
+            self._by_id.clear()
+        self._by_id[id(perms)] = (perms, plan)  # holding perms keeps its id from being reused
+        return plan.apply(s)
+
+
+class _Plan:
+    """One renaming, with what it needs precomputed and its memo tables."""
+
+    def __init__(self, n: int, ps: tuple[int, ...] | None, pv: tuple[int, ...] | None) -> None:
+        p = ps if ps is not None else tuple(range(n))
+        self.p = p
+        self.vp = None if pv is None or pv == tuple(range(len(pv))) else pv
         inv = [0] * n
         for i, j in enumerate(p):
             inv[j] = i
+        # reindex(t) = (t[inv[0]], t[inv[1]], ...): new position p[i] holds old t[i]
+        self.reindex: Any = (lambda t: (t[0],)) if n == 1 else itemgetter(*inv)
+        self.server: dict[int | None, int | None] = {None: None, **dict(enumerate(p))}
+        subsets = itertools.chain.from_iterable(
+            itertools.combinations(range(n), k) for k in range(n + 1))
+        self.sets = {frozenset(xs): frozenset(p[x] for x in xs) for xs in subsets}
+        self.msgs: dict[Any, Any] = {}
+        self.elections: dict[frozenset[Election], frozenset[Election]] = {}
+        self.voters: dict[VoterLog, VoterLog] = {(): ()}
 
-        def lg(x: Log) -> Log:
-            return x if vp is None else tuple(Entry(e.term, vp[e.value]) for e in x)
+    def log(self, x: Log) -> Log:
+        vp = self.vp
+        return x if vp is None else tuple(Entry(e.term, vp[e.value]) for e in x)
 
-        def voters(vl: VoterLog) -> VoterLog:
-            return tuple(sorted((p[v], lg(x)) for v, x in vl))
+    def voter_log(self, vl: VoterLog) -> VoterLog:
+        out = self.voters.get(vl)
+        if out is None:
+            p, log = self.p, self.log
+            out = tuple(sorted((p[v], log(x)) for v, x in vl))
+            if len(self.voters) < _MEMO:
+                self.voters[vl] = out
+        return out
 
-        def ids(xs: frozenset[int]) -> frozenset[int]:
-            return frozenset(p[x] for x in xs) if xs else xs
-
-        def srv(v: int | None) -> int | None:
-            return None if v is None else p[v]
-
-        def matrix(rows: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
-            return tuple(tuple(rows[a][inv[b]] for b in range(n)) for a in inv)
-
-        key = (p, vp)
-        memo = self._msgs.get(key)
-        if memo is None or len(memo) >= _MEMO:
-            memo = self._msgs[key] = {}
+    def apply(self, s: RaftState) -> RaftState:
+        reindex, vp = self.reindex, self.vp
+        memo = self.msgs
+        if len(memo) >= _MEMO:
+            memo.clear()
         msgs = []
         for m in s.messages:
             pm = memo.get(m)
             if pm is None:
-                pm = memo[m] = _message(m, p, lg)
+                pm = memo[m] = _message(m, self.p, self.log)
             msgs.append(pm)
-        msgs.sort()
+        if len(msgs) > 1:
+            msgs.sort()
 
         elections = s.elections
         if elections:
-            emem = self._elections.get(key)
-            if emem is None or len(emem) >= _MEMO:
-                emem = self._elections[key] = {}
-            pe = emem.get(elections)
+            pe = self.elections.get(elections)
             if pe is None:
-                pe = emem[elections] = frozenset(
-                    Election(e.eterm, p[e.eleader], lg(e.elog), ids(e.evotes),
-                             voters(e.evoter_log)) for e in elections)
+                p, log, ids = self.p, self.log, self.sets.__getitem__
+                pe = frozenset(Election(e.eterm, p[e.eleader], log(e.elog), ids(e.evotes),
+                                        self.voter_log(e.evoter_log)) for e in elections)
+                if len(self.elections) < _MEMO:
+                    self.elections[elections] = pe
             elections = pe
 
-        all_logs = s.all_logs if vp is None else frozenset(lg(x) for x in s.all_logs)
-        committed = s.committed
-        if vp is not None and committed:
-            committed = frozenset(Committed(c.cindex, lg((c.centry,))[0], c.cterm)
+        all_logs, committed, logs = s.all_logs, s.committed, reindex(s.log)
+        if vp is not None:
+            log = self.log
+            all_logs = frozenset(map(log, all_logs))
+            logs = tuple(map(log, logs))
+            committed = frozenset(Committed(c.cindex, log((c.centry,))[0], c.cterm)
                                   for c in committed)
-        return RaftState(
-            messages=tuple(msgs), elections=elections, all_logs=all_logs,
-            current_term=tuple(s.current_term[k] for k in inv),
-            state=tuple(s.state[k] for k in inv),
-            voted_for=tuple(srv(s.voted_for[k]) for k in inv),
-            log=tuple(lg(s.log[k]) for k in inv),
-            commit_index=tuple(s.commit_index[k] for k in inv),
-            votes_responded=tuple(ids(s.votes_responded[k]) for k in inv),
-            votes_granted=tuple(ids(s.votes_granted[k]) for k in inv),
-            voter_log=tuple(voters(s.voter_log[k]) if s.voter_log[k] else () for k in inv),
-            next_index=matrix(s.next_index), match_index=matrix(s.match_index),
-            restart_count=s.restart_count, committed=committed)
+        server, ids, voters = self.server.__getitem__, self.sets.__getitem__, self.voter_log
+        return _new(RaftState, (
+            tuple(msgs), elections, all_logs,
+            reindex(s.current_term), reindex(s.state),
+            tuple(map(server, reindex(s.voted_for))), logs, reindex(s.commit_index),
+            tuple(map(ids, reindex(s.votes_responded))),
+            tuple(map(ids, reindex(s.votes_granted))),
+            tuple(map(voters, reindex(s.voter_log))),
+            tuple(map(reindex, reindex(s.next_index))),
+            tuple(map(reindex, reindex(s.match_index))),
+            s.restart_count, committed))
 
 
 def _message(m: Any, p: tuple[int, ...], lg: Any) -> Any:
