@@ -16,6 +16,7 @@ from agree.checker import registry
 from agree.checker.bmc import BmcResult, bmc
 from agree.checker.cli import require_positive
 from agree.checker.cmd_check import parse_spec_params
+from agree.checker.cmd_prove_raft import is_raft, run_bmc_raft, run_prove_raft
 from agree.checker.prove import CTI, Obligation, ProofResult, prove
 from agree.checker.spec import Property, Spec, SpecError
 from agree.properties.z3base import Encoding
@@ -45,6 +46,11 @@ def register(sub: Any) -> None:
                    help="stop each action's checklist at its first counterexample")
     p.add_argument("--reach-budget", type=float, default=20.0, metavar="S",
                    help="seconds of explicit search to classify a counterexample (default 20)")
+    p.add_argument("--servers", type=int, default=3, metavar="N",
+                   help="Raft: number of servers (quorums: majorities); default 3")
+    p.add_argument("--part", choices=("all", "election"), default="all",
+                   help="Raft: the whole invariant (election safety and log matching), or "
+                   "only its election part")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run_prove)
 
@@ -75,7 +81,8 @@ def _paxos_twins() -> dict[str, Property]:
 def encoded_specs() -> list[str]:
     """Registry names that have a Z3 encoding."""
     from agree.properties.paxos_zoo_z3 import VARIANTS
-    return [*VARIANTS]
+    from agree.properties.raft_zoo_z3 import VARIANTS as RAFT
+    return [*VARIANTS, *RAFT]
 
 
 def encoding_for(name: str, *, acceptors: int | None, values: int | None,
@@ -108,6 +115,8 @@ def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
 
 def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     registry.get(args.spec)  # unknown names: a clear error
+    if is_raft(args.spec):
+        return run_prove_raft(args)
     if args.acceptors == "any":
         acceptors: int | None = None
     else:
@@ -217,6 +226,8 @@ def _prove_json(result: ProofResult) -> dict[str, Any]:
 
 def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     entry = registry.get(args.spec)
+    if is_raft(args.spec):
+        return run_bmc_raft(args, extra)
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
