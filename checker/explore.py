@@ -1,10 +1,12 @@
 """Exhaustive breadth-first exploration with TLC's semantics.
 
-A seen-set of fingerprints with a parent link each (as TLC keeps), so every
-violation comes with a *shortest* trace, rebuilt at the end by re-running the
-spec along the chain of fingerprints. Successors outside the state constraint
-are generated and have their invariants checked (they are reachable, so a
-violation there is real) but are neither counted as distinct nor expanded;
+A seen-set of fingerprints with a parent link each (as TLC keeps; compact
+arrays, see seen.py), so every violation comes with a *shortest* trace, rebuilt
+at the end by re-running the spec along the chain of fingerprints. Frontier
+states are kept packed (compact.py) and dropped as soon as they are expanded, so
+little more than one level of states is in memory. Successors outside the state
+constraint are generated and have their invariants checked (they are reachable,
+so a violation there is real) but are neither counted as distinct nor expanded;
 ``check_pruned=False`` skips checking them too.
 """
 
@@ -12,9 +14,10 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+from agree.checker.compact import Compactor
 from agree.checker.result import (
     ActionStats,
     CheckResult,
@@ -23,12 +26,14 @@ from agree.checker.result import (
     Violation,
     ViolationKind,
 )
+from agree.checker.seen import SeenSet
 from agree.checker.spec import Action, Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
 __all__ = ["check", "select_properties", "trace_to"]
 
-Fingerprint = Callable[[Any], Hashable]
+#: A state's 64-bit fingerprint (``hash`` by default).
+Fingerprint = Callable[[Any], int]
 
 _DEADLOCK = Property("deadlock", "invariant", lambda _spec, _s: False,
                      "some action is enabled in every reachable state")
@@ -108,13 +113,14 @@ def _check(
     constrained = type(spec).constraint is not Spec.constraint
     constraint = spec.constraint
 
-    seen: dict[Hashable, Hashable | None] = {}
+    seen = SeenSet()
     start = time.perf_counter()
     last_report = start
     initial_generated = 0  # successors are counted per action, in result.coverage
-    pending: list[tuple[Property, Any, Any, Any]] = []  # (property, parent fp, step, state)
+    # (property, parent's ordinal in seen (-1: none), step, state)
+    pending: list[tuple[Property, int, Any, Any]] = []
 
-    def failed(prop: Property, parent: Hashable | None, step: Transition[Any] | None,
+    def failed(prop: Property, parent: int, step: Transition[Any] | None,
                state: Any) -> None:
         pending.append((prop, parent, step, state))
         if prop in invs:
@@ -122,7 +128,7 @@ def _check(
         if prop in act_props:
             act_props.remove(prop)
 
-    def check_state(state: Any, parent: Hashable | None, step: Transition[Any] | None,
+    def check_state(state: Any, parent: int, step: Transition[Any] | None,
                     act: Action[Any] | None = None, args: tuple[Any, ...] = ()) -> None:
         broken: list[Property] = []
         reached: list[Property] = []
@@ -147,19 +153,17 @@ def _check(
         for p in broken:
             failed(p, parent, step, state)
 
+    # frontier states are kept packed (shared field values, frozensets as tuples)
+    compactor = Compactor()
+    pack, unpack = compactor.pack, compactor.unpack
     frontier: list[Any] = []
     for s in spec.init():
         initial_generated += 1
         inside = not constrained or constraint(s)
         if inside or check_pruned:
-            check_state(s, None, None)
-        if not inside:
-            continue
-        fp = fingerprint(s)
-        if fp in seen:
-            continue
-        seen[fp] = None
-        frontier.append(s)
+            check_state(s, -1, None)
+        if inside and seen.add(fingerprint(s), -1):
+            frontier.append(pack(s))
     depth = 1 if frontier else 0
     stop = bool(pending) and stop_at_first
 
@@ -172,8 +176,11 @@ def _check(
     expanded = 0
     while frontier and not stop:
         level: list[Any] = []
-        for s in frontier:
-            sfp = fingerprint(s)
+        base = len(seen) - len(frontier)  # the frontier's first ordinal
+        for k in range(len(frontier)):
+            s = unpack(frontier[k])
+            frontier[k] = None  # expanded: its memory can go
+            sord = base + k  # its ordinal in seen (its successors' parent link)
             succ: list[tuple[Any, Action[Any], Any, ActionStats]] = []
             for act, fn, stats, doms in plans:
                 args: Any = ()
@@ -199,7 +206,7 @@ def _check(
                             if t is not None:
                                 succ.append((t, act, args, stats))
                 except Exception as exc:
-                    raise _raised(spec, seen, sfp, None, s, act.label, exc, fingerprint) from exc
+                    raise _raised(spec, seen, sord, None, s, act.label, exc, fingerprint) from exc
             enabled = bool(succ)
             for t, act, args, stats in succ:
                 stats.generated += 1
@@ -207,25 +214,23 @@ def _check(
                 for p in act_props:
                     if not p.fn(spec, s, t):
                         step = Transition(act, args, t)
-                        failed(p, sfp, step, t)
+                        failed(p, sord, step, t)
                         break
                 if t is s:  # a stutter returning the very state: seen, nothing to do
                     continue
                 if not constrained or constraint(t):
-                    tfp = fingerprint(t)
-                    if tfp in seen:
+                    if not seen.add(fingerprint(t), sord):
                         continue
-                    seen[tfp] = sfp
                     stats.distinct += 1
-                    level.append(t)
+                    level.append(pack(t))
                     if invs or somes:
-                        check_state(t, sfp, step, act, args)
+                        check_state(t, sord, step, act, args)
                 elif check_pruned and (invs or somes):
-                    check_state(t, sfp, step, act, args)
+                    check_state(t, sord, step, act, args)
                 if pending and stop_at_first:
                     break
             if deadlock and not enabled and not (pending and stop_at_first):
-                pending.append((_DEADLOCK, sfp, None, s))
+                pending.append((_DEADLOCK, sord, None, s))
                 deadlock = False  # report the first (shallowest) deadlock only
             if pending and stop_at_first:
                 stop = True
@@ -273,16 +278,11 @@ def _check(
     return result
 
 
-def trace_to(spec: Spec[Any], seen: dict[Hashable, Hashable | None], fp: Hashable,
+def trace_to(spec: Spec[Any], seen: SeenSet, ordinal: int,
              fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
-    """Rebuild a shortest path to the state with fingerprint ``fp`` from the parent links,
+    """Rebuild a shortest path to the state ``ordinal`` of ``seen`` from the parent links,
     re-running the spec (as TLC does) to recover actions and full states."""
-    chain: list[Hashable] = []
-    cur: Hashable | None = fp
-    while cur is not None:
-        chain.append(cur)
-        cur = seen[cur]
-    chain.reverse()
+    chain = seen.chain(ordinal)
     init = next(s for s in spec.init() if fingerprint(s) == chain[0])
     steps: list[Transition[Any]] = []
     state = init
@@ -298,10 +298,10 @@ def trace_to(spec: Spec[Any], seen: dict[Hashable, Hashable | None], fp: Hashabl
     return init, steps
 
 
-def _build_trace(spec: Spec[Any], seen: dict[Hashable, Hashable | None], parent: Hashable | None,
+def _build_trace(spec: Spec[Any], seen: SeenSet, parent: int,
                  step: Transition[Any] | None, state: Any, prop: str, kind: str,
                  fingerprint: Fingerprint, is_deadlock: bool = False) -> Trace:
-    if parent is None:  # an initial state
+    if parent < 0:  # an initial state
         return Trace(spec.name, spec.param_values(), state, [], prop, kind)
     init, steps = trace_to(spec, seen, parent, fingerprint)
     if step is not None:
@@ -315,7 +315,7 @@ def _build_trace(spec: Spec[Any], seen: dict[Hashable, Hashable | None], parent:
     return Trace.from_transitions(spec, init, steps, prop, kind)
 
 
-def _raised(spec: Spec[Any], seen: dict[Hashable, Hashable | None], parent: Hashable | None,
+def _raised(spec: Spec[Any], seen: SeenSet, parent: int,
             step: Transition[Any] | None, state: Any, where: str, exc: Exception,
             fingerprint: Fingerprint) -> SpecRuntimeError:
     trace: Trace | None

@@ -1,0 +1,84 @@
+"""The engine's compact structures: the array-backed seen-set and packed frontier states
+give back exactly what went in."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from agree.checker import registry
+from agree.checker.compact import Compactor
+from agree.checker.seen import SeenSet
+from agree.models.paxos import Paxos
+
+
+def test_seen_set_behaves_like_a_dict_of_parent_links() -> None:
+    rng = random.Random(8)
+    seen, model = SeenSet(), {}
+    fps = [0, -1, 2**63 - 1, -(2**63)] + [rng.randrange(-(2**63), 2**63) for _ in range(20_000)]
+    fps += fps[:5000]  # repeats, after the table has grown several times
+    order: list[int] = []
+    for fp in fps:
+        parent = rng.randrange(-1, len(order)) if order else -1
+        new = seen.add(fp, parent)
+        assert new == (fp not in model)
+        if new:
+            model[fp] = parent
+            order.append(fp)
+    assert len(seen) == len(model) == len(order)
+    for k, fp in enumerate(order):
+        assert seen.ordinal(fp) == k
+        assert seen.parents[k] == model[fp]
+    assert seen.ordinal(12345678901) == (order.index(12345678901) if 12345678901 in model
+                                         else -1)
+    last = len(order) - 1
+    chain = seen.chain(last)
+    assert chain[-1] == order[last]
+    for child, parent in zip(chain[1:], chain, strict=False):
+        assert model[child] is not None and order[model[child]] == parent
+    assert model[chain[0]] == -1
+
+
+def _reachable(spec: Any, limit: int) -> list[Any]:
+    """A breadth-first prefix of the reachable states."""
+    states = list(spec.init())
+    known = set(states)
+    for s in states:
+        if len(states) >= limit:
+            break
+        for t in spec.successors(s):
+            if t.state not in known:
+                known.add(t.state)
+                states.append(t.state)
+    return states[:limit]
+
+
+def test_packed_states_unpack_to_equal_states_of_the_same_type() -> None:
+    raft, _ = registry.build("raft", {"servers": 2})
+    for spec in (Paxos(max_ballot=1), raft):
+        compactor = Compactor()
+        states = _reachable(spec, 6000)
+        packed = [compactor.pack(s) for s in states]
+        for s, p in zip(states, packed, strict=True):
+            back = compactor.unpack(p)
+            assert back == s and type(back) is type(s) and hash(back) == hash(s)
+            for f, g in zip(s, back, strict=True):
+                assert type(f) is type(g)
+
+
+def test_recurring_fields_are_shared_and_sets_are_packed() -> None:
+    spec = Paxos(max_ballot=1)
+    compactor = Compactor()
+    states = _reachable(spec, 6000)
+    packed = [compactor.pack(s) for s in states]
+    # max_bal has a few distinct values: one instance each, shared by the packed states
+    bals = {s.max_bal for s in states}
+    assert len({id(p[1]) for p in packed[-1000:]}) <= len(bals)
+    big = next(k for k, s in enumerate(states) if len(s.msgs) > 4)
+    assert type(packed[big][4]) is not frozenset and len(packed[big][4]) == len(states[big].msgs)
+
+
+def test_other_states_pass_through() -> None:
+    compactor = Compactor()
+    for s in (3, "x", (1, 2), frozenset({1})):
+        assert compactor.pack(s) is s and compactor.unpack(s) is s
