@@ -94,7 +94,7 @@ def encoding_for(name: str, *, acceptors: int | None, values: int | None,
     if cls is None:
         known = ", ".join(encoded_specs())
         raise SpecError(f"no Z3 encoding of {name!r} (encoded: {known})")
-    quorum_sort = acceptors is not None and acceptors >= 5
+    quorum_sort = False  # enumerated majorities (with Phase2a's witnesses: faster)
     if cls is PidTimestampZ3:
         proposers = int((extra or {}).get("proposers", 2))
         enc: Encoding[Any, Any] = PidTimestampZ3(acceptors, values, max_ballot, quorum_sort,

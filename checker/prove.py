@@ -24,7 +24,7 @@ import z3  # type: ignore[import-untyped]
 
 from agree.checker.explore import check
 from agree.checker.spec import Property, Spec, Transition
-from agree.properties.z3base import SEED, Encoding, solver, z3_version
+from agree.properties.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
 
 __all__ = ["CTI", "Obligation", "ProofResult", "classify", "prove"]
 
@@ -62,6 +62,8 @@ class Obligation:
     seconds: float
     reason: str = ""
     cti: CTI | None = None
+    #: When proved by cases (properties/z3base.py ``Case``): their names.
+    cases: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -114,8 +116,18 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
     hyp = [*enc.axioms(), *(c.formula for c in inv)]
 
     def run(kind: Any, conjunct: str, action: str | None, facts: list[z3.BoolRef],
-            goal: z3.BoolRef, decode: Callable[[], CTI | None]) -> bool:
+            goal: z3.BoolRef, decode: Callable[[], CTI | None],
+            cases: list[Case] | None = None, base: Sequence[z3.BoolRef] = ()) -> bool:
         t0 = time.perf_counter()
+        if cases and by_cases(base, inv, goal, cases, timeout):
+            ob = Obligation(kind, conjunct, action, "proved", time.perf_counter() - t0,
+                            cases=[c.name for c in cases])
+            result.obligations.append(ob)
+            if progress is not None:
+                progress(ob)
+            return False
+        # No split, or the split did not prove it: the whole obligation decides
+        # (a case can fail where the obligation holds, so its model proves nothing).
         sv = solver(timeout)
         sv.add(*facts, z3.Not(goal))
         r = sv.check()
@@ -157,12 +169,33 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         for c in enc.invariants(t):
             facts = [*hyp, guard]
             if run("step", c.name, label, facts, c.formula,
-                   decoder(facts, c.formula, label, t)) and stop_at_first:
+                   decoder(facts, c.formula, label, t),
+                   enc.cases(label, c.name, s, t, "p"), [*enc.axioms(), guard]) and stop_at_first:
                 break
     for c in enc.safety(s):
-        run("safety", c.name, None, hyp, c.formula, decoder(hyp, c.formula, None, None))
+        run("safety", c.name, None, hyp, c.formula, decoder(hyp, c.formula, None, None),
+            enc.cases(None, c.name, s, None, ""), enc.axioms())
     result.seconds = time.perf_counter() - start
     return result
+
+
+def by_cases(base: Sequence[z3.BoolRef], inv: Sequence[Conjunct], goal: z3.BoolRef,
+             cases: Sequence[Case], timeout: float) -> bool:
+    """True when each case is proved (``base``, i.e. the axioms and the action's
+    guard, the invariant conjuncts the case uses, and its assumption imply its
+    goal) and the cases together imply the goal (``base`` and each assumption
+    implying its goal leave no model of not goal): then the obligation is proved.
+    Fewer facts only make each query a stronger claim."""
+    goals = [goal if c.goal is None else c.goal for c in cases]
+    glue = z3.And([z3.Implies(c.assume, g) for c, g in zip(cases, goals, strict=True)])
+    queries = [([*base, *(i.formula for i in inv if c.uses is None or i.name in c.uses),
+                 c.assume], g) for c, g in zip(cases, goals, strict=True)]
+    for facts, target in [*queries, ([*base, glue], goal)]:
+        sv = solver(timeout)
+        sv.add(*facts, z3.Not(target))
+        if sv.check() != z3.unsat:
+            return False
+    return True
 
 
 def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,

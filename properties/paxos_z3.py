@@ -18,12 +18,21 @@ of properties/paxos_lemmas.py, each conjunct named like its Python twin.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import z3  # type: ignore[import-untyped]
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, PaxosState
-from agree.properties.z3base import Conjunct, Domain, Encoding, Quorums, fresh, uid
+from agree.properties.z3base import (
+    Case,
+    Conjunct,
+    Domain,
+    Encoding,
+    Quorums,
+    QuorumView,
+    fresh,
+    uid,
+)
 
 __all__ = ["PaxosVars", "PaxosZ3"]
 
@@ -162,12 +171,13 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
             max_bal=z3.Store(s.max_bal, a, b),
             sent1b=self.add(s.sent1b, a, b, s.max_vbal[a], s.max_val[a]))
 
-    def shows_safe(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
+    def shows_safe(self, s: PaxosVars, b: Any, v: Any, tag: str = "") -> z3.BoolRef:
         """Phase2a's heart: 1b messages of ballot b from a quorum Q, none reporting a
         vote, or the highest reported vote is for v. (Two equivalent forms: with
         quantifiers for proofs, unfolded over the ballots for bounded BMC.)"""
         if self.max_ballot is None:
-            return self._shows_safe_quantified(s, b, v)
+            return z3.Or([self.shows_safe_with(s, b, v, q, self.top_ballot(tag))
+                          for q in self.quorums.branches(f"Q@{tag}")])
 
         def sent(a: Any) -> z3.BoolRef:
             return self.bal_exists(lambda mb: self.opt_any(lambda mv: s.sent1b[a, b, mb, mv]))
@@ -186,37 +196,40 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
             q.all(sent), z3.Or(q.all(lambda a: z3.Not(voted_below(a, z3.IntVal(-1)))),
                                top_is_v(q))))
 
-    def _shows_safe_quantified(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
+    @staticmethod
+    def top_ballot(tag: str) -> Any:
+        """Phase2a's parameter c: the highest vote the quorum reported (-1: none)."""
+        return z3.Int(f"c@{tag}")
+
+    def shows_safe_with(self, s: PaxosVars, b: Any, v: Any, q: QuorumView,
+                        c: Any) -> z3.BoolRef:
+        """Phase2a's condition for the quorum q and the highest reported vote c, both
+        action parameters (existential, like b and v): every member of q sent a 1b
+        for b, each reporting a vote at most c, and c is -1 (no vote reported) or a
+        member reported a vote for v at c. The same as Paxos.tla's "none voted, or
+        the highest vote is for v", with the highest vote named, so that a proof can
+        use it as the witness of ShowsSafeAt's ballot."""
         o = self.opt
 
-        def reports(q: Any) -> z3.BoolRef:
+        def reports(a: Any) -> z3.BoolRef:
             mb, mv = fresh("mb", Int), fresh("mv", o)
-            return q.all(lambda a: z3.Exists([mb, mv], s.sent1b[a, b, mb, mv]))
+            return z3.Exists([mb, mv], s.sent1b[a, b, mb, mv])
 
-        def no_votes(q: Any) -> z3.BoolRef:
+        def at_most_c(a: Any) -> z3.BoolRef:
             mb, mv = fresh("mb", Int), fresh("mv", o)
-            return q.all(lambda a: z3.ForAll([mb, mv], z3.Implies(s.sent1b[a, b, mb, mv],
-                                                                  mb < 0)))
+            return z3.ForAll([mb, mv], z3.Implies(s.sent1b[a, b, mb, mv], mb <= c))
 
-        def top_is_v(q: Any) -> z3.BoolRef:
-            mb = fresh("mb", Int)
+        return z3.And(c >= -1, q.all(reports), q.all(at_most_c),
+                      z3.Or(c == -1, q.any(lambda a: s.sent1b[a, b, c, self.some(v)])))
 
-            def highest(a: Any) -> z3.BoolRef:
-                mb2, mv2 = fresh("mb", Int), fresh("mv", o)
-                return q.all(lambda a2: z3.ForAll([mb2, mv2], z3.Implies(
-                    z3.And(s.sent1b[a2, b, mb2, mv2], mb2 >= 0), mb >= mb2)))
-
-            return q.any(lambda a: z3.Exists([mb], z3.And(
-                mb >= 0, s.sent1b[a, b, mb, self.some(v)], highest(a))))
-
-        return self.quorums.exists(lambda q: z3.And(reports(q),
-                                                    z3.Or(no_votes(q), top_is_v(q))))
+    #: Whether Phase2a is this class's (so ``cases`` may name its witnesses).
+    own_phase2a = True
 
     def phase2a(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
         """Phase2a(b, v): no 2a for b yet, and a quorum's 1b messages show v safe."""
         b, v = z3.Int(f"b@{tag}"), z3.Const(f"v@{tag}", self.val.sort)
         guard = z3.And(self._ballot(b), self.val.forall(lambda w: z3.Not(s.sent2a[b, w])),
-                       self.shows_safe(s, b, v))
+                       self.shows_safe(s, b, v, tag))
         return guard, s._replace(sent2a=self.add(s.sent2a, b, v))
 
     def phase2b(self, s: PaxosVars, tag: str) -> tuple[z3.BoolRef, PaxosVars]:
@@ -269,15 +282,21 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
     def shows_safe_at(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
         """Voting's ShowsSafeAt(Q, b, v) for some quorum Q."""
         def body(q: Any) -> z3.BoolRef:
-            c, d, w = fresh("c", Int), fresh("d", Int), fresh("w", self.val.sort)
-            return z3.And(
-                q.all(lambda a: s.max_bal[a] >= b),
-                z3.Exists([c], z3.And(
-                    c >= -1, c < b,
-                    z3.Or(c == -1, q.any(lambda a: s.sent2b[a, c, v])),
-                    q.all(lambda a: z3.ForAll([d, w], z3.Implies(
-                        s.sent2b[a, d, w], z3.Or(d <= c, d >= b)))))))
+            c = fresh("c", Int)
+            return z3.Exists([c], self.shows_safe_at_with(s, b, v, q, c))
         return self.quorums.exists(body)
+
+    def shows_safe_at_with(self, s: PaxosVars, b: Any, v: Any, q: QuorumView,
+                           c: Any) -> z3.BoolRef:
+        """ShowsSafeAt(q, b, v) with its ballot c given: every member of q joined b,
+        c < b, c is -1 or a member voted v at c, and no member voted strictly
+        between c and b."""
+        d, w = fresh("d", Int), fresh("w", self.val.sort)
+        return z3.And(
+            q.all(lambda a: s.max_bal[a] >= b), c >= -1, c < b,
+            z3.Or(c == -1, q.any(lambda a: s.sent2b[a, c, v])),
+            q.all(lambda a: z3.ForAll([d, w], z3.Implies(s.sent2b[a, d, w],
+                                                         z3.Or(d <= c, d >= b)))))
 
     def inv_2a_safe(self, s: PaxosVars) -> z3.BoolRef:
         b, v = fresh("b", Int), fresh("v", self.val.sort)
@@ -360,6 +379,57 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
 
     def axioms(self) -> list[z3.BoolRef]:
         return self.quorums.axioms()
+
+    # -- proof by cases --------------------------------------------------------
+
+    #: The conjuncts each proof needs (with the action's guard), as in a paper proof.
+    #: Left out of the query, the others only feed the solver's quantifier
+    #: instantiation: with them, 5 acceptors took minutes and any number timed out.
+    #: Not listed: the step's own conjunct and type_ok suffice.
+    USES: ClassVar[dict[tuple[str | None, str], tuple[str, ...]]] = {
+        ("Phase1b", "inv_1b"): ("inv_1b", "inv_latest_vote", "type_ok"),
+        ("Phase1b", "inv_1b_latest"): ("inv_1b_latest", "inv_1b", "inv_latest_vote",
+                                       "inv_2b", "max_bal_ge_max_vbal", "type_ok"),
+        ("Phase2b", "votes_safe"): ("votes_safe", "inv_2a_safe", "one_value_per_ballot",
+                                    "type_ok"),
+        ("Phase2b", "one_value_per_ballot"): ("one_value_per_ballot", "inv_2b",
+                                              "inv_2a_unique", "type_ok"),
+        ("Phase2b", "inv_2b"): ("inv_2b", "max_bal_ge_max_vbal", "type_ok"),
+        ("Phase2b", "inv_1b_latest"): ("inv_1b_latest", "inv_1b", "type_ok"),
+        (None, "agreement"): ("votes_safe", "one_value_per_ballot", "type_ok"),
+        (None, "validity"): ("inv_2b", "type_ok"),
+    }
+
+    def cases(self, label: str | None, conjunct: str, s: PaxosVars, t: PaxosVars | None,
+              tag: str) -> list[Case] | None:
+        """How to ask Z3: each step, and each safety property, from only the conjuncts
+        its proof needs (``USES``); Phase2a => inv_2a_safe' by cases: the old 2a
+        messages (the old conjunct), and the new one, whose ShowsSafeAt has as
+        witnesses Phase2a's own quorum and highest reported vote (one case per quorum
+        when quorums are enumerated). The prover falls back to the whole obligation
+        when a case fails (a buggy variant), so this only decides how fast."""
+        if self.max_ballot is not None:
+            return None
+        if label == "Phase2a" and conjunct == "inv_2a_safe" and t is not None \
+                and self.own_phase2a:
+            b, v = z3.Int(f"b@{tag}"), z3.Const(f"v@{tag}", self.val.sort)
+            c = self.top_ballot(tag)
+            b2, v2 = fresh("b", Int), fresh("v", self.val.sort)
+            out = [Case("the old 2a messages", z3.BoolVal(True), z3.ForAll(
+                [b2, v2], z3.Implies(s.sent2a[b2, v2], self.shows_safe_at(t, b2, v2))),
+                ("inv_2a_safe",))]
+            for q in self.quorums.branches(f"Q@{tag}"):
+                out.append(Case(f"the new 2a message, quorum {q.describe()}",
+                                self.shows_safe_with(s, b, v, q, c),
+                                self.shows_safe_at_with(t, b, v, q, c),
+                                ("inv_1b", "inv_1b_latest", "type_ok")))
+            return out
+        uses = self.USES.get((label, conjunct))
+        if uses is None:
+            if label is None:
+                return None
+            uses = (conjunct,) if conjunct == "type_ok" else (conjunct, "type_ok")
+        return [Case("using " + ", ".join(uses), z3.BoolVal(True), None, uses)]
 
     # -- explicit states -----------------------------------------------------
 

@@ -53,8 +53,9 @@ class WrongValueZ3(PaxosZ3):
     """Phase2a accepts the value of any vote the quorum reported."""
 
     spec_name = "paxos-wrong-value"
+    own_phase2a = False
 
-    def shows_safe(self, s: PaxosVars, b: Any, v: Any) -> z3.BoolRef:
+    def shows_safe(self, s: PaxosVars, b: Any, v: Any, tag: str = "") -> z3.BoolRef:
         def sent(a: Any) -> z3.BoolRef:
             return self.bal_exists(lambda mb: self.opt_any(lambda mv: s.sent1b[a, b, mb, mv]))
 
@@ -83,6 +84,7 @@ class PidTimestampZ3(PaxosZ3):
     """Phase2a: up to ``proposers`` different values per ballot (ids are not unique)."""
 
     spec_name = "paxos-pid-timestamp"
+    own_phase2a = False
 
     def __init__(self, acceptors: int | None = 3, values: int | None = None,
                  max_ballot: int | None = None, quorum_sort: bool = False,
@@ -96,7 +98,7 @@ class PidTimestampZ3(PaxosZ3):
         full = z3.Exists(ws, z3.And(z3.Distinct(*ws) if len(ws) > 1 else z3.BoolVal(True),
                                     *(s.sent2a[b, w] for w in ws)))
         guard = z3.And(self._ballot(b), z3.Not(s.sent2a[b, v]), z3.Not(full),
-                       self.shows_safe(s, b, v))
+                       self.shows_safe(s, b, v, tag))
         return guard, s._replace(sent2a=self.add(s.sent2a, b, v))
 
 

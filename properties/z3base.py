@@ -21,6 +21,7 @@ import z3  # type: ignore[import-untyped]
 __all__ = [
     "SEED",
     "Z3_PINNED",
+    "Case",
     "Conjunct",
     "Domain",
     "Encoding",
@@ -74,6 +75,21 @@ class Conjunct:
 
     name: str
     formula: z3.BoolRef
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of an obligation proved by cases: under the axioms, the action's
+    guard, the invariant conjuncts ``uses`` and ``assume``, ``goal`` holds. The
+    prover also checks that the cases together imply the obligation's own goal,
+    so a wrong split cannot prove anything."""
+
+    name: str
+    assume: z3.BoolRef
+    #: None: the obligation's own goal.
+    goal: z3.BoolRef | None
+    #: The invariant conjuncts (names) the case may assume; None: all of them.
+    uses: tuple[str, ...] | None = None
 
 
 class Domain:
@@ -181,11 +197,31 @@ class Quorums:
         return z3.Exists([q], body(QuorumView(None, q, self)))
 
 
+    def branches(self, name: str) -> list[QuorumView]:
+        """The quorums an action parameter named ``name`` can be: each minimal
+        majority when they are enumerated (one disjunct each), else one constant
+        of the quorum sort."""
+        if self.sets is not None:
+            elems = self.acceptors.elements
+            assert elems is not None
+            return [QuorumView([elems[i] for i in q], None, None, q) for q in self.sets]
+        assert self.sort is not None
+        return [QuorumView(None, z3.Const(name, self.sort), self)]
+
+
 class QuorumView:
     """One quorum inside a formula: ``all``/``any`` of its members."""
 
-    def __init__(self, members: Sequence[Any] | None, q: Any, quorums: Quorums | None) -> None:
+    def __init__(self, members: Sequence[Any] | None, q: Any, quorums: Quorums | None,
+                 ids: Sequence[int] = ()) -> None:
         self.members, self.q, self.quorums = members, q, quorums
+        self.ids = tuple(ids)
+
+    def describe(self) -> str:
+        """For reports: ``{a1,a2,a3}`` for an enumerated quorum, else its constant."""
+        if self.members is not None:
+            return "{" + ",".join(f"a{i + 1}" for i in self.ids) + "}"
+        return str(self.q)
 
     def all(self, fn: Callable[[Any], z3.BoolRef]) -> z3.BoolRef:
         if self.members is not None:
@@ -256,6 +292,13 @@ class Encoding(Generic[S, V]):
 
     def axioms(self) -> list[z3.BoolRef]:
         return []
+
+    def cases(self, label: str | None, conjunct: str, s: V, t: V | None,
+              tag: str) -> list[Case] | None:
+        """A split of the obligation (``label`` None: Init or safety) into cases the
+        solver handles better, or None to ask it whole. ``tag`` is the one the
+        action's parameters were made with."""
+        return None
 
     def equal(self, s: V, t: V) -> z3.BoolRef:
         pairs: Any = zip(s, t, strict=True)  # type: ignore[call-overload]
