@@ -257,7 +257,7 @@ def check_parallel(
 
 def _meta(spec: Spec[Any], props: Sequence[Property], workers: int, symmetry: bool,
           ) -> dict[str, Any]:
-    return {"format": "agree-checkpoint", "version": 1, "spec": spec.name,
+    return {"format": "agree-checkpoint", "version": 2, "spec": spec.name,
             "params": spec.param_values(), "properties": [p.name for p in props],
             "workers": workers, "symmetry": symmetry}
 

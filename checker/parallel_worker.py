@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from agree.checker.compact import Compactor
 from agree.checker.limits import rss_bytes
+from agree.checker.seen import SeenSet
 from agree.checker.spec import Action, Property, Spec
 
 __all__ = ["Fingerprint", "Report", "Worker", "serve"]
@@ -37,7 +39,9 @@ class Worker:
         self.somes = [p for p in props if p.kind == "sometimes"]
         self.opts = opts
         self.actions = spec.actions()
-        self.seen: dict[int, int | None] = {}
+        # fingerprint -> parent's fingerprint (its own for an initial state)
+        self.seen = SeenSet("q")
+        self.compactor = Compactor()  # frontier states are kept packed
         self.frontier: list[tuple[int, Any]] = []
         self.next: list[tuple[int, Any]] = []
         self.generated = 0
@@ -71,15 +75,14 @@ class Worker:
     def accept(self, fp: int, parent: int | None, state: Any, label: str | None,
                args: tuple[Any, ...]) -> None:
         self.check_state(state, parent, label, args)
-        self.next.append((fp, state))
+        self.next.append((fp, self.compactor.pack(state)))
 
     def init(self, states: list[tuple[int | None, Any]]) -> None:
         for fp, s in states:
             if fp is None:  # outside the constraint: checked, not kept
                 if self.opts["check_pruned"]:
                     self.check_state(s, None, None, ())
-            elif fp not in self.seen:
-                self.seen[fp] = None
+            elif self.seen.add(fp, fp):
                 self.accept(fp, None, s, None, ())
         self.frontier, self.next = self.next, []
 
@@ -93,7 +96,13 @@ class Worker:
         share = self.opts["memory_share"]
         self.cand = {o: [] for o in range(n) if o != wid}
         claimed: dict[int, set[int]] = {o: set() for o in self.cand}
-        for count, (sfp, s) in enumerate(self.frontier):
+        unpack = self.compactor.unpack
+        frontier: list[Any] = self.frontier
+        self.frontier = []
+        for count in range(len(frontier)):
+            sfp, packed = frontier[count]
+            frontier[count] = None  # expanded: its memory can go
+            s = unpack(packed)
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
                     self.stopped = "time-limit"
@@ -118,8 +127,7 @@ class Worker:
                     tfp = fingerprint(t)
                     o = tfp % n
                     if o == wid:
-                        if tfp not in seen:
-                            seen[tfp] = sfp
+                        if seen.add(tfp, sfp):
                             self.cov_new[ai] += 1
                             self.accept(tfp, sfp, t, act.label, args)
                     elif tfp not in claimed[o]:
@@ -136,8 +144,7 @@ class Worker:
         for src in sorted(claims):
             kept = []
             for i, (fp, parent) in enumerate(pickle.loads(claims[src])):
-                if fp not in self.seen:
-                    self.seen[fp] = parent
+                if self.seen.add(fp, parent):
                     kept.append(i)
             out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
         return out
@@ -167,6 +174,14 @@ class Worker:
         for src in sorted(given):
             self.frontier.extend(pickle.loads(given[src]))
         return len(self.frontier)
+
+    def parent(self, fp: int) -> tuple[bool, int | None]:
+        """Whether ``fp`` is in this shard, and its parent's fingerprint (None: initial)."""
+        k = self.seen.ordinal(fp)
+        if k < 0:
+            return False, None
+        up = self.seen.parents[k]
+        return True, None if up == fp else up
 
     def report(self) -> dict[str, Any]:
         out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
@@ -198,7 +213,7 @@ class Worker:
             "give": self.give, "take": self.take, "report": lambda _: self.report(),
             "save": self.save,
             "load": self.load,
-            "parent": lambda fp: (True, self.seen[fp]) if fp in self.seen else (False, None),
+            "parent": self.parent,
         }
         try:
             return "ok", handlers[cmd](arg)

@@ -19,14 +19,16 @@ _FIRST_SIZE = 1 << 12
 
 
 class SeenSet:
-    """Fingerprints (64-bit ints) seen so far, each with the ordinal of its parent
-    (-1 for an initial state)."""
+    """Fingerprints (64-bit ints) seen so far, each with a parent link: by default the
+    ordinal of its parent (-1 for an initial state); with ``links="q"``, any 64-bit
+    int (the multi-process workers store the parent's fingerprint, whose ordinal is
+    in another worker's set)."""
 
     __slots__ = ("_limit", "_mask", "_table", "fps", "parents")
 
-    def __init__(self) -> None:
+    def __init__(self, links: str = "i") -> None:
         self.fps = array("q")  # ordinal -> fingerprint
-        self.parents = array("i")  # ordinal -> parent's ordinal, -1 for none
+        self.parents = array(links)  # ordinal -> parent link
         self._table = array("i", [0]) * _FIRST_SIZE  # slot -> ordinal + 1, 0 = free
         self._mask = _FIRST_SIZE - 1
         self._limit = _FIRST_SIZE * 2 // 3
@@ -52,6 +54,9 @@ class SeenSet:
         if n > self._limit:
             self._grow()
         return True
+
+    def __contains__(self, fp: int) -> bool:
+        return self.ordinal(fp) >= 0
 
     def ordinal(self, fp: int) -> int:
         """The ordinal of a fingerprint seen, or -1."""

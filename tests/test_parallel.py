@@ -129,11 +129,13 @@ def test_stable_fingerprints_do_not_depend_on_the_process() -> None:
 
 def test_memory_limit_stops_cleanly_with_a_partial_report() -> None:
     spec = Paxos(max_ballot=2)
-    limit = rss_bytes() + 15 * 2**20
+    # small limits: the search stores about 120 bytes per state, and would take long
+    # to use more
+    limit = rss_bytes() + 9 * 2**20
     result = check_with_memory_limit(spec, PROPERTIES, limit)
     assert result.stopped == "memory" and not result.complete
     assert result.exit_code == 3 and result.distinct > 0
-    par = check_parallel(spec, PROPERTIES, workers=2, memory_limit=rss_bytes() + 20 * 2**20)
+    par = check_parallel(spec, PROPERTIES, workers=2, memory_limit=rss_bytes() + 6 * 2**20)
     assert par.stopped == "memory" and par.exit_code == 3 and par.distinct > 0
 
 
