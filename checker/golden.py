@@ -14,6 +14,7 @@ from typing import Any
 
 from agree.checker import registry
 from agree.checker.explore import check
+from agree.checker.symmetry import check_with_symmetry
 from agree.traces.trace import Trace, to_json
 
 __all__ = ["GOLDEN_DIR", "golden_files", "regenerate", "regenerate_file"]
@@ -26,18 +27,26 @@ def golden_files() -> list[Path]:
     return sorted(GOLDEN_DIR.glob("*.json"))
 
 
-def regenerate(spec_name: str, params: dict[str, Any], prop: str) -> Trace:
-    """Re-run the check that produced a golden trace and return its (shortest) trace."""
+def regenerate(spec_name: str, params: dict[str, Any], prop: str,
+               symmetry: bool = False) -> Trace:
+    """Re-run the check that produced a golden trace and return its (shortest) trace;
+    ``symmetry``: the check ran with ``--symmetry`` (one process), as some deep zoo
+    traces did."""
     spec, props = registry.build(spec_name, params)
-    result = check(spec, (*spec.declared_properties(), *props), only=[prop])
+    everything = (*spec.declared_properties(), *props)
+    if symmetry:
+        result = check_with_symmetry(spec, everything, only=[prop])
+    else:
+        result = check(spec, everything, only=[prop])
     violation = result.violation(prop)
     if violation is None or violation.trace is None:
         raise AssertionError(f"{spec_name} {params}: {prop} is no longer violated")
     return violation.trace
 
 
-def regenerate_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def regenerate_file(path: Path, symmetry: bool = False,
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(stored document, regenerated document) for one golden file."""
     stored = json.loads(path.read_text())
-    trace = regenerate(stored["spec"], stored["params"], stored["property"])
+    trace = regenerate(stored["spec"], stored["params"], stored["property"], symmetry)
     return stored, to_json(trace)
