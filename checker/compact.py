@@ -5,8 +5,9 @@ generic savings, for states that are named tuples (every spec here):
 
 * **interning**: a field whose values recur across states (``current_term``,
   ``max_bal``: a handful of distinct tuples) is replaced by one shared instance of
-  each value. A field whose values hardly recur (a message set) stops being
-  interned after a sample, so its table does not grow with the state space;
+  each value. A field whose values hardly recur (a message set), or that states
+  already share, stops being interned after a sample, so its table does not grow
+  with the state space and no time is spent on it;
 * **packing**: a ``frozenset`` field (a hash table: 200 bytes empty, about 30 per
   element past four) is kept as a tuple (8 bytes per element) until the state is
   expanded.
@@ -21,8 +22,8 @@ from typing import Any
 
 __all__ = ["Compactor"]
 
-#: After this many states, a field that found a shared instance for fewer than
-#: half of them stops being interned.
+#: After this many states, the fields where interning hardly saves memory stop being
+#: interned (see Compactor._prune).
 _SAMPLE = 4096
 
 
@@ -38,47 +39,67 @@ class _Set(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class _Layout:
+    """What to do with the fields of one state type."""
+
+    __slots__ = ("interned", "saved", "seen", "sets")
+
+    def __init__(self, state: tuple[Any, ...]) -> None:
+        self.sets = [i for i, f in enumerate(state) if type(f) is frozenset]
+        self.interned: list[tuple[int, dict[Any, Any]]] = [
+            (i, {}) for i in range(len(state)) if i not in self.sets]
+        self.saved = [0] * len(state)  # per field: states it gave a shared instance
+        self.seen = 0
+
+
 class Compactor:
     """Packs named-tuple states for the frontier and unpacks them for expansion;
     any other state passes through unchanged."""
 
-    __slots__ = ("_hits", "_seen", "_tables")
+    __slots__ = ("_layouts",)
 
     def __init__(self) -> None:
-        self._tables: dict[int, dict[Any, Any] | None] = {}  # field -> intern table or None
-        self._hits: dict[int, int] = {}
-        self._seen = 0
+        self._layouts: dict[type, _Layout | None] = {}
 
     def pack(self, state: Any) -> Any:
         """A smaller stand-in for ``state`` (or the state itself)."""
-        if not (isinstance(state, tuple) and hasattr(type(state), "_fields")):
+        cls = type(state)
+        layout = self._layouts.get(cls)
+        if layout is None:
+            if cls in self._layouts:
+                return state
+            named = isinstance(state, tuple) and hasattr(cls, "_fields")
+            layout = self._layouts[cls] = _Layout(state) if named else None
+        if layout is None:
             return state
-        self._seen += 1
-        tables, hits = self._tables, self._hits
-        out: list[Any] = [type(state)]
-        for i, f in enumerate(state):
-            if type(f) is frozenset and len(f) > 4:
-                out.append(_Set(f))
-                continue
-            table = tables.get(i, {})
-            if table is None:
-                out.append(f)
-                continue
+        fields = list(state)
+        changed = False
+        sampling = layout.seen < _SAMPLE
+        for i, table in layout.interned:
+            f = fields[i]
             try:
                 g = table.setdefault(f, f)
-            except TypeError:  # unhashable: leave it
-                tables[i] = None
-                out.append(f)
+            except TypeError:  # unhashable: leave this field alone
+                layout.interned = [x for x in layout.interned if x[0] != i]
                 continue
             if g is not f:
-                hits[i] = hits.get(i, 0) + 1
-            tables[i] = table
-            out.append(g)
-        if self._seen == _SAMPLE:
-            for i, table in tables.items():
-                if table is not None and 2 * hits.get(i, 0) < _SAMPLE:
-                    tables[i] = None  # values hardly recur: not worth a table
-        return _Packed(out)
+                fields[i] = g
+                changed = True
+                if sampling:
+                    layout.saved[i] += 1
+        if sampling:
+            layout.seen += 1
+            if layout.seen == _SAMPLE:
+                _prune(layout)
+        packed = False
+        for i in layout.sets:
+            f = fields[i]
+            if type(f) is frozenset and len(f) > 4:
+                fields[i] = _Set(f)
+                packed = True
+        if packed:
+            return _Packed((cls, *fields))
+        return tuple.__new__(cls, fields) if changed else state
 
     @staticmethod
     def unpack(packed: Any) -> Any:
@@ -87,3 +108,11 @@ class Compactor:
             return packed
         return tuple.__new__(packed[0], [frozenset(f) if type(f) is _Set else f
                                          for f in packed[1:]])
+
+
+def _prune(layout: _Layout) -> None:
+    """Stop interning the fields where it hardly saves anything: values that seldom
+    recur (the table would grow with the states) or that states already share (an
+    action that leaves a field alone passes its parent's instance on)."""
+    layout.interned = [(i, table) for i, table in layout.interned
+                       if len(table) <= _SAMPLE // 2 and 8 * layout.saved[i] >= _SAMPLE]
