@@ -128,6 +128,20 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
             return False
         # No split, or the split did not prove it: the whole obligation decides
         # (a case can fail where the obligation holds, so its model proves nothing).
+        # After a failed split, look for a small counterexample first: with
+        # quantifiers Z3 finds one in bounded ballots where the unbounded query
+        # runs into its timeout.
+        cti: CTI | None = None
+        if cases and spec_factory is not None and twins is not None:
+            cti = decode()
+            if cti is not None:
+                classify(cti, enc, twins, budget=reach_budget)
+                ob = Obligation(kind, conjunct, action, "counterexample",
+                                time.perf_counter() - t0, "", cti)
+                result.obligations.append(ob)
+                if progress is not None:
+                    progress(ob)
+                return True
         sv = solver(timeout)
         sv.add(*facts, z3.Not(goal))
         r = sv.check()
@@ -136,8 +150,7 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         reason = sv.reason_unknown() if r == z3.unknown else ""
         if reason == "canceled":
             reason = "timeout"
-        cti: CTI | None = None
-        if r != z3.unsat and spec_factory is not None and twins is not None:
+        if r != z3.unsat and not cases and spec_factory is not None and twins is not None:
             # Decoding searches with small ballots first; with quantifiers, Z3 often
             # finds such a model where the unbounded query timed out. A model of the
             # bounded query is a model of the unbounded one: a real counterexample.
@@ -201,7 +214,8 @@ def by_cases(base: Sequence[z3.BoolRef], inv: Sequence[Conjunct], goal: z3.BoolR
 def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,
                twins: dict[str, Property], s: Any, facts: list[z3.BoolRef], goal: z3.BoolRef,
                label: str | None, post: Any, timeout: float) -> CTI | None:
-    """Find the CTI with the smallest ballots/terms and read it as explicit states."""
+    """Find the CTI with the smallest ballots/terms and read it as explicit states
+    (``Encoding.shrink`` drops the values no state uses)."""
     for bound in CTI_BOUNDS:
         sv = solver(timeout)
         sv.add(*facts, z3.Not(goal), enc.bounded(s, bound))
@@ -210,12 +224,13 @@ def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,
         if sv.check() != z3.sat:
             continue
         model = sv.model()
-        params = enc.explicit_params(model, bound)
+        states = [enc.decode(model, x, bound) for x in ([s] if post is None else [s, post])]
+        params, states = enc.shrink(enc.explicit_params(model, bound), states)
         spec = spec_factory(params)
-        pre = enc.decode(model, s, bound)
+        pre = states[0]
         cti = CTI(params, pre, spec=spec)
         if post is not None:
-            cti.post = enc.decode(model, post, bound)
+            cti.post = states[1]
             step = _find_step(spec, pre, cti.post, label or "", enc.project)
             if step is None:
                 cti.mismatches.append(

@@ -380,6 +380,34 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
     def axioms(self) -> list[z3.BoolRef]:
         return self.quorums.axioms()
 
+    def shrink(self, params: dict[str, Any], states: list[PaxosState],
+               ) -> tuple[dict[str, Any], list[PaxosState]]:
+        """Keep only the values the states use (a model of an uninterpreted sort often
+        has many more), renumbered in order: a smaller explicit configuration in
+        which to search for the pre-state."""
+        used: set[int] = set()
+        for st in states:
+            used.update(v for v in st.max_val if v is not None)
+            for m in st.msgs:
+                if isinstance(m, M1b) and m.mval is not None:
+                    used.add(m.mval)
+                elif isinstance(m, M2a | M2b):
+                    used.add(m.val)
+        new = {v: i for i, v in enumerate(sorted(used))}
+
+        def opt(v: int | None) -> int | None:
+            return None if v is None else new[v]
+
+        def msg(m: Any) -> Any:
+            if isinstance(m, M1b):
+                return m._replace(mval=opt(m.mval))
+            if isinstance(m, M2a | M2b):
+                return m._replace(val=new[m.val])
+            return m
+        out = [st._replace(max_val=tuple(opt(v) for v in st.max_val),
+                           msgs=frozenset(msg(m) for m in st.msgs)) for st in states]
+        return {**params, "values": max(1, len(used))}, out
+
     # -- proof by cases --------------------------------------------------------
 
     #: The conjuncts each proof needs (with the action's guard), as in a paper proof.

@@ -293,6 +293,11 @@ class Encoding(Generic[S, V]):
     def axioms(self) -> list[z3.BoolRef]:
         return []
 
+    def shrink(self, params: dict[str, Any], states: list[S]) -> tuple[dict[str, Any], list[S]]:
+        """Decoded states in the smallest explicit configuration that holds them
+        (e.g. only the values they use, renumbered in order)."""
+        return params, states
+
     def cases(self, label: str | None, conjunct: str, s: V, t: V | None,
               tag: str) -> list[Case] | None:
         """A split of the obligation (``label`` None: Init or safety) into cases the

@@ -1,0 +1,128 @@
+"""Counterexamples to induction end to end, and the prover's verdicts and exit codes.
+
+A CTI is decoded into explicit Paxos states, printed with the trace renderer,
+re-checked with the Python predicates and the explicit successor function, and
+classified by an explicit search; here each of those steps is checked again
+independently (our own BFS, our own predicate calls), on a zoo variant and on a
+deliberately weakened invariant. Then: proved 0, counterexample 1, bad input 2,
+unknown 4 (a tiny timeout), and the 5-acceptor and any-number proofs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import pytest
+
+from agree.checker.cli import main
+from agree.checker.cmd_prove import encoding_for
+from agree.checker.prove import CTI, prove
+from agree.checker.registry import build
+from agree.checker.spec import Spec
+from agree.properties.paxos import INDUCTIVE, SAFETY
+from agree.properties.paxos_lemmas import LEMMAS
+from agree.properties.paxos_z3 import PaxosZ3
+
+TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
+
+
+def reachable(spec: Spec[Any]) -> set[Any]:
+    seen = set(spec.init())
+    queue = deque(seen)
+    while queue:
+        for t in spec.successors(queue.popleft()):
+            if t.state not in seen:
+                seen.add(t.state)
+                queue.append(t.state)
+    return seen
+
+
+def check_cti_independently(cti: CTI, conjunct: str, assumed: tuple[str, ...]) -> None:
+    """What the prover claims about a CTI, re-derived here."""
+    spec = cti.spec
+    assert cti.mismatches == []
+    # The pre-state satisfies the whole invariant the encoding assumed...
+    assert [n for n in assumed if not TWINS[n].holds(spec, cti.pre)] == []
+    # ...the step is one of the explicit successors, and breaks the conjunct.
+    assert cti.post in [t.state for t in spec.successors(cti.pre)]
+    assert not TWINS[conjunct].holds(spec, cti.post)
+    # The classification agrees with a full search of the same configuration.
+    expected = "reachable" if cti.pre in reachable(spec) else "unreachable"
+    assert cti.reachable == expected
+
+
+def test_zoo_cti_decoded_rechecked_and_classified(capsys: pytest.CaptureFixture[str]) -> None:
+    name = "paxos-2b-keeps-promise"
+    enc, twins = encoding_for(name, acceptors=3, values=None, max_ballot=None)
+    res = prove(enc, timeout=60, spec_factory=lambda p: build(name, p)[0], twins=twins,
+                only_actions=["Phase2b"], stop_at_first=True, reach_budget=30)
+    assert res.verdict == "counterexample" and res.exit_code == 1
+    failed = [o for o in res.obligations if o.verdict != "proved"]
+    assert len(failed) == 1 and failed[0].cti is not None and failed[0].action == "Phase2b"
+    cti = failed[0].cti
+    assert cti.label is not None and cti.label.startswith("Phase2b(")
+    check_cti_independently(cti, failed[0].conjunct, PaxosZ3.INVARIANTS)
+
+    # The same through the CLI: pre-state, step and classification printed.
+    code = main(["prove", name, "--action", "Phase2b", "--first", "--timeout", "60"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED" in out and "pre-state:" in out and "step: Phase2b(" in out
+    assert "re-checked: the Python predicates and the explicit successor function" in out
+    assert ("REACHABLE" in out) or ("the invariant is too weak" in out)
+
+
+class WeakPaxosZ3(PaxosZ3):
+    """Paxos's invariant without max_bal >= max_vbal: not inductive (Phase1b)."""
+
+    INVARIANTS = tuple(n for n in PaxosZ3.INVARIANTS if n != "max_bal_ge_max_vbal")
+
+
+def test_weakened_invariant_gives_an_unreachable_cti() -> None:
+    enc = WeakPaxosZ3(acceptors=3, values=None, max_ballot=None)
+    res = prove(enc, timeout=60, spec_factory=lambda p: build("paxos", p)[0], twins=TWINS,
+                only_actions=["Phase1b"], reach_budget=30)
+    failed = [o for o in res.obligations if o.verdict != "proved"]
+    assert res.exit_code == 1 and failed
+    for ob in failed:
+        assert ob.verdict == "counterexample" and ob.cti is not None
+        check_cti_independently(ob.cti, ob.conjunct, WeakPaxosZ3.INVARIANTS)
+        # correct Paxos: the pre-state cannot be reachable; the invariant is too weak
+        assert ob.cti.reachable == "unreachable"
+        assert ob.cti.label is not None and ob.cti.label.startswith("Phase1b(")
+
+
+def test_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prove", "paxos", "--action", "Phase1a"]) == 0
+    assert "PROVED" in capsys.readouterr().out
+    assert main(["prove", "paxos", "--acceptors", "lots"]) == 2
+    assert "--acceptors" in capsys.readouterr().err
+    assert main(["prove", "paxos", "--action", "Phase9"]) == 2
+    assert main(["prove", "paxos", "--timeout", "0"]) == 2
+    assert main(["bmc", "paxos", "--depth", "-1"]) == 2
+    capsys.readouterr()
+
+
+def test_a_tiny_timeout_is_unknown_not_proved(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "paxos", "--acceptors", "5", "--action", "Phase2a",
+                 "--timeout", "0.001"])
+    out = capsys.readouterr().out
+    assert code == 4
+    assert "UNKNOWN" in out and "(timeout)" in out and "\nPROVED" not in out
+    code = main(["bmc", "paxos", "--depth", "4", "--timeout", "0.001", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 4 and "UNKNOWN" in out and "timeout" in out
+
+
+@pytest.mark.parametrize("acceptors", [5, None])
+def test_paxos_proved_for_five_and_any_number_of_acceptors(acceptors: int | None) -> None:
+    enc, _ = encoding_for("paxos", acceptors=acceptors, values=None, max_ballot=None)
+    res = prove(enc, timeout=120)
+    assert [o.title for o in res.obligations if o.verdict != "proved"] == []
+    assert res.exit_code == 0 and len(res.obligations) == 10 * 5 + 2
+    # Phase2a => inv_2a_safe' went through its witness cases (one per quorum when
+    # the quorums are the 10 majorities of 5, one quorum constant otherwise).
+    ob = next(o for o in res.obligations
+              if o.action == "Phase2a" and o.conjunct == "inv_2a_safe")
+    assert len(ob.cases) == (11 if acceptors == 5 else 2)
