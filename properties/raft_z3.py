@@ -460,8 +460,12 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
         return decode(self, model, s)
 
     def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
-        return {"servers": self.n, "values": self.values_n or 1, "max_term": max(bound, 1),
-                "max_log": max(bound, 0), "max_messages": max(bound, 1),
+        """Bounds that admit every state ``bounded`` allows (so an explicit search of
+        them that does not meet a decoded pre-state really rules it out)."""
+        from agree.properties.raft_z3_msgs import SLOTS
+        values = self.values_n or max(1, len(self.vd.universe(model)))
+        return {"servers": self.n, "values": values, "max_term": bound + 1,
+                "max_log": bound + 1, "max_messages": 4 * SLOTS * 2,
                 "max_restarts": self.max_restarts}
 
     def project(self, state: RaftState) -> RaftState:

@@ -168,25 +168,42 @@ def concrete(enc: RaftZ3, st: RaftState) -> RaftVars:
         restarts=z3.IntVal(st.restart_count))
 
 
+#: Messages per kind, and elections, a decodable state may hold (CTI search).
+SLOTS = 2
+
+
 def bounded(enc: RaftZ3, s: RaftVars, bound: int) -> z3.BoolRef:
-    """Every term, index and count of s in 0..bound+1 (a model of it decodes)."""
+    """s is small: every integer in 0..bound+1 (terms from 1), at most SLOTS distinct
+    messages of each kind (each at most twice) and SLOTS elections. A model of it
+    decodes; with the bags as short chains of stores, Z3 also finds such models
+    far more easily than unrestricted ones."""
     hi = bound + 1
 
-    def ok(x: Any) -> z3.BoolRef:
-        return z3.And(x >= 0, x <= hi)
+    def ok(x: Any, low: int = 0) -> z3.BoolRef:
+        return z3.And(x >= low, x <= hi)
 
-    parts = [z3.And(ok(s.term[i]), ok(s.commit[i]), ok(s.llen[i]), s.term[i] >= 1)
+    tag = uid()
+    parts = [z3.And(ok(s.term[i], 1), ok(s.commit[i]), ok(s.llen[i]),
+                    *(z3.And(ok(s.next_idx[i, j], 1), ok(s.match_idx[i, j])) for j in enc.srv))
              for i in enc.srv]
     for kind in ("rvreq", "rvresp", "aereq", "aeresp"):
-        bag = getattr(s, kind)
-        xs = [fresh("f", srt) for srt in enc.bag_sorts(kind)]
-        ints = [ok(x) for x in xs if x.sort() == Int]
-        ents = [z3.Implies(enc.is_ent(x), ok(enc.eterm(x))) for x in xs
-                if x.sort() == enc.ent]
-        parts.append(z3.ForAll(xs, z3.And(bag[tuple(xs)] >= 0, z3.Implies(
-            bag[tuple(xs)] > 0, z3.And(*ints, *ents, bag[tuple(xs)] <= hi)))))
-    t, lead = fresh("t", Int), fresh("l", enc.S)
-    parts.append(z3.ForAll([t, lead], z3.Implies(s.elected[t, lead], ok(t))))
+        bag = _zeros(*enc.bag_sorts(kind), value=z3.IntVal(0))
+        for k in range(SLOTS):
+            f = [z3.Const(f"slot{tag}.{kind}{k}.{n}", srt)
+                 for n, srt in enumerate(enc.bag_sorts(kind))]
+            c = z3.Int(f"slot{tag}.{kind}{k}.count")
+            parts += [c >= 0, c <= 2, *(ok(x) for x in f if x.sort() == Int),
+                      *(z3.Implies(enc.is_ent(x), ok(enc.eterm(x), 1)) for x in f
+                        if x.sort() == enc.ent)]
+            bag = z3.Store(bag, *f, c)
+        parts.append(getattr(s, kind) == bag)
+    elected = _zeros(Int, enc.S, value=z3.BoolVal(False))
+    for k in range(SLOTS):
+        t, lead = z3.Int(f"slot{tag}.el{k}.t"), z3.Const(f"slot{tag}.el{k}.l", enc.S)
+        parts.append(ok(t, 1))
+        elected = z3.If(z3.Bool(f"slot{tag}.el{k}.on"), z3.Store(elected, t, lead, True),
+                        elected)
+    parts.append(s.elected == elected)
     return z3.And(parts)
 
 
