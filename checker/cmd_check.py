@@ -51,6 +51,11 @@ def register(sub: Any) -> None:
                    help="do not check invariants on successors outside the state constraint "
                    "(TLC checks them; so do we by default)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--from", dest="start_from", metavar="TRACE.json[:K]",
+                   help="search from the state reached after step K of a trace (default: its "
+                   "last state) instead of Init; the trace's first K steps must replay on "
+                   "SPEC, and a violation's trace is written as those steps + the suffix "
+                   "found (checker/start_from.py)")
     p.add_argument("--graph", metavar="FILE", help="write the explored state graph (small "
                    "models) to FILE.graphml or FILE.dot, the violating path marked")
     p.add_argument("--graph-limit", type=int, metavar="N", default=None,
@@ -166,29 +171,46 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.checker import liveness_cli
 
     live, safety, only = liveness_cli.split(all_props, args.only)
+    start = None
+    if args.start_from is not None:
+        from agree.checker import start_from
+
+        if (args.only and live) or args.graph or args.resume or args.checkpoint or args.ray:
+            raise SpecError("--from checks safety properties only, without --graph, "
+                            "--checkpoint, --resume or --ray")
+        live, start = [], start_from.prepare(spec, args.start_from)
+        search = start_from.starting_at(spec, start.state, bool(args.symmetry))
     if live and not safety:
         return liveness_cli.run(spec, live, args)[0]
     graph = liveness_cli.build(spec, args) if args.graph and not live else None
     progress = None if args.quiet or args.json else _progress_printer()
     from agree.checker.cmd_scale import check_scaled
 
-    result = check_scaled(spec, safety, only, args, progress) or check(
-                   spec, safety, only=only, stop_at_first=not args.keep_going,
+    result = check_scaled(search if start else spec, safety, only, args, progress) or check(
+                   search if start else spec, safety, only=only, stop_at_first=not args.keep_going,
                    deadlock=args.deadlock, max_states=args.max_states,
                    time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
                    progress=progress)
+    found = start_from.splice(result, start) if start else []
     written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
                            args.trace_out)
     code = result.exit_code
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
+        if start:
+            doc["start"] = {"file": start.file, "step": start.step, "found_steps": found}
         if live:
             live_code, doc["liveness"] = liveness_cli.run(spec, live, args, after_safety=True)
             code = max(code, live_code)
         print(json.dumps(doc, indent=1))
     else:
+        if start:
+            print(start.describe())
         print(report_text(spec, result, written))
+        if start:
+            print(f"search found the last {', '.join(map(str, found)) or 'no'} step(s) of the "
+                  f"trace written; the first {start.step} are the replayed prefix")
         if live:
             code = max(code, liveness_cli.run(spec, live, args, after_safety=True)[0])
     if graph is not None:
