@@ -4,7 +4,8 @@ Breadth-first search from Init cannot reach a counterexample that needs more ste
 levels can hold (each Raft level is ~1.3x the last). Starting the same search from the state
 reached after step K of a trace cuts those K steps off its depth. The start state stays
 honest: the trace's first K steps must replay on SPEC itself (with the parameters given on
-the command line, every state inside SPEC's state constraint), so the start state is
+the command line, reaching the very states the file records, every one inside SPEC's
+state constraint), so the start state is
 reachable from Init and any violation found from it is one of SPEC's behaviours. A
 violation's trace is written as the replayed prefix followed by the shortest suffix from the
 start state: a trace from Init like any other (``agree trace show`` and loading replay it).
@@ -26,7 +27,7 @@ from agree.checker.result import CheckResult
 from agree.checker.spec import Spec, SpecError
 from agree.traces.trace import Step, Trace, TraceError, encode_value, load_trace, replay
 
-__all__ = ["StartPoint", "parse_from", "prefix_trace", "prepare", "splice", "starting_at"]
+__all__ = ["StartPoint", "common_prefix", "parse_from", "prefix_trace", "prepare", "splice", "starting_at"]
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def prepare(spec: Spec[Any], text: str) -> StartPoint:
         raise TraceError(f"--from {path}: its initial state is not an initial state of "
                          f"{spec.name} {_params(spec)}")
     raw = [(s.action, [encode_value(a) for a in s.args]) for s in trace.steps[:k]]
-    try:
-        steps = replay(spec, inits[0], raw)
+    try:  # the same steps and the same states as the file records
+        steps = replay(spec, inits[0], raw, [encode_value(s.state) for s in trace.steps[:k]])
     except TraceError as exc:
         raise TraceError(f"--from {path}: the prefix does not replay on {spec.name} "
                          f"{_params(spec)}: {exc}") from None
@@ -135,9 +136,24 @@ def splice(result: CheckResult, start: StartPoint) -> list[int]:
 def prefix_trace(trace: Trace, k: int, spec: Spec[Any]) -> Trace:
     """The first ``k`` steps of ``trace`` replayed on ``spec`` (another spec, e.g. the
     correct protocol beside a zoo variant's scenario), as a trace of ``spec`` with no
-    property: a file for ``--from``. Raises TraceError where a step does not replay."""
+    property: a file for ``--from``. Raises TraceError where a step does not replay to the
+    state the trace records."""
     inits = [s for s in spec.init() if encode_value(s) == encode_value(trace.init)]
     if not inits:
         raise TraceError(f"the trace's initial state is not one of {spec.name}'s")
     raw = [(s.action, [encode_value(a) for a in s.args]) for s in trace.steps[:k]]
-    return Trace(spec.name, spec.param_values(), inits[0], replay(spec, inits[0], raw))
+    states = [encode_value(s.state) for s in trace.steps[:k]]
+    return Trace(spec.name, spec.param_values(), inits[0], replay(spec, inits[0], raw, states))
+
+
+def common_prefix(trace: Trace, spec: Spec[Any]) -> int:
+    """How many of ``trace``'s first steps ``spec`` replays to the very states recorded:
+    the longest prefix that is a behaviour of ``spec`` too."""
+    k = 0
+    while k < len(trace):
+        try:
+            prefix_trace(trace, k + 1, spec)
+        except TraceError:
+            break
+        k += 1
+    return k
