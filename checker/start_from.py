@@ -27,7 +27,8 @@ from agree.checker.result import CheckResult
 from agree.checker.spec import Spec, SpecError
 from agree.traces.trace import Step, Trace, TraceError, encode_value, load_trace, replay
 
-__all__ = ["StartPoint", "common_prefix", "parse_from", "prefix_trace", "prepare", "splice", "starting_at"]
+__all__ = ["StartPoint", "common_prefix", "parse_from", "prefix_trace", "prepare", "splice",
+           "starting_at"]
 
 
 @dataclass(frozen=True)
