@@ -183,8 +183,12 @@ def bounded(enc: RaftZ3, s: RaftVars, bound: int) -> z3.BoolRef:
         return z3.And(x >= low, x <= hi)
 
     tag = uid()
+    # A leader's next_index is at most one past its log (the explicit AppendEntries
+    # reads the entry before it): true of every reachable state.
     parts = [z3.And(ok(s.term[i], 1), ok(s.commit[i]), ok(s.llen[i]),
-                    *(z3.And(ok(s.next_idx[i, j], 1), ok(s.match_idx[i, j])) for j in enc.srv))
+                    *(z3.And(ok(s.next_idx[i, j], 1), ok(s.match_idx[i, j]),
+                             z3.Implies(s.role[i] == enc.L, s.next_idx[i, j] <= s.llen[i] + 1))
+                      for j in enc.srv))
              for i in enc.srv]
     for kind in ("rvreq", "rvresp", "aereq", "aeresp"):
         bag = _zeros(*enc.bag_sorts(kind), value=z3.IntVal(0))
