@@ -68,7 +68,7 @@ def run_prove_raft(args: argparse.Namespace) -> int:
         _prove_header,
         _prove_json,
     )
-    servers = int(getattr(args, "servers", None) or 3)
+    servers = int(args.servers)
     if servers < 1:
         raise SpecError("--servers must be at least 1")
     require_positive(args, "timeout", "reach_budget")

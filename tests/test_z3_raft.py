@@ -311,3 +311,25 @@ def test_bmc_finds_no_violation_in_correct_raft() -> None:
     enc = encoding(SMALL, proof=False)
     res = bmc(enc, spec, 5, twins=TWINS, bound=2, timeout=120)
     assert res.verdict == "holds-to-depth" and res.exit_code == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["prove", "raft", "--servers", "0"],
+    ["bmc", "raft", "--depth", "2", "--entries-per-append", "2"],
+    ["bmc", "raft", "--depth", "2", "--history", "true"],
+    ["bmc", "raft", "--depth", "-1"],
+])
+def test_bad_raft_input_is_a_one_line_error(argv: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from agree.checker.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+
+
+def test_cli_bmc_raft_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    from agree.checker.cli import main
+    code = main(["bmc", "raft", "--servers", "2", "--max-log", "0", "--max-restarts", "0",
+                 "--max-messages", "1", "--depth", "3", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "no violation up to depth 3" in out and "z3 5.4.1.0" in out
