@@ -82,7 +82,7 @@ def encoded_specs() -> list[str]:
     """Registry names that have a Z3 encoding."""
     from agree.properties.paxos_zoo_z3 import VARIANTS
     from agree.properties.raft_zoo_z3 import VARIANTS as RAFT
-    return [*VARIANTS, *RAFT]
+    return [*VARIANTS, "paxos-article", *RAFT]
 
 
 def encoding_for(name: str, *, acceptors: int | None, values: int | None,
@@ -90,6 +90,8 @@ def encoding_for(name: str, *, acceptors: int | None, values: int | None,
                  ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
     """The Z3 encoding of a registered spec (its variant's actions), with its Python twins."""
     from agree.properties.paxos_zoo_z3 import VARIANTS, PidTimestampZ3
+    if name == "paxos-article":
+        return _article_encoding(acceptors, values, max_ballot)
     cls = VARIANTS.get(name)
     if cls is None:
         known = ", ".join(encoded_specs())
@@ -102,6 +104,17 @@ def encoding_for(name: str, *, acceptors: int | None, values: int | None,
     else:
         enc = cls(acceptors, values, max_ballot, quorum_sort)
     return enc, _paxos_twins()
+
+
+def _article_encoding(acceptors: int | None, values: int | None, max_ballot: int | None,
+                      ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
+    """The article's Paxos: a finite configuration, for bmc (it has no invariant)."""
+    from agree.properties.paxos_article import PROPERTIES
+    from agree.properties.paxos_article_z3 import ArticleZ3
+    if acceptors is None or values is None or max_ballot is None:
+        raise SpecError("paxos-article is unsafe and has no inductive invariant to prove: "
+                        "refute it with `agree bmc paxos-article --depth K`")
+    return ArticleZ3(acceptors, values, max_ballot), {p.name: p for p in PROPERTIES}
 
 
 def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
