@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from agree.checker import registry
+from agree.checker.cli import main
 from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR, regenerate_file
+from agree.checker.start_from import common_prefix
 from agree.models.paxos import Paxos
 from agree.models.raft import Raft
 from agree.traces.trace import TraceError, load_trace, replay
@@ -33,6 +35,10 @@ DEEP_DIR = GOLDEN_DIR.parent / "zoo_deep"
 #: Deep traces found by `agree check NAME --symmetry --invariant PROP --trace-out FILE`
 #: (one process; without symmetry the search takes six times the states), regenerated so.
 FOUND_WITH_SYMMETRY = {"raft-vote-any-log"}
+#: Deep traces found by `agree check NAME --symmetry --from PREFIX_DIR/NAME.json ...`: search
+#: from the state a prefix reaches, the prefix a behaviour of the correct Raft
+#: (benchmarks/zoo_from.py writes both files).
+PREFIX_DIR = DEEP_DIR / "prefix"
 
 
 def _trace_file(name: str, prop: str) -> Path:
@@ -119,8 +125,32 @@ def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry
 @pytest.mark.parametrize("path", [p for p in sorted(DEEP_DIR.glob("*.json"))
                                   if not p.name.endswith(".scenario.json")],
                          ids=lambda p: p.stem)
-def test_deep_counterexamples_regenerate(path: Path) -> None:
+def test_deep_counterexamples_regenerate(path: Path, tmp_path: Path) -> None:
     """The deep variants' traces are what `agree check` finds (minutes each)."""
+    prefix = PREFIX_DIR / f"{path.name.split('.')[0]}.json"
+    if prefix.is_file():
+        stored = json.loads(path.read_text())
+        out = tmp_path / "found.json"
+        code = main(["check", stored["spec"], "--symmetry", "--from", str(prefix),
+                     "--invariant", stored["property"], "--trace-out", str(out), "--quiet"])
+        assert code == 1 and json.loads(out.read_text()) == stored, f"{path.name} changed"
+        return
     stored, fresh = regenerate_file(path, symmetry=path.name.split(".")[0]
                                     in FOUND_WITH_SYMMETRY)
     assert fresh == stored, f"{path.name} changed"
+
+
+@pytest.mark.parametrize("prefix", sorted(PREFIX_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_a_prefix_searched_from_is_correct_raft_and_the_bug_is_in_the_search(
+        prefix: Path) -> None:
+    """The prefix file is a trace of the correct Raft; the found trace starts with it, and
+    its first step that the correct Raft does not take comes after it (found by search)."""
+    entry = registry.get(prefix.stem)
+    start = load_trace(prefix, registry.resolve)  # replays on the correct Raft
+    assert start.spec == "raft" and len(start) > 0
+    found_path = DEEP_DIR / f"{entry.name}.{entry.breaks}.json"
+    found = load_trace(found_path, registry.resolve)
+    assert found.params == start.params and found.init == start.init
+    assert [s.state for s in found.steps[:len(start)]] == [s.state for s in start.steps]
+    shared = common_prefix(found, Raft(**found.params))
+    assert len(start) <= shared < len(found)
