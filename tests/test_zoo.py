@@ -9,6 +9,7 @@ explores the same configuration completely without violating it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from agree.checker import registry
 from agree.checker.cli import main
 from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR, regenerate_file
-from agree.checker.start_from import common_prefix
+from agree.checker.start_from import common_prefix, prefix_trace
 from agree.models.paxos import Paxos
 from agree.models.raft import Raft
-from agree.traces.trace import TraceError, load_trace, replay
+from agree.traces.trace import TraceError, load_trace, replay, to_json
 
 ZOO = [e for e in registry.entries() if e.group == "zoo"]
 #: Variants whose counterexample takes the checker more than ~100,000 states (or is out
@@ -154,3 +155,12 @@ def test_a_prefix_searched_from_is_correct_raft_and_the_bug_is_in_the_search(
     assert [s.state for s in found.steps[:len(start)]] == [s.state for s in start.steps]
     shared = common_prefix(found, Raft(**found.params))
     assert len(start) <= shared < len(found)
+    # ... and it is the first steps of the variant's hand-written scenario.
+    loader = importlib.util.spec_from_file_location(
+        "zoo_scenarios", DEEP_DIR.parent.parent / "benchmarks" / "zoo_scenarios.py")
+    assert loader is not None and loader.loader is not None
+    scenarios = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(scenarios)
+    scenario = scenarios.build(entry.name)
+    assert to_json(prefix_trace(scenario, len(start), Raft(**scenario.params))) == json.loads(
+        prefix.read_text())
