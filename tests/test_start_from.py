@@ -37,13 +37,14 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("k,symmetry", [(0, False), (9, False), (12, True)])
+@pytest.mark.parametrize("k,flags", [(0, []), (9, []), (12, ["--symmetry"]),
+                                     (9, ["--workers", "2"])])
 def test_the_trace_found_is_the_prefix_then_a_shortest_suffix(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, k: int, symmetry: bool) -> None:
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, k: int, flags: list[str]) -> None:
     out_file = tmp_path / "found.json"
     code, out, _ = run(capsys, "check", "raft-stale-votes", "--from", f"{GOLDEN}:{k}",
                        "--invariant", "election_safety", "--trace-out", str(out_file),
-                       "--quiet", *(["--symmetry"] if symmetry else []))
+                       "--quiet", *flags)
     assert code == 1, out
     assert f"starting from step {k} of {GOLDEN} (reached from Init by a replayed prefix" in out
     golden = json.loads(GOLDEN.read_text())
@@ -86,6 +87,7 @@ def test_without_k_the_search_starts_from_the_last_state(
     ([*RAFT, "--from", str(PAXOS)], "initial state is not an initial state of raft"),
     # The variant's last step (a stale vote counted) is not the correct Raft's.
     ([*RAFT, "--from", str(GOLDEN)], "the prefix does not replay on raft"),
+    ([*RAFT, "--from", f"{GOLDEN}:3", "--ray"], "--from checks safety properties only"),
     # Step 5 reaches term 3, outside max term 2.
     (["raft", "--servers", "2", "--max-term", "2", "--max-log", "0", "--max-messages", "1",
       "--from", f"{GOLDEN}:5"], "step 5 leaves raft's state constraint"),
