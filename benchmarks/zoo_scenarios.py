@@ -4,9 +4,10 @@ A scenario is a list of steps, each an action name and its arguments as they
 read in a trace (servers ``s1``, values ``v1``, a message by the start of its
 one-line form). Every step must be enabled in the variant: the scenario is
 replayed through the spec, and the property must fail in its last state. The
-result is saved as a trace file (``traces/zoo_deep/NAME.PROPERTY.scenario.json``)
-that ``agree trace show`` renders and that loading re-validates. A scenario is
-*a* counterexample, not necessarily a shortest one. Usage:
+result is saved as a trace file (``NAME.PROPERTY.scenario.json`` in a temporary
+folder, not in traces/: the zoo's committed traces are found by the checker) that
+``agree trace show`` renders and that loading re-validates. A scenario is *a*
+counterexample, not necessarily a shortest one. Usage:
 
     python benchmarks/zoo_scenarios.py [NAME ...]
 """
@@ -14,6 +15,7 @@ that ``agree trace show`` renders and that loading re-validates. A scenario is
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from agree.checker import registry
 from agree.checker.spec import Transition
 from agree.traces.trace import Trace, save_trace
 
-OUT = Path(__file__).resolve().parent.parent / "traces" / "zoo_deep"
+OUT = Path(tempfile.gettempdir()) / "agree-zoo-scenarios"
 
 
 def _vote(cand: str, voter: str, term: int, last: str) -> list[str]:
