@@ -240,13 +240,19 @@ def test_a_missing_lemma_gives_a_checked_counterexample_to_induction() -> None:
 
 
 @pytest.mark.slow
-def test_amnesia_counterexample_is_reachable() -> None:
+def test_amnesia_counterexample_is_classified_by_a_full_search() -> None:
+    # Z3 picks the CTI; whether its pre-state is reachable depends on that pick
+    # (today: unreachable, values=1, max_ballot=1), so the classification is held
+    # to an independent full search rather than to a fixed answer.
     enc, twins = encoding_for("paxos-amnesia", acceptors=3, values=None, max_ballot=None)
     res = prove(enc, timeout=60, spec_factory=lambda p: build("paxos-amnesia", p)[0],
-                twins=twins, only_actions=["Restart"], stop_at_first=True)
+                twins=twins, only_actions=["Restart"], stop_at_first=True, reach_budget=60)
     cti = next(o.cti for o in res.obligations if o.cti is not None)
-    assert cti.mismatches == [] and cti.reachable == "reachable" and cti.trace is not None
-    assert cti.trace.states[-1] == cti.pre
+    assert cti.mismatches == [] and cti.label is not None and cti.label.startswith("Restart")
+    is_reachable = cti.pre in set(reachable(cti.spec))
+    assert cti.reachable == ("reachable" if is_reachable else "unreachable")
+    if is_reachable:
+        assert cti.trace is not None and cti.trace.states[-1] == cti.pre
 
 
 @pytest.mark.parametrize("name,depth", [("paxos-accept-below-promise", 8),
