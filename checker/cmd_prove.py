@@ -142,20 +142,30 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
             raise SpecError("--acceptors must be at least 1")
     require_positive(args, "timeout", "reach_budget")
     enc, twins = encoding_for(args.spec, acceptors=acceptors, values=None, max_ballot=None)
+    return prove_and_report(args, enc, twins)
+
+
+def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
+                     twins: dict[str, Property], *, show_invariant: bool = False) -> int:
+    """Check --action against the encoding, prove, print the checklist (or JSON) and
+    return the verdict's exit code: the part `agree prove` shares across protocols."""
     if args.action:
         unknown = [a for a in args.action if a not in enc.action_labels()]
         if unknown:
             raise SpecError(f"{args.spec} has no action {unknown[0]!r} "
                             f"(actions: {', '.join(enc.action_labels())})")
-    out = sys.stdout
-    if not args.json:
-        _prove_header(args.spec, enc, args.timeout)
     show: Callable[[Obligation], None] | None = None
     if not args.json:
+        _prove_header(args.spec, enc, args.timeout)
+        if show_invariant:
+            names = (c.name for c in enc.invariants(enc.fresh_state("h")))
+            print("invariant: " + ", ".join(names))
+            print()
+
         def show(ob: Obligation) -> None:
-            print(_ob_line(ob), file=out, flush=True)
+            print(_ob_line(ob), flush=True)
             if ob.cti is not None:
-                print(_cti_text(ob.cti), file=out)
+                print(_cti_text(ob.cti))
     result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
                    twins=twins, only_actions=args.action, stop_at_first=args.first,
                    reach_budget=args.reach_budget, progress=show)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from agree.checker import registry
 from agree.checker.bmc import bmc
 from agree.checker.cli import require_positive
 from agree.checker.cmd_check import parse_spec_params
-from agree.checker.prove import Obligation, prove
-from agree.checker.spec import Property, Spec, SpecError
+from agree.checker.spec import Property, SpecError
 from agree.properties.raft_z3 import RaftZ3
 
 __all__ = ["is_raft", "raft_encoding_for", "raft_twins", "run_bmc_raft", "run_prove_raft"]
@@ -54,20 +52,8 @@ def raft_encoding_for(name: str, *, servers: int, values: int | None, proof: boo
                max_restarts=int(p.get("max_restarts", -1)), part=part)
 
 
-def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
-    def build(params: dict[str, Any]) -> Spec[Any]:
-        return registry.build(name, params)[0]
-    return build
-
-
 def run_prove_raft(args: argparse.Namespace) -> int:
-    from agree.checker.cmd_prove import (
-        _cti_text,
-        _ob_line,
-        _prove_footer,
-        _prove_header,
-        _prove_json,
-    )
+    from agree.checker.cmd_prove import prove_and_report
     servers = int(args.servers)
     if servers < 1:
         raise SpecError("--servers must be at least 1")
@@ -76,30 +62,7 @@ def run_prove_raft(args: argparse.Namespace) -> int:
     # Restart unbounded (raft.tla); the zoo's restart bugs need it.
     enc = raft_encoding_for(args.spec, servers=servers, values=None, proof=True,
                             params={"max_restarts": -1}, part=part)
-    if args.action:
-        unknown = [a for a in args.action if a not in enc.action_labels()]
-        if unknown:
-            raise SpecError(f"{args.spec} has no action {unknown[0]!r} "
-                            f"(actions: {', '.join(enc.action_labels())})")
-    show: Callable[[Obligation], None] | None = None
-    if not args.json:
-        _prove_header(args.spec, enc, args.timeout)
-        print("invariant: " + ", ".join(c.name for c in enc.invariants(enc.fresh_state("h"))))
-        print()
-
-        def show(ob: Obligation) -> None:
-            print(_ob_line(ob), flush=True)
-            if ob.cti is not None:
-                print(_cti_text(ob.cti))
-    # Counterexamples are decoded and classified with small explicit bounds.
-    result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
-                   twins=raft_twins(), only_actions=args.action, stop_at_first=args.first,
-                   reach_budget=args.reach_budget, progress=show)
-    if args.json:
-        print(json.dumps(_prove_json(result), indent=1))
-    else:
-        print(_prove_footer(result))
-    return result.exit_code
+    return prove_and_report(args, enc, raft_twins(), show_invariant=True)
 
 
 def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
