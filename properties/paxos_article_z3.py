@@ -24,7 +24,15 @@ from agree.models.paxos_article import (
     PromiseAccepted,
     Propose,
 )
-from agree.properties.z3base import Conjunct, Domain, Encoding, Quorums, uid
+from agree.properties.z3base import (
+    Conjunct,
+    Domain,
+    Encoding,
+    ModelReader,
+    OptionSort,
+    Quorums,
+    uid,
+)
 
 __all__ = ["ArticleVars", "ArticleZ3"]
 
@@ -53,15 +61,10 @@ class ArticleZ3(Encoding[ArticleState, ArticleVars]):
         self.val = Domain("Value", values, "v")
         self.quorums = Quorums(self.acc)
         self.max_ballot = max_ballot
-        dt = z3.Datatype(f"ArtValOpt{uid()}")
-        tag = uid()
-        dt.declare(f"none{tag}")
-        dt.declare(f"some{tag}", (f"val{tag}", self.val.sort))
-        self.opt = dt.create()
-        self.none = getattr(self.opt, f"none{tag}")
-        self.some = getattr(self.opt, f"some{tag}")
-        self.is_some = getattr(self.opt, f"is_some{tag}")
-        self.the = getattr(self.opt, f"val{tag}")
+        o = OptionSort("ArtValOpt", self.val)
+        self.opt, self.none, self.some, self.is_some, self.the = (
+            o.sort, o.none, o.some, o.is_some, o.the)
+        self._option = o
         self.assumptions = (f"ids: 0..{max_ballot}", f"values: {values}",
                             f"acceptors: {acceptors}, quorums the majorities")
 
@@ -216,17 +219,11 @@ class ArticleZ3(Encoding[ArticleState, ArticleVars]):
     def decode(self, model: z3.ModelRef, s: ArticleVars, bound: int) -> ArticleState:
         accs, vals = self._accs, self._vals
 
-        def true(x: Any) -> bool:
-            return bool(z3.is_true(model.eval(x, model_completion=True)))
-
-        def intval(x: Any) -> int:
-            return int(model.eval(x, model_completion=True).as_long())
+        read = ModelReader(model)
+        true, intval = read.true, read.integer
 
         def optval(x: Any) -> int | None:
-            r = model.eval(x, model_completion=True)
-            if z3.is_true(model.eval(self.is_some(r), model_completion=True)):
-                return self.val.index(model, self.the(r))
-            return None
+            return read.option(self._option, x)
 
         msgs: set[Any] = set()
         for n in self._ids():

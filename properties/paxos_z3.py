@@ -28,10 +28,11 @@ from agree.properties.z3base import (
     Conjunct,
     Domain,
     Encoding,
+    ModelReader,
+    OptionSort,
     Quorums,
     QuorumView,
     fresh,
-    uid,
 )
 
 __all__ = ["PaxosVars", "PaxosZ3"]
@@ -69,15 +70,10 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
         self.val = Domain("Value", values, "v")
         self.quorums = Quorums(self.acc, as_sort=quorum_sort)
         self.max_ballot = max_ballot
-        dt = z3.Datatype(f"ValOpt{uid()}")
-        tag = uid()
-        dt.declare(f"none{tag}")
-        dt.declare(f"some{tag}", (f"val{tag}", self.val.sort))
-        self.opt = dt.create()
-        self.none = getattr(self.opt, f"none{tag}")
-        self.some = getattr(self.opt, f"some{tag}")
-        self.is_some = getattr(self.opt, f"is_some{tag}")
-        self.the = getattr(self.opt, f"val{tag}")
+        o = OptionSort("ValOpt", self.val)
+        self.opt, self.none, self.some, self.is_some, self.the = (
+            o.sort, o.none, o.some, o.is_some, o.the)
+        self._option = o
         self.assumptions = (
             "ballots: unbounded integers" if max_ballot is None else f"ballots: 0..{max_ballot}",
             "values: any (uninterpreted sort)" if values is None else f"values: {values}",
@@ -510,17 +506,11 @@ class PaxosZ3(Encoding[PaxosState, PaxosVars]):
         accs = self.acc.universe(model)
         vals = self.val.universe(model)
 
-        def true(x: Any) -> bool:
-            return bool(z3.is_true(model.eval(x, model_completion=True)))
-
-        def intval(x: Any) -> int:
-            return int(model.eval(x, model_completion=True).as_long())
+        read = ModelReader(model)
+        true, intval = read.true, read.integer
 
         def optval(x: Any) -> int | None:
-            r = model.eval(x, model_completion=True)
-            if z3.is_true(model.eval(self.is_some(r), model_completion=True)):
-                return self.val.index(model, self.the(r))
-            return None
+            return read.option(self._option, x)
 
         bals = range(bound + 1)
         opts = [self.none, *(self.some(e) for e in vals)]

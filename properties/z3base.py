@@ -25,6 +25,8 @@ __all__ = [
     "Conjunct",
     "Domain",
     "Encoding",
+    "ModelReader",
+    "OptionSort",
     "Quorums",
     "fresh",
     "solver",
@@ -329,3 +331,40 @@ class Encoding(Generic[S, V]):
         """An explicit state as the encoding sees it (decoded states are projections):
         the identity, unless the encoding leaves out history no action reads."""
         return state
+
+
+class OptionSort:
+    """A Z3 option over a domain's sort (none, or some value): a vote's value, which an
+    acceptor that never voted does not have."""
+
+    def __init__(self, name: str, val: Domain) -> None:
+        dt = z3.Datatype(f"{name}{uid()}")
+        tag = uid()
+        dt.declare(f"none{tag}")
+        dt.declare(f"some{tag}", (f"val{tag}", val.sort))
+        self.val = val
+        self.sort = dt.create()
+        self.none = getattr(self.sort, f"none{tag}")
+        self.some = getattr(self.sort, f"some{tag}")
+        self.is_some = getattr(self.sort, f"is_some{tag}")
+        self.the = getattr(self.sort, f"val{tag}")
+
+
+class ModelReader:
+    """Reads a model's (completed) values back into Python, for decoding spec states."""
+
+    def __init__(self, model: z3.ModelRef) -> None:
+        self.model = model
+
+    def true(self, x: Any) -> bool:
+        return bool(z3.is_true(self.model.eval(x, model_completion=True)))
+
+    def integer(self, x: Any) -> int:
+        return int(self.model.eval(x, model_completion=True).as_long())
+
+    def option(self, opt: OptionSort, x: Any) -> int | None:
+        """The explicit value id of an option, or None."""
+        r = self.model.eval(x, model_completion=True)
+        if self.true(opt.is_some(r)):
+            return opt.val.index(self.model, opt.the(r))
+        return None
