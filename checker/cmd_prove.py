@@ -208,12 +208,31 @@ def _cti_text(cti: CTI) -> str:
         lines.append(f"    the pre-state is REACHABLE in {n} steps: a real bug. Trace:")
         if cti.trace is not None:
             lines += ["      " + ln for ln in render_text(spec, cti.trace).splitlines()]
-    elif cti.reachable == "unreachable":
-        lines.append(f"    the pre-state is unreachable ({params}; every state explored): "
-                     "the invariant is too weak, not the protocol")
     else:
-        lines.append(f"    reachability: {cti.reachable}")
+        if cti.reachable == "unreachable":
+            lines.append(f"    the pre-state is unreachable ({params}; every state explored)")
+        else:
+            lines.append(f"    reachability of the pre-state: {cti.reachable}")
+        lines += _witness_text(cti)
     return "\n".join(lines)
+
+
+def _witness_text(cti: CTI) -> list[str]:
+    """Whether the protocol itself breaks the conjunct (a reachable state that fails it),
+    which decides between "the invariant is too weak" and "the protocol is wrong"."""
+    if cti.witness_status == "found" and cti.witness is not None:
+        spec = cti.witness_spec
+        params = " ".join(f"{k}={v}" for k, v in spec.param_values().items())
+        lines = [f"    but {cti.conjunct} itself FAILS on a reachable state ({spec.name} "
+                 f"{params}, {len(cti.witness)} steps): the protocol breaks it, not only "
+                 "the invariant. Trace:"]
+        return lines + ["      " + ln for ln in render_text(spec, cti.witness).splitlines()]
+    if cti.witness_status == "holds":
+        return [f"    {cti.conjunct} holds on every reachable state searched: the invariant "
+                "is too weak here, not the protocol"]
+    if cti.witness_status == "unchecked":
+        return ["    (no search for a reachable state breaking the conjunct was made)"]
+    return [f"    whether the protocol breaks {cti.conjunct}: {cti.witness_status}"]
 
 
 def _prove_footer(result: ProofResult) -> str:
@@ -234,7 +253,9 @@ def _prove_json(result: ProofResult) -> dict[str, Any]:
         return {"params": c.params, "pre": repr(c.pre), "step": c.label,
                 "post": None if c.post is None else repr(c.post),
                 "mismatches": c.mismatches, "reachable": c.reachable,
-                "trace": to_json(c.trace) if c.trace is not None else None}
+                "trace": to_json(c.trace) if c.trace is not None else None,
+                "conjunct_search": c.witness_status,
+                "witness": to_json(c.witness) if c.witness is not None else None}
     return {"spec": result.spec, "verdict": result.verdict,
             "assumptions": list(result.assumptions), "z3": result.z3_version,
             "seed": result.seed, "seconds": round(result.seconds, 3),

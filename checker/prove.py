@@ -9,8 +9,9 @@ unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
 A CTI is decoded into the explicit spec's state type (small ballots first),
 re-checked with the Python predicates and the explicit successor function (so
 an encoding bug cannot hide behind a CTI), and classified: is its pre-state
-reachable in the explicit model of the same size (a real bug), or not (the
-invariant is too weak)?
+reachable in the explicit model of the same size (a real bug)? If not, does the
+conjunct it breaks fail on some reachable state anyway (the protocol breaks it,
+whatever the invariant), or hold on every one (the invariant is too weak)?
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Literal
 import z3  # type: ignore[import-untyped]
 
 from agree.checker.explore import check
-from agree.checker.spec import Property, Spec, Transition
+from agree.checker.spec import Property, Spec, SpecError, Transition
 from agree.properties.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
 
 __all__ = ["CTI", "Obligation", "ProofResult", "classify", "prove"]
@@ -49,6 +50,15 @@ class CTI:
     reachable: str = "unchecked"
     trace: Any = None
     spec: Any = None
+    #: When the pre-state is not shown reachable: does the conjunct the step breaks
+    #: fail on some reachable state anyway (the protocol breaks it, whatever the
+    #: invariant)? "found" (with ``witness``, a trace in ``witness_spec``), "holds"
+    #: (every reachable state of the configurations searched satisfies it), or
+    #: "unknown (...)".
+    conjunct: str | None = None
+    witness_status: str = "unchecked"
+    witness: Any = None
+    witness_spec: Any = None
 
 
 @dataclass
@@ -111,6 +121,7 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
     CTIs are decoded, re-checked and classified."""
     start = time.perf_counter()
     result = ProofResult(enc.spec_name, enc.assumptions)
+    fallback = _default_spec(spec_factory)
     s = enc.fresh_state("s")
     inv = enc.invariants(s)
     hyp = [*enc.axioms(), *(c.formula for c in inv)]
@@ -135,7 +146,8 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         if cases and spec_factory is not None and twins is not None:
             cti = decode()
             if cti is not None:
-                classify(cti, enc, twins, budget=reach_budget)
+                classify(cti, enc, twins, budget=reach_budget, conjunct=conjunct,
+                         fallback=fallback)
                 ob = Obligation(kind, conjunct, action, "counterexample",
                                 time.perf_counter() - t0, "", cti)
                 result.obligations.append(ob)
@@ -157,7 +169,8 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
             cti = decode()
             if cti is not None:
                 verdict, reason = "counterexample", ""
-                classify(cti, enc, twins, budget=reach_budget)
+                classify(cti, enc, twins, budget=reach_budget, conjunct=conjunct,
+                         fallback=fallback)
         ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason, cti)
         result.obligations.append(ob)
         if progress is not None:
@@ -251,10 +264,24 @@ def _find_step(spec: Spec[Any], pre: Any, post: Any, label: str,
     return None
 
 
+def _default_spec(factory: SpecFactory | None) -> Spec[Any] | None:
+    """The spec in its registered default configuration (where the zoo's bugs show)."""
+    if factory is None:
+        return None
+    try:
+        return factory({})
+    except SpecError:  # a spec whose parameters have no defaults: no fallback
+        return None
+
+
 def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
-             budget: float = 20.0) -> None:
+             budget: float = 20.0, *, conjunct: str | None = None,
+             fallback: Spec[Any] | None = None) -> None:
     """Re-check a CTI with the Python predicates, then search the explicit model
-    (same size) for its pre-state."""
+    (same size) for its pre-state. If that does not show it reachable, search for a
+    reachable state that breaks ``conjunct`` (the CTI's size, then ``fallback``, the
+    spec's default configuration): Z3 picks an arbitrary pre-state satisfying the
+    invariant, so an unreachable one does not clear the protocol."""
     spec = cti.spec
     s_names = [c.name for c in enc.invariants(enc.fresh_state("chk"))]
     for name in s_names:
@@ -273,3 +300,27 @@ def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
     else:
         cti.reachable = f"unknown (explicit search stopped: {res.stopped}, " \
                         f"{res.distinct:,} states)"
+    if cti.reachable != "reachable" and conjunct is not None:
+        _find_witness(cti, twins.get(conjunct), conjunct, fallback, budget)
+
+
+def _find_witness(cti: CTI, twin: Property | None, conjunct: str,
+                  fallback: Spec[Any] | None, budget: float) -> None:
+    cti.conjunct = conjunct
+    if twin is None:
+        cti.witness_status = f"unknown ({conjunct} has no Python twin)"
+        return
+    specs = [cti.spec]
+    if fallback is not None and fallback.param_values() != cti.spec.param_values():
+        specs.append(fallback)
+    stopped: list[str] = []
+    for spec in specs:
+        res = check(spec, [twin], time_limit=budget)
+        v = res.violation(twin.name)
+        if v is not None:
+            cti.witness_status, cti.witness, cti.witness_spec = "found", v.trace, spec
+            return
+        if not res.complete:
+            stopped.append(f"{res.stopped} after {res.distinct:,} states")
+    cti.witness_status = ("holds" if not stopped else
+                          "unknown (explicit search stopped: " + "; ".join(stopped) + ")")
