@@ -35,9 +35,9 @@ def register(sub: Any) -> None:
         "induction is printed as explicit states and classified (is its pre-state "
         "reachable?). Exit 0 proved, 1 counterexample, 2 bad input, 4 unknown.")
     p.add_argument("spec", metavar="SPEC", help="paxos, or a Paxos variant from `agree list`")
-    p.add_argument("--acceptors", default="3", metavar="N|any",
-                   help="number of acceptors (quorums: majorities), or 'any' (quorums: any "
-                   "sets that pairwise intersect); default 3")
+    p.add_argument("--acceptors", default=None, metavar="N|any",
+                   help="Paxos: number of acceptors (quorums: majorities), or 'any' "
+                   "(quorums: any sets that pairwise intersect); default 3")
     p.add_argument("--timeout", type=float, default=120.0, metavar="S",
                    help="Z3 timeout per obligation in seconds (default 120)")
     p.add_argument("--action", action="append", metavar="LABEL",
@@ -46,11 +46,11 @@ def register(sub: Any) -> None:
                    help="stop each action's checklist at its first counterexample")
     p.add_argument("--reach-budget", type=float, default=20.0, metavar="S",
                    help="seconds of explicit search to classify a counterexample (default 20)")
-    p.add_argument("--servers", type=int, default=3, metavar="N",
+    p.add_argument("--servers", type=int, default=None, metavar="N",
                    help="Raft: number of servers (quorums: majorities); default 3")
-    p.add_argument("--part", choices=("all", "election"), default="all",
+    p.add_argument("--part", choices=("all", "election"), default=None,
                    help="Raft: the whole invariant (election safety and log matching), or "
-                   "only its election part")
+                   "only its election part; default all")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run_prove)
 
@@ -128,8 +128,21 @@ def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
 
 def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     registry.get(args.spec)  # unknown names: a clear error
-    if is_raft(args.spec):
+    raft = is_raft(args.spec)
+    # A flag of the other protocol is a mistake, not something to ignore: `prove raft
+    # --acceptors 5` must not print PROVED for 3 servers.
+    wrong = ["--acceptors"] if raft and args.acceptors is not None else \
+        [f for f, v in (("--servers", args.servers), ("--part", args.part))
+         if not raft and v is not None]
+    if wrong:
+        other = "--servers, --part" if raft else "--acceptors"
+        raise SpecError(f"{', '.join(wrong)} does not apply to {args.spec} "
+                        f"(its flags: {other})")
+    if raft:
+        args.servers = 3 if args.servers is None else args.servers
+        args.part = args.part or "all"
         return run_prove_raft(args)
+    args.acceptors = args.acceptors or "3"
     if args.acceptors == "any":
         acceptors: int | None = None
     else:
