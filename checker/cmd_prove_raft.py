@@ -1,5 +1,6 @@
-"""`agree prove` and `agree bmc` for Raft and its zoo (properties/raft_z3.py): the
-Raft side of checker/cmd_prove.py, which dispatches here for Raft names.
+"""`agree prove` and `agree bmc` for Raft and its zoo: the Raft side of
+checker/cmd_prove.py, which dispatches here for Raft names. prove uses
+properties/raft_z3.py; bmc the finite scalar encoding properties/raft_bmc.py.
 
 Exit codes as for Paxos: 0 proved / no violation up to the depth, 1 a
 counterexample, 2 bad input, 4 unknown (never reported as proved).
@@ -65,27 +66,80 @@ def run_prove_raft(args: argparse.Namespace) -> int:
     return prove_and_report(args, enc, raft_twins(), show_invariant=True)
 
 
+def _pop_option(extra: list[str], flag: str) -> tuple[str | None, list[str]]:
+    """``flag VALUE`` or ``flag=VALUE`` taken out of the extra arguments."""
+    out: list[str] = []
+    value: str | None = None
+    it = iter(extra)
+    for a in it:
+        if a == flag:
+            value = next(it, None)
+            if value is None:
+                raise SpecError(f"{flag} needs a value")
+        elif a.startswith(flag + "="):
+            value = a[len(flag) + 1:]
+        else:
+            out.append(a)
+    return value, out
+
+
 def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
+    """Raft BMC on the finite scalar encoding (properties/raft_bmc.py); ``--from
+    TRACE.json[:K]`` starts the symbolic search at the state a replayed prefix reaches."""
     from agree.checker.cmd_prove import _bmc_json, _bmc_text
+    from agree.checker.start_from import prepare, starting_at
+    from agree.properties.raft_bmc_zoo import BMC_VARIANTS
+    from agree.traces.trace import Trace
+
     entry = registry.get(args.spec)
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
+    from_text, extra = _pop_option(extra, "--from")
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)
     full = spec.param_values()
-    enc = raft_encoding_for(args.spec, servers=int(full["servers"]),
-                            values=int(full["values"]), proof=False, params=full)
+    if int(full.get("entries_per_append", 1)) != 1:
+        raise SpecError("the Raft BMC encoding sends one entry per AppendEntries "
+                        "(--entries-per-append 1)")
+    if full.get("history"):
+        raise SpecError("the Raft BMC encoding does not encode the committed history "
+                        "(--history false)")
+    start = prepare(spec, from_text) if from_text is not None else None
+    enc = BMC_VARIANTS[args.spec](
+        int(full["servers"]), int(full["values"]), int(full["max_term"]), int(full["max_log"]),
+        int(full["max_messages"]), int(full["max_restarts"]),
+        start=None if start is None else start.state)
+    searched = spec if start is None else starting_at(spec, start.state)
+    talk = not args.quiet and not args.json
+    if start is not None and talk:
+        print(f"{start.describe()}: steps 1..{start.step} replayed on the explicit spec, "
+              f"steps {start.step + 1}..{start.step + args.depth} searched symbolically",
+              file=sys.stderr, flush=True)
     progress = None
-    if not args.quiet and not args.json:
+    if talk:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
-    res = bmc(enc, spec, args.depth, twins=raft_twins(),
-              bound=max(int(full["max_term"]), int(full["max_log"])), timeout=args.timeout,
-              incremental=bool(getattr(args, "incremental", False)), progress=progress)
+    res = bmc(enc, searched, args.depth, twins=raft_twins(), bound=0, timeout=args.timeout,
+              incremental=bool(getattr(args, "incremental", False)), progress=progress,
+              logic=enc.logic)
+    if start is not None and res.trace is not None:
+        tr = res.trace
+        res.trace = Trace(tr.spec, tr.params, start.init, [*start.steps, *tr.steps],
+                          tr.property, tr.kind, None)
     if args.json:
-        print(json.dumps(_bmc_json(res), indent=1))
+        out = _bmc_json(res)
+        if start is not None:
+            out["from"] = {"file": start.file, "replayed_steps": start.step,
+                           "symbolic_steps": res.reached if res.trace else res.depth}
+        print(json.dumps(out, indent=1))
     else:
-        print(_bmc_text(res, spec))
+        text = _bmc_text(res, spec)
+        if start is not None:
+            found = (f"; the trace below is {start.step} replayed + {res.reached} found = "
+                     f"{start.step + res.reached} steps from Init" if res.trace else "")
+            text += (f"\n(--from {from_text}: depths count from step {start.step}; steps "
+                     f"1..{start.step} were replayed, not searched{found})")
+        print(text)
     return res.exit_code
