@@ -66,6 +66,12 @@ def register(sub: Any) -> None:
                    help="overall Z3 time budget in seconds (default 600)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--incremental", action="store_true",
+                   help="Paxos: ask each depth in turn (a shortest violation; slower) rather "
+                   "than one query of --depth steps of Next-or-stutter")
+    p.add_argument("--encoding", choices=("finite", "arrays"), default="finite",
+                   help="Paxos: the finite quantifier-free encoding (default), or the array "
+                   "encoding `agree prove` uses")
     p.set_defaults(handler=run_bmc, accepts_extra=True)
 
 
@@ -231,21 +237,24 @@ def _cti_text(cti: CTI) -> str:
 
 
 def _witness_text(cti: CTI) -> list[str]:
-    """Whether the protocol itself breaks the conjunct (a reachable state that fails it),
-    which decides between "the invariant is too weak" and "the protocol is wrong"."""
+    """Whether the protocol itself breaks the invariant (a reachable CTI, found by
+    explicit search), which decides between "the invariant is too weak" and "the
+    protocol is wrong"."""
     if cti.witness_status == "found" and cti.witness is not None:
-        spec = cti.witness_spec
+        spec, trace = cti.witness_spec, cti.witness
         params = " ".join(f"{k}={v}" for k, v in spec.param_values().items())
-        lines = [f"    but {cti.conjunct} itself FAILS on a reachable state ({spec.name} "
-                 f"{params}, {len(cti.witness)} steps): the protocol breaks it, not only "
-                 "the invariant. Trace:"]
-        return lines + ["      " + ln for ln in render_text(spec, cti.witness).splitlines()]
+        label = trace.steps[-1].label
+        lines = [f"    but the protocol breaks the invariant on a reachable state ({spec.name} "
+                 f"{params}): {cti.witness_conjunct} fails after {len(trace)} steps, and "
+                 f"the state before satisfies every conjunct, so the last step, {label}, "
+                 "is a REACHABLE counterexample to induction. Trace:"]
+        return lines + ["      " + ln for ln in render_text(spec, trace).splitlines()]
     if cti.witness_status == "holds":
-        return [f"    {cti.conjunct} holds on every reachable state searched: the invariant "
-                "is too weak here, not the protocol"]
+        return ["    every reachable state searched satisfies the invariant: it is too weak "
+                "here, not the protocol"]
     if cti.witness_status == "unchecked":
-        return ["    (no search for a reachable state breaking the conjunct was made)"]
-    return [f"    whether the protocol breaks {cti.conjunct}: {cti.witness_status}"]
+        return ["    (no search for a reachable counterexample to induction was made)"]
+    return [f"    a reachable counterexample to induction: {cti.witness_status}"]
 
 
 def _prove_footer(result: ProofResult) -> str:
@@ -267,7 +276,8 @@ def _prove_json(result: ProofResult) -> dict[str, Any]:
                 "post": None if c.post is None else repr(c.post),
                 "mismatches": c.mismatches, "reachable": c.reachable,
                 "trace": to_json(c.trace) if c.trace is not None else None,
-                "conjunct_search": c.witness_status,
+                "reachable_cti_search": c.witness_status,
+                "witness_conjunct": c.witness_conjunct,
                 "witness": to_json(c.witness) if c.witness is not None else None}
     return {"spec": result.spec, "verdict": result.verdict,
             "assumptions": list(result.assumptions), "z3": result.z3_version,
@@ -295,14 +305,23 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     if any(v is None for v in sizes.values()):
         raise SpecError(f"no Z3 encoding of {args.spec!r} (encoded: "
                         f"{', '.join(encoded_specs())})")
-    enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"], values=sizes["values"],
-                              max_ballot=sizes["max_ballot"], extra=params)
+    logic = None
+    enc: Encoding[Any, Any]
+    if args.encoding == "finite":
+        from agree.properties.paxos_bmc import BMC_LOGIC, finite_encoding_for
+        enc, twins = finite_encoding_for(args.spec, params)
+        logic = BMC_LOGIC
+    else:
+        enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"],
+                                  values=sizes["values"], max_ballot=sizes["max_ballot"],
+                                  extra=params)
     progress = None
     if not args.quiet and not args.json:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
     res = bmc(enc, spec, args.depth, twins=twins, bound=int(params["max_ballot"]),
-              timeout=args.timeout, progress=progress)
+              timeout=args.timeout, progress=progress, incremental=args.incremental,
+              logic=logic)
     if args.json:
         print(json.dumps(_bmc_json(res), indent=1))
     else:

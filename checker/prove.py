@@ -9,9 +9,10 @@ unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
 A CTI is decoded into the explicit spec's state type (small ballots first),
 re-checked with the Python predicates and the explicit successor function (so
 an encoding bug cannot hide behind a CTI), and classified: is its pre-state
-reachable in the explicit model of the same size (a real bug)? If not, does the
-conjunct it breaks fail on some reachable state anyway (the protocol breaks it,
-whatever the invariant), or hold on every one (the invariant is too weak)?
+reachable in the explicit model of the same size (a real bug)? If not, does some
+reachable state break the invariant anyway (a reachable CTI, maybe of another
+conjunct: the protocol is wrong, whatever Z3 picked), or does every reachable
+state satisfy it (the invariant is too weak)?
 """
 
 from __future__ import annotations
@@ -50,14 +51,16 @@ class CTI:
     reachable: str = "unchecked"
     trace: Any = None
     spec: Any = None
-    #: When the pre-state is not shown reachable: does the conjunct the step breaks
-    #: fail on some reachable state anyway (the protocol breaks it, whatever the
-    #: invariant)? "found" (with ``witness``, a trace in ``witness_spec``), "holds"
-    #: (every reachable state of the configurations searched satisfies it), or
-    #: "unknown (...)".
+    #: When the pre-state is not shown reachable: does some reachable state break the
+    #: invariant anyway? Z3 picks an arbitrary pre-state, so an unreachable one does not
+    #: clear the protocol. "found": ``witness`` (a trace of ``witness_spec``) reaches a
+    #: state breaking ``witness_conjunct`` from one satisfying every conjunct, so its
+    #: last step is a reachable CTI; "holds": every reachable state of the
+    #: configurations searched satisfies the invariant; or "unknown (...)".
     conjunct: str | None = None
     witness_status: str = "unchecked"
     witness: Any = None
+    witness_conjunct: str | None = None
     witness_spec: Any = None
 
 
@@ -278,10 +281,10 @@ def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
              budget: float = 20.0, *, conjunct: str | None = None,
              fallback: Spec[Any] | None = None) -> None:
     """Re-check a CTI with the Python predicates, then search the explicit model
-    (same size) for its pre-state. If that does not show it reachable, search for a
-    reachable state that breaks ``conjunct`` (the CTI's size, then ``fallback``, the
-    spec's default configuration): Z3 picks an arbitrary pre-state satisfying the
-    invariant, so an unreachable one does not clear the protocol."""
+    (same size) for its pre-state. If that does not show it reachable, search (the
+    CTI's size, then ``fallback``, the spec's default configuration) for a reachable
+    CTI of any conjunct: Z3 picks an arbitrary pre-state satisfying the invariant, so
+    an unreachable one does not clear the protocol. ``conjunct`` is the one broken."""
     spec = cti.spec
     s_names = [c.name for c in enc.invariants(enc.fresh_state("chk"))]
     for name in s_names:
@@ -301,26 +304,39 @@ def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
         cti.reachable = f"unknown (explicit search stopped: {res.stopped}, " \
                         f"{res.distinct:,} states)"
     if cti.reachable != "reachable" and conjunct is not None:
-        _find_witness(cti, twins.get(conjunct), conjunct, fallback, budget)
+        cti.conjunct = conjunct
+        _find_witness(cti, [c.name for c in enc.invariants(enc.fresh_state("wit"))],
+                      twins, fallback, budget)
 
 
-def _find_witness(cti: CTI, twin: Property | None, conjunct: str,
+def _find_witness(cti: CTI, names: list[str], twins: dict[str, Property],
                   fallback: Spec[Any] | None, budget: float) -> None:
-    cti.conjunct = conjunct
-    if twin is None:
-        cti.witness_status = f"unknown ({conjunct} has no Python twin)"
+    """Breadth-first search for the shortest path to a state breaking any conjunct:
+    the state before it satisfies them all, so the last step is a reachable CTI."""
+    missing = [n for n in names if n not in twins]
+    if missing:
+        cti.witness_status = f"unknown ({', '.join(missing)}: no Python twin)"
         return
+    props = [twins[n] for n in names]
     specs = [cti.spec]
     if fallback is not None and fallback.param_values() != cti.spec.param_values():
         specs.append(fallback)
     stopped: list[str] = []
     for spec in specs:
-        res = check(spec, [twin], time_limit=budget)
-        v = res.violation(twin.name)
-        if v is not None:
+        res = check(spec, props, time_limit=budget)
+        if res.violations:
+            v = res.violations[0]
+            states = v.trace.states if v.trace is not None else []
+            if len(states) < 2 or not all(p.holds(spec, states[-2]) for p in props):
+                # Init breaks it, or (TLC semantics) a pruned state was reached
+                # through a broken one: not a CTI; say what was seen.
+                stopped.append(f"{v.property} fails after {len(states) - 1} steps, but "
+                               "not from a state satisfying the invariant")
+                continue
             cti.witness_status, cti.witness, cti.witness_spec = "found", v.trace, spec
+            cti.witness_conjunct = v.property
             return
         if not res.complete:
-            stopped.append(f"{res.stopped} after {res.distinct:,} states")
-    cti.witness_status = ("holds" if not stopped else
-                          "unknown (explicit search stopped: " + "; ".join(stopped) + ")")
+            stopped.append(f"explicit search stopped: {res.stopped} after "
+                           f"{res.distinct:,} states")
+    cti.witness_status = "holds" if not stopped else "unknown (" + "; ".join(stopped) + ")"

@@ -1,11 +1,12 @@
 """A CTI whose pre-state is unreachable does not clear the protocol: `agree prove`
-then searches for a reachable state that breaks the conjunct the step broke.
+then searches for a reachable counterexample to induction (of any conjunct).
 
-On a zoo variant that search finds one (the protocol is wrong, whatever the
-invariant); on correct Paxos with a weakened invariant it finds none (the invariant
+On a zoo variant that search finds one (the protocol is wrong, whatever Z3
+picked); on correct Paxos with a weakened invariant it finds none (the invariant
 is too weak). Both answers are re-derived here: the witness trace is loaded back
-through the trace loader (which replays it on the spec) and its last state is
-checked with the Python predicate; "holds" is checked by our own full search.
+through the trace loader (which replays it on the spec), its last state is checked
+to break a conjunct and the state before to satisfy all of them; "holds" is
+checked by our own full search.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ from agree.checker.registry import build, resolve
 from agree.checker.spec import Spec
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
+from agree.properties.paxos_z3 import PaxosZ3
 from agree.traces.trace import decode_trace
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
+
+
+def bfs_levels(spec: Spec[Any], depth: int) -> set[Any]:
+    """Every state within ``depth`` steps of an initial state."""
+    seen = set(spec.init())
+    level = list(seen)
+    for _ in range(depth):
+        level = [t.state for st in level for t in spec.successors(st) if t.state not in seen]
+        seen.update(level)
+    return seen
 
 
 def reachable(spec: Spec[Any]) -> set[Any]:
@@ -52,18 +64,21 @@ def test_zoo_cti_comes_with_a_reachable_witness() -> None:
     if cti["reachable"] == "reachable":  # the pre-state itself is the witness
         assert cti["trace"] is not None
         return
-    assert cti["conjunct_search"] == "found"
+    assert cti["reachable_cti_search"] == "found"
     trace = decode_trace(cti["witness"], resolve)  # replays every step, or raises
     assert trace.spec == name
     spec, _ = resolve(name, trace.params)
     states = trace.states
-    assert not TWINS[conjunct].holds(spec, states[-1])
-    assert all(TWINS[conjunct].holds(spec, st) for st in states[:-1])
+    assert conjunct in PaxosZ3.INVARIANTS
+    broken = cti["witness_conjunct"]
+    assert broken in PaxosZ3.INVARIANTS and not TWINS[broken].holds(spec, states[-1])
+    assert all(TWINS[n].holds(spec, st) for n in PaxosZ3.INVARIANTS for st in states[:-1])
+    # and it is a shortest such path: no shorter reachable state breaks the invariant
+    shallower = bfs_levels(spec, len(trace) - 1)
+    assert all(TWINS[n].holds(spec, st) for n in PaxosZ3.INVARIANTS for st in shallower)
 
 
 def test_weakened_invariant_on_correct_paxos_is_too_weak_not_the_protocol() -> None:
-    from agree.properties.paxos_z3 import PaxosZ3
-
     class WeakPaxosZ3(PaxosZ3):  # type: ignore[misc]
         INVARIANTS = tuple(n for n in PaxosZ3.INVARIANTS if n != "max_bal_ge_max_vbal")
 
@@ -79,4 +94,5 @@ def test_weakened_invariant_on_correct_paxos_is_too_weak_not_the_protocol() -> N
         assert cti.witness_status == "holds" and cti.witness is None
         specs = [cti.spec, build("paxos", small)[0]]
         for spec in specs:
-            assert all(TWINS[ob.conjunct].holds(spec, st) for st in reachable(spec))
+            assert all(TWINS[n].holds(spec, st) for n in WeakPaxosZ3.INVARIANTS
+                       for st in reachable(spec))
