@@ -70,8 +70,8 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
     for k in range(depth + 1):
         if k > 0:
             nxt = enc.fresh_state(str(k))
-            step = enc.next(states[k - 1], nxt, f"step{k}")
-            sv.add(step if incremental else z3.Or(step, enc.equal(states[k - 1], nxt)))
+            sv.add(enc.next(states[k - 1], nxt, f"step{k}") if incremental
+                   else enc.next_or_stutter(states[k - 1], nxt, f"step{k}"))
             states.append(nxt)
         if k < first:
             continue

@@ -284,6 +284,11 @@ class Encoding(Generic[S, V]):
         return z3.Or([self.step(label, s, t, f"{tag}.{label}")
                       for label in self.action_labels()])
 
+    def next_or_stutter(self, s: V, t: V, tag: str) -> z3.BoolRef:
+        """Next, or t equal to s: a step of an unrolling that covers every depth up to
+        its length (an encoding may have a cheaper form of it)."""
+        return z3.Or(self.next(s, t, tag), self.equal(s, t))
+
     def invariants(self, s: V) -> list[Conjunct]:
         """The inductive invariant, conjunct by conjunct."""
         raise NotImplementedError
