@@ -192,10 +192,10 @@ class RaftBmc(Encoding[RaftState, State]):
         def bmat(name: str) -> tuple[tuple[Any, ...], ...]:
             return tuple(tuple(z3.Bool(f"{name}{i}.{j}@{tag}") for j in srv) for i in srv)
 
-        msgs = tuple(Msg(z3.Bool(f"mv{k}@{tag}"), *(num(f"m{f}{k}@{tag}") for f in
-                                                     ("kind", "term", "src", "dst")),
-                         z3.Bool(f"mflag{k}@{tag}"),
-                         *(num(f"m{f}{k}@{tag}") for f in ("f1", "f2", "f3", "f4", "f5")))
+        msgs = tuple(Msg._make([z3.Bool(f"mv{k}@{tag}"),
+                                *(num(f"m{f}{k}@{tag}") for f in ("kind", "term", "src", "dst")),
+                                z3.Bool(f"mflag{k}@{tag}"),
+                                *(num(f"m{f}{k}@{tag}") for f in ("f1", "f2", "f3", "f4", "f5"))])
                      for k in self.slots)
         return State(
             term=vec("term"), role=vec("role"), voted=vec("voted"), commit=vec("commit"),
