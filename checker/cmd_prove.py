@@ -206,6 +206,8 @@ def _prove_header(name: str, enc: Encoding[Any, Any], timeout: float) -> None:
 def _ob_line(ob: Obligation) -> str:
     word = {"proved": "proved", "counterexample": "FAILED", "unknown": "UNKNOWN"}[ob.verdict]
     why = f"  ({ob.reason})" if ob.reason else ""
+    if len(ob.cases) > 1:  # split into cases (named in --json)
+        why += f"  (by {len(ob.cases)} cases)"
     return f"  {word:<8} {ob.seconds:7.2f}s  {ob.title}{why}"
 
 
@@ -284,7 +286,8 @@ def _prove_json(result: ProofResult) -> dict[str, Any]:
             "seed": result.seed, "seconds": round(result.seconds, 3),
             "obligations": [{"kind": o.kind, "action": o.action, "conjunct": o.conjunct,
                              "verdict": o.verdict, "seconds": round(o.seconds, 3),
-                             "reason": o.reason, "counterexample": cti(o.cti)}
+                             "reason": o.reason, "cases": o.cases,
+                             "counterexample": cti(o.cti)}
                             for o in result.obligations]}
 
 

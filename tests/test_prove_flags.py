@@ -27,3 +27,17 @@ def test_each_protocols_own_flags_still_work(capsys: pytest.CaptureFixture[str])
                  "--action", "Timeout"]) == 0
     out = capsys.readouterr().out
     assert out.count("PROVED") == 2 and "servers: 1" in out
+
+
+def test_a_split_obligation_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Phase2a => inv_2a_safe' is proved by cases (old 2a messages, then the new one per
+    majority): the checklist says how many, --json names them."""
+    import json
+    assert main(["prove", "paxos", "--action", "Phase2a"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "inv_2a_safe'" in ln)
+    assert "(by 4 cases)" in line
+    assert main(["prove", "paxos", "--action", "Phase2a", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    split = next(o for o in doc["obligations"]
+                 if o["conjunct"] == "inv_2a_safe" and o["action"] == "Phase2a")
+    assert len(split["cases"]) == 4 and "the old 2a messages" in split["cases"]
