@@ -26,7 +26,7 @@ import z3  # type: ignore[import-untyped]
 
 from agree.properties.z3base import Conjunct, Encoding
 
-__all__ = ["Act", "FinState", "FiniteEncoding", "Key"]
+__all__ = ["Act", "FinState", "FiniteEncoding", "Key", "conj"]
 
 S = TypeVar("S")
 
@@ -39,12 +39,24 @@ def _width(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
+def conj(xs: Sequence[Any]) -> Any:
+    """``z3.And`` of many Bool terms in one call (the Python API casts each argument,
+    which costs more than the solver when a test asks thousands of small queries)."""
+    if not xs:
+        return z3.BoolVal(True)
+    ctx = xs[0].ctx
+    arr = (z3.Ast * len(xs))(*(x.as_ast() for x in xs))
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(xs), arr), ctx)
+
+
 @dataclass(frozen=True)
 class FinState:
     """One state's terms: each scalar a bit-vector, each possible message a Bool."""
 
     scalars: dict[Key, Any]
     msgs: dict[Any, Any]
+    #: Literals made once: ``(key, x)`` -> ``scalar = x``, message -> its negation.
+    literals: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -139,10 +151,26 @@ class FiniteEncoding(Encoding[S, FinState], Generic[S]):
 
     def holds(self, s: FinState, state: S) -> z3.BoolRef:
         """The terms s are the explicit state ``state`` (a conjunction of literals)."""
+        return conj(self.state_literals(s, state))
+
+    def state_literals(self, s: FinState, state: S) -> list[Any]:
+        """The literals that say the terms s are ``state`` (e.g. assumptions)."""
         scalars, msgs = self.split(state)
-        return z3.And([*(self.is_(s, k, scalars[k]) for k in self.keys()),
-                       *(s.msgs[m] if m in msgs else z3.Not(s.msgs[m])
-                         for m in self.universe())])
+        lits = s.literals
+        out = []
+        for k in self.keys():
+            key = (k, scalars[k])
+            if key not in lits:
+                lits[key] = self.is_(s, k, scalars[k])
+            out.append(lits[key])
+        for m in self.universe():
+            if m in msgs:
+                out.append(s.msgs[m])
+            else:
+                if m not in lits:
+                    lits[m] = z3.Not(s.msgs[m])
+                out.append(lits[m])
+        return out
 
     def init(self, s: FinState) -> z3.BoolRef:
         return self.holds(s, self.initial())
