@@ -50,7 +50,8 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
         twins: dict[str, Property], bound: int, timeout: float = 300.0,
         incremental: bool = False,
         progress: Callable[[int, float], None] | None = None,
-        logic: str | None = None) -> BmcResult:
+        logic: str | None = None,
+        make_solver: Callable[[], z3.Solver] | None = None) -> BmcResult:
     """Look for a safety violation within ``depth`` steps from the initial states.
 
     By default one query: ``depth`` steps of Next-or-stutter ending in a violation
@@ -59,12 +60,16 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
     so the violation found is a shortest one (slower: every shallower depth must be
     proved clean). ``bound`` is the configuration's largest ballot/term (for
     decoding); ``twins`` the Python predicates of the encoding's safety properties;
-    ``logic`` a Z3 logic to ask for (e.g. "QF_BV" for a bit-vector encoding).
+    ``logic`` a Z3 logic to ask for (e.g. "QF_BV" for a bit-vector encoding), or
+    ``make_solver`` the solver itself (e.g. a bit-blasting tactic's).
     """
     start = time.perf_counter()
     res = BmcResult(enc.spec_name, spec.param_values(), depth)
     states = [enc.fresh_state("0")]
-    sv = solver(None) if logic is None else _solver_for(logic)
+    if make_solver is not None:
+        sv = make_solver()
+    else:
+        sv = solver(None) if logic is None else _solver_for(logic)
     sv.add(*enc.axioms(), enc.init(states[0]))
     first = 0 if incremental else depth
     for k in range(depth + 1):
@@ -99,8 +104,10 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
         sv.pop()
         if r == z3.unknown:
             why = sv.reason_unknown()
+            if why == "canceled" or time.perf_counter() - t0 >= left:
+                why = "timeout"  # (a tactic's solver may only say "unknown")
             res.verdict = "unknown"
-            res.reason = f"at depth {k}: {'timeout' if why == 'canceled' else why}"
+            res.reason = f"at depth {k}: {why}"
             break
         res.reached = k
         res.per_depth.append(time.perf_counter() - t0)

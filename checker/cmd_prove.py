@@ -308,12 +308,12 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     if any(v is None for v in sizes.values()):
         raise SpecError(f"no Z3 encoding of {args.spec!r} (encoded: "
                         f"{', '.join(encoded_specs())})")
-    logic = None
+    make_solver = None
     enc: Encoding[Any, Any]
     if args.encoding == "finite":
-        from agree.properties.paxos_bmc import BMC_LOGIC, finite_encoding_for
+        from agree.properties.paxos_bmc import bmc_solver, finite_encoding_for
         enc, twins = finite_encoding_for(args.spec, params)
-        logic = BMC_LOGIC
+        make_solver = bmc_solver
     else:
         enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"],
                                   values=sizes["values"], max_ballot=sizes["max_ballot"],
@@ -324,7 +324,7 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
     res = bmc(enc, spec, args.depth, twins=twins, bound=int(params["max_ballot"]),
               timeout=args.timeout, progress=progress, incremental=args.incremental,
-              logic=logic)
+              make_solver=make_solver)
     if args.json:
         print(json.dumps(_bmc_json(res), indent=1))
     else:
