@@ -85,7 +85,10 @@ def _pop_option(extra: list[str], flag: str) -> tuple[str | None, list[str]]:
 
 def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     """Raft BMC on the finite scalar encoding (properties/raft_bmc.py); ``--from
-    TRACE.json[:K]`` starts the symbolic search at the state a replayed prefix reaches."""
+    TRACE.json[:K]`` starts the symbolic search at the state a replayed prefix reaches;
+    ``--incremental`` asks each depth in turn (a shortest violation; faster on the
+    shallow zoo bugs, slower on commit-past-entries). Both are Raft-only flags, taken
+    from the extra arguments."""
     from agree.checker.cmd_prove import _bmc_json, _bmc_text
     from agree.checker.start_from import prepare, starting_at
     from agree.properties.raft_bmc_zoo import BMC_VARIANTS
@@ -96,6 +99,8 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
     from_text, extra = _pop_option(extra, "--from")
+    incremental = "--incremental" in extra  # each depth in turn: a shortest violation
+    extra = [a for a in extra if a != "--incremental"]
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)
@@ -122,7 +127,8 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
     res = bmc(enc, searched, args.depth, twins=raft_twins(), bound=0, timeout=args.timeout,
-              incremental=bool(getattr(args, "incremental", False)), progress=progress,
+              incremental=incremental or bool(getattr(args, "incremental", False)),
+              progress=progress,
               logic=enc.logic)
     if start is not None and res.trace is not None:
         tr = res.trace

@@ -327,6 +327,16 @@ def test_cli_bmc_no_violation_below_the_bug(capsys: pytest.CaptureFixture[str]) 
     assert code == 0 and out["verdict"] == "holds-to-depth" and out["trace"] is None
 
 
+def test_cli_bmc_incremental_finds_a_shortest_violation(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Asked depth by depth, to a bound past the bug: the violation is at the depth of
+    the explicit checker's shortest trace, each shallower depth shown clean."""
+    code, out = run_json(bmc_argv("raft-stale-votes", 22, "--incremental"), capsys)
+    check_refuted("raft-stale-votes", code, out, tmp_path)
+    assert out["reached"] == len(trace_of("raft-stale-votes"))
+    assert len(out["per_depth_seconds"]) == out["reached"] + 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(TRACES) - {"raft-leader-ignores-term",
                                                        "raft-commit-old-term"}))
