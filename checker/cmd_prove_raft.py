@@ -145,7 +145,9 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
         if start is not None:
             found = (f"; the trace below is {start.step} replayed + {res.reached} found = "
                      f"{start.step + res.reached} steps from Init" if res.trace else "")
-            text += (f"\n(--from {from_text}: depths count from step {start.step}; steps "
-                     f"1..{start.step} were replayed, not searched{found})")
+            lines = text.split("\n")  # the note goes under the header, above the trace
+            lines.insert(2, f"--from {from_text}: depths count from step {start.step}; "
+                         f"steps 1..{start.step} were replayed, not searched{found}")
+            text = "\n".join(lines)
         print(text)
     return res.exit_code
