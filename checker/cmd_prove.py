@@ -67,8 +67,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--incremental", action="store_true",
-                   help="Paxos: ask each depth in turn (a shortest violation; slower) rather "
+                   help="ask each depth in turn (a shortest violation; often slower) rather "
                    "than one query of --depth steps of Next-or-stutter")
+    p.add_argument("--from", dest="from_trace", metavar="TRACE.json[:K]",
+                   help="Raft: search from the state after step K (default: the last) of a "
+                   "trace that replays on SPEC itself; the trace reported is that prefix "
+                   "plus the steps found")
     p.add_argument("--encoding", choices=("finite", "arrays"), default="finite",
                    help="Paxos: the finite quantifier-free encoding (default), or the array "
                    "encoding `agree prove` uses")
@@ -301,6 +305,9 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
+    if args.from_trace is not None:
+        raise SpecError("--from is for Raft specs (the Paxos BMC starts at Init; its "
+                        "zoo bugs are at most 17 steps deep)")
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)

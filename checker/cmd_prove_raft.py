@@ -66,29 +66,11 @@ def run_prove_raft(args: argparse.Namespace) -> int:
     return prove_and_report(args, enc, raft_twins(), show_invariant=True)
 
 
-def _pop_option(extra: list[str], flag: str) -> tuple[str | None, list[str]]:
-    """``flag VALUE`` or ``flag=VALUE`` taken out of the extra arguments."""
-    out: list[str] = []
-    value: str | None = None
-    it = iter(extra)
-    for a in it:
-        if a == flag:
-            value = next(it, None)
-            if value is None:
-                raise SpecError(f"{flag} needs a value")
-        elif a.startswith(flag + "="):
-            value = a[len(flag) + 1:]
-        else:
-            out.append(a)
-    return value, out
-
-
 def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     """Raft BMC on the finite scalar encoding (properties/raft_bmc.py); ``--from
     TRACE.json[:K]`` starts the symbolic search at the state a replayed prefix reaches;
     ``--incremental`` asks each depth in turn (a shortest violation; faster on the
-    shallow zoo bugs, slower on commit-past-entries). Both are Raft-only flags, taken
-    from the extra arguments."""
+    shallow zoo bugs, slower on commit-past-entries)."""
     from agree.checker.cmd_prove import _bmc_json, _bmc_text
     from agree.checker.start_from import prepare, starting_at
     from agree.properties.raft_bmc_zoo import BMC_VARIANTS
@@ -98,9 +80,10 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
-    from_text, extra = _pop_option(extra, "--from")
-    incremental = "--incremental" in extra  # each depth in turn: a shortest violation
-    extra = [a for a in extra if a != "--incremental"]
+    if args.encoding != "finite":
+        raise SpecError("--encoding arrays is for Paxos: Raft BMC has one encoding "
+                        "(properties/raft_bmc.py)")
+    from_text = args.from_trace
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)
@@ -127,7 +110,7 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
     res = bmc(enc, searched, args.depth, twins=raft_twins(), bound=0, timeout=args.timeout,
-              incremental=incremental or bool(getattr(args, "incremental", False)),
+              incremental=args.incremental,
               progress=progress,
               logic=enc.logic)
     if start is not None and res.trace is not None:

@@ -41,3 +41,20 @@ def test_a_split_obligation_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     split = next(o for o in doc["obligations"]
                  if o["conjunct"] == "inv_2a_safe" and o["action"] == "Phase2a")
     assert len(split["cases"]) == 4 and "the old 2a messages" in split["cases"]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["bmc", "paxos", "--depth", "3", "--from", "x.json"], "--from is for Raft"),
+    (["bmc", "raft", "--depth", "2", "--encoding", "arrays"], "--encoding arrays is for Paxos"),
+])
+def test_bmc_flags_of_one_protocol_are_refused_for_the_other(
+        argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_bmc_help_lists_from_and_incremental(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bmc", "--help"])
+    out = capsys.readouterr().out
+    assert "--from" in out and "--incremental" in out
