@@ -50,7 +50,6 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
         twins: dict[str, Property], bound: int, timeout: float = 300.0,
         incremental: bool = False,
         progress: Callable[[int, float], None] | None = None,
-        logic: str | None = None,
         make_solver: Callable[[], z3.Solver] | None = None) -> BmcResult:
     """Look for a safety violation within ``depth`` steps from the initial states.
 
@@ -60,16 +59,13 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
     so the violation found is a shortest one (slower: every shallower depth must be
     proved clean). ``bound`` is the configuration's largest ballot/term (for
     decoding); ``twins`` the Python predicates of the encoding's safety properties;
-    ``logic`` a Z3 logic to ask for (e.g. "QF_BV" for a bit-vector encoding), or
-    ``make_solver`` the solver itself (e.g. a bit-blasting tactic's).
+    ``make_solver`` the solver to ask (default: Z3's, with the pinned seeds), e.g.
+    ``solver_for("QF_BV")`` or a bit-blasting tactic's.
     """
     start = time.perf_counter()
     res = BmcResult(enc.spec_name, spec.param_values(), depth)
     states = [enc.fresh_state("0")]
-    if make_solver is not None:
-        sv = make_solver()
-    else:
-        sv = solver(None) if logic is None else _solver_for(logic)
+    sv = make_solver() if make_solver is not None else solver(None)
     sv.add(*enc.axioms(), enc.init(states[0]))
     first = 0 if incremental else depth
     for k in range(depth + 1):
@@ -115,14 +111,6 @@ def bmc(enc: Encoding[Any, Any], spec: Spec[Any], depth: int, *,
             progress(k, time.perf_counter() - start)
     res.seconds = time.perf_counter() - start
     return res
-
-
-def _solver_for(logic: str) -> z3.Solver:
-    """A solver for one logic, with the pinned seeds (as ``solver``)."""
-    solver(None)  # sets the global seeds
-    s = z3.SolverFor(logic)
-    s.set("random_seed", SEED)
-    return s
 
 
 def _rebuild(spec: Spec[Any], decoded: list[Any], prop: str,

@@ -19,6 +19,7 @@ from agree.checker.cli import require_positive
 from agree.checker.cmd_check import parse_spec_params
 from agree.checker.spec import Property, SpecError
 from agree.properties.raft_z3 import RaftZ3
+from agree.properties.z3base import solver_for
 
 __all__ = ["is_raft", "raft_encoding_for", "raft_twins", "run_bmc_raft", "run_prove_raft"]
 
@@ -109,10 +110,11 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     if talk:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
+    logic = enc.logic  # QF_BV for the bit-vector encoding
     res = bmc(enc, searched, args.depth, twins=raft_twins(), bound=0, timeout=args.timeout,
               incremental=args.incremental,
               progress=progress,
-              logic=enc.logic)
+              make_solver=None if logic is None else lambda: solver_for(logic))
     if start is not None and res.trace is not None:
         tr = res.trace
         res.trace = Trace(tr.spec, tr.params, start.init, [*start.steps, *tr.steps],

@@ -133,7 +133,7 @@ class RaftBmc(Encoding[RaftState, State]):
         #: faster than integers on the zoo; benchmarks/bmc_zoo.py).
         top = max(max_term + 2, max_log + 3, servers + 1, values, max_restarts + 2, 4)
         self.bits = top.bit_length() + 1 if bits is None else bits
-        #: The logic to ask Z3 for (checker/bmc.py's ``logic``).
+        #: The logic to ask Z3 for (``z3base.solver_for``).
         self.logic = "QF_BV" if self.bits else None
         #: The initial state: Raft's, or a reachable state to search from (--from).
         self.start = start

@@ -30,6 +30,7 @@ __all__ = [
     "Quorums",
     "fresh",
     "solver",
+    "solver_for",
     "z3_version",
 ]
 
@@ -58,6 +59,15 @@ def solver(timeout: float | None = None) -> z3.Solver:
     s.set("random_seed", SEED)
     if timeout is not None:
         s.set("timeout", max(1, int(timeout * 1000)))
+    return s
+
+
+def solver_for(logic: str) -> z3.Solver:
+    """A solver for one logic (e.g. "QF_BV" for a bit-vector BMC encoding), with the
+    pinned seeds."""
+    solver(None)  # sets the global seeds
+    s = z3.SolverFor(logic)
+    s.set("random_seed", SEED)
     return s
 
 
