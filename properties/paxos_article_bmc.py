@@ -26,20 +26,20 @@ from agree.models.paxos_article import (
     PromiseAccepted,
     Propose,
 )
-from agree.properties.finite_z3 import Act, FiniteEncoding, FinState, Key
-from agree.properties.z3base import Conjunct
+from agree.properties.finite_z3 import Act, FinState, Key
+from agree.properties.paxos_bmc import SingleDecreeBmc
 
 __all__ = ["ArticleBmc"]
 
 
-class ArticleBmc(FiniteEncoding[ArticleState]):
+class ArticleBmc(SingleDecreeBmc[ArticleState]):
     """The article's Paxos for a finite configuration, without arrays or quantifiers."""
 
     spec_name = "paxos-article"
 
     def __init__(self, acceptors: int, values: int, max_ballot: int) -> None:
         self.accs, self.vals = range(acceptors), range(values)
-        self.ids = range(max_ballot + 1)
+        self.ids = self.rounds = range(max_ballot + 1)
         self.max_ballot = max_ballot
         self.quorums = [sorted(q) for q in majorities(acceptors)]
         self.domains = {"highest_id": (-1, max_ballot), "accepted_n": (-1, max_ballot),
@@ -137,21 +137,10 @@ class ArticleBmc(FiniteEncoding[ArticleState]):
             ("accepted_val", a): self.const("accepted_val", v)},
             sends={Accepted(a, n, v): z3.BoolVal(True)})
 
-    # -- safety ----------------------------------------------------------------
+    # -- safety (SingleDecreeBmc: agreement and validity over these) ------------
 
-    def chosen(self, s: FinState, v: int) -> Any:
-        return self.any_of(self.all_of(s.msgs[Accepted(a, n, v)] for a in q)
-                           for n in self.ids for q in self.quorums)
+    def vote(self, a: int, b: int, v: int) -> Any:
+        return Accepted(a, b, v)
 
-    def safety(self, s: FinState) -> list[Conjunct]:
-        vals = list(self.vals)
-        agreement = self.all_of(z3.Not(z3.And(self.chosen(s, v), self.chosen(s, w)))
-                                for i, v in enumerate(vals) for w in vals[i + 1:])
-        validity = self.all_of(z3.Implies(self.chosen(s, v),
-                                          self.any_of(s.msgs[Propose(n, v)] for n in self.ids))
-                               for v in vals)
-        return [Conjunct("agreement", agreement), Conjunct("validity", validity)]
-
-    def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
-        return {"acceptors": len(self.accs), "values": len(self.vals),
-                "max_ballot": self.max_ballot}
+    def proposal(self, b: int, v: int) -> Any:
+        return Propose(b, v)

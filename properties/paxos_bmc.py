@@ -17,7 +17,7 @@ properties/paxos_zoo_z3.py; this one is for finding violations fast.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import Any, TypeVar
 
 import z3  # type: ignore[import-untyped]
 
@@ -26,17 +26,56 @@ from agree.models.paxos import M1a, M1b, M2a, M2b, PaxosState, majorities
 from agree.properties.finite_z3 import Act, FiniteEncoding, FinState, Key
 from agree.properties.z3base import Conjunct, solver
 
-__all__ = ["BMC_VARIANTS", "PaxosBmc", "bmc_solver", "finite_encoding_for"]
+__all__ = ["BMC_VARIANTS", "PaxosBmc", "SingleDecreeBmc", "bmc_solver", "finite_encoding_for"]
+
+S = TypeVar("S")
 
 
-class PaxosBmc(FiniteEncoding[PaxosState]):
+class SingleDecreeBmc(FiniteEncoding[S]):
+    """What the single-decree encodings (Paxos.tla's and the article's) share: the
+    configuration, and agreement and validity over their vote and proposal messages."""
+
+    accs: range
+    vals: range
+    #: The ballots (proposal ids) a configuration has.
+    rounds: range
+    max_ballot: int
+    quorums: list[list[int]]
+
+    def vote(self, a: int, b: int, v: int) -> Any:
+        """The message by which acceptor a votes for v in ballot b."""
+        raise NotImplementedError
+
+    def proposal(self, b: int, v: int) -> Any:
+        """The message proposing v in ballot b."""
+        raise NotImplementedError
+
+    def chosen(self, s: FinState, v: int) -> Any:
+        """A quorum voted for v in one ballot."""
+        return self.any_of(self.all_of(s.msgs[self.vote(a, b, v)] for a in q)
+                           for b in self.rounds for q in self.quorums)
+
+    def safety(self, s: FinState) -> list[Conjunct]:
+        vals = list(self.vals)
+        agreement = self.all_of(z3.Not(z3.And(self.chosen(s, v), self.chosen(s, w)))
+                                for i, v in enumerate(vals) for w in vals[i + 1:])
+        validity = self.all_of(z3.Implies(self.chosen(s, v), self.any_of(
+            s.msgs[self.proposal(b, v)] for b in self.rounds)) for v in vals)
+        return [Conjunct("agreement", agreement), Conjunct("validity", validity)]
+
+    def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
+        return {"acceptors": len(self.accs), "values": len(self.vals),
+                "max_ballot": self.max_ballot}
+
+
+class PaxosBmc(SingleDecreeBmc[PaxosState]):
     """Paxos.tla for a finite configuration, without arrays or quantifiers."""
 
     spec_name = "paxos"
 
     def __init__(self, acceptors: int, values: int, max_ballot: int) -> None:
         self.accs, self.vals = range(acceptors), range(values)
-        self.bals = range(max_ballot + 1)
+        self.bals = self.rounds = range(max_ballot + 1)
         self.max_ballot = max_ballot
         #: Every majority, as the explicit spec's ``quorums``.
         self.quorums = [sorted(q) for q in majorities(acceptors)]
@@ -129,23 +168,11 @@ class PaxosBmc(FiniteEncoding[PaxosState]):
 
     # -- safety ----------------------------------------------------------------
 
-    def chosen(self, s: FinState, v: int) -> Any:
-        """A quorum voted for v in one ballot."""
-        return self.any_of(self.all_of(s.msgs[M2b(a, b, v)] for a in q)
-                           for b in self.bals for q in self.quorums)
+    def vote(self, a: int, b: int, v: int) -> Any:
+        return M2b(a, b, v)
 
-    def safety(self, s: FinState) -> list[Conjunct]:
-        vals = list(self.vals)
-        agreement = self.all_of(z3.Not(z3.And(self.chosen(s, v), self.chosen(s, w)))
-                                for i, v in enumerate(vals) for w in vals[i + 1:])
-        validity = self.all_of(z3.Implies(self.chosen(s, v),
-                                          self.any_of(s.msgs[M2a(b, v)] for b in self.bals))
-                               for v in vals)
-        return [Conjunct("agreement", agreement), Conjunct("validity", validity)]
-
-    def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
-        return {"acceptors": len(self.accs), "values": len(self.vals),
-                "max_ballot": self.max_ballot}
+    def proposal(self, b: int, v: int) -> Any:
+        return M2a(b, v)
 
 
 class AcceptBelowPromiseBmc(PaxosBmc):
