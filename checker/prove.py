@@ -57,7 +57,6 @@ class CTI:
     #: state breaking ``witness_conjunct`` from one satisfying every conjunct, so its
     #: last step is a reachable CTI; "holds": every reachable state of the
     #: configurations searched satisfies the invariant; or "unknown (...)".
-    conjunct: str | None = None
     witness_status: str = "unchecked"
     witness: Any = None
     witness_conjunct: str | None = None
@@ -149,7 +148,7 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         if cases and spec_factory is not None and twins is not None:
             cti = decode()
             if cti is not None:
-                classify(cti, enc, twins, budget=reach_budget, conjunct=conjunct,
+                classify(cti, enc, twins, budget=reach_budget, find_reachable_cti=True,
                          fallback=fallback)
                 ob = Obligation(kind, conjunct, action, "counterexample",
                                 time.perf_counter() - t0, "", cti)
@@ -172,7 +171,7 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
             cti = decode()
             if cti is not None:
                 verdict, reason = "counterexample", ""
-                classify(cti, enc, twins, budget=reach_budget, conjunct=conjunct,
+                classify(cti, enc, twins, budget=reach_budget, find_reachable_cti=True,
                          fallback=fallback)
         ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason, cti)
         result.obligations.append(ob)
@@ -278,13 +277,14 @@ def _default_spec(factory: SpecFactory | None) -> Spec[Any] | None:
 
 
 def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
-             budget: float = 20.0, *, conjunct: str | None = None,
+             budget: float = 20.0, *, find_reachable_cti: bool = False,
              fallback: Spec[Any] | None = None) -> None:
     """Re-check a CTI with the Python predicates, then search the explicit model
-    (same size) for its pre-state. If that does not show it reachable, search (the
-    CTI's size, then ``fallback``, the spec's default configuration) for a reachable
-    CTI of any conjunct: Z3 picks an arbitrary pre-state satisfying the invariant, so
-    an unreachable one does not clear the protocol. ``conjunct`` is the one broken."""
+    (same size) for its pre-state. If that does not show it reachable and
+    ``find_reachable_cti``, search (the CTI's size, then ``fallback``, the spec's
+    default configuration) for a reachable CTI of any conjunct: Z3 picks an arbitrary
+    pre-state satisfying the invariant, so an unreachable one does not clear the
+    protocol."""
     spec = cti.spec
     s_names = [c.name for c in enc.invariants(enc.fresh_state("chk"))]
     for name in s_names:
@@ -303,10 +303,8 @@ def classify(cti: CTI, enc: Encoding[Any, Any], twins: dict[str, Property],
     else:
         cti.reachable = f"unknown (explicit search stopped: {res.stopped}, " \
                         f"{res.distinct:,} states)"
-    if cti.reachable != "reachable" and conjunct is not None:
-        cti.conjunct = conjunct
-        _find_witness(cti, [c.name for c in enc.invariants(enc.fresh_state("wit"))],
-                      twins, fallback, budget)
+    if cti.reachable != "reachable" and find_reachable_cti:
+        _find_witness(cti, s_names, twins, fallback, budget)
 
 
 def _find_witness(cti: CTI, names: list[str], twins: dict[str, Property],
