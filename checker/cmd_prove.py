@@ -141,13 +141,12 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     raft = is_raft(args.spec)
     # A flag of the other protocol is a mistake, not something to ignore: `prove raft
     # --acceptors 5` must not print PROVED for 3 servers.
-    wrong = ["--acceptors"] if raft and args.acceptors is not None else \
-        [f for f, v in (("--servers", args.servers), ("--part", args.part))
-         if not raft and v is not None]
+    own, other = (("servers", "part"), ("acceptors",)) if raft else \
+        (("acceptors",), ("servers", "part"))
+    wrong = [f"--{f}" for f in other if getattr(args, f) is not None]
     if wrong:
-        other = "--servers, --part" if raft else "--acceptors"
         raise SpecError(f"{', '.join(wrong)} does not apply to {args.spec} "
-                        f"(its flags: {other})")
+                        f"(its flags: {', '.join('--' + f for f in own)})")
     if raft:
         args.servers = 3 if args.servers is None else args.servers
         args.part = args.part or "all"
