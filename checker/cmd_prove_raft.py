@@ -75,7 +75,6 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.checker.cmd_prove import _bmc_json, _bmc_text
     from agree.checker.start_from import prepare, starting_at
     from agree.properties.raft_bmc_zoo import BMC_VARIANTS
-    from agree.traces.trace import Trace
 
     entry = registry.get(args.spec)
     if args.depth < 0:
@@ -116,9 +115,7 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
               progress=progress,
               make_solver=None if logic is None else lambda: solver_for(logic))
     if start is not None and res.trace is not None:
-        tr = res.trace
-        res.trace = Trace(tr.spec, tr.params, start.init, [*start.steps, *tr.steps],
-                          tr.property, tr.kind, None)
+        res.trace = start.prepend(res.trace)
     if args.json:
         out = _bmc_json(res)
         if start is not None:

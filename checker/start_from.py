@@ -46,6 +46,14 @@ class StartPoint:
         """The start state: the one reached after the prefix."""
         return self.steps[-1].state if self.steps else self.init
 
+    def prepend(self, tr: Trace) -> Trace:
+        """``tr``, found from the start state, with the prefix before it: a trace from
+        Init."""
+        if encode_value(tr.init) != encode_value(self.state):
+            raise SpecError("a trace found from --from does not begin at the start state")
+        return Trace(tr.spec, tr.params, self.init, [*self.steps, *tr.steps], tr.property,
+                     tr.kind, None if tr.loop is None else tr.loop + self.step)
+
     def describe(self) -> str:
         """One line for reports."""
         return (f"starting from step {self.step} of {self.file} (reached from Init by a "
@@ -123,14 +131,10 @@ def splice(result: CheckResult, start: StartPoint) -> list[int]:
     returns the suffix lengths (the steps search found)."""
     found = []
     for v in result.violations:
-        tr = v.trace
-        if tr is None:
+        if v.trace is None:
             continue
-        if encode_value(tr.init) != encode_value(start.state):
-            raise SpecError("a trace found from --from does not begin at the start state")
-        found.append(len(tr.steps))
-        v.trace = Trace(tr.spec, tr.params, start.init, [*start.steps, *tr.steps],
-                        tr.property, tr.kind, None if tr.loop is None else tr.loop + start.step)
+        found.append(len(v.trace.steps))
+        v.trace = start.prepend(v.trace)
     return found
 
 
