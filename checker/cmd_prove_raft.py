@@ -36,6 +36,17 @@ def raft_twins() -> dict[str, Property]:
     return {p.name: p for p in (*SAFETY, *ELECTION_LEMMAS, *LOG_LEMMAS)}
 
 
+def _refuse_unencoded(params: dict[str, Any], which: str) -> None:
+    """Both Raft encodings send one entry per AppendEntries and leave out the
+    committed history: other parameter values are refused, not approximated."""
+    if int(params.get("entries_per_append", 1)) != 1:
+        raise SpecError(f"the Raft {which} encoding sends one entry per AppendEntries "
+                        "(--entries-per-append 1)")
+    if params.get("history"):
+        raise SpecError(f"the Raft {which} encoding does not encode the committed history "
+                        "(--history false)")
+
+
 def raft_encoding_for(name: str, *, servers: int, values: int | None, proof: bool,
                       params: dict[str, Any] | None = None, part: str = "all") -> RaftZ3:
     """The Z3 encoding of a registered Raft spec; ``params`` (bounded mode) the explicit
@@ -43,12 +54,7 @@ def raft_encoding_for(name: str, *, servers: int, values: int | None, proof: boo
     from agree.properties.raft_zoo_z3 import VARIANTS
     cls = VARIANTS[name]
     p = params or {}
-    if int(p.get("entries_per_append", 1)) != 1:
-        raise SpecError("the Raft Z3 encoding sends one entry per AppendEntries "
-                        "(--entries-per-append 1)")
-    if p.get("history"):
-        raise SpecError("the Raft Z3 encoding does not encode the committed history "
-                        "(--history false)")
+    _refuse_unencoded(p, "Z3")
     return cls(servers, values, proof=proof, max_term=int(p.get("max_term", 3)),
                max_log=int(p.get("max_log", 2)), max_messages=int(p.get("max_messages", 2)),
                max_restarts=int(p.get("max_restarts", -1)), part=part)
@@ -88,12 +94,7 @@ def run_bmc_raft(args: argparse.Namespace, extra: list[str]) -> int:
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)
     full = spec.param_values()
-    if int(full.get("entries_per_append", 1)) != 1:
-        raise SpecError("the Raft BMC encoding sends one entry per AppendEntries "
-                        "(--entries-per-append 1)")
-    if full.get("history"):
-        raise SpecError("the Raft BMC encoding does not encode the committed history "
-                        "(--history false)")
+    _refuse_unencoded(full, "BMC")
     start = prepare(spec, from_text) if from_text is not None else None
     enc = BMC_VARIANTS[args.spec](
         int(full["servers"]), int(full["values"]), int(full["max_term"]), int(full["max_log"]),
