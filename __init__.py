@@ -7,7 +7,7 @@ The public API for writing and checking your own protocol::
 
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Violation
-from agree.checker.spec import (
+from agree.spec import (
     Param,
     Property,
     Spec,

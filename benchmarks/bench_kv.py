@@ -74,7 +74,7 @@ async def drive_agree(addrs: list[str], ops: int, concurrency: int) -> tuple[lis
 def bench_agree(ops: int, concurrency: int) -> dict[str, Any]:
     data = tempfile.mkdtemp(prefix="agree-bench-")
     addrs = [f"127.0.0.1:{p}" for p in free_ports(3)]
-    procs = [subprocess.Popen([sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id",
+    procs = [subprocess.Popen([sys.executable, "-m", "agree.impl.server", "--id",
                                str(k), "--peers", ",".join(addrs), "--data", data],
                               stdout=subprocess.DEVNULL) for k in range(3)]
     try:

@@ -43,7 +43,7 @@ def _engine(path: str | None) -> Any:
 
 
 def _build(config: str) -> tuple[Any, list[Any]]:
-    from agree.checker import registry
+    from agree.protocols import registry
 
     name, params, *_ = CONFIGS[config]
     spec, props = registry.build(name, params)

@@ -35,10 +35,10 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], int, float, float]] = {
 
 def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     """Run one configuration in this process and return its figures."""
-    from agree.checker import registry
     from agree.checker.explore import check
     from agree.checker.parallel import check_parallel
     from agree.checker.symmetry import check_with_symmetry
+    from agree.protocols import registry
 
     name, params, *_ = CONFIGS[config]
     spec, props = registry.build(name, params)

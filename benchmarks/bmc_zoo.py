@@ -46,8 +46,8 @@ RUNS: dict[str, tuple[str, str | None, int]] = {
 def own_prefix(name: str, k: int, folder: Path) -> str:
     """The first k steps of the variant's explicit trace, replayed on correct Raft, as a
     trace file of ``raft`` (fails if Raft does not take them)."""
-    from agree.checker import registry
     from agree.checker.start_from import prefix_trace
+    from agree.protocols import registry
     from agree.traces.trace import load_trace, save_trace
     tr = load_trace(ROOT / "traces" / RUNS[name][0], registry.resolve)
     raft, _ = registry.build("raft", tr.params)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 import time
 
-from agree.checker.history import Operation
-from agree.checker.linearizability import check_history
+from agree.chaos.history import Operation
+from agree.chaos.linearizability import check_history
 
 
 def history(n: int, clients: int, keys: int, seed: int) -> list[Operation]:

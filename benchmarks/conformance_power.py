@@ -21,10 +21,10 @@ import statistics
 import sys
 import time
 
-from agree.checker.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
-from agree.checker.conformance.power import measure
-from agree.checker.conformance.raft_bugs import SEEDED_BUGS
-from agree.checker.conformance.raft_machine import raft_machine
+from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
+from agree.conformance.power import measure
+from agree.conformance.raft_bugs import SEEDED_BUGS
+from agree.conformance.raft_machine import raft_machine
 
 
 def main() -> int:

@@ -30,8 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from zoo_scenarios import SCENARIOS, build
 
-from agree.checker.cli import main as agree
 from agree.checker.start_from import common_prefix, prefix_trace
+from agree.cli.main import main as agree
 from agree.models.raft import Raft
 from agree.traces.trace import save_trace
 

@@ -17,8 +17,8 @@ import json
 import time
 from typing import Any
 
-from agree.checker import registry
 from agree.checker.symmetry import orbit_fingerprint
+from agree.protocols import registry
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agree.checker import registry
-from agree.checker.spec import Transition
+from agree.protocols import registry
+from agree.spec import Transition
 from agree.traces.trace import Trace, save_trace
 
 OUT = Path(tempfile.gettempdir()) / "agree-zoo-scenarios"

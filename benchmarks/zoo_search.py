@@ -22,8 +22,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from agree.checker import registry
 from agree.checker.explore import check
+from agree.protocols import registry
 
 #: Raft configurations tried: every bound combination whose sum is at most this.
 MAX_SUM = 8

@@ -27,7 +27,7 @@ from agree.checker.result import (
     ViolationKind,
 )
 from agree.checker.seen import SeenSet
-from agree.checker.spec import Action, Property, Spec, SpecError, Transition
+from agree.spec import Action, Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
 __all__ = ["check", "select_properties", "trace_to"]

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agree.checker import registry
 from agree.checker.explore import check
 from agree.checker.symmetry import check_with_symmetry
+from agree.protocols import registry
 from agree.traces.trace import Trace, to_json
 
 __all__ = ["GOLDEN_DIR", "golden_files", "regenerate", "regenerate_file"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from agree.checker.spec import Spec, SpecError, Transition
+from agree.spec import Spec, SpecError, Transition
 
 __all__ = ["DEFAULT_LIMIT", "GraphTooLarge", "StateGraph", "build_graph", "path_nodes",
            "write_graph"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
-from agree.checker.spec import Spec, SpecError
+from agree.spec import Spec, SpecError
 
 __all__ = [
     "check_with_memory_limit",

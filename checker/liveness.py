@@ -33,7 +33,7 @@ from typing import Any
 import networkx as nx
 
 from agree.checker.graph import DEFAULT_LIMIT, StateGraph, build_graph
-from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
 __all__ = ["LIVENESS_KINDS", "LivenessResult", "LivenessViolation", "check_liveness",

@@ -56,8 +56,8 @@ from agree.checker.result import (
     Violation,
     ViolationKind,
 )
-from agree.checker.spec import Property, Spec, SpecError, Transition
 from agree.checker.symmetry import check_symmetric, orbit_fingerprint
+from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
 __all__ = ["ForkPool", "Pool", "PoolFactory", "ask_all", "check_parallel", "make_fingerprint"]

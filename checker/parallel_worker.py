@@ -15,7 +15,7 @@ from typing import Any
 from agree.checker.compact import Compactor
 from agree.checker.limits import rss_bytes
 from agree.checker.seen import SeenSet
-from agree.checker.spec import Action, Property, Spec
+from agree.spec import Action, Property, Spec
 
 __all__ = ["Fingerprint", "Report", "Worker", "serve"]
 

@@ -35,7 +35,7 @@ from agree.checker.parallel import check_parallel
 from agree.checker.parallel_worker import Fingerprint, Worker
 from agree.checker.result import CheckResult, SpecRuntimeError
 from agree.checker.simulate import SAFETY_KINDS, SimulationResult, simulate_runs
-from agree.checker.spec import Property, Spec, SpecError
+from agree.spec import Property, Spec, SpecError
 
 __all__ = ["check_on_ray", "simulate_on_ray"]
 

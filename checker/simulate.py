@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from agree.checker.explore import select_properties
 from agree.checker.result import SpecRuntimeError, Violation, ViolationKind
-from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace, to_json
 
 __all__ = ["SAFETY_KINDS", "SimulationResult", "random_states", "simulate", "simulate_runs"]

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agree.checker import registry
 from agree.checker.result import CheckResult
-from agree.checker.spec import Spec, SpecError
+from agree.protocols import registry
+from agree.spec import Spec, SpecError
 from agree.traces.trace import Step, Trace, TraceError, encode_value, load_trace, replay
 
 __all__ = ["StartPoint", "common_prefix", "parse_from", "prefix_trace", "prepare", "splice",

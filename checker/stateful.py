@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 )
 
 from agree.checker.explore import select_properties
-from agree.checker.spec import Action, Property, Spec, SpecError, Transition
+from agree.spec import Action, Property, Spec, SpecError, Transition
 from agree.traces.text import render_text
 from agree.traces.trace import Trace
 

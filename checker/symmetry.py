@@ -38,7 +38,7 @@ from typing import Any
 from agree.checker.explore import check, select_properties
 from agree.checker.result import CheckResult
 from agree.checker.simulate import run_rng
-from agree.checker.spec import Property, Spec, SpecError
+from agree.spec import Property, Spec, SpecError
 
 __all__ = [
     "SymmetryError",

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import random
+import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -328,3 +329,9 @@ def _opt_str(req: dict[str, Any], name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise CodecError(f"bad request: {name} must be a string or null")
     return value
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m agree.impl.server`
+    from agree.impl.node import main
+
+    sys.exit(main())

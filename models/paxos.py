@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any, ClassVar, NamedTuple
 
-from agree.checker.spec import Spec, SpecError, action, indexed
+from agree.spec import Spec, SpecError, action, indexed
 
 __all__ = ["M1a", "M1b", "M2a", "M2b", "Message", "Paxos", "PaxosState", "show_value"]
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from agree.checker.spec import Spec, SpecError, action, indexed
 from agree.models.paxos import M2a, Paxos, PaxosState, majorities, put, show_value
+from agree.spec import Spec, SpecError, action, indexed
 
 __all__ = [
     "Accepted",

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from agree.checker.spec import (
+from agree.models.paxos import put, show_value
+from agree.spec import (
     Property,
     Spec,
     SpecError,
@@ -36,7 +37,6 @@ from agree.checker.spec import (
     leads_to,
     property_of,
 )
-from agree.models.paxos import put, show_value
 
 __all__ = ["PROPERTIES", "LivenessPaxos", "LivenessState"]
 

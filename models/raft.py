@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from agree.checker.spec import Spec, SpecError, action, indexed
 from agree.models.raft_symmetry import RaftPermuter
 from agree.models.raft_types import (
     AEREQ,
@@ -63,6 +62,7 @@ from agree.models.raft_types import (
     with_message,
     without_message,
 )
+from agree.spec import Spec, SpecError, action, indexed
 
 __all__ = ["Raft"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from agree.checker.spec import Property, invariant, property_of, sometimes
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
+from agree.spec import Property, invariant, property_of, sometimes
 
 __all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
 

@@ -6,8 +6,8 @@ proposal (n, v), as the article says; a proposed value is one in a Propose.
 
 from __future__ import annotations
 
-from agree.checker.spec import Property, invariant, property_of, sometimes
 from agree.models.paxos_article import ArticlePaxos, ArticleState
+from agree.spec import Property, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "chosen"]
 

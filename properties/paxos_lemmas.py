@@ -10,8 +10,8 @@ twin in properties/paxos_z3.py, held to this one by tests.
 
 from __future__ import annotations
 
-from agree.checker.spec import Property, invariant, property_of
 from agree.models.paxos import Paxos, PaxosState
+from agree.spec import Property, invariant, property_of
 
 __all__ = ["LEMMAS"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from agree.checker.spec import Property, action_property, invariant, property_of, sometimes
 from agree.models.raft import Raft
 from agree.models.raft_types import LEADER, Election, Entry, Log, RaftState
+from agree.spec import Property, action_property, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "SAFETY", "committed_prefix"]
 

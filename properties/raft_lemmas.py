@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from agree.checker.spec import Property, invariant, property_of
 from agree.models.raft import Raft
 from agree.models.raft_types import AEREQ, CANDIDATE, FOLLOWER, LEADER, RVRESP, RaftState
+from agree.spec import Property, invariant, property_of
 
 __all__ = ["ELECTION_LEMMAS", "LOG_LEMMAS"]
 

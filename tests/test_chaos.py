@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker.chaos_sim import (
+from agree.chaos.sim import (
     ChaosSimulator,
     Fault,
     Schedule,
@@ -18,7 +18,7 @@ from agree.checker.chaos_sim import (
     schedule_from_json,
     schedule_to_json,
 )
-from agree.checker.cli import main
+from agree.cli.main import main
 from agree.impl.kv import KVStateMachine, decode_command
 from agree.impl.raft import core as raft_core
 

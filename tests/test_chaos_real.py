@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker.chaos_real import RealOptions, run_real
-from agree.checker.cli import main
+from agree.chaos.real import RealOptions, run_real
+from agree.cli.main import main
 
 
 def _our_servers(data: Path) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 
 from agree import Spec, SpecError, action, action_property, check, invariant, sometimes
 from agree.checker.result import SpecRuntimeError
-from agree.checker.spec import property_of
+from agree.spec import property_of
 
 
 class Counter(Spec[tuple[int, int]]):

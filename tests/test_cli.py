@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker.cli import main
+from agree.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "traces" / "golden"

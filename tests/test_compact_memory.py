@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from agree.checker import registry
 from agree.checker.compact import Compactor
 from agree.checker.seen import SeenSet
 from agree.models.paxos import Paxos
+from agree.protocols import registry
 
 
 def test_seen_set_behaves_like_a_dict_of_parent_links() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.cli import main
+from agree.cli.main import main
 
 
 def test_conform_passes_on_the_correct_implementation(

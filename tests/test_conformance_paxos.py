@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.conformance.harness import ConformanceFailure
-from agree.checker.conformance.paxos_adapter import PaxosCluster
-from agree.checker.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
-from agree.checker.conformance.power import measure, run_machine
+from agree.conformance.harness import ConformanceFailure
+from agree.conformance.paxos_adapter import PaxosCluster
+from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
+from agree.conformance.power import measure, run_machine
 from agree.impl.paxos import Ballot
 
 BUDGET = 100

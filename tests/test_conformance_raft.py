@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.conformance.harness import ConformanceFailure
-from agree.checker.conformance.power import measure, run_machine
-from agree.checker.conformance.raft_bugs import SEEDED_BUGS, seeded
-from agree.checker.conformance.raft_driver import RaftConformance
-from agree.checker.conformance.raft_machine import raft_machine
+from agree.conformance.harness import ConformanceFailure
+from agree.conformance.power import measure, run_machine
+from agree.conformance.raft_bugs import SEEDED_BUGS, seeded
+from agree.conformance.raft_driver import RaftConformance
+from agree.conformance.raft_machine import raft_machine
 from agree.impl.raft import Role
 
 # The fixed example budget within which every seeded bug must be caught (CI profile:

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
-from agree.checker.conformance.paxos_adapter import PaxosCluster
-from agree.checker.conformance.paxos_replay import replay_paxos
-from agree.checker.conformance.raft_bugs import seeded
-from agree.checker.conformance.raft_driver import RaftConformance
-from agree.checker.conformance.replay_impl import ReplayResult, replay_config, replay_raft
-from agree.checker.spec import SpecError, Transition
-from agree.models.zoo_paxos import AcceptBelowPromisePaxos
-from agree.models.zoo_raft import CommitOldTermRaft
+from agree.cli.main import main
+from agree.conformance.paxos_adapter import PaxosCluster
+from agree.conformance.paxos_replay import replay_paxos
+from agree.conformance.raft_bugs import seeded
+from agree.conformance.raft_driver import RaftConformance
+from agree.conformance.replay_impl import ReplayResult, replay_config, replay_raft
+from agree.models.zoo.paxos import AcceptBelowPromisePaxos
+from agree.models.zoo.raft import CommitOldTermRaft
+from agree.protocols import registry
+from agree.spec import SpecError, Transition
 from agree.traces.trace import Trace, load_trace, save_trace
 
 ROOT = Path(__file__).resolve().parent.parent

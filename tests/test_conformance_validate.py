@@ -14,8 +14,8 @@ from typing import IO
 
 import pytest
 
-from agree.checker.cli import main
-from agree.checker.conformance.validate_logs import validate_files
+from agree.cli.main import main
+from agree.conformance.validate_logs import validate_files
 from agree.impl.client import KVClient
 
 
@@ -44,7 +44,7 @@ class _Cluster:
         return self.data / f"events{k}.jsonl"
 
     def start(self, k: int) -> None:
-        cmd = [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
+        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
                "--peers", ",".join(self.addrs), "--data", str(self.data),
                "--event-log", str(self.log(k))]
         err = open(self.data / f"err{k}.txt", "ab")  # noqa: SIM115

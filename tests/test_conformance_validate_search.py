@@ -17,9 +17,9 @@ from typing import IO, Any
 
 import pytest
 
-from agree.checker.cli import main
-from agree.checker.conformance import validate_logs
-from agree.checker.conformance.validate_logs import validate_files
+from agree.cli.main import main
+from agree.conformance import validate_logs
+from agree.conformance.validate_logs import validate_files
 from agree.impl.raft import Config, RaftCore, Ready
 from agree.impl.server import KVServer
 from agree.impl.sim import SimNode, Simulator

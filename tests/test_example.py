@@ -8,7 +8,7 @@ import pytest
 from two_phase_commit import TPState, TwoPhaseCommit
 
 from agree import check
-from agree.checker.cli import main
+from agree.cli.main import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "two_phase_commit.py"
 

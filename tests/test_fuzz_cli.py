@@ -2,7 +2,7 @@
 
 Whatever comes in, `agree` answers with an exit code, and on bad input with
 exactly one line on stderr and exit code 2: never a traceback, never a hang.
-Everything runs in-process through agree.checker.cli.main, so an exception
+Everything runs in-process through agree.cli.main.main, so an exception
 that escapes is a test failure that Hypothesis shrinks.
 """
 
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agree.checker.cli import main
 from agree.checker.golden import golden_files
+from agree.cli.main import main
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -147,7 +147,7 @@ def _subprocess_agree(args: list[str], cwd: Path) -> subprocess.CompletedProcess
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    return subprocess.run([sys.executable, "-c", "from agree.checker.cli import main; "
+    return subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
                            "import sys; sys.exit(main(sys.argv[1:]))", *args],
                           cwd=cwd, capture_output=True, text=True, timeout=60,
                           preexec_fn=limit, env={**os.environ, "PYTHONHASHSEED": "0"})

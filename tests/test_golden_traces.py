@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agree.checker.golden import golden_files, regenerate_file
-from agree.checker.registry import resolve
+from agree.protocols.registry import resolve
 from agree.traces.trace import load_trace
 
 REWRITE = os.environ.get("AGREE_REWRITE_GOLDENS") == "1"

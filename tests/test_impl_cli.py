@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker.cli import main
+from agree.cli.main import main
 
 IMPL = Path(__file__).resolve().parent.parent / "impl"
 
@@ -35,7 +35,7 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFix
 def test_serve_refuses_corrupt_database(tmp_path: Path) -> None:
     (tmp_path / "node0.db").write_bytes(b"\x00garbage" * 512)
     proc = subprocess.run(
-        [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", "0", "--peers",
+        [sys.executable, "-m", "agree.impl.server", "--id", "0", "--peers",
          "127.0.0.1:1", "--data", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "not a usable agree database" in proc.stderr

@@ -39,7 +39,7 @@ class Cluster:
         self.files: list[IO[bytes]] = []
 
     def start(self, k: int) -> None:
-        cmd = [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
+        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
                "--peers", ",".join(self.addrs), "--data", str(self.data),
                "--event-log", str(self.data / f"events{k}.jsonl")]
         err = open(self.data / f"err{k}.txt", "ab")  # noqa: SIM115

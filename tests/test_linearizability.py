@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agree.checker.history import (
+from agree.chaos.history import (
     Event,
     HistoryError,
     HistoryRecorder,
@@ -17,7 +17,7 @@ from agree.checker.history import (
     format_history,
     from_events,
 )
-from agree.checker.linearizability import (
+from agree.chaos.linearizability import (
     Witness,
     _search,
     _window,

@@ -11,12 +11,12 @@ from typing import ClassVar
 import networkx as nx
 import pytest
 
-from agree.checker.cli import main
 from agree.checker.graph import build_graph
 from agree.checker.liveness import check_liveness
-from agree.checker.registry import resolve
-from agree.checker.spec import SpecError
+from agree.cli.main import main
 from agree.models.paxos_liveness import PROPERTIES, LivenessPaxos, LivenessState
+from agree.protocols.registry import resolve
+from agree.spec import SpecError
 from agree.traces.itf import from_itf, to_itf
 from agree.traces.trace import Trace, to_json
 

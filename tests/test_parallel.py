@@ -12,15 +12,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
 from agree.checker.explore import check
 from agree.checker.limits import check_with_memory_limit, parse_size, rss_bytes, stable_fingerprint
 from agree.checker.parallel import check_parallel
-from agree.checker.spec import Property, Spec, SpecError, action
 from agree.checker.symmetry import check_with_symmetry
+from agree.cli.main import main
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES
+from agree.protocols import registry
+from agree.spec import Property, Spec, SpecError, action
 from agree.traces.trace import decode_trace, to_json
 
 

@@ -86,7 +86,7 @@ def test_inductive_conjuncts_each_catch_their_own_breach() -> None:
 
 
 def test_bad_parameters_are_refused() -> None:
-    from agree.checker.spec import SpecError
+    from agree.spec import SpecError
 
     with pytest.raises(SpecError):
         Paxos(acceptors=0)

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import z3
 
-from agree.checker import registry
-from agree.checker.cli import main
-from agree.checker.spec import Property, Spec
+from agree.cli.main import main
 from agree.models.paxos import M1a, M2b
-from agree.properties.finite_z3 import Act, FiniteEncoding, FinState
-from agree.properties.paxos_bmc import BMC_VARIANTS, PaxosBmc, finite_encoding_for
-from agree.properties.z3base import solver
+from agree.protocols import registry
+from agree.spec import Property, Spec
+from agree.symbolic.finite_z3 import Act, FiniteEncoding, FinState
+from agree.symbolic.paxos.bmc import BMC_VARIANTS, PaxosBmc, finite_encoding_for
+from agree.symbolic.z3base import solver
 from agree.traces.trace import load_trace
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.cli import main
+from agree.cli.main import main
 
 
 @pytest.mark.parametrize("argv,flag", [

@@ -17,12 +17,12 @@ import sys
 from collections import deque
 from typing import Any
 
-from agree.checker.prove import prove
-from agree.checker.registry import build, resolve
-from agree.checker.spec import Spec
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
-from agree.properties.paxos_z3 import PaxosZ3
+from agree.protocols.registry import build, resolve
+from agree.spec import Spec
+from agree.symbolic.paxos.invariant import PaxosZ3
+from agree.symbolic.prove import prove
 from agree.traces.trace import decode_trace
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
@@ -52,7 +52,7 @@ def reachable(spec: Spec[Any]) -> set[Any]:
 def test_zoo_cti_comes_with_a_reachable_witness() -> None:
     """In a fresh process (the CTI Z3 returns depends on the process's Z3 history)."""
     name = "paxos-2b-keeps-promise"
-    run = subprocess.run([sys.executable, "-c", "from agree.checker.cli import main; "
+    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
                           "raise SystemExit(main())", "prove", name, "--action", "Phase2b",
                           "--first", "--timeout", "60", "--json"],
                          capture_output=True, text=True, timeout=600)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker import registry
 from agree.checker.explore import check
 from agree.models.raft import Raft
 from agree.models.raft_types import (
@@ -20,6 +19,7 @@ from agree.models.raft_types import (
     RequestVoteResponse,
 )
 from agree.properties.raft import PROPERTIES, SAFETY
+from agree.protocols import registry
 
 # (servers, max_log, max_messages) -> TLC's (distinct, generated, depth);
 # values 1, max_term 2 (shared/reference/tlc-counts.md).

@@ -25,10 +25,8 @@ from typing import Any
 import pytest
 import z3
 
-from agree.checker import registry
-from agree.checker.cli import main
-from agree.checker.cmd_prove_raft import raft_twins
-from agree.checker.spec import Spec
+from agree.cli.main import main
+from agree.cli.prove_raft import raft_twins
 from agree.models.raft_types import (
     AEREQ,
     CANDIDATE,
@@ -42,10 +40,12 @@ from agree.models.raft_types import (
     put,
     with_message,
 )
-from agree.properties.raft_bmc import Msg, RaftBmc, State, leaves
-from agree.properties.raft_bmc_safety import safety
-from agree.properties.raft_bmc_zoo import BMC_VARIANTS
-from agree.properties.raft_z3 import project
+from agree.protocols import registry
+from agree.spec import Spec
+from agree.symbolic.raft.bmc import Msg, RaftBmc, State, leaves
+from agree.symbolic.raft.bmc_safety import safety
+from agree.symbolic.raft.bmc_zoo import BMC_VARIANTS
+from agree.symbolic.raft.encoding import project
 from agree.traces.trace import Trace, load_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,7 +251,7 @@ def test_safety_formulas_on_the_zoo_counterexamples() -> None:
 
 class DriftedSafety(RaftBmc):
     def safety(self, s: State) -> Any:
-        from agree.properties.raft_bmc_safety import Conjunct
+        from agree.symbolic.raft.bmc_safety import Conjunct
         out = safety(self, s)
         return [c if c.name != "commit_index_in_log" else
                 Conjunct(c.name, z3.And([x <= y + 1 for x, y in zip(s.commit, s.llen,

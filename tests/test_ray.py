@@ -13,13 +13,13 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from agree.checker import registry  # noqa: E402
-from agree.checker.cli import main  # noqa: E402
 from agree.checker.explore import check  # noqa: E402
 from agree.checker.ray_backend import check_on_ray, simulate_on_ray  # noqa: E402
 from agree.checker.simulate import simulate  # noqa: E402
+from agree.cli.main import main  # noqa: E402
 from agree.models.paxos import Paxos  # noqa: E402
 from agree.properties.paxos import PROPERTIES  # noqa: E402
+from agree.protocols import registry  # noqa: E402
 from agree.traces.trace import decode_trace, to_json  # noqa: E402
 
 

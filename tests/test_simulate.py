@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
 from agree.checker.golden import GOLDEN_DIR as GOLDEN
 from agree.checker.simulate import simulate
+from agree.cli.main import main
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES
+from agree.protocols import registry
 from agree.traces.trace import decode_trace, load_trace, to_json
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
 from agree.checker.start_from import common_prefix, prefix_trace
+from agree.cli.main import main
+from agree.protocols import registry
 from agree.traces.trace import load_trace, save_trace
 
 ROOT = Path(__file__).resolve().parent.parent

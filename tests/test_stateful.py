@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from agree.checker import registry
 from agree.checker.golden import GOLDEN_DIR
 from agree.checker.stateful import state_machine
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES
+from agree.protocols import registry
 from agree.traces.trace import load_trace
 
 

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agree.checker.cli import main
+from agree.cli.main import main
 from agree.impl.client import ClusterUnavailable, KVClient
 from agree.impl.raft.messages import Entry, HardState, Ready
 from agree.impl.storage import SQLiteStorage, StorageError
@@ -252,7 +252,7 @@ def test_a_node_whose_disk_fills_stops_with_a_message_and_loses_nothing(tmp_path
 
     for k in range(3):
         procs[k] = subprocess.Popen(
-            [sys.executable, "-m", "agree.checker.cmd_impl", "serve", "--id", str(k),
+            [sys.executable, "-m", "agree.impl.server", "--id", str(k),
              "--peers", ",".join(addrs), "--data", str(tmp_path / f"d{k}")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             preexec_fn=small_disk if k == 2 else None)

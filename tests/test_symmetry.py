@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
 from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR
-from agree.checker.spec import Property, Spec
 from agree.checker.symmetry import (
     SymmetryError,
     check_symmetric,
@@ -18,11 +15,14 @@ from agree.checker.symmetry import (
     group,
     sample_states,
 )
+from agree.cli.main import main
 from agree.models.paxos import Paxos, PaxosState
 from agree.models.raft import Raft
 from agree.models.raft_types import RaftState
 from agree.properties.paxos import PROPERTIES
 from agree.properties.raft import PROPERTIES as RAFT_PROPERTIES
+from agree.protocols import registry
+from agree.spec import Property, Spec
 from agree.traces.trace import decode_trace, load_trace, to_json
 
 

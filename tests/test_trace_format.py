@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from agree.checker.cli import main
 from agree.checker.golden import GOLDEN_DIR
-from agree.checker.registry import resolve
+from agree.cli.main import main
+from agree.protocols.registry import resolve
 from agree.traces.itf import from_itf, load_itf, to_itf
 from agree.traces.trace import TraceError, load_trace, to_json, validate_document
 

@@ -11,7 +11,7 @@ import pytest
 from _cdp import Browser, Page, chromium
 
 from agree.checker.golden import GOLDEN_DIR
-from agree.checker.registry import resolve
+from agree.protocols.registry import resolve
 from agree.traces.html import render_html
 from agree.traces.trace import load_trace
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agree.checker.cli import main
 from agree.checker.golden import GOLDEN_DIR
-from agree.checker.registry import resolve
-from agree.traces.minimize import _fails, _replay_lenient, minimize_config, minimize_steps
+from agree.checker.minimize import _fails, _replay_lenient, minimize_config, minimize_steps
+from agree.cli.main import main
+from agree.protocols.registry import resolve
 from agree.traces.trace import Trace, load_trace, save_trace
 
 GOLDEN = GOLDEN_DIR / "paxos-article.agreement.json"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from agree.checker.golden import golden_files
-from agree.checker.registry import resolve
-from agree.checker.spec import Property, Spec
+from agree.protocols.registry import resolve
+from agree.spec import Property, Spec
 from agree.traces.html import render_html
 from agree.traces.itf import from_itf, to_itf
 from agree.traces.msc import render_chart

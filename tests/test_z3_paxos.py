@@ -20,17 +20,17 @@ from typing import Any
 import pytest
 import z3
 
-from agree.checker.bmc import bmc
-from agree.checker.cmd_prove import encoding_for
-from agree.checker.prove import prove
-from agree.checker.registry import build
-from agree.checker.spec import Spec
+from agree.cli.prove import encoding_for
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
-from agree.models.zoo_paxos import AcceptBelowPromisePaxos
+from agree.models.zoo.paxos import AcceptBelowPromisePaxos
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
-from agree.properties.paxos_z3 import PaxosVars, PaxosZ3
-from agree.properties.z3base import SEED, Z3_PINNED, z3_version
+from agree.protocols.registry import build
+from agree.spec import Spec
+from agree.symbolic.bmc import bmc
+from agree.symbolic.paxos.invariant import PaxosVars, PaxosZ3
+from agree.symbolic.prove import prove
+from agree.symbolic.z3base import SEED, Z3_PINNED, z3_version
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
 

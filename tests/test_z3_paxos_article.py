@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import z3
 
-from agree.checker.bmc import bmc
-from agree.checker.cli import main
+from agree.cli.main import main
 from agree.models.paxos_article import ArticlePaxos, ArticleState
 from agree.properties.paxos_article import PROPERTIES
-from agree.properties.paxos_article_z3 import ArticleZ3
+from agree.symbolic.bmc import bmc
+from agree.symbolic.paxos.article import ArticleZ3
 
 TWINS = {p.name: p for p in PROPERTIES}
 

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from agree.checker.cli import main
-from agree.checker.cmd_prove import encoding_for
-from agree.checker.prove import CTI, prove
-from agree.checker.registry import build
-from agree.checker.spec import Spec
+from agree.cli.main import main
+from agree.cli.prove import encoding_for
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
-from agree.properties.paxos_z3 import PaxosZ3
+from agree.protocols.registry import build
+from agree.spec import Spec
+from agree.symbolic.paxos.invariant import PaxosZ3
+from agree.symbolic.prove import CTI, prove
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
 
@@ -75,7 +75,7 @@ def test_zoo_cti_through_the_cli_is_printed_rechecked_and_classified() -> None:
     """`agree prove` on a zoo variant: pre-state, step, re-check and classification
     printed. In a fresh process, so the CTI Z3 returns does not depend on other tests."""
     name = "paxos-2b-keeps-promise"
-    run = subprocess.run([sys.executable, "-c", "from agree.checker.cli import main; "
+    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
                           "raise SystemExit(main())", "prove", name, "--action", "Phase2b",
                           "--first", "--timeout", "60"],
                          capture_output=True, text=True, timeout=600)

@@ -24,10 +24,7 @@ from typing import Any
 import pytest
 import z3
 
-from agree.checker.bmc import bmc
-from agree.checker.cmd_prove_raft import raft_encoding_for, raft_twins
-from agree.checker.registry import build
-from agree.checker.spec import Spec
+from agree.cli.prove_raft import raft_encoding_for, raft_twins
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AEREQ,
@@ -41,8 +38,11 @@ from agree.models.raft_types import (
     put,
     with_message,
 )
-from agree.properties.raft_z3 import RaftVars, RaftZ3, project
-from agree.properties.raft_z3_inv import SAFETY, conjunct
+from agree.protocols.registry import build
+from agree.spec import Spec
+from agree.symbolic.bmc import bmc
+from agree.symbolic.raft.encoding import RaftVars, RaftZ3, project
+from agree.symbolic.raft.invariant import SAFETY, conjunct
 
 TWINS = raft_twins()
 SMALL = {"servers": 2, "max_term": 2, "max_log": 1, "max_messages": 1, "max_restarts": 0}
@@ -279,7 +279,7 @@ def test_election_safety_and_log_matching_proved_for_three_servers() -> None:
     """Through the CLI in a fresh process: how long Z3 takes on an obligation depends
     on the terms earlier tests created in the process's Z3 context (17 s alone, 71 s
     after the BMC tests, and once an obligation over the 120 s timeout)."""
-    run = subprocess.run([sys.executable, "-c", "from agree.checker.cli import main; "
+    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
                           "raise SystemExit(main())", "prove", "raft", "--servers", "3",
                           "--json"], capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stderr
@@ -330,14 +330,14 @@ def test_bmc_finds_no_violation_in_correct_raft() -> None:
 ])
 def test_bad_raft_input_is_a_one_line_error(argv: list[str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from agree.checker.cli import main
+    from agree.cli.main import main
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
 
 
 def test_cli_bmc_raft_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
-    from agree.checker.cli import main
+    from agree.cli.main import main
     code = main(["bmc", "raft", "--servers", "2", "--max-log", "0", "--max-restarts", "0",
                  "--max-messages", "1", "--depth", "3", "--quiet"])
     out = capsys.readouterr().out

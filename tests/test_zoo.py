@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from agree.checker import registry
-from agree.checker.cli import main
 from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR, regenerate_file
 from agree.checker.start_from import common_prefix, prefix_trace
+from agree.cli.main import main
 from agree.models.paxos import Paxos
 from agree.models.raft import Raft
+from agree.protocols import registry
 from agree.traces.trace import TraceError, load_trace, replay, to_json
 
 ZOO = [e for e in registry.entries() if e.group == "zoo"]

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agree.checker.spec import Spec, SpecError
+from agree.spec import Spec, SpecError
 from agree.traces.trace import Trace
 
 __all__ = ["ENV", "NET", "Event", "StepEvents", "message_keys", "node_of_key", "trace_events"]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agree.checker.spec import Property, Spec
+from agree.spec import Property, Spec
 from agree.traces.events import StepEvents, node_of_key, trace_events
 from agree.traces.text import truth_table
 from agree.traces.trace import Trace

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agree.checker.spec import Spec, SpecError, Transition
+from agree.spec import Spec, SpecError, Transition
 from agree.traces.trace import Resolver, Step, Trace, TraceError
 
 __all__ = ["decode_itf_value", "from_itf", "itf_value", "load_itf", "save_itf", "to_itf"]

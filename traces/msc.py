@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agree.checker.spec import Spec
+from agree.spec import Spec
 from agree.traces.events import Event, trace_events
 from agree.traces.trace import Trace
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agree.checker.spec import Property, Spec
+from agree.spec import Property, Spec
 from agree.traces.trace import Trace
 
 __all__ = ["diff_views", "render_text", "render_truth_table", "render_view", "truth_table"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agree.checker.spec import Property, Spec, SpecError, Transition
+from agree.spec import Property, Spec, SpecError, Transition
 
 __all__ = [
     "SCHEMA",

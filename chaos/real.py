@@ -1,0 +1,421 @@
+"""Chaos with real processes: three `agree serve` nodes on 127.0.0.1, killed, frozen, cut off.
+
+Every node talks to every other through a TCP proxy run by this process (one
+per direction), so a partition is the proxy refusing and cutting connections.
+Faults, drawn from a seed and bounded in number and time: SIGKILL of a node
+(the leader more often) and a restart from its SQLite file, SIGSTOP and
+SIGCONT, and isolating one node. Concurrent clients (the implementation's own
+KVClient, retrying with the same client id and sequence number) record a
+history with wall-clock times. At the end every fault is undone, the cluster
+must converge, every key is read, the nodes are stopped and their databases
+read back; the history is checked for linearizability and every acknowledged
+write must be in every node's log. Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agree.chaos.history import HistoryRecorder, Kind, Operation
+from agree.chaos.linearizability import LinearizabilityResult, check_history
+from agree.impl.client import KVClient
+from agree.impl.kv import decode_command
+from agree.impl.storage import SQLiteStorage, StorageError
+
+__all__ = ["RealOptions", "RealOutcome", "run_real"]
+
+HOST = "127.0.0.1"
+_WIRE = {"put": "put", "get": "get", "delete": "del", "cas": "cas"}
+
+
+@dataclass(frozen=True)
+class RealOptions:
+    """How much chaos: fault phase length (s), most faults, clients, keys, seed."""
+
+    duration: float = 20.0
+    faults: int = 12
+    clients: int = 3
+    keys: int = 2
+    seed: int = 0
+    nodes: int = 3
+    stale_reads: bool = False
+    data: str | None = None
+
+
+@dataclass
+class RealOutcome:
+    """What a real-process chaos run did and found."""
+
+    operations: list[Operation] = field(default_factory=list)
+    faults: dict[str, int] = field(default_factory=dict)
+    fault_log: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    lost_writes: list[Operation] = field(default_factory=list)
+    linearizability: LinearizabilityResult | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.violations)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(1 for o in self.operations if not o.indeterminate)
+
+
+def _free_ports(k: int) -> list[int]:
+    socks = [socket.socket() for _ in range(k)]
+    try:
+        for s in socks:
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class Proxy:
+    """One direction of one link (node i -> node j): forwards, or cuts when blocked."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.blocked = False
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, HOST, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def block(self) -> None:
+        self.blocked = True
+        for w in self._writers:
+            w.close()
+        self._writers.clear()
+
+    async def close(self) -> None:
+        self.block()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.blocked:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(HOST, self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers += [writer, up_writer]
+        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while not self.blocked:
+                data = await reader.read(65536)
+                if not data or self.blocked:
+                    break
+                writer.write(data)
+                await writer.drain()
+        except (OSError, RuntimeError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ValueError):
+                self._writers.remove(writer)
+
+
+class RealCluster:
+    """N server processes behind per-link proxies; everything is stopped by `close`."""
+
+    def __init__(self, n: int, data: Path) -> None:
+        self.n = n
+        self.data = data
+        self.ports = _free_ports(n)
+        self.proxies: dict[tuple[int, int], Proxy] = {
+            (i, j): Proxy(self.ports[j]) for i in range(n) for j in range(n) if i != j}
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.stopped: set[int] = set()
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"{HOST}:{p}" for p in self.ports]
+
+    async def start(self) -> None:
+        for proxy in self.proxies.values():
+            await proxy.start()
+        for k in range(self.n):
+            self.start_node(k)
+
+    def start_node(self, k: int) -> None:
+        peers = ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
+                         for j in range(self.n))
+        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
+               "--peers", peers, "--data", str(self.data)]
+        with open(self.data / f"node{k}.err", "ab") as err:
+            self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                             start_new_session=True)
+
+    def kill(self, k: int) -> None:
+        proc = self.procs.pop(k)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.stopped.discard(k)
+
+    def freeze(self, k: int, on: bool) -> None:
+        self.procs[k].send_signal(signal.SIGSTOP if on else signal.SIGCONT)
+        (self.stopped.add if on else self.stopped.discard)(k)
+
+    def isolate(self, k: int, on: bool) -> None:
+        for (i, j), proxy in self.proxies.items():
+            if k in (i, j):
+                if on:
+                    proxy.block()
+                else:
+                    proxy.blocked = False
+
+    async def status(self, k: int) -> dict[str, Any] | None:
+        client = KVClient([self.addresses[k]], timeout=1, attempt_timeout=0.5)
+        try:
+            return await client.status(self.addresses[k])
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            return None
+
+    async def leader(self) -> int | None:
+        for k in sorted(self.procs):
+            if k in self.stopped:
+                continue
+            st = await self.status(k)
+            if st is not None and st.get("role") == "Leader":
+                return k
+        return None
+
+    async def converged(self) -> bool:
+        statuses = [await self.status(k) for k in range(self.n)]
+        if any(s is None for s in statuses):
+            return False
+        commits = {(s or {}).get("commit_index") for s in statuses}
+        applied = {(s or {}).get("last_applied") for s in statuses}
+        return len(commits) == 1 and commits == applied and \
+            any((s or {}).get("role") == "Leader" for s in statuses)
+
+    async def close(self) -> None:
+        for k in sorted(self.procs):
+            proc = self.procs[k]
+            if k in self.stopped:
+                proc.send_signal(signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        for proxy in self.proxies.values():
+            await proxy.close()
+
+
+class _RealRun:
+    def __init__(self, opts: RealOptions, data: Path) -> None:
+        self.opts = opts
+        self.rng = random.Random(f"real:{opts.seed}")
+        self.cluster = RealCluster(opts.nodes, data)
+        self.history = HistoryRecorder(sessions=True)
+        self.writes: dict[int, tuple[str, int]] = {}
+        self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0})
+        self.t0 = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    async def run(self) -> RealOutcome:
+        await self.cluster.start()
+        try:
+            end = time.monotonic() + self.opts.duration
+            tasks = [asyncio.create_task(self._client(c, end)) for c in range(self.opts.clients)]
+            await self._faults(end)
+            await asyncio.gather(*tasks)
+            await self._settle()
+        finally:
+            await self.cluster.close()
+        self._check()
+        self.out.seconds = self.now()
+        return self.out
+
+    # -- faults ------------------------------------------------------------------------
+    async def _faults(self, end: float) -> None:
+        rng, cluster = self.rng, self.cluster
+        kinds = ["kill", "stop", "partition"]
+        await asyncio.sleep(1.0)
+        for count in range(self.opts.faults):
+            if time.monotonic() >= end - 1:
+                break
+            kind = kinds[count] if count < 3 else rng.choice(kinds)
+            leader = await cluster.leader()
+            k = leader if leader is not None and rng.random() < 0.6 else rng.randrange(
+                self.opts.nodes)
+            hold = rng.uniform(0.3, 1.5)
+            who = f"node {k}{' (leader)' if k == leader else ''}"
+            self.out.fault_log.append(f"t={self.now():.2f}s: {kind} {who} for {hold:.2f}s")
+            if kind == "kill":
+                cluster.kill(k)
+                self.out.faults["kills"] += 1
+                await asyncio.sleep(hold)
+                cluster.start_node(k)
+            elif kind == "stop":
+                cluster.freeze(k, True)
+                self.out.faults["stops"] += 1
+                await asyncio.sleep(hold)
+                cluster.freeze(k, False)
+            else:
+                cluster.isolate(k, True)
+                self.out.faults["partitions"] += 1
+                await asyncio.sleep(hold)
+                cluster.isolate(k, False)
+            await asyncio.sleep(rng.uniform(0.3, 1.0))
+        while time.monotonic() < end:
+            await asyncio.sleep(0.05)
+
+    # -- clients ------------------------------------------------------------------------
+    async def _client(self, c: int, end: float) -> None:
+        rng = random.Random(f"real:{self.opts.seed}:client:{c}")
+        client = KVClient(self.cluster.addresses, client_id=f"c{c}", timeout=3.0,
+                          attempt_timeout=0.5)
+        keys = [f"k{i}" for i in range(self.opts.keys)]
+        last: dict[str, str | None] = {}
+        try:
+            while time.monotonic() < end:
+                key = rng.choice(keys)
+                kind: Kind = rng.choices(("put", "get", "cas", "delete"),
+                                         weights=(35, 35, 20, 10))[0]
+                value = f"c{c}.{client._seq + 1}" if kind in ("put", "cas") else None
+                expected = last.get(key) if kind == "cas" else None
+                await self._call(client, c, kind, key, value, expected, last, rng)
+        finally:
+            await client.close()
+
+    async def _call(self, client: KVClient, c: int, kind: Kind, key: str, value: str | None,
+                    expected: str | None, last: dict[str, str | None],
+                    rng: random.Random) -> None:
+        op = self.history.invoke(c, kind, key, self.now(), value=value, expected=expected)
+        if kind != "get":
+            self.writes[op] = (client.client_id, client._seq + 1)
+        try:
+            if kind == "get" and self.opts.stale_reads:
+                reader = KVClient([rng.choice(self.cluster.addresses)], timeout=1,
+                                  attempt_timeout=0.5)
+                try:
+                    reply = await reader.get(key, stale=True)
+                finally:
+                    await reader.close()
+            else:
+                reply = await client.request(_WIRE[kind], key, value, expected)
+        except Exception:  # unavailable, or a connection torn down: the outcome is unknown
+            self.history.info(op)
+            return
+        if "error" in reply:
+            self.history.info(op)
+            return
+        output: Any = None
+        if kind == "get":
+            output = reply.get("value")
+        elif kind == "delete":
+            output = reply.get("value") is not None
+        elif kind == "cas":
+            output = bool(reply.get("ok"))
+        last[key] = value if kind == "put" or output is True else reply.get("value")
+        self.history.ok(op, self.now(), output)
+
+    # -- the end -------------------------------------------------------------------------
+    async def _settle(self) -> None:
+        deadline = time.monotonic() + 30
+        while not await self.cluster.converged():
+            if time.monotonic() > deadline:
+                views = []
+                for k in range(self.opts.nodes):
+                    st = await self.cluster.status(k)
+                    views.append(f"node {k}: " + ("no answer" if st is None else
+                                 f"{st.get('role')} term {st.get('term')} commit "
+                                 f"{st.get('commit_index')} applied {st.get('last_applied')}"))
+                self.out.violations.append("liveness: the cluster did not converge within 30 s "
+                                           "after every fault was undone (" + "; ".join(views)
+                                           + ")")
+                return
+            await asyncio.sleep(0.2)
+        reader = KVClient(self.cluster.addresses, client_id="final", timeout=10)
+        try:
+            for key in [f"k{i}" for i in range(self.opts.keys)]:
+                await self._call(reader, self.opts.clients, "get", key, None, None, {},
+                                 self.rng)
+        finally:
+            await reader.close()
+        # the final reads committed new entries: let every node apply them too
+        deadline = time.monotonic() + 10
+        while not await self.cluster.converged() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+
+    def _check(self) -> None:
+        out = self.out
+        out.operations = self.history.operations()
+        lin = check_history(out.operations, time_limit=30)
+        out.linearizability = lin
+        out.violations += [f"linearizability: key {k.key} is not linearizable"
+                           for k in lin.violations]
+        if lin.verdict == "unknown":
+            out.violations.append("linearizability: unknown (the search ran out of time)")
+        if any(v.startswith("liveness") for v in out.violations):
+            return
+        lost: dict[int, Operation] = {}
+        for k in range(self.opts.nodes):
+            try:
+                storage = SQLiteStorage(str(self.cluster.data / f"node{k}.db"), k,
+                                        self.opts.nodes)
+                _, log = storage.load()
+                storage.close()
+            except StorageError as exc:
+                out.violations.append(f"storage: node {k}'s database is unreadable: {exc}")
+                continue
+            present = set()
+            for entry in log:
+                cmd = decode_command(entry.value)
+                if cmd is not None:
+                    present.add((str(cmd.get("client")), cmd.get("seq")))
+            for op in out.operations:
+                if op.indeterminate or op.id not in self.writes:
+                    continue
+                if op.kind == "cas" and op.output is not True:
+                    continue
+                if self.writes[op.id] not in present:
+                    lost.setdefault(op.id, op)
+        out.lost_writes = [lost[i] for i in sorted(lost)]
+        out.violations += [f"lost write: acknowledged {op.kind} of {op.key} by client "
+                           f"{op.client} is missing from a node's log" for op in out.lost_writes]
+
+
+def run_real(opts: RealOptions) -> RealOutcome:
+    """Run real-process chaos (blocking); the data directory is removed unless given."""
+    data = Path(opts.data) if opts.data else Path(tempfile.mkdtemp(prefix="agree-chaos-"))
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        return asyncio.run(_RealRun(opts, data).run())
+    finally:
+        if not opts.data:
+            shutil.rmtree(data, ignore_errors=True)

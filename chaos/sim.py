@@ -1,0 +1,481 @@
+"""Chaos in the simulator: seeded fault schedules against the Raft KV, histories checked.
+
+A :class:`Schedule` is data: a seed, the cluster and workload sizes, the network's
+misbehaviour (drop, duplicate, delay = reorder) and a list of timed faults:
+crashes and restarts (a crashed node keeps only what it persisted), partitions
+and heals, a crash between persist and send, a torn final write (the last
+write before the crash never reached the disk), and clock skew between the
+nodes' election timers. :func:`run_schedule` plays it on the implementation's
+simulator with concurrent clients that retry (same client id and sequence
+number, so a retried write applies once), then heals everything, lets the
+clients finish, reads every key and checks:
+
+* the history is linearizable (:mod:`agree.chaos.linearizability`);
+* no acknowledged write is missing from the final committed log;
+* no two nodes ever applied different entries at one index, and no term ever
+  had two leaders;
+* the implementation never raised, and the cluster settled once healed.
+
+Everything is deterministic in the schedule: replaying it reproduces the run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agree.chaos.clients import Clients
+from agree.chaos.history import Operation
+from agree.chaos.linearizability import LinearizabilityResult, check_history
+from agree.impl.raft import Config, Entry, Role
+from agree.impl.sim import SimNode, Simulator
+
+__all__ = [
+    "FAULT_KINDS",
+    "ChaosSimulator",
+    "Fault",
+    "Outcome",
+    "Schedule",
+    "Totals",
+    "make_schedule",
+    "run_schedule",
+    "schedule_from_json",
+    "schedule_to_json",
+]
+
+FaultKind = Literal["crash", "partition", "heal", "crash-after-persist", "torn-write", "skew",
+                    "election"]
+#: What a fault can be; ``node = -1`` means "whoever leads at that moment".
+FAULT_KINDS: tuple[FaultKind, ...] = ("crash", "partition", "heal", "crash-after-persist",
+                                      "torn-write", "skew", "election")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One timed fault. ``down`` is how long a crashed node stays down (ticks);
+    ``rate`` is a skewed node's timer speed in quarter ticks per clock tick."""
+
+    at: int
+    kind: FaultKind
+    node: int = -1
+    down: int = 0
+    groups: tuple[tuple[int, ...], ...] = ()
+    rate: int = 4
+
+    def describe(self) -> str:
+        who = "the leader" if self.node < 0 else f"node {self.node}"
+        if self.kind == "crash":
+            return f"t={self.at}: crash {who}, restart {self.down} ticks later"
+        if self.kind == "partition":
+            return f"t={self.at}: partition {' | '.join(str(list(g)) for g in self.groups)}"
+        if self.kind == "heal":
+            return f"t={self.at}: heal the network"
+        if self.kind == "skew":
+            return f"t={self.at}: {who}'s timer runs at {self.rate / 4:g}x"
+        if self.kind == "election":
+            return (f"t={self.at}: nodes {list(self.groups[0])} time out at once (clients pause "
+                    "from 20 ticks before to 5 after, so that logs are even)")
+        what = "after persisting, before sending" if self.kind == "crash-after-persist" \
+            else "while writing (the write is torn: lost)"
+        return f"t={self.at}: {who} crashes at its next write, {what}; down {self.down} ticks"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A reproducible chaos run (all randomness comes from ``seed``)."""
+
+    seed: int
+    nodes: int = 3
+    clients: int = 4
+    keys: int = 2
+    ticks: int = 300
+    p_drop: float = 0.05
+    p_duplicate: float = 0.02
+    p_delay: float = 0.2
+    faults: tuple[Fault, ...] = ()
+
+    def describe(self) -> str:
+        head = (f"schedule seed={self.seed}: {self.nodes} nodes, {self.clients} clients, "
+                f"{self.keys} keys, {self.ticks} ticks; network drops {self.p_drop:.0%}, "
+                f"duplicates {self.p_duplicate:.0%}, delays {self.p_delay:.0%} of messages")
+        lines = ["  " + f.describe() for f in self.faults] or ["  (no faults)"]
+        return "\n".join([head, *lines])
+
+
+def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
+                  ticks: int = 300) -> Schedule:
+    """A random schedule drawn from ``seed``: 2 to 10 faults of every kind."""
+    rng = random.Random(f"schedule:{seed}")
+    faults: list[Fault] = []
+    for _ in range(rng.randint(2, 10)):
+        at = rng.randrange(10, max(11, ticks - 10))
+        kind: FaultKind = rng.choices(
+            FAULT_KINDS, weights=(5, 3, 2, 2, 2, 2, 2))[0]
+        node = -1 if rng.random() < 0.5 else rng.randrange(nodes)
+        down = rng.randint(5, 60)
+        if kind == "partition":
+            order = list(range(nodes))
+            rng.shuffle(order)
+            cut = rng.randint(1, nodes - 1)
+            groups = (tuple(sorted(order[:cut])), tuple(sorted(order[cut:])))
+            faults.append(Fault(at, kind, groups=groups))
+        elif kind == "skew":
+            faults.append(Fault(at, kind, node=rng.randrange(nodes), rate=rng.choice(
+                (1, 2, 3, 5, 6, 8))))
+        elif kind == "election":
+            # all nodes but one time out at once (rival candidates of one term), and often
+            # the one left to vote dies just after voting and comes straight back
+            order = list(range(nodes))
+            rng.shuffle(order)
+            faults.append(Fault(at, kind, groups=(tuple(sorted(order[1:])),)))
+            if rng.random() < 0.7:
+                faults.append(Fault(at + rng.randint(1, 2), "crash", order[0],
+                                    down=rng.randint(1, 6)))
+        else:
+            faults.append(Fault(at, kind, node=node, down=down))
+    faults.sort(key=lambda f: (f.at, FAULT_KINDS.index(f.kind), f.node))
+    return Schedule(seed, nodes, clients, keys, ticks,
+                    p_drop=rng.choice((0.0, 0.02, 0.05, 0.15)),
+                    p_duplicate=rng.choice((0.0, 0.02, 0.05)),
+                    p_delay=rng.choice((0.0, 0.2, 0.5)), faults=tuple(faults))
+
+
+class ChaosSimulator(Simulator):
+    """The implementation's simulator plus faults it does not model by itself:
+    a crash between persist and send, a torn write, and per-node timer speeds."""
+
+    def __init__(self, n: int, seed: int, config: Config | None = None) -> None:
+        super().__init__(n, seed, config)
+        self.armed: dict[int, str] = {}
+        self.rates = [4] * n
+        self._credit = [0] * n
+        self.triggered: list[tuple[int, str]] = []
+
+    def _process(self, node: SimNode) -> None:
+        fault = self.armed.get(node.id)
+        if fault is None or node.core is None:
+            super()._process(node)
+            return
+        del self.armed[node.id]
+        ready = node.core.ready()
+        if fault == "crash-after-persist":
+            node.storage.save(ready)  # durable, but nothing is sent or applied
+        # a torn write: the transaction never committed, so the disk is as before
+        node.core = None
+        self.triggered.append((node.id, fault))
+
+    def advance(self, ticks: int = 1) -> None:
+        """Advance the clock; node k's timer ticks ``rates[k] / 4`` times per clock tick."""
+        for _ in range(ticks):
+            self.clock += 1
+            for k in range(self.n):
+                self._credit[k] += self.rates[k]
+                while self._credit[k] >= 4:
+                    self._credit[k] -= 4
+                    self.tick(k)
+
+
+@dataclass
+class Outcome:
+    """What one schedule did and whether it broke a claim."""
+
+    schedule: Schedule
+    operations: list[Operation] = field(default_factory=list)
+    acknowledged: int = 0
+    indeterminate: int = 0
+    lost_writes: list[Operation] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    linearizability: LinearizabilityResult | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.violations)
+
+    @property
+    def claims(self) -> list[str]:
+        """The kinds of claim violated (for shrinking to the same failure)."""
+        return sorted({v.split(":")[0] for v in self.violations})
+
+
+class _Run:
+    """One schedule being played."""
+
+    def __init__(self, schedule: Schedule, check_time_limit: float) -> None:
+        self.s = schedule
+        self.rng = random.Random(f"run:{schedule.seed}")
+        self.sim = ChaosSimulator(schedule.nodes, schedule.seed)
+        self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng)
+        self.restart_at: dict[int, int] = {}
+        self.down_for: dict[int, int] = {}
+        self.applied_seen = [0] * schedule.nodes
+        self.incarnation = [0] * schedule.nodes
+        self.committed: dict[int, Entry] = {}
+        self.leader_of_term: dict[int, int] = {}
+        self.outcome = Outcome(schedule)
+        self.stats = {"crashes": 0, "partitions": 0, "crash-after-persist": 0, "torn-write": 0,
+                      "skews": 0, "elections": 0, "dropped": 0, "duplicated": 0}
+        self.check_time_limit = check_time_limit
+        self.net = (schedule.p_drop, schedule.p_duplicate, schedule.p_delay)
+
+    def play(self) -> Outcome:
+        faults = list(self.s.faults)
+        lulls = [f for f in faults if f.kind == "election"]
+        try:
+            for now in range(self.s.ticks):
+                while faults and faults[0].at <= now:
+                    self._apply(faults.pop(0), now)
+                self._tick(now, issue=not any(f.at - 20 <= now < f.at + 5 for f in lulls))
+            self._settle()
+        except Exception as exc:  # the implementation raised: a bug, reported, not a crash
+            self.outcome.violations.append(
+                f"implementation raised: {type(exc).__name__}: {exc}")
+        self._check()
+        return self.outcome
+
+    # -- faults ---------------------------------------------------------------
+    def _who(self, node: int) -> int:
+        if node >= 0:
+            return node
+        leader = self.sim.leader()
+        if leader is not None:
+            return leader
+        return self.rng.randrange(self.s.nodes)
+
+    def _apply(self, f: Fault, now: int) -> None:
+        sim = self.sim
+        if f.kind == "crash":
+            k = self._who(f.node)
+            if sim.nodes[k].up:
+                sim.crash(k)
+                self.stats["crashes"] += 1
+                self.restart_at[k] = now + f.down
+        elif f.kind == "partition":
+            sim.partition(*f.groups)
+            self.stats["partitions"] += 1
+        elif f.kind == "heal":
+            sim.heal()
+        elif f.kind == "skew":
+            sim.rates[f.node] = f.rate
+            self.stats["skews"] += 1
+        elif f.kind == "election":
+            for k in f.groups[0]:
+                sim.timeout(k)
+            self.stats["elections"] += 1
+        else:
+            k = self._who(f.node)
+            if sim.nodes[k].up:
+                sim.armed[k] = f.kind
+                self.down_for[k] = f.down
+
+    def _tick(self, now: int, issue: bool) -> None:
+        sim = self.sim
+        for k, fault in sim.triggered:
+            self.stats[fault] += 1
+            self.restart_at[k] = now + self.down_for.pop(k, 20)
+        sim.triggered.clear()
+        for k in sorted(self.restart_at):
+            if self.restart_at[k] <= now:
+                del self.restart_at[k]
+                sim.armed.pop(k, None)
+                sim.restart(k)
+        self.clients.step(now, issue)
+        self._network()
+        sim.advance()
+        self._watch()
+
+    def _network(self) -> None:
+        """Deliver, drop, duplicate or hold back (reorder) what is in flight."""
+        sim, rng = self.sim, self.rng
+        p_drop, p_duplicate, p_delay = self.net
+        for _ in range(len(sim.bag)):
+            if not sim.bag:
+                break
+            i = rng.randrange(len(sim.bag))
+            r = rng.random()
+            if r < p_drop:
+                sim.drop(i)
+                self.stats["dropped"] += 1
+            elif r < p_drop + p_duplicate and len(sim.bag) < 400:
+                sim.duplicate(i)
+                self.stats["duplicated"] += 1
+            elif r < p_drop + p_duplicate + p_delay:
+                continue
+            else:
+                sim.deliver(i)
+
+    def _watch(self) -> None:
+        """State machine safety and election safety, checked after every tick
+        (the first breach of each is recorded; the run goes on to the other checks)."""
+        for node in self.sim.nodes:
+            k = node.id
+            if node.incarnation != self.incarnation[k]:
+                self.incarnation[k] = node.incarnation
+                self.applied_seen[k] = 0
+            for index, entry in node.applied[self.applied_seen[k]:]:
+                first = self.committed.setdefault(index, entry)
+                if first != entry:
+                    self._breach("state machine safety", f"node {k} applied {_show(entry)} at "
+                                 f"index {index}, another node applied {_show(first)} there")
+            self.applied_seen[k] = len(node.applied)
+            core = node.core
+            if core is not None and core.role is Role.LEADER:
+                first_leader = self.leader_of_term.setdefault(core.current_term, k)
+                if first_leader != k:
+                    self._breach("election safety", f"nodes {first_leader} and {k} both led "
+                                 f"term {core.current_term}")
+
+    def _breach(self, claim: str, detail: str) -> None:
+        if not any(v.startswith(claim) for v in self.outcome.violations):
+            self.outcome.violations.append(f"{claim}: {detail}")
+
+    # -- the end ------------------------------------------------------------------
+    def _settle(self) -> None:
+        """Heal, restart everyone, let pending calls finish, then read every key."""
+        sim = self.sim
+        sim.heal()
+        sim.rates = [4] * self.s.nodes
+        sim.armed.clear()
+        self.restart_at = {k: 0 for k in range(self.s.nodes) if not sim.nodes[k].up}
+        self.net = (0.0, 0.0, 0.0)
+        now = self.s.ticks
+        limit = now + 600
+        while self.clients.busy() and now < limit:
+            self._tick(now, issue=False)
+            now += 1
+        self.clients.final_reads(now)
+        while self.clients.busy() and now < limit:
+            self._tick(now, issue=False)
+            now += 1
+        if self.clients.busy():
+            self.outcome.violations.append(
+                "liveness: the healed cluster did not answer every client within 600 ticks")
+            return
+        while now < limit and not self._converged():
+            self._tick(now, issue=False)
+            now += 1
+        if not self._converged():
+            self.outcome.violations.append(
+                "liveness: the healed cluster did not converge within 600 ticks")
+
+    def _converged(self) -> bool:
+        leader = self.sim.leader()
+        if leader is None:
+            return False
+        target = self.sim.core(leader).commit_index
+        return all(len(n.applied) >= target for n in self.sim.nodes)
+
+    def _check(self) -> None:
+        out = self.outcome
+        out.operations = self.clients.history.operations()
+        out.acknowledged = sum(1 for o in out.operations if not o.indeterminate)
+        out.indeterminate = len(out.operations) - out.acknowledged
+        out.stats = {**self.stats, "messages sent": self.sim.sent,
+                     "messages delivered": self.sim.delivered}
+        lin = check_history(out.operations, time_limit=self.check_time_limit)
+        out.linearizability = lin
+        for k in lin.violations:
+            out.violations.append(f"linearizability: key {k.key} is not linearizable")
+        if lin.verdict == "unknown":
+            out.violations.append("linearizability: unknown (the search ran out of time)")
+        if any(v.startswith(("liveness", "implementation")) for v in out.violations):
+            return
+        # every node, healed and caught up, must hold every acknowledged write
+        lost: dict[int, Operation] = {}
+        for node in self.sim.nodes:
+            for op in self.clients.lost_writes(dict(node.applied)):
+                lost.setdefault(op.id, op)
+        out.lost_writes = [lost[i] for i in sorted(lost)]
+        for op in out.lost_writes:
+            out.violations.append(f"lost write: acknowledged {op.kind} of {op.key} by client "
+                                  f"{op.client} is not in the final committed log")
+
+
+def _show(entry: Entry) -> str:
+    return f"entry(term {entry.term}, {entry.value.decode(errors='replace')})"
+
+
+def run_schedule(schedule: Schedule, check_time_limit: float = 20.0) -> Outcome:
+    """Play one schedule and check every claim; never raises for an implementation bug."""
+    return _Run(schedule, check_time_limit).play()
+
+
+@dataclass
+class Totals:
+    """Figures summed over many schedules."""
+
+    schedules: int = 0
+    operations: int = 0
+    acknowledged: int = 0
+    indeterminate: int = 0
+    failed: int = 0
+    violations: int = 0
+    lost_writes: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def add(self, o: Outcome) -> None:
+        self.schedules += 1
+        self.operations += len(o.operations)
+        self.acknowledged += o.acknowledged
+        self.indeterminate += o.indeterminate
+        self.failed += int(o.failed)
+        self.violations += sum(1 for v in o.violations if not v.startswith("lost write"))
+        self.lost_writes += len(o.lost_writes)
+        for key, value in sorted(o.stats.items()):
+            self.faults[key] = self.faults.get(key, 0) + value
+
+
+# -- schedules as JSON (to replay a shrunk failure) ------------------------------------
+
+
+def schedule_to_json(s: Schedule) -> dict[str, Any]:
+    """The schedule as a JSON document (``agree-chaos-schedule`` v1)."""
+    return {"schema": "agree-chaos-schedule", "version": 1, "seed": s.seed, "nodes": s.nodes,
+            "clients": s.clients, "keys": s.keys, "ticks": s.ticks, "p_drop": s.p_drop,
+            "p_duplicate": s.p_duplicate, "p_delay": s.p_delay,
+            "faults": [{"at": f.at, "kind": f.kind, "node": f.node, "down": f.down,
+                        "groups": [list(g) for g in f.groups], "rate": f.rate}
+                       for f in s.faults]}
+
+
+def _int(doc: dict[str, Any], key: str, lo: int, hi: int) -> int:
+    v = doc.get(key)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ValueError(f"{key!r} must be an integer in {lo}..{hi}, not {v!r}")
+    return v
+
+
+def _prob(doc: dict[str, Any], key: str) -> float:
+    v = doc.get(key)
+    if not isinstance(v, int | float) or isinstance(v, bool) or not 0.0 <= v <= 0.5:
+        raise ValueError(f"{key!r} must be a number in 0..0.5, not {v!r}")
+    return float(v)
+
+
+def schedule_from_json(doc: Any) -> Schedule:
+    """Rebuild a schedule, refusing anything malformed with a ValueError that says what."""
+    if not isinstance(doc, dict) or doc.get("schema") != "agree-chaos-schedule":
+        raise ValueError("not a chaos schedule (schema 'agree-chaos-schedule' expected)")
+    if doc.get("version") != 1:
+        raise ValueError(f"unsupported chaos schedule version {doc.get('version')!r}")
+    nodes = _int(doc, "nodes", 1, 9)
+    faults = []
+    raw = doc.get("faults")
+    if not isinstance(raw, list):
+        raise ValueError("'faults' must be a list")
+    for n, f in enumerate(raw, 1):
+        if not isinstance(f, dict) or f.get("kind") not in FAULT_KINDS:
+            raise ValueError(f"fault {n}: 'kind' must be one of {', '.join(FAULT_KINDS)}")
+        groups = f.get("groups", [])
+        if not (isinstance(groups, list) and all(
+                isinstance(g, list) and all(isinstance(k, int) and not isinstance(k, bool)
+                                            and 0 <= k < nodes for k in g) for g in groups)):
+            raise ValueError(f"fault {n}: 'groups' must be lists of node ids below {nodes}")
+        faults.append(Fault(_int(f, "at", 0, 10**6), f["kind"], _int(f, "node", -1, nodes - 1),
+                            _int(f, "down", 0, 10**6), tuple(tuple(g) for g in groups),
+                            _int(f, "rate", 1, 16)))
+    return Schedule(_int(doc, "seed", -(2**63), 2**63), nodes, _int(doc, "clients", 1, 64),
+                    _int(doc, "keys", 1, 64), _int(doc, "ticks", 1, 10**6),
+                    _prob(doc, "p_drop"), _prob(doc, "p_duplicate"), _prob(doc, "p_delay"),
+                    tuple(sorted(faults, key=lambda f: f.at)))

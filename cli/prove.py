@@ -1,0 +1,364 @@
+"""`agree prove` (inductive invariants with Z3) and `agree bmc` (bounded model checking).
+
+Exit codes: 0 proved / no violation up to the depth, 1 a counterexample,
+2 bad input, 4 unknown (Z3 gave up or a timeout hit; never reported as proved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from agree.cli.check import parse_spec_params
+from agree.cli.main import require_positive
+from agree.cli.prove_raft import is_raft, run_bmc_raft, run_prove_raft
+from agree.protocols import registry
+from agree.spec import Property, Spec, SpecError
+from agree.symbolic.bmc import BmcResult, bmc
+from agree.symbolic.prove import CTI, Obligation, ProofResult, prove
+from agree.symbolic.z3base import Encoding
+from agree.traces.text import diff_views, render_text, render_view
+from agree.traces.trace import to_json
+
+__all__ = ["encoding_for", "register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "prove", help="prove the inductive invariant with Z3 (unbounded ballots/terms)",
+        description="Check with Z3, one (action, conjunct) pair at a time, that the spec's "
+        "invariant holds initially, is preserved by every action, and implies the safety "
+        "properties, for unbounded ballots and arbitrary values. A counterexample to "
+        "induction is printed as explicit states and classified (is its pre-state "
+        "reachable?). Exit 0 proved, 1 counterexample, 2 bad input, 4 unknown.")
+    p.add_argument("spec", metavar="SPEC", help="paxos, or a Paxos variant from `agree list`")
+    p.add_argument("--acceptors", default=None, metavar="N|any",
+                   help="Paxos: number of acceptors (quorums: majorities), or 'any' "
+                   "(quorums: any sets that pairwise intersect); default 3")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="Z3 timeout per obligation in seconds (default 120)")
+    p.add_argument("--action", action="append", metavar="LABEL",
+                   help="check only the obligations of this action (repeatable)")
+    p.add_argument("--first", action="store_true",
+                   help="stop each action's checklist at its first counterexample")
+    p.add_argument("--reach-budget", type=float, default=20.0, metavar="S",
+                   help="seconds of explicit search to classify a counterexample (default 20)")
+    p.add_argument("--servers", type=int, default=None, metavar="N",
+                   help="Raft: number of servers (quorums: majorities); default 3")
+    p.add_argument("--part", choices=("all", "election"), default=None,
+                   help="Raft: the whole invariant (election safety and log matching), or "
+                   "only its election part; default all")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run_prove)
+
+    p = sub.add_parser(
+        "bmc", help="symbolic bounded model checking with Z3",
+        description="Unroll the spec's transition relation in Z3 from the initial states, up "
+        "to --depth steps, looking for a safety violation; spec parameters are flags as for "
+        "`agree check`. A violation is rebuilt as an ordinary trace through the explicit "
+        "spec. Exit 0 none up to the depth, 1 violated, 2 bad input, 4 unknown.")
+    p.add_argument("spec", metavar="SPEC", help="a spec name from `agree list`")
+    p.add_argument("--depth", type=int, required=True, metavar="K", help="steps to unroll")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                   help="overall Z3 time budget in seconds (default 600)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--incremental", action="store_true",
+                   help="ask each depth in turn (a shortest violation; often slower) rather "
+                   "than one query of --depth steps of Next-or-stutter")
+    p.add_argument("--from", dest="from_trace", metavar="TRACE.json[:K]",
+                   help="Raft: search from the state after step K (default: the last) of a "
+                   "trace that replays on SPEC itself; the trace reported is that prefix "
+                   "plus the steps found")
+    p.add_argument("--encoding", choices=("finite", "arrays"), default="finite",
+                   help="Paxos: the finite quantifier-free encoding (default), or the array "
+                   "encoding `agree prove` uses")
+    p.set_defaults(handler=run_bmc, accepts_extra=True)
+
+
+# -- which encoding -------------------------------------------------------------
+
+
+def _paxos_twins() -> dict[str, Property]:
+    from agree.properties.paxos import INDUCTIVE, SAFETY
+    from agree.properties.paxos_lemmas import LEMMAS
+    return {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
+
+
+def encoded_specs() -> list[str]:
+    """Registry names that have a Z3 encoding."""
+    from agree.symbolic.paxos.zoo import VARIANTS
+    from agree.symbolic.raft.zoo import VARIANTS as RAFT
+    return [*VARIANTS, "paxos-article", *RAFT]
+
+
+def encoding_for(name: str, *, acceptors: int | None, values: int | None,
+                 max_ballot: int | None, extra: dict[str, Any] | None = None,
+                 ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
+    """The Z3 encoding of a registered spec (its variant's actions), with its Python twins."""
+    from agree.symbolic.paxos.zoo import VARIANTS, PidTimestampZ3
+    if name == "paxos-article":
+        return _article_encoding(acceptors, values, max_ballot)
+    cls = VARIANTS.get(name)
+    if cls is None:
+        known = ", ".join(encoded_specs())
+        raise SpecError(f"no Z3 encoding of {name!r} (encoded: {known})")
+    quorum_sort = False  # enumerated majorities (with Phase2a's witnesses: faster)
+    if cls is PidTimestampZ3:
+        proposers = int((extra or {}).get("proposers", 2))
+        enc: Encoding[Any, Any] = PidTimestampZ3(acceptors, values, max_ballot, quorum_sort,
+                                                 proposers)
+    else:
+        enc = cls(acceptors, values, max_ballot, quorum_sort)
+    return enc, _paxos_twins()
+
+
+def _article_encoding(acceptors: int | None, values: int | None, max_ballot: int | None,
+                      ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
+    """The article's Paxos: a finite configuration, for bmc (it has no invariant)."""
+    from agree.properties.paxos_article import PROPERTIES
+    from agree.symbolic.paxos.article import ArticleZ3
+    if acceptors is None or values is None or max_ballot is None:
+        raise SpecError("paxos-article is unsafe and has no inductive invariant to prove: "
+                        "refute it with `agree bmc paxos-article --depth K`")
+    return ArticleZ3(acceptors, values, max_ballot), {p.name: p for p in PROPERTIES}
+
+
+def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
+    def build(params: dict[str, Any]) -> Spec[Any]:
+        return registry.build(name, params)[0]
+    return build
+
+
+# -- prove ----------------------------------------------------------------------
+
+
+def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
+    registry.get(args.spec)  # unknown names: a clear error
+    raft = is_raft(args.spec)
+    # A flag of the other protocol is a mistake, not something to ignore: `prove raft
+    # --acceptors 5` must not print PROVED for 3 servers.
+    own, other = (("servers", "part"), ("acceptors",)) if raft else \
+        (("acceptors",), ("servers", "part"))
+    wrong = [f"--{f}" for f in other if getattr(args, f) is not None]
+    if wrong:
+        raise SpecError(f"{', '.join(wrong)} does not apply to {args.spec} "
+                        f"(its flags: {', '.join('--' + f for f in own)})")
+    if raft:
+        args.servers = 3 if args.servers is None else args.servers
+        args.part = args.part or "all"
+        return run_prove_raft(args)
+    args.acceptors = args.acceptors or "3"
+    if args.acceptors == "any":
+        acceptors: int | None = None
+    else:
+        try:
+            acceptors = int(args.acceptors)
+        except ValueError:
+            raise SpecError(
+                f"--acceptors must be a number or 'any', not {args.acceptors!r}") from None
+        if acceptors < 1:
+            raise SpecError("--acceptors must be at least 1")
+    require_positive(args, "timeout", "reach_budget")
+    enc, twins = encoding_for(args.spec, acceptors=acceptors, values=None, max_ballot=None)
+    return prove_and_report(args, enc, twins)
+
+
+def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
+                     twins: dict[str, Property], *, show_invariant: bool = False) -> int:
+    """Check --action against the encoding, prove, print the checklist (or JSON) and
+    return the verdict's exit code: the part `agree prove` shares across protocols."""
+    if args.action:
+        unknown = [a for a in args.action if a not in enc.action_labels()]
+        if unknown:
+            raise SpecError(f"{args.spec} has no action {unknown[0]!r} "
+                            f"(actions: {', '.join(enc.action_labels())})")
+    show: Callable[[Obligation], None] | None = None
+    if not args.json:
+        _prove_header(args.spec, enc, args.timeout)
+        if show_invariant:
+            names = (c.name for c in enc.invariants(enc.fresh_state("h")))
+            print("invariant: " + ", ".join(names))
+            print()
+
+        def show(ob: Obligation) -> None:
+            print(_ob_line(ob), flush=True)
+            if ob.cti is not None:
+                print(_cti_text(ob.cti))
+    result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
+                   twins=twins, only_actions=args.action, stop_at_first=args.first,
+                   reach_budget=args.reach_budget, progress=show)
+    if args.json:
+        print(json.dumps(_prove_json(result), indent=1))
+    else:
+        print(_prove_footer(result))
+    return result.exit_code
+
+
+def _prove_header(name: str, enc: Encoding[Any, Any], timeout: float) -> None:
+    from agree.symbolic.z3base import SEED, z3_version
+    print(f"agree prove {name}")
+    print("assumptions: " + "; ".join(enc.assumptions))
+    print(f"z3 {z3_version()}, random seed {SEED}, timeout {timeout:g} s per obligation")
+    print()
+
+
+def _ob_line(ob: Obligation) -> str:
+    word = {"proved": "proved", "counterexample": "FAILED", "unknown": "UNKNOWN"}[ob.verdict]
+    why = f"  ({ob.reason})" if ob.reason else ""
+    if len(ob.cases) > 1:  # split into cases (named in --json)
+        why += f"  (by {len(ob.cases)} cases)"
+    return f"  {word:<8} {ob.seconds:7.2f}s  {ob.title}{why}"
+
+
+def _cti_text(cti: CTI) -> str:
+    spec = cti.spec
+    params = " ".join(f"{k}={v}" for k, v in cti.params.items())
+    lines = [f"    counterexample ({spec.name} {params}):", "    pre-state:"]
+    lines += render_view(spec.view(cti.pre), "      ")
+    if cti.post is not None:
+        lines.append(f"    step: {cti.label}")
+        lines += diff_views(spec.view(cti.pre), spec.view(cti.post), "      ")
+    for m in cti.mismatches:
+        lines.append(f"    ENCODING MISMATCH: {m}")
+    if not cti.mismatches:
+        lines.append("    re-checked: the Python predicates and the explicit successor "
+                     "function agree with Z3")
+    if cti.reachable == "reachable":
+        n = len(cti.trace) if cti.trace is not None else 0
+        lines.append(f"    the pre-state is REACHABLE in {n} steps: a real bug. Trace:")
+        if cti.trace is not None:
+            lines += ["      " + ln for ln in render_text(spec, cti.trace).splitlines()]
+    else:
+        if cti.reachable == "unreachable":
+            lines.append(f"    the pre-state is unreachable ({params}; every state explored)")
+        else:
+            lines.append(f"    reachability of the pre-state: {cti.reachable}")
+        lines += _witness_text(cti)
+    return "\n".join(lines)
+
+
+def _witness_text(cti: CTI) -> list[str]:
+    """Whether the protocol itself breaks the invariant (a reachable CTI, found by
+    explicit search), which decides between "the invariant is too weak" and "the
+    protocol is wrong"."""
+    if cti.witness_status == "found" and cti.witness is not None:
+        spec, trace = cti.witness_spec, cti.witness
+        params = " ".join(f"{k}={v}" for k, v in spec.param_values().items())
+        label = trace.steps[-1].label
+        lines = [f"    but the protocol breaks the invariant on a reachable state ({spec.name} "
+                 f"{params}): {cti.witness_conjunct} fails after {len(trace)} steps, and "
+                 f"the state before satisfies every conjunct, so the last step, {label}, "
+                 "is a REACHABLE counterexample to induction. Trace:"]
+        return lines + ["      " + ln for ln in render_text(spec, trace).splitlines()]
+    if cti.witness_status == "holds":
+        return ["    every reachable state searched satisfies the invariant: it is too weak "
+                "here, not the protocol"]
+    if cti.witness_status == "unchecked":
+        return ["    (no search for a reachable counterexample to induction was made)"]
+    return [f"    a reachable counterexample to induction: {cti.witness_status}"]
+
+
+def _prove_footer(result: ProofResult) -> str:
+    n = len(result.obligations)
+    counts = {v: sum(o.verdict == v for o in result.obligations)
+              for v in ("proved", "counterexample", "unknown")}
+    head = {"proved": "PROVED", "counterexample": "NOT PROVED (counterexample)",
+            "unknown": "UNKNOWN (not proved)"}[result.verdict]
+    return (f"\n{head}: {counts['proved']}/{n} obligations proved, "
+            f"{counts['counterexample']} counterexamples, {counts['unknown']} unknown, "
+            f"{result.seconds:.1f} s (z3 {result.z3_version}, seed {result.seed})")
+
+
+def _prove_json(result: ProofResult) -> dict[str, Any]:
+    def cti(c: CTI | None) -> Any:
+        if c is None:
+            return None
+        return {"params": c.params, "pre": repr(c.pre), "step": c.label,
+                "post": None if c.post is None else repr(c.post),
+                "mismatches": c.mismatches, "reachable": c.reachable,
+                "trace": to_json(c.trace) if c.trace is not None else None,
+                "reachable_cti_search": c.witness_status,
+                "witness_conjunct": c.witness_conjunct,
+                "witness": to_json(c.witness) if c.witness is not None else None}
+    return {"spec": result.spec, "verdict": result.verdict,
+            "assumptions": list(result.assumptions), "z3": result.z3_version,
+            "seed": result.seed, "seconds": round(result.seconds, 3),
+            "obligations": [{"kind": o.kind, "action": o.action, "conjunct": o.conjunct,
+                             "verdict": o.verdict, "seconds": round(o.seconds, 3),
+                             "reason": o.reason, "cases": o.cases,
+                             "counterexample": cti(o.cti)}
+                            for o in result.obligations]}
+
+
+# -- bmc ------------------------------------------------------------------------
+
+
+def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
+    entry = registry.get(args.spec)
+    if is_raft(args.spec):
+        return run_bmc_raft(args, extra)
+    if args.depth < 0:
+        raise SpecError("--depth must be 0 or more")
+    require_positive(args, "timeout")
+    if args.from_trace is not None:
+        raise SpecError("--from is for Raft specs (the Paxos BMC starts at Init; its "
+                        "zoo bugs are at most 17 steps deep)")
+    cls = entry.spec_class()
+    params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
+    spec = cls(**params)
+    sizes = {k: params.get(k) for k in ("acceptors", "values", "max_ballot")}
+    if any(v is None for v in sizes.values()):
+        raise SpecError(f"no Z3 encoding of {args.spec!r} (encoded: "
+                        f"{', '.join(encoded_specs())})")
+    make_solver = None
+    enc: Encoding[Any, Any]
+    if args.encoding == "finite":
+        from agree.symbolic.paxos.bmc import bmc_solver, finite_encoding_for
+        enc, twins = finite_encoding_for(args.spec, params)
+        make_solver = bmc_solver
+    else:
+        enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"],
+                                  values=sizes["values"], max_ballot=sizes["max_ballot"],
+                                  extra=params)
+    progress = None
+    if not args.quiet and not args.json:
+        def progress(k: int, secs: float) -> None:
+            print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
+    res = bmc(enc, spec, args.depth, twins=twins, bound=int(params["max_ballot"]),
+              timeout=args.timeout, progress=progress, incremental=args.incremental,
+              make_solver=make_solver)
+    if args.json:
+        print(json.dumps(_bmc_json(res), indent=1))
+    else:
+        print(_bmc_text(res, spec))
+    return res.exit_code
+
+
+def _bmc_text(res: BmcResult, spec: Spec[Any]) -> str:
+    params = " ".join(f"{k}={v}" for k, v in res.params.items())
+    lines = [f"agree bmc {res.spec} ({params}), depth {res.depth}",
+             f"z3 {res.z3_version}, random seed {res.seed}", ""]
+    if res.verdict == "violated":
+        lines.append(f"VIOLATED: {res.violated} at depth {res.reached} "
+                     f"(found in {res.seconds:.1f} s)")
+        if res.trace is not None:
+            lines += ["", render_text(spec, res.trace)]
+    elif res.verdict == "unknown":
+        lines.append(f"UNKNOWN after depth {res.reached}: {res.reason} ({res.seconds:.1f} s)")
+    else:
+        lines.append(f"no violation up to depth {res.depth} ({res.seconds:.1f} s); "
+                     "deeper violations are not ruled out")
+    return "\n".join(lines)
+
+
+def _bmc_json(res: BmcResult) -> dict[str, Any]:
+    return {"spec": res.spec, "params": res.params, "depth": res.depth,
+            "verdict": res.verdict, "reached": res.reached, "property": res.violated,
+            "reason": res.reason, "seconds": round(res.seconds, 3),
+            "per_depth_seconds": [round(x, 3) for x in res.per_depth],
+            "z3": res.z3_version, "seed": res.seed,
+            "trace": to_json(res.trace) if res.trace is not None else None}

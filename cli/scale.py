@@ -1,0 +1,197 @@
+"""`agree simulate`, and the scale flags of `agree check` (symmetry, workers, Ray, memory,
+checkpoints), dispatching to the engines in symmetry.py, parallel.py, ray_backend.py and
+limits.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from agree.checker.explore import check, select_properties
+from agree.checker.limits import check_with_memory_limit, parse_size
+from agree.checker.result import CheckResult
+from agree.checker.simulate import SimulationResult, simulate
+from agree.cli.main import require_positive
+from agree.cli.trace_files import write_traces
+from agree.spec import Property, Spec, SpecError
+from agree.traces.text import render_text
+
+__all__ = ["add_check_flags", "check_scaled", "register", "report_simulation"]
+
+
+# -- agree check: the scale flags ------------------------------------------------
+
+
+def add_check_flags(p: argparse.ArgumentParser) -> None:
+    """The flags `agree check` takes for large runs."""
+    p.add_argument("--symmetry", action="store_true",
+                   help="one state per orbit under the spec's declared symmetry (counts are "
+                   "orbits, as TLC's SYMMETRY); refused when a property is not symmetric")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="explore with N worker processes (Linux: fork), or N Ray actors "
+                   "with --ray")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="distributed BFS on a Ray cluster (ADDRESS, or a local Ray when "
+                   "omitted): one actor per CPU unless --workers N; needs the `ray` extra")
+    p.add_argument("--memory", metavar="LIMIT",
+                   help="stop cleanly, with the partial figures, before using LIMIT of memory "
+                   "(e.g. 2G, 512M)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save the search to DIR between BFS levels, to --resume it later")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="at most one checkpoint per SECONDS (default 60)")
+    p.add_argument("--resume", metavar="DIR", help="continue a search saved with --checkpoint")
+
+
+def check_scaled(spec: Spec[Any], props: Sequence[Property], only: Sequence[str] | None,
+                 args: argparse.Namespace, progress: Any) -> CheckResult | None:
+    """Run `agree check` with the scale flags, or None when none is given."""
+    workers = getattr(args, "workers", None)
+    symmetry = bool(getattr(args, "symmetry", False))
+    memory = parse_size(args.memory) if getattr(args, "memory", None) else None
+    checkpoint, resume = getattr(args, "checkpoint", None), getattr(args, "resume", None)
+    ray = getattr(args, "ray", None)
+    if (workers is None and not symmetry and memory is None and not checkpoint and not resume
+            and not ray):
+        return None
+    if workers is not None and workers < 1:
+        raise SpecError("--workers must be at least 1")
+    require_positive(args, "checkpoint_every")
+    options: dict[str, Any] = {
+        "stop_at_first": not args.keep_going, "deadlock": args.deadlock,
+        "max_states": args.max_states, "time_limit": args.time_limit,
+        "check_pruned": not args.no_check_pruned}
+    chosen = select_properties(props, only)
+    if ray:
+        from agree.checker.ray_backend import check_on_ray
+
+        result = check_on_ray(spec, chosen, workers=workers,
+                              address=None if ray == "local" else ray, symmetry=symmetry,
+                              memory_limit=memory, checkpoint=checkpoint, resume=resume,
+                              checkpoint_every=args.checkpoint_every, progress=progress,
+                              **options)
+    elif workers is not None or checkpoint or resume:
+        from agree.checker.parallel import check_parallel
+
+        result = check_parallel(spec, chosen, workers=workers or 1, symmetry=symmetry,
+                                memory_limit=memory, checkpoint=checkpoint, resume=resume,
+                                checkpoint_every=args.checkpoint_every, progress=progress,
+                                **options)
+    else:
+        fingerprint: Any = hash
+        if symmetry:
+            from agree.checker.symmetry import check_symmetric, orbit_fingerprint
+
+            check_symmetric(spec, chosen)
+            fingerprint = orbit_fingerprint(spec)
+        if memory is not None:
+            result = check_with_memory_limit(spec, chosen, memory, progress=progress,
+                                             fingerprint=fingerprint, **options)
+        else:
+            result = check(spec, chosen, progress=progress, fingerprint=fingerprint, **options)
+        result.symmetry = symmetry
+    if result.stopped == "memory":
+        print(f"error: memory limit {args.memory} reached after {result.distinct:,} distinct "
+              "states; stopped cleanly, partial report follows", file=sys.stderr)
+    return result
+
+
+# -- agree simulate ------------------------------------------------------------------
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "simulate", help="random walks through the spec, checking the properties",
+        description="Seeded random walks for configurations beyond exhaustive reach "
+        "(`agree simulate raft --servers 5 --depth 200 --runs 1000 --seed 7`). Spec "
+        "parameters are flags, as for `agree check`. The same seed gives the same walks. "
+        "Exit 0: no violation found (which proves nothing); 1: a property is violated (the "
+        "trace is printed and written); 2: bad input.")
+    p.add_argument("spec", metavar="SPEC", help="a spec name from `agree list`, or FILE.py")
+    p.add_argument("--depth", type=int, default=100, metavar="D",
+                   help="steps per walk (default 100)")
+    p.add_argument("--runs", type=int, default=1000, metavar="N", help="walks (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--invariant", "--property", dest="only", action="append", metavar="NAME",
+                   help="check only this property (repeatable)")
+    p.add_argument("--continue", dest="keep_going", action="store_true",
+                   help="keep walking after a violation, collecting one per property")
+    p.add_argument("--deadlock", action="store_true", help="report states with no enabled "
+                   "action")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop after SECONDS")
+    p.add_argument("--trace-out", metavar="FILE",
+                   help="where to write the counterexample (default: SPEC.PROPERTY.trace.json)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the walks as a swarm on a Ray cluster (ADDRESS, or a local Ray "
+                   "when omitted); needs the `ray` extra")
+    p.set_defaults(handler=run_simulate, accepts_extra=True)
+
+
+def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.cli.check import instantiate, load_spec, parse_spec_params
+
+    cls, props, defaults = load_spec(args.spec)
+    params = parse_spec_params(cls, extra, f"agree simulate {args.spec}", defaults)
+    if args.depth < 1 or args.runs < 1:
+        raise SpecError("--depth and --runs must be at least 1")
+    require_positive(args, "time_limit")
+    spec = instantiate(cls, params, args.spec)
+    all_props = (*spec.declared_properties(), *props)
+    if args.ray:
+        from agree.checker.ray_backend import simulate_on_ray
+
+        result = simulate_on_ray(spec, all_props, depth=args.depth, runs=args.runs,
+                                 seed=args.seed, only=args.only,
+                                 stop_at_first=not args.keep_going, deadlock=args.deadlock,
+                                 address=None if args.ray == "local" else args.ray)
+    else:
+        result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
+                          only=args.only, stop_at_first=not args.keep_going,
+                          deadlock=args.deadlock, time_limit=args.time_limit)
+    written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
+                           args.trace_out)
+    if args.json:
+        doc = result.to_json()
+        doc["trace_files"] = written
+        print(json.dumps(doc, indent=1))
+    else:
+        print(report_simulation(spec, result, written))
+    return result.exit_code
+
+
+def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str]) -> str:
+    """The human report of a simulation: verdict, figures, coverage, then any trace."""
+    params = " ".join(f"{k}={v}" for k, v in r.params.items())
+    out = [f"agree simulate {r.spec} ({params}) seed={r.seed} depth={r.depth}",
+           f"properties: {', '.join(r.properties) or 'none'}", ""]
+    if not r.violations:
+        out.append(f"No violation found in {r.runs:,} walks of up to {r.depth} steps "
+                   "(simulation proves nothing).")
+    for v in r.violations:
+        steps = len(v.trace) if v.trace is not None else 0
+        what = "deadlock reached" if v.kind == "deadlock" else f"VIOLATED: {v.property}"
+        out.append(f"{what} ({v.kind}), trace: {steps} step{'s' if steps != 1 else ''}")
+    somes = [p for p in r.properties if p in r.satisfied]
+    rate = r.steps / r.seconds if r.seconds > 0 else 0.0
+    out += ["", f"walks             {r.runs:,}", f"steps taken       {r.steps:,}",
+            f"states generated  {r.generated:,}", f"time              {r.seconds:.2f} s",
+            f"steps/s           {rate:,.0f}"]
+    if r.stopped:
+        out.append(f"stopped           {r.stopped}")
+    if somes:
+        out.append(f"sometimes seen    {', '.join(somes)}")
+    out += ["", "coverage (action: steps taken):"]
+    width = max((len(k) for k in r.coverage), default=0)
+    for label, n in r.coverage.items():
+        never = "   <- never taken" if n == 0 else ""
+        out.append(f"  {label:<{width}}  {n:>10,}{never}")
+    for v in r.violations:
+        if v.trace is not None:
+            out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
+    if written:
+        out += ["", *(f"trace written to {w}" for w in written)]
+    return "\n".join(out)

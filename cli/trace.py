@@ -1,0 +1,198 @@
+"""`agree trace ...`: reading, rendering, converting, replaying and shrinking trace files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from agree.protocols import registry
+from agree.spec import Property, Spec
+from agree.traces.trace import Trace, TraceError, load_trace, save_trace
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("trace", help="read, render and replay trace files",
+                       description="Work with counterexample traces (JSON files written by "
+                       "`agree check`, schema in traces/SCHEMA.md).")
+    tsub = p.add_subparsers(dest="trace_command", metavar="ACTION",
+                            parser_class=type(p))
+    tsub.required = True
+
+    show = tsub.add_parser("show", help="render a trace as text",
+                           description="Replay FILE through its spec (refusing a file that "
+                           "does not replay) and print it: the initial state, then per step "
+                           "the action and only what changed; then which invariants hold in "
+                           "each state, and a message sequence chart.")
+    show.add_argument("file", metavar="FILE")
+    show.add_argument("--full", action="store_true", help="print every state in full")
+    show.add_argument("--no-table", action="store_true", help="leave out the invariant table")
+    show.add_argument("--no-chart", action="store_true", help="leave out the sequence chart")
+    show.add_argument("--chart", action="store_true", help="print only the sequence chart")
+    show.set_defaults(handler=run_show)
+
+    h = tsub.add_parser("html", help="write a self-contained HTML viewer of a trace",
+                        description="One HTML file, no network access: sequence diagram, "
+                        "steps to move through, node states with changes highlighted.")
+    h.add_argument("file", metavar="FILE")
+    h.add_argument("-o", "--output", metavar="OUT", required=True, help="the .html to write")
+    h.set_defaults(handler=run_html)
+
+    e = tsub.add_parser("itf", help="export a trace to ITF (Apalache/Quint)",
+                        description="Write FILE in the Informal Trace Format (ADR-015).")
+    e.add_argument("file", metavar="FILE")
+    e.add_argument("-o", "--output", metavar="OUT", help="the .itf.json to write (default "
+                   "stdout)")
+    e.set_defaults(handler=run_itf)
+
+    i = tsub.add_parser("import-itf", help="read an ITF trace into an agree trace",
+                        description="Rebuild a trace from an ITF file whose #meta.agree names "
+                        "the spec and parameters, recovering each step through the spec.")
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("-o", "--output", metavar="OUT", required=True, help="the trace to write")
+    i.set_defaults(handler=run_import)
+
+    r = tsub.add_parser("replay", help="replay a trace through the current spec",
+                        description="Replay FILE step by step; report the first step that no "
+                        "longer replays and why. Exit 0: it replays; 1: it does not; 2: the "
+                        "file is unreadable.")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--impl", action="store_true",
+                   help="drive the implementation (impl/raft, impl/paxos) through the trace and "
+                   "report the first step it does not take (exit 1 if there is one)")
+    r.add_argument("--save-test", metavar="OUT.py",
+                   help="with --impl: write a pytest regression test of the replay")
+    r.set_defaults(handler=run_replay)
+
+    m = tsub.add_parser("minimize", help="shrink a counterexample",
+                        description="Remove steps that do not matter while the property still "
+                        "fails, and search smaller configurations (fewer servers, values, "
+                        "ballots) for the smallest that still fails. Reports what was removed.")
+    m.add_argument("file", metavar="FILE")
+    m.add_argument("-o", "--output", metavar="OUT", help="where to write the smaller trace")
+    m.add_argument("--no-config", action="store_true", help="only remove steps")
+    m.add_argument("--max-states", type=int, default=200_000, metavar="N",
+                   help="state budget per configuration tried (default 200,000)")
+    m.set_defaults(handler=run_minimize)
+
+
+def _load(path: str) -> tuple[Trace, Spec[Any], list[Property]]:
+    trace = load_trace(path, registry.resolve)
+    spec, props = registry.resolve(trace.spec, trace.params)
+    return trace, spec, list(dict.fromkeys((*spec.declared_properties(), *props)))
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        raise TraceError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def run_show(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.msc import render_chart
+    from agree.traces.text import render_text, render_truth_table
+
+    trace, spec, props = _load(args.file)
+    if args.chart:
+        print(render_chart(spec, trace), end="")
+        return 0
+    parts = [render_text(spec, trace, full=args.full)]
+    if not args.no_table:
+        parts.append(render_truth_table(spec, trace, props))
+    if not args.no_chart:
+        parts.append(render_chart(spec, trace))
+    print("\n".join(parts), end="")
+    return 0
+
+
+def run_html(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.html import render_html
+
+    trace, spec, props = _load(args.file)
+    _write(args.output, render_html(spec, trace, props))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def run_itf(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.itf import to_itf
+
+    trace, _, _ = _load(args.file)
+    text = json.dumps(to_itf(trace), indent=1) + "\n"
+    if args.output:
+        _write(args.output, text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def run_import(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.itf import load_itf
+
+    trace = load_itf(args.file, registry.resolve)
+    try:
+        save_trace(trace, args.output)
+    except OSError as exc:
+        raise TraceError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output} ({len(trace)} steps of {trace.spec})")
+    return 0
+
+
+def run_replay(args: argparse.Namespace, extra: list[str]) -> int:
+    if args.impl or args.save_test:
+        from agree.cli.replay import run_replay_impl
+
+        return run_replay_impl(args)
+    try:
+        trace = load_trace(args.file, registry.resolve)
+    except TraceError as exc:
+        msg = str(exc)
+        if not msg.startswith(("step ", "the trace's initial state")):
+            raise  # unreadable or malformed: exit 2
+        print(f"{args.file} does not replay: {msg}")
+        return 1
+    loop = f", a lasso looping back to state {trace.loop}" if trace.loop is not None else ""
+    print(f"{args.file} replays: {len(trace)} steps of {trace.spec}{loop}")
+    return 0
+
+
+def run_minimize(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.checker.minimize import minimize_config, minimize_steps
+
+    trace, spec, props = _load(args.file)
+    shrunk = minimize_steps(spec, trace, props)
+    best = shrunk.trace
+    print(f"{trace.spec}: {trace.property} fails in {len(trace)} steps")
+    if shrunk.removed:
+        print(f"removed {len(shrunk.removed)} steps that do not matter "
+              f"({shrunk.tried} candidates tried):")
+        print("\n".join(f"  - {label}" for label in shrunk.removed))
+    else:
+        print(f"no step can be removed ({shrunk.tried} candidates tried)")
+    if not args.no_config:
+        if args.max_states <= 0:
+            raise TraceError("--max-states must be positive")
+        search = minimize_config(best, registry.resolve, max_states=args.max_states)
+        smaller = search.best
+        cut = (f", {search.inconclusive} cut short by --max-states {args.max_states:,}"
+               if search.inconclusive else "")
+        if smaller is None:
+            print(f"no smaller configuration fails ({search.tried} tried{cut})")
+        else:
+            print(f"smaller configuration still fails ({search.tried} tried{cut}): "
+                  + ", ".join(smaller.removed))
+            best = smaller.trace
+    params = " ".join(f"{k}={v}" for k, v in best.params.items())
+    print(f"result: {len(best)} steps ({params})")
+    if args.output:
+        try:
+            save_trace(best, args.output)
+        except OSError as exc:
+            raise TraceError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,271 @@
+"""The Raft adapter: impl/raft's cores, in the simulator, held to models/raft.py.
+
+The refinement mapping (one function, :meth:`RaftMapping.map_sim`), per server i:
+
+==================  ==========================================================
+spec variable       implementation (``core = sim.nodes[i].core``)
+==================  ==========================================================
+current_term[i]     ``core.current_term``; while i is down: the stored hard state
+state[i]            ``core.role.value``; down: Follower
+voted_for[i]        ``core.voted_for``; down: the stored hard state
+log[i]              ``core.log``, values decoded by :class:`ValueCodec`; down: the
+                    stored log
+commit_index[i]     ``core.commit_index``; down: 0
+votes_responded[i]  ``core.votes_responded``; down: {}
+votes_granted[i]    ``core.votes_granted``; down: {}
+next_index[i]       ``core.next_index``; down: 1 for every server
+match_index[i]      ``core.match_index``; down: 0 for every server
+messages            the simulator's bag, each message field by field (``term`` ->
+                    ``mterm``...), counted with multiplicity
+==================  ==========================================================
+
+A crashed server is mapped to what it would be right after restarting, so the
+crash is raft.tla's ``Restart(i)`` and the restart a stutter; what a crashed
+server would lose is exactly what Restart resets. Messages that the simulator
+loses (the destination down, or across a partition) are ``DropMessage`` steps;
+partition and heal change nothing the spec sees (stutters).
+
+History variables are not mapped: ``elections``, ``all_logs``, ``voter_log``,
+``committed`` and every message's proof-only ``mlog`` are taken from the spec
+steps matched so far (they are functions of the behaviour, which the spec
+computes as it goes). The comparison is on the *projection* of a spec state,
+the state without them (:func:`project`).
+
+One documented deviation (impl/raft/core.py says it): a follower never lowers its
+commit_index, where raft.tla sets it to the leader's value even when a reordered,
+older AppendEntries carries a lower one. :func:`keep_commit_index` rewrites such a
+spec step to keep the old commit_index and labels it ``[commit_index kept]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from agree.conformance.matcher import Hint
+from agree.impl.raft import (
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Entry,
+    Event,
+    Message,
+    RaftCore,
+    RequestVoteRequest,
+    RequestVoteResponse,
+)
+from agree.impl.sim import Simulator
+from agree.models import raft_types as rt
+from agree.models.raft import Raft
+from agree.models.raft_types import RaftState, put
+from agree.spec import Transition
+
+__all__ = [
+    "Projection",
+    "RaftMapping",
+    "ValueCodec",
+    "keep_commit_index",
+    "message_key",
+    "project",
+    "spec_message_key",
+]
+
+#: A spec state without its history variables (and messages without ``mlog``).
+Projection = tuple[Any, ...]
+
+#: Implementation event -> the raft.tla action it is a step of.
+EVENT_ACTION: dict[str, str] = {
+    "Timeout": "Timeout",
+    "RequestVote": "RequestVote",
+    "BecomeLeader": "BecomeLeader",
+    "ClientRequest": "ClientRequest",
+    "AdvanceCommitIndex": "AdvanceCommitIndex",
+    "AppendEntries": "AppendEntries",
+    "UpdateTerm": "UpdateTerm",
+    "HandleRequestVoteRequest": "HandleRequestVoteRequest",
+    "HandleRequestVoteResponse": "HandleRequestVoteResponse",
+    "DropStaleResponse": "DropStaleResponse",
+    "RejectAppendEntriesRequest": "HandleAppendEntriesRequest",
+    "ReturnToFollowerState": "HandleAppendEntriesRequest",
+    "ConflictAppendEntriesRequest": "HandleAppendEntriesRequest",
+    "NoConflictAppendEntriesRequest": "HandleAppendEntriesRequest",
+    "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
+    "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
+}
+
+
+class ValueCodec:
+    """Client values (bytes in the implementation) as the spec's values ``0..k-1``.
+
+    The harness proposes ``b"0"``, ``b"1"``...; any other value gets the next free
+    number the first time it is seen (so real logs map too)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[bytes, int] = {}
+
+    def encode(self, v: int) -> bytes:
+        return str(v).encode()
+
+    def decode(self, value: bytes) -> int:
+        if value not in self._ids:
+            text = value.decode("ascii", "replace")
+            self._ids[value] = int(text) if text.isdigit() else 1000 + len(self._ids)
+        return self._ids[value]
+
+
+def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
+    return tuple(rt.Entry(e.term, codec.decode(e.value)) for e in log)
+
+
+def message_key(codec: ValueCodec, m: Message) -> tuple[Any, ...]:
+    """An implementation message as the spec message it is, without the proof-only mlog."""
+    if isinstance(m, RequestVoteRequest):
+        return (rt.RVREQ, m.term, m.last_log_term, m.last_log_index, m.source, m.dest)
+    if isinstance(m, RequestVoteResponse):
+        return (rt.RVRESP, m.term, m.vote_granted, m.source, m.dest)
+    if isinstance(m, AppendEntriesRequest):
+        return (rt.AEREQ, m.term, m.prev_log_index, m.prev_log_term,
+                _entries(codec, m.entries), m.commit_index, m.source, m.dest)
+    assert isinstance(m, AppendEntriesResponse)
+    return (rt.AERESP, m.term, m.success, m.match_index, m.source, m.dest)
+
+
+def spec_message_key(m: Any) -> tuple[Any, ...]:
+    """A spec message without its proof-only mlog field."""
+    if m.mtype in (rt.RVRESP, rt.AEREQ):
+        return tuple(v for f, v in zip(m._fields, m, strict=True) if f != "mlog")
+    return tuple(m)
+
+
+def spec_message(key: tuple[Any, ...]) -> Any:
+    """The spec message of a key, with an empty mlog (for display only)."""
+    kind = key[0]
+    if kind == rt.RVREQ:
+        return rt.RequestVoteRequest(*key)
+    if kind == rt.RVRESP:
+        return rt.RequestVoteResponse(*key[:3], (), *key[3:])  # type: ignore[call-arg]
+    if kind == rt.AEREQ:
+        return rt.AppendEntriesRequest(*key[:5], (), *key[5:])  # type: ignore[call-arg]
+    return rt.AppendEntriesResponse(*key)
+
+
+def project(s: RaftState) -> Projection:
+    """The spec state's mapped variables (everything but the history)."""
+    return (s.current_term, s.state, s.voted_for, s.log, s.commit_index, s.votes_responded,
+            s.votes_granted, s.next_index, s.match_index,
+            tuple(sorted(spec_message_key(m) for m in s.messages)))
+
+
+_NAMES = ("current_term", "state", "voted_for", "log", "commit_index", "votes_responded",
+          "votes_granted", "next_index", "match_index", "messages")
+
+
+def diff(spec_side: Projection, impl_side: Projection) -> list[str]:
+    """Where the spec's state and the implementation's differ, one line per variable."""
+    out = []
+    for name, a, b in zip(_NAMES, spec_side, impl_side, strict=True):
+        if a == b:
+            continue
+        if name == "messages":
+            ka, kb = set(a), set(b)
+            out.append(f"messages: spec only {[str(spec_message(k)) for k in sorted(ka - kb)]}, "
+                       f"implementation only {[str(spec_message(k)) for k in sorted(kb - ka)]}")
+            continue
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                out.append(f"{name}[s{i + 1}]: spec {_show(x)}, implementation {_show(y)}")
+    return out
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(f"s{x + 1}" for x in sorted(v)) + "}"
+    if isinstance(v, tuple) and v and isinstance(v[0], rt.Entry):
+        return rt.show_log(v)
+    return str(v)
+
+
+def keep_commit_index(prev: RaftState, t: Transition[Any]) -> Transition[Any]:
+    """The documented deviation: a follower handling an older AppendEntries keeps its
+    higher commit_index (raft.tla would lower it)."""
+    if t.action.label != "HandleAppendEntriesRequest":
+        return t
+    i = t.args[0].mdest
+    old = prev.commit_index[i]
+    if t.state.commit_index[i] >= old:
+        return t
+    state = t.state._replace(commit_index=put(t.state.commit_index, i, old))
+    return Transition(replace(t.action, label="HandleAppendEntriesRequest[commit_index kept]"),
+                      t.args, state)
+
+
+class RaftMapping:
+    """The spec to hold the cluster to, the mapping onto it, and the hints from events."""
+
+    def __init__(self, n: int, values: int, max_batch: int,
+                 spec_class: type[Raft] = Raft) -> None:
+        self.n = n
+        # The bounds are TLC's state constraint, which conformance does not apply: set
+        # high so that a saved trace replays through `agree trace` unconstrained.
+        self.spec = spec_class(servers=n, values=values, entries_per_append=max_batch,
+                               history=True, max_term=99, max_log=99, max_messages=999)
+        self.codec = ValueCodec()
+
+    def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[
+            Any, ...]:
+        """One server's variables (a crashed one: as right after a restart)."""
+        n = self.n
+        if core is None:
+            return (hard.current_term, rt.FOLLOWER, hard.voted_for, _entries(self.codec, stored),
+                    0, frozenset(), frozenset(), (1,) * n, (0,) * n)
+        return (core.current_term, core.role.value, core.voted_for,
+                _entries(self.codec, core.log), core.commit_index, core.votes_responded,
+                core.votes_granted, core.next_index, core.match_index)
+
+    def map_sim(self, sim: Simulator) -> Projection:
+        """THE refinement mapping: the simulator's cluster as a spec state projection."""
+        per = []
+        for node in sim.nodes:
+            hard, stored = node.storage.load()
+            per.append(self.map_core(node.core, hard, stored))
+        columns = tuple(tuple(row[c] for row in per) for c in range(9))
+        bag = tuple(sorted(message_key(self.codec, m) for m in sim.bag))
+        return (*columns, bag)
+
+    # -- hints -----------------------------------------------------------------
+
+    def on_message(self, label: str, key: tuple[Any, ...]) -> Hint:
+        """A step of action ``label`` on (a copy of) the spec message with this key."""
+        act = self.spec.action(label)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for m in dict.fromkeys(s.messages):
+                if spec_message_key(m) == key:
+                    nxt = act.fn(s, m)
+                    if nxt is not None:
+                        yield Transition(act, (m,), nxt)
+        return Hint(label, candidates, str(spec_message(key)))
+
+    def on_server(self, label: str, *args: Any) -> Hint:
+        """A step of a server action with fixed arguments."""
+        act = self.spec.action(label)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            nxt = act.fn(s, *args)
+            if nxt is not None:
+                yield Transition(act, tuple(args), nxt)
+        return Hint(label, candidates)
+
+    def hint_of(self, event: Event) -> Hint:
+        """The spec step an implementation trace event claims."""
+        label = EVENT_ACTION.get(event.action)
+        if label is None:
+            raise ValueError(f"unknown implementation event {event.action!r}")
+        names = [k for k, _ in event.args]
+        if "m" in names:
+            return self.on_message(label, message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+        if label == "ClientRequest":
+            value = event.get("v")
+            assert isinstance(value, bytes)
+            return self.on_server(label, event.get("i"), self.codec.decode(value))
+        return self.on_server(label, *(v for _, v in event.args))

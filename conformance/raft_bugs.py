@@ -1,0 +1,150 @@
+"""Seeded bugs for measuring the harness: each a patch that breaks one Raft rule in
+impl/raft, applied by monkeypatching for the duration of a ``with`` block.
+
+They follow the bug zoo (models/zoo_raft.py) into the implementation: the same
+mistakes, made in the code rather than the spec. Conformance must catch each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from agree.impl.raft import (
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    HardState,
+    RaftCore,
+    Ready,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    Role,
+)
+from agree.impl.storage import MemoryStorage
+
+__all__ = ["SEEDED_BUGS", "SeededBug", "seeded"]
+
+
+@dataclass(frozen=True)
+class SeededBug:
+    """A named implementation bug: which rule it breaks, and the patch (attr -> function)."""
+
+    name: str
+    breaks: str
+    target: type
+    attr: str
+    replacement: Callable[..., Any]
+
+
+def _save_without_vote(self: MemoryStorage, ready: Ready) -> None:
+    hs = ready.hard_state
+    if hs is not None:
+        ready = Ready(HardState(hs.current_term, None), ready.first_index, ready.entries,
+                      ready.messages, ready.committed, ready.events)
+    _ORIGINAL_SAVE(self, ready)
+
+
+def _save_without_term(self: MemoryStorage, ready: Ready) -> None:
+    hs = ready.hard_state
+    if hs is not None:
+        ready = Ready(HardState(self.hard_state.current_term, hs.voted_for), ready.first_index,
+                      ready.entries, ready.messages, ready.committed, ready.events)
+    _ORIGINAL_SAVE(self, ready)
+
+
+def _commit_by_counting(self: RaftCore) -> None:
+    for k in range(self.last_index, self._commit_index, -1):
+        agree = 1 + sum(1 for j in self._peers() if self._match_index[j] >= k)
+        if 2 * agree > self._n:
+            self._commit_index = k
+            self._event("AdvanceCommitIndex", i=self._id)
+            break
+
+
+def _vote_any_log(self: RaftCore, m: RequestVoteRequest) -> None:
+    i, j = self._id, m.source
+    grant = m.term == self._current_term and self._voted_for in (None, j)
+    if grant:
+        self._voted_for = j
+        self._reset_timer()
+    self._event("HandleRequestVoteRequest", i=i, j=j, m=m)
+    self._out.append(RequestVoteResponse(self._current_term, grant, i, j))
+
+
+def _truncate_on_match(self: RaftCore, m: AppendEntriesRequest) -> None:
+    _ORIGINAL_HANDLE_AE(self, m)
+    end = m.prev_log_index + len(m.entries)
+    if (m.term == self._current_term and self._role is Role.FOLLOWER
+            and self._out and isinstance(self._out[-1], AppendEntriesResponse)
+            and self._out[-1].success and self.last_index > end):
+        del self._log[end:]
+        self._mark_unstable(end + 1)
+
+
+def _accept_stale_term(self: RaftCore, m: AppendEntriesRequest) -> None:
+    if m.term < self._current_term and self._role is Role.FOLLOWER:
+        m = m._replace(term=self._current_term)
+    _ORIGINAL_HANDLE_AE(self, m)
+
+
+def _keep_old_votes(self: RaftCore) -> None:
+    granted = set(self._votes_granted)
+    if self._role is Role.LEADER:
+        return
+    _ORIGINAL_CAMPAIGN(self)
+    if self._role is Role.CANDIDATE:
+        self._votes_granted |= granted
+        if self._is_quorum(self._votes_granted):
+            self._become_leader()
+
+
+def _no_step_down(self: RaftCore, m: Any) -> None:
+    if self._role is Role.LEADER:
+        self._current_term = m.term
+        self._voted_for = None
+        return
+    _ORIGINAL_UPDATE_TERM(self, m)
+
+
+_ORIGINAL_SAVE = MemoryStorage.save
+_ORIGINAL_HANDLE_AE = RaftCore._handle_append_entries_request
+_ORIGINAL_CAMPAIGN = RaftCore.campaign
+_ORIGINAL_UPDATE_TERM = RaftCore._update_term
+
+SEEDED_BUGS: tuple[SeededBug, ...] = (
+    SeededBug("vote-not-persisted", "figure 2: votedFor is persistent state",
+              MemoryStorage, "save", _save_without_vote),
+    SeededBug("term-not-persisted", "figure 2: currentTerm is persistent state",
+              MemoryStorage, "save", _save_without_term),
+    SeededBug("commit-old-term", "§5.4.2: never commit an earlier term's entry by counting",
+              RaftCore, "_advance_commit_index", _commit_by_counting),
+    SeededBug("vote-any-log", "§5.4.1: vote only for an at-least-as-up-to-date log",
+              RaftCore, "_handle_request_vote_request", _vote_any_log),
+    SeededBug("truncate-on-match", "§5.3: truncate only on a conflict, never on matching "
+              "entries", RaftCore, "_handle_append_entries_request", _truncate_on_match),
+    SeededBug("accept-stale-term", "§5.1: reject a request of an older term",
+              RaftCore, "_handle_append_entries_request", _accept_stale_term),
+    SeededBug("keep-old-votes", "§5.2: a new election starts with no votes",
+              RaftCore, "campaign", _keep_old_votes),
+    SeededBug("leader-no-step-down", "§5.1: a leader seeing a newer term becomes follower",
+              RaftCore, "_update_term", _no_step_down),
+)
+
+
+@contextmanager
+def seeded(name: str) -> Iterator[SeededBug]:
+    """Apply seeded bug ``name`` (Raft's or Paxos') within the block (and undo it after)."""
+    from agree.conformance.paxos_machine import PAXOS_BUGS
+
+    known = (*SEEDED_BUGS, *PAXOS_BUGS)
+    bug = next((b for b in known if b.name == name), None)
+    if bug is None:
+        raise KeyError(f"no seeded bug {name!r}; known: " + ", ".join(b.name for b in known))
+    original = bug.target.__dict__[bug.attr]
+    setattr(bug.target, bug.attr, bug.replacement)
+    try:
+        yield bug
+    finally:
+        setattr(bug.target, bug.attr, original)

@@ -1,0 +1,168 @@
+"""The Raft cluster driven one environment choice at a time, every step judged.
+
+:class:`RaftConformance` wraps impl/sim.py's :class:`Simulator` (cores with trace
+events on). Each method is one choice of the environment: deliver, drop or
+duplicate a message in flight, tick a node, fire its election timer, crash,
+restart, partition, heal, a client proposal. After each, the cluster is mapped
+onto the spec (raft_adapter.py) and the recorder asks the spec whether that was
+one of its steps (harness.py); a step it does not allow raises ConformanceFailure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agree.conformance.harness import Recorder
+from agree.conformance.matcher import Hint, Match
+from agree.conformance.raft_adapter import (
+    Projection,
+    RaftMapping,
+    diff,
+    keep_commit_index,
+    message_key,
+    project,
+    spec_message,
+)
+from agree.impl.raft import Config
+from agree.impl.sim import Simulator
+from agree.models.raft import Raft
+from agree.models.raft_types import RaftState
+from agree.properties.raft import SAFETY
+
+__all__ = ["RaftConformance", "harness_config"]
+
+
+def harness_config(max_batch: int = 2) -> Config:
+    """Short timers so elections happen within a few rules; trace events on."""
+    return Config(election_ticks=3, heartbeat_ticks=2, max_batch=max_batch, trace=True)
+
+
+class RaftConformance:
+    """A simulated Raft cluster whose every step is checked against models/raft.py."""
+
+    def __init__(self, n: int = 3, values: int = 2, seed: int = 0,
+                 config: Config | None = None, spec_class: type[Raft] = Raft) -> None:
+        self.config = config or harness_config()
+        self.sim = Simulator(n, seed, self.config)
+        self.mapping = RaftMapping(n, values, self.config.max_batch, spec_class)
+        self.spec = self.mapping.spec
+        self.values = values
+        self.recorder = Recorder(self.spec, SAFETY, project, diff, self._unproject,
+                                 keep_commit_index)
+        self._seen_events = 0
+        self.recorder.check_initial(self.mapping.map_sim(self.sim))
+
+    # -- environment choices -------------------------------------------------------
+
+    def deliver(self, k: int) -> Match:
+        """Deliver the k-th message in flight (lost if its destination is down or cut off)."""
+        m = self.sim.bag[k]
+        key = message_key(self.mapping.codec, m)
+        arrived = self.sim.deliver(k)
+        rule = f"deliver {spec_message(key)}"
+        hints = self._event_hints()
+        if not arrived:
+            return self._judge(f"{rule} (lost)", [self.mapping.on_message("DropMessage", key)])
+        if not hints:  # consumed without effect (a leader ignoring its own term's request)
+            hints = [self.mapping.on_message("DropMessage", key)]
+        return self._judge(rule, hints)
+
+    def drop(self, k: int) -> Match:
+        """Lose the k-th message in flight."""
+        key = message_key(self.mapping.codec, self.sim.drop(k))
+        return self._judge(f"drop {spec_message(key)}",
+                           [self.mapping.on_message("DropMessage", key)])
+
+    def duplicate(self, k: int) -> Match:
+        """The network delivers another copy of the k-th message later."""
+        key = message_key(self.mapping.codec, self.sim.duplicate(k))
+        return self._judge(f"duplicate {spec_message(key)}",
+                           [self.mapping.on_message("DuplicateMessage", key)])
+
+    def deliver_key(self, key: tuple[Any, ...]) -> Match:
+        """Deliver the first message in flight that is the spec message ``key`` (no mlog)."""
+        return self.deliver(self._index_of(key))
+
+    def drop_key(self, key: tuple[Any, ...]) -> Match:
+        return self.drop(self._index_of(key))
+
+    def duplicate_key(self, key: tuple[Any, ...]) -> Match:
+        return self.duplicate(self._index_of(key))
+
+    def _index_of(self, key: tuple[Any, ...]) -> int:
+        for k, m in enumerate(self.sim.bag):
+            if message_key(self.mapping.codec, m) == key:
+                return k
+        raise LookupError(f"no message {spec_message(key)} in flight")
+
+    def tick(self, i: int) -> Match:
+        """One tick of node i's clock (heartbeats, or its election timer)."""
+        self.sim.tick(i)
+        return self._judge(f"tick s{i + 1}", self._event_hints())
+
+    def timeout(self, i: int) -> Match:
+        """Node i's election timer fires now."""
+        self.sim.timeout(i)
+        return self._judge(f"timeout s{i + 1}", self._event_hints())
+
+    def propose(self, i: int, v: int) -> Match:
+        """A client asks node i to append value v (refused unless i leads)."""
+        index = self.sim.propose(i, self.mapping.codec.encode(v))
+        what = "accepted" if index is not None else "refused"
+        return self._judge(f"propose v{v + 1} at s{i + 1} ({what})", self._event_hints())
+
+    def crash(self, i: int) -> Match:
+        """Node i crashes, keeping only what it persisted: raft.tla's Restart(i)."""
+        was_up = self.sim.nodes[i].up
+        self.sim.crash(i)
+        hints = [self.mapping.on_server("Restart", i)] if was_up else []
+        return self._judge(f"crash s{i + 1}", hints)
+
+    def restart(self, i: int) -> Match:
+        """Node i comes back from storage (mapped as restarted already: a stutter)."""
+        self.sim.restart(i)
+        return self._judge(f"restart s{i + 1}", self._event_hints())
+
+    def partition(self, group: Iterable[int]) -> Match:
+        """Cut ``group`` off from the rest (nothing the spec sees changes)."""
+        members = sorted(set(group))
+        self.sim.partition(members)
+        shown = "{" + ", ".join(f"s{k + 1}" for k in members) + "}"
+        return self._judge(f"partition {shown} from the rest", [])
+
+    def heal(self) -> Match:
+        """Everyone can talk to everyone again."""
+        self.sim.heal()
+        return self._judge("heal", [])
+
+    # -- queries -------------------------------------------------------------------
+
+    @property
+    def bag_size(self) -> int:
+        return len(self.sim.bag)
+
+    def up(self, i: int) -> bool:
+        return self.sim.nodes[i].up
+
+    # -- machinery -----------------------------------------------------------------
+
+    def _event_hints(self) -> list[Hint]:
+        events = self.sim.events[self._seen_events:]
+        self._seen_events = len(self.sim.events)
+        return [self.mapping.hint_of(e) for _, e in events]
+
+    def _judge(self, rule: str, hints: list[Hint]) -> Match:
+        self._seen_events = len(self.sim.events)
+        return self.recorder.judge(rule, hints, self.mapping.map_sim(self.sim))
+
+    def _unproject(self, mapped: Projection, history_from: RaftState) -> RaftState:
+        """The mapped implementation state as a full spec state (history from the spec,
+        messages with an empty mlog), for display."""
+        (term, role, voted, log, commit, responded, granted, nxt, match, bag) = mapped
+        messages = tuple(sorted(spec_message(k) for k in bag))
+        fields: dict[str, Any] = {
+            "current_term": term, "state": role, "voted_for": voted, "log": log,
+            "commit_index": commit, "votes_responded": responded, "votes_granted": granted,
+            "next_index": nxt, "match_index": match, "messages": messages}
+        return history_from._replace(**fields)

@@ -1,0 +1,43 @@
+"""The spec API: what a protocol author imports, and nothing of any engine.
+
+``from agree.spec import Spec, action, invariant`` is all a model needs; engines,
+renderers and the command line build on this package, never the other way round.
+"""
+
+from agree.spec.api import (
+    Action,
+    Domain,
+    Param,
+    Property,
+    PropertyKind,
+    Spec,
+    SpecError,
+    Transition,
+    action,
+    action_property,
+    eventually,
+    indexed,
+    invariant,
+    leads_to,
+    property_of,
+    sometimes,
+)
+
+__all__ = [
+    "Action",
+    "Domain",
+    "Param",
+    "Property",
+    "PropertyKind",
+    "Spec",
+    "SpecError",
+    "Transition",
+    "action",
+    "action_property",
+    "eventually",
+    "indexed",
+    "invariant",
+    "leads_to",
+    "property_of",
+    "sometimes",
+]
