@@ -197,18 +197,7 @@ class MultiPaxosNode:
             self._out.append(m)
             return
         self._round = max(self._round, m.ballot.round)
-        if isinstance(m, MPrepare):
-            self._on_prepare(m)
-        elif isinstance(m, MPromise):
-            self._on_promise(m)
-        elif isinstance(m, MAccept):
-            self._on_accept(m)
-        elif isinstance(m, MAccepted):
-            self._on_accepted(m)
-        elif isinstance(m, MHeartbeat):
-            self._on_heartbeat(m)
-        else:
-            self._on_nack(m)
+        getattr(self, _HANDLER[type(m)])(m)
 
     def _promised_at_most(self, b: Ballot) -> bool:
         return self.max_bal is None or b >= self.max_bal
@@ -293,3 +282,9 @@ class MultiPaxosNode:
     def _reset_timer(self) -> None:
         self._elapsed = 0
         self._timeout = self._rng.randint(self.election_ticks, 2 * self.election_ticks)
+
+
+#: The role method that handles each message type.
+_HANDLER: dict[type, str] = {MPrepare: "_on_prepare", MPromise: "_on_promise",
+                             MAccept: "_on_accept", MAccepted: "_on_accepted",
+                             MHeartbeat: "_on_heartbeat", MNack: "_on_nack"}

@@ -137,16 +137,7 @@ class PaxosNode:
             self._out.append(m)
             return
         self._round = max(self._round, m.ballot.round)
-        if isinstance(m, Prepare):
-            self._on_prepare(m)
-        elif isinstance(m, Promise):
-            self._on_promise(m)
-        elif isinstance(m, Accept):
-            self._on_accept(m)
-        elif isinstance(m, Accepted):
-            self._on_accepted(m)
-        else:
-            self._round = max(self._round, m.promised.round)
+        getattr(self, _HANDLER[type(m)])(m)
 
     def _on_prepare(self, m: Prepare) -> None:
         """Phase1b: promise a ballot above every one promised so far (Paxos.tla)."""
@@ -191,3 +182,11 @@ class PaxosNode:
         voters.add(m.source)
         if 2 * len(voters) > self.n and self.chosen is None:
             self.chosen = m.value
+
+    def _on_nack(self, m: Nack) -> None:
+        self._round = max(self._round, m.promised.round)
+
+
+#: The role method that handles each message type.
+_HANDLER: dict[type, str] = {Prepare: "_on_prepare", Promise: "_on_promise",
+                             Accept: "_on_accept", Accepted: "_on_accepted", Nack: "_on_nack"}
