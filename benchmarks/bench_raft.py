@@ -69,7 +69,7 @@ def write_docs(symmetry: bool, rows: list[list[object]], chosen: list[int]) -> N
         if missing:
             tables.append(Table(
                 "Long configurations", Provenance.recorded(
-                    "12dfc5d", "2026-11-26", "(timed as `bench_scale.py` runs)"),
+                    "12dfc5d", "2026-11-26", "by `bench_scale.py`, which timed them"),
                 COLUMNS, missing, "Counts pinned by `tests/test_raft.py` (the last under "
                 "`pytest -m slow`); their times are on the [scale page](scale.md)."))
         write_page("raft", "Raft: the reference configurations",

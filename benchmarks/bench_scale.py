@@ -58,7 +58,7 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
             COLUMNS, old))
     write_page("scale", "Scale: agree beside TLC",
                "Time with one process and with `--workers 2`, beside TLC's on the same "
-               "machine kind (TLC's seconds: shared/reference/tlc-counts.md), every "
+               "machine kind (TLC's seconds were measured once, as `CONFIGS` records), every "
                "property checked, distinct counts equal to TLC's, each run a fresh "
                "subprocess. Memory per state is on the [memory page](memory.md). Under "
                "load the level-synchronous workers wait for each other and "

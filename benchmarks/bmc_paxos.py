@@ -88,7 +88,7 @@ def run_cli(name: str, timeout: float, *flags: str) -> list[object] | None:
     params, _ = config(name)
     return [name, ", ".join(f"{k} {v}" for k, v in params.items() if k in PARAMS),
             out["reached"], f"{out['verdict']} {out['property'] or ''}".strip(),
-            f"{out['seconds']:.1f} s", " ".join(c for c in cmd[1:] if c != "--json")]
+            f"{out['seconds']:.1f} s", f"`{' '.join(cmd)}`"]
 
 
 def solve_once(name: str, mode: str, timeout: float) -> str:
@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
         write_page("bmc-paxos", "Paxos BMC",
                    "`agree bmc` on every Paxos zoo variant and the article's Paxos, in the "
                    "configuration of its explicit counterexample and at that trace's depth "
-                   f"(one query, {z3.get_full_version()}); the last row is correct Paxos, "
+                   f"(one query, z3 {z3.get_full_version()}); the last row is correct Paxos, "
                    "where the solver must exhaust the query.",
                    [Table("agree bmc", Provenance.now(),
                           ["spec", "configuration", "depth", "verdict", "Z3 time",

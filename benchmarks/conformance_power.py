@@ -11,8 +11,7 @@ once derandomized (what CI runs) and once per seed given.
 Prints per bug and run: caught or not, examples to the failure, seconds; then the
 catch rate and the median time to catch. ``--write-docs`` writes
 docs/benchmarks/conformance.md from this run (``--seeds`` with no number: the
-derandomized run only, about a minute), with the recorded seeded-run summary if this run
-had no seeds.
+derandomized run only, with the recorded summary over seeds).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ def write_docs(rows: list[list[object]], summary: list[object] | None) -> None:
                "conformance machine runs, without shrinking, until the first failure or "
                "the budget (150 examples for Raft, 100 for Paxos). The derandomized run is "
                "the one CI makes.", tables, "python benchmarks/conformance_power.py "
-               "--seeds --write-docs")
+               "--write-docs")
 
 
 def main() -> int:
