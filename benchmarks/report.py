@@ -41,7 +41,7 @@ class Provenance:
     def recorded(cls, commit: str, date: str, how: str) -> Provenance:
         """Figures measured at ``commit`` on ``date`` (``how``: the machine, the load)."""
         return cls(False, f"**Not regenerated**: recorded figures, measured at commit "
-                          f"`{commit}` ({date}) {how}.")
+                          f"`{commit}` ({date}); {how}.")
 
 
 @dataclass(frozen=True)
