@@ -13,6 +13,8 @@ time on a shared machine. With ``--baseline FILE`` the runs alternate between th
 current engine and the one in FILE (an older checker/explore.py), so both see the
 same load. ``--breakdown`` traces allocations (tracemalloc, several times slower)
 and prints, at the largest heap seen, the bytes per state by source line.
+``--write-docs`` writes docs/benchmarks/memory.md from this run, with the recorded
+figures of the configurations not run (``--recorded``: from those only, running nothing).
 """
 
 from __future__ import annotations
@@ -29,6 +31,34 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_scale import CONFIGS
+from report import Provenance, Table, write_page
+
+COLUMNS = ["configuration", "engine", "distinct", "bytes/state", "CPU"]
+#: Measured at commit 570fbb6 (one process, load 4 to 6 on 2 cores): the engine before
+#: the compact seen-set and packed frontier (baseline) and after.
+RECORDED = {
+    "paxos-2": [["baseline", 185_369, 628, "17.1 s"], ["current", 185_369, 103, "17.6 s"]],
+    "raft-3-log0": [["baseline", 705_532, 260, "75.5 s"], ["current", 705_532, 51, "76.9 s"]],
+}
+
+
+def write_docs(rows: list[list[object]], done: set[str]) -> None:
+    """memory.md: this run's rows, then the recorded rows of configurations not run."""
+    tables = [Table("Measured now", Provenance.now(), COLUMNS, rows)] if rows else []
+    old = [[config, *row] for config, pair in RECORDED.items() if config not in done
+           for row in pair]
+    if old:
+        tables.append(Table("Before and after the compact seen-set", Provenance.recorded(
+            "570fbb6", "2026-11-26", "one process, load 4 to 6 on the shared 2-core "
+            "machine"), COLUMNS, old, "Baseline: the engine before the compact seen-set "
+            "and packed frontier, run alternately with the current one under the same load."))
+    write_page("memory", "Memory per state",
+               "Bytes per distinct state of the one-process checker, every property "
+               "checked: peak resident memory of a fresh subprocess minus its resident "
+               "memory just before the search, over the distinct states. CPU seconds are "
+               "shown only beside a baseline (`--baseline OLD_explore.py`); time is on the "
+               "[scale page](scale.md).", tables,
+               "python benchmarks/bench_memory.py --write-docs")
 
 
 def _engine(path: str | None) -> Any:
@@ -102,6 +132,10 @@ def main() -> None:
                     "time is printed)")
     ap.add_argument("--breakdown", action="store_true", help="trace allocations instead")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--recorded", action="store_true",
+                    help="run nothing; write the docs page from the recorded figures")
+    ap.add_argument("--write-docs", action="store_true",
+                    help="write docs/benchmarks/memory.md from this run")
     ap.add_argument("--one", nargs=2, metavar=("CONFIG", "ENGINE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -115,7 +149,8 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'configuration':<13} {'engine':<9} {'distinct':>10} {'generated':>11} "
           f"{'depth':>5} {'cpu s':>7} {'wall s':>7} {'bytes/state':>11}")
-    for config in args.configs:
+    rows: list[list[object]] = []
+    for config in [] if args.recorded else args.configs:
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in engines}
         for _ in range(args.repeat):
             for name, path in engines:
@@ -129,10 +164,14 @@ def main() -> None:
             if not runs[name]:
                 continue
             r = min(runs[name], key=lambda x: x["cpu"])
+            rows.append([config, name, r["distinct"], r["bytes_per_state"],
+                         f"{r['cpu']:.1f} s" if args.baseline else "—"])
             print(f"{config:<13} {name:<9} {r['distinct']:>10,} {r['generated']:>11,} "
                   f"{r['depth']:>5} {r['cpu']:>7.1f} {r['seconds']:>7.1f} "
                   f"{r['bytes_per_state']:>11,}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.write_docs or args.recorded:
+        write_docs(rows, {str(row[0]) for row in rows})
 
 
 if __name__ == "__main__":

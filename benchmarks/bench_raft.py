@@ -6,6 +6,9 @@ beside TLC's figures (one worker, same machine kind). Usage:
     python benchmarks/bench_raft.py [--only 1,2,3] [--no-properties]
     python benchmarks/bench_raft.py --symmetry [--workers 2] [--only 1,2]
 
+``--write-docs`` writes docs/benchmarks/raft.md (or raft-symmetry.md) from this run's
+configurations, and the recorded figures of the configurations not run.
+
 With ``--symmetry`` distinct states are orbits under renaming the servers (TLC's
 ``Permutations(Server)``); each configuration runs in a fresh subprocess so that its
 peak resident memory, minus the interpreter's, divided by the orbits gives the bytes
@@ -23,6 +26,8 @@ import sys
 import time
 from typing import Any
 
+from report import Provenance, Table, write_page
+
 from agree.checker.explore import check
 from agree.models.raft import Raft
 from agree.properties.raft import PROPERTIES
@@ -36,6 +41,51 @@ CONFIGS = [
     (dict(servers=3, values=1, max_term=2, max_log=1, max_messages=1),
      2_379_781, 28_169_044, 53, 372.0),
 ]
+
+COLUMNS = ["configuration", "distinct", "generated", "depth", "seconds", "states/s",
+           "equal to TLC"]
+SYM_COLUMNS = ["configuration", "orbits", "TLC distinct (no symmetry)", "generated",
+               "depth", "wall", "CPU", "bytes/orbit"]
+#: --symmetry, one process, measured when the README recorded them (commit 0e99d85).
+RECORDED_SYM = {
+    2: ["118,001", "705,532", "", "", "38.5 s", "26.7 s", "518"],
+    3: ["397,346", "2,379,781", "", "", "393 s (load 5 on 2 cores)", "", "202"],
+}
+SYM_WHEN = Provenance.recorded(
+    "0e99d85", "2026-11-26", "on the shared 2-core machine, one process, every property")
+
+
+def label(params: dict[str, int]) -> str:
+    """A configuration as it reads in a table."""
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != "values")
+
+
+def write_docs(symmetry: bool, rows: list[list[object]], chosen: list[int]) -> None:
+    """The page of this run's rows, and the recorded rows of the configurations not run."""
+    if not symmetry:
+        missing = [[label(CONFIGS[n - 1][0]), *CONFIGS[n - 1][1:4], "[scale page](scale.md)",
+                    "", "yes (tests/test_raft.py)"] for n in (1, 2, 3) if n not in chosen]
+        tables = [Table("Measured now", Provenance.now(), COLUMNS, rows)] if rows else []
+        if missing:
+            tables.append(Table(
+                "Long configurations", Provenance.recorded(
+                    "12dfc5d", "2026-11-26", "by `bench_scale.py`, which timed them"),
+                COLUMNS, missing, "Counts pinned by `tests/test_raft.py` (the last under "
+                "`pytest -m slow`); their times are on the [scale page](scale.md)."))
+        write_page("raft", "Raft: the reference configurations",
+                   "raft.tla's reference configurations (values 1, max term 2), every "
+                   "property checked by the one-process checker: the counts are TLC's, "
+                   "exactly.", tables, "python benchmarks/bench_raft.py --write-docs")
+        return
+    tables = [Table("Measured now", Provenance.now(), SYM_COLUMNS, rows)] if rows else []
+    old = [[label(CONFIGS[n - 1][0]), *RECORDED_SYM[n]] for n in (2, 3) if n not in chosen]
+    if old:
+        tables.append(Table("Long configurations", SYM_WHEN, SYM_COLUMNS, old))
+    write_page("raft-symmetry", "Raft with symmetry",
+               "`--symmetry`: one state per orbit under renaming servers and values "
+               "(TLC's `Permutations(Server)`), every property checked, one process. "
+               "Bytes per orbit: peak resident memory minus the interpreter's, over the "
+               "orbits.", tables, "python benchmarks/bench_raft.py --symmetry --write-docs")
 
 
 def symmetric_run(n: int, workers: int, properties: bool) -> dict[str, Any]:
@@ -71,14 +121,22 @@ def main() -> None:
     parser.add_argument("--symmetry", action="store_true",
                         help="one state per orbit under renaming the servers")
     parser.add_argument("--workers", type=int, default=1, help="with --symmetry: processes")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="write the docs page (docs/benchmarks/) from this run")
+    parser.add_argument("--recorded", action="store_true",
+                        help="run nothing; write the docs page from the recorded figures")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(symmetric_run(args.one, args.workers, not args.no_properties)))
         return
-    chosen = [int(x) for x in args.only.split(",")]
+    chosen = [] if args.recorded else [int(x) for x in args.only.split(",")]
+    args.write_docs = args.write_docs or args.recorded
+    rows: list[list[object]] = []
     if args.symmetry:
-        symmetric(chosen, args.workers, args.no_properties)
+        rows = symmetric(chosen, args.workers, args.no_properties)
+        if args.write_docs:
+            write_docs(True, rows, chosen)
         return
     print(f"{'configuration':<44} {'distinct':>10} {'generated':>11} {'depth':>5} "
           f"{'seconds':>8} {'states/s':>9} {'TLC s':>6}  match")
@@ -87,18 +145,24 @@ def main() -> None:
             continue
         result = check(Raft(**params), [] if args.no_properties else PROPERTIES)
         same = (result.distinct, result.generated, result.depth) == (distinct, generated, depth)
-        label = " ".join(f"{k}={v}" for k, v in params.items() if k != "values")
         bad = [v.property for v in result.violations]
-        print(f"{label:<44} {result.distinct:>10,} {result.generated:>11,} {result.depth:>5} "
+        rows.append([label(params), result.distinct, result.generated, result.depth,
+                     f"{result.seconds:.1f} s", round(result.states_per_second),
+                     "yes" if same else "NO"])
+        print(f"{label(params):<44} {result.distinct:>10,} {result.generated:>11,} "
+              f"{result.depth:>5} "
               f"{result.seconds:>8.1f} {result.states_per_second:>9,.0f} {tlc_s:>6.1f}  "
               f"{'TLC-equal' if same else 'DIFFERENT'}{' violated: ' + str(bad) if bad else ''}",
               flush=True)
+    if args.write_docs:
+        write_docs(False, rows, chosen)
 
 
-def symmetric(chosen: list[int], workers: int, no_properties: bool) -> None:
+def symmetric(chosen: list[int], workers: int, no_properties: bool) -> list[list[object]]:
     """Each chosen configuration with symmetry, in a fresh subprocess: orbits beside
     TLC's distinct count (without symmetry), seconds, bytes per orbit."""
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rows: list[list[object]] = []
     print(f"{'configuration':<44} {'orbits':>9} {'TLC distinct':>12} {'ratio':>5} "
           f"{'generated':>10} {'depth':>5} {'seconds':>8} {'cpu s':>7} {'TLC s':>6} "
           f"{'bytes/state':>11}")
@@ -107,16 +171,19 @@ def symmetric(chosen: list[int], workers: int, no_properties: bool) -> None:
         cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(workers),
                *(["--no-properties"] if no_properties else [])]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        label = " ".join(f"{k}={v}" for k, v in params.items() if k != "values")
         if out.returncode != 0:
-            print(f"{label:<44} failed: {out.stderr.strip().splitlines()[-1:]}")
+            print(f"{label(params):<44} failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{label:<44} {r['distinct']:>9,} {distinct:>12,} "
+        rows.append([label(params), r["distinct"], distinct, r["generated"], r["depth"],
+                     f"{r['seconds']:.1f} s", f"{r['cpu_seconds']:.1f} s",
+                     r["bytes_per_state"]])
+        print(f"{label(params):<44} {r['distinct']:>9,} {distinct:>12,} "
               f"{distinct / max(r['distinct'], 1):>5.2f} {r['generated']:>10,} {r['depth']:>5} "
               f"{r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f} {tlc_s:>6.1f} "
               f"{r['bytes_per_state']:>11,}"
               f"{'' if r['verdict'] == 'holds' else '  ' + r['verdict']}", flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -5,13 +5,16 @@ operation takes effect at a random instant inside its interval, a few time out),
 over K keys, and times check_history on them; then the same with one stale read
 planted, to time finding and shrinking a violation.
 
-    python benchmarks/chaos_checker.py
+    python benchmarks/chaos_checker.py [--write-docs]   # --write-docs: docs/benchmarks/chaos.md
 """
 
 from __future__ import annotations
 
 import random
+import sys
 import time
+
+from report import Provenance, Table, write_page
 
 from agree.chaos.history import Operation
 from agree.chaos.linearizability import check_history
@@ -51,14 +54,16 @@ def history(n: int, clients: int, keys: int, seed: int) -> list[Operation]:
 
 
 def main() -> None:
+    rows: list[list[object]] = []
     print(f"{'operations':>10} {'overlap':>7} {'keys':>4} {'verdict':>9} {'seconds':>8}")
     for n, clients, keys in [(1_000, 4, 2), (10_000, 4, 2), (10_000, 8, 4), (2_000, 8, 1),
                              (100_000, 4, 8)]:
         ops = history(n, clients, keys, seed=n + clients)
         start = time.perf_counter()
         r = check_history(ops, time_limit=120)
-        print(f"{n:>10,} {clients:>7} {keys:>4} {r.verdict:>9} "
-              f"{time.perf_counter() - start:>8.2f}")
+        seconds = time.perf_counter() - start
+        rows.append([n, clients, keys, r.verdict, f"{seconds:.2f} s", ""])
+        print(f"{n:>10,} {clients:>7} {keys:>4} {r.verdict:>9} {seconds:>8.2f}")
     ops = history(2_000, 4, 2, seed=1)
     last_put = max((o for o in ops if o.kind == "put" and o.key == "k0"), key=lambda o: o.id)
     end = max(o.ret or o.call for o in ops) + 10
@@ -66,9 +71,21 @@ def main() -> None:
     ops.append(Operation(10**6 + 1, 99, "get", "k0", end + 2, end + 3, output=last_put.value))
     start = time.perf_counter()
     r = check_history(ops, time_limit=120)
+    seconds = time.perf_counter() - start
     (bad,) = r.violations
+    rows.append([2_001, 4, 2, r.verdict, f"{seconds:.2f} s",
+                 f"a stale read planted; shrunk to {len(bad.minimal)} operations"])
     print(f"stale read planted in 2,000 operations: {r.verdict}, shrunk to "
-          f"{len(bad.minimal)} operations in {time.perf_counter() - start:.2f} s")
+          f"{len(bad.minimal)} operations in {seconds:.2f} s")
+    if "--write-docs" in sys.argv[1:]:
+        write_page("chaos", "The linearizability checker",
+                   "`check_history` (agree.chaos.linearizability) on histories of a real "
+                   "single-copy register: about `overlap` operations concurrent at any "
+                   "time, over `keys` keys, a few timed out; then one stale read planted, "
+                   "to time finding and shrinking a violation.",
+                   [Table("check_history", Provenance.now(),
+                          ["operations", "overlap", "keys", "verdict", "seconds", "note"],
+                          rows)], "python benchmarks/chaos_checker.py --write-docs")
 
 
 if __name__ == "__main__":

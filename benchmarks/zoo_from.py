@@ -13,7 +13,10 @@ ones included, are the checker's (a shortest suffix from there). K was lowered s
 step (each step back costs ~1.3x the states) while the search stayed near two minutes
 here. Prints the figures; usage:
 
-    python benchmarks/zoo_from.py [NAME ...]
+    python benchmarks/zoo_from.py [NAME ...] [--write-docs] [--recorded]
+
+``--write-docs`` writes docs/benchmarks/zoo-from.md from this run and the recorded
+figures of the variants not run; ``--recorded`` writes it from the recorded ones only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from report import Provenance, Table, write_page
 from zoo_scenarios import SCENARIOS, build
 
 from agree.checker.start_from import common_prefix, prefix_trace
@@ -38,9 +42,34 @@ from agree.traces.trace import save_trace
 DEEP = Path(__file__).resolve().parent.parent / "traces" / "zoo_deep"
 #: name -> K, the prefix length searched from.
 PREFIX_STEPS = {"raft-commit-old-term": 31, "raft-truncate-on-stale-append": 11}
+COLUMNS = ["variant", "scenario (correct Raft shares)", "prefix K", "found by search",
+           "orbits", "time"]
+#: Measured at commit 9414509 (2026-11-27), one process, on the shared 2-core machine.
+RECORDED = {
+    "raft-commit-old-term": ["55 steps (45)", 31, "last 23 of 54 steps", 111_992, "34 s"],
+    "raft-truncate-on-stale-append": ["28 steps (16)", 11, "last 15 of 26 steps", 289_270,
+                                      "89 s"],
+}
 
 
-def run(name: str) -> None:
+def write_docs(rows: dict[str, list[object]]) -> None:
+    """zoo-from.md: the variants run now, then the recorded rows of the others."""
+    tables = [Table("Measured now", Provenance.now(), COLUMNS,
+                    [[n, *r] for n, r in rows.items()])] if rows else []
+    old = [[n, *r] for n, r in RECORDED.items() if n not in rows]
+    if old:
+        tables.append(Table("Recorded", Provenance.recorded(
+            "9414509", "2026-11-27", "one process, `--symmetry`, shared 2-core machine"),
+            COLUMNS, old))
+    write_page("zoo-from", "Deep zoo bugs, searched from a correct prefix",
+               "`agree check NAME --symmetry --from PREFIX.json` for the two Raft zoo bugs "
+               "beyond exhaustive search from Init: the prefix is K steps of a hand-written "
+               "scenario that the *correct* Raft takes to the very same states; every "
+               "buggy step after it is found by the checker.", tables,
+               "python benchmarks/zoo_from.py --write-docs")
+
+
+def run(name: str) -> list[object]:
     scenario = build(name)
     raft = Raft(**scenario.params)
     shared = common_prefix(scenario, raft)
@@ -64,11 +93,20 @@ def run(name: str) -> None:
     if found:
         print(f"  trace {k + found[0]} steps, the last {found[0]} found by search -> "
               f"{out.relative_to(DEEP.parent.parent)}")
+    found_text = f"last {found[0]} of {k + found[0]} steps" if found else "none"
+    return [f"{len(scenario)} steps ({shared})", k, found_text, doc["distinct"],
+            f"{doc['seconds']:.0f} s"]
 
 
 def main() -> None:
-    for name in sys.argv[1:] or list(SCENARIOS):
-        run(name)
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    names = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rows = {}
+    if "--recorded" not in flags:
+        for name in names or list(SCENARIOS):
+            rows[name] = run(name)
+    if flags & {"--write-docs", "--recorded"}:
+        write_docs(rows)
 
 
 if __name__ == "__main__":
