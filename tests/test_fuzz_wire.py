@@ -231,7 +231,14 @@ def test_peers_outside_the_configuration_are_rejected(tmp_path: Path) -> None:
                               "last_log_index": 0, "source": 2**40, "dest": 0}),
             ])
             await _blast(ports[0], evil, close=True)
-            await asyncio.sleep(0.1)
+            # the node has read every frame once it closed the connection (at its EOF);
+            # waiting for that, not for a fixed time, keeps a slow machine from passing
+            # this test before the frames were even read
+            for _ in range(200):
+                if not server._connections:
+                    break
+                await asyncio.sleep(0.05)
+            assert not server._connections, "the node never finished reading the frames"
             c = server.core
             return c.current_term, c.voted_for, c.last_index
         finally:
