@@ -3,10 +3,12 @@ partitions; the history must stay linearizable, and the check must notice when i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from agree.chaos.linearizability import is_linearizable
 from agree.chaos.real import RealOptions, run_real
 from agree.cli.main import main
 
@@ -35,9 +37,13 @@ def test_real_processes_under_fire_stay_linearizable(capsys: pytest.CaptureFixtu
     assert "1 SIGKILLs, 1 SIGSTOPs, 1 partitions" in out
     assert "violations           0" in out
     assert "lost writes          0" in out
-    acknowledged = int(out.split("client operations")[1].split("(")[1].split()[0].replace(",",
-                                                                                         ""))
-    assert acknowledged > 50  # the cluster kept serving through the faults
+    ops = re.search(r"client operations +([\d,]+) \(([\d,]+) acknowledged, ([\d,]+) "
+                    r"indeterminate\)", out)
+    assert ops, out
+    total, acknowledged, indeterminate = (int(g.replace(",", "")) for g in ops.groups())
+    # how many depends on the machine's speed; that some were served (the final reads of
+    # every key, after the faults, at least) does not
+    assert acknowledged > 0 and total == acknowledged + indeterminate
 
 
 def test_stale_local_reads_are_caught(tmp_path: Path) -> None:
@@ -46,6 +52,14 @@ def test_stale_local_reads_are_caught(tmp_path: Path) -> None:
     assert outcome.failed
     assert any(v.startswith("linearizability") for v in outcome.violations), outcome.violations
     assert outcome.linearizability is not None
+    ops = outcome.operations
     for key in outcome.linearizability.violations:
-        assert 1 <= len(key.minimal) <= 8
+        # how far the shrinking gets depends on the machine's speed (it stops at a time
+        # limit with the smallest witness so far); that the witness is a nonempty part of
+        # the key's history that is impossible on its own does not
+        assert key.witness is not None
+        assert 1 <= len(key.minimal) <= key.operations
+        assert {o.id for o in key.minimal} <= {o.id for o in ops if o.key == key.key}
+        checked, [initial] = key.witness.as_checked()
+        assert is_linearizable(checked, initial=initial) is False
     assert _our_servers(tmp_path) == []  # every server process is gone

@@ -6,25 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from _cli import one_line_error, run
 
 from agree.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "traces" / "golden"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def test_list_shows_specs_parameters_and_properties(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,8 @@ give back exactly what went in."""
 from __future__ import annotations
 
 import random
-from typing import Any
+
+from _search import reachable
 
 from agree.checker.compact import Compactor
 from agree.checker.seen import SeenSet
@@ -39,25 +40,11 @@ def test_seen_set_behaves_like_a_dict_of_parent_links() -> None:
     assert model[chain[0]] == -1
 
 
-def _reachable(spec: Any, limit: int) -> list[Any]:
-    """A breadth-first prefix of the reachable states."""
-    states = list(spec.init())
-    known = set(states)
-    for s in states:
-        if len(states) >= limit:
-            break
-        for t in spec.successors(s):
-            if t.state not in known:
-                known.add(t.state)
-                states.append(t.state)
-    return states[:limit]
-
-
 def test_packed_states_unpack_to_equal_states_of_the_same_type() -> None:
     raft, _ = registry.build("raft", {"servers": 2})
     for spec in (Paxos(max_ballot=1), raft):
         compactor = Compactor()
-        states = _reachable(spec, 6000)
+        states = reachable(spec, 6000)
         packed = [compactor.pack(s) for s in states]
         for s, p in zip(states, packed, strict=True):
             back = compactor.unpack(p)
@@ -69,7 +56,7 @@ def test_packed_states_unpack_to_equal_states_of_the_same_type() -> None:
 def test_recurring_fields_are_shared_and_sets_are_packed() -> None:
     spec = Paxos(max_ballot=1)
     compactor = Compactor()
-    states = _reachable(spec, 6000)
+    states = reachable(spec, 6000)
     packed = [compactor.pack(s) for s in states]
     # max_bal has a few distinct values: one instance each, shared by the packed states
     bals = {s.max_bal for s in states}

@@ -6,7 +6,7 @@ import pytest
 
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.power import measure, run_machine
-from agree.conformance.raft_bugs import SEEDED_BUGS, seeded
+from agree.conformance.raft_bugs import SEEDED_BUGS, SeededBug, seeded
 from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.raft_machine import raft_machine
 from agree.impl.raft import Role
@@ -112,9 +112,18 @@ def test_each_seeded_bug_is_caught_within_the_budget(bug: str) -> None:
     assert catch.kind == "step"
 
 
-def test_seeded_patches_are_undone() -> None:
-    with seeded("vote-any-log"):
-        pass
+@pytest.mark.parametrize("bug", SEEDED_BUGS, ids=lambda b: b.name)
+def test_seeded_patches_are_undone(bug: SeededBug) -> None:
+    """Inside the block the patch is in place; after it (even after an exception) the
+    original method is back."""
+    original = bug.target.__dict__[bug.attr]
+    with seeded(bug.name):
+        assert bug.target.__dict__[bug.attr] is bug.replacement is not original
+    assert bug.target.__dict__[bug.attr] is original
+    with pytest.raises(RuntimeError), seeded(bug.name):
+        raise RuntimeError
+    assert bug.target.__dict__[bug.attr] is original
+    # and the implementation behaves: a proposal is committed
     c = RaftConformance()
     _elect(c, 0)
     c.propose(0, 0)

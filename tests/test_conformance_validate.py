@@ -4,93 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import IO
 
 import pytest
+from _nodes import NodeCluster, leader_of
 
 from agree.cli.main import main
 from agree.conformance.validate_logs import validate_files
 from agree.impl.client import KVClient
 
 
-def _free_ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-class _Cluster:
-    """Three `agree serve` processes on 127.0.0.1, each writing an event log; all are
-    killed at the end whatever happens."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.addrs = [f"127.0.0.1:{p}" for p in _free_ports(3)]
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
-        self.files: list[IO[bytes]] = []
-
-    def log(self, k: int) -> Path:
-        return self.data / f"events{k}.jsonl"
-
-    def start(self, k: int) -> None:
-        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-               "--peers", ",".join(self.addrs), "--data", str(self.data),
-               "--event-log", str(self.log(k))]
-        err = open(self.data / f"err{k}.txt", "ab")  # noqa: SIM115
-        self.files.append(err)
-        self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-
-    def kill(self, k: int) -> None:
-        proc = self.procs.pop(k)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs.values():
-            proc.wait()
-        self.procs.clear()
-        for f in self.files:
-            f.close()
-
-
-async def _leader(client: KVClient, addrs: list[str]) -> int | None:
-    for k, a in enumerate(addrs):
-        try:
-            if (await client.status(a))["role"] == "Leader":
-                return k
-        except (OSError, TimeoutError):
-            continue
-    return None
-
-
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Write 5 keys, SIGKILL the leader, write 5 more through the new leader, restart the
     old leader and let it catch up; then kill everything. Returns the three event logs."""
-    cluster = _Cluster(tmp_path_factory.mktemp("run"))
-    try:
-        for k in range(3):
-            cluster.start(k)
+    with NodeCluster(tmp_path_factory.mktemp("run")) as cluster:
+        cluster.start_all()
 
         async def scenario() -> None:
             client = KVClient(cluster.addrs, timeout=20)
             for i in range(5):
                 assert (await client.put(f"k{i}", f"v{i}"))["ok"]
-            old = await _leader(client, cluster.addrs)
+            old = await leader_of(client, cluster.addrs)
             assert old is not None
             cluster.kill(old)
             for i in range(5, 10):
@@ -108,8 +44,6 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
             await client.close()
 
         asyncio.run(asyncio.wait_for(scenario(), 60))
-    finally:
-        cluster.stop_all()
     return [cluster.log(k) for k in range(3)]
 
 

@@ -9,14 +9,13 @@ that escapes is a test failure that Hypothesis shrinks.
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli import assert_refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,15 +31,6 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def assert_refused(code: int, err: str) -> None:
-    """Exit 2 with one line on stderr that says what is wrong."""
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), err
-    assert "Traceback" not in err
 
 
 def assert_clean(code: int, err: str) -> None:
@@ -141,33 +131,30 @@ def test_a_missing_or_unreadable_trace_is_refused(tmp_path: Path,
         assert_refused(code, err)
 
 
-def _subprocess_agree(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run agree in a child limited to 1 GB and 60 s, so a bug cannot take the machine."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
-    return subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
-                           "import sys; sys.exit(main(sys.argv[1:]))", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=60,
-                          preexec_fn=limit, env={**os.environ, "PYTHONHASHSEED": "0"})
+def _child(agree_process: Callable[..., subprocess.CompletedProcess[str]], args: list[str],
+           cwd: Path) -> subprocess.CompletedProcess[str]:
+    """agree in a child limited to 1 GB and 60 s, so a bug cannot take the machine."""
+    return agree_process(args, cwd=cwd, timeout=60, memory_limit=1 << 30,
+                         env={"PYTHONHASHSEED": "0"})
 
 
-def test_deeply_nested_json_is_refused(tmp_path: Path) -> None:
+def test_deeply_nested_json_is_refused(
+        tmp_path: Path, agree_process: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     f = tmp_path / "deep.json"
     f.write_text("[" * 100_000)
-    r = _subprocess_agree(["trace", "show", str(f)], tmp_path)
+    r = _child(agree_process, ["trace", "show", str(f)], tmp_path)
     assert r.returncode == 2, r.stderr[-500:]
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_a_trace_with_a_huge_parameter_is_refused_quickly(tmp_path: Path) -> None:
+def test_a_trace_with_a_huge_parameter_is_refused_quickly(
+        tmp_path: Path, agree_process: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     doc = json.loads(golden_files()[0].read_text())
     doc["params"] = {k: 10**11 for k in doc["params"]}
     f = tmp_path / "huge.json"
     f.write_text(json.dumps(doc))
     try:
-        r = _subprocess_agree(["trace", "show", str(f)], tmp_path)
+        r = _child(agree_process, ["trace", "show", str(f)], tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("agree trace show hung on a huge parameter")
     assert r.returncode == 2, r.stderr[-500:]

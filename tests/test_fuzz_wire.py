@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _nodes import free_ports
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,16 +32,6 @@ from agree.impl.wire import (
 
 def frame(body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + body
-
-
-def _ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 # -- the decoder alone ------------------------------------------------------------------
@@ -147,7 +137,7 @@ streams = st.lists(st.one_of(
 def test_a_node_survives_hostile_connections(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                              attacks: list[tuple[list[bytes], bool]]) -> None:
     caplog.set_level(logging.WARNING, logger="agree.impl")
-    ports = _ports(3)
+    ports = free_ports(3)
     peers = tuple(("127.0.0.1", p) for p in ports)
 
     async def scenario() -> tuple[dict[str, Any], int]:
@@ -170,7 +160,7 @@ def _logged_after(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                   sends: list[bytes]) -> str:
     """Send each byte string on its own connection to a live node; what did it log?"""
     caplog.set_level(logging.WARNING, logger="agree.impl")
-    ports = _ports(3)
+    ports = free_ports(3)
     peers = tuple(("127.0.0.1", p) for p in ports)
 
     async def scenario() -> None:
@@ -203,7 +193,7 @@ def test_bad_frames_before_an_oversized_one_are_logged_too(
 
 
 def test_a_half_sent_frame_does_not_block_other_clients(tmp_path: Path) -> None:
-    ports = _ports(3)
+    ports = free_ports(3)
     peers = tuple(("127.0.0.1", p) for p in ports)
 
     async def scenario() -> dict[str, Any]:
@@ -225,7 +215,7 @@ def test_a_half_sent_frame_does_not_block_other_clients(tmp_path: Path) -> None:
 def test_peers_outside_the_configuration_are_rejected(tmp_path: Path) -> None:
     """Node ids 3, 7 (not in a 3-node cluster) and the node's own id cannot move its term,
     win its vote or write its log."""
-    ports = _ports(3)
+    ports = free_ports(3)
     peers = tuple(("127.0.0.1", p) for p in ports)
 
     async def scenario() -> tuple[int, int | None, int]:
@@ -241,7 +231,14 @@ def test_peers_outside_the_configuration_are_rejected(tmp_path: Path) -> None:
                               "last_log_index": 0, "source": 2**40, "dest": 0}),
             ])
             await _blast(ports[0], evil, close=True)
-            await asyncio.sleep(0.1)
+            # the node has read every frame once it closed the connection (at its EOF);
+            # waiting for that, not for a fixed time, keeps a slow machine from passing
+            # this test before the frames were even read
+            for _ in range(200):
+                if not server._connections:
+                    break
+                await asyncio.sleep(0.05)
+            assert not server._connections, "the node never finished reading the frames"
             c = server.core
             return c.current_term, c.voted_for, c.last_index
         finally:

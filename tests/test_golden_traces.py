@@ -34,6 +34,17 @@ def test_golden_trace_loads_and_replays(path: Path) -> None:
     assert len(trace.steps) == len(json.loads(path.read_text())["steps"])
 
 
-def test_the_article_goldens_exist() -> None:
-    names = {p.stem for p in golden_files()}
-    assert {"paxos-article.agreement", "paxos-pid-timestamp.agreement"} <= names
+#: Every golden trace: a file lost or added shows here, not only as one test fewer or more.
+GOLDENS = {
+    "paxos-accept-below-promise.agreement", "paxos-amnesia.agreement",
+    "paxos-article.agreement", "paxos-pid-timestamp.agreement", "paxos-wrong-value.agreement",
+    "raft-leader-ignores-term.one_leader_per_term", "raft-stale-votes.election_safety",
+}
+
+
+def test_the_goldens_are_all_there_and_named_for_what_they_hold() -> None:
+    assert {p.stem for p in golden_files()} == GOLDENS
+    for path in golden_files():
+        doc = json.loads(path.read_text())
+        assert path.stem == f"{doc['spec']}.{doc['property']}"
+        assert len(doc["steps"]) > 0

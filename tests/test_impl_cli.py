@@ -32,6 +32,7 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFix
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
+@pytest.mark.integration
 def test_serve_refuses_corrupt_database(tmp_path: Path) -> None:
     (tmp_path / "node0.db").write_bytes(b"\x00garbage" * 512)
     proc = subprocess.run(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import struct
 from pathlib import Path
 from typing import Any
+
+from _nodes import free_ports
 
 from agree.impl.client import KVClient
 from agree.impl.kv import KVStateMachine, encode_command
@@ -36,16 +37,6 @@ def test_retried_write_applies_once() -> None:
     assert kv.apply(3, cas) == first == {"ok": True, "value": "a"}
     kv.apply(4, encode_command("put", "k", "z", client="c", seq=2))
     assert kv.apply(5, cas)["ok"] is False and kv.data["k"] == "z"
-
-
-def free_ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 async def raw_request(addr: str, req: dict[str, Any]) -> dict[str, Any]:

@@ -137,10 +137,10 @@ def test_random_schedules_keep_safety(seed: int) -> None:
     chaos(seed, 3000)
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("seed", range(10, 210))
 def test_many_random_schedules_keep_safety(seed: int) -> None:
-    """The same claims over 200 longer schedules (pytest -m slow)."""
+    """The same claims over 200 longer schedules (pytest -m reference)."""
     chaos(seed, 10_000)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,20 +94,36 @@ def test_malformed_payloads_rejected(obj: dict[str, object]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_garbage_never_crashes_the_decoder(data: bytes) -> None:
-    dec = FrameDecoder(max_frame=1000)
-    try:
-        objs = dec.feed(data)
-    except FrameTooLarge:
+    """Garbage decodes to kinded objects or refusals only, the same whether it arrives at
+    once or byte by byte; each object decodes to a message or is refused as a CodecError."""
+
+    def decode(chunks: list[bytes]) -> tuple[list[dict[str, object]], list[str]] | str:
+        dec = FrameDecoder(max_frame=1000)
+        objs: list[dict[str, object]] = []
+        try:
+            for chunk in chunks:
+                objs += dec.feed(chunk)
+        except FrameTooLarge:
+            return "too large"
+        return objs, dec.errors
+
+    whole = decode([data])
+    assert decode([data[i:i + 1] for i in range(len(data))]) == whole
+    if whole == "too large":
         return
+    objs, _ = whole
     for obj in objs:
+        assert isinstance(obj, dict) and isinstance(obj["t"], str)
         with contextlib.suppress(CodecError):
-            decode_payload(obj)
+            msg = decode_payload(obj)
+            assert msg is obj if obj["t"] in ("ClientRequest", "ClientReply") else msg is not obj
 
 
-def test_live_node_survives_garbage(tmp_path: Path, unused_port: int,
+def test_live_node_survives_garbage(tmp_path: Path, loopback_ports: Callable[[int], list[int]],
                                     caplog: pytest.LogCaptureFixture) -> None:
     """A running node drops malformed frames, logs them, and keeps serving."""
     caplog.set_level(logging.WARNING, logger="agree.impl")
+    [unused_port] = loopback_ports(1)
 
     async def scenario() -> dict[str, object]:
         opts = ServerOptions(0, (("127.0.0.1", unused_port),), str(tmp_path))
@@ -129,12 +146,3 @@ def test_live_node_survives_garbage(tmp_path: Path, unused_port: int,
     assert reply["id"] == 5 and reply["ok"] is True and reply["node"] == 0
     logged = " | ".join(r.getMessage() for r in caplog.records)
     assert "version 7" in logged and "undecodable" in logged and "malformed" in logged
-
-
-@pytest.fixture
-def unused_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port

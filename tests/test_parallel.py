@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from _results import figures
 
 from agree.checker.explore import check
 from agree.checker.limits import check_with_memory_limit, parse_size, rss_bytes, stable_fingerprint
@@ -22,16 +23,6 @@ from agree.properties.paxos import PROPERTIES
 from agree.protocols import registry
 from agree.spec import Property, Spec, SpecError, action
 from agree.traces.trace import decode_trace, to_json
-
-
-def figures(r: Any) -> tuple[Any, ...]:
-    """Everything but per-action "new distinct" (which action finds a state first depends
-    on the order workers report in; their sum does not)."""
-    return (r.verdict, r.distinct, r.generated, r.depth,
-            {k: v.generated for k, v in r.coverage.items()},
-            sum(v.distinct for v in r.coverage.values()),
-            sorted((v.property, v.kind, len(v.trace) if v.trace else None)
-                   for v in r.violations))
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])

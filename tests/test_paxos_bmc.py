@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import z3
+from _search import reachable
 
 from agree.cli.main import main
 from agree.models.paxos import M1a, M2b
@@ -50,20 +51,6 @@ CASES: dict[str, tuple[dict[str, int], int, str]] = {
     "paxos-article": ({"acceptors": 2, "values": 2, "max_ballot": 0}, 10_000,
                       "golden/paxos-article.agreement.json"),
 }
-
-
-def reachable(spec: Spec[Any], limit: int) -> list[Any]:
-    """The first ``limit`` states of a breadth-first search (deterministic order)."""
-    seen = list(spec.init())
-    known = set(seen)
-    i = 0
-    while i < len(seen) and len(seen) < limit:
-        for tr in spec.successors(seen[i]):
-            if tr.state not in known:
-                known.add(tr.state)
-                seen.append(tr.state)
-        i += 1
-    return seen[:limit]
 
 
 def configurations(name: str) -> Iterable[tuple[FiniteEncoding[Any], Spec[Any],

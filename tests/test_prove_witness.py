@@ -11,11 +11,10 @@ checked by our own full search.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections import deque
+from collections.abc import Callable
 from typing import Any
+
+from _search import reachable
 
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
@@ -38,26 +37,12 @@ def bfs_levels(spec: Spec[Any], depth: int) -> set[Any]:
     return seen
 
 
-def reachable(spec: Spec[Any]) -> set[Any]:
-    seen = set(spec.init())
-    queue = deque(seen)
-    while queue:
-        for t in spec.successors(queue.popleft()):
-            if t.state not in seen:
-                seen.add(t.state)
-                queue.append(t.state)
-    return seen
-
-
-def test_zoo_cti_comes_with_a_reachable_witness() -> None:
+def test_zoo_cti_comes_with_a_reachable_witness(
+        agree_prove_json: Callable[..., tuple[int, dict[str, Any]]]) -> None:
     """In a fresh process (the CTI Z3 returns depends on the process's Z3 history)."""
     name = "paxos-2b-keeps-promise"
-    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
-                          "raise SystemExit(main())", "prove", name, "--action", "Phase2b",
-                          "--first", "--timeout", "60", "--json"],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 1, run.stderr
-    doc = json.loads(run.stdout)
+    code, doc = agree_prove_json([name, "--action", "Phase2b", "--first", "--timeout", "60"])
+    assert code == 1, doc
     failed = [o for o in doc["obligations"] if o["verdict"] == "counterexample"]
     assert len(failed) == 1
     cti, conjunct = failed[0]["counterexample"], failed[0]["conjunct"]

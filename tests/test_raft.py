@@ -45,7 +45,7 @@ def test_three_servers_log_0_matches_tlc_and_every_property_holds() -> None:
     _check_reference(THREE_SERVERS_LOG0, 705_532, 8_683_474, 39)
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_three_servers_log_1_matches_tlc_and_every_property_holds() -> None:
     _check_reference(THREE_SERVERS_LOG1, 2_379_781, 28_169_044, 53)
 

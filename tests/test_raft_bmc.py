@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import z3
+from _search import reachable
 
 from agree.cli.main import main
 from agree.cli.prove_raft import raft_twins
@@ -59,22 +59,6 @@ THREE = {"servers": 3, "values": 1, "max_term": 2, "max_log": 1, "max_messages":
 TRACES = {p.name.split(".")[0]: p for p in sorted(
     [*(ROOT / "traces" / "golden").glob("raft-*.json"),
      *(ROOT / "traces" / "zoo_deep").glob("raft-*.json")])}
-
-
-def reachable(spec: Spec[Any], limit: int | None = None) -> list[Any]:
-    """States the explicit checker meets, breadth first (constraint-violating successors
-    included, not expanded), the first ``limit`` of them."""
-    seen = dict.fromkeys(spec.init())
-    queue = deque(seen)
-    while queue and (limit is None or len(seen) < limit):
-        s = queue.popleft()
-        if not spec.constraint(s):
-            continue
-        for t in spec.successors(s):
-            if t.state not in seen:
-                seen[t.state] = None
-                queue.append(t.state)
-    return list(seen)
 
 
 def enc_for(name: str, params: dict[str, Any], cls: type[RaftBmc] | None = None) -> RaftBmc:
@@ -126,7 +110,7 @@ def mismatches(enc: RaftBmc, spec: Spec[Any], states: Iterable[RaftState],
 
 def test_successors_match_the_explicit_spec_two_servers() -> None:
     spec, _ = registry.build("raft", SMALL)
-    states = random.Random(1).sample(reachable(spec), 150)
+    states = random.Random(1).sample(reachable(spec, constraint="tlc"), 150)
     enc = enc_for("raft", SMALL)
     assert mismatches(enc, spec, states) == []
     assert mismatches(enc, spec, states[:15], solver=True) == []
@@ -134,7 +118,7 @@ def test_successors_match_the_explicit_spec_two_servers() -> None:
 
 def test_successors_match_the_explicit_spec_three_servers() -> None:
     spec, _ = registry.build("raft", THREE)
-    states = random.Random(2).sample(reachable(spec, limit=6000), 80)
+    states = random.Random(2).sample(reachable(spec, 6000, constraint="tlc"), 80)
     enc = enc_for("raft", THREE)
     assert mismatches(enc, spec, states) == []
     assert mismatches(enc, spec, states[:5], solver=True) == []
@@ -218,7 +202,7 @@ def mutants(states: list[RaftState], n: int, servers: int, seed: int = 3) -> lis
 
 def test_safety_formulas_evaluate_like_their_python_twins() -> None:
     spec, _ = registry.build("raft", SMALL)
-    states = reachable(spec)
+    states = reachable(spec, constraint="tlc")
     sample = [*random.Random(4).sample(states, 250), *mutants(states, 450, 2)]
     enc = enc_for("raft", {**SMALL, "max_log": 2, "max_messages": 2})
     encoded = [c.name for c in safety(enc, enc.fresh_state("x"))]
@@ -348,7 +332,7 @@ def own_prefix(name: str, k: int, folder: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize(("name", "k"), [
     ("raft-stale-votes", 0), ("raft-forget-vote", 0), ("raft-forget-term", 0),
     ("raft-commit-past-entries", 0),
@@ -363,7 +347,7 @@ def test_cli_bmc_refutes_zoo_variant(name: str, k: int, capsys: pytest.CaptureFi
     check_refuted(name, code, out, tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_cli_bmc_refutes_figure_8_from_a_correct_raft_prefix(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     prefix = ROOT / "traces" / "zoo_deep" / "prefix" / "raft-commit-old-term.json"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _results import figures
 
 ray = pytest.importorskip("ray")
 
@@ -50,16 +51,6 @@ def test_swarm_walks_are_the_local_walks(local_ray: Any) -> None:
 
 
 # -- distributed BFS on Ray actors ------------------------------------------------------
-
-
-def figures(r: Any) -> tuple[Any, ...]:
-    """Verdict, counts, depth, per-action generated and the violations' trace lengths
-    (per-action "new distinct" depends on which actor reports first; its sum does not)."""
-    return (r.verdict, r.distinct, r.generated, r.depth,
-            {k: v.generated for k, v in r.coverage.items()},
-            sum(v.distinct for v in r.coverage.values()),
-            sorted((v.property, v.kind, len(v.trace) if v.trace else None)
-                   for v in r.violations))
 
 
 def test_bfs_on_ray_counts_raft_two_servers_as_one_process(local_ray: Any) -> None:

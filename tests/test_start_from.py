@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from _cli import one_line_error, run
 
 from agree.checker.start_from import common_prefix, prefix_trace
-from agree.cli.main import main
 from agree.protocols import registry
 from agree.traces.trace import load_trace, save_trace
 
@@ -22,19 +22,6 @@ GOLDEN = ROOT / "traces" / "golden" / "raft-stale-votes.election_safety.json"
 PAXOS = ROOT / "traces" / "golden" / "paxos-amnesia.agreement.json"
 #: The correct Raft in raft-stale-votes' configuration.
 RAFT = ["raft", "--servers", "2", "--max-term", "3", "--max-log", "0", "--max-messages", "1"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err and lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize("k,flags", [(0, []), (9, []), (12, ["--symmetry"]),

@@ -42,13 +42,13 @@ def test_finds_the_articles_bug() -> None:
     assert run("paxos-article", examples=1000, steps=60, shrink=False) <= 60
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_shrinks_the_articles_bug_to_the_shortest_trace() -> None:
     shortest = load_trace(GOLDEN_DIR / "paxos-article.agreement.json", registry.resolve)
     assert run("paxos-article", examples=1000, steps=60) == len(shortest)
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("name", ["paxos-accept-below-promise", "paxos-pid-timestamp"])
 def test_finds_more_zoo_bugs(name: str) -> None:
     assert run(name, examples=300, steps=50) <= 50

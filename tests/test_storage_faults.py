@@ -13,15 +13,13 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from _nodes import NodeCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -230,32 +228,17 @@ def test_serve_refuses_a_data_directory_it_cannot_create(
 # -- a full disk -------------------------------------------------------------------------
 
 
-def _ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
+@pytest.mark.integration
 def test_a_node_whose_disk_fills_stops_with_a_message_and_loses_nothing(tmp_path: Path) -> None:
     """Node 2's files may not grow past 128 KB (RLIMIT_FSIZE, the full-disk error a real
     disk gives): it must exit with a message; the others keep every acknowledged write."""
-    addrs = [f"127.0.0.1:{p}" for p in _ports(3)]
-    procs: dict[int, subprocess.Popen[bytes]] = {}
-
     def small_disk() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (128 * 1024, 128 * 1024))
 
-    for k in range(3):
-        procs[k] = subprocess.Popen(
-            [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-             "--peers", ",".join(addrs), "--data", str(tmp_path / f"d{k}")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=small_disk if k == 2 else None)
+    cluster = NodeCluster(tmp_path, event_logs=False, own_dirs=True, pipe_stderr=True,
+                          preexec={2: small_disk})
+    addrs, procs = cluster.addrs, cluster.procs
     acked: dict[str, str] = {}
 
     async def write() -> None:
@@ -274,15 +257,15 @@ def test_a_node_whose_disk_fills_stops_with_a_message_and_loses_nothing(tmp_path
         finally:
             await client.close()
 
-    try:
+    with cluster:
+        cluster.start_all()
         asyncio.run(asyncio.wait_for(write(), 90))
         deadline = time.monotonic() + 5
         while procs[2].poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert procs[2].poll() is not None, "node 2 kept running on a full disk"
         assert procs[2].returncode != 0
-        assert procs[2].stderr is not None
-        err = procs[2].stderr.read().decode()
+        err = cluster.stderr(2)
         assert "Traceback" not in err and ("full" in err or "space" in err), err
 
         async def read_back() -> None:
@@ -292,8 +275,3 @@ def test_a_node_whose_disk_fills_stops_with_a_message_and_loses_nothing(tmp_path
             await client.close()
 
         asyncio.run(asyncio.wait_for(read_back(), 60))
-    finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.kill()
-            p.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _search import reachable
 
 from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR
@@ -26,19 +27,6 @@ from agree.spec import Property, Spec
 from agree.traces.trace import decode_trace, load_trace, to_json
 
 
-def reachable(spec: Spec[Any]) -> set[Any]:
-    """Every reachable state inside the constraint, by plain set-based search."""
-    todo = [s for s in spec.init() if spec.constraint(s)]
-    seen = set(todo)
-    while todo:
-        s = todo.pop()
-        for t in spec.successors(s):
-            if spec.constraint(t.state) and t.state not in seen:
-                seen.add(t.state)
-                todo.append(t.state)
-    return seen
-
-
 def orbits(spec: Spec[Any], states: set[Any]) -> int:
     """The number of orbits, computed from the images themselves (no fingerprints)."""
     return len({frozenset(spec.permute(s, g) for g in group(spec)) for s in states})
@@ -53,11 +41,11 @@ def safety(spec: Spec[Any], props: tuple[Property, ...]) -> list[Property]:
 
 
 @pytest.mark.parametrize(("acceptors", "values", "max_ballot"), [
-    pytest.param(3, 2, 1, marks=pytest.mark.slow), (2, 2, 1), (3, 1, 1)])
+    pytest.param(3, 2, 1, marks=pytest.mark.reference), (2, 2, 1), (3, 1, 1)])
 def test_symmetric_count_is_the_exact_number_of_orbits(acceptors: int, values: int,
                                                         max_ballot: int) -> None:
     spec = Paxos(acceptors=acceptors, values=values, max_ballot=max_ballot)
-    states = reachable(spec)
+    states = reachable(spec, constraint="inside")
     plain = check(spec, PROPERTIES)
     assert plain.distinct == len(states)
     sym = check_with_symmetry(spec, PROPERTIES)
@@ -84,10 +72,10 @@ class ReliableRaft(Raft):
     (Raft, {"servers": 2, "values": 2, "max_term": 2, "max_log": 1, "max_messages": 1}),
     # three servers: a renaming that confuses a permutation with its inverse shows here
     pytest.param(ReliableRaft, {"servers": 3, "max_term": 2, "max_log": 0, "max_messages": 1,
-                                "max_restarts": 0}, marks=pytest.mark.slow)])
+                                "max_restarts": 0}, marks=pytest.mark.reference)])
 def test_raft_orbit_count_is_exact(cls: type[Raft], params: dict[str, Any]) -> None:
     spec = cls(**params)
-    states = reachable(spec)
+    states = reachable(spec, constraint="inside")
     plain = check(spec, RAFT_PROPERTIES)
     sym = check_with_symmetry(spec, RAFT_PROPERTIES)
     assert plain.distinct == len(states) and plain.verdict == sym.verdict == "holds"
@@ -143,7 +131,7 @@ def test_orbit_count_of_a_violating_spec_explored_completely() -> None:
     plain = check(spec, safety(spec, props), stop_at_first=False)
     sym = check_with_symmetry(spec, safety(spec, props), stop_at_first=False)
     assert plain.complete and sym.complete
-    assert sym.distinct == orbits(spec, reachable(spec))
+    assert sym.distinct == orbits(spec, reachable(spec, constraint="inside"))
 
 
 _RAFT_2 = {"servers": 2, "max_term": 2, "max_log": 1, "max_messages": 1}
@@ -170,7 +158,7 @@ def test_same_verdicts_and_trace_lengths_with_and_without_symmetry(name: str) ->
     chosen = safety(spec, props)
     plain = check(spec, chosen, time_limit=8.0 if name in SMALL else 1.5)
     if plain.verdict == "incomplete":
-        pytest.skip(f"{name}: too big for the default suite (pytest -m slow checks it)")
+        pytest.skip(f"{name}: too big for the default suite (pytest -m reference checks it)")
     sym = check_with_symmetry(spec, chosen)
     assert sym.verdict == plain.verdict
     shortest = {v.property: len(v.trace) for v in plain.violations if v.trace is not None}
@@ -185,7 +173,7 @@ def test_same_verdicts_and_trace_lengths_with_and_without_symmetry(name: str) ->
         assert not next(p for p in chosen if p.name == v.property).holds(spec, again.states[-1])
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("name", [n for n in SYMMETRIC if n not in FULL_SIZE_TOO_LARGE])
 def test_same_verdicts_with_and_without_symmetry_full_size(name: str) -> None:
     spec, props = registry.build(name, {})
@@ -225,7 +213,7 @@ def test_cli_symmetry(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "paxos", "--values", "1", "--max-ballot", "1", "--symmetry",
                  "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert f"distinct states   {orbits(spec, reachable(spec)):,}" in out
+    assert f"distinct states   {orbits(spec, reachable(spec, constraint='inside')):,}" in out
     assert "symmetry          on" in out
     assert main(["check", "paxos-article", "--symmetry"]) == 2
     assert "declares no symmetry" in capsys.readouterr().err

@@ -3,7 +3,7 @@ output under tests/golden_render/.
 
 Rewrite the render goldens deliberately, then review the diff:
     AGREE_REWRITE_GOLDENS=1 pytest tests/test_trace_render.py
-A golden trace without render goldens yet is still rendered and sanity-checked here.
+A golden trace without its render goldens fails here (write them as above).
 """
 
 from __future__ import annotations
@@ -78,9 +78,8 @@ def test_render_matches_golden(path: Path, renderer: str) -> None:
             RENDER_DIR.mkdir(exist_ok=True)
             golden.write_text(fresh)
             pytest.skip(f"rewrote {golden.name}")
-    if not golden.exists():
-        pytest.skip(f"no render golden for {path.name} yet: AGREE_REWRITE_GOLDENS=1 pytest "
-                    "tests/test_trace_render.py writes it")
+    assert golden.exists(), (f"no render golden for {path.name}: AGREE_REWRITE_GOLDENS=1 "
+                             "pytest tests/test_trace_render.py writes it")
     assert fresh == golden.read_text(), (
         f"{golden.name} changed: review, rewrite with AGREE_REWRITE_GOLDENS=1")
 

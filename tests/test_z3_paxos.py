@@ -13,12 +13,12 @@
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 import z3
+from _search import reachable
 
 from agree.cli.prove import encoding_for
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
@@ -26,25 +26,12 @@ from agree.models.zoo.paxos import AcceptBelowPromisePaxos
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
 from agree.protocols.registry import build
-from agree.spec import Spec
 from agree.symbolic.bmc import bmc
 from agree.symbolic.paxos.invariant import PaxosVars, PaxosZ3
 from agree.symbolic.prove import prove
 from agree.symbolic.z3base import SEED, Z3_PINNED, z3_version
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
-
-
-def reachable(spec: Spec[Any]) -> list[Any]:
-    seen = dict.fromkeys(spec.init())
-    queue = deque(seen)
-    while queue:
-        s = queue.popleft()
-        for t in spec.successors(s):
-            if t.state not in seen:
-                seen[t.state] = None
-                queue.append(t.state)
-    return list(seen)
 
 
 def z3_value(sv: z3.Solver, formula: z3.BoolRef) -> bool:
@@ -223,7 +210,7 @@ def test_paxos_invariant_proved_for_three_acceptors() -> None:
     assert len(res.obligations) == 10 * 5 + 2
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_a_missing_lemma_gives_a_checked_counterexample_to_induction() -> None:
     class Weak(PaxosZ3):
         INVARIANTS = tuple(n for n in PaxosZ3.INVARIANTS if n != "max_bal_ge_max_vbal")
@@ -239,7 +226,7 @@ def test_a_missing_lemma_gives_a_checked_counterexample_to_induction() -> None:
         assert cti.label is not None and cti.label.startswith("Phase1b")
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_amnesia_counterexample_is_classified_by_a_full_search() -> None:
     # Z3 picks the CTI; whether its pre-state is reachable depends on that pick
     # (today: unreachable, values=1, max_ballot=1), so the classification is held

@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import random
-from collections import deque
 from typing import Any
 
 import pytest
 import z3
+from _search import reachable
 
 from agree.cli.main import main
 from agree.models.paxos_article import ArticlePaxos, ArticleState
@@ -22,17 +22,6 @@ from agree.symbolic.bmc import bmc
 from agree.symbolic.paxos.article import ArticleZ3
 
 TWINS = {p.name: p for p in PROPERTIES}
-
-
-def reachable(spec: ArticlePaxos) -> list[ArticleState]:
-    seen = dict.fromkeys(spec.init())
-    queue = deque(seen)
-    while queue:
-        for t in spec.successors(queue.popleft()):
-            if t.state not in seen:
-                seen[t.state] = None
-                queue.append(t.state)
-    return list(seen)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +70,7 @@ def test_transition_relation_admits_exactly_the_explicit_successors(
             assert sv.check() == z3.unsat, f"{label}: Z3 admits a step the spec does not"
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_bmc_refutes_the_article_with_two_acceptors() -> None:
     spec = ArticlePaxos(acceptors=2, values=2, max_ballot=1)
     enc = ArticleZ3(2, 2, 1)

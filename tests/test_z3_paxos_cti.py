@@ -11,33 +11,20 @@ unknown 4 (a tiny timeout), and the 5-acceptor and any-number proofs.
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections import deque
-from typing import Any
+from collections.abc import Callable
 
 import pytest
+from _search import reachable
 
 from agree.cli.main import main
 from agree.cli.prove import encoding_for
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
 from agree.protocols.registry import build
-from agree.spec import Spec
 from agree.symbolic.paxos.invariant import PaxosZ3
 from agree.symbolic.prove import CTI, prove
 
 TWINS = {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
-
-
-def reachable(spec: Spec[Any]) -> set[Any]:
-    seen = set(spec.init())
-    queue = deque(seen)
-    while queue:
-        for t in spec.successors(queue.popleft()):
-            if t.state not in seen:
-                seen.add(t.state)
-                queue.append(t.state)
-    return seen
 
 
 def check_cti_independently(cti: CTI, conjunct: str, assumed: tuple[str, ...]) -> None:
@@ -50,11 +37,11 @@ def check_cti_independently(cti: CTI, conjunct: str, assumed: tuple[str, ...]) -
     assert cti.post in [t.state for t in spec.successors(cti.pre)]
     assert not TWINS[conjunct].holds(spec, cti.post)
     # The classification agrees with a full search of the same configuration.
-    expected = "reachable" if cti.pre in reachable(spec) else "unreachable"
+    expected = "reachable" if cti.pre in set(reachable(spec)) else "unreachable"
     assert cti.reachable == expected
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 def test_zoo_cti_decoded_rechecked_and_classified() -> None:
     """Slow when run after other Z3 tests: which CTI Z3 returns depends on the names
     earlier tests created in the process's Z3 context, and some CTIs take a minute to
@@ -71,14 +58,12 @@ def test_zoo_cti_decoded_rechecked_and_classified() -> None:
     check_cti_independently(cti, failed[0].conjunct, PaxosZ3.INVARIANTS)
 
 
-def test_zoo_cti_through_the_cli_is_printed_rechecked_and_classified() -> None:
+def test_zoo_cti_through_the_cli_is_printed_rechecked_and_classified(
+        agree_process: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     """`agree prove` on a zoo variant: pre-state, step, re-check and classification
     printed. In a fresh process, so the CTI Z3 returns does not depend on other tests."""
     name = "paxos-2b-keeps-promise"
-    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
-                          "raise SystemExit(main())", "prove", name, "--action", "Phase2b",
-                          "--first", "--timeout", "60"],
-                         capture_output=True, text=True, timeout=600)
+    run = agree_process(["prove", name, "--action", "Phase2b", "--first", "--timeout", "60"])
     out = run.stdout
     assert run.returncode == 1, run.stderr
     assert "FAILED" in out and "pre-state:" in out and "step: Phase2b(" in out

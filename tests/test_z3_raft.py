@@ -13,16 +13,13 @@
 
 from __future__ import annotations
 
-import json
 import random
-import subprocess
-import sys
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 import z3
+from _search import reachable
 
 from agree.cli.prove_raft import raft_encoding_for, raft_twins
 from agree.models.raft import Raft
@@ -39,29 +36,12 @@ from agree.models.raft_types import (
     with_message,
 )
 from agree.protocols.registry import build
-from agree.spec import Spec
 from agree.symbolic.bmc import bmc
 from agree.symbolic.raft.encoding import RaftVars, RaftZ3, project
 from agree.symbolic.raft.invariant import SAFETY, conjunct
 
 TWINS = raft_twins()
 SMALL = {"servers": 2, "max_term": 2, "max_log": 1, "max_messages": 1, "max_restarts": 0}
-
-
-def reachable(spec: Spec[Any]) -> list[Any]:
-    """Every state the explicit checker meets: constraint-violating successors included
-    (evaluated, not expanded, as TLC does)."""
-    seen = dict.fromkeys(spec.init())
-    queue = deque(seen)
-    while queue:
-        s = queue.popleft()
-        if not spec.constraint(s):
-            continue
-        for t in spec.successors(s):
-            if t.state not in seen:
-                seen[t.state] = None
-                queue.append(t.state)
-    return list(seen)
 
 
 def encoding(params: dict[str, Any], proof: bool, name: str = "raft") -> RaftZ3:
@@ -141,20 +121,20 @@ def test_conjuncts_match_python_on_every_reachable_state() -> None:
     """Every distinct state (within the state constraint, as TLC counts them)."""
     spec, _ = build("raft", SMALL)
     assert isinstance(spec, Raft)
-    states = [st for st in reachable(spec) if spec.constraint(st)]
+    states = [st for st in reachable(spec, constraint="tlc") if spec.constraint(st)]
     assert len(states) == 770
     bad, _ = disagreements(encoding(SMALL, proof=True), spec, states)
     assert bad == []
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("restarts", [0, -1])
 def test_conjuncts_match_python_on_every_state_met(restarts: int) -> None:
     """Also the successors outside the constraint (terms 3, logs of 2), and Restart."""
     params = {**SMALL, "max_restarts": restarts}
     spec, _ = build("raft", params)
     assert isinstance(spec, Raft)
-    states = reachable(spec)
+    states = reachable(spec, constraint="tlc")
     bad, _ = disagreements(encoding(params, proof=True), spec, states)
     assert bad == []
 
@@ -163,11 +143,11 @@ def test_conjuncts_match_python_on_unreachable_and_buggy_states() -> None:
     spec, _ = build("raft", SMALL)
     assert isinstance(spec, Raft)
     rng = random.Random(7)
-    sample = rng.sample(reachable(spec), 60)
+    sample = rng.sample(reachable(spec, constraint="tlc"), 60)
     zoo_states = []
     for name in ("raft-stale-votes", "raft-leader-ignores-term"):
         zoo, _ = build(name, {**SMALL, "max_term": 3, "max_log": 0})
-        zoo_states += rng.sample(reachable(zoo), 20)
+        zoo_states += rng.sample(reachable(zoo, constraint="tlc"), 20)
     bad, falses = disagreements(encoding(SMALL, proof=True), spec,
                                 [*mutants(spec, sample, 150), *zoo_states])
     assert bad == []
@@ -206,7 +186,7 @@ def test_transition_relation_admits_exactly_the_explicit_successors(proof: bool)
     params = {**SMALL, "max_restarts": -1}
     spec, _ = build("raft", params)
     assert isinstance(spec, Raft)
-    states = reachable(spec)
+    states = reachable(spec, constraint="tlc")
     # States with entries in logs and in flight, and some of anything.
     rich = [st for st in states if any(st.log) and any(m.mtype == AEREQ for m in st.messages)]
     rng = random.Random(3 if proof else 4)
@@ -230,7 +210,7 @@ def test_zoo_encodings_admit_exactly_the_variant_successors(name: str) -> None:
     spec, _ = build(name, params)
     assert isinstance(spec, Raft)
     label = ZOO_ACTION[name]
-    states = [st for st in reachable(build(name, {**params, "max_log": 1})[0])
+    states = [st for st in reachable(build(name, {**params, "max_log": 1})[0], constraint="tlc")
               if any(tr.action.label == label for tr in spec.successors(st))]
     sample = random.Random(11).sample(states, 4)
     assert successor_mismatches(encoding(params, False, name), spec, sample, [label]) == []
@@ -255,7 +235,7 @@ def test_a_drifted_encoding_fails_the_agreement_checks() -> None:
     assert isinstance(spec, Raft)
     enc = DriftedRaftZ3(2, 1, proof=False, max_term=2, max_log=1, max_messages=1,
                         max_restarts=0)
-    states = [st for st in reachable(spec)
+    states = [st for st in reachable(spec, constraint="tlc")
               if any(m.mtype == "RequestVoteRequest" for m in st.messages)
               and any(v is not None for v in st.voted_for)]
     sample = random.Random(2).sample(states, 12)
@@ -275,15 +255,13 @@ def test_a_drifted_encoding_fails_the_agreement_checks() -> None:
     assert any(b.startswith("vote_resp_unique") for b in bad)
 
 
-def test_election_safety_and_log_matching_proved_for_three_servers() -> None:
+def test_election_safety_and_log_matching_proved_for_three_servers(
+        agree_prove_json: Callable[..., tuple[int, dict[str, Any]]]) -> None:
     """Through the CLI in a fresh process: how long Z3 takes on an obligation depends
     on the terms earlier tests created in the process's Z3 context (17 s alone, 71 s
     after the BMC tests, and once an obligation over the 120 s timeout)."""
-    run = subprocess.run([sys.executable, "-c", "from agree.cli.main import main; "
-                          "raise SystemExit(main())", "prove", "raft", "--servers", "3",
-                          "--json"], capture_output=True, text=True, timeout=1200)
-    assert run.returncode == 0, run.stderr
-    doc = json.loads(run.stdout)
+    code, doc = agree_prove_json(["raft", "--servers", "3"], timeout=1200)
+    assert code == 0, doc
     assert [o for o in doc["obligations"] if o["verdict"] != "proved"] == []
     assert doc["verdict"] == "proved"
     enc = raft_encoding_for("raft", servers=3, values=None, proof=True)

@@ -101,7 +101,7 @@ def test_the_same_steps_are_harmless_in_the_correct_protocol(entry: registry.Spe
 
 
 #: Entries whose configuration the correct protocol explores in a few seconds; the others
-#: (hundreds of thousands of states or more) run under -m slow.
+#: (hundreds of thousands of states or more) run under -m reference.
 SMALL = {"raft-leader-ignores-term", "raft-stale-votes", "paxos-accept-below-promise",
          "paxos-amnesia"}
 
@@ -113,7 +113,7 @@ TOO_LARGE = {"raft-commit-old-term", "raft-vote-any-log", "raft-truncate-on-stal
 
 
 @pytest.mark.parametrize("entry", [
-    e if e.name in SMALL else pytest.param(e, marks=pytest.mark.slow)
+    e if e.name in SMALL else pytest.param(e, marks=pytest.mark.reference)
     for e in ZOO if e.name not in TOO_LARGE], ids=lambda e: e.name)
 def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry) -> None:
     cls = _correct(entry)
@@ -122,7 +122,7 @@ def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry
     assert result.complete and result.violations == []
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("path", [p for p in sorted(DEEP_DIR.glob("*.json"))
                                   if not p.name.endswith(".scenario.json")],
                          ids=lambda p: p.stem)
