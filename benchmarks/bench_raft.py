@@ -71,7 +71,7 @@ def write_docs(symmetry: bool, rows: list[list[object]], chosen: list[int]) -> N
                 "Long configurations", Provenance.recorded(
                     "12dfc5d", "2026-11-26", "by `bench_scale.py`, which timed them"),
                 COLUMNS, missing, "Counts pinned by `tests/test_raft.py` (the last under "
-                "`pytest -m slow`); their times are on the [scale page](scale.md)."))
+                "`pytest -m reference`); their times are on the [scale page](scale.md)."))
         write_page("raft", "Raft: the reference configurations",
                    "raft.tla's reference configurations (values 1, max term 2), every "
                    "property checked by the one-process checker: the counts are TLC's, "
