@@ -21,10 +21,10 @@ import statistics
 import sys
 import time
 
-from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
+from agree.conformance.paxos_machine import paxos_machine
 from agree.conformance.power import measure
-from agree.conformance.raft_bugs import SEEDED_BUGS
 from agree.conformance.raft_machine import raft_machine
+from agree.protocols import registry
 
 
 def main() -> int:
@@ -37,8 +37,10 @@ def main() -> int:
     rows = []
     start = time.perf_counter()
     for protocol, bugs, factory, budget in (
-            ("raft", SEEDED_BUGS, raft_machine, args.budget_raft),
-            ("paxos", PAXOS_BUGS, paxos_machine, args.budget_paxos)):
+            ("raft", registry.get("raft").protocol.seeded_bugs(), raft_machine,
+             args.budget_raft),
+            ("paxos", registry.get("paxos").protocol.seeded_bugs(), paxos_machine,
+             args.budget_paxos)):
         for bug in bugs:
             for seed in runs:
                 with contextlib.redirect_stdout(io.StringIO()):

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from agree.cli.main import main
-from agree.cli.prove import encoding_for
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
 from agree.protocols.registry import build
 from agree.spec import Spec
+from agree.symbolic.paxos.driver import encoding_for
 from agree.symbolic.paxos.invariant import PaxosZ3
 from agree.symbolic.prove import CTI, prove
 

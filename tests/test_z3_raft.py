@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import z3
 
-from agree.cli.prove_raft import raft_encoding_for, raft_twins
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AEREQ,
@@ -41,6 +40,7 @@ from agree.models.raft_types import (
 from agree.protocols.registry import build
 from agree.spec import Spec
 from agree.symbolic.bmc import bmc
+from agree.symbolic.raft.driver import raft_encoding_for, raft_twins
 from agree.symbolic.raft.encoding import RaftVars, RaftZ3, project
 from agree.symbolic.raft.invariant import SAFETY, conjunct
 
