@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
         "after every choice map the cluster onto the spec and check that the spec allows the "
         "step and every safety property holds. Exit 0: conforms; 1: a step or property failed "
         "(Hypothesis' minimal program and the mapped trace are printed).")
-    p.add_argument("protocol", choices=[b.name for b in registry.protocols() if b.conformance])
+    p.add_argument("protocol", choices=[b.name for b in registry.listed(registry.protocols())
+                                          if b.conformance])
     p.add_argument("--examples", type=int, default=300, metavar="N",
                    help="Hypothesis examples (schedules) to run (default 300)")
     p.add_argument("--steps", type=int, default=50, metavar="K",

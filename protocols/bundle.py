@@ -11,6 +11,7 @@ on first use. A user's spec file gets a bundle too, holding the loaded class and
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,16 @@ def resolve_ref(ref: Ref) -> Any:
     return _RESOLVED[ref]
 
 
+def _defined_at(ref: Ref) -> tuple[str, int]:
+    """Where ``"module:attr"`` is defined: its module, and its place among the module's
+    names (objects given directly sort first, in their given order)."""
+    if not isinstance(ref, str):
+        return "", 0
+    resolve_ref(ref)
+    module, _, attr = ref.partition(":")
+    return module, list(vars(sys.modules[module])).index(attr)
+
+
 @dataclass(frozen=True)
 class ZooVariant:
     """A known mistake in a protocol: one model override (``models/zoo/``) and, where they
@@ -55,6 +66,7 @@ class ZooVariant:
     prove: Ref = ""  # the Z3 encoding override (agree prove, agree bmc --encoding arrays)
     bmc: Ref = ""  # the finite BMC encoding override (agree bmc)
     impl_bug: Ref = ""  # the same mistake seeded into impl/ (a conformance SeededBug)
+    replays: bool = True  # its traces replay on impl/ (through the protocol's impl_replay)
     group: str = "zoo"  # as `agree list` shows it ("zoo", or "article" for the article's ids)
 
 
@@ -65,7 +77,9 @@ class Protocol:
     ``symbolic`` is the prove/bmc driver (``symbolic/<protocol>/driver.py``: which flags
     apply, how encodings are built and solved); ``prove`` and ``bmc`` the encodings of the
     correct protocol; ``conformance`` the Hypothesis machine factory over ``impl/``;
-    ``impl_bugs`` the seeded bugs no zoo variant models (the others hang off their variant).
+    ``impl_bugs`` the seeded bugs no zoo variant models (the others hang off their variant);
+    ``impl_replay`` drives ``impl/`` through one of its traces (`agree trace replay --impl`),
+    which must carry the parameters ``impl_replay_params``.
     """
 
     name: str
@@ -81,6 +95,8 @@ class Protocol:
     bmc: Ref = ""
     conformance: Ref = ""
     impl_bugs: tuple[Ref, ...] = ()
+    impl_replay: Ref = ""
+    impl_replay_params: tuple[str, ...] = ()
     zoo: tuple[ZooVariant, ...] = field(default=())
 
     def model_class(self) -> type[Spec[Any]]:
@@ -97,9 +113,10 @@ class Protocol:
             yield SpecEntry(self, v)
 
     def seeded_bugs(self) -> tuple[Any, ...]:
-        """Its seeded implementation bugs: its zoo variants', then those of no variant."""
+        """Its seeded implementation bugs (its zoo variants' and those of no variant), in
+        the order their module defines them (`agree conform --list-bugs` shows them so)."""
         refs = [*(v.impl_bug for v in self.zoo if v.impl_bug), *self.impl_bugs]
-        return tuple(resolve_ref(r) for r in refs)
+        return tuple(resolve_ref(r) for r in sorted(refs, key=_defined_at))
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,12 @@ class SpecEntry:
     def bmc_encoding(self) -> Any:
         """The finite BMC encoding class of this entry, or None."""
         return resolve_ref(self.variant.bmc if self.variant else self.protocol.bmc)
+
+    def impl_replay(self) -> Any:
+        """The function replaying this entry's traces on impl/, or None."""
+        if self.variant is not None and not self.variant.replays:
+            return None
+        return resolve_ref(self.protocol.impl_replay)
 
     def impl_bug(self) -> Any:
         """The zoo variant's seeded implementation bug, or None."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from agree.protocols.bundle import Params, Protocol, ZooVariant
 
-__all__ = ["PROTOCOLS", "ZOO_LISTING"]
+__all__ = ["LISTING_ORDER", "PROTOCOLS"]
 
 _ZR, _ZP = "agree.models.zoo.raft:", "agree.models.zoo.paxos:"
 _RZ3, _RBMC = "agree.symbolic.raft.zoo:", "agree.symbolic.raft.bmc_zoo:"
@@ -32,6 +32,8 @@ PAXOS = Protocol(
     "Lamport's Paxos.tla: single-decree Paxos over a message set",
     symbolic=_PAXOS_DRIVER, prove="agree.symbolic.paxos.invariant:PaxosZ3",
     bmc=_PBMC + "PaxosBmc", conformance=_PBUG + "paxos_machine",
+    impl_replay="agree.conformance.paxos_replay:replay_paxos",
+    impl_replay_params=("acceptors", "values", "max_ballot"),
     impl_bugs=(_PBUG + "PROMISE_FORGETS_VOTE",),
     zoo=(
         # defaults = the smallest failing configuration benchmarks/zoo_search.py found.
@@ -60,7 +62,7 @@ PAXOS = Protocol(
                    "Paxos.tla with the article's ids: two proposers may share a ballot",
                    "agreement", "the article: unique id = process id + Unix timestamp",
                    prove=_PZ3 + "PidTimestampZ3", bmc=_PBMC + "PidTimestampBmc",
-                   group="article"),
+                   replays=False, group="article"),  # impl/'s ballots are unique
     ))
 
 ARTICLE = Protocol(
@@ -84,6 +86,8 @@ RAFT = Protocol(
     symbolic="agree.symbolic.raft.driver:RAFT", prove="agree.symbolic.raft.encoding:RaftZ3",
     bmc="agree.symbolic.raft.bmc:RaftBmc",
     conformance="agree.conformance.raft_machine:raft_machine",
+    impl_replay="agree.conformance.replay_impl:replay_raft",
+    impl_replay_params=("servers", "values"),
     impl_bugs=(_RBUG + "ACCEPT_STALE_TERM",),
     zoo=(
         ZooVariant("raft-commit-old-term", _ZR + "CommitOldTermRaft",
@@ -140,5 +144,6 @@ RAFT = Protocol(
 #: Every protocol; the order in which `agree prove` names what is encoded.
 PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT)
 
-#: The order of the zoo in `agree list` (by protocol): Raft's first.
-ZOO_LISTING: tuple[str, ...] = ("raft", "paxos")
+#: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
+#: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.
+LISTING_ORDER: tuple[str, ...] = ("raft", "paxos")

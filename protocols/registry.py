@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from agree.protocols.bundle import Protocol, SpecEntry, ZooVariant, resolve_ref
-from agree.protocols.catalog import PROTOCOLS, ZOO_LISTING
+from agree.protocols.catalog import LISTING_ORDER, PROTOCOLS
 from agree.spec import Property, Spec, SpecError
 
 __all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "encoded_names",
-           "entries", "get", "load", "load_user_spec", "lookup", "protocols", "resolve",
-           "seeded_bugs"]
+           "entries", "find", "get", "listed", "load", "load_user_spec", "lookup", "protocols",
+           "resolve", "seeded_bugs"]
 
 
 def _import(ref: str) -> Any:
@@ -34,12 +34,21 @@ def protocols() -> tuple[Protocol, ...]:
     return PROTOCOLS
 
 
+def _listing_rank(p: Protocol) -> int:
+    return LISTING_ORDER.index(p.name) if p.name in LISTING_ORDER else len(LISTING_ORDER)
+
+
+def listed(bundles: Sequence[Protocol]) -> list[Protocol]:
+    """``bundles`` in the order listings of protocols' zoos and implementations use."""
+    return sorted(bundles, key=_listing_rank)
+
+
 def entries() -> list[SpecEntry]:
     """Every registered name, protocols first, then the article's, then the zoo."""
     order = {"protocol": 0, "article": 1, "zoo": 2}
 
     def key(e: SpecEntry) -> tuple[int, int]:
-        zoo_rank = -1 if e.variant is None else ZOO_LISTING.index(e.protocol.name)
+        zoo_rank = -1 if e.variant is None else _listing_rank(e.protocol)
         return order.get(e.group, 3), zoo_rank
 
     return sorted((e for p in PROTOCOLS for e in p.entries()), key=key)
@@ -47,12 +56,16 @@ def entries() -> list[SpecEntry]:
 
 def get(name: str) -> SpecEntry:
     """The entry called ``name``; an unknown name is a :class:`SpecError`."""
-    for p in PROTOCOLS:
-        for e in p.entries():
-            if e.name == name:
-                return e
+    entry = find(name)
+    if entry is not None:
+        return entry
     known = ", ".join(e.name for e in entries())
     raise SpecError(f"unknown spec {name!r} (known: {known}; `agree list` describes them)")
+
+
+def find(name: str) -> SpecEntry | None:
+    """The entry called ``name``, or None."""
+    return next((e for p in PROTOCOLS for e in p.entries() if e.name == name), None)
 
 
 def lookup(name: str) -> SpecEntry:
@@ -71,7 +84,7 @@ def encoded_names() -> list[str]:
 
 def seeded_bugs() -> tuple[Any, ...]:
     """Every protocol's seeded implementation bugs (conformance ``SeededBug`` values)."""
-    return tuple(b for p in PROTOCOLS for b in p.seeded_bugs())
+    return tuple(b for p in listed(PROTOCOLS) for b in p.seeded_bugs())
 
 
 def coerce_params(cls: type[Spec[Any]], given: Mapping[str, Any],
