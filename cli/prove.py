@@ -18,6 +18,7 @@ from typing import Any
 from agree.cli.check import parse_spec_params
 from agree.cli.main import require_positive
 from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
 from agree.spec import Property, Spec, SpecError
 from agree.symbolic.bmc import BmcResult, bmc
 from agree.symbolic.driver import SymbolicDriver, no_encoding
@@ -84,8 +85,14 @@ def register(sub: Any) -> None:
 
 # -- prove ----------------------------------------------------------------------
 
-#: The options of `agree prove` that only some protocols take (their drivers' prove_flags).
-_PROTOCOL_FLAGS = ("acceptors", "servers", "part")
+def _protocol_flags() -> list[str]:
+    """The `agree prove` options some protocol's driver takes (``prove_flags``); each
+    applies to the protocols whose driver names it, and is an error for the others."""
+    flags: list[str] = []
+    for bundle in registry.protocols():
+        driver = resolve_ref(bundle.symbolic)
+        flags += [f for f in (driver.prove_flags if driver else ()) if f not in flags]
+    return flags
 
 
 def _driver(entry: registry.SpecEntry) -> SymbolicDriver:
@@ -107,7 +114,8 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     # A flag of another protocol is a mistake, not something to ignore: `prove raft
     # --acceptors 5` must not print PROVED for 3 servers.
     own = driver.prove_flags
-    wrong = [f"--{f}" for f in _PROTOCOL_FLAGS if f not in own and getattr(args, f) is not None]
+    wrong = [f"--{f}" for f in _protocol_flags()
+             if f not in own and getattr(args, f) is not None]
     if wrong:
         raise SpecError(f"{', '.join(wrong)} does not apply to {args.spec} "
                         f"(its flags: {', '.join('--' + f for f in own)})")

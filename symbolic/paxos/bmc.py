@@ -11,8 +11,8 @@ the one step its explicit twin changes (models/zoo/paxos.py, and
 ``PidTimestampPaxos`` of models/paxos_article.py); the Paxos bundle
 (protocols/catalog.py) names them, symbolic/paxos/driver.py builds them.
 
-The unbounded encodings for ``agree prove`` are properties/paxos_z3.py and
-properties/paxos_zoo_z3.py; this one is for finding violations fast.
+The unbounded encodings for ``agree prove`` are symbolic/paxos/invariant.py and
+symbolic/paxos/zoo.py; this one is for finding violations fast.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Z3 encodings of the Paxos bug zoo (models/zoo_paxos.py) and of the article's
+"""Z3 encodings of the Paxos bug zoo (models/zoo/paxos.py) and of the article's
 proposal ids (models/paxos_article.py ``PidTimestampPaxos``): each overrides the
 one action its explicit twin changes. The Paxos bundle (protocols/catalog.py) names them.
 """

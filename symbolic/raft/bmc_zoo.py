@@ -1,4 +1,4 @@
-"""The Raft bug zoo (models/zoo_raft.py) in the BMC encoding: each variant overrides the
+"""The Raft bug zoo (models/zoo/raft.py) in the BMC encoding: each variant overrides the
 same step of :class:`~agree.symbolic.raft.bmc.RaftBmc` that its explicit twin overrides. The
 Raft bundle (protocols/catalog.py) names them."""
 

@@ -1,4 +1,4 @@
-"""Z3 encodings of the Raft bug zoo (models/zoo_raft.py): each overrides the same step
+"""Z3 encodings of the Raft bug zoo (models/zoo/raft.py): each overrides the same step
 of :class:`~agree.symbolic.raft.encoding.RaftZ3` that its explicit twin overrides. The Raft
 bundle (protocols/catalog.py) names them."""
 
