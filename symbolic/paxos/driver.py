@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agree.protocols.bundle import SpecEntry
-from agree.protocols.registry import get
+from agree.protocols.registry import get, protocols
 from agree.spec import Property, Spec, SpecError
 from agree.symbolic.driver import BmcSetup, ProveSetup, SymbolicDriver, no_encoding
 from agree.symbolic.finite_z3 import FiniteEncoding
@@ -134,7 +134,6 @@ ARTICLE = ArticleDriver()
 
 def _family() -> list[SpecEntry]:
     """The registered entries a Paxos-like driver serves (the article's included)."""
-    from agree.protocols.registry import protocols
     return [e for p in protocols() for e in p.entries()
             if isinstance(e.driver(), PaxosDriver)]
 
