@@ -1,7 +1,7 @@
 """Seeded bugs for measuring the harness: each a patch that breaks one Raft rule in
 impl/raft, applied by monkeypatching for the duration of a ``with`` block.
 
-They follow the bug zoo (models/zoo_raft.py) into the implementation: the same
+They follow the bug zoo (models/zoo/raft.py) into the implementation: the same
 mistakes, made in the code rather than the spec. Conformance must catch each.
 """
 
