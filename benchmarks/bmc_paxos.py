@@ -95,7 +95,7 @@ def solve_once(name: str, mode: str, timeout: float) -> str:
     """One single query asked of one solver (run in a fresh process by ``solvers``)."""
     import z3  # type: ignore[import-untyped]
 
-    from agree.symbolic.paxos.bmc import finite_encoding_for
+    from agree.symbolic.paxos.driver import finite_encoding_for
     from agree.symbolic.z3base import solver
     params, depth = config(name)
     t0 = time.perf_counter()

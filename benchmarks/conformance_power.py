@@ -25,10 +25,10 @@ import time
 
 from report import Provenance, Table, write_page
 
-from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
+from agree.conformance.paxos_machine import paxos_machine
 from agree.conformance.power import measure
-from agree.conformance.raft_bugs import SEEDED_BUGS
 from agree.conformance.raft_machine import raft_machine
+from agree.protocols import registry
 
 #: Seeds 1-3 beside the derandomized run, measured at commit 8388917 (2026-11-26) on the
 #: shared 2-core machine, default budgets.
@@ -73,8 +73,10 @@ def main() -> int:
     table: list[list[object]] = []
     start = time.perf_counter()
     for protocol, bugs, factory, budget in (
-            ("raft", SEEDED_BUGS, raft_machine, args.budget_raft),
-            ("paxos", PAXOS_BUGS, paxos_machine, args.budget_paxos)):
+            ("raft", registry.get("raft").protocol.seeded_bugs(), raft_machine,
+             args.budget_raft),
+            ("paxos", registry.get("paxos").protocol.seeded_bugs(), paxos_machine,
+             args.budget_paxos)):
         for bug in bugs:
             for seed in runs:
                 with contextlib.redirect_stdout(io.StringIO()):

@@ -11,6 +11,9 @@ import argparse
 import time
 from typing import Any
 
+from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
+
 __all__ = ["register"]
 
 
@@ -22,7 +25,8 @@ def register(sub: Any) -> None:
         "after every choice map the cluster onto the spec and check that the spec allows the "
         "step and every safety property holds. Exit 0: conforms; 1: a step or property failed "
         "(Hypothesis' minimal program and the mapped trace are printed).")
-    p.add_argument("protocol", choices=["raft", "paxos"])
+    p.add_argument("protocol", choices=[b.name for b in registry.listed(registry.protocols())
+                                          if b.conformance])
     p.add_argument("--examples", type=int, default=300, metavar="N",
                    help="Hypothesis examples (schedules) to run (default 300)")
     p.add_argument("--steps", type=int, default=50, metavar="K",
@@ -52,12 +56,11 @@ def register(sub: Any) -> None:
 def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.cli.main import UsageError
     from agree.conformance.harness import ConformanceFailure
-    from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
     from agree.conformance.power import run_machine
-    from agree.conformance.raft_bugs import SEEDED_BUGS, seeded
-    from agree.conformance.raft_machine import raft_machine
+    from agree.conformance.raft_bugs import seeded
 
-    bugs = SEEDED_BUGS if args.protocol == "raft" else PAXOS_BUGS
+    bundle = next(b for b in registry.protocols() if b.name == args.protocol)
+    bugs = bundle.seeded_bugs()
     if args.list_bugs:
         for b in bugs:
             print(f"{b.name:<24} breaks {b.breaks}")
@@ -69,8 +72,7 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
     if args.bug is not None and args.bug not in {b.name for b in bugs}:
         raise UsageError(f"agree conform: no seeded {args.protocol} bug {args.bug!r} "
                          f"(known: {', '.join(b.name for b in bugs)})")
-    machine: Any = (raft_machine(args.servers, args.values) if args.protocol == "raft"
-                    else paxos_machine(args.servers, args.values))
+    machine: Any = resolve_ref(bundle.conformance)(args.servers, args.values)
     start = time.perf_counter()
     try:
         if args.bug is not None:

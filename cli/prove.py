@@ -1,5 +1,8 @@
 """`agree prove` (inductive invariants with Z3) and `agree bmc` (bounded model checking).
 
+Each asks the spec's bundle for its symbolic driver (symbolic/driver.py): which flags
+apply, and the encoding to check; this module parses, runs and prints.
+
 Exit codes: 0 proved / no violation up to the depth, 1 a counterexample,
 2 bad input, 4 unknown (Z3 gave up or a timeout hit; never reported as proved).
 """
@@ -14,16 +17,17 @@ from typing import Any
 
 from agree.cli.check import parse_spec_params
 from agree.cli.main import require_positive
-from agree.cli.prove_raft import is_raft, run_bmc_raft, run_prove_raft
 from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
 from agree.spec import Property, Spec, SpecError
 from agree.symbolic.bmc import BmcResult, bmc
+from agree.symbolic.driver import SymbolicDriver, no_encoding
 from agree.symbolic.prove import CTI, Obligation, ProofResult, prove
 from agree.symbolic.z3base import Encoding
 from agree.traces.text import diff_views, render_text, render_view
 from agree.traces.trace import to_json
 
-__all__ = ["encoding_for", "register"]
+__all__ = ["prove_and_report", "register"]
 
 
 def register(sub: Any) -> None:
@@ -79,52 +83,23 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_bmc, accepts_extra=True)
 
 
-# -- which encoding -------------------------------------------------------------
+# -- prove ----------------------------------------------------------------------
+
+def _protocol_flags() -> list[str]:
+    """The `agree prove` options some protocol's driver takes (``prove_flags``); each
+    applies to the protocols whose driver names it, and is an error for the others."""
+    flags: list[str] = []
+    for bundle in registry.protocols():
+        driver = resolve_ref(bundle.symbolic)
+        flags += [f for f in (driver.prove_flags if driver else ()) if f not in flags]
+    return flags
 
 
-def _paxos_twins() -> dict[str, Property]:
-    from agree.properties.paxos import INDUCTIVE, SAFETY
-    from agree.properties.paxos_lemmas import LEMMAS
-    return {p.name: p for p in (*INDUCTIVE, *LEMMAS, *SAFETY)}
-
-
-def encoded_specs() -> list[str]:
-    """Registry names that have a Z3 encoding."""
-    from agree.symbolic.paxos.zoo import VARIANTS
-    from agree.symbolic.raft.zoo import VARIANTS as RAFT
-    return [*VARIANTS, "paxos-article", *RAFT]
-
-
-def encoding_for(name: str, *, acceptors: int | None, values: int | None,
-                 max_ballot: int | None, extra: dict[str, Any] | None = None,
-                 ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
-    """The Z3 encoding of a registered spec (its variant's actions), with its Python twins."""
-    from agree.symbolic.paxos.zoo import VARIANTS, PidTimestampZ3
-    if name == "paxos-article":
-        return _article_encoding(acceptors, values, max_ballot)
-    cls = VARIANTS.get(name)
-    if cls is None:
-        known = ", ".join(encoded_specs())
-        raise SpecError(f"no Z3 encoding of {name!r} (encoded: {known})")
-    quorum_sort = False  # enumerated majorities (with Phase2a's witnesses: faster)
-    if cls is PidTimestampZ3:
-        proposers = int((extra or {}).get("proposers", 2))
-        enc: Encoding[Any, Any] = PidTimestampZ3(acceptors, values, max_ballot, quorum_sort,
-                                                 proposers)
-    else:
-        enc = cls(acceptors, values, max_ballot, quorum_sort)
-    return enc, _paxos_twins()
-
-
-def _article_encoding(acceptors: int | None, values: int | None, max_ballot: int | None,
-                      ) -> tuple[Encoding[Any, Any], dict[str, Property]]:
-    """The article's Paxos: a finite configuration, for bmc (it has no invariant)."""
-    from agree.properties.paxos_article import PROPERTIES
-    from agree.symbolic.paxos.article import ArticleZ3
-    if acceptors is None or values is None or max_ballot is None:
-        raise SpecError("paxos-article is unsafe and has no inductive invariant to prove: "
-                        "refute it with `agree bmc paxos-article --depth K`")
-    return ArticleZ3(acceptors, values, max_ballot), {p.name: p for p in PROPERTIES}
+def _driver(entry: registry.SpecEntry) -> SymbolicDriver:
+    driver = entry.driver()
+    if driver is None:
+        raise no_encoding(entry.name)
+    return driver  # type: ignore[no-any-return]
 
 
 def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
@@ -133,38 +108,21 @@ def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
     return build
 
 
-# -- prove ----------------------------------------------------------------------
-
-
 def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
-    registry.get(args.spec)  # unknown names: a clear error
-    raft = is_raft(args.spec)
-    # A flag of the other protocol is a mistake, not something to ignore: `prove raft
+    entry = registry.get(args.spec)  # unknown names: a clear error
+    driver = _driver(entry)
+    # A flag of another protocol is a mistake, not something to ignore: `prove raft
     # --acceptors 5` must not print PROVED for 3 servers.
-    own, other = (("servers", "part"), ("acceptors",)) if raft else \
-        (("acceptors",), ("servers", "part"))
-    wrong = [f"--{f}" for f in other if getattr(args, f) is not None]
+    own = driver.prove_flags
+    wrong = [f"--{f}" for f in _protocol_flags()
+             if f not in own and getattr(args, f) is not None]
     if wrong:
         raise SpecError(f"{', '.join(wrong)} does not apply to {args.spec} "
                         f"(its flags: {', '.join('--' + f for f in own)})")
-    if raft:
-        args.servers = 3 if args.servers is None else args.servers
-        args.part = args.part or "all"
-        return run_prove_raft(args)
-    args.acceptors = args.acceptors or "3"
-    if args.acceptors == "any":
-        acceptors: int | None = None
-    else:
-        try:
-            acceptors = int(args.acceptors)
-        except ValueError:
-            raise SpecError(
-                f"--acceptors must be a number or 'any', not {args.acceptors!r}") from None
-        if acceptors < 1:
-            raise SpecError("--acceptors must be at least 1")
+    options = driver.prove_options(entry, {f: getattr(args, f) for f in own})
     require_positive(args, "timeout", "reach_budget")
-    enc, twins = encoding_for(args.spec, acceptors=acceptors, values=None, max_ballot=None)
-    return prove_and_report(args, enc, twins)
+    setup = driver.prove_setup(entry, options)
+    return prove_and_report(args, setup.enc, setup.twins, show_invariant=setup.show_invariant)
 
 
 def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
@@ -299,42 +257,47 @@ def _prove_json(result: ProofResult) -> dict[str, Any]:
 
 def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     entry = registry.get(args.spec)
-    if is_raft(args.spec):
-        return run_bmc_raft(args, extra)
+    driver = _driver(entry)
     if args.depth < 0:
         raise SpecError("--depth must be 0 or more")
     require_positive(args, "timeout")
-    if args.from_trace is not None:
-        raise SpecError("--from is for Raft specs (the Paxos BMC starts at Init; its "
-                        "zoo bugs are at most 17 steps deep)")
+    driver.check_bmc_flags(encoding=args.encoding, from_trace=args.from_trace)
     cls = entry.spec_class()
     params = parse_spec_params(cls, extra, f"agree bmc {args.spec}", dict(entry.defaults))
     spec = cls(**params)
-    sizes = {k: params.get(k) for k in ("acceptors", "values", "max_ballot")}
-    if any(v is None for v in sizes.values()):
-        raise SpecError(f"no Z3 encoding of {args.spec!r} (encoded: "
-                        f"{', '.join(encoded_specs())})")
-    make_solver = None
-    enc: Encoding[Any, Any]
-    if args.encoding == "finite":
-        from agree.symbolic.paxos.bmc import bmc_solver, finite_encoding_for
-        enc, twins = finite_encoding_for(args.spec, params)
-        make_solver = bmc_solver
-    else:
-        enc, twins = encoding_for(args.spec, acceptors=sizes["acceptors"],
-                                  values=sizes["values"], max_ballot=sizes["max_ballot"],
-                                  extra=params)
+    setup = driver.bmc_setup(entry, spec, params, encoding=args.encoding,
+                             from_trace=args.from_trace)
+    start = setup.start
+    talk = not args.quiet and not args.json
+    if start is not None and talk:
+        print(f"{start.describe()}: steps 1..{start.step} replayed on the explicit spec, "
+              f"steps {start.step + 1}..{start.step + args.depth} searched symbolically",
+              file=sys.stderr, flush=True)
     progress = None
-    if not args.quiet and not args.json:
+    if talk:
         def progress(k: int, secs: float) -> None:
             print(f"  depth {k}: no violation ({secs:.1f} s)", file=sys.stderr, flush=True)
-    res = bmc(enc, spec, args.depth, twins=twins, bound=int(params["max_ballot"]),
+    res = bmc(setup.enc, setup.searched, args.depth, twins=setup.twins, bound=setup.bound,
               timeout=args.timeout, progress=progress, incremental=args.incremental,
-              make_solver=make_solver)
+              make_solver=setup.make_solver)
+    if start is not None and res.trace is not None:
+        res.trace = start.prepend(res.trace)
     if args.json:
-        print(json.dumps(_bmc_json(res), indent=1))
-    else:
-        print(_bmc_text(res, spec))
+        out = _bmc_json(res)
+        if start is not None:
+            out["from"] = {"file": start.file, "replayed_steps": start.step,
+                           "symbolic_steps": res.reached if res.trace else res.depth}
+        print(json.dumps(out, indent=1))
+        return res.exit_code
+    text = _bmc_text(res, spec)
+    if start is not None:
+        found = (f"; the trace below is {start.step} replayed + {res.reached} found = "
+                 f"{start.step + res.reached} steps from Init" if res.trace else "")
+        lines = text.split("\n")  # the note goes under the header, above the trace
+        lines.insert(2, f"--from {args.from_trace}: depths count from step {start.step}; "
+                     f"steps 1..{start.step} were replayed, not searched{found}")
+        text = "\n".join(lines)
+    print(text)
     return res.exit_code
 
 

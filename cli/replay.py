@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 from agree.cli.main import UsageError
-from agree.conformance.paxos_replay import replay_paxos
-from agree.conformance.replay_impl import regression_test, replay_raft
+from agree.conformance.replay_impl import regression_test
 from agree.protocols import registry
 from agree.traces.trace import TraceError, load_trace
 
@@ -17,20 +16,22 @@ __all__ = ["run_replay_impl"]
 
 
 def run_replay_impl(args: argparse.Namespace) -> int:
-    """Replay a Raft-family trace on the implementation; exit 1 where it refuses a step."""
+    """Replay a trace on the implementation (its bundle's impl_replay); exit 1 where it
+    refuses a step."""
     if args.save_test and not args.impl:
         raise UsageError("agree trace replay: --save-test needs --impl")
     trace = load_trace(args.file, registry.resolve)
-    family = trace.spec.split("-", 1)[0]
-    needs = {"raft": ("servers", "values"), "paxos": ("acceptors", "values", "max_ballot")}
-    if family not in needs or trace.spec in ("paxos-article", "paxos-pid-timestamp",
-                                             "paxos-liveness"):
-        raise TraceError(f"{args.file}: --impl replays traces of raft and paxos (and their "
-                         f"raft-*/paxos-* zoo variants) on impl/; this one is of {trace.spec}")
-    if any(k not in trace.params for k in needs[family]):
-        raise TraceError(f"{args.file}: the trace's parameters lack one of "
-                         + ", ".join(needs[family]))
-    result = replay_raft(trace) if family == "raft" else replay_paxos(trace)
+    entry = registry.find(trace.spec)
+    replay = entry.impl_replay() if entry is not None else None
+    if entry is None or replay is None:
+        names = [p.name for p in registry.listed(registry.protocols()) if p.impl_replay]
+        raise TraceError(f"{args.file}: --impl replays traces of {' and '.join(names)} (and "
+                         f"their {'/'.join(n + '-*' for n in names)} zoo variants) on impl/; "
+                         f"this one is of {trace.spec}")
+    needs = entry.protocol.impl_replay_params
+    if any(k not in trace.params for k in needs):
+        raise TraceError(f"{args.file}: the trace's parameters lack one of " + ", ".join(needs))
+    result = replay(trace)
     print(f"{args.file}: {result.text()}", end="")
     if args.save_test:
         stem = re.sub(r"\W+", "_", Path(args.file).name.removesuffix(".json")).strip("_")

@@ -25,7 +25,8 @@ from agree.impl.paxos import (
     Promise,
 )
 
-__all__ = ["PAXOS_BUGS", "PaxosMachine", "paxos_machine"]
+__all__ = ["ACCEPTOR_NOT_PERSISTED", "ACCEPT_BELOW_PROMISE", "IGNORE_REPORTED_VOTES",
+           "PROMISE_FORGETS_VOTE", "VOTE_KEEPS_PROMISE", "PaxosMachine", "paxos_machine"]
 
 
 class PaxosMachine(RuleBasedStateMachine):
@@ -142,15 +143,19 @@ def _bug(name: str, breaks: str, attr: str, fn: Callable[..., Any]) -> SeededBug
     return SeededBug(name, breaks, PaxosNode, attr, fn)
 
 
-PAXOS_BUGS: tuple[SeededBug, ...] = (
-    _bug("acceptor-not-persisted", "an acceptor's promise and vote are stable storage",
-         "ready", _forget_acceptor),
-    _bug("accept-below-promise", "Phase2b: never vote below the ballot promised",
-         "_on_accept", _accept_below_promise),
-    _bug("ignore-reported-votes", "Phase2a: propose the value of the highest vote reported",
-         "_on_promise", _own_value),
-    _bug("vote-keeps-promise", "Phase2b: voting in b raises max_bal to b",
-         "_on_accept", _vote_keeps_promise),
-    _bug("promise-forgets-vote", "Phase1b: a promise reports the acceptor's latest vote",
-         "_on_prepare", _promise_forgets_vote),
-)
+# Each bug is referenced from the Paxos bundle (protocols/catalog.py): from the zoo
+# variant that makes the same mistake in the spec, or from the protocol if none does.
+ACCEPTOR_NOT_PERSISTED = _bug("acceptor-not-persisted",
+                              "an acceptor's promise and vote are stable storage",
+                              "ready", _forget_acceptor)
+ACCEPT_BELOW_PROMISE = _bug("accept-below-promise",
+                            "Phase2b: never vote below the ballot promised",
+                            "_on_accept", _accept_below_promise)
+IGNORE_REPORTED_VOTES = _bug("ignore-reported-votes",
+                             "Phase2a: propose the value of the highest vote reported",
+                             "_on_promise", _own_value)
+VOTE_KEEPS_PROMISE = _bug("vote-keeps-promise", "Phase2b: voting in b raises max_bal to b",
+                          "_on_accept", _vote_keeps_promise)
+PROMISE_FORGETS_VOTE = _bug("promise-forgets-vote",
+                            "Phase1b: a promise reports the acceptor's latest vote",
+                            "_on_prepare", _promise_forgets_vote)

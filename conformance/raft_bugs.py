@@ -1,7 +1,7 @@
 """Seeded bugs for measuring the harness: each a patch that breaks one Raft rule in
 impl/raft, applied by monkeypatching for the duration of a ``with`` block.
 
-They follow the bug zoo (models/zoo_raft.py) into the implementation: the same
+They follow the bug zoo (models/zoo/raft.py) into the implementation: the same
 mistakes, made in the code rather than the spec. Conformance must catch each.
 """
 
@@ -24,7 +24,9 @@ from agree.impl.raft import (
 )
 from agree.impl.storage import MemoryStorage
 
-__all__ = ["SEEDED_BUGS", "SeededBug", "seeded"]
+__all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "KEEP_OLD_VOTES", "LEADER_NO_STEP_DOWN",
+           "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG", "VOTE_NOT_PERSISTED",
+           "SeededBug", "seeded"]
 
 
 @dataclass(frozen=True)
@@ -113,32 +115,37 @@ _ORIGINAL_HANDLE_AE = RaftCore._handle_append_entries_request
 _ORIGINAL_CAMPAIGN = RaftCore.campaign
 _ORIGINAL_UPDATE_TERM = RaftCore._update_term
 
-SEEDED_BUGS: tuple[SeededBug, ...] = (
-    SeededBug("vote-not-persisted", "figure 2: votedFor is persistent state",
-              MemoryStorage, "save", _save_without_vote),
-    SeededBug("term-not-persisted", "figure 2: currentTerm is persistent state",
-              MemoryStorage, "save", _save_without_term),
-    SeededBug("commit-old-term", "§5.4.2: never commit an earlier term's entry by counting",
-              RaftCore, "_advance_commit_index", _commit_by_counting),
-    SeededBug("vote-any-log", "§5.4.1: vote only for an at-least-as-up-to-date log",
-              RaftCore, "_handle_request_vote_request", _vote_any_log),
-    SeededBug("truncate-on-match", "§5.3: truncate only on a conflict, never on matching "
-              "entries", RaftCore, "_handle_append_entries_request", _truncate_on_match),
-    SeededBug("accept-stale-term", "§5.1: reject a request of an older term",
-              RaftCore, "_handle_append_entries_request", _accept_stale_term),
-    SeededBug("keep-old-votes", "§5.2: a new election starts with no votes",
-              RaftCore, "campaign", _keep_old_votes),
-    SeededBug("leader-no-step-down", "§5.1: a leader seeing a newer term becomes follower",
-              RaftCore, "_update_term", _no_step_down),
-)
+# Each bug is referenced from its protocol's bundle (protocols/catalog.py): from the zoo
+# variant that makes the same mistake in the spec, or from the protocol if none does.
+VOTE_NOT_PERSISTED = SeededBug("vote-not-persisted", "figure 2: votedFor is persistent state",
+                               MemoryStorage, "save", _save_without_vote)
+TERM_NOT_PERSISTED = SeededBug("term-not-persisted",
+                               "figure 2: currentTerm is persistent state",
+                               MemoryStorage, "save", _save_without_term)
+COMMIT_OLD_TERM = SeededBug("commit-old-term",
+                            "§5.4.2: never commit an earlier term's entry by counting",
+                            RaftCore, "_advance_commit_index", _commit_by_counting)
+VOTE_ANY_LOG = SeededBug("vote-any-log", "§5.4.1: vote only for an at-least-as-up-to-date log",
+                         RaftCore, "_handle_request_vote_request", _vote_any_log)
+TRUNCATE_ON_MATCH = SeededBug("truncate-on-match", "§5.3: truncate only on a conflict, never "
+                              "on matching entries", RaftCore, "_handle_append_entries_request",
+                              _truncate_on_match)
+ACCEPT_STALE_TERM = SeededBug("accept-stale-term", "§5.1: reject a request of an older term",
+                              RaftCore, "_handle_append_entries_request", _accept_stale_term)
+KEEP_OLD_VOTES = SeededBug("keep-old-votes", "§5.2: a new election starts with no votes",
+                           RaftCore, "campaign", _keep_old_votes)
+LEADER_NO_STEP_DOWN = SeededBug("leader-no-step-down",
+                                "§5.1: a leader seeing a newer term becomes follower",
+                                RaftCore, "_update_term", _no_step_down)
 
 
 @contextmanager
 def seeded(name: str) -> Iterator[SeededBug]:
-    """Apply seeded bug ``name`` (Raft's or Paxos') within the block (and undo it after)."""
-    from agree.conformance.paxos_machine import PAXOS_BUGS
+    """Apply seeded bug ``name`` (of any protocol's bundle) within the block (and undo it
+    after)."""
+    from agree.protocols.registry import seeded_bugs
 
-    known = (*SEEDED_BUGS, *PAXOS_BUGS)
+    known = seeded_bugs()
     bug = next((b for b in known if b.name == name), None)
     if bug is None:
         raise KeyError(f"no seeded bug {name!r}; known: " + ", ".join(b.name for b in known))

@@ -1,151 +1,90 @@
 """The specs `agree` knows by name, and loading a user's spec from a file.
 
-An entry pairs a spec class (``models/``) with its properties
-(``properties/``); ``models`` cannot import ``properties``, so the pairing
-lives here. Zoo entries also say which rule they break and where it comes from.
+Each protocol is one bundle (protocols/bundle.py, listed in protocols/catalog.py):
+its model, properties, defaults, symbolic side, implementation side and zoo. A name
+commands accept is a :class:`SpecEntry`: a protocol or one of its zoo variants. A
+user's ``FILE.py`` becomes a bundle of its spec class and ``PROPERTIES``.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import inspect
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agree.protocols.bundle import Protocol, SpecEntry, ZooVariant, resolve_ref
+from agree.protocols.catalog import LISTING_ORDER, PROTOCOLS
 from agree.spec import Property, Spec, SpecError
 
-__all__ = ["SpecEntry", "build", "entries", "get", "load", "load_user_spec", "resolve"]
-
-
-@dataclass(frozen=True)
-class SpecEntry:
-    """A named spec: its class, properties, and (for the zoo) what it breaks."""
-
-    name: str
-    spec: str  # "module:Class", imported on first use
-    properties: str  # "module:ATTRIBUTE" holding a sequence of Property
-    summary: str
-    group: str = "protocol"  # "protocol", "article" or "zoo"
-    breaks: str = ""  # the property a zoo variant violates
-    source: str = ""  # where the bug is described
-    defaults: tuple[tuple[str, Any], ...] = ()  # parameters that differ from the class's
-
-    def spec_class(self) -> type[Spec[Any]]:
-        return _import(self.spec)  # type: ignore[no-any-return]
-
-    def property_list(self) -> tuple[Property, ...]:
-        return tuple(_import(self.properties))
+__all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "encoded_names",
+           "entries", "find", "get", "listed", "load", "load_user_spec", "lookup", "protocols",
+           "resolve", "seeded_bugs"]
 
 
 def _import(ref: str) -> Any:
-    module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    """The object ``"module:attr"`` names (kept for scripts; see bundle.resolve_ref)."""
+    return resolve_ref(ref)
 
 
-_P = "agree.properties.paxos:PROPERTIES"
-_R = "agree.properties.raft:PROPERTIES"
-_ZR = "agree.models.zoo.raft:"
-_ZP = "agree.models.zoo.paxos:"
-_RAFT_2_TERM_3 = (("servers", 2), ("max_term", 3), ("max_log", 0), ("max_messages", 1),
-                  ("max_restarts", 0))
-_RAFT_3_ONE_RESTART = (("servers", 3), ("max_term", 2), ("max_log", 0), ("max_messages", 1),
-                       ("max_restarts", 1))
-_PAXOS_1_BALLOT_1 = (("acceptors", 1), ("values", 2), ("max_ballot", 1))
-_PAXOS_3_BALLOT_2 = (("acceptors", 3), ("values", 2), ("max_ballot", 2))
+def protocols() -> tuple[Protocol, ...]:
+    """Every protocol bundle, in the order `agree prove` names what is encoded."""
+    return PROTOCOLS
 
-_ENTRIES: list[SpecEntry] = [
-    SpecEntry("paxos", "agree.models.paxos:Paxos", _P,
-              "Lamport's Paxos.tla: single-decree Paxos over a message set"),
-    SpecEntry("paxos-article", "agree.models.paxos_article:ArticlePaxos",
-              "agree.properties.paxos_article:PROPERTIES",
-              "Paxos exactly as the article describes it (unsafe)", group="article",
-              breaks="agreement", source="the article: Promise() carries no accepted value"),
-    SpecEntry("paxos-pid-timestamp", "agree.models.paxos_article:PidTimestampPaxos", _P,
-              "Paxos.tla with the article's ids: two proposers may share a ballot",
-              group="article", breaks="agreement",
-              source="the article: unique id = process id + Unix timestamp"),
-    SpecEntry("paxos-liveness", "agree.models.paxos_liveness:LivenessPaxos",
-              "agree.models.paxos_liveness:PROPERTIES",
-              "Paxos with explicit proposers: liveness (dueling proposers livelock)"),
-    SpecEntry("raft", "agree.models.raft:Raft", "agree.properties.raft:PROPERTIES",
-              "Ongaro's raft.tla: leader election and log replication, lossy network"),
-    # The bug zoo: defaults = the smallest failing configuration benchmarks/zoo_search.py found.
-    SpecEntry("raft-commit-old-term", _ZR + "CommitOldTermRaft", _R,
-              "Raft whose leader commits an earlier term's entry by counting replicas",
-              group="zoo", breaks="leader_completeness",
-              source="Raft paper §5.4.2, figure 8; LogCabin #44",
-              defaults=(("servers", 3), ("max_term", 5), ("max_log", 1), ("max_messages", 1),
-                        ("max_restarts", 0))),
-    SpecEntry("raft-forget-vote", _ZR + "ForgetVoteRaft", _R,
-              "Raft whose servers forget their vote on restart", group="zoo",
-              breaks="election_safety",
-              source="Raft paper figure 2 (persistent state); raft.tla PR #5",
-              defaults=_RAFT_3_ONE_RESTART),
-    SpecEntry("raft-forget-term", _ZR + "ForgetTermRaft", _R,
-              "Raft whose servers restart in term 1", group="zoo", breaks="election_safety",
-              source="Raft paper figure 2 (persistent state); raft.tla PR #5",
-              defaults=_RAFT_3_ONE_RESTART),
-    SpecEntry("raft-vote-any-log", _ZR + "VoteAnyLogRaft", _R,
-              "Raft that grants votes without the log up-to-date check", group="zoo",
-              breaks="leader_completeness", source="Raft paper §5.4.1",
-              defaults=(("servers", 3), ("max_term", 3), ("max_log", 1), ("max_messages", 1),
-                        ("max_restarts", 0))),
-    SpecEntry("raft-leader-ignores-term", _ZR + "LeaderIgnoresTermRaft", _R,
-              "Raft whose leader adopts a higher term but stays leader", group="zoo",
-              breaks="one_leader_per_term", source="Raft paper figure 2, §5.1",
-              defaults=_RAFT_2_TERM_3),
-    SpecEntry("raft-stale-votes", _ZR + "StaleVotesRaft", _R,
-              "Raft whose candidate counts votes granted in an older term", group="zoo",
-              breaks="election_safety", source="Raft paper §5.2; akka-raft #45",
-              defaults=_RAFT_2_TERM_3),
-    SpecEntry("raft-truncate-on-stale-append", _ZR + "TruncateOnStaleAppendRaft", _R,
-              "Raft whose follower truncates its log on a stale AppendEntries", group="zoo",
-              breaks="leader_completeness",
-              source="Raft paper figure 2, AppendEntries step 3",
-              defaults=(("servers", 3), ("max_term", 3), ("max_log", 1), ("max_messages", 2),
-                        ("max_restarts", 0))),
-    SpecEntry("raft-commit-past-entries", _ZR + "CommitPastEntriesRaft", _R,
-              "Raft whose follower's commitIndex is not capped at its last new entry",
-              group="zoo", breaks="commit_index_in_log",
-              source="Raft paper figure 2, AppendEntries step 5",
-              defaults=(("servers", 3), ("max_term", 2), ("max_log", 2), ("max_messages", 1),
-                        ("max_restarts", 0))),
-    SpecEntry("paxos-accept-below-promise", _ZP + "AcceptBelowPromisePaxos", _P,
-              "Paxos whose acceptor votes below its promise", group="zoo",
-              breaks="agreement", source="Paxos Made Simple §2.2",
-              defaults=_PAXOS_1_BALLOT_1),
-    SpecEntry("paxos-amnesia", _ZP + "AmnesiaPaxos", _P,
-              "Paxos whose acceptor forgets its promise and vote on restart", group="zoo",
-              breaks="agreement", source="Paxos Made Simple §2.2; Paxos Made Live",
-              defaults=(("acceptors", 1), ("values", 2), ("max_ballot", 1))),
-    SpecEntry("paxos-wrong-value", _ZP + "WrongValuePaxos", _P,
-              "Paxos whose proposer may take a value other than the highest-ballot vote's",
-              group="zoo", breaks="agreement", source="Paxos Made Simple §2.2",
-              defaults=_PAXOS_3_BALLOT_2),
-    SpecEntry("paxos-2b-keeps-promise", _ZP + "TwoBKeepsPromisePaxos", _P,
-              "Paxos whose 2b does not raise maxBal", group="zoo", breaks="agreement",
-              source="Paxos.tla Phase2b; Brooker 2021 via apache/cassandra #1327",
-              defaults=_PAXOS_3_BALLOT_2),
-]
+
+def _listing_rank(p: Protocol) -> int:
+    return LISTING_ORDER.index(p.name) if p.name in LISTING_ORDER else len(LISTING_ORDER)
+
+
+def listed(bundles: Sequence[Protocol]) -> list[Protocol]:
+    """``bundles`` in the order listings of protocols' zoos and implementations use."""
+    return sorted(bundles, key=_listing_rank)
 
 
 def entries() -> list[SpecEntry]:
-    """Every registered spec, protocols first, then the article's, then the zoo."""
+    """Every registered name, protocols first, then the article's, then the zoo."""
     order = {"protocol": 0, "article": 1, "zoo": 2}
-    return sorted(_ENTRIES, key=lambda e: order.get(e.group, 3))
+
+    def key(e: SpecEntry) -> tuple[int, int]:
+        zoo_rank = -1 if e.variant is None else _listing_rank(e.protocol)
+        return order.get(e.group, 3), zoo_rank
+
+    return sorted((e for p in PROTOCOLS for e in p.entries()), key=key)
 
 
 def get(name: str) -> SpecEntry:
     """The entry called ``name``; an unknown name is a :class:`SpecError`."""
-    for e in _ENTRIES:
-        if e.name == name:
-            return e
+    entry = find(name)
+    if entry is not None:
+        return entry
     known = ", ".join(e.name for e in entries())
     raise SpecError(f"unknown spec {name!r} (known: {known}; `agree list` describes them)")
+
+
+def find(name: str) -> SpecEntry | None:
+    """The entry called ``name``, or None."""
+    return next((e for p in PROTOCOLS for e in p.entries() if e.name == name), None)
+
+
+def lookup(name: str) -> SpecEntry:
+    """The entry of a registered name, or the bundle of a user's ``FILE.py[:Class]``
+    (its spec class and ``PROPERTIES``; no defaults, no symbolic side)."""
+    if _is_file(name):
+        cls, props = load_user_spec(name)
+        return SpecEntry(Protocol(cls.name or cls.__name__, cls, props, summary=""))
+    return get(name)
+
+
+def encoded_names() -> list[str]:
+    """Registered names with a Z3 encoding (what `agree prove` can take)."""
+    return [e.name for p in PROTOCOLS for e in p.entries() if e.prove_encoding() is not None]
+
+
+def seeded_bugs() -> tuple[Any, ...]:
+    """Every protocol's seeded implementation bugs (conformance ``SeededBug`` values)."""
+    return tuple(b for p in listed(PROTOCOLS) for b in p.seeded_bugs())
 
 
 def coerce_params(cls: type[Spec[Any]], given: Mapping[str, Any],
@@ -184,10 +123,7 @@ def build(name: str, params: Mapping[str, Any] | None = None,
 def load(name: str) -> tuple[type[Spec[Any]], tuple[Property, ...], dict[str, Any]]:
     """The spec class, its properties and its default parameters, for a registered
     name or a user's ``FILE.py[:Class]``."""
-    if name.endswith(".py") or ".py:" in name:
-        cls, props = load_user_spec(name)
-        return cls, props, {}
-    entry = get(name)
+    entry = lookup(name)
     return entry.spec_class(), entry.property_list(), dict(entry.defaults)
 
 
@@ -196,6 +132,10 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[P
     cls, props, defaults = load(name)
     spec = cls(**coerce_params(cls, params, defaults))
     return spec, (*spec.declared_properties(), *props)
+
+
+def _is_file(name: str) -> bool:
+    return name.endswith(".py") or ".py:" in name
 
 
 def load_user_spec(ref: str) -> tuple[type[Spec[Any]], tuple[Property, ...]]:

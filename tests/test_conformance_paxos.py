@@ -6,9 +6,10 @@ import pytest
 
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.paxos_adapter import PaxosCluster
-from agree.conformance.paxos_machine import PAXOS_BUGS, paxos_machine
+from agree.conformance.paxos_machine import paxos_machine
 from agree.conformance.power import measure, run_machine
 from agree.impl.paxos import Ballot
+from agree.protocols import registry
 
 BUDGET = 100
 
@@ -58,7 +59,7 @@ def test_the_correct_implementation_conforms_under_hypothesis() -> None:
         assert machine.coverage.get(label, 0) > 0, machine.coverage
 
 
-@pytest.mark.parametrize("bug", [b.name for b in PAXOS_BUGS])
+@pytest.mark.parametrize("bug", [b.name for b in registry.get("paxos").protocol.seeded_bugs()])
 def test_each_seeded_bug_is_caught_within_the_budget(bug: str) -> None:
     catch = measure(paxos_machine(), bug, BUDGET)
     assert catch.caught, f"{bug} survived {catch.examples} examples"

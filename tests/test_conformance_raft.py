@@ -6,10 +6,11 @@ import pytest
 
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.power import measure, run_machine
-from agree.conformance.raft_bugs import SEEDED_BUGS, SeededBug, seeded
+from agree.conformance.raft_bugs import SeededBug, seeded
 from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.raft_machine import raft_machine
 from agree.impl.raft import Role
+from agree.protocols import registry
 
 # The fixed example budget within which every seeded bug must be caught (CI profile:
 # derandomized, so the same examples every run).
@@ -105,14 +106,15 @@ def test_the_correct_implementation_conforms_under_hypothesis() -> None:
         assert cov.get(label, 0) > 0, f"{label} never exercised: {cov}"
 
 
-@pytest.mark.parametrize("bug", [b.name for b in SEEDED_BUGS])
+@pytest.mark.parametrize("bug", [b.name for b in registry.get("raft").protocol.seeded_bugs()])
 def test_each_seeded_bug_is_caught_within_the_budget(bug: str) -> None:
     catch = measure(raft_machine(), bug, BUDGET)
     assert catch.caught, f"{bug} survived {catch.examples} examples"
     assert catch.kind == "step"
 
 
-@pytest.mark.parametrize("bug", SEEDED_BUGS, ids=lambda b: b.name)
+@pytest.mark.parametrize("bug", registry.get("raft").protocol.seeded_bugs(),
+                         ids=lambda b: b.name)
 def test_seeded_patches_are_undone(bug: SeededBug) -> None:
     """Inside the block the patch is in place; after it (even after an exception) the
     original method is back."""

@@ -26,7 +26,6 @@ import z3
 from _search import reachable
 
 from agree.cli.main import main
-from agree.cli.prove_raft import raft_twins
 from agree.models.raft_types import (
     AEREQ,
     CANDIDATE,
@@ -44,7 +43,7 @@ from agree.protocols import registry
 from agree.spec import Spec
 from agree.symbolic.raft.bmc import Msg, RaftBmc, State, leaves
 from agree.symbolic.raft.bmc_safety import safety
-from agree.symbolic.raft.bmc_zoo import BMC_VARIANTS
+from agree.symbolic.raft.driver import raft_twins
 from agree.symbolic.raft.encoding import project
 from agree.traces.trace import Trace, load_trace
 
@@ -62,7 +61,7 @@ TRACES = {p.name.split(".")[0]: p for p in sorted(
 
 
 def enc_for(name: str, params: dict[str, Any], cls: type[RaftBmc] | None = None) -> RaftBmc:
-    return (cls or BMC_VARIANTS[name])(**{k: params[k] for k in KEYS})
+    return (cls or registry.get(name).bmc_encoding())(**{k: params[k] for k in KEYS})
 
 
 def trace_of(name: str) -> Trace:
@@ -132,7 +131,7 @@ def test_zoo_successors_match_along_the_counterexample(name: str) -> None:
     spec, _ = registry.build(name, tr.params)
     states = [tr.init, *(s.state for s in tr.steps)]
     assert mismatches(enc_for(name, tr.params), spec, states) == []
-    ints = BMC_VARIANTS[name](**{k: tr.params[k] for k in KEYS}, bits=0)
+    ints = registry.get(name).bmc_encoding()(**{k: tr.params[k] for k in KEYS}, bits=0)
     assert mismatches(ints, spec, states[-4:]) == []
 
 

@@ -20,13 +20,13 @@ import pytest
 import z3
 from _search import reachable
 
-from agree.cli.prove import encoding_for
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
 from agree.models.zoo.paxos import AcceptBelowPromisePaxos
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
 from agree.protocols.registry import build
 from agree.symbolic.bmc import bmc
+from agree.symbolic.paxos.driver import encoding_for
 from agree.symbolic.paxos.invariant import PaxosVars, PaxosZ3
 from agree.symbolic.prove import prove
 from agree.symbolic.z3base import SEED, Z3_PINNED, z3_version

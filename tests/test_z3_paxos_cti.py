@@ -17,10 +17,10 @@ import pytest
 from _search import reachable
 
 from agree.cli.main import main
-from agree.cli.prove import encoding_for
 from agree.properties.paxos import INDUCTIVE, SAFETY
 from agree.properties.paxos_lemmas import LEMMAS
 from agree.protocols.registry import build
+from agree.symbolic.paxos.driver import encoding_for
 from agree.symbolic.paxos.invariant import PaxosZ3
 from agree.symbolic.prove import CTI, prove
 

@@ -21,7 +21,6 @@ import pytest
 import z3
 from _search import reachable
 
-from agree.cli.prove_raft import raft_encoding_for, raft_twins
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AEREQ,
@@ -37,6 +36,7 @@ from agree.models.raft_types import (
 )
 from agree.protocols.registry import build
 from agree.symbolic.bmc import bmc
+from agree.symbolic.raft.driver import raft_encoding_for, raft_twins
 from agree.symbolic.raft.encoding import RaftVars, RaftZ3, project
 from agree.symbolic.raft.invariant import SAFETY, conjunct
 

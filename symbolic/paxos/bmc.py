@@ -7,11 +7,12 @@ value) is a small bit-vector; the message set is one Bool per message 1a(b),
 1b(a, b, mbal, mval) (every mbal and mval, even combinations Paxos never sends),
 2a(b, v) and 2b(a, b, v). Each action is unfolded over its concrete parameters,
 and says what its explicit twin says, step for step. Each zoo variant overrides
-the one step its explicit twin changes (models/zoo_paxos.py, and
-``PidTimestampPaxos`` of models/paxos_article.py).
+the one step its explicit twin changes (models/zoo/paxos.py, and
+``PidTimestampPaxos`` of models/paxos_article.py); the Paxos bundle
+(protocols/catalog.py) names them, symbolic/paxos/driver.py builds them.
 
-The unbounded encodings for ``agree prove`` are properties/paxos_z3.py and
-properties/paxos_zoo_z3.py; this one is for finding violations fast.
+The unbounded encodings for ``agree prove`` are symbolic/paxos/invariant.py and
+symbolic/paxos/zoo.py; this one is for finding violations fast.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any, TypeVar
 import z3  # type: ignore[import-untyped]
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, PaxosState, majorities
-from agree.spec import Property, SpecError
 from agree.symbolic.finite_z3 import Act, FiniteEncoding, FinState, Key
 from agree.symbolic.z3base import Conjunct, solver
 
-__all__ = ["BMC_VARIANTS", "PaxosBmc", "SingleDecreeBmc", "bmc_solver", "finite_encoding_for"]
+__all__ = ["AcceptBelowPromiseBmc", "AmnesiaBmc", "PaxosBmc", "PidTimestampBmc", "SingleDecreeBmc",
+           "TwoBKeepsPromiseBmc", "WrongValueBmc", "bmc_solver"]
 
 S = TypeVar("S")
 
@@ -231,6 +232,8 @@ class PidTimestampBmc(PaxosBmc):
     """Phase2a: up to ``proposers`` different values per ballot (ids are not unique)."""
 
     spec_name = "paxos-pid-timestamp"
+    #: Spec parameters the constructor takes beyond the sizes (symbolic/paxos/driver.py).
+    extra_params = ("proposers",)
 
     def __init__(self, acceptors: int, values: int, max_ballot: int,
                  proposers: int = 2) -> None:
@@ -245,16 +248,6 @@ class PidTimestampBmc(PaxosBmc):
         return Act("Phase2a", (b, v), guard, sends={M2a(b, v): z3.BoolVal(True)})
 
 
-#: Registry name -> finite encoding class (the correct protocol included).
-BMC_VARIANTS: dict[str, type[PaxosBmc]] = {
-    "paxos": PaxosBmc,
-    "paxos-accept-below-promise": AcceptBelowPromiseBmc,
-    "paxos-amnesia": AmnesiaBmc,
-    "paxos-wrong-value": WrongValueBmc,
-    "paxos-2b-keeps-promise": TwoBKeepsPromiseBmc,
-    "paxos-pid-timestamp": PidTimestampBmc,
-}
-
 def bmc_solver() -> z3.Solver:
     """The solver ``agree bmc`` asks: Z3's tactic simplify; bit-blast; sat, with the
     pinned seeds. On these propositional queries it beat z3.Solver(), QF_FD and QF_BV,
@@ -262,23 +255,3 @@ def bmc_solver() -> z3.Solver:
     solver(None)  # sets the pinned global seeds
     return z3.Then("simplify", "bit-blast", "sat").solver()
 
-
-def finite_encoding_for(name: str, params: dict[str, Any],
-                        ) -> tuple[FiniteEncoding[Any], dict[str, Property]]:
-    """The finite encoding of a registered Paxos spec in the configuration ``params``
-    (its explicit parameters), with the Python twins of its safety properties."""
-    from agree.properties.paxos import SAFETY
-    sizes = (int(params["acceptors"]), int(params["values"]), int(params["max_ballot"]))
-    if name == "paxos-article":
-        from agree.properties.paxos_article import PROPERTIES
-        from agree.symbolic.paxos.article_bmc import ArticleBmc
-        return ArticleBmc(*sizes), {p.name: p for p in PROPERTIES}
-    cls = BMC_VARIANTS.get(name)
-    if cls is None:
-        known = ", ".join([*BMC_VARIANTS, "paxos-article"])
-        raise SpecError(f"no finite Z3 encoding of {name!r} (encoded: {known})")
-    if cls is PidTimestampBmc:
-        enc: PaxosBmc = PidTimestampBmc(*sizes, proposers=int(params.get("proposers", 2)))
-    else:
-        enc = cls(*sizes)
-    return enc, {p.name: p for p in SAFETY}

@@ -1,6 +1,6 @@
-"""Z3 encodings of the Paxos bug zoo (models/zoo_paxos.py) and of the article's
+"""Z3 encodings of the Paxos bug zoo (models/zoo/paxos.py) and of the article's
 proposal ids (models/paxos_article.py ``PidTimestampPaxos``): each overrides the
-one action its explicit twin changes. ``VARIANTS`` maps registry names to them.
+one action its explicit twin changes. The Paxos bundle (protocols/catalog.py) names them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import z3  # type: ignore[import-untyped]
 from agree.symbolic.paxos.invariant import PaxosVars, PaxosZ3
 from agree.symbolic.z3base import fresh
 
-__all__ = ["VARIANTS"]
+__all__ = ["AcceptBelowPromiseZ3", "AmnesiaZ3", "PidTimestampZ3", "TwoBKeepsPromiseZ3",
+           "WrongValueZ3"]
 
 
 class AcceptBelowPromiseZ3(PaxosZ3):
@@ -85,6 +86,8 @@ class PidTimestampZ3(PaxosZ3):
 
     spec_name = "paxos-pid-timestamp"
     own_phase2a = False
+    #: Spec parameters the constructor takes beyond the sizes (symbolic/paxos/driver.py).
+    extra_params = ("proposers",)
 
     def __init__(self, acceptors: int | None = 3, values: int | None = None,
                  max_ballot: int | None = None, quorum_sort: bool = False,
@@ -101,13 +104,3 @@ class PidTimestampZ3(PaxosZ3):
                        self.shows_safe(s, b, v, tag))
         return guard, s._replace(sent2a=self.add(s.sent2a, b, v))
 
-
-#: Registry name -> encoding class (the correct protocol included).
-VARIANTS: dict[str, type[PaxosZ3]] = {
-    "paxos": PaxosZ3,
-    "paxos-accept-below-promise": AcceptBelowPromiseZ3,
-    "paxos-amnesia": AmnesiaZ3,
-    "paxos-wrong-value": WrongValueZ3,
-    "paxos-2b-keeps-promise": TwoBKeepsPromiseZ3,
-    "paxos-pid-timestamp": PidTimestampZ3,
-}

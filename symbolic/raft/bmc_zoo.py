@@ -1,5 +1,6 @@
-"""The Raft bug zoo (models/zoo_raft.py) in the BMC encoding: each variant overrides the
-same step of :class:`~agree.symbolic.raft.bmc.RaftBmc` that its explicit twin overrides."""
+"""The Raft bug zoo (models/zoo/raft.py) in the BMC encoding: each variant overrides the
+same step of :class:`~agree.symbolic.raft.bmc.RaftBmc` that its explicit twin overrides. The
+Raft bundle (protocols/catalog.py) names them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft.bmc import F, L, Msg, RaftBmc, State, put
 
-__all__ = ["BMC_VARIANTS"]
+__all__ = ["CommitOldTermBmc", "CommitPastEntriesBmc", "ForgetTermBmc", "ForgetVoteBmc",
+           "LeaderIgnoresTermBmc", "StaleVotesBmc", "TruncateOnStaleAppendBmc", "VoteAnyLogBmc"]
 
 
 class CommitOldTermBmc(RaftBmc):
@@ -91,8 +93,3 @@ class CommitPastEntriesBmc(RaftBmc):
     def commit_to_send(self, s: State, i: int, last: Any) -> Any:
         return s.commit[i]
 
-
-#: Registry name -> encoding class (the correct protocol included).
-BMC_VARIANTS: dict[str, type[RaftBmc]] = {cls.spec_name: cls for cls in (
-    RaftBmc, CommitOldTermBmc, ForgetVoteBmc, ForgetTermBmc, VoteAnyLogBmc,
-    LeaderIgnoresTermBmc, StaleVotesBmc, TruncateOnStaleAppendBmc, CommitPastEntriesBmc)}

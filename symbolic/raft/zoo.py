@@ -1,5 +1,6 @@
-"""Z3 encodings of the Raft bug zoo (models/zoo_raft.py): each overrides the same step
-of :class:`~agree.symbolic.raft.encoding.RaftZ3` that its explicit twin overrides."""
+"""Z3 encodings of the Raft bug zoo (models/zoo/raft.py): each overrides the same step
+of :class:`~agree.symbolic.raft.encoding.RaftZ3` that its explicit twin overrides. The Raft
+bundle (protocols/catalog.py) names them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import z3  # type: ignore[import-untyped]
 from agree.symbolic.raft.encoding import RaftVars, RaftZ3
 from agree.symbolic.z3base import fresh
 
-__all__ = ["VARIANTS"]
+__all__ = ["CommitOldTermZ3", "CommitPastEntriesZ3", "ForgetTermZ3", "ForgetVoteZ3",
+           "LeaderIgnoresTermZ3", "StaleVotesZ3", "TruncateOnStaleAppendZ3", "VoteAnyLogZ3"]
 
 
 class CommitOldTermZ3(RaftZ3):
@@ -105,8 +107,3 @@ class CommitPastEntriesZ3(RaftZ3):
     def commit_to_send(self, s: RaftVars, i: Any, last: Any) -> Any:
         return s.commit[i]
 
-
-#: Registry name -> encoding class (the correct protocol included).
-VARIANTS: dict[str, type[RaftZ3]] = {cls.spec_name: cls for cls in (
-    RaftZ3, CommitOldTermZ3, ForgetVoteZ3, ForgetTermZ3, VoteAnyLogZ3, LeaderIgnoresTermZ3,
-    StaleVotesZ3, TruncateOnStaleAppendZ3, CommitPastEntriesZ3)}
