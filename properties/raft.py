@@ -6,16 +6,17 @@ variables, and a *history* form over the proof-only history variables
 (``elections`` always; ``committed`` when the spec keeps it, ``history=True``),
 which also sees what Restart has erased (it resets commit_index to 0).
 
-Properties run on every state the checker meets, so each first returns on
-the cheap common cases (no leader, nothing committed).
+Properties run on every state the checker meets, so each is quick to decide
+when nothing relevant changed (cached on the value it reads).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from agree.models.raft import Raft
-from agree.models.raft_types import LEADER, Entry, Log, RaftState
+from agree.models.raft_types import LEADER, Election, Entry, Log, RaftState
 from agree.spec import Property, action_property, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "SAFETY", "committed_prefix"]
@@ -23,6 +24,12 @@ __all__ = ["PROPERTIES", "SAFETY", "committed_prefix"]
 
 def _is_prefix(a: Log, b: Log) -> bool:
     return len(a) <= len(b) and b[:len(a)] == a
+
+
+@lru_cache(maxsize=4096)
+def _one_leader_per_election_term(elections: frozenset[Election]) -> bool:
+    leader: dict[int, int] = {}
+    return all(leader.setdefault(e.eterm, e.eleader) == e.eleader for e in elections)
 
 
 @invariant
@@ -39,10 +46,10 @@ def one_leader_per_term(spec: Raft, s: RaftState) -> bool:
 def election_safety(spec: Raft, s: RaftState) -> bool:
     """Election Safety: at most one leader can be elected in a given term (Raft paper,
     figure 3), over every election so far (the history variable ``elections``)."""
-    leader: dict[int, int] = {}
-    return all(leader.setdefault(e.eterm, e.eleader) == e.eleader for e in s.elections)
+    return _one_leader_per_election_term(s.elections)
 
 
+@lru_cache(maxsize=4096)
 def _logs_match(logs: tuple[Log, ...]) -> bool:
     for a in range(len(logs)):
         for b in range(a + 1, len(logs)):
