@@ -10,7 +10,9 @@ leader performs Phase1a(b) and Phase2a(b, v). Learners are left out; a value
 is *chosen* when a quorum sent 2b messages for the same ballot and value.
 
 Acceptors are ``0..n-1`` (shown ``a1..``), values ``0..k-1`` (shown ``v1..``),
-ballots ``0..max_ballot``; quorums are the majorities.
+ballots ``0..max_ballot``; quorums are the majorities. An action returns
+``self.step(s, var=value, ...)`` (the primed variables; the others UNCHANGED),
+or ``s`` itself when the step changes nothing (a stutter).
 """
 
 from __future__ import annotations

@@ -438,7 +438,9 @@ class Spec(Generic[S]):
         for variable, attr in self._history_attrs:
             if index is not None and variable not in index:
                 raise SpecError(no_variable(state, variable))
-            values.append(getattr(self, attr)(state))
+            value = getattr(self, attr)(state)
+            old = getattr(state, variable)
+            values.append(old if value == old else value)  # unchanged: share, don't copy
         memo = (state, tuple(values))
         self._history_memo = memo
         return memo
