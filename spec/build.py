@@ -104,7 +104,7 @@ def compile_step(state_type: type, history: tuple[str, ...],
         parts.append(f"{unchanged} if {f} is _KEEP else {f}")
     lines = [
         f"def step(_self, _s, /, *, {params}):",
-        "    if type(_s) is not _cls:",
+        "    if _type(_s) is not _cls:",
         f"        _given = {{{given}}}",
         "        return _generic(_self, _s, **{k: v for k, v in _given.items() "
         "if v is not _KEEP})",
@@ -117,8 +117,9 @@ def compile_step(state_type: type, history: tuple[str, ...],
             "    _h = _memo[1]",
         ]
     lines.append(f"    return _new(_cls, ({', '.join(parts)},))")
+    # Only underscored names besides the fields (a field may be called ``type``).
     namespace: dict[str, Any] = {"_KEEP": _KEEP, "_cls": state_type, "_new": tuple.__new__,
-                                 "_generic": generic}
+                                 "_generic": generic, "_type": type}
     exec(compile("\n".join(lines), f"<step of {state_type.__name__}>", "exec"), namespace)
     fn: Callable[..., Any] = namespace["step"]
     fn._agree_compiled = True  # type: ignore[attr-defined]

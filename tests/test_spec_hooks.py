@@ -97,6 +97,22 @@ def test_step_and_history_on_a_frozen_dataclass() -> None:
         PointSpec().step(Point(1, ()), y=1)
 
 
+class Odd(NamedTuple):
+    type: int  # a field named like a builtin the compiled step uses
+    all: int
+
+
+class OddSpec(Spec[Odd]):
+    name: ClassVar[str] = "odd"
+
+    def init(self) -> Iterator[Odd]:
+        yield Odd(type=0, all=0)
+
+
+def test_step_compiles_for_fields_named_like_builtins() -> None:
+    assert OddSpec().step(Odd(type=0, all=1), type=2) == Odd(type=2, all=1)
+
+
 def test_step_is_compiled_for_named_tuple_states() -> None:
     assert getattr(CounterSpec.step, "_agree_compiled", False)
     assert getattr(Raft.step, "_agree_compiled", False)
