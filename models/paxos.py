@@ -10,7 +10,9 @@ leader performs Phase1a(b) and Phase2a(b, v). Learners are left out; a value
 is *chosen* when a quorum sent 2b messages for the same ballot and value.
 
 Acceptors are ``0..n-1`` (shown ``a1..``), values ``0..k-1`` (shown ``v1..``),
-ballots ``0..max_ballot``; quorums are the majorities.
+ballots ``0..max_ballot``; quorums are the majorities. An action returns
+``self.step(s, var=value, ...)`` (the primed variables; the others UNCHANGED),
+or ``s`` itself when the step changes nothing (a stutter).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any, ClassVar, NamedTuple
 
-from agree.spec import Spec, SpecError, action, indexed
+from agree.spec import Spec, SpecError, action, indexed, per_state
 
 __all__ = ["M1a", "M1b", "M2a", "M2b", "Message", "Paxos", "PaxosState", "show_value"]
 
@@ -133,21 +135,20 @@ class Paxos(Spec[PaxosState]):
         self.ballots: Sequence[int] = range(max_ballot + 1)
         self.typed_ballots = frozenset(range(-1, max_ballot + 1))  # Ballot \cup {-1}
         self.quorums = majorities(acceptors)
-        self._index_of: frozenset[Any] | None = None
-        self._index: tuple[set[int], dict[int, dict[int, list[M1b]]]] = (set(), {})
 
     def init(self) -> Iterable[PaxosState]:
         n = self.acceptors_n
-        yield PaxosState((-1,) * n, (-1,) * n, (NONE,) * n, frozenset())
+        yield PaxosState(max_bal=(-1,) * n, max_vbal=(-1,) * n, max_val=(NONE,) * n,
+                         msgs=frozenset())
 
     # Phase1a(b): the ballot b leader sends a 1a message, beginning ballot b.
     # Always enabled; sending a message already sent changes nothing.
     @action(b="ballots")
     def phase1a(self, s: PaxosState, b: int) -> PaxosState | None:
-        m = M1a(b)
+        m = M1a(bal=b)
         if m in s.msgs:
-            return s
-        return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {m})
+            return s  # a stutter (see agree.spec: the state itself, no copy)
+        return self.step(s, msgs=s.msgs | {m})
 
     # Phase2a(b, v): the ballot b leader asks for votes for v. Enabled when it
     # has not yet sent a 2a for ballot b, and 1b messages of ballot b from a
@@ -156,30 +157,27 @@ class Paxos(Spec[PaxosState]):
     # heart of the algorithm.
     @action(b="ballots", v="values")
     def phase2a(self, s: PaxosState, b: int, v: int) -> PaxosState | None:
-        sent_2a, joined = self.phase1b_index(s.msgs)
+        sent_2a, joined = self.phase1b_index(s)
         if b in sent_2a:
             return None
         reports = joined.get(b)
         if reports is None or not any(self.shows_safe(q, reports, v) for q in self.quorums):
             return None
-        return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {M2a(b, v)})
+        return self.step(s, msgs=s.msgs | {M2a(bal=b, val=v)})
 
-    def phase1b_index(self, msgs: frozenset[Any],
-                      ) -> tuple[set[int], dict[int, dict[int, list[M1b]]]]:
+    @per_state
+    def phase1b_index(self, s: PaxosState) -> tuple[set[int], dict[int, dict[int, list[M1b]]]]:
         """The ballots that have a 2a message, and per ballot the 1b messages by
-        acceptor (one each in Paxos; a buggy variant may send several). Remembered
-        for the last message set: Phase2a asks once per (b, v)."""
-        if msgs is self._index_of:
-            return self._index
+        acceptor (one each in Paxos; a buggy variant may send several). One pass
+        over msgs per state (per_state), though Phase2a asks once per (b, v)."""
         sent_2a: set[int] = set()
         joined: dict[int, dict[int, list[M1b]]] = {}
-        for m in msgs:
+        for m in s.msgs:
             if m.type == "2a":
                 sent_2a.add(m.bal)
             elif m.type == "1b":
                 joined.setdefault(m.bal, {}).setdefault(m.acc, []).append(m)
-        self._index_of, self._index = msgs, (sent_2a, joined)
-        return self._index
+        return sent_2a, joined
 
     def shows_safe(self, q: frozenset[int], joined: dict[int, list[M1b]], v: int) -> bool:
         """Every acceptor of q sent a 1b; none reported a vote, or the highest
@@ -203,8 +201,8 @@ class Paxos(Spec[PaxosState]):
     def phase1b(self, s: PaxosState, a: int, m: M1a) -> PaxosState | None:
         if not m.bal > s.max_bal[a]:
             return None
-        reply = M1b(a, m.bal, s.max_vbal[a], s.max_val[a])
-        return PaxosState(put(s.max_bal, a, m.bal), s.max_vbal, s.max_val, s.msgs | {reply})
+        reply = M1b(acc=a, bal=m.bal, mbal=s.max_vbal[a], mval=s.max_val[a])
+        return self.step(s, max_bal=put(s.max_bal, a, m.bal), msgs=s.msgs | {reply})
 
     # Phase2b(a): acceptor a receives a 2a message of a ballot it has not
     # promised to skip (bal >= max_bal[a]) and votes as asked, recording the
@@ -213,15 +211,11 @@ class Paxos(Spec[PaxosState]):
     def phase2b(self, s: PaxosState, a: int, m: M2a) -> PaxosState | None:
         if not m.bal >= s.max_bal[a]:
             return None
-        vote = M2b(a, m.bal, m.val)
+        vote = M2b(acc=a, bal=m.bal, val=m.val)
         if (s.max_bal[a], s.max_vbal[a], s.max_val[a]) == (m.bal, m.bal, m.val) and vote in s.msgs:
-            return s  # a repeated vote changes nothing
-        return PaxosState(
-            put(s.max_bal, a, m.bal),
-            put(s.max_vbal, a, m.bal),
-            put(s.max_val, a, m.val),
-            s.msgs | {vote},
-        )
+            return s  # a repeated vote changes nothing: a stutter, the state itself
+        return self.step(s, max_bal=put(s.max_bal, a, m.bal), max_vbal=put(s.max_vbal, a, m.bal),
+                         max_val=put(s.max_val, a, m.val), msgs=s.msgs | {vote})
 
     # -- symmetry and reading ----------------------------------------------
 
@@ -237,18 +231,18 @@ class Paxos(Spec[PaxosState]):
 
         def msg(m: Message) -> Message:
             if isinstance(m, M1b):
-                return M1b(pa[m.acc], m.bal, m.mbal, val(m.mval))
+                return m._replace(acc=pa[m.acc], mval=val(m.mval))
             if isinstance(m, M2a):
-                return M2a(m.bal, pv[m.val])
+                return m._replace(val=pv[m.val])
             if isinstance(m, M2b):
-                return M2b(pa[m.acc], m.bal, pv[m.val])
+                return m._replace(acc=pa[m.acc], val=pv[m.val])
             return m
 
         return PaxosState(
-            tuple(state.max_bal[inv[i]] for i in range(len(pa))),
-            tuple(state.max_vbal[inv[i]] for i in range(len(pa))),
-            tuple(val(state.max_val[inv[i]]) for i in range(len(pa))),
-            frozenset(msg(m) for m in state.msgs),
+            max_bal=tuple(state.max_bal[inv[i]] for i in range(len(pa))),
+            max_vbal=tuple(state.max_vbal[inv[i]] for i in range(len(pa))),
+            max_val=tuple(val(state.max_val[inv[i]]) for i in range(len(pa))),
+            msgs=frozenset(msg(m) for m in state.msgs),
         )
 
     def show(self, domain: str, value: Any) -> str:

@@ -155,12 +155,13 @@ class ArticlePaxos(Spec[ArticleState]):
 
     def init(self) -> Iterable[ArticleState]:
         n = self.acceptors_n
-        yield ArticleState((-1,) * n, (-1,) * n, (None,) * n, frozenset())
+        yield ArticleState(highest_id=(-1,) * n, accepted_n=(-1,) * n, accepted_val=(None,) * n,
+                           msgs=frozenset())
 
     # A proposer sends Prepare(n) to the acceptors.
     @action(n="ballots")
     def prepare(self, s: ArticleState, n: int) -> ArticleState | None:
-        return s._replace(msgs=s.msgs | {Prepare(n)})
+        return s._replace(msgs=s.msgs | {Prepare(n=n)})
 
     # Acceptor a receives Prepare(n). A bigger n: it records n and sends a bare
     # Promise(). Otherwise, if it accepted a proposal, a Promise carrying that
@@ -169,12 +170,13 @@ class ArticlePaxos(Spec[ArticleState]):
     def receive_prepare(self, s: ArticleState, a: int, m: Prepare) -> ArticleState | None:
         if m.n > s.highest_id[a]:
             return s._replace(highest_id=put(s.highest_id, a, m.n),
-                              msgs=s.msgs | {Promise(a, m.n)})
+                              msgs=s.msgs | {Promise(acc=a, n=m.n)})
         accepted_val = s.accepted_val[a]
         if s.accepted_n[a] >= 0 and accepted_val is not None:
-            reply: ArticleMessage = PromiseAccepted(a, m.n, s.accepted_n[a], accepted_val)
+            reply: ArticleMessage = PromiseAccepted(acc=a, n=m.n, accepted_n=s.accepted_n[a],
+                                                    accepted_val=accepted_val)
         else:
-            reply = Failure(a, m.n)
+            reply = Failure(acc=a, n=m.n)
         return s._replace(msgs=s.msgs | {reply})
 
     # The proposer of id n, holding promises for n from a majority, proposes:
@@ -198,7 +200,7 @@ class ArticlePaxos(Spec[ArticleState]):
                 break
         else:
             return None
-        return s._replace(msgs=s.msgs | {Propose(n, v)})
+        return s._replace(msgs=s.msgs | {Propose(n=n, val=v)})
 
     # Acceptor a receives Propose(n, v) and accepts it if n is still the highest
     # id it has seen, replying Accepted().
@@ -206,8 +208,10 @@ class ArticlePaxos(Spec[ArticleState]):
     def receive_propose(self, s: ArticleState, a: int, m: Propose) -> ArticleState | None:
         if m.n < s.highest_id[a]:
             return None
-        return ArticleState(put(s.highest_id, a, m.n), put(s.accepted_n, a, m.n),
-                            put(s.accepted_val, a, m.val), s.msgs | {Accepted(a, m.n, m.val)})
+        return s._replace(highest_id=put(s.highest_id, a, m.n),
+                          accepted_n=put(s.accepted_n, a, m.n),
+                          accepted_val=put(s.accepted_val, a, m.val),
+                          msgs=s.msgs | {Accepted(acc=a, n=m.n, val=m.val)})
 
     def show(self, domain: str, value: Any) -> str:
         if isinstance(value, tuple) and hasattr(value, "type"):
@@ -252,7 +256,7 @@ class PidTimestampPaxos(Paxos):
         sent = {m.val for m in s.msgs if m.type == "2a" and m.bal == b}
         if v in sent or len(sent) >= self.proposers:
             return None
-        joined = self.phase1b_index(s.msgs)[1].get(b, {})
+        joined = self.phase1b_index(s)[1].get(b, {})
         if not any(self.shows_safe(q, joined, v) for q in self.quorums):
             return None
-        return s._replace(msgs=s.msgs | {M2a(b, v)})
+        return s._replace(msgs=s.msgs | {M2a(bal=b, val=v)})

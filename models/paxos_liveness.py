@@ -104,9 +104,10 @@ class LivenessPaxos(Spec[LivenessState]):
 
     def init(self) -> Iterable[LivenessState]:
         n, k = self.acceptors_n, self.proposers_n
-        yield LivenessState((-1,) * n, (-1,) * n, (None,) * n, (-1,) * k, (IDLE,) * k,
-                            (frozenset(),) * k, ((-1, None),) * k, (None,) * k,
-                            (frozenset(),) * k, frozenset())
+        yield LivenessState(max_bal=(-1,) * n, max_vbal=(-1,) * n, max_val=(None,) * n,
+                            bal=(-1,) * k, phase=(IDLE,) * k, promised=(frozenset(),) * k,
+                            reported=((-1, None),) * k, proposal=(None,) * k,
+                            accepted=(frozenset(),) * k, chosen=frozenset())
 
     def preempted(self, s: LivenessState, p: int) -> bool:
         """Some acceptor promised a ballot above p's: p's ballot cannot succeed."""

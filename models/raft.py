@@ -20,7 +20,10 @@ Differences of form, none of meaning:
   as it is in flight (its multiplicity); its length is BagCardinality.
 * The proof-only history variables ``elections``, ``all_logs`` and
   ``voter_log`` (and the ``mlog`` message fields) are kept: TLC's reference
-  counts include them.
+  counts include them. ``all_logs``, updated by every step, is declared once
+  (``all_logs_next``) rather than written into each action.
+* An action returns ``self.step(s, var=value, ...)``: the primed variables it
+  names, every other one UNCHANGED (and the history ``all_logs`` updated).
 * Two auxiliary variables, both constant unless asked for, so the default
   state space is raft.tla's: ``restart_count`` (MCraftBR's bound on Restart,
   used only when ``max_restarts >= 0``) and ``committed`` (a proof-only
@@ -62,13 +65,9 @@ from agree.models.raft_types import (
     with_message,
     without_message,
 )
-from agree.spec import Spec, SpecError, action, indexed
+from agree.spec import Spec, SpecError, action, history, indexed
 
 __all__ = ["Raft"]
-
-_FIELD = {name: k for k, name in enumerate(RaftState._fields)}
-_ALL_LOGS = _FIELD["all_logs"]
-_new_tuple = tuple.__new__
 
 
 def _of_type(kind: str) -> Any:
@@ -132,7 +131,6 @@ class Raft(Spec[RaftState]):
         self.servers: Sequence[int] = range(servers)
         self.values: Sequence[int] = range(values)
         self.values_n = values
-        self._all_logs_of: tuple[RaftState | None, frozenset[Log]] = (None, frozenset())
         self._permuter = RaftPermuter(servers)
 
     # -- helpers ---------------------------------------------------------------
@@ -141,20 +139,12 @@ class Raft(Spec[RaftState]):
         """Quorum: more than half of the servers (any two quorums overlap)."""
         return 2 * len(servers) > self.n
 
-    def step(self, s: RaftState, **changes: Any) -> RaftState:
-        """The next state: ``changes``, and the history conjunct every step of raft.tla's
-        Next carries, ``allLogs' = allLogs \\cup {log[i] : i \\in Server}`` (pre-state logs)."""
-        seen, all_logs = self._all_logs_of
-        if seen is not s:
-            all_logs = s.all_logs
-            if not all(lg in all_logs for lg in s.log):
-                all_logs = all_logs | frozenset(s.log)
-            self._all_logs_of = (s, all_logs)
-        new = list(s)
-        new[_ALL_LOGS] = all_logs
-        for name, value in changes.items():
-            new[_FIELD[name]] = value
-        return _new_tuple(RaftState, new)
+    # History (proof only): every step of raft.tla's Next carries
+    # allLogs' = allLogs \cup {log[i] : i \in Server}, the logs of the pre-state.
+    # Declared once here; self.step applies it to every next state.
+    @history("all_logs")
+    def all_logs_next(self, s: RaftState) -> frozenset[Log]:
+        return s.all_logs | frozenset(s.log)
 
     def constraint(self, s: RaftState) -> bool:
         """MCraft's StateConstraint: terms, log lengths and messages in flight bounded."""
@@ -219,7 +209,9 @@ class Raft(Spec[RaftState]):
         if s.state[i] != CANDIDATE or j in s.votes_responded[i]:
             return None
         lg = s.log[i]
-        m = RequestVoteRequest(RVREQ, s.current_term[i], last_term(lg), len(lg), i, j)
+        m = RequestVoteRequest(mtype=RVREQ, mterm=s.current_term[i],
+                               mlast_log_term=last_term(lg), mlast_log_index=len(lg),
+                               msource=i, mdest=j)
         return self.step(s, messages=with_message(m, s.messages))
 
     # BecomeLeader(i): candidate i, with votes from a quorum, becomes leader.
@@ -230,7 +222,8 @@ class Raft(Spec[RaftState]):
         if s.state[i] != CANDIDATE or not self.is_quorum(s.votes_granted[i]):
             return None
         n = self.n
-        election = Election(s.current_term[i], i, s.log[i], s.votes_granted[i], s.voter_log[i])
+        election = Election(eterm=s.current_term[i], eleader=i, elog=s.log[i],
+                            evotes=s.votes_granted[i], evoter_log=s.voter_log[i])
         return self.step(
             s, state=put(s.state, i, LEADER),
             next_index=put(s.next_index, i, (len(s.log[i]) + 1,) * n),
@@ -243,7 +236,8 @@ class Raft(Spec[RaftState]):
     def client_request(self, s: RaftState, i: int, v: int) -> RaftState | None:
         if s.state[i] != LEADER:
             return None
-        return self.step(s, log=put(s.log, i, (*s.log[i], Entry(s.current_term[i], v))))
+        entry = Entry(term=s.current_term[i], value=v)
+        return self.step(s, log=put(s.log, i, (*s.log[i], entry)))
 
     # AdvanceCommitIndex(i): leader i commits the highest index that a quorum
     # (itself and the followers whose match_index reaches it) stores, but only
@@ -282,7 +276,8 @@ class Raft(Spec[RaftState]):
         if not self.history or new <= old:
             return s.committed
         t, lg = s.current_term[i], s.log[i]
-        return s.committed | {Committed(k, lg[k - 1], t) for k in range(old + 1, new + 1)}
+        return s.committed | {Committed(cindex=k, centry=lg[k - 1], cterm=t)
+                              for k in range(old + 1, new + 1)}
 
     # AppendEntries(i, j): leader i sends j the entries from next_index[i][j]
     # on (at most entries_per_append; raft.tla sends 1, which keeps atomic
@@ -298,8 +293,11 @@ class Raft(Spec[RaftState]):
         prev_index = nxt - 1
         prev_term = lg[prev_index - 1].term if prev_index > 0 else 0
         last = min(len(lg), nxt + self.entries_per_append - 1)
-        m = AppendEntriesRequest(AEREQ, s.current_term[i], prev_index, prev_term,
-                                 lg[nxt - 1:last], lg, self.commit_to_send(s, i, last), i, j)
+        m = AppendEntriesRequest(mtype=AEREQ, mterm=s.current_term[i],
+                                 mprev_log_index=prev_index, mprev_log_term=prev_term,
+                                 mentries=lg[nxt - 1:last], mlog=lg,
+                                 mcommit_index=self.commit_to_send(s, i, last),
+                                 msource=i, mdest=j)
         return self.step(s, messages=with_message(m, s.messages))
 
     def commit_to_send(self, s: RaftState, i: int, last: int) -> int:
@@ -332,7 +330,8 @@ class Raft(Spec[RaftState]):
             return None
         grant = (m.mterm == s.current_term[i] and self.log_ok_for_vote(s, i, m)
                  and s.voted_for[i] in (None, j))
-        reply = RequestVoteResponse(RVRESP, s.current_term[i], grant, s.log[i], i, j)
+        reply = RequestVoteResponse(mtype=RVRESP, mterm=s.current_term[i],
+                                    mvote_granted=grant, mlog=s.log[i], msource=i, mdest=j)
         return self.step(s, voted_for=put(s.voted_for, i, j) if grant else s.voted_for,
                          messages=without_message(m, with_message(reply, s.messages)))
 
@@ -390,7 +389,8 @@ class Raft(Spec[RaftState]):
         prev = m.mprev_log_index
         log_ok = prev == 0 or (0 < prev <= len(lg) and m.mprev_log_term == lg[prev - 1].term)
         if m.mterm < term or (role == FOLLOWER and not log_ok):
-            reply = AppendEntriesResponse(AERESP, term, False, 0, i, j)
+            reply = AppendEntriesResponse(mtype=AERESP, mterm=term, msuccess=False,
+                                          mmatch_index=0, msource=i, mdest=j)
             return self.step(s, messages=without_message(m, with_message(reply, s.messages)))
         if role == CANDIDATE:
             return self.step(s, state=put(s.state, i, FOLLOWER))
@@ -414,8 +414,9 @@ class Raft(Spec[RaftState]):
     def append_done(self, s: RaftState, m: AppendEntriesRequest) -> RaftState:
         """Already done with the request: take its commit index, acknowledge."""
         i, j = m.mdest, m.msource
-        reply = AppendEntriesResponse(AERESP, s.current_term[i], True,
-                                      m.mprev_log_index + len(m.mentries), i, j)
+        reply = AppendEntriesResponse(mtype=AERESP, mterm=s.current_term[i], msuccess=True,
+                                      mmatch_index=m.mprev_log_index + len(m.mentries),
+                                      msource=i, mdest=j)
         return self.step(s, commit_index=put(s.commit_index, i, m.mcommit_index),
                          messages=without_message(m, with_message(reply, s.messages)))
 

@@ -31,24 +31,17 @@ from typing import Any
 
 from agree.models.raft_types import (
     AEREQ,
-    RVREQ,
     RVRESP,
-    AppendEntriesRequest,
-    AppendEntriesResponse,
-    Committed,
     Election,
     Entry,
     Log,
     RaftState,
-    RequestVoteRequest,
-    RequestVoteResponse,
     VoterLog,
 )
 
 __all__ = ["RaftPermuter"]
 
 _MEMO = 1 << 15  # entries per memo table (the message table is cleared when full)
-_new = tuple.__new__
 
 
 class RaftPermuter:
@@ -98,7 +91,7 @@ class _Plan:
 
     def log(self, x: Log) -> Log:
         vp = self.vp
-        return x if vp is None else tuple(Entry(e.term, vp[e.value]) for e in x)
+        return x if vp is None else tuple(Entry(term=e.term, value=vp[e.value]) for e in x)
 
     def voter_log(self, vl: VoterLog) -> VoterLog:
         out = self.voters.get(vl)
@@ -128,8 +121,10 @@ class _Plan:
             pe = self.elections.get(elections)
             if pe is None:
                 p, log, ids = self.p, self.log, self.sets.__getitem__
-                pe = frozenset(Election(e.eterm, p[e.eleader], log(e.elog), ids(e.evotes),
-                                        self.voter_log(e.evoter_log)) for e in elections)
+                pe = frozenset(e._replace(eleader=p[e.eleader], elog=log(e.elog),
+                                          evotes=ids(e.evotes),
+                                          evoter_log=self.voter_log(e.evoter_log))
+                               for e in elections)
                 if len(self.elections) < _MEMO:
                     self.elections[elections] = pe
             elections = pe
@@ -139,10 +134,10 @@ class _Plan:
             log = self.log
             all_logs = frozenset(map(log, all_logs))
             logs = tuple(map(log, logs))
-            committed = frozenset(Committed(c.cindex, log((c.centry,))[0], c.cterm)
-                                  for c in committed)
+            committed = frozenset(c._replace(centry=log((c.centry,))[0]) for c in committed)
         server, ids, voters = self.server.__getitem__, self.sets.__getitem__, self.voter_log
-        return _new(RaftState, (
+        # RaftState._make: the fields in declaration order (models/raft_types.py)
+        return RaftState._make((
             tuple(msgs), elections, all_logs,
             reindex(s.current_term), reindex(s.state),
             tuple(map(server, reindex(s.voted_for))), logs, reindex(s.commit_index),
@@ -157,12 +152,8 @@ class _Plan:
 def _message(m: Any, p: tuple[int, ...], lg: Any) -> Any:
     """One message with its servers (and the values of its entries) renamed."""
     src, dst = p[m.msource], p[m.mdest]
-    if m.mtype == RVREQ:
-        return RequestVoteRequest(m.mtype, m.mterm, m.mlast_log_term, m.mlast_log_index,
-                                  src, dst)
-    if m.mtype == RVRESP:
-        return RequestVoteResponse(m.mtype, m.mterm, m.mvote_granted, lg(m.mlog), src, dst)
+    if m.mtype in (RVRESP, AEREQ):
+        m = m._replace(mlog=lg(m.mlog))
     if m.mtype == AEREQ:
-        return AppendEntriesRequest(m.mtype, m.mterm, m.mprev_log_index, m.mprev_log_term,
-                                    lg(m.mentries), lg(m.mlog), m.mcommit_index, src, dst)
-    return AppendEntriesResponse(m.mtype, m.mterm, m.msuccess, m.mmatch_index, src, dst)
+        m = m._replace(mentries=lg(m.mentries))
+    return m._replace(msource=src, mdest=dst)

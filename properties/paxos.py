@@ -7,8 +7,8 @@ only the state's fields (``max_bal``, ``max_vbal``, ``max_val``, and ``msgs``
 with message types "1a", "1b", "2a", "2b"), so the bug-zoo variants reuse them.
 
 Every predicate reads the message set through :func:`facts`, one pass over
-``msgs`` per state shared by all of them (the checker evaluates them back to
-back on the same state).
+``msgs`` per state shared by all of them (``per_state``: the checker evaluates
+them back to back on the same state).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
-from agree.spec import Property, invariant, property_of, sometimes
+from agree.spec import Property, invariant, per_state, property_of, sometimes
 
 __all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
 
@@ -34,12 +34,14 @@ class Facts(NamedTuple):
     chosen: frozenset[int]  # Voting's chosen: values a quorum voted for in one ballot
 
 
-def _facts(msgs: frozenset[Any], n: int, quorums: tuple[frozenset[int], ...]) -> Facts:
-    votes: tuple[set[Vote], ...] = tuple(set() for _ in range(n))
+@per_state
+def facts(spec: Paxos, s: PaxosState) -> Facts:
+    """Summarise the message set (one pass per state, shared by all properties)."""
+    votes: tuple[set[Vote], ...] = tuple(set() for _ in spec.acceptors)
     voters: dict[Vote, set[int]] = {}
     proposals: dict[int, set[int]] = {}
     reports = []
-    for m in msgs:
+    for m in s.msgs:
         kind = m.type
         if kind == "2b":
             vote = (m.bal, m.val)
@@ -55,27 +57,12 @@ def _facts(msgs: frozenset[Any], n: int, quorums: tuple[frozenset[int], ...]) ->
                 proposals[m.bal] = {m.val}
         elif kind == "1b":
             reports.append(m)
+    quorums = spec.quorums
     smallest = min(len(q) for q in quorums)
     chosen = frozenset(v for (_, v), accs in voters.items()
                        if len(accs) >= smallest and any(q <= accs for q in quorums))
-    return Facts(votes, voters, proposals, reports, chosen)
-
-
-class _LastFacts:
-    """A one-entry memo: the checker evaluates every property of a state back to back."""
-
-    msgs: frozenset[Any] | None = None
-    spec: Paxos | None = None
-    facts: Facts | None = None
-
-
-def facts(spec: Paxos, s: PaxosState) -> Facts:
-    """Summarise the message set (one pass per state, shared by all properties)."""
-    memo = _LastFacts
-    if s.msgs is not memo.msgs or spec is not memo.spec or memo.facts is None:
-        memo.facts = _facts(s.msgs, spec.acceptors_n, spec.quorums)
-        memo.msgs, memo.spec = s.msgs, spec
-    return memo.facts
+    return Facts(votes=votes, voters=voters, proposals=proposals, reports=reports,
+                 chosen=chosen)
 
 
 def votes(spec: Paxos, s: PaxosState) -> tuple[set[Vote], ...]:

@@ -1,6 +1,7 @@
 """The spec API: what a protocol author imports, and nothing of any engine.
 
-``from agree.spec import Spec, action, invariant`` is all a model needs; engines,
+``from agree.spec import Spec, action, invariant`` is all a model needs (with the
+declared speed hooks ``history`` and ``per_state``, see agree.spec.api); engines,
 renderers and the command line build on this package, never the other way round.
 """
 
@@ -16,10 +17,13 @@ from agree.spec.api import (
     action,
     action_property,
     eventually,
+    history,
     indexed,
     invariant,
     leads_to,
+    per_state,
     property_of,
+    replace,
     sometimes,
 )
 
@@ -35,9 +39,12 @@ __all__ = [
     "action",
     "action_property",
     "eventually",
+    "history",
     "indexed",
     "invariant",
     "leads_to",
+    "per_state",
     "property_of",
+    "replace",
     "sometimes",
 ]

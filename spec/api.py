@@ -12,14 +12,37 @@ Every engine (BFS, simulation, Hypothesis, the conformance harness, trace
 replay) uses only this module, so a protocol written against it gets all of
 them. States must be immutable and hashable: NamedTuples or frozen dataclasses
 of tuples, frozensets, ints, strings and None.
+
+A spec reads like its TLA+ original; what the engines need to be fast is asked
+for through declared hooks, implemented here once, never by tricks in a model:
+
+* **the next state**: :meth:`Spec.step` ``(state, var=value, ...)`` is TLA+'s
+  ``var' = value`` with every other variable UNCHANGED (it builds NamedTuple
+  states without ``_replace``'s overhead);
+* **history variables**: a conjunct every step carries, computed from the
+  pre-state (raft.tla's ``allLogs' = allLogs \\cup {log[i] : i \\in Server}``), is
+  declared once with :func:`history`; :meth:`Spec.step` applies it, computing it
+  once per pre-state for all of that state's successors;
+* **per-state caches**: a summary several actions or properties read on the same
+  state (Paxos's message index) is a function decorated with :func:`per_state`,
+  computed once per state however often it is asked;
+* **stutters**: an action whose step changes nothing may return the very state
+  it was given; the breadth-first engine then skips the seen-set lookup (the
+  state is already seen). Returning an equal copy instead is also correct (the
+  same counts and traces), only slower. With history variables, a step is a
+  stutter only if they too are unchanged: build it with :meth:`Spec.step`.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from agree.spec.build import compile_step, field_index, no_variable, replace, state_type_of
+from agree.spec.errors import SpecError
 
 __all__ = [
     "Action",
@@ -33,8 +56,13 @@ __all__ = [
     "action",
     "action_property",
     "eventually",
+    "history",
+    "indexed",
     "invariant",
     "leads_to",
+    "per_state",
+    "property_of",
+    "replace",
     "sometimes",
 ]
 
@@ -47,10 +75,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 Domain = str | Callable[[Any, Any], Iterable[Any]]
 
 PropertyKind = Literal["invariant", "action", "sometimes", "eventually", "leads_to"]
-
-
-class SpecError(Exception):
-    """A spec or its parameters are unusable; the message says what to fix."""
 
 
 def _camel(name: str) -> str:
@@ -76,6 +100,50 @@ def action(label: str | None = None, /, **domains: Domain) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+def history(variable: str) -> Callable[[F], F]:
+    """Declare a method ``(self, state) -> value`` the update of a history variable:
+    a conjunct ``variable' = f(state)`` that every step of the spec carries, like
+    raft.tla's ``allLogs' = allLogs \\cup {log[i] : i \\in Server}`` in every
+    disjunct of ``Next``.
+
+    :meth:`Spec.step` sets ``variable`` of every next state it builds to the
+    method's value on the pre-state, computed once per pre-state (the engines
+    expand one state at a time, so all its successors share one computation). An
+    action's own keyword for ``variable`` overrides it. The value must depend on
+    the pre-state (and the spec's parameters) only.
+    """
+
+    def mark(fn: F) -> F:
+        fn._agree_history = variable  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def per_state(fn: F) -> F:
+    """Cache ``fn(spec, state)`` for the last state it was asked about.
+
+    For a summary of a state that several actions, or several properties, read back
+    to back on the same state (the engines enumerate every action of one state, and
+    evaluate every property of one state, in a row): it is computed once per state.
+    Works on methods of a spec and on plain functions ``(spec, state)``. The memo
+    holds one entry, keyed on the identity of the spec and of the state (states are
+    immutable, and the entry keeps its state alive, so an identity cannot be reused
+    while it is the key). The value is shared: treat it as read-only.
+    """
+    last: list[Any] = [None, None, None]  # spec, state, value
+
+    @functools.wraps(fn)
+    def cached(spec: Any, state: Any) -> Any:
+        if state is last[1] and spec is last[0]:
+            return last[2]
+        value = fn(spec, state)
+        last[0], last[1], last[2] = spec, state, value
+        return value
+
+    return cached  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -231,6 +299,12 @@ class Spec(Generic[S]):
     :func:`action`. Optional: ``constraint`` (TLC's state constraint),
     ``symmetry`` (names of interchangeable id domains) with ``permute``,
     ``names`` (display prefixes of id domains) and ``view`` (how a state reads).
+
+    Actions build their next state with :meth:`step`, which also applies the
+    history variables declared with :func:`history`. An action that changes nothing
+    (a stutter) may return the state it was given: the breadth-first engine
+    recognises the very same object and skips the seen-set lookup; an equal copy is
+    also correct, only slower (see the module docstring).
     """
 
     name: ClassVar[str] = ""
@@ -245,16 +319,35 @@ class Spec(Generic[S]):
     #: Action labels under weak fairness, each binding of its parameters separately
     #: (TLA+'s ``\\A p: WF_vars(A(p))``); used only by liveness checking.
     weak_fairness: ClassVar[tuple[str, ...]] = ()
-    #: The spec's own declared properties, gathered from decorated methods.
+    #: The methods declared with @action, in declaration order.
     _action_attrs: ClassVar[tuple[str, ...]] = ()
+    #: The history variables declared with @history: (variable, method name).
+    _history_attrs: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Step's memo (owned here): the last pre-state and its history values.
+    _history_memo: tuple[Any, tuple[Any, ...]] = (None, ())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         attrs = list(getattr(cls, "_action_attrs", ()))
+        hist = dict(getattr(cls, "_history_attrs", ()))
         for attr, value in cls.__dict__.items():
             if getattr(value, "_agree_action", None) is not None and attr not in attrs:
                 attrs.append(attr)
+            variable = getattr(value, "_agree_history", None)
+            if variable is not None:
+                hist[variable] = attr
         cls._action_attrs = tuple(attrs)
+        cls._history_attrs = tuple(hist.items())
+        # A NamedTuple state type declared as Spec[S]: step is compiled for it (fast),
+        # unless a class of the spec wrote its own step.
+        own = next(vars(k)["step"] for k in cls.__mro__ if "step" in vars(k))
+        state_type = state_type_of(cls, Spec)
+        if state_type is not None and (own is Spec.step or hasattr(own, "_agree_compiled")):
+            fast = compile_step(state_type, tuple(v for v, _ in cls._history_attrs), Spec.step)
+            if fast is not None:
+                fast.__qualname__ = f"{cls.__qualname__}.step"
+                fast.__doc__ = Spec.step.__doc__
+                cls.step = fast  # type: ignore[method-assign]
 
     # -- parameters -------------------------------------------------------
 
@@ -322,6 +415,35 @@ class Spec(Generic[S]):
             return getattr(self, dom)  # type: ignore[no-any-return]
         values = dom(self, state)
         return values if isinstance(values, list | tuple | range) else list(values)
+
+    def step(self, state: S, /, **changes: Any) -> S:
+        """The next state: each keyword a variable's new value (TLA+'s ``var' = e``),
+        every other variable UNCHANGED, and every history variable declared with
+        :func:`history` updated from ``state`` (computed once per pre-state: the last
+        one is remembered, by identity). For a spec of NamedTuple states declared as
+        ``Spec[State]``, a compiled equivalent replaces this method (spec/build.py)."""
+        hist = self._history_attrs
+        if not hist:
+            return replace(state, **changes)
+        memo = self._history_memo
+        if memo[0] is not state:
+            memo = self._remember_history(state)
+        values = {name: value for (name, _), value in zip(hist, memo[1], strict=True)}
+        return replace(state, **{**values, **changes})
+
+    def _remember_history(self, state: S) -> tuple[S, tuple[Any, ...]]:
+        """Compute the history variables' next values from ``state`` and remember them."""
+        index = field_index(type(state))
+        values = []
+        for variable, attr in self._history_attrs:
+            if index is not None and variable not in index:
+                raise SpecError(no_variable(state, variable))
+            value = getattr(self, attr)(state)
+            old = getattr(state, variable)
+            values.append(old if value == old else value)  # unchanged: share, don't copy
+        memo = (state, tuple(values))
+        self._history_memo = memo
+        return memo
 
     def successors(self, state: S) -> Iterator[Transition[S]]:
         """Every enabled (action, arguments) with the state it leads to."""

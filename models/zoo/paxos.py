@@ -29,9 +29,9 @@ class AcceptBelowPromisePaxos(Paxos):
     name: ClassVar[str] = "paxos-accept-below-promise"
 
     def phase2b(self, s: PaxosState, a: int, m: M2a) -> PaxosState | None:
-        return PaxosState(put(s.max_bal, a, max(s.max_bal[a], m.bal)),
-                          put(s.max_vbal, a, m.bal), put(s.max_val, a, m.val),
-                          s.msgs | {M2b(a, m.bal, m.val)})
+        return self.step(s, max_bal=put(s.max_bal, a, max(s.max_bal[a], m.bal)),
+                         max_vbal=put(s.max_vbal, a, m.bal), max_val=put(s.max_val, a, m.val),
+                         msgs=s.msgs | {M2b(acc=a, bal=m.bal, val=m.val)})
 
 
 class AmnesiaPaxos(Paxos):
@@ -47,8 +47,8 @@ class AmnesiaPaxos(Paxos):
 
     @action(a="acceptors")
     def restart(self, s: PaxosState, a: int) -> PaxosState | None:
-        return PaxosState(put(s.max_bal, a, -1), put(s.max_vbal, a, -1),
-                          put(s.max_val, a, None), s.msgs)
+        return self.step(s, max_bal=put(s.max_bal, a, -1), max_vbal=put(s.max_vbal, a, -1),
+                         max_val=put(s.max_val, a, None))
 
 
 class WrongValuePaxos(Paxos):
@@ -81,5 +81,5 @@ class TwoBKeepsPromisePaxos(Paxos):
     def phase2b(self, s: PaxosState, a: int, m: M2a) -> PaxosState | None:
         if not m.bal >= s.max_bal[a]:
             return None
-        return PaxosState(s.max_bal, put(s.max_vbal, a, m.bal), put(s.max_val, a, m.val),
-                          s.msgs | {M2b(a, m.bal, m.val)})
+        return self.step(s, max_vbal=put(s.max_vbal, a, m.bal), max_val=put(s.max_val, a, m.val),
+                         msgs=s.msgs | {M2b(acc=a, bal=m.bal, val=m.val)})
