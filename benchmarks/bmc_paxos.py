@@ -18,7 +18,7 @@ there the solver must exhaust the query, which is where solvers differ most.
 ``--solvers`` builds the single query (Init, depth steps of Next-or-stutter, a safety
 property broken at the end) once per solver and times ``check()`` alone: z3.Solver()
 (the default), SolverFor("QF_FD"), SolverFor("QF_BV"), and the tactic simplify;
-bit-blast; sat as a solver (what agree bmc uses: properties/paxos_bmc.py bmc_solver).
+bit-blast; sat as a solver (what agree bmc uses: symbolic/paxos/bmc.py bmc_solver).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The conformance harness's power: seeded implementation bugs, caught or not.
 
-Each seeded bug (checker/conformance/raft_bugs.py, paxos_machine.py) is applied
+Each seeded bug (conformance/raft_bugs.py, paxos_machine.py) is applied
 by monkeypatching impl/ and the Hypothesis conformance machine runs, without
 shrinking, until the first failure or until the example budget is spent. Runs
 once derandomized (what CI runs) and once per seed given.

@@ -1,6 +1,6 @@
 """`agree conform raft|paxos` and `agree validate LOG...`: the implementation held to the spec.
 
-`conform` runs the Hypothesis state machine of checker/conformance/ over the
+`conform` runs the Hypothesis state machine of conformance/ over the
 simulated cluster; `validate` checks the merged JSON-lines event logs of a real
 run against the Raft spec.
 """

@@ -1,5 +1,5 @@
 """`agree trace replay FILE --impl [--save-test OUT.py]`: the command-line side of
-replay_impl.py (kept here so checker/cmd_trace.py needs only a two-line hook)."""
+replay_impl.py (kept here so cli/trace.py needs only a two-line hook)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ on its own: nothing in it says that a 1b message reports the sender's
 *latest* vote below its ballot, which Phase2a needs to conclude
 ``ShowsSafeAt``. These conjuncts close the gap; together with ``INDUCTIVE``
 they are the invariant ``agree prove paxos`` proves inductive. Each has a Z3
-twin in properties/paxos_z3.py, held to this one by tests.
+twin in symbolic/paxos/invariant.py, held to this one by tests.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Helper lemmas that make Raft's election safety and log matching inductive, as
-Python predicates (each has a Z3 twin in properties/raft_z3_inv.py, held to this
+Python predicates (each has a Z3 twin in symbolic/raft/invariant.py, held to this
 one by tests).
 
 Election (a server's vote in a term lives in ``voted_for`` while it stays in that

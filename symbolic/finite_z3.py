@@ -74,7 +74,7 @@ class Act:
 
 
 class FiniteEncoding(Encoding[S, FinState], Generic[S]):
-    """The ``Encoding`` interface checker/bmc.py uses, for a finite configuration.
+    """The ``Encoding`` interface symbolic/bmc.py uses, for a finite configuration.
 
     A subclass gives ``domains`` (each scalar name's range), ``keys`` (the scalar
     variables), ``universe`` (every message, in a fixed order), ``split``/``build``

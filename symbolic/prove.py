@@ -74,7 +74,7 @@ class Obligation:
     seconds: float
     reason: str = ""
     cti: CTI | None = None
-    #: When proved by cases (properties/z3base.py ``Case``): their names.
+    #: When proved by cases (symbolic/z3base.py ``Case``): their names.
     cases: list[str] = field(default_factory=list)
 
     @property

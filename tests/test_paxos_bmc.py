@@ -1,4 +1,4 @@
-"""The finite Paxos BMC encodings (properties/paxos_bmc.py, paxos_article_bmc.py) held
+"""The finite Paxos BMC encodings (symbolic/paxos/bmc.py, article_bmc.py) held
 to the explicit model, and `agree bmc` on the Paxos zoo.
 
 * successors: from every reachable state of a small configuration (or the first states

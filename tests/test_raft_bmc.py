@@ -1,4 +1,4 @@
-"""The finite Raft BMC encoding (properties/raft_bmc.py) held to the explicit model, and
+"""The finite Raft BMC encoding (symbolic/raft/bmc.py) held to the explicit model, and
 `agree bmc` on the Raft zoo.
 
 * successors: from sampled reachable states (2 servers; 3 servers with logs of 1), the

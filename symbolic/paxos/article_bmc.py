@@ -1,5 +1,5 @@
 """The article's Paxos (models/paxos_article.py ``ArticlePaxos``) as a finite,
-quantifier-free Z3 encoding, for ``agree bmc`` (properties/finite_z3.py says how).
+quantifier-free Z3 encoding, for ``agree bmc`` (symbolic/finite_z3.py says how).
 
 For ``acceptors`` acceptors, ``values`` values and ids 0..max_ballot: each
 acceptor's ``highest_id``, ``accepted_n`` (-1..max_ballot) and ``accepted_val``
@@ -7,7 +7,7 @@ acceptor's ``highest_id``, ``accepted_n`` (-1..max_ballot) and ``accepted_val``
 Prepare(n), Promise(a, n), PromiseAccepted(a, n, accepted_n, accepted_val),
 Failure(a, n), Propose(n, v) and Accepted(a, n, v). Each action is unfolded over
 its concrete parameters and says what its explicit twin says.
-(properties/paxos_article_z3.py is the older array encoding of the same spec.)
+(symbolic/paxos/article.py is the older array encoding of the same spec.)
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Paxos.tla (models/paxos.py) and its bug zoo as finite, quantifier-free Z3
-encodings, for ``agree bmc`` (properties/finite_z3.py says how).
+encodings, for ``agree bmc`` (symbolic/finite_z3.py says how).
 
 For ``acceptors`` acceptors, ``values`` values and ballots 0..max_ballot: each
 acceptor's ``max_bal``, ``max_vbal`` (-1..max_ballot) and ``max_val`` (None or a

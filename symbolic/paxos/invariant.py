@@ -1,6 +1,6 @@
 """Z3 encoding of Lamport's Paxos.tla (models/paxos.py): its invariants and proof.
 
-The state and the actions are in properties/paxos_z3_state.py; ``PaxosZ3`` adds
+The state and the actions are in symbolic/paxos/state.py; ``PaxosZ3`` adds
 the invariants, properties/paxos.py's ``INDUCTIVE`` plus the lemmas of
 properties/paxos_lemmas.py, each conjunct named like its Python twin, the
 safety properties, and how the prover splits each obligation into cases.

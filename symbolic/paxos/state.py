@@ -12,7 +12,7 @@ ballots unbounded integers (-1 = none):
 Each action's relation states every variable of the next state (an explicit
 frame). ``max_ballot`` bounds the ballots actions may start (the explicit spec's
 ``Ballot`` set); None (proofs) leaves them unbounded. The invariants and the
-proof's case splits are in properties/paxos_z3.py (``PaxosZ3``, a subclass).
+proof's case splits are in symbolic/paxos/invariant.py (``PaxosZ3``, a subclass).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class PaxosVars(NamedTuple):
 
 class PaxosActionsZ3(Encoding[PaxosState, PaxosVars]):
     """Paxos.tla's state and actions in Z3: ``acceptors``/``values`` None means
-    uninterpreted sorts. The invariants are in ``PaxosZ3`` (properties/paxos_z3.py)."""
+    uninterpreted sorts. The invariants are in ``PaxosZ3`` (symbolic/paxos/invariant.py)."""
 
     def __init__(self, acceptors: int | None = 3, values: int | None = None,
                  max_ballot: int | None = None, quorum_sort: bool = False) -> None:

@@ -2,7 +2,7 @@
 model checking (``agree bmc``): every state variable a scalar, every action unfolded
 over concrete parameters.
 
-properties/raft_z3.py is the prove encoding (arrays, quantifiers, unbounded terms);
+symbolic/raft/encoding.py is the prove encoding (arrays, quantifiers, unbounded terms);
 its bounded mode reaches about six steps a minute. This one is built for a finite
 configuration (the explicit spec's parameters) and for the SAT core:
 
@@ -24,10 +24,10 @@ configuration (the explicit spec's parameters) and for the SAT core:
 
 ``next`` is the disjunction of every (action, parameters) choice, guarded by the state
 constraint on the pre-state. Decoded states are the explicit states *projected* like
-properties/raft_z3.py's (``project``: no ``mlog``, ``all_logs``, ``voter_log`` or
-election details, none of which an action reads); checker/bmc.py replays every Z3
+symbolic/raft/encoding.py's (``project``: no ``mlog``, ``all_logs``, ``voter_log`` or
+election details, none of which an action reads); symbolic/bmc.py replays every Z3
 trace on the explicit spec, so a trace is reported only if Raft itself takes it.
-Zoo variants (properties/raft_bmc_zoo.py) override the step their explicit twin does.
+Zoo variants (symbolic/raft/bmc_zoo.py) override the step their explicit twin does.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Explicit Raft states and the scalar states of properties/raft_bmc.py: an explicit
+"""Explicit Raft states and the scalar states of symbolic/raft/bmc.py: an explicit
 state as constants (``concrete``, its bag in sorted order) and a model's (or a constant
-state's) values read back as the explicit state projected like properties/raft_z3.py's
+state's) values read back as the explicit state projected like symbolic/raft/encoding.py's
 ``project`` (no ``mlog``, ``all_logs``, ``voter_log`` or election details)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The safety properties of properties/raft.py (state forms, ``history=False``) over the
-scalar state of properties/raft_bmc.py, each named like its Python twin.
+scalar state of symbolic/raft/bmc.py, each named like its Python twin.
 
 Quantifiers over servers and log indexes are unfolded over the configuration's
 concrete ranges; a log's slots past its length hold 0, and an index is compared

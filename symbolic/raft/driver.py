@@ -73,7 +73,7 @@ class RaftDriver(SymbolicDriver):
     def check_bmc_flags(self, *, encoding: str, from_trace: str | None) -> None:
         if encoding != "finite":
             raise SpecError("--encoding arrays is for Paxos: Raft BMC has one encoding "
-                            "(properties/raft_bmc.py)")
+                            "(symbolic/raft/bmc.py)")
 
     def bmc_setup(self, entry: SpecEntry, spec: Spec[Any], params: dict[str, Any], *,
                   encoding: str, from_trace: str | None) -> BmcSetup:

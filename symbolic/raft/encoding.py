@@ -435,7 +435,7 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
         step = super().next(s, t, tag)
         return step if self.proof else z3.And(self.constraint(s), step)
 
-    # -- invariants (properties/raft_z3_inv.py) -------------------------------
+    # -- invariants (symbolic/raft/invariant.py) -------------------------------
 
     def invariants(self, s: RaftVars) -> list[Conjunct]:
         from agree.symbolic.raft.invariant import inductive

@@ -1,7 +1,7 @@
 """Sorts of the Raft Z3 encoding, and the passage between explicit Raft states and
 Z3 terms: ``concrete`` (an explicit state as terms), ``decode`` (a model's state as
 an explicit, projected state) and ``bounded`` (a state's integers in small ranges,
-so that a model can be decoded). See properties/raft_z3.py.
+so that a model can be decoded). See symbolic/raft/encoding.py.
 """
 
 from __future__ import annotations
