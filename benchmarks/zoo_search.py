@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.protocols import registry
 
 #: Raft configurations tried: every bound combination whose sum is at most this.
