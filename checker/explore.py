@@ -7,7 +7,9 @@ states are kept packed (compact.py) and dropped as soon as they are expanded, so
 little more than one level of states is in memory. Successors outside the state
 constraint are generated and have their invariants checked (they are reachable,
 so a violation there is real) but are neither counted as distinct nor expanded;
-``check_pruned=False`` skips checking them too.
+``check_pruned=False`` skips checking them too. A state is expanded by the core every
+engine shares (core.py); this module keeps the seen-set, the levels and the budgets.
+The entry point is agree.checker.run.check.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from agree.checker.seen import SeenSet
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
-__all__ = ["explore", "select_properties", "trace_to"]
+__all__ = ["explore", "follow", "safety_properties", "select_properties", "trace_to"]
 
 #: A state's 64-bit fingerprint (``hash`` by default).
 Fingerprint = Callable[[Any], int]
@@ -213,7 +215,13 @@ def trace_to(spec: Spec[Any], seen: SeenSet, ordinal: int,
              fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
     """Rebuild a shortest path to the state ``ordinal`` of ``seen`` from the parent links,
     re-running the spec (as TLC does) to recover actions and full states."""
-    chain = seen.chain(ordinal)
+    return follow(spec, seen.chain(ordinal), fingerprint)
+
+
+def follow(spec: Spec[Any], chain: Sequence[int],
+           fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
+    """The initial state and the steps through the states whose fingerprints are
+    ``chain`` (from an initial state on), found by re-running the spec."""
     init = next(s for s in spec.init() if fingerprint(s) == chain[0])
     steps: list[Transition[Any]] = []
     state = init

@@ -45,6 +45,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from agree.checker.explore import follow
 from agree.checker.limits import rss_bytes, stable_fingerprint
 from agree.checker.parallel_worker import Fingerprint, Report, serve
 from agree.checker.result import (
@@ -392,17 +393,8 @@ def _trace(spec: Spec[Any], pool: Pool, fingerprint: Fingerprint, parent: int | 
     chain.reverse()
     if not chain:
         return Trace.from_transitions(spec, state, [], prop, kind)
-    s = next(x for x in spec.init() if fingerprint(x) == chain[0])
-    init = s
-    steps: list[Transition[Any]] = []
-    for target in chain[1:]:
-        for tr in spec.successors(s):
-            if spec.constraint(tr.state) and fingerprint(tr.state) == target:
-                steps.append(tr)
-                s = tr.state
-                break
-        else:  # pragma: no cover - only with an impure spec
-            raise SpecRuntimeError("cannot rebuild the trace: the spec is not deterministic")
+    init, steps = follow(spec, chain, fingerprint)
+    s = steps[-1].state if steps else init
     if label is not None:
         steps.append(Transition(spec.action(label), args, state))
     elif kind != "deadlock":

@@ -95,8 +95,7 @@ def test_sometimes_never_satisfied_is_reported() -> None:
 def test_checkpoint_then_resume_finishes_the_same_search(tmp_path: Path) -> None:
     spec = Paxos(max_ballot=1)
     full = check(spec, PROPERTIES)
-    first = check(spec, PROPERTIES, workers=2, max_states=1000,
-                           checkpoint=tmp_path / "cp")
+    first = check(spec, PROPERTIES, workers=2, max_states=1000, checkpoint=tmp_path / "cp")
     assert first.stopped == "max-states" and first.distinct < full.distinct
     assert (tmp_path / "cp" / "meta.json").exists()
     rest = check(spec, PROPERTIES, workers=2, resume=tmp_path / "cp")
