@@ -52,8 +52,6 @@ def scale_options(args: argparse.Namespace) -> dict[str, Any]:
     ray = getattr(args, "ray", None)
     if (workers is not None or symmetry or memory is not None or checkpoint or resume
             or ray):
-        if workers is not None and workers < 1:
-            raise SpecError("--workers must be at least 1")
         require_positive(args, "checkpoint_every")
     return {"symmetry": symmetry, "workers": workers,
             "ray": False if not ray else True if ray == "local" else ray,

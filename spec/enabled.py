@@ -35,11 +35,12 @@ def enumerator(spec: Spec[Any]) -> Enabled:
     """The function listing a state's enabled steps for ``spec`` (built once per spec
     instance and kept with it, as its bound actions are). It raises
     :class:`ActionRaised` when an action raises."""
-    cached: Enabled | None = spec.__dict__.get("_agree_enabled")
-    if cached is not None:
-        return cached
+    actions = spec.actions()
+    cached: tuple[Any, Enabled] | None = spec.__dict__.get("_agree_enabled")
+    if cached is not None and cached[0] is actions:  # (rebinding the actions renews it)
+        return cached[1]
     plans: list[tuple[int, Any, Any, int, Any, bool, Any, bool]] = []
-    for ai, act in enumerate(spec.actions()):
+    for ai, act in enumerate(actions):
         # a domain named by a string is a fixed attribute: read it once
         doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in act.domains]
         calls = [callable(d) for d in doms]
@@ -74,5 +75,5 @@ def enumerator(spec: Spec[Any]) -> Enabled:
                 raise ActionRaised(ai, act.label, exc) from exc
         return out
 
-    spec.__dict__["_agree_enabled"] = enabled
+    spec.__dict__["_agree_enabled"] = (actions, enabled)
     return enabled
