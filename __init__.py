@@ -5,8 +5,8 @@ The public API for writing and checking your own protocol::
     from agree import Spec, action, invariant, sometimes, check
 """
 
-from agree.checker.explore import check
 from agree.checker.result import CheckResult, Violation
+from agree.checker.run import check
 from agree.spec import (
     Param,
     Property,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES
 

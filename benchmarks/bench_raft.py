@@ -28,7 +28,7 @@ from typing import Any
 
 from report import Provenance, Table, write_page
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.models.raft import Raft
 from agree.properties.raft import PROPERTIES
 
@@ -90,8 +90,6 @@ def write_docs(symmetry: bool, rows: list[list[object]], chosen: list[int]) -> N
 
 def symmetric_run(n: int, workers: int, properties: bool) -> dict[str, Any]:
     """Configuration ``n`` (1-based) with symmetry, in this process; its figures."""
-    from agree.checker.parallel import check_parallel
-    from agree.checker.symmetry import check_with_symmetry
 
     params = CONFIGS[n - 1][0]
     spec, props = Raft(**params), list(PROPERTIES) if properties else []
@@ -100,9 +98,9 @@ def symmetric_run(n: int, workers: int, properties: bool) -> dict[str, Any]:
     start = time.perf_counter()
     cpu0 = time.process_time()
     if workers > 1:
-        r = check_parallel(spec, props, workers=workers, symmetry=True, stats=stats)
+        r = check(spec, props, workers=workers, symmetry=True, stats=stats)
     else:
-        r = check_with_symmetry(spec, props)
+        r = check(spec, props, symmetry=True)
     seconds = time.perf_counter() - start
     # CPU seconds on the critical path (the process, plus the busiest worker): the wall
     # time on an idle machine; the machine is shared

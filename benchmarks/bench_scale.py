@@ -68,9 +68,7 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
 
 def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     """Run one configuration in this process and return its figures."""
-    from agree.checker.explore import check
-    from agree.checker.parallel import check_parallel
-    from agree.checker.symmetry import check_with_symmetry
+    from agree.checker.run import check
     from agree.protocols import registry
 
     name, params, *_ = CONFIGS[config]
@@ -84,9 +82,9 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     if mode == "1":
         r = check(spec, chosen, time_limit=time_limit)
     elif mode == "sym":
-        r = check_with_symmetry(spec, chosen, time_limit=time_limit)
+        r = check(spec, chosen, time_limit=time_limit, symmetry=True)
     else:
-        r = check_parallel(spec, chosen, workers=int(mode), time_limit=time_limit, stats=stats)
+        r = check(spec, chosen, workers=int(mode), time_limit=time_limit, stats=stats)
     seconds = time.perf_counter() - start
     # CPU seconds on the critical path: what the wall time would be on an idle machine
     # (one process: its CPU time; workers: the busiest worker plus the coordinator)

@@ -27,7 +27,7 @@ from typing import Any
 
 from report import Provenance, Table, write_page
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.protocols import registry
 
 #: Raft configurations tried: every bound combination whose sum is at most this.

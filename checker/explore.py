@@ -7,7 +7,9 @@ states are kept packed (compact.py) and dropped as soon as they are expanded, so
 little more than one level of states is in memory. Successors outside the state
 constraint are generated and have their invariants checked (they are reachable,
 so a violation there is real) but are neither counted as distinct nor expanded;
-``check_pruned=False`` skips checking them too.
+``check_pruned=False`` skips checking them too. A state is expanded by the core every
+engine shares (core.py); this module keeps the seen-set, the levels and the budgets.
+The entry point is agree.checker.run.check.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from agree.checker.compact import Compactor
+from agree.checker.core import Core, Raised
 from agree.checker.result import (
-    ActionStats,
     CheckResult,
     Progress,
     SpecRuntimeError,
@@ -27,10 +29,10 @@ from agree.checker.result import (
     ViolationKind,
 )
 from agree.checker.seen import SeenSet
-from agree.spec import Action, Property, Spec, SpecError, Transition
+from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
-__all__ = ["check", "select_properties", "trace_to"]
+__all__ = ["explore", "follow", "safety_properties", "select_properties", "trace_to"]
 
 #: A state's 64-bit fingerprint (``hash`` by default).
 Fingerprint = Callable[[Any], int]
@@ -51,11 +53,23 @@ def select_properties(props: Sequence[Property], only: Sequence[str] | None) -> 
     return [by_name[n] for n in dict.fromkeys(only)]
 
 
-def check(
+def safety_properties(spec: Spec[Any], properties: Sequence[Property] | None,
+                      only: Sequence[str] | None) -> list[Property]:
+    """The properties to check (the spec's declared ones when None, those named in
+    ``only``); a liveness property is refused: BFS checks safety only."""
+    props = select_properties(
+        properties if properties is not None else spec.declared_properties(), only)
+    live = [p.name for p in props if p.kind not in ("invariant", "action", "sometimes")]
+    if live:
+        raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
+                        "it on the state graph (agree.checker.liveness, or `agree check`)")
+    return props
+
+
+def explore(
     spec: Spec[Any],
-    properties: Sequence[Property] | None = None,
+    props: Sequence[Property],
     *,
-    only: Sequence[str] | None = None,
     stop_at_first: bool = True,
     deadlock: bool = False,
     max_states: int | None = None,
@@ -66,7 +80,8 @@ def check(
     fingerprint: Fingerprint = hash,
     should_stop: Callable[[], str | None] | None = None,
 ) -> CheckResult:
-    """Explore every reachable state of ``spec`` breadth-first and check properties.
+    """Explore every reachable state of ``spec`` breadth-first in this process and check
+    ``props`` (safety properties; see agree.checker.run.check, the entry point).
 
     Returns a :class:`CheckResult`; never prints. Raises
     :class:`SpecRuntimeError` if the spec raises while being explored.
@@ -77,17 +92,23 @@ def check(
     # the young generation every 700 allocations would only rescan them.
     threshold = gc.get_threshold()
     gc.set_threshold(200_000, 20, 1_000)
+    seen = SeenSet()
     try:
-        return _check(spec, properties, only, stop_at_first, deadlock, max_states, time_limit,
-                      check_pruned, progress, progress_every, fingerprint, should_stop)
+        return _explore(spec, props, seen, stop_at_first, deadlock, max_states, time_limit,
+                        check_pruned, progress, progress_every, fingerprint, should_stop)
+    except Raised as raised:
+        step = (Transition(spec.actions()[raised.index], raised.args, raised.state)
+                if raised.index >= 0 else None)
+        raise _raised(spec, seen, raised.parent, step, raised.state, raised.where,
+                      raised.exc, fingerprint) from raised.exc
     finally:
         gc.set_threshold(*threshold)
 
 
-def _check(
+def _explore(
     spec: Spec[Any],
-    properties: Sequence[Property] | None,
-    only: Sequence[str] | None,
+    props: Sequence[Property],
+    seen: SeenSet,
     stop_at_first: bool,
     deadlock: bool,
     max_states: int | None,
@@ -98,60 +119,16 @@ def _check(
     fingerprint: Fingerprint,
     should_stop: Callable[[], str | None] | None,
 ) -> CheckResult:
-    props = select_properties(
-        properties if properties is not None else spec.declared_properties(), only)
-    live = [p.name for p in props if p.kind in ("eventually", "leads_to")]
-    if live:
-        raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
-                        "it on the state graph (agree.checker.liveness, or `agree check`)")
-    invs = [p for p in props if p.kind == "invariant"]
-    act_props = [p for p in props if p.kind == "action"]
-    somes = [p for p in props if p.kind == "sometimes"]
-    actions = spec.actions()
+    core = Core(spec, props, check_pruned=check_pruned, deadlock=deadlock)
     result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
-    result.coverage = {a.label: ActionStats() for a in actions}
+    result.coverage = {a.label: st for a, st in zip(core.actions, core.stats, strict=True)}
     constrained = type(spec).constraint is not Spec.constraint
     constraint = spec.constraint
+    found = core.found
 
-    seen = SeenSet()
     start = time.perf_counter()
     last_report = start
     initial_generated = 0  # successors are counted per action, in result.coverage
-    # (property, parent's ordinal in seen (-1: none), step, state)
-    pending: list[tuple[Property, int, Any, Any]] = []
-
-    def failed(prop: Property, parent: int, step: Transition[Any] | None,
-               state: Any) -> None:
-        pending.append((prop, parent, step, state))
-        if prop in invs:
-            invs.remove(prop)
-        if prop in act_props:
-            act_props.remove(prop)
-
-    def check_state(state: Any, parent: int, step: Transition[Any] | None,
-                    act: Action[Any] | None = None, args: tuple[Any, ...] = ()) -> None:
-        broken: list[Property] = []
-        reached: list[Property] = []
-        p: Property | None = None
-        try:
-            for p in invs:
-                if not p.fn(spec, state):
-                    broken.append(p)
-            for p in somes:
-                if p.fn(spec, state):
-                    reached.append(p)
-        except Exception as exc:
-            if step is None and act is not None:
-                step = Transition(act, args, state)
-            name = p.name if p is not None else "?"
-            raise _raised(spec, seen, parent, step, state, f"property {name}", exc,
-                          fingerprint) from exc
-        for p in reached:
-            somes.remove(p)
-        if broken and step is None and act is not None:
-            step = Transition(act, args, state)
-        for p in broken:
-            failed(p, parent, step, state)
 
     # frontier states are kept packed (shared field values, frozensets as tuples)
     compactor = Compactor()
@@ -161,78 +138,31 @@ def _check(
         initial_generated += 1
         inside = not constrained or constraint(s)
         if inside or check_pruned:
-            check_state(s, -1, None)
+            core.check_state(s, -1)
         if inside and seen.add(fingerprint(s), -1):
             frontier.append(pack(s))
     depth = 1 if frontier else 0
-    stop = bool(pending) and stop_at_first
+    stop = bool(found) and stop_at_first
 
-    # Per action: its function, coverage counters, and how to enumerate its
-    # arguments (one parameter, the common case, is called without packing).
-    plans = []
-    for a in actions:
-        doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in a.domains]
-        plans.append((a, a.fn, result.coverage[a.label], doms))
+    level: list[Any] = []
+    seen_add = seen.add
+
+    def admit(t: Any, parent: int, _ai: int, _args: tuple[Any, ...]) -> bool:
+        if seen_add(fingerprint(t), parent):
+            level.append(pack(t))
+            return True
+        return False
+
+    expand = core.expander(admit, stop_at_first)
     expanded = 0
     while frontier and not stop:
-        level: list[Any] = []
+        level = []
         base = len(seen) - len(frontier)  # the frontier's first ordinal
         for k in range(len(frontier)):
             s = unpack(frontier[k])
             frontier[k] = None  # expanded: its memory can go
-            sord = base + k  # its ordinal in seen (its successors' parent link)
-            succ: list[tuple[Any, Action[Any], Any, ActionStats]] = []
-            for act, fn, stats, doms in plans:
-                args: Any = ()
-                try:
-                    # one and two parameters, the common cases, are called without packing
-                    if len(doms) == 1:
-                        d0 = doms[0]
-                        for x in (d0(spec, s) if callable(d0) else d0):
-                            t = fn(s, x)
-                            if t is not None:
-                                succ.append((t, act, (x,), stats))
-                    elif len(doms) == 2:
-                        d0, d1 = doms
-                        ys = list(d1(spec, s)) if callable(d1) else d1
-                        for x in (d0(spec, s) if callable(d0) else d0):
-                            for y in ys:
-                                t = fn(s, x, y)
-                                if t is not None:
-                                    succ.append((t, act, (x, y), stats))
-                    else:
-                        for args in act.bindings(s):
-                            t = fn(s, *args)
-                            if t is not None:
-                                succ.append((t, act, args, stats))
-                except Exception as exc:
-                    raise _raised(spec, seen, sord, None, s, act.label, exc, fingerprint) from exc
-            enabled = bool(succ)
-            for t, act, args, stats in succ:
-                stats.generated += 1
-                step: Transition[Any] | None = None
-                for p in act_props:
-                    if not p.fn(spec, s, t):
-                        step = Transition(act, args, t)
-                        failed(p, sord, step, t)
-                        break
-                if t is s:  # a stutter returning the very state: seen, nothing to do
-                    continue
-                if not constrained or constraint(t):
-                    if not seen.add(fingerprint(t), sord):
-                        continue
-                    stats.distinct += 1
-                    level.append(pack(t))
-                    if invs or somes:
-                        check_state(t, sord, step, act, args)
-                elif check_pruned and (invs or somes):
-                    check_state(t, sord, step, act, args)
-                if pending and stop_at_first:
-                    break
-            if deadlock and not enabled and not (pending and stop_at_first):
-                pending.append((_DEADLOCK, sord, None, s))
-                deadlock = False  # report the first (shallowest) deadlock only
-            if pending and stop_at_first:
+            expand(s, base + k)  # its ordinal in seen: its successors' parent link
+            if found and stop_at_first:
                 stop = True
                 break
             expanded += 1
@@ -251,14 +181,14 @@ def _check(
                     break
                 if progress is not None and now - last_report >= progress_every:
                     last_report = now
-                    gen = initial_generated + sum(c.generated for c in result.coverage.values())
+                    gen = initial_generated + core.generated
                     progress(Progress(len(seen), gen, depth, len(level), now - start))
         if level and not stop:
             depth += 1
         frontier = level
 
     result.distinct = len(seen)
-    result.generated = initial_generated + sum(c.generated for c in result.coverage.values())
+    result.generated = initial_generated + core.generated
     result.depth = depth
     result.seconds = time.perf_counter() - start
     n, g = result.distinct, result.generated
@@ -266,13 +196,16 @@ def _check(
     if stop and result.stopped is None:
         result.stopped = "violation"
     result.complete = result.stopped is None
-    for prop, parent, step, state in pending:
-        kind = cast(ViolationKind, "deadlock" if prop is _DEADLOCK else prop.kind)
-        trace = _build_trace(spec, seen, parent, step, state, prop.name, kind, fingerprint,
+    actions = core.actions
+    for prop, parent, index, args, state in found:
+        step = Transition(actions[index], args, state) if index >= 0 else None
+        kind = cast(ViolationKind, "deadlock" if prop is None else prop.kind)
+        name = prop.name if prop is not None else _DEADLOCK.name
+        trace = _build_trace(spec, seen, parent, step, state, name, kind, fingerprint,
                              is_deadlock=kind == "deadlock")
-        result.violations.append(Violation(prop.name, kind, trace, prop.doc))
+        result.violations.append(Violation(name, kind, trace, (prop or _DEADLOCK).doc))
     if result.complete:
-        for p in somes:
+        for p in core.somes:
             result.violations.append(Violation(
                 p.name, "sometimes", None, f"no reachable state satisfies {p.name}"))
     return result
@@ -282,7 +215,13 @@ def trace_to(spec: Spec[Any], seen: SeenSet, ordinal: int,
              fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
     """Rebuild a shortest path to the state ``ordinal`` of ``seen`` from the parent links,
     re-running the spec (as TLC does) to recover actions and full states."""
-    chain = seen.chain(ordinal)
+    return follow(spec, seen.chain(ordinal), fingerprint)
+
+
+def follow(spec: Spec[Any], chain: Sequence[int],
+           fingerprint: Fingerprint = hash) -> tuple[Any, list[Transition[Any]]]:
+    """The initial state and the steps through the states whose fingerprints are
+    ``chain`` (from an initial state on), found by re-running the spec."""
     init = next(s for s in spec.init() if fingerprint(s) == chain[0])
     steps: list[Transition[Any]] = []
     state = init

@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agree.checker.explore import check
-from agree.checker.symmetry import check_with_symmetry
+from agree.checker.run import check
 from agree.protocols import registry
 from agree.traces.trace import Trace, to_json
 
@@ -34,10 +33,7 @@ def regenerate(spec_name: str, params: dict[str, Any], prop: str,
     traces did."""
     spec, props = registry.build(spec_name, params)
     everything = (*spec.declared_properties(), *props)
-    if symmetry:
-        result = check_with_symmetry(spec, everything, only=[prop])
-    else:
-        result = check(spec, everything, only=[prop])
+    result = check(spec, everything, only=[prop], symmetry=symmetry)
     violation = result.violation(prop)
     if violation is None or violation.trace is None:
         raise AssertionError(f"{spec_name} {params}: {prop} is no longer violated")

@@ -9,9 +9,10 @@ thing tomorrow. :func:`stable_fingerprint` is 64 bits of BLAKE2b over a
 canonical encoding of the state (sets sorted by their elements' encodings),
 slower than ``hash`` and used only when checkpointing.
 
-``--memory LIMIT`` is enforced by measuring resident memory (``/proc``)
-while exploring and stopping cleanly, with the partial figures, before the
-limit is crossed: never an out-of-memory kill.
+``--memory LIMIT`` is enforced by measuring resident memory (:func:`rss_bytes`,
+from ``/proc``) while exploring and stopping cleanly, with the partial figures,
+before the limit is crossed: never an out-of-memory kill (see run.py and
+parallel.py).
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from agree.checker.explore import check
-from agree.checker.result import CheckResult, Progress
-from agree.spec import Spec, SpecError
+from agree.spec import SpecError
 
 __all__ = [
-    "check_with_memory_limit",
     "parse_size",
     "rss_bytes",
     "stable_fingerprint",
@@ -131,30 +128,3 @@ def stable_fingerprint(state: Any) -> int:
     """A 64-bit fingerprint that is the same in every process and every run."""
     h = _stable(state)
     return h - 2**64 if h >= 2**63 else h
-
-
-def check_with_memory_limit(spec: Spec[Any], properties: Any, limit: int, *,
-                            progress: Callable[[Progress], None] | None = None,
-                            **options: Any) -> CheckResult:
-    """Run :func:`agree.checker.explore.check` and stop it cleanly near ``limit`` bytes.
-
-    The engine polls :func:`rss_bytes` through its ``should_stop`` hook (a few times
-    a second) and stops a little below the limit, since memory grows between two
-    polls; the partial report keeps its figures, coverage and any violation found,
-    with ``stopped = "memory"``.
-    """
-    # stop a little early: memory grows between two polls
-    margin = limit - min(limit // 10, 8 * 2**20)
-    if rss_bytes() >= margin:
-        raise SpecError(f"--memory {limit:,} bytes is below what agree already uses "
-                        f"({rss_bytes():,} bytes)")
-    last_poll = [0.0]
-
-    def over() -> str | None:
-        now = time.perf_counter()
-        if now - last_poll[0] < 0.05:
-            return None
-        last_poll[0] = now
-        return "memory" if rss_bytes() >= margin else None
-
-    return check(spec, properties, progress=progress, should_stop=over, **options)

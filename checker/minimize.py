@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError
 from agree.traces.trace import Resolver, Step, Trace, TraceError, encode_value
 

@@ -45,7 +45,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from agree.checker.explore import select_properties
+from agree.checker.explore import follow
 from agree.checker.limits import rss_bytes, stable_fingerprint
 from agree.checker.parallel_worker import Fingerprint, Report, serve
 from agree.checker.result import (
@@ -60,7 +60,7 @@ from agree.checker.symmetry import check_symmetric, orbit_fingerprint
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
-__all__ = ["ForkPool", "Pool", "PoolFactory", "ask_all", "check_parallel", "make_fingerprint"]
+__all__ = ["ForkPool", "Pool", "PoolFactory", "ask_all", "make_fingerprint", "run_parallel"]
 
 def make_fingerprint(spec: Spec[Any], symmetry: bool, stable: bool) -> Fingerprint:
     """The fingerprint function: ``hash`` or the stable one, through orbits with symmetry."""
@@ -186,12 +186,11 @@ def _route(outboxes: list[dict[int, bytes]], n: int) -> list[dict[int, bytes]]:
     return inboxes
 
 
-def check_parallel(
+def run_parallel(
     spec: Spec[Any],
-    properties: Sequence[Property] | None = None,
+    props: Sequence[Property],
     *,
     workers: int = 2,
-    only: Sequence[str] | None = None,
     stop_at_first: bool = True,
     deadlock: bool = False,
     max_states: int | None = None,
@@ -206,8 +205,9 @@ def check_parallel(
     stats: dict[str, Any] | None = None,
     pool_factory: PoolFactory | None = None,
 ) -> CheckResult:
-    """Exhaustive check with ``workers`` processes; same figures and verdicts as
-    :func:`agree.checker.explore.check`, counterexamples just as short.
+    """Exhaustive check of ``props`` (safety properties) with ``workers`` processes;
+    same figures and verdicts as the one-process engine, counterexamples just as short.
+    Reached through :func:`agree.checker.run.check`.
 
     ``memory_limit`` (bytes, all processes together) and ``time_limit`` end the
     run cleanly with a partial report; ``checkpoint`` names a directory written
@@ -219,12 +219,6 @@ def check_parallel(
     """
     if workers < 1:
         raise SpecError("--workers must be at least 1")
-    props = select_properties(
-        properties if properties is not None else spec.declared_properties(), only)
-    live = [p.name for p in props if p.kind not in ("invariant", "action", "sometimes")]
-    if live:
-        raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
-                        "it on the state graph (agree.checker.liveness, or `agree check`)")
     if symmetry:
         check_symmetric(spec, props)
     stable = checkpoint is not None or resume is not None or pool_factory is not None
@@ -399,17 +393,8 @@ def _trace(spec: Spec[Any], pool: Pool, fingerprint: Fingerprint, parent: int | 
     chain.reverse()
     if not chain:
         return Trace.from_transitions(spec, state, [], prop, kind)
-    s = next(x for x in spec.init() if fingerprint(x) == chain[0])
-    init = s
-    steps: list[Transition[Any]] = []
-    for target in chain[1:]:
-        for tr in spec.successors(s):
-            if spec.constraint(tr.state) and fingerprint(tr.state) == target:
-                steps.append(tr)
-                s = tr.state
-                break
-        else:  # pragma: no cover - only with an impure spec
-            raise SpecRuntimeError("cannot rebuild the trace: the spec is not deterministic")
+    init, steps = follow(spec, chain, fingerprint)
+    s = steps[-1].state if steps else init
     if label is not None:
         steps.append(Transition(spec.action(label), args, state))
     elif kind != "deadlock":

@@ -13,9 +13,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from agree.checker.compact import Compactor
+from agree.checker.core import Core, Raised
 from agree.checker.limits import rss_bytes
 from agree.checker.seen import SeenSet
-from agree.spec import Action, Property, Spec
+from agree.spec import Property, Spec
 
 __all__ = ["Fingerprint", "Report", "Worker", "serve"]
 
@@ -28,27 +29,22 @@ Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
 
 class Worker:
     """One process: a shard of the seen-set and its frontier. Served over a pipe by
-    :func:`serve`, or wrapped by a Ray actor (ray_backend.py); both call :meth:`handle`."""
+    :func:`serve`, or wrapped by a Ray actor (ray_backend.py); both call :meth:`handle`.
+    States are expanded by the core every engine shares (core.py)."""
 
     def __init__(self, wid: int, n: int, spec: Spec[Any], props: Sequence[Property],
                  fingerprint: Fingerprint, conn: Connection | None, opts: dict[str, Any]) -> None:
         self.wid, self.n, self.spec, self.conn = wid, n, spec, conn
         self.fingerprint = fingerprint
-        self.invs = [p for p in props if p.kind == "invariant"]
-        self.act_props = [p for p in props if p.kind == "action"]
-        self.somes = [p for p in props if p.kind == "sometimes"]
         self.opts = opts
+        self.core = Core(spec, props, check_pruned=opts["check_pruned"],
+                         deadlock=opts["deadlock"])
         self.actions = spec.actions()
         # fingerprint -> parent's fingerprint (its own for an initial state)
         self.seen = SeenSet("q")
         self.compactor = Compactor()  # frontier states are kept packed
         self.frontier: list[tuple[int, Any]] = []
         self.next: list[tuple[int, Any]] = []
-        self.generated = 0
-        self.cov_gen = [0] * len(self.actions)
-        self.cov_new = [0] * len(self.actions)
-        self.reports: list[Report] = []
-        self.satisfied: list[str] = []
         self.stopped: str | None = None
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
         self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
@@ -61,42 +57,43 @@ class Worker:
         gc.freeze()
         gc.set_threshold(200_000, 20, 1_000)
 
-    def check_state(self, state: Any, parent: int | None, label: str | None,
-                    args: tuple[Any, ...]) -> None:
-        for p in tuple(self.invs):
-            if not p.fn(self.spec, state):
-                self.reports.append((p.name, "invariant", parent, label, args, state))
-                self.invs.remove(p)
-        for p in tuple(self.somes):
-            if p.fn(self.spec, state):
-                self.satisfied.append(p.name)
-                self.somes.remove(p)
-
-    def accept(self, fp: int, parent: int | None, state: Any, label: str | None,
-               args: tuple[Any, ...]) -> None:
-        self.check_state(state, parent, label, args)
-        self.next.append((fp, self.compactor.pack(state)))
-
     def init(self, states: list[tuple[int | None, Any]]) -> None:
         for fp, s in states:
             if fp is None:  # outside the constraint: checked, not kept
                 if self.opts["check_pruned"]:
-                    self.check_state(s, None, None, ())
+                    self.core.check_state(s, None)
             elif self.seen.add(fp, fp):
-                self.accept(fp, None, s, None, ())
+                self.core.check_state(s, None)
+                self.next.append((fp, self.compactor.pack(s)))
         self.frontier, self.next = self.next, []
 
     def expand(self, failed: list[str]) -> dict[int, bytes]:
-        self.invs = [p for p in self.invs if p.name not in failed]
-        self.act_props = [p for p in self.act_props if p.name not in failed]
-        spec, fingerprint, n, wid, seen = self.spec, self.fingerprint, self.n, self.wid, self.seen
-        constrained = type(spec).constraint is not Spec.constraint
-        check_pruned, deadlock = self.opts["check_pruned"], self.opts["deadlock"]
+        self.core.drop(failed)
+        fingerprint, n, wid, seen = self.fingerprint, self.n, self.wid, self.seen
         stop_first, deadline = self.opts["stop_at_first"], self.deadline
         share = self.opts["memory_share"]
-        self.cand = {o: [] for o in range(n) if o != wid}
-        claimed: dict[int, set[int]] = {o: set() for o in self.cand}
-        unpack = self.compactor.unpack
+        cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {
+            o: [] for o in range(n) if o != wid}
+        self.cand = cand
+        claimed: dict[int, set[int]] = {o: set() for o in cand}
+        pack, unpack = self.compactor.pack, self.compactor.unpack
+        nxt, found = self.next, self.core.found
+
+        def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
+            tfp = fingerprint(t)
+            o = tfp % n
+            if o == wid:
+                if seen.add(tfp, sfp):
+                    nxt.append((tfp, pack(t)))
+                    return True
+            elif tfp not in claimed[o]:  # its owner decides (claim), then keep
+                claimed[o].add(tfp)
+                cand[o].append((tfp, sfp, ai, args, t))
+            return False
+
+        # the workers stop between states, not within one: every violation of a state
+        # is reported
+        expand = self.core.expander(admit, stop=False)
         frontier: list[Any] = self.frontier
         self.frontier = []
         for count in range(len(frontier)):
@@ -108,36 +105,11 @@ class Worker:
                     self.stopped = "time-limit"
                 if share is not None and rss_bytes() - self.baseline > share:
                     self.stopped = "memory"
-            if self.stopped or (stop_first and self.reports):
+            if self.stopped or (stop_first and found):
                 break
-            enabled = False
-            for ai, act in enumerate(self.actions):
-                for args, t in _successors(spec, act, s):
-                    enabled = True
-                    self.generated += 1
-                    self.cov_gen[ai] += 1
-                    for p in tuple(self.act_props):
-                        if not p.fn(spec, s, t):
-                            self.reports.append((p.name, "action", sfp, act.label, args, t))
-                            self.act_props.remove(p)
-                    if constrained and not spec.constraint(t):
-                        if check_pruned and (self.invs or self.somes):
-                            self.check_state(t, sfp, act.label, args)
-                        continue
-                    tfp = fingerprint(t)
-                    o = tfp % n
-                    if o == wid:
-                        if seen.add(tfp, sfp):
-                            self.cov_new[ai] += 1
-                            self.accept(tfp, sfp, t, act.label, args)
-                    elif tfp not in claimed[o]:
-                        claimed[o].add(tfp)
-                        self.cand[o].append((tfp, sfp, ai, args, t))
-            if deadlock and not enabled:
-                self.reports.append(("deadlock", "deadlock", sfp, None, (), s))
-                self.opts["deadlock"] = deadlock = False
+            expand(s, sfp)
         return {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
-                for o, cands in self.cand.items()}
+                for o, cands in cand.items()}
 
     def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
         out = {}
@@ -151,13 +123,14 @@ class Worker:
 
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
-        labels = [a.label for a in self.actions]
+        stats, pack = self.core.stats, self.compactor.pack
         for o in sorted(kept):
             cands = self.cand[o]
             for i in pickle.loads(kept[o]):
                 fp, parent, ai, args, t = cands[i]
-                self.cov_new[ai] += 1
-                self.accept(fp, parent, t, labels[ai], args)
+                stats[ai].distinct += 1
+                self.core.check_state(t, parent, ai, args)
+                self.next.append((fp, pack(t)))
         self.cand = {}
         self.frontier, self.next = self.next, []
         return self.report()
@@ -183,28 +156,50 @@ class Worker:
         up = self.seen.parents[k]
         return True, None if up == fp else up
 
+    def _reports(self) -> list[Report]:
+        """What the core found, as the coordinator reads it (then forgotten here)."""
+        labels = [a.label for a in self.actions]
+        out: list[Report] = []
+        for prop, parent, ai, args, state in self.core.found:
+            if prop is None:
+                out.append(("deadlock", "deadlock", parent, None, (), state))
+            else:
+                out.append((prop.name, prop.kind, parent, labels[ai] if ai >= 0 else None,
+                            args, state))
+        self.core.found.clear()
+        return out
+
     def report(self) -> dict[str, Any]:
-        out = {"distinct": len(self.seen), "generated": self.generated, "queue": len(self.frontier),
-               "cov_gen": self.cov_gen, "cov_new": self.cov_new, "reports": self.reports,
-               "satisfied": self.satisfied, "stopped": self.stopped,
+        core = self.core
+        out = {"distinct": len(self.seen), "generated": core.generated,
+               "queue": len(self.frontier),
+               "cov_gen": [st.generated for st in core.stats],
+               "cov_new": [st.distinct for st in core.stats], "reports": self._reports(),
+               "satisfied": list(core.satisfied), "stopped": self.stopped,
                "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time()}
-        self.reports, self.satisfied = [], []
+        core.satisfied.clear()
         return out
 
     def save(self, path: str) -> None:
+        core = self.core
         tmp = f"{path}.tmp"
         with open(tmp, "wb") as f:
-            pickle.dump((self.seen, self.frontier, self.generated, self.cov_gen, self.cov_new,
-                         [p.name for p in self.invs], [p.name for p in self.somes]), f,
+            pickle.dump((self.seen, self.frontier, core.generated,
+                         [st.generated for st in core.stats],
+                         [st.distinct for st in core.stats],
+                         [p.name for p in core.invs], [p.name for p in core.somes]), f,
                         pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
 
     def load(self, path: str) -> None:
         with open(path, "rb") as f:
-            (self.seen, self.frontier, self.generated, self.cov_gen, self.cov_new, invs,
+            (self.seen, self.frontier, _generated, cov_gen, cov_new, invs,
              somes) = pickle.load(f)
-        self.invs = [p for p in self.invs if p.name in invs]
-        self.somes = [p for p in self.somes if p.name in somes]
+        core = self.core
+        for st, g, d in zip(core.stats, cov_gen, cov_new, strict=True):
+            st.generated, st.distinct = g, d
+        core.invs[:] = [p for p in core.invs if p.name in invs]
+        core.somes[:] = [p for p in core.somes if p.name in somes]
 
     def handle(self, cmd: str, arg: Any) -> tuple[str, Any]:
         """Run one coordinator request: ``("ok", answer)`` or ``("error", message)``."""
@@ -217,6 +212,8 @@ class Worker:
         }
         try:
             return "ok", handlers[cmd](arg)
+        except Raised as raised:  # the spec's own exception, as the user wrote it
+            return "error", f"{type(raised.exc).__name__}: {raised.exc}"
         except Exception as exc:
             return "error", f"{type(exc).__name__}: {exc}"
 
@@ -229,31 +226,6 @@ class Worker:
                 return
             self.conn.send(self.handle(cmd, arg))
 
-
-def _successors(spec: Spec[Any], act: Action[Any], s: Any) -> list[tuple[tuple[Any, ...], Any]]:
-    """The enabled bindings of one action and their states (one and two parameters, the
-    common cases, without building every argument tuple)."""
-    fn = act.fn
-    out: list[tuple[tuple[Any, ...], Any]] = []
-    doms = [getattr(spec, d) if isinstance(d, str) else list(d(spec, s)) for _, d in act.domains]
-    if len(doms) == 1:
-        for x in doms[0]:
-            t = fn(s, x)
-            if t is not None:
-                out.append(((x,), t))
-    elif len(doms) == 2:
-        ys = doms[1]
-        for x in doms[0]:
-            for y in ys:
-                t = fn(s, x, y)
-                if t is not None:
-                    out.append(((x, y), t))
-    else:
-        for args in act.bindings(s):
-            t = fn(s, *args)
-            if t is not None:
-                out.append((args, t))
-    return out
 
 
 def serve(wid: int, n: int, spec: Spec[Any], props: Sequence[Property],

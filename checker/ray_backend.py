@@ -1,7 +1,7 @@
 """Beyond one machine: exhaustive BFS and swarm simulation on a Ray cluster (optional
 extra ``agree[ray]``).
 
-**Distributed BFS** (:func:`check_on_ray`, ``agree check SPEC --ray [ADDRESS]``): the
+**Distributed BFS** (``check(spec, ray=...)``, ``agree check SPEC --ray [ADDRESS]``): the
 multi-process engine of parallel.py with Ray actors in place of forked processes.
 Each actor owns the fingerprints ``fp % N == its number`` (with their parent links)
 and a share of the frontier; the coordinator runs the same level-synchronous
@@ -31,13 +31,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from agree.checker.explore import select_properties
-from agree.checker.parallel import check_parallel
+from agree.checker.parallel import PoolFactory
 from agree.checker.parallel_worker import Fingerprint, Worker
-from agree.checker.result import CheckResult, SpecRuntimeError
+from agree.checker.result import SpecRuntimeError
 from agree.checker.simulate import SAFETY_KINDS, SimulationResult, simulate_runs
 from agree.spec import Property, Spec, SpecError
 
-__all__ = ["check_on_ray", "simulate_on_ray"]
+__all__ = ["on_ray", "simulate_on_ray"]
 
 
 def _ray() -> Any:
@@ -120,22 +120,19 @@ class _RayPool:
         self.actors = []
 
 
-def check_on_ray(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
-                 workers: int | None = None, address: str | None = None,
-                 **options: Any) -> CheckResult:
-    """Exhaustive BFS with ``workers`` Ray actors (default: one per CPU of the
-    cluster); connects to ``address`` (or starts a local Ray) unless Ray is already
-    initialised. ``options`` are those of :func:`agree.checker.parallel.check_parallel`
-    (budgets, symmetry, memory limit, checkpoints). Same figures and verdicts as
-    :func:`agree.checker.explore.check`, counterexamples just as short."""
+@contextmanager
+def on_ray(address: str | None, workers: int | None) -> Iterator[tuple[int, PoolFactory]]:
+    """Within a Ray session (connected to ``address``, or a local Ray, unless Ray is
+    already initialised): the number of BFS workers (``workers``, default one per CPU
+    of the cluster) and the factory of their actors, for the multi-process engine
+    (reached through :func:`agree.checker.run.check` with ``ray``)."""
     if workers is not None and workers < 1:
         raise SpecError("--workers must be at least 1")
     with _session(address) as ray:
         if workers is None:
             resources = ray.cluster_resources()  # type: ignore[no-untyped-call,unused-ignore]
             workers = max(1, int(resources.get("CPU", 1)))
-        return check_parallel(spec, properties, workers=workers, pool_factory=_RayPool,
-                              **options)
+        yield workers, _RayPool
 
 
 # -- swarm simulation -----------------------------------------------------------------

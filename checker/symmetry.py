@@ -35,15 +35,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agree.checker.explore import check, select_properties
-from agree.checker.result import CheckResult
 from agree.checker.simulate import run_rng
 from agree.spec import Property, Spec, SpecError
 
 __all__ = [
     "SymmetryError",
     "check_symmetric",
-    "check_with_symmetry",
     "group",
     "orbit_fingerprint",
     "sample_states",
@@ -207,18 +204,3 @@ def _refuse(spec: Spec[Any], p: Property, g: Perm, s: Any) -> SymmetryError:
         f"property {p.name} is not symmetric under {_perm_text(spec, g)}, so --symmetry "
         f"would be unsound: it differs between state {_state_text(spec, s)} and its "
         "permutation; check it without --symmetry, or restate it over all ids")
-
-
-def check_with_symmetry(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
-                        only: Sequence[str] | None = None, verify: bool = True,
-                        **options: Any) -> CheckResult:
-    """Exhaustive check, one state per orbit. Refuses (``SymmetryError``) when a
-    checked property or the spec is not symmetric (unless ``verify=False``).
-    ``options`` go to :func:`agree.checker.explore.check`."""
-    props = select_properties(
-        properties if properties is not None else spec.declared_properties(), only)
-    if verify:
-        check_symmetric(spec, props)
-    result = check(spec, props, fingerprint=orbit_fingerprint(spec), **options)
-    result.symmetry = True
-    return result

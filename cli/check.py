@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from agree.checker.explore import check
 from agree.checker.result import CheckResult, Progress
+from agree.checker.run import check
 from agree.cli.main import ArgumentParser, require_positive
 from agree.cli.trace_files import write_traces
 from agree.protocols import registry
@@ -184,13 +184,14 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         return liveness_cli.run(spec, live, args)[0]
     graph = liveness_cli.build(spec, args) if args.graph and not live else None
     progress = None if args.quiet or args.json else _progress_printer()
-    from agree.cli.scale import check_scaled
+    from agree.cli.scale import memory_note, scale_options
 
-    result = check_scaled(search if start else spec, safety, only, args, progress) or check(
-                   search if start else spec, safety, only=only, stop_at_first=not args.keep_going,
-                   deadlock=args.deadlock, max_states=args.max_states,
-                   time_limit=args.time_limit, check_pruned=not args.no_check_pruned,
-                   progress=progress)
+    result = check(search if start else spec, safety, only=only,
+                   stop_at_first=not args.keep_going, deadlock=args.deadlock,
+                   max_states=args.max_states, time_limit=args.time_limit,
+                   check_pruned=not args.no_check_pruned, progress=progress,
+                   **scale_options(args))
+    memory_note(args, result)
     found = start_from.splice(result, start) if start else []
     written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
                            args.trace_out)

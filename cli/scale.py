@@ -1,25 +1,22 @@
 """`agree simulate`, and the scale flags of `agree check` (symmetry, workers, Ray, memory,
-checkpoints), dispatching to the engines in symmetry.py, parallel.py, ray_backend.py and
-limits.py."""
+checkpoints), read into the options of agree.checker.run.check."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from agree.checker.explore import check, select_properties
-from agree.checker.limits import check_with_memory_limit, parse_size
+from agree.checker.limits import parse_size
 from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
 from agree.cli.main import require_positive
 from agree.cli.trace_files import write_traces
-from agree.spec import Property, Spec, SpecError
+from agree.spec import Spec, SpecError
 from agree.traces.text import render_text
 
-__all__ = ["add_check_flags", "check_scaled", "register", "report_simulation"]
+__all__ = ["add_check_flags", "memory_note", "register", "report_simulation", "scale_options"]
 
 
 # -- agree check: the scale flags ------------------------------------------------
@@ -46,57 +43,27 @@ def add_check_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="DIR", help="continue a search saved with --checkpoint")
 
 
-def check_scaled(spec: Spec[Any], props: Sequence[Property], only: Sequence[str] | None,
-                 args: argparse.Namespace, progress: Any) -> CheckResult | None:
-    """Run `agree check` with the scale flags, or None when none is given."""
+def scale_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`agree.checker.run.check` the scale flags ask for."""
     workers = getattr(args, "workers", None)
     symmetry = bool(getattr(args, "symmetry", False))
     memory = parse_size(args.memory) if getattr(args, "memory", None) else None
     checkpoint, resume = getattr(args, "checkpoint", None), getattr(args, "resume", None)
     ray = getattr(args, "ray", None)
-    if (workers is None and not symmetry and memory is None and not checkpoint and not resume
-            and not ray):
-        return None
-    if workers is not None and workers < 1:
-        raise SpecError("--workers must be at least 1")
-    require_positive(args, "checkpoint_every")
-    options: dict[str, Any] = {
-        "stop_at_first": not args.keep_going, "deadlock": args.deadlock,
-        "max_states": args.max_states, "time_limit": args.time_limit,
-        "check_pruned": not args.no_check_pruned}
-    chosen = select_properties(props, only)
-    if ray:
-        from agree.checker.ray_backend import check_on_ray
+    if (workers is not None or symmetry or memory is not None or checkpoint or resume
+            or ray):
+        require_positive(args, "checkpoint_every")
+    return {"symmetry": symmetry, "workers": workers,
+            "ray": False if not ray else True if ray == "local" else ray,
+            "memory_limit": memory, "checkpoint": checkpoint or None,
+            "resume": resume or None, "checkpoint_every": args.checkpoint_every}
 
-        result = check_on_ray(spec, chosen, workers=workers,
-                              address=None if ray == "local" else ray, symmetry=symmetry,
-                              memory_limit=memory, checkpoint=checkpoint, resume=resume,
-                              checkpoint_every=args.checkpoint_every, progress=progress,
-                              **options)
-    elif workers is not None or checkpoint or resume:
-        from agree.checker.parallel import check_parallel
 
-        result = check_parallel(spec, chosen, workers=workers or 1, symmetry=symmetry,
-                                memory_limit=memory, checkpoint=checkpoint, resume=resume,
-                                checkpoint_every=args.checkpoint_every, progress=progress,
-                                **options)
-    else:
-        fingerprint: Any = hash
-        if symmetry:
-            from agree.checker.symmetry import check_symmetric, orbit_fingerprint
-
-            check_symmetric(spec, chosen)
-            fingerprint = orbit_fingerprint(spec)
-        if memory is not None:
-            result = check_with_memory_limit(spec, chosen, memory, progress=progress,
-                                             fingerprint=fingerprint, **options)
-        else:
-            result = check(spec, chosen, progress=progress, fingerprint=fingerprint, **options)
-        result.symmetry = symmetry
+def memory_note(args: argparse.Namespace, result: CheckResult) -> None:
+    """Say on stderr that the memory limit ended the run."""
     if result.stopped == "memory":
         print(f"error: memory limit {args.memory} reached after {result.distinct:,} distinct "
               "states; stopped cleanly, partial report follows", file=sys.stderr)
-    return result
 
 
 # -- agree simulate ------------------------------------------------------------------

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from agree.spec.build import compile_step, field_index, no_variable, replace, state_type_of
+from agree.spec.enabled import ActionRaised, enumerator
 from agree.spec.errors import SpecError
 
 __all__ = [
@@ -446,13 +447,15 @@ class Spec(Generic[S]):
         return memo
 
     def successors(self, state: S) -> Iterator[Transition[S]]:
-        """Every enabled (action, arguments) with the state it leads to."""
-        for act in self.actions():
-            fn = act.fn
-            for args in act.bindings(state):
-                nxt = fn(state, *args)
-                if nxt is not None:
-                    yield Transition(act, args, nxt)
+        """Every enabled (action, arguments) with the state it leads to, in declared
+        order (the enumeration every engine shares: agree.spec.enabled)."""
+        acts = self.actions()
+        try:
+            steps = enumerator(self)(state)
+        except ActionRaised as raised:
+            raise raised.exc from None
+        for ai, args, nxt in steps:
+            yield Transition(acts[ai], args, nxt)
 
     def constraint(self, state: S) -> bool:
         """TLC's state constraint: successors outside it are not explored."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import z3  # type: ignore[import-untyped]
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
 

@@ -9,7 +9,7 @@ import pytest
 
 from agree import Spec, SpecError, action, action_property, check, invariant, sometimes
 from agree.checker.result import SpecRuntimeError
-from agree.spec import property_of
+from agree.spec import Property, property_of
 
 
 class Counter(Spec[tuple[int, int]]):
@@ -176,3 +176,36 @@ def test_actions_keep_declaration_order_and_overrides_keep_their_place() -> None
     assert [a.label for a in Override().actions()] == ["Inc", "Reset"]
     assert Counter.parameters()[0].name == "limit"
     assert property_of(Counter.below_bad).kind == "invariant"
+
+
+class Idle(Spec[int]):
+    """`tick` counts up to 3; `idle` stutters, returning the very state it was given."""
+
+    name: ClassVar[str] = "idle"
+
+    def init(self) -> Iterator[int]:
+        yield 0
+
+    @action()
+    def tick(self, s: int) -> int | None:
+        return s + 1 if s < 3 else None
+
+    @action()
+    def idle(self, s: int) -> int | None:
+        return s
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_stutter_is_generated_but_never_new(workers: int | None) -> None:
+    r = check(Idle(), workers=workers)
+    assert (r.distinct, r.generated, r.depth) == (4, 1 + 3 + 4, 4)
+    assert r.coverage["Idle"].generated == 4 and r.coverage["Idle"].distinct == 0
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_every_action_property_a_step_breaks_is_reported(workers: int | None) -> None:
+    props = [Property(name, "action", lambda _spec, _s, t: t != 2, "") for name in ("a", "b")]
+    r = check(Idle(), props, stop_at_first=False, workers=workers)
+    assert sorted((v.property, len(v.trace or [])) for v in r.violations) == [("a", 2), ("b", 2)]
+    first = check(Idle(), props, workers=workers)
+    assert first.stopped == "violation" and len(first.violations[0].trace or []) == 2

@@ -13,10 +13,8 @@ from typing import Any, ClassVar
 import pytest
 from _results import figures
 
-from agree.checker.explore import check
-from agree.checker.limits import check_with_memory_limit, parse_size, rss_bytes, stable_fingerprint
-from agree.checker.parallel import check_parallel
-from agree.checker.symmetry import check_with_symmetry
+from agree.checker.limits import parse_size, rss_bytes, stable_fingerprint
+from agree.checker.run import check
 from agree.cli.main import main
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES
@@ -28,7 +26,7 @@ from agree.traces.trace import decode_trace, to_json
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_same_figures_as_one_process(workers: int) -> None:
     spec = Paxos(max_ballot=1)
-    assert figures(check_parallel(spec, PROPERTIES, workers=workers)) == figures(
+    assert figures(check(spec, PROPERTIES, workers=workers)) == figures(
         check(spec, PROPERTIES))
 
 
@@ -37,7 +35,7 @@ def test_violations_are_as_short_as_with_one_process(name: str) -> None:
     spec, props = registry.build(name, {})
     props = tuple(p for p in props if p.kind != "sometimes")
     serial = check(spec, props, stop_at_first=False)
-    par = check_parallel(spec, props, workers=2, stop_at_first=False)
+    par = check(spec, props, workers=2, stop_at_first=False)
     assert figures(par) == figures(serial)
     assert par.violations
     for v in par.violations:
@@ -45,7 +43,7 @@ def test_violations_are_as_short_as_with_one_process(name: str) -> None:
         again = decode_trace(to_json(v.trace), registry.resolve)
         prop = next(p for p in props if p.name == v.property)
         assert not prop.holds(spec, again.states[-1])
-    first = check_parallel(spec, props, workers=2)
+    first = check(spec, props, workers=2)
     assert first.stopped == "violation"
     assert len(first.violations[0].trace or []) == min(
         len(v.trace or []) for v in serial.violations)
@@ -53,8 +51,8 @@ def test_violations_are_as_short_as_with_one_process(name: str) -> None:
 
 def test_symmetry_with_workers_counts_the_same_orbits() -> None:
     spec = Paxos(max_ballot=1)
-    assert figures(check_parallel(spec, PROPERTIES, workers=2, symmetry=True)) == figures(
-        check_with_symmetry(spec, PROPERTIES))
+    assert figures(check(spec, PROPERTIES, workers=2, symmetry=True)) == figures(
+        check(spec, PROPERTIES, symmetry=True))
 
 
 class Countdown(Spec[int]):
@@ -74,30 +72,29 @@ class Countdown(Spec[int]):
 def test_deadlock_is_found_at_the_same_depth() -> None:
     spec = Countdown()
     serial = check(spec, [], deadlock=True)
-    par = check_parallel(spec, [], workers=2, deadlock=True)
+    par = check(spec, [], workers=2, deadlock=True)
     assert par.violations[0].kind == "deadlock"
     assert len(par.violations[0].trace or []) == len(serial.violations[0].trace or []) == 2
 
 
 def test_sometimes_never_satisfied_is_reported() -> None:
     never = Property("never", "sometimes", lambda _spec, s: s < 0)
-    par = check_parallel(Countdown(), [never], workers=2)
+    par = check(Countdown(), [never], workers=2)
     assert [(v.property, v.kind) for v in par.violations] == [("never", "sometimes")]
 
 
 def test_checkpoint_then_resume_finishes_the_same_search(tmp_path: Path) -> None:
     spec = Paxos(max_ballot=1)
     full = check(spec, PROPERTIES)
-    first = check_parallel(spec, PROPERTIES, workers=2, max_states=1000,
-                           checkpoint=tmp_path / "cp")
+    first = check(spec, PROPERTIES, workers=2, max_states=1000, checkpoint=tmp_path / "cp")
     assert first.stopped == "max-states" and first.distinct < full.distinct
     assert (tmp_path / "cp" / "meta.json").exists()
-    rest = check_parallel(spec, PROPERTIES, workers=2, resume=tmp_path / "cp")
+    rest = check(spec, PROPERTIES, workers=2, resume=tmp_path / "cp")
     assert figures(rest) == figures(full)
     with pytest.raises(SpecError, match="workers"):
-        check_parallel(spec, PROPERTIES, workers=3, resume=tmp_path / "cp")
+        check(spec, PROPERTIES, workers=3, resume=tmp_path / "cp")
     with pytest.raises(SpecError, match="no complete checkpoint"):
-        check_parallel(spec, PROPERTIES, workers=2, resume=tmp_path / "nowhere")
+        check(spec, PROPERTIES, workers=2, resume=tmp_path / "nowhere")
 
 
 def test_stable_fingerprints_do_not_depend_on_the_process() -> None:
@@ -123,10 +120,10 @@ def test_memory_limit_stops_cleanly_with_a_partial_report() -> None:
     # small limits: the search stores about 120 bytes per state, and would take long
     # to use more
     limit = rss_bytes() + 9 * 2**20
-    result = check_with_memory_limit(spec, PROPERTIES, limit)
+    result = check(spec, PROPERTIES, memory_limit=limit)
     assert result.stopped == "memory" and not result.complete
     assert result.exit_code == 3 and result.distinct > 0
-    par = check_parallel(spec, PROPERTIES, workers=2, memory_limit=rss_bytes() + 6 * 2**20)
+    par = check(spec, PROPERTIES, workers=2, memory_limit=rss_bytes() + 6 * 2**20)
     assert par.stopped == "memory" and par.exit_code == 3 and par.distinct > 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
 from agree.properties import paxos as props
 

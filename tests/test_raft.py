@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agree.checker.explore import check
+from agree.checker.run import check
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AEREQ,

@@ -14,8 +14,8 @@ from _results import figures
 
 ray = pytest.importorskip("ray")
 
-from agree.checker.explore import check  # noqa: E402
-from agree.checker.ray_backend import check_on_ray, simulate_on_ray  # noqa: E402
+from agree.checker.ray_backend import simulate_on_ray  # noqa: E402
+from agree.checker.run import check  # noqa: E402
 from agree.checker.simulate import simulate  # noqa: E402
 from agree.cli.main import main  # noqa: E402
 from agree.models.paxos import Paxos  # noqa: E402
@@ -57,13 +57,13 @@ def test_bfs_on_ray_counts_raft_two_servers_as_one_process(local_ray: Any) -> No
     spec, props = registry.build("raft", {"servers": 2, "max_log": 0, "max_messages": 1})
     serial = check(spec, props)
     assert serial.distinct > 1000 and not serial.violations
-    assert figures(check_on_ray(spec, props, workers=3)) == figures(serial)
+    assert figures(check(spec, props, workers=3, ray=True)) == figures(serial)
 
 
 def test_bfs_on_ray_finds_a_zoo_bug_with_a_shortest_trace(local_ray: Any) -> None:
     spec, props = registry.build("raft-leader-ignores-term", {})
     serial = check(spec, props)
-    there = check_on_ray(spec, props, workers=2)
+    there = check(spec, props, workers=2, ray=True)
     assert there.stopped == "violation" and serial.stopped == "violation"
     assert [v.property for v in there.violations] == [v.property for v in serial.violations]
     trace = there.violations[0].trace

@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 from _search import reachable
 
-from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR
+from agree.checker.run import check
 from agree.checker.symmetry import (
     SymmetryError,
     check_symmetric,
-    check_with_symmetry,
     group,
     sample_states,
 )
@@ -48,7 +47,7 @@ def test_symmetric_count_is_the_exact_number_of_orbits(acceptors: int, values: i
     states = reachable(spec, constraint="inside")
     plain = check(spec, PROPERTIES)
     assert plain.distinct == len(states)
-    sym = check_with_symmetry(spec, PROPERTIES)
+    sym = check(spec, PROPERTIES, symmetry=True)
     assert sym.symmetry and sym.complete
     assert sym.distinct == orbits(spec, states)
     assert sym.distinct < plain.distinct
@@ -77,7 +76,7 @@ def test_raft_orbit_count_is_exact(cls: type[Raft], params: dict[str, Any]) -> N
     spec = cls(**params)
     states = reachable(spec, constraint="inside")
     plain = check(spec, RAFT_PROPERTIES)
-    sym = check_with_symmetry(spec, RAFT_PROPERTIES)
+    sym = check(spec, RAFT_PROPERTIES, symmetry=True)
     assert plain.distinct == len(states) and plain.verdict == sym.verdict == "holds"
     assert sym.complete and sym.distinct == orbits(spec, states) < plain.distinct
     assert sym.depth == plain.depth
@@ -129,7 +128,7 @@ def test_a_raft_permute_that_forgets_the_votes_is_refused(
 def test_orbit_count_of_a_violating_spec_explored_completely() -> None:
     spec, props = registry.build("paxos-pid-timestamp", {})
     plain = check(spec, safety(spec, props), stop_at_first=False)
-    sym = check_with_symmetry(spec, safety(spec, props), stop_at_first=False)
+    sym = check(spec, safety(spec, props), stop_at_first=False, symmetry=True)
     assert plain.complete and sym.complete
     assert sym.distinct == orbits(spec, reachable(spec, constraint="inside"))
 
@@ -159,7 +158,7 @@ def test_same_verdicts_and_trace_lengths_with_and_without_symmetry(name: str) ->
     plain = check(spec, chosen, time_limit=8.0 if name in SMALL else 1.5)
     if plain.verdict == "incomplete":
         pytest.skip(f"{name}: too big for the default suite (pytest -m reference checks it)")
-    sym = check_with_symmetry(spec, chosen)
+    sym = check(spec, chosen, symmetry=True)
     assert sym.verdict == plain.verdict
     shortest = {v.property: len(v.trace) for v in plain.violations if v.trace is not None}
     for v in sym.violations:
@@ -179,7 +178,7 @@ def test_same_verdicts_with_and_without_symmetry_full_size(name: str) -> None:
     spec, props = registry.build(name, {})
     chosen = safety(spec, props)
     plain = check(spec, chosen, stop_at_first=False)
-    sym = check_with_symmetry(spec, chosen, stop_at_first=False)
+    sym = check(spec, chosen, stop_at_first=False, symmetry=True)
     assert sym.verdict == plain.verdict
     assert ({v.property: len(v.trace or []) for v in sym.violations}
             == {v.property: len(v.trace or []) for v in plain.violations})
@@ -190,7 +189,7 @@ def test_a_property_naming_an_id_is_refused() -> None:
     first_leads = Property("a1_never_behind", "invariant",
                            lambda _spec, s: s.max_bal[0] >= s.max_bal[1])
     with pytest.raises(SymmetryError, match="a1_never_behind is not symmetric"):
-        check_with_symmetry(spec, [*PROPERTIES, first_leads])
+        check(spec, [*PROPERTIES, first_leads], symmetry=True)
 
 
 def test_a_permute_that_forgets_a_field_is_refused() -> None:
@@ -205,7 +204,7 @@ def test_a_permute_that_forgets_a_field_is_refused() -> None:
 def test_a_spec_without_symmetry_is_refused() -> None:
     spec, props = registry.build("paxos-article", {})
     with pytest.raises(SymmetryError, match="declares no symmetry"):
-        check_with_symmetry(spec, props)
+        check(spec, props, symmetry=True)
 
 
 def test_cli_symmetry(capsys: pytest.CaptureFixture[str]) -> None:

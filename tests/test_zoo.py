@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from agree.checker.explore import check
 from agree.checker.golden import GOLDEN_DIR, regenerate_file
+from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
 from agree.cli.main import main
 from agree.models.paxos import Paxos

@@ -1,0 +1,162 @@
+"""The expansion of one state with TLC's semantics, shared by every exhaustive engine
+(the one-process BFS in explore.py, the workers of parallel.py and Ray, and through
+them symmetry and ``--from``).
+
+Expanding a state: every enabled (action, arguments) and its successor, in declared
+order (agree.spec.enabled); each counts as generated for its action; action
+properties are evaluated on every step; a successor that is the very same object as
+its parent (a stutter) is already seen and is not looked up again; a successor outside
+the state constraint is reachable, so its invariants are checked (unless
+``check_pruned`` is off), but it is neither counted as distinct nor expanded; a state
+with no enabled step is a deadlock (reported once, when asked for). Whether a
+successor inside the constraint is new is the engine's business (its seen-set, or a
+shard of one): the core asks the engine's ``admit`` and checks the properties of the
+new ones.
+
+The core never prints and keeps what it finds as :data:`Found` records; the engines
+turn them into traces their own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agree.checker.result import ActionStats
+from agree.spec import Property, Spec
+from agree.spec.enabled import ActionRaised, enumerator
+
+__all__ = ["Admit", "Core", "Found", "Raised"]
+
+#: What the core found: the property (None: a deadlock), the engine's key of the
+#: parent (None/-1: the state is initial), the last step's action index (-1: none)
+#: and arguments, and the state.
+Found = tuple[Property | None, Any, int, tuple[Any, ...], Any]
+
+#: The engine's seen-set: ``admit(state, parent, action index, args)`` is True when
+#: the state is new and the engine has queued it.
+Admit = Callable[[Any, Any, int, tuple[Any, ...]], bool]
+
+
+class Raised(Exception):
+    """The spec raised while a state was expanded or checked: ``where`` (an action's
+    label or ``property NAME``), the parent key, the step (action index, -1: none, and
+    arguments) and the state, and ``exc``, what it raised."""
+
+    def __init__(self, where: str, parent: Any, index: int, args: tuple[Any, ...],
+                 state: Any, exc: Exception) -> None:
+        super().__init__(f"{where}: {type(exc).__name__}: {exc}")
+        self.where, self.parent, self.index, self.args = where, parent, index, args
+        self.state, self.exc = state, exc
+
+
+class Core:
+    """The properties still to check and the per-action coverage of one engine (or one
+    worker), and the expansion of a state."""
+
+    def __init__(self, spec: Spec[Any], props: Sequence[Property], *, check_pruned: bool,
+                 deadlock: bool) -> None:
+        self.spec = spec
+        self.invs = [p for p in props if p.kind == "invariant"]
+        self.act_props = [p for p in props if p.kind == "action"]
+        self.somes = [p for p in props if p.kind == "sometimes"]
+        self.actions = spec.actions()
+        self.stats = [ActionStats() for _ in self.actions]
+        self.check_pruned = check_pruned
+        self.deadlock = deadlock
+        self.found: list[Found] = []
+        self.satisfied: list[str] = []  # ``sometimes`` properties seen true
+
+    @property
+    def generated(self) -> int:
+        """Successors generated so far (initial states not included)."""
+        return sum(st.generated for st in self.stats)
+
+    def drop(self, names: Sequence[str]) -> None:
+        """Stop checking properties already violated (elsewhere: another worker)."""
+        self.invs[:] = [p for p in self.invs if p.name not in names]
+        self.act_props[:] = [p for p in self.act_props if p.name not in names]
+
+    def _fail(self, prop: Property, parent: Any, index: int, args: tuple[Any, ...],
+              state: Any) -> None:
+        self.found.append((prop, parent, index, args, state))
+        if prop in self.invs:
+            self.invs.remove(prop)
+        if prop in self.act_props:
+            self.act_props.remove(prop)
+
+    def check_state(self, state: Any, parent: Any, index: int = -1,
+                    args: tuple[Any, ...] = ()) -> None:
+        """Evaluate the invariants and ``sometimes`` properties on a state reached by
+        the step (``index``, ``args``) from ``parent``."""
+        spec = self.spec
+        broken: list[Property] = []
+        reached: list[Property] = []
+        p: Property | None = None
+        try:
+            for p in self.invs:
+                if not p.fn(spec, state):
+                    broken.append(p)
+            for p in self.somes:
+                if p.fn(spec, state):
+                    reached.append(p)
+        except Exception as exc:
+            name = p.name if p is not None else "?"
+            raise Raised(f"property {name}", parent, index, args, state, exc) from exc
+        for p in reached:
+            self.somes.remove(p)
+            self.satisfied.append(p.name)
+        for p in broken:
+            self._fail(p, parent, index, args, state)
+
+    def _step_broken(self, s: Any, t: Any, parent: Any, index: int, args: tuple[Any, ...],
+                     stop: bool) -> None:
+        for p in tuple(self.act_props):
+            if not p.fn(self.spec, s, t):
+                self._fail(p, parent, index, args, t)
+                if stop:  # stopping anyway: the first is reported
+                    return
+
+    def expander(self, admit: Admit, stop: bool) -> Callable[[Any, Any], None]:
+        """The function expanding a state (``expand(state, parent key)``); with ``stop``
+        it returns at the first violation (the run is about to stop)."""
+        spec = self.spec
+        enabled = enumerator(spec)
+        constrained = type(spec).constraint is not Spec.constraint
+        constraint = spec.constraint
+        stats = self.stats
+        invs, act_props, somes, found = self.invs, self.act_props, self.somes, self.found
+        check_pruned, check_state, step_broken = (self.check_pruned, self.check_state,
+                                                  self._step_broken)
+        labels = [a.label for a in self.actions]
+
+        def expand(s: Any, parent: Any) -> None:
+            try:
+                succ = enabled(s)
+            except ActionRaised as raised:
+                raise Raised(labels[raised.index], parent, -1, (), s, raised.exc) \
+                    from raised.exc
+            for ai, args, t in succ:
+                st = stats[ai]
+                st.generated += 1
+                for p in act_props:
+                    if not p.fn(spec, s, t):
+                        step_broken(s, t, parent, ai, args, stop)
+                        break
+                if t is s:  # a stutter returning the very state: seen, nothing to do
+                    continue
+                if not constrained or constraint(t):
+                    if not admit(t, parent, ai, args):
+                        continue
+                    st.distinct += 1
+                    if invs or somes:
+                        check_state(t, parent, ai, args)
+                elif check_pruned and (invs or somes):
+                    check_state(t, parent, ai, args)
+                if found and stop:
+                    break
+            if not succ and self.deadlock and not (found and stop):
+                found.append((None, parent, -1, (), s))
+                self.deadlock = False  # report the first (shallowest) deadlock only
+
+        return expand
