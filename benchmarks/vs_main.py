@@ -92,7 +92,9 @@ def _link(tree: Path, parent: str, name: str) -> str:
     return str(d)
 
 
-def compare(old: Path, new: Path, rounds: int, only: list[str]) -> None:
+def compare(old: Path, new: Path, rounds: int, only: list[str]) -> list[list[object]]:
+    """Alternate the two trees on each configuration; one summary row per configuration."""
+    rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="vs_main.") as tmp:
         sides = {"old": _link(old, tmp, "old"), "new": _link(new, tmp, "new")}
         for config in only:
@@ -116,12 +118,34 @@ def compare(old: Path, new: Path, rounds: int, only: list[str]) -> None:
                 print(f"  round {r + 1}: " + "  ".join(row), flush=True)
             if len(counts) != 1:
                 raise SystemExit(f"  the trees disagree: {sorted(counts)}")
-            print(f"  distinct states {counts.pop()}")
+            distinct = counts.pop()
+            print(f"  distinct states {distinct}")
+            row_out: list[object] = [f"`agree {' '.join(args)}`", distinct, rounds]
             for what, t in (("wall", times), ("cpu", cpus)):
                 ratios = [n / o for n, o in zip(t["new"], t["old"], strict=True)]
                 print(f"  {what}: median old {statistics.median(t['old']):.2f}s, new "
                       f"{statistics.median(t['new']):.2f}s, median ratio new/old "
                       f"{statistics.median(ratios):.3f}", flush=True)
+                row_out += [f"{statistics.median(t['old']):.2f} s",
+                            f"{statistics.median(t['new']):.2f} s",
+                            f"{statistics.median(ratios):.3f}"]
+            rows.append(row_out)
+    return rows
+
+
+def write_docs(rows: list[list[object]], ref: str) -> None:
+    """docs/benchmarks/vs-main.md: this tree against ``ref``, with provenance."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from report import Provenance, Table, write_page
+
+    columns = ["check", "distinct (exit)", "rounds", "wall old", "wall new",
+               "wall new/old", "cpu old", "cpu new", "cpu new/old"]
+    write_page("vs-main", "The refactor against the code before it",
+               f"Each check run with the other revision (`{ref}`) and with this tree in "
+               "turn, alternating, each in a fresh process; times are the check itself "
+               "(after the imports); ratios are medians of the per-round ratios new/old.",
+               [Table("Both revisions, in turn", Provenance.now(), columns, rows)],
+               "python benchmarks/vs_main.py --write-docs")
 
 
 def main() -> None:
@@ -136,6 +160,8 @@ def main() -> None:
                    help="run only this configuration (repeatable)")
     p.add_argument("--raft", metavar="ARGS", help="the raft configuration's flags instead "
                    "(a smaller run on a busy machine), e.g. --raft='--servers 2'")
+    p.add_argument("--write-docs", action="store_true",
+                   help="write docs/benchmarks/vs-main.md from the results")
     a = p.parse_args()
     if a.raft is not None:
         CONFIGS["raft"] = ["check", "raft", *a.raft.split()]
@@ -145,7 +171,9 @@ def main() -> None:
     if a.other is not None:
         if not (a.other / "__init__.py").exists():
             p.error(f"--other {a.other}: not an agree source tree")
-        compare(a.other, a.new, a.rounds, only)
+        rows = compare(a.other, a.new, a.rounds, only)
+        if a.write_docs:
+            write_docs(rows, str(a.other))
         return
     tmp = tempfile.mkdtemp(prefix="vs_main.old.")
     tree = Path(tmp) / "tree"
@@ -155,7 +183,9 @@ def main() -> None:
         os.rmdir(tmp)
         p.error(f"git worktree add {a.ref}: {add.stderr.strip()}")
     try:
-        compare(tree, a.new, a.rounds, only)
+        rows = compare(tree, a.new, a.rounds, only)
+        if a.write_docs:
+            write_docs(rows, a.ref)
     finally:
         subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(tree)],
                        capture_output=True, check=False)
