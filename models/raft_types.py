@@ -69,6 +69,11 @@ def last_term(log: Log) -> int:
     return log[-1].term if log else 0
 
 
+def _head(m: Any) -> str:
+    """How every message reads first: ``s1->s2 RequestVoteRequest term=2``."""
+    return f"s{m.msource + 1}->s{m.mdest + 1} {type(m).__name__} term={m.mterm}"
+
+
 class RequestVoteRequest(NamedTuple):
     """Candidate ``msource`` asks ``mdest`` for its vote in ``mterm``."""
 
@@ -80,8 +85,7 @@ class RequestVoteRequest(NamedTuple):
     mdest: int
 
     def __str__(self) -> str:
-        return (f"s{self.msource + 1}->s{self.mdest + 1} RequestVoteRequest term={self.mterm} "
-                f"last={self.mlast_log_index}/{self.mlast_log_term}")
+        return f"{_head(self)} last={self.mlast_log_index}/{self.mlast_log_term}"
 
 
 class RequestVoteResponse(NamedTuple):
@@ -96,8 +100,7 @@ class RequestVoteResponse(NamedTuple):
 
     def __str__(self) -> str:
         verdict = "granted" if self.mvote_granted else "denied"
-        return (f"s{self.msource + 1}->s{self.mdest + 1} RequestVoteResponse term={self.mterm} "
-                f"{verdict} log={show_log(self.mlog)}")
+        return f"{_head(self)} {verdict} log={show_log(self.mlog)}"
 
 
 class AppendEntriesRequest(NamedTuple):
@@ -115,7 +118,7 @@ class AppendEntriesRequest(NamedTuple):
     mdest: int
 
     def __str__(self) -> str:
-        return (f"s{self.msource + 1}->s{self.mdest + 1} AppendEntriesRequest term={self.mterm} "
+        return (f"{_head(self)} "
                 f"prev={self.mprev_log_index}/{self.mprev_log_term} "
                 f"commit={self.mcommit_index} entries={show_log(self.mentries)} "
                 f"log={show_log(self.mlog)}")
@@ -133,8 +136,7 @@ class AppendEntriesResponse(NamedTuple):
 
     def __str__(self) -> str:
         verdict = "success" if self.msuccess else "failure"
-        return (f"s{self.msource + 1}->s{self.mdest + 1} AppendEntriesResponse term={self.mterm} "
-                f"{verdict} match={self.mmatch_index}")
+        return f"{_head(self)} {verdict} match={self.mmatch_index}"
 
 
 Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse

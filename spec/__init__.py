@@ -5,46 +5,6 @@ declared speed hooks ``history`` and ``per_state``, see agree.spec.api); engines
 renderers and the command line build on this package, never the other way round.
 """
 
-from agree.spec.api import (
-    Action,
-    Domain,
-    Param,
-    Property,
-    PropertyKind,
-    Spec,
-    SpecError,
-    Transition,
-    action,
-    action_property,
-    eventually,
-    history,
-    indexed,
-    invariant,
-    leads_to,
-    per_state,
-    property_of,
-    replace,
-    sometimes,
-)
-
-__all__ = [
-    "Action",
-    "Domain",
-    "Param",
-    "Property",
-    "PropertyKind",
-    "Spec",
-    "SpecError",
-    "Transition",
-    "action",
-    "action_property",
-    "eventually",
-    "history",
-    "indexed",
-    "invariant",
-    "leads_to",
-    "per_state",
-    "property_of",
-    "replace",
-    "sometimes",
-]
+# The public API is agree.spec.api.__all__, listed there once.
+from agree.spec.api import *  # noqa: F403
+from agree.spec.api import __all__ as __all__
