@@ -75,6 +75,8 @@ def chosen(spec: Paxos, s: PaxosState) -> frozenset[int]:
     return facts(spec, s).chosen
 
 
+# A constant of the configuration (Paxos.tla's Message set), built on first use only:
+# it is large for the largest parameters, and most checks never ask for it.
 @lru_cache(maxsize=16)
 def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
     """Every well-typed message (Paxos.tla's Message set) for the constants."""

@@ -26,6 +26,10 @@ def _is_prefix(a: Log, b: Log) -> bool:
     return len(a) <= len(b) and b[:len(a)] == a
 
 
+# Value-keyed memos of pure functions (not identity memos, not state): successors share
+# their parent's ``elections`` and logs, so the same value is judged again and again;
+# without these caches a Raft check runs ~4% slower (measured when the model's tricks were
+# removed, 832845a).
 @lru_cache(maxsize=4096)
 def _one_leader_per_election_term(elections: frozenset[Election]) -> bool:
     leader: dict[int, int] = {}

@@ -1,0 +1,91 @@
+"""Properties: what must hold of a spec's states and steps, declared by decorators.
+
+A property is a predicate ``fn(spec, state)`` (for action properties
+``fn(spec, state, next_state)``); it may be a method of the spec or a plain function
+kept elsewhere (``properties/``). The decorators attach a :class:`Property` to the
+function; :func:`property_of` reads it back.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from agree.spec.errors import SpecError
+
+if TYPE_CHECKING:
+    from agree.spec.api import Spec
+
+__all__ = ["Property", "PropertyKind", "action_property", "eventually", "invariant",
+           "leads_to", "property_of", "sometimes"]
+
+PropertyKind = Literal["invariant", "action", "sometimes", "eventually", "leads_to"]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named property: ``fn(spec, state)`` or, for action properties,
+    ``fn(spec, state, next_state)``, returning True when it holds."""
+
+    name: str
+    kind: PropertyKind
+    fn: Callable[..., bool]
+    doc: str = ""
+    #: For ``leads_to`` properties: P in ``P ~> Q`` (``fn`` is Q).
+    premise: Callable[..., bool] | None = None
+
+    def holds(self, spec: Spec[Any], state: Any, next_state: Any = None) -> bool:
+        """Evaluate the property (on a step for action properties)."""
+        if self.kind == "action":
+            return bool(self.fn(spec, state, next_state))
+        return bool(self.fn(spec, state))
+
+
+def _property(kind: PropertyKind, name: str | None, premise: Callable[..., bool] | None = None,
+              ) -> Callable[[Callable[..., bool]], Any]:
+    def mark(fn: Callable[..., bool]) -> Any:
+        doc = inspect.getdoc(fn) or ""
+        prop = Property(name or fn.__name__, kind, fn, doc.split("\n\n")[0].replace("\n", " "),
+                        premise)
+        fn._agree_property = prop  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def invariant(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a state predicate that must hold in every reachable state."""
+    return _property("invariant", name)(fn) if fn is not None else _property("invariant", name)
+
+
+def action_property(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a step predicate ``(state, next_state)`` that every step must satisfy."""
+    return _property("action", name)(fn) if fn is not None else _property("action", name)
+
+
+def sometimes(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a state predicate some reachable state must satisfy (else a failure)."""
+    return _property("sometimes", name)(fn) if fn is not None else _property("sometimes", name)
+
+
+def eventually(fn: Callable[..., bool] | None = None, /, *, name: str | None = None) -> Any:
+    """Declare a liveness property ``<>P``: every fair behaviour reaches a state where P holds.
+    Checked on the explicit state graph (``agree.checker.liveness``)."""
+    return _property("eventually", name)(fn) if fn is not None else _property("eventually", name)
+
+
+def leads_to(premise: Callable[..., bool], /, *, name: str | None = None,
+             ) -> Callable[[Callable[..., bool]], Any]:
+    """Declare ``P ~> Q``: on every fair behaviour, a state where ``premise`` (P) holds is
+    followed (now or later) by one where the decorated predicate (Q) holds."""
+    return _property("leads_to", name, premise)
+
+
+def property_of(fn: Callable[..., bool]) -> Property:
+    """The :class:`Property` a decorated function carries."""
+    prop = getattr(fn, "_agree_property", None)
+    if prop is None:
+        raise SpecError(f"{fn!r} is not decorated with @invariant, @action_property or @sometimes")
+    return prop  # type: ignore[no-any-return]
