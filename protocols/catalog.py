@@ -86,7 +86,7 @@ RAFT = Protocol(
     symbolic="agree.symbolic.raft.driver:RAFT", prove="agree.symbolic.raft.encoding:RaftZ3",
     bmc="agree.symbolic.raft.bmc:RaftBmc",
     conformance="agree.conformance.raft_machine:raft_machine",
-    impl_replay="agree.conformance.replay_impl:replay_raft",
+    impl_replay="agree.conformance.raft_replay:replay_raft",
     impl_replay_params=("servers", "values"),
     impl_bugs=(_RBUG + "ACCEPT_STALE_TERM",),
     zoo=(
