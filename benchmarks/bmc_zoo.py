@@ -28,31 +28,47 @@ from pathlib import Path
 
 from report import Provenance, Table, write_page
 
+from agree.protocols import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ("servers", "values", "max_term", "max_log", "max_messages", "max_restarts")
+
+
+def _runs() -> dict[str, tuple[str, str | None, int]]:
+    """name -> (trace file of the explicit counterexample, --from prefix ("own": the
+    first steps of that trace) or None, prefix steps), for every Raft zoo variant
+    (protocols/catalog.py: ZooVariant.bmc_from), smallest and shallowest first."""
+    runs = {}
+    for e in registry.get("raft").protocol.entries():
+        if e.variant is None:
+            continue
+        found = f"{e.name}.{e.breaks}.json"
+        trace = f"golden/{found}" if (ROOT / "traces/golden" / found).is_file() \
+            else f"zoo_deep/{found}"
+        k = e.variant.bmc_from
+        prefix: str | None = None
+        if k:
+            stored = f"zoo_deep/prefix/{e.name}.json"
+            path = ROOT / "traces" / stored
+            prefix = (stored if path.is_file()
+                      and len(json.loads(path.read_text())["steps"]) == k else "own")
+        runs[e.name] = (trace, prefix, k)
+
+    def size(name: str) -> tuple[int, int]:
+        data = json.loads((ROOT / "traces" / runs[name][0]).read_text())
+        return data["params"]["servers"], len(data["steps"])
+
+    return {name: runs[name] for name in sorted(runs, key=size)}
+
+
 #: name -> (trace file of the explicit counterexample, --from prefix or None, prefix steps).
-RUNS: dict[str, tuple[str, str | None, int]] = {
-    "raft-leader-ignores-term": ("golden/raft-leader-ignores-term.one_leader_per_term.json",
-                                 None, 0),
-    "raft-stale-votes": ("golden/raft-stale-votes.election_safety.json", None, 0),
-    "raft-forget-vote": ("zoo_deep/raft-forget-vote.election_safety.json", None, 0),
-    "raft-forget-term": ("zoo_deep/raft-forget-term.election_safety.json", None, 0),
-    "raft-commit-past-entries": ("zoo_deep/raft-commit-past-entries.commit_index_in_log.json",
-                                 None, 0),
-    "raft-vote-any-log": ("zoo_deep/raft-vote-any-log.leader_completeness.json",
-                          "own", 12),
-    "raft-truncate-on-stale-append": (
-        "zoo_deep/raft-truncate-on-stale-append.leader_completeness.json", "own", 14),
-    "raft-commit-old-term": ("zoo_deep/raft-commit-old-term.leader_completeness.json",
-                             "zoo_deep/prefix/raft-commit-old-term.json", 31),
-}
+RUNS = _runs()
 
 
 def own_prefix(name: str, k: int, folder: Path) -> str:
     """The first k steps of the variant's explicit trace, replayed on correct Raft, as a
     trace file of ``raft`` (fails if Raft does not take them)."""
     from agree.checker.start_from import prefix_trace
-    from agree.protocols import registry
     from agree.traces.trace import load_trace, save_trace
     tr = load_trace(ROOT / "traces" / RUNS[name][0], registry.resolve)
     raft, _ = registry.build("raft", tr.params)

@@ -29,6 +29,7 @@ from report import Provenance, Table, write_page
 
 from agree.checker.run import check
 from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
 
 #: Raft configurations tried: every bound combination whose sum is at most this.
 MAX_SUM = 8
@@ -55,21 +56,26 @@ def paxos_configs() -> Iterator[dict[str, Any]]:
         yield dict(acceptors=acceptors, values=values, max_ballot=ballot)
 
 
-#: variant -> (configurations, extra parameters tried per configuration)
-SEARCH: dict[str, tuple[Any, tuple[dict[str, Any], ...]]] = {
-    "raft-forget-vote": (lambda: raft_configs(True), ({},)),
-    "raft-forget-term": (lambda: raft_configs(True), ({},)),
-    "raft-leader-ignores-term": (lambda: raft_configs(False), ({},)),
-    "raft-stale-votes": (lambda: raft_configs(False), ({},)),
-    "raft-vote-any-log": (lambda: raft_configs(False), ({}, {"history": True})),
-    "raft-commit-old-term": (lambda: raft_configs(False), ({}, {"history": True})),
-    "raft-truncate-on-stale-append": (lambda: raft_configs(False), ({}, {"history": True})),
-    "raft-commit-past-entries": (lambda: raft_configs(False), ({}, {"history": True})),
-    "paxos-accept-below-promise": (paxos_configs, ({},)),
-    "paxos-amnesia": (paxos_configs, ({},)),
-    "paxos-wrong-value": (paxos_configs, ({},)),
-    "paxos-2b-keeps-promise": (paxos_configs, ({},)),
-}
+#: A protocol's configurations, smallest first (given whether to try restarts).
+CONFIGS: dict[str, Any] = {"raft": raft_configs, "paxos": lambda restarts: paxos_configs()}
+
+
+def search_space(entry: registry.SpecEntry) -> tuple[Iterator[dict[str, Any]],
+                                                     tuple[dict[str, Any], ...]]:
+    """The configurations tried for a variant, and the extra parameters tried with each:
+    restarts only where its bug needs them, the proof-only history of committed entries
+    only where it is about entries (as its defaults, the configuration found, show)."""
+    defaults = dict(entry.defaults)
+    configs = CONFIGS[entry.protocol.name](defaults.get("max_restarts", 0) > 0)
+    extras: tuple[dict[str, Any], ...] = ({},)
+    if "history" in {p.name for p in entry.spec_class().parameters()} \
+            and defaults.get("max_log", 0) > 0:
+        extras = ({}, {"history": True})
+    return configs, extras
+
+
+#: The variants searched (the bug zoo's).
+SEARCH = [e.name for e in registry.entries() if e.group == "zoo"]
 
 
 COLUMNS = ["entry", "breaks", "smallest failing configuration", "counterexample",
@@ -146,13 +152,13 @@ def search(name: str, budget: float, max_configs: int,
            max_servers: int = 3) -> list[object] | None:
     """Try configurations for one variant in increasing size; print what was found and
     return it as a row of the docs table (None if nothing was found)."""
-    configs, extras = SEARCH[name]
     entry = registry.get(name)
+    configs, extras = search_space(entry)
     cls = entry.spec_class()
     module = entry.properties.partition(":")[0]
-    safety = list(registry._import(module + ":SAFETY"))  # the protocol's safety properties
+    safety = list(resolve_ref(module + ":SAFETY"))  # the protocol's safety properties
     started = time.perf_counter()
-    for n, (base, extra) in enumerate(itertools.product(configs(), extras)):
+    for n, (base, extra) in enumerate(itertools.product(configs, extras)):
         if n >= max_configs:
             print(f"{name}: not found in the first {max_configs} configurations "
                   f"({time.perf_counter() - started:.0f} s)")

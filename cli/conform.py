@@ -55,9 +55,9 @@ def register(sub: Any) -> None:
 
 def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.cli.main import UsageError
+    from agree.conformance.bugs import seeded
     from agree.conformance.harness import ConformanceFailure
     from agree.conformance.power import run_machine
-    from agree.conformance.raft_bugs import seeded
 
     bundle = next(b for b in registry.protocols() if b.name == args.protocol)
     bugs = bundle.seeded_bugs()

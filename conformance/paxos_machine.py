@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
+from agree.conformance.bugs import SeededBug
 from agree.conformance.paxos_adapter import PaxosCluster
-from agree.conformance.raft_bugs import SeededBug
 from agree.impl.paxos import (
     Accept,
     Accepted,

@@ -33,7 +33,7 @@ from typing import Any
 
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.paxos_adapter import PaxosCluster
-from agree.conformance.replay_impl import ReplayResult, plain
+from agree.conformance.replay_impl import Rebuild, ReplayResult, plain
 from agree.impl.paxos import Promise
 from agree.models.paxos import PaxosState, show_value
 from agree.traces.trace import Trace
@@ -50,8 +50,11 @@ class _PaxosReplayer:
         p = trace.params
         self.trace = trace
         self.n = int(p["acceptors"])
-        max_round = int(p["max_ballot"]) // self.n + 2
-        self.c = PaxosCluster(self.n, int(p["values"]), max_round=max_round, loopback=True)
+        max_round, values = int(p["max_ballot"]) // self.n + 2, int(p["values"])
+        self.c = PaxosCluster(self.n, values, max_round=max_round, loopback=True)
+        self.rebuild = Rebuild("from agree.conformance.paxos_adapter import PaxosCluster",
+                               f"PaxosCluster({self.n}, {values}, max_round={max_round}, "
+                               "loopback=True)")
         self.pending: Counter[tuple[Any, ...]] = Counter()
         self.started: set[int] = set()
         self.choices: list[tuple[str, tuple[Any, ...]]] = []
@@ -145,7 +148,8 @@ class _PaxosReplayer:
 
     def run(self) -> ReplayResult:
         tr = self.trace
-        result = ReplayResult(tr.spec, len(tr.steps), 0, params=dict(tr.params))
+        result = ReplayResult(tr.spec, len(tr.steps), 0, self.rebuild,
+                              params=dict(tr.params))
         states: list[PaxosState] = tr.states
         for n, step in enumerate(tr.steps):
             if step.action == "Phase1a" or states[n + 1] == states[n]:

@@ -54,8 +54,8 @@ def measure(machine: type[Any], bug_name: str, budget: int, seed: int | None = N
             steps: int = 40) -> Catch:
     """Run ``machine`` with seeded bug ``bug_name`` applied, without shrinking, until it
     fails or ``budget`` examples pass; the examples run and the time to the failure."""
+    from agree.conformance.bugs import seeded
     from agree.conformance.harness import ConformanceFailure
-    from agree.conformance.raft_bugs import seeded
 
     machine.examples = 0
     start = time.perf_counter()

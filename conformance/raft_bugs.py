@@ -1,5 +1,5 @@
 """Seeded bugs for measuring the harness: each a patch that breaks one Raft rule in
-impl/raft, applied by monkeypatching for the duration of a ``with`` block.
+impl/raft (a bugs.SeededBug, applied with bugs.seeded).
 
 They follow the bug zoo (models/zoo/raft.py) into the implementation: the same
 mistakes, made in the code rather than the spec. Conformance must catch each.
@@ -7,11 +7,9 @@ mistakes, made in the code rather than the spec. Conformance must catch each.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
+from agree.conformance.bugs import SeededBug
 from agree.impl.raft import (
     AppendEntriesRequest,
     AppendEntriesResponse,
@@ -25,19 +23,7 @@ from agree.impl.raft import (
 from agree.impl.storage import MemoryStorage
 
 __all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "KEEP_OLD_VOTES", "LEADER_NO_STEP_DOWN",
-           "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG", "VOTE_NOT_PERSISTED",
-           "SeededBug", "seeded"]
-
-
-@dataclass(frozen=True)
-class SeededBug:
-    """A named implementation bug: which rule it breaks, and the patch (attr -> function)."""
-
-    name: str
-    breaks: str
-    target: type
-    attr: str
-    replacement: Callable[..., Any]
+           "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG", "VOTE_NOT_PERSISTED"]
 
 
 def _save_without_vote(self: MemoryStorage, ready: Ready) -> None:
@@ -137,21 +123,3 @@ KEEP_OLD_VOTES = SeededBug("keep-old-votes", "§5.2: a new election starts with 
 LEADER_NO_STEP_DOWN = SeededBug("leader-no-step-down",
                                 "§5.1: a leader seeing a newer term becomes follower",
                                 RaftCore, "_update_term", _no_step_down)
-
-
-@contextmanager
-def seeded(name: str) -> Iterator[SeededBug]:
-    """Apply seeded bug ``name`` (of any protocol's bundle) within the block (and undo it
-    after)."""
-    from agree.protocols.registry import seeded_bugs
-
-    known = seeded_bugs()
-    bug = next((b for b in known if b.name == name), None)
-    if bug is None:
-        raise KeyError(f"no seeded bug {name!r}; known: " + ", ".join(b.name for b in known))
-    original = bug.target.__dict__[bug.attr]
-    setattr(bug.target, bug.attr, bug.replacement)
-    try:
-        yield bug
-    finally:
-        setattr(bug.target, bug.attr, original)

@@ -61,7 +61,7 @@ from typing import Any
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.raft_adapter import message_key, spec_message, spec_message_key
 from agree.conformance.raft_driver import RaftConformance
-from agree.conformance.replay_impl import ReplayResult, plain, replay_config
+from agree.conformance.replay_impl import Rebuild, ReplayResult, plain, replay_config
 from agree.models.raft_types import (
     AEREQ,
     AERESP,
@@ -163,8 +163,12 @@ class _RaftReplayer:
         p = trace.params
         self.trace = trace
         self.n = int(p["servers"])
-        self.c = RaftConformance(self.n, int(p["values"]),
-                                 config=replay_config(int(p.get("entries_per_append", 1))))
+        values, batch = int(p["values"]), int(p.get("entries_per_append", 1))
+        self.c = RaftConformance(self.n, values, config=replay_config(batch))
+        self.rebuild = Rebuild("from agree.conformance.raft_driver import RaftConformance\n"
+                               "from agree.conformance.replay_impl import replay_config",
+                               f"RaftConformance({self.n}, {values}, "
+                               f"config=replay_config({batch}))")
         self.pending: list[_Pending] = []
         # rule 2: per server, the trace's Timeouts and UpdateTerms not taken yet
         # (kind, message key or None, the trace's term after it)
@@ -361,7 +365,8 @@ class _RaftReplayer:
 
     def run(self) -> ReplayResult:
         tr = self.trace
-        result = ReplayResult(tr.spec, len(tr.steps), 0, params=dict(tr.params))
+        result = ReplayResult(tr.spec, len(tr.steps), 0, self.rebuild,
+                              params=dict(tr.params))
         states = tr.states
         for n, step in enumerate(tr.steps):
             pre, post = states[n], states[n + 1]

@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agree.impl.raft import Config
-from agree.traces.trace import Trace
 
-__all__ = ["ReplayResult", "plain", "regression_test", "replay_config",
-           "replay_raft"]
+__all__ = ["Rebuild", "ReplayResult", "plain", "regression_test", "replay_config"]
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """How a regression test rebuilds the cluster a replay drove (each protocol's replay
+    says so of its own cluster): the import lines it needs, and the constructing
+    expression."""
+
+    imports: str
+    cluster: str
+
 
 @dataclass
 class ReplayResult:
@@ -28,6 +37,7 @@ class ReplayResult:
     spec: str
     steps: int  # steps in the trace
     followed: int  # steps the implementation followed
+    rebuild: Rebuild  # the cluster it drove, for regression_test
     reason: str = ""  # why it stopped ("" if it followed every step)
     label: str = ""  # the step it did not follow
     choices: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
@@ -61,27 +71,10 @@ def replay_config(max_batch: int) -> Config:
     return Config(election_ticks=1000, heartbeat_ticks=1, max_batch=max_batch, trace=True)
 
 
-def replay_raft(trace: Trace) -> ReplayResult:
-    """Drive impl/raft through a Raft-family trace (raft or a raft-* zoo variant)."""
-    from agree.conformance.raft_replay import replay_raft as run
-
-    return run(trace)
-
-
 def regression_test(result: ReplayResult, source: str, name: str) -> str:
     """A pytest module that repeats the replay's environment choices on the implementation
     (each judged by the conformance harness) and pins what the implementation did where it
     left the trace."""
-    p = result.params
-    if "acceptors" in p:
-        imports = "from agree.conformance.paxos_adapter import PaxosCluster"
-        build = (f"PaxosCluster({int(p['acceptors'])}, {int(p['values'])}, "
-                 f"max_round={int(p['max_ballot']) // int(p['acceptors']) + 2}, loopback=True)")
-    else:
-        imports = ("from agree.conformance.raft_driver import RaftConformance\n"
-                   "from agree.conformance.replay_impl import replay_config")
-        build = (f"RaftConformance({int(p['servers'])}, {int(p['values'])}, "
-                 f"config=replay_config({int(p.get('entries_per_append', 1))}))")
     lines = [
         f'"""Regression: {source} replayed on the implementation.',
         "",
@@ -91,12 +84,12 @@ def regression_test(result: ReplayResult, source: str, name: str) -> str:
         *([f"{result.reason}."] if result.diverged else []),
         '"""',
         "",
-        imports,
+        result.rebuild.imports,
         "from agree.conformance.replay_impl import plain",
         "",
         "",
         f"def test_{name}() -> None:",
-        f"    c = {build}",
+        f"    c = {result.rebuild.cluster}",
     ]
     lines += [f"    c.{verb}({', '.join(repr(a) for a in args)})" for verb, args in result.choices]
     lines.append("    s = c.recorder.state")

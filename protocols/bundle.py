@@ -68,6 +68,22 @@ class ZooVariant:
     impl_bug: Ref = ""  # the same mistake seeded into impl/ (a conformance SeededBug)
     replays: bool = True  # its traces replay on impl/ (through the protocol's impl_replay)
     group: str = "zoo"  # as `agree list` shows it ("zoo", or "article" for the article's ids)
+    # What finding and checking it costs; tests and benchmarks derive their tables from
+    # these. Where its counterexample is stored says the rest: traces/golden/ if the
+    # checker finds it from Init within ~100,000 states, else traces/zoo_deep/; the
+    # correct-protocol prefix a deep one is searched ``--from``, if any, in
+    # traces/zoo_deep/prefix/.
+    found_with_symmetry: bool = False  # its stored counterexample was found with --symmetry
+    #: How long the correct protocol takes to explore ``defaults`` completely: "seconds",
+    #: "minutes", "too large" (beyond what the test suite explores), "" (not measured).
+    explored_in: str = ""
+    #: Overrides of ``defaults`` for a configuration explored completely in seconds, where
+    #: ``defaults`` is not one (quick tests check the variant there).
+    small: Params = ()
+    #: `agree bmc` finds it within 15 minutes only after replaying this many steps of
+    #: the correct protocol (its stored prefix if that is as long, else the first steps
+    #: of its counterexample); 0: from Init.
+    bmc_from: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agree.protocols.bundle import Protocol, SpecEntry, ZooVariant, resolve_ref
+from agree.protocols.bundle import Protocol, SpecEntry, ZooVariant
 from agree.protocols.catalog import LISTING_ORDER, PROTOCOLS
 from agree.spec import Property, Spec, SpecError
 
-__all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "encoded_names",
-           "entries", "find", "get", "listed", "load", "load_user_spec", "lookup", "protocols",
-           "resolve", "seeded_bugs"]
-
-
-def _import(ref: str) -> Any:
-    """The object ``"module:attr"`` names (kept for scripts; see bundle.resolve_ref)."""
-    return resolve_ref(ref)
+__all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "entries", "find",
+           "get", "listed", "load", "load_user_spec", "lookup", "protocols", "resolve"]
 
 
 def protocols() -> tuple[Protocol, ...]:
@@ -75,16 +69,6 @@ def lookup(name: str) -> SpecEntry:
         cls, props = load_user_spec(name)
         return SpecEntry(Protocol(cls.name or cls.__name__, cls, props, summary=""))
     return get(name)
-
-
-def encoded_names() -> list[str]:
-    """Registered names with a Z3 encoding (what `agree prove` can take)."""
-    return [e.name for p in PROTOCOLS for e in p.entries() if e.prove_encoding() is not None]
-
-
-def seeded_bugs() -> tuple[Any, ...]:
-    """Every protocol's seeded implementation bugs (conformance ``SeededBug`` values)."""
-    return tuple(b for p in listed(PROTOCOLS) for b in p.seeded_bugs())
 
 
 def coerce_params(cls: type[Spec[Any]], given: Mapping[str, Any],

@@ -17,12 +17,12 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from agree.checker.start_from import StartPoint
+from agree.protocols import registry
 from agree.protocols.bundle import SpecEntry
-from agree.protocols.registry import encoded_names
 from agree.spec import Property, Spec, SpecError
 from agree.symbolic.z3base import Encoding
 
-__all__ = ["BmcSetup", "ProveSetup", "SymbolicDriver", "no_encoding"]
+__all__ = ["BmcSetup", "ProveSetup", "SymbolicDriver", "encoded_names", "no_encoding"]
 
 
 @dataclass
@@ -47,6 +47,13 @@ class BmcSetup:
     bound: int = 0
     make_solver: Callable[[], z3.Solver] | None = None
     start: StartPoint | None = None
+
+
+def encoded_names() -> list[str]:
+    """Registered names with a Z3 encoding (what `agree prove` can take), in the order of
+    the protocols' bundles."""
+    return [e.name for p in registry.protocols() for e in p.entries()
+            if e.prove_encoding() is not None]
 
 
 def no_encoding(name: str) -> SpecError:

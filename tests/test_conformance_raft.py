@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agree.conformance.bugs import SeededBug, seeded
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.power import measure, run_machine
-from agree.conformance.raft_bugs import SeededBug, seeded
 from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.raft_machine import raft_machine
 from agree.impl.raft import Role

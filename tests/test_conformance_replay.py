@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from agree.cli.main import main
+from agree.conformance.bugs import seeded
 from agree.conformance.paxos_adapter import PaxosCluster
 from agree.conformance.paxos_replay import replay_paxos
-from agree.conformance.raft_bugs import seeded
 from agree.conformance.raft_driver import RaftConformance
-from agree.conformance.replay_impl import ReplayResult, replay_config, replay_raft
+from agree.conformance.raft_replay import replay_raft
+from agree.conformance.replay_impl import ReplayResult, replay_config
 from agree.models.zoo.paxos import AcceptBelowPromisePaxos
 from agree.models.zoo.raft import CommitOldTermRaft
 from agree.protocols import registry
@@ -47,7 +48,9 @@ def first_step_the_correct_spec_refuses(trace: Trace) -> int:
 
 
 def replay(trace: Trace) -> ReplayResult:
-    return replay_raft(trace) if trace.spec.startswith("raft") else replay_paxos(trace)
+    """The replay of the trace's bundle (raft_replay or paxos_replay)."""
+    result: ReplayResult = registry.get(trace.spec).impl_replay()(trace)
+    return result
 
 
 @pytest.mark.parametrize("path", ZOO, ids=[p.name.split(".")[0] for p in ZOO])

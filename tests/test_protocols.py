@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from agree.conformance.raft_bugs import SeededBug, seeded
+from agree.conformance.bugs import SeededBug, seeded, seeded_bugs
 from agree.protocols import registry
 from agree.protocols.bundle import Protocol, SpecEntry, ZooVariant, resolve_ref
 from agree.spec import Property, Spec, SpecError
-from agree.symbolic.driver import SymbolicDriver
+from agree.symbolic.driver import SymbolicDriver, encoded_names
 from agree.symbolic.z3base import Encoding
 
 PROTOCOLS = registry.protocols()
@@ -53,7 +53,7 @@ def test_every_name_and_every_seeded_bug_appears_once() -> None:
     names = Counter(e.name for e in ENTRIES)
     assert [n for n, k in names.items() if k > 1] == []
     assert sorted(names) == sorted(e.name for e in registry.entries())
-    bugs = Counter(b.name for b in registry.seeded_bugs())
+    bugs = Counter(b.name for b in seeded_bugs())
     assert [n for n, k in bugs.items() if k > 1] == []
     refs = Counter(r for p in PROTOCOLS for f, r in _refs(p) if f != "properties")
     shared = {r for r, k in refs.items() if k > 1}
@@ -87,8 +87,8 @@ def test_the_protocols_encodings_carry_their_names() -> None:
 
 
 def test_every_encoded_name_has_a_driver() -> None:
-    assert registry.encoded_names()
-    for name in registry.encoded_names():
+    assert encoded_names()
+    for name in encoded_names():
         assert isinstance(registry.get(name).driver(), SymbolicDriver)
 
 

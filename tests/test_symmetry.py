@@ -133,22 +133,18 @@ def test_orbit_count_of_a_violating_spec_explored_completely() -> None:
     assert sym.distinct == orbits(spec, reachable(spec, constraint="inside"))
 
 
-_RAFT_2 = {"servers": 2, "max_term": 2, "max_log": 1, "max_messages": 1}
-#: Small configurations for the default run; Raft variants not listed keep their defaults
-#: (raft-leader-ignores-term and raft-stale-votes fail there after 18 steps), and
-#: raft-forget-term fails with two servers, restarts unbounded (20 steps, 7,310 states).
+#: Small configurations for the default run: the protocols' (a test's choice), and the zoo
+#: variants' whose defaults are large (ZooVariant.small); the other variants keep their
+#: defaults (raft-leader-ignores-term and raft-stale-votes fail there after 18 steps).
 SMALL: dict[str, dict[str, Any]] = {
-    "paxos": {"max_ballot": 1}, "raft": _RAFT_2,
-    "raft-forget-term": {**_RAFT_2, "max_log": 0, "max_restarts": -1},
-    **{name: _RAFT_2 for name in ("raft-commit-old-term", "raft-forget-vote",
-                                  "raft-vote-any-log", "raft-truncate-on-stale-append",
-                                  "raft-commit-past-entries")}}
+    "paxos": {"max_ballot": 1}, "raft": {"servers": 2, "max_term": 2, "max_log": 1,
+                                         "max_messages": 1},
+    **{e.name: dict(e.variant.small) for e in registry.entries()
+       if e.variant is not None and e.variant.small}}
 SYMMETRIC = [e.name for e in registry.entries() if e.spec_class().symmetry]
 #: Entries whose default configuration is too large to explore completely twice (three
-#: servers, Raft's deep zoo variants: see traces/zoo_deep): the small one covers them.
-FULL_SIZE_TOO_LARGE = {"raft-commit-old-term", "raft-forget-vote", "raft-forget-term",
-                       "raft-vote-any-log", "raft-truncate-on-stale-append",
-                       "raft-commit-past-entries"}
+#: servers, Raft's deep zoo variants: see traces/zoo_deep): their small one covers them.
+FULL_SIZE_TOO_LARGE = set(SMALL) - {p.name for p in registry.protocols()}
 
 
 @pytest.mark.parametrize("name", SYMMETRIC)

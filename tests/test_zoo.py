@@ -23,19 +23,16 @@ from agree.cli.main import main
 from agree.models.paxos import Paxos
 from agree.models.raft import Raft
 from agree.protocols import registry
+from agree.protocols.bundle import ZooVariant
 from agree.traces.trace import TraceError, load_trace, replay, to_json
 
 ZOO = [e for e in registry.entries() if e.group == "zoo"]
-#: Variants whose counterexample takes the checker more than ~100,000 states (or is out
-#: of its reach: a scenario) to find; too slow for a golden trace that CI regenerates in
-#: seconds, their traces live in traces/zoo_deep/ (see the README).
-DEEP = {"raft-commit-old-term", "raft-vote-any-log", "raft-truncate-on-stale-append",
-        "raft-commit-past-entries", "raft-forget-vote", "raft-forget-term",
-        "paxos-2b-keeps-promise"}
+#: Counterexamples that take the checker more than ~100,000 states (or are out of its
+#: reach: a scenario) to find are too slow for a golden trace that CI regenerates in
+#: seconds: they live here, so where a variant's is stored says which kind it is. Each is
+#: regenerated as it was found: with --symmetry where its variant says found_with_symmetry
+#: (one process; without symmetry the search takes six times the states).
 DEEP_DIR = GOLDEN_DIR.parent / "zoo_deep"
-#: Deep traces found by `agree check NAME --symmetry --invariant PROP --trace-out FILE`
-#: (one process; without symmetry the search takes six times the states), regenerated so.
-FOUND_WITH_SYMMETRY = {"raft-vote-any-log"}
 #: Deep traces found by `agree check NAME --symmetry --from PREFIX_DIR/NAME.json ...`: search
 #: from the state a prefix reaches, the prefix a behaviour of the correct Raft
 #: (benchmarks/zoo_from.py writes both files).
@@ -43,11 +40,17 @@ PREFIX_DIR = DEEP_DIR / "prefix"
 
 
 def _trace_file(name: str, prop: str) -> Path:
-    """The golden trace; for a deep variant the one search found, else its scenario."""
-    if name not in DEEP:
-        return GOLDEN_DIR / f"{name}.{prop}.json"
-    found = DEEP_DIR / f"{name}.{prop}.json"
-    return found if found.is_file() else DEEP_DIR / f"{name}.{prop}.scenario.json"
+    """The golden trace; else (a deep variant) the one search found, else its scenario."""
+    for path in (GOLDEN_DIR / f"{name}.{prop}.json", DEEP_DIR / f"{name}.{prop}.json"):
+        if path.is_file():
+            return path
+    return DEEP_DIR / f"{name}.{prop}.scenario.json"
+
+
+def _variant(name: str) -> ZooVariant:
+    variant = registry.get(name).variant
+    assert variant is not None, name
+    return variant
 
 
 def _correct(entry: registry.SpecEntry) -> type[Any]:
@@ -60,8 +63,7 @@ def test_the_zoo_has_every_variant_of_the_issue() -> None:
     assert len(names) == 12
     assert {e.spec_class().__mro__[1] for e in ZOO} == {Raft, Paxos}
     for e in ZOO:
-        assert e.breaks and e.source and e.defaults, e.name
-        assert e.breaks in {p.name for p in e.property_list()}, e.name
+        assert e.defaults and e.variant and e.variant.explored_in, e.name
 
 
 @pytest.mark.parametrize("entry", ZOO, ids=lambda e: e.name)
@@ -100,21 +102,14 @@ def test_the_same_steps_are_harmless_in_the_correct_protocol(entry: registry.Spe
         assert prop.holds(spec, states[-1])
 
 
-#: Entries whose configuration the correct protocol explores in a few seconds; the others
-#: (hundreds of thousands of states or more) run under -m reference.
-SMALL = {"raft-leader-ignores-term", "raft-stale-votes", "paxos-accept-below-promise",
-         "paxos-amnesia"}
-
-
-#: Configurations too large for the correct protocol to be explored completely here (three
-#: servers with max term 3 or 5, or logs of 2): the test above covers them instead.
-TOO_LARGE = {"raft-commit-old-term", "raft-vote-any-log", "raft-truncate-on-stale-append",
-             "raft-commit-past-entries"}
-
-
+#: Where the correct protocol explores the configuration in seconds, the default run checks
+#: it; in minutes (hundreds of thousands of states), -m reference does; where it is too
+#: large to explore here, the test above covers it instead (ZooVariant.explored_in).
 @pytest.mark.parametrize("entry", [
-    e if e.name in SMALL else pytest.param(e, marks=pytest.mark.reference)
-    for e in ZOO if e.name not in TOO_LARGE], ids=lambda e: e.name)
+    e if _variant(e.name).explored_in == "seconds"
+    else pytest.param(e, marks=pytest.mark.reference)
+    for e in ZOO if _variant(e.name).explored_in in ("seconds", "minutes")],
+    ids=lambda e: e.name)
 def test_the_correct_protocol_keeps_the_property_there(entry: registry.SpecEntry) -> None:
     cls = _correct(entry)
     spec = cls(**dict(entry.defaults))
@@ -132,12 +127,13 @@ def test_deep_counterexamples_regenerate(path: Path, tmp_path: Path) -> None:
     if prefix.is_file():
         stored = json.loads(path.read_text())
         out = tmp_path / "found.json"
-        code = main(["check", stored["spec"], "--symmetry", "--from", str(prefix),
+        symmetry = ["--symmetry"] if _variant(stored["spec"]).found_with_symmetry else []
+        code = main(["check", stored["spec"], *symmetry, "--from", str(prefix),
                      "--invariant", stored["property"], "--trace-out", str(out), "--quiet"])
         assert code == 1 and json.loads(out.read_text()) == stored, f"{path.name} changed"
         return
-    stored, fresh = regenerate_file(path, symmetry=path.name.split(".")[0]
-                                    in FOUND_WITH_SYMMETRY)
+    stored, fresh = regenerate_file(
+        path, symmetry=_variant(path.name.split(".")[0]).found_with_symmetry)
     assert fresh == stored, f"{path.name} changed"
 
 
