@@ -198,6 +198,7 @@ def run_parallel(
     check_pruned: bool = True,
     progress: Callable[[Progress], None] | None = None,
     symmetry: bool = False,
+    verify_symmetry: bool = True,
     memory_limit: int | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
@@ -219,7 +220,7 @@ def run_parallel(
     """
     if workers < 1:
         raise SpecError("--workers must be at least 1")
-    if symmetry:
+    if symmetry and verify_symmetry:
         check_symmetric(spec, props)
     stable = checkpoint is not None or resume is not None or pool_factory is not None
     fingerprint = make_fingerprint(spec, symmetry, stable)

@@ -108,17 +108,10 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     require_positive(args, "time_limit")
     spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
-    if args.ray:
-        from agree.checker.ray_backend import simulate_on_ray
-
-        result = simulate_on_ray(spec, all_props, depth=args.depth, runs=args.runs,
-                                 seed=args.seed, only=args.only,
-                                 stop_at_first=not args.keep_going, deadlock=args.deadlock,
-                                 address=None if args.ray == "local" else args.ray)
-    else:
-        result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
-                          only=args.only, stop_at_first=not args.keep_going,
-                          deadlock=args.deadlock, time_limit=args.time_limit)
+    result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
+                      only=args.only, stop_at_first=not args.keep_going,
+                      deadlock=args.deadlock, time_limit=args.time_limit,
+                      ray=False if not args.ray else True if args.ray == "local" else args.ray)
     written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
                            args.trace_out)
     if args.json:
