@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from agree.checker.compact import Compactor
-from agree.checker.core import Core, Raised
+from agree.checker.core import Core, Raised, initial_states
 from agree.checker.result import (
     CheckResult,
     Progress,
@@ -139,7 +139,7 @@ def _explore(
     compactor = Compactor()
     pack, unpack = compactor.pack, compactor.unpack
     frontier: list[Any] = []
-    for s in spec.init():
+    for s in initial_states(spec):
         initial_generated += 1
         inside = not constrained or constraint(s)
         if inside or check_pruned:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agree.checker.core import initial_states
 from agree.checker.explore import SAFETY_KINDS, select_properties
 from agree.checker.result import SpecRuntimeError, Violation, ViolationKind
 from agree.spec import Property, Spec, SpecError, Transition
@@ -121,7 +122,7 @@ def simulate_runs(spec: Spec[Any], props: Sequence[Property], result: Simulation
     act_props = [p for p in props if p.kind == "action"]
     somes = [p for p in props if p.kind == "sometimes" and p.name not in result.satisfied]
     constrained = type(spec).constraint is not Spec.constraint
-    inits = list(spec.init())
+    inits = list(initial_states(spec))
     if not inits:
         raise SpecError(f"spec {spec.name} has no initial state")
 
@@ -236,7 +237,7 @@ def random_states(spec: Spec[Any], count: int, *, depth: int = 40, seed: int = 0
                   keep: Callable[[Any], bool] | None = None) -> Iterator[Any]:
     """Up to ``count`` states met on seeded random walks (inside the constraint),
     for sampling-based checks such as symmetry's."""
-    inits = list(spec.init())
+    inits = list(initial_states(spec))
     produced = 0
     run = 0
     while produced < count and inits and run < count:

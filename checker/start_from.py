@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agree.checker.core import initial_states
 from agree.checker.result import CheckResult
 from agree.protocols import registry
 from agree.spec import Spec, SpecError
@@ -86,7 +87,7 @@ def prepare(spec: Spec[Any], text: str) -> StartPoint:
         k = len(trace)
     if k > len(trace):
         raise SpecError(f"--from {text}: the trace has only {len(trace)} steps")
-    inits = [s for s in spec.init() if encode_value(s) == encode_value(trace.init)]
+    inits = [s for s in initial_states(spec) if encode_value(s) == encode_value(trace.init)]
     if not inits:
         raise TraceError(f"--from {path}: its initial state is not an initial state of "
                          f"{spec.name} {_params(spec)}")
