@@ -198,7 +198,7 @@ def test_a_property_naming_an_id_is_refused() -> None:
 
 @pytest.mark.parametrize("engine", ["one process", "workers", "checkpoint"])
 def test_verify_symmetry_false_is_honoured_by_every_engine(engine: str, tmp_path: Any) -> None:
-    """The caller vouches for the symmetry: no engine runs the test, all count the same."""
+    """The caller vouches for the symmetry: no engine runs the test, all count the orbits."""
     spec = Paxos(values=1, max_ballot=1)
     first_leads = Property("a1_never_behind", "invariant",
                            lambda _spec, s: s.max_bal[0] >= s.max_bal[1])
@@ -209,7 +209,9 @@ def test_verify_symmetry_false_is_honoured_by_every_engine(engine: str, tmp_path
         check(spec, props, symmetry=True, **opts)
     ref = check(spec, props, symmetry=True, verify_symmetry=False, stop_at_first=False)
     r = check(spec, props, symmetry=True, verify_symmetry=False, stop_at_first=False, **opts)
-    assert r.symmetry and (r.verdict, r.distinct) == (ref.verdict, ref.distinct)
+    # the orbit count; not the verdict: an asymmetric property's holds on an orbit's
+    # representative, which engines may choose differently
+    assert r.symmetry and r.distinct == ref.distinct
 
 
 def test_a_permute_that_forgets_a_field_is_refused() -> None:
