@@ -19,14 +19,14 @@ turn them into traces their own way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from agree.checker.result import ActionStats
+from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.spec import Property, Spec
 from agree.spec.enabled import ActionRaised, enumerator
 
-__all__ = ["Admit", "Core", "Found", "Raised"]
+__all__ = ["Admit", "Core", "Found", "Raised", "initial_states"]
 
 #: What the core found: the property (None: a deadlock), the engine's key of the
 #: parent (None/-1: the state is initial), the last step's action index (-1: none)
@@ -48,6 +48,16 @@ class Raised(Exception):
         super().__init__(f"{where}: {type(exc).__name__}: {exc}")
         self.where, self.parent, self.index, self.args = where, parent, index, args
         self.state, self.exc = state, exc
+
+
+def initial_states(spec: Spec[Any]) -> Iterator[Any]:
+    """``spec.init()``, where an exception is the spec's bug and is reported as
+    :class:`SpecRuntimeError` (one line, as when an action raises), not as a traceback."""
+    try:
+        yield from spec.init()
+    except Exception as exc:
+        raise SpecRuntimeError(f"the spec raised in init: {type(exc).__name__}: {exc}") \
+            from exc
 
 
 class Core:

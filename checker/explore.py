@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from agree.checker.compact import Compactor
-from agree.checker.core import Core, Raised
+from agree.checker.core import Core, Raised, initial_states
 from agree.checker.result import (
     CheckResult,
     Progress,
@@ -32,7 +32,12 @@ from agree.checker.seen import SeenSet
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace
 
-__all__ = ["explore", "follow", "safety_properties", "select_properties", "trace_to"]
+__all__ = ["SAFETY_KINDS", "explore", "follow", "safety_properties", "select_properties",
+           "trace_to"]
+
+#: What breadth-first search (and a walk) can check; liveness (``eventually``,
+#: ``leads_to``) needs the state graph.
+SAFETY_KINDS = ("invariant", "action", "sometimes")
 
 #: A state's 64-bit fingerprint (``hash`` by default).
 Fingerprint = Callable[[Any], int]
@@ -59,10 +64,10 @@ def safety_properties(spec: Spec[Any], properties: Sequence[Property] | None,
     ``only``); a liveness property is refused: BFS checks safety only."""
     props = select_properties(
         properties if properties is not None else spec.declared_properties(), only)
-    live = [p.name for p in props if p.kind not in ("invariant", "action", "sometimes")]
+    live = [p.name for p in props if p.kind not in SAFETY_KINDS]
     if live:
         raise SpecError(f"{live[0]} is a liveness property: BFS checks safety only; check "
-                        "it on the state graph (agree.checker.liveness, or `agree check`)")
+                        "it on the state graph (agree.checker.run.check_all)")
     return props
 
 
@@ -134,7 +139,7 @@ def _explore(
     compactor = Compactor()
     pack, unpack = compactor.pack, compactor.unpack
     frontier: list[Any] = []
-    for s in spec.init():
+    for s in initial_states(spec):
         initial_generated += 1
         inside = not constrained or constraint(s)
         if inside or check_pruned:

@@ -17,6 +17,7 @@ from typing import Any
 
 import networkx as nx
 
+from agree.checker.core import initial_states
 from agree.spec import Spec, SpecError, Transition
 
 __all__ = ["DEFAULT_LIMIT", "GraphTooLarge", "StateGraph", "build_graph", "path_nodes",
@@ -89,7 +90,7 @@ def build_graph(spec: Spec[Any], limit: int = DEFAULT_LIMIT, *, what: str = "--g
         return n, True
 
     queue: deque[int] = deque()
-    for s in spec.init():
+    for s in initial_states(spec):
         if constrained and not spec.constraint(s):
             continue
         n, new = add(s)

@@ -252,25 +252,3 @@ def _lasso_trace(sg: StateGraph, nodes: list[int], labels: list[str], loop: int,
     trace = Trace.from_transitions(spec, sg.states[nodes[0]], steps, prop.name, prop.kind)
     trace.loop = loop
     return trace
-
-
-def report_liveness(spec: Spec[Any], r: LivenessResult) -> str:
-    """The human report of a liveness check, with each lasso rendered as text."""
-    from agree.traces.text import render_text
-
-    params = " ".join(f"{k}={v}" for k, v in r.params.items())
-    fair = ", ".join(r.fairness) or "none (stuttering forever is allowed)"
-    out = [f"liveness on the state graph of {r.spec} ({params})",
-           f"properties: {', '.join(r.properties)}", f"weak fairness: {fair}", ""]
-    if not r.violations:
-        out.append("All liveness properties hold under the declared fairness.")
-    for v in r.violations:
-        cycle = len(v.trace) - (v.trace.loop or 0)
-        shape = (f"a lasso of {len(v.trace)} steps, looping from state {v.trace.loop}"
-                 if cycle else f"{len(v.trace)} steps, then stuttering forever")
-        out.append(f"VIOLATED: {v.property} ({v.kind}): {shape}")
-    out += ["", f"distinct states   {r.distinct:,}", f"edges             {r.edges:,}",
-            f"time              {r.seconds:.2f} s"]
-    for v in r.violations:
-        out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
-    return "\n".join(out)

@@ -45,6 +45,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from agree.checker.core import initial_states
 from agree.checker.explore import follow
 from agree.checker.limits import rss_bytes, stable_fingerprint
 from agree.checker.parallel_worker import Fingerprint, Report, serve
@@ -198,6 +199,7 @@ def run_parallel(
     check_pruned: bool = True,
     progress: Callable[[Progress], None] | None = None,
     symmetry: bool = False,
+    verify_symmetry: bool = True,
     memory_limit: int | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
@@ -219,7 +221,7 @@ def run_parallel(
     """
     if workers < 1:
         raise SpecError("--workers must be at least 1")
-    if symmetry:
+    if symmetry and verify_symmetry:
         check_symmetric(spec, props)
     stable = checkpoint is not None or resume is not None or pool_factory is not None
     fingerprint = make_fingerprint(spec, symmetry, stable)
@@ -235,6 +237,8 @@ def run_parallel(
                             "time_left": time_limit}
     if share is not None and share <= 0:
         raise SpecError(f"--memory {memory_limit:,} bytes is below what agree already uses")
+    if checkpoint is not None:  # before the search, so a bad directory fails fast
+        _checkpoint_dir(Path(checkpoint))
     result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
     result.symmetry = symmetry
     pool = (pool_factory or ForkPool)(workers, spec, props, fingerprint, opts)
@@ -287,7 +291,7 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
         satisfied = set(resumed["satisfied"])
     else:
         boxes: list[list[tuple[int | None, Any]]] = [[] for _ in range(n)]
-        for s in spec.init():
+        for s in initial_states(spec):
             init_generated += 1
             if not constrained or spec.constraint(s):
                 fp = fingerprint(s)
@@ -366,16 +370,29 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
     return result
 
 
+def _checkpoint_dir(path: Path) -> None:
+    """Create the checkpoint directory; one it cannot be is bad input (SpecError)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--checkpoint {path}: cannot write a checkpoint there ({exc})") \
+            from None
+
+
 def _save(pool: Pool, path: Path, meta: dict[str, Any], depth: int, init_generated: int,
           satisfied: set[str]) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "meta.json").unlink(missing_ok=True)
-    pool.ask([("save", str(path.resolve() / f"worker-{w}.pkl")) for w in range(pool.size)])
-    doc = {**meta, "dir": str(path.resolve()), "depth": depth,
-           "init_generated": init_generated, "satisfied": sorted(satisfied)}
-    tmp = path / "meta.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, path / "meta.json")
+    _checkpoint_dir(path)
+    try:
+        (path / "meta.json").unlink(missing_ok=True)
+        pool.ask([("save", str(path.resolve() / f"worker-{w}.pkl")) for w in range(pool.size)])
+        doc = {**meta, "dir": str(path.resolve()), "depth": depth,
+               "init_generated": init_generated, "satisfied": sorted(satisfied)}
+        tmp = path / "meta.json.tmp"
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        os.replace(tmp, path / "meta.json")
+    except OSError as exc:
+        raise SpecError(f"--checkpoint {path}: cannot write a checkpoint there ({exc})") \
+            from None
 
 
 def _trace(spec: Spec[Any], pool: Pool, fingerprint: Fingerprint, parent: int | None,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agree.traces.trace import Trace, to_json
+
+if TYPE_CHECKING:
+    from agree.checker.start_from import StartPoint
 
 __all__ = ["ActionStats", "CheckResult", "Progress", "SpecRuntimeError", "Violation"]
 
@@ -76,6 +79,10 @@ class CheckResult:
     stopped: str | None = None
     symmetry: bool = False
     collision_probability: float = 0.0
+    #: With ``check(start=...)``: where the search began (the traces read from Init, the
+    #: replayed prefix then the suffix found) and the suffix lengths, one per trace.
+    start: StartPoint | None = None
+    found_steps: list[int] = field(default_factory=list)
 
     @property
     def states_per_second(self) -> float:

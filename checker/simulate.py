@@ -27,15 +27,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agree.checker.explore import select_properties
+from agree.checker.core import initial_states
+from agree.checker.explore import SAFETY_KINDS, select_properties
 from agree.checker.result import SpecRuntimeError, Violation, ViolationKind
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.traces.trace import Trace, to_json
 
 __all__ = ["SAFETY_KINDS", "SimulationResult", "random_states", "simulate", "simulate_runs"]
 
-#: What a walk can check; liveness (``eventually``, ``leads_to``) needs the state graph.
-SAFETY_KINDS = ("invariant", "action", "sometimes")
 
 
 @dataclass
@@ -123,7 +122,7 @@ def simulate_runs(spec: Spec[Any], props: Sequence[Property], result: Simulation
     act_props = [p for p in props if p.kind == "action"]
     somes = [p for p in props if p.kind == "sometimes" and p.name not in result.satisfied]
     constrained = type(spec).constraint is not Spec.constraint
-    inits = list(spec.init())
+    inits = list(initial_states(spec))
     if not inits:
         raise SpecError(f"spec {spec.name} has no initial state")
 
@@ -205,10 +204,21 @@ def _raised(spec: Spec[Any], init: Any, steps: list[Transition[Any]], exc: Excep
 def simulate(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
              depth: int = 100, runs: int = 1000, seed: int = 0,
              only: Sequence[str] | None = None, stop_at_first: bool = True,
-             deadlock: bool = False, time_limit: float | None = None) -> SimulationResult:
-    """Walk ``runs`` random paths of up to ``depth`` steps and check the properties."""
+             deadlock: bool = False, time_limit: float | None = None,
+             ray: bool | str = False, tasks: int | None = None) -> SimulationResult:
+    """Walk ``runs`` random paths of up to ``depth`` steps and check the properties.
+
+    ``ray``: run the walks as a swarm of Ray tasks instead (True: a local Ray, or a
+    cluster's address; ``tasks`` of them, default four per CPU); the same seed gives the
+    same walks, so the same result. ``time_limit`` bounds the one-process run only."""
     if depth < 1 or runs < 1:
         raise SpecError("--depth and --runs must be at least 1")
+    if ray:
+        from agree.checker.ray_backend import simulate_on_ray
+
+        return simulate_on_ray(spec, properties, depth=depth, runs=runs, seed=seed,
+                               only=only, stop_at_first=stop_at_first, deadlock=deadlock,
+                               tasks=tasks, address=None if ray is True else ray)
     props = [p for p in select_properties(
         properties if properties is not None else spec.declared_properties(), only)
         if p.kind in SAFETY_KINDS]
@@ -227,7 +237,7 @@ def random_states(spec: Spec[Any], count: int, *, depth: int = 40, seed: int = 0
                   keep: Callable[[Any], bool] | None = None) -> Iterator[Any]:
     """Up to ``count`` states met on seeded random walks (inside the constraint),
     for sampling-based checks such as symmetry's."""
-    inits = list(spec.init())
+    inits = list(initial_states(spec))
     produced = 0
     run = 0
     while produced < count and inits and run < count:

@@ -22,13 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agree.checker.core import initial_states
 from agree.checker.result import CheckResult
 from agree.protocols import registry
 from agree.spec import Spec, SpecError
 from agree.traces.trace import Step, Trace, TraceError, encode_value, load_trace, replay
 
-__all__ = ["StartPoint", "common_prefix", "parse_from", "prefix_trace", "prepare", "splice",
-           "starting_at"]
+__all__ = ["FROM_REFUSED", "StartPoint", "common_prefix", "parse_from", "prefix_trace",
+           "prepare", "search_from", "splice", "starting_at"]
+
+#: What a search from a trace's state leaves out (it checks safety on one process's BFS).
+FROM_REFUSED = ("--from checks safety properties only, without --graph, --checkpoint, "
+                "--resume or --ray")
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def prepare(spec: Spec[Any], text: str) -> StartPoint:
         k = len(trace)
     if k > len(trace):
         raise SpecError(f"--from {text}: the trace has only {len(trace)} steps")
-    inits = [s for s in spec.init() if encode_value(s) == encode_value(trace.init)]
+    inits = [s for s in initial_states(spec) if encode_value(s) == encode_value(trace.init)]
     if not inits:
         raise TraceError(f"--from {path}: its initial state is not an initial state of "
                          f"{spec.name} {_params(spec)}")
@@ -126,15 +131,26 @@ def starting_at(spec: Spec[Any], state: Any, symmetry: bool = False) -> Spec[Any
     return clone
 
 
+def search_from(spec: Spec[Any], start: StartPoint | str, symmetry: bool = False,
+                ) -> tuple[StartPoint, Spec[Any]]:
+    """The start point (``FILE[:K]`` is loaded and replayed by :func:`prepare`) and the copy
+    of ``spec`` whose search begins at its state (:func:`starting_at`): what
+    ``check(start=...)`` and ``agree bmc --from`` search."""
+    point = prepare(spec, start) if isinstance(start, str) else start
+    return point, starting_at(spec, point.state, symmetry)
+
+
 def splice(result: CheckResult, start: StartPoint) -> list[int]:
     """Prepend the prefix to every violation's trace, in place, so each reads from Init;
-    returns the suffix lengths (the steps search found)."""
+    records ``start`` and the suffix lengths (the steps search found) in ``result`` and
+    returns those lengths."""
     found = []
     for v in result.violations:
         if v.trace is None:
             continue
         found.append(len(v.trace.steps))
         v.trace = start.prepend(v.trace)
+    result.start, result.found_steps = start, found
     return found
 
 

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agree.checker.core import initial_states
 from agree.checker.simulate import run_rng
 from agree.spec import Property, Spec, SpecError
 
@@ -116,7 +117,7 @@ def sample_states(spec: Spec[Any], prefix: int = 100, walks: int = 25, depth: in
     within 40 random steps of the start)."""
     out: list[Any] = []
     seen: set[Any] = set()
-    frontier = [s for s in spec.init() if spec.constraint(s)]
+    frontier = [s for s in initial_states(spec) if spec.constraint(s)]
     while frontier and len(out) < prefix:
         nxt: list[Any] = []
         for s in frontier:
@@ -128,7 +129,7 @@ def sample_states(spec: Spec[Any], prefix: int = 100, walks: int = 25, depth: in
                 break
             nxt.extend(t.state for t in spec.successors(s) if spec.constraint(t.state))
         frontier = nxt
-    inits = [s for s in spec.init() if spec.constraint(s)]
+    inits = [s for s in initial_states(spec) if spec.constraint(s)]
     for run in range(walks if inits else 0):
         rng = run_rng(seed, run)
         state = inits[rng.randrange(len(inits))]
@@ -168,9 +169,9 @@ def check_symmetric(spec: Spec[Any], properties: Sequence[Property],
     elements = group(spec)[1:]
     sample = list(states) if states is not None else sample_states(spec)
     permute = spec.permute
-    init_keys = {hash(s) for s in spec.init()}
+    init_keys = {hash(s) for s in initial_states(spec)}
     for g in elements:
-        if any(hash(permute(s, g)) not in init_keys for s in spec.init()):
+        if any(hash(permute(s, g)) not in init_keys for s in initial_states(spec)):
             raise SymmetryError(f"spec {spec.name}: the initial states are not symmetric "
                                 f"under {_perm_text(spec, g)}; check its permute()")
     for s in sample:

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from agree.checker.result import CheckResult, Progress
-from agree.checker.run import check
+from agree.checker.run import check_all
+from agree.cli import liveness as liveness_cli
 from agree.cli.main import ArgumentParser, require_positive
 from agree.cli.trace_files import write_traces
 from agree.protocols import registry
@@ -168,55 +169,55 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     require_positive(args, "max_states", "time_limit")
     spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
-    from agree.cli import liveness as liveness_cli
-
-    live, safety, only = liveness_cli.split(all_props, args.only)
-    start = None
-    if args.start_from is not None:
-        from agree.checker import start_from
-
-        if (args.only and live) or args.graph or args.resume or args.checkpoint or args.ray:
-            raise SpecError("--from checks safety properties only, without --graph, "
-                            "--checkpoint, --resume or --ray")
-        live, start = [], start_from.prepare(spec, args.start_from)
-        search = start_from.starting_at(spec, start.state, bool(args.symmetry))
-    if live and not safety:
-        return liveness_cli.run(spec, live, args)[0]
-    graph = liveness_cli.build(spec, args) if args.graph and not live else None
-    progress = None if args.quiet or args.json else _progress_printer()
     from agree.cli.scale import memory_note, scale_options
 
-    result = check(search if start else spec, safety, only=only,
-                   stop_at_first=not args.keep_going, deadlock=args.deadlock,
-                   max_states=args.max_states, time_limit=args.time_limit,
-                   check_pruned=not args.no_check_pruned, progress=progress,
-                   **scale_options(args))
-    memory_note(args, result)
-    found = start_from.splice(result, start) if start else []
-    written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
-                           args.trace_out)
+    progress = None if args.quiet or args.json else _progress_printer()
+    written: list[str] = []
+
+    def show_safety(result: CheckResult) -> None:
+        """Write the traces and, in text, print the report: before liveness is checked."""
+        memory_note(args, result)
+        written[:] = write_traces(result.spec,
+                                  [(v.property, v.trace) for v in result.violations],
+                                  args.trace_out)
+        if not args.json:
+            if result.start:
+                print(result.start.describe())
+            print(report_text(spec, result, written))
+            if result.start:
+                print(f"search found the last {', '.join(map(str, result.found_steps)) or 'no'}"
+                      f" step(s) of the trace written; the first {result.start.step} are the "
+                      "replayed prefix")
+
+    out = check_all(spec, all_props, only=args.only, graph=bool(args.graph),
+                    graph_limit=args.graph_limit, start=args.start_from, on_safety=show_safety,
+                    stop_at_first=not args.keep_going, deadlock=args.deadlock,
+                    max_states=args.max_states, time_limit=args.time_limit,
+                    check_pruned=not args.no_check_pruned, progress=progress,
+                    **scale_options(args))
+    result = out.safety
+    if result is None:  # liveness properties only
+        assert out.liveness is not None and out.graph is not None
+        return liveness_cli.report(spec, out.liveness, out.graph, args)[0]
     code = result.exit_code
+    live_doc = None
+    if out.liveness is not None:
+        assert out.graph is not None
+        live_code, live_doc = liveness_cli.report(spec, out.liveness, out.graph, args,
+                                                  after_safety=True)
+        code = max(code, live_code)
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
-        if start:
-            doc["start"] = {"file": start.file, "step": start.step, "found_steps": found}
-        if live:
-            live_code, doc["liveness"] = liveness_cli.run(spec, live, args, after_safety=True)
-            code = max(code, live_code)
+        if result.start:
+            doc["start"] = {"file": result.start.file, "step": result.start.step,
+                            "found_steps": result.found_steps}
+        if live_doc is not None:
+            doc["liveness"] = live_doc
         print(json.dumps(doc, indent=1))
-    else:
-        if start:
-            print(start.describe())
-        print(report_text(spec, result, written))
-        if start:
-            print(f"search found the last {', '.join(map(str, found)) or 'no'} step(s) of the "
-                  f"trace written; the first {start.step} are the replayed prefix")
-        if live:
-            code = max(code, liveness_cli.run(spec, live, args, after_safety=True)[0])
-    if graph is not None:
-        liveness_cli.write(graph, args.graph, [v.trace for v in result.violations if v.trace],
-                           quiet=args.json)
+    if out.graph is not None and out.liveness is None:
+        liveness_cli.write(out.graph, args.graph,
+                           [v.trace for v in result.violations if v.trace], quiet=args.json)
     return code
 
 

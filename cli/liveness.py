@@ -1,6 +1,8 @@
-"""`agree check` glue for what needs the explicit state graph: liveness and ``--graph``.
+"""`agree check`'s reports of what needs the explicit state graph: liveness and ``--graph``.
 
-Kept apart from ``cmd_check`` so that plain safety checks never import networkx.
+Kept apart from cli/check.py's safety report; networkx is imported only to write a graph
+(agree.checker.run.check_all builds it only when asked), so plain safety checks never
+import it.
 """
 
 from __future__ import annotations
@@ -9,43 +11,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agree.checker.explore import select_properties
-from agree.checker.graph import DEFAULT_LIMIT, StateGraph, build_graph, write_graph
-from agree.checker.liveness import LIVENESS_KINDS, check_liveness, report_liveness
 from agree.cli.trace_files import write_traces
-from agree.spec import Property, Spec, SpecError
+from agree.spec import Spec
+from agree.traces.text import render_text
 from agree.traces.trace import Trace, to_json
 
-__all__ = ["build", "run", "split", "write"]
+if TYPE_CHECKING:
+    from agree.checker.graph import StateGraph
+    from agree.checker.liveness import LivenessResult
+
+__all__ = ["report", "report_liveness", "write"]
 
 
-def split(props: Sequence[Property], only: Sequence[str] | None,
-          ) -> tuple[list[Property], list[Property], list[str] | None]:
-    """(liveness properties, safety properties, names of the safety ones selected)."""
-    chosen = select_properties(props, only)
-    live = [p for p in chosen if p.kind in LIVENESS_KINDS]
-    safe = [p for p in props if p.kind not in LIVENESS_KINDS]
-    safe_only = None if not only else [p.name for p in chosen if p.kind not in LIVENESS_KINDS]
-    return live, safe if (safe_only is None or safe_only) else [], safe_only
-
-
-def _limit(args: argparse.Namespace) -> int:
-    limit = getattr(args, "graph_limit", None)
-    if limit is not None and limit <= 0:
-        raise SpecError("--graph-limit must be positive")
-    return limit or DEFAULT_LIMIT
-
-
-def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace,
-        after_safety: bool = False) -> tuple[int, dict[str, Any]]:
-    """Check the liveness properties on the state graph, write the lassos, and print the
-    report (text; or JSON unless ``after_safety``, when the caller embeds the returned
-    document in its own). Returns the exit code and the JSON document."""
-    sg = build_graph(spec, _limit(args), what="liveness")
-    result = check_liveness(spec, live, symmetry=bool(getattr(args, "symmetry", False)),
-                            graph=sg)
+def report(spec: Spec[Any], result: LivenessResult, sg: StateGraph, args: argparse.Namespace,
+           after_safety: bool = False) -> tuple[int, dict[str, Any]]:
+    """Write the lassos and print the report of a liveness check (text; or JSON unless
+    ``after_safety``, when the caller embeds the returned document in its own), then write
+    ``--graph``. Returns the exit code and the JSON document."""
     written = write_traces(spec.name, [(v.property, v.trace) for v in result.violations],
                            args.trace_out, first_takes_name=not after_safety)
     doc = {
@@ -67,12 +51,31 @@ def run(spec: Spec[Any], live: Sequence[Property], args: argparse.Namespace,
     return result.exit_code, doc
 
 
-def build(spec: Spec[Any], args: argparse.Namespace) -> StateGraph:
-    """The graph for ``--graph``, built before the check so an oversize model fails fast."""
-    return build_graph(spec, _limit(args))
+def report_liveness(spec: Spec[Any], r: LivenessResult) -> str:
+    """The human report of a liveness check, with each lasso rendered as text."""
+    params = " ".join(f"{k}={v}" for k, v in r.params.items())
+    fair = ", ".join(r.fairness) or "none (stuttering forever is allowed)"
+    out = [f"liveness on the state graph of {r.spec} ({params})",
+           f"properties: {', '.join(r.properties)}", f"weak fairness: {fair}", ""]
+    if not r.violations:
+        out.append("All liveness properties hold under the declared fairness.")
+    for v in r.violations:
+        cycle = len(v.trace) - (v.trace.loop or 0)
+        shape = (f"a lasso of {len(v.trace)} steps, looping from state {v.trace.loop}"
+                 if cycle else f"{len(v.trace)} steps, then stuttering forever")
+        out.append(f"VIOLATED: {v.property} ({v.kind}): {shape}")
+    out += ["", f"distinct states   {r.distinct:,}", f"edges             {r.edges:,}",
+            f"time              {r.seconds:.2f} s"]
+    for v in r.violations:
+        out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
+    return "\n".join(out)
 
 
 def write(sg: StateGraph, out: str, traces: Sequence[Trace], quiet: bool = False) -> None:
+    """Write the state graph to ``out`` (.graphml or .dot), the first trace's path marked
+    when all of its states are in the graph, and say so."""
+    from agree.checker.graph import write_graph
+
     path: list[int] = []
     labels: list[str] = []
     if traces:

@@ -16,7 +16,8 @@ from agree.cli.trace_files import write_traces
 from agree.spec import Spec, SpecError
 from agree.traces.text import render_text
 
-__all__ = ["add_check_flags", "memory_note", "register", "report_simulation", "scale_options"]
+__all__ = ["add_check_flags", "memory_note", "ray_option", "register", "report_simulation",
+           "scale_options"]
 
 
 # -- agree check: the scale flags ------------------------------------------------
@@ -54,9 +55,15 @@ def scale_options(args: argparse.Namespace) -> dict[str, Any]:
             or ray):
         require_positive(args, "checkpoint_every")
     return {"symmetry": symmetry, "workers": workers,
-            "ray": False if not ray else True if ray == "local" else ray,
+            "ray": ray_option(ray),
             "memory_limit": memory, "checkpoint": checkpoint or None,
             "resume": resume or None, "checkpoint_every": args.checkpoint_every}
+
+
+def ray_option(flag: str | None) -> bool | str:
+    """``--ray [ADDRESS]`` as the checker's ``ray`` option: False, True (a local Ray) or
+    the address."""
+    return False if not flag else True if flag == "local" else flag
 
 
 def memory_note(args: argparse.Namespace, result: CheckResult) -> None:
@@ -108,17 +115,10 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     require_positive(args, "time_limit")
     spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
-    if args.ray:
-        from agree.checker.ray_backend import simulate_on_ray
-
-        result = simulate_on_ray(spec, all_props, depth=args.depth, runs=args.runs,
-                                 seed=args.seed, only=args.only,
-                                 stop_at_first=not args.keep_going, deadlock=args.deadlock,
-                                 address=None if args.ray == "local" else args.ray)
-    else:
-        result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
-                          only=args.only, stop_at_first=not args.keep_going,
-                          deadlock=args.deadlock, time_limit=args.time_limit)
+    result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
+                      only=args.only, stop_at_first=not args.keep_going,
+                      deadlock=args.deadlock, time_limit=args.time_limit,
+                      ray=ray_option(args.ray))
     written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
                            args.trace_out)
     if args.json:

@@ -1,7 +1,7 @@
 """The protocol-independent half of conformance: keep the spec behaviour matched so
 far, judge each implementation step, and explain a failure as a readable trace.
 
-An adapter (raft_driver.py, paxos_driver.py) drives its implementation one
+An adapter (raft_driver.py, paxos_adapter.py) drives its implementation one
 environment choice at a time and calls :meth:`Recorder.judge` with the hints and
 the mapped state; the recorder matches the step (matcher.py), checks every
 property on the spec states passed through, and raises

@@ -1,10 +1,11 @@
 """Inductive invariants proved with Z3, one (action, conjunct) pair at a time.
 
-For an encoding (properties/*_z3.py) the checklist is: Init implies each
-conjunct; the whole invariant and each action imply each conjunct in the next
-state; the invariant implies each safety property. An obligation is *proved*
-only when Z3 answers unsat; sat gives a counterexample to induction (CTI),
-unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
+For an encoding (an ``Encoding`` of symbolic/z3base.py: symbolic/paxos/invariant.py,
+symbolic/paxos/article.py, symbolic/raft/encoding.py and their zoos) the checklist
+is: Init implies each conjunct; the whole invariant and each action imply each
+conjunct in the next state; the invariant implies each safety property. An
+obligation is *proved* only when Z3 answers unsat; sat gives a counterexample to
+induction (CTI), unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
 
 A CTI is decoded into the explicit spec's state type (small ballots first),
 re-checked with the Python predicates and the explicit successor function (so

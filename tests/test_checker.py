@@ -161,6 +161,21 @@ def test_a_spec_that_raises_is_reported_with_where() -> None:
     assert err.value.trace is not None and err.value.trace.states[-1] == (1, 1)
 
 
+@pytest.mark.parametrize("opts", [{}, {"workers": 1}])
+def test_an_init_that_raises_is_a_spec_runtime_error(opts: dict[str, int]) -> None:
+    class BrokenInit(Counter):
+        def init(self) -> Iterator[tuple[int, int]]:
+            yield (0, 0)
+            raise KeyError("no second state")
+
+    with pytest.raises(SpecRuntimeError, match="raised in init: KeyError"):
+        check(BrokenInit(), **opts)  # type: ignore[arg-type]
+    from agree.checker.simulate import simulate
+
+    with pytest.raises(SpecRuntimeError, match="raised in init: KeyError"):
+        simulate(BrokenInit(), runs=1, depth=1)
+
+
 def test_only_selects_properties_and_rejects_unknown_names() -> None:
     r = check(Counter(limit=9, bad=5), only=["moves_by_one"])
     assert r.verdict == "holds" and r.properties == ["moves_by_one"]

@@ -166,6 +166,35 @@ def test_an_action_that_raises_is_one_line_exit_2(capsys: pytest.CaptureFixture[
     assert code == 0 and "distinct states   6" in out
 
 
+INIT_RAISES = RAISING_SPEC.replace("    def init(self):\n        yield 0",
+                                   "    def init(self):\n        yield 0 // (self.when - 2)")
+
+
+@pytest.mark.parametrize("flags", [[], ["--workers", "2"], ["--graph", "g.dot"]])
+def test_an_init_that_raises_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               flags: list[str]) -> None:
+    """As when an action raises: the spec's bug in one line, never a traceback."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "init_raises.py"
+    path.write_text(INIT_RAISES)
+    code, _, err = run(capsys, "check", str(path), "--when", "2", "--quiet", *flags)
+    line = one_line_error(err)
+    assert code == 2 and "raised in init" in line and "ZeroDivisionError" in line, line
+
+
+@pytest.mark.parametrize("where", ["/proc/nope", "a_file"])
+def test_a_checkpoint_directory_that_cannot_be_written_is_one_line_exit_2(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str) -> None:
+    if where == "a_file":
+        where = str(tmp_path / "a_file")
+        Path(where).write_text("")
+    code, _, err = run(capsys, "check", "paxos", "--max-ballot", "0", "--quiet",
+                       "--checkpoint", where)
+    line = one_line_error(err)
+    assert code == 2 and f"--checkpoint {where}: cannot write a checkpoint there" in line
+
+
 def test_a_spec_file_that_fails_to_import(capsys: pytest.CaptureFixture[str],
                                           tmp_path: Path) -> None:
     path = tmp_path / "bad.py"

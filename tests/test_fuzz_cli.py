@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from _cli import assert_refused
+from _golden import golden_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agree.checker.golden import golden_files
 from agree.cli.main import main
 
 FUZZ = settings(max_examples=40, deadline=None,

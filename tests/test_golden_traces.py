@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from _golden import golden_files, regenerate_file
 
-from agree.checker.golden import golden_files, regenerate_file
 from agree.protocols.registry import resolve
 from agree.traces.trace import load_trace
 

@@ -5,6 +5,8 @@ gets a value chosen; lassos are real fair behaviours; unsound reductions are ref
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,6 +15,7 @@ import pytest
 
 from agree.checker.graph import build_graph
 from agree.checker.liveness import check_liveness
+from agree.checker.run import check_all
 from agree.cli.main import main
 from agree.models.paxos_liveness import PROPERTIES, LivenessPaxos, LivenessState
 from agree.protocols.registry import resolve
@@ -138,3 +141,35 @@ def test_graph_refused_past_the_limit(tmp_path: Path,
     assert err.count("\n") == 1 and "more than 50 reachable states" in err
     with pytest.raises(SpecError, match="more than 10"):
         build_graph(LivenessPaxos(), 10)
+
+
+def test_check_all_checks_safety_then_liveness_as_a_library() -> None:
+    spec = LivenessPaxos(acceptors=2, proposers=2)
+    seen: list[object] = []
+    out = check_all(spec, PROPERTIES, on_safety=seen.append)
+    assert out.safety is not None and seen == [out.safety]
+    assert out.safety.properties == ["agreement"] and out.safety.verdict == "holds"
+    assert out.liveness is not None and out.liveness.distinct == 1193
+    assert {v.property for v in out.liveness.violations} == {"value_chosen", "proposal_chosen"}
+    assert out.graph is not None and len(out.graph) == 1193  # the graph liveness ran on
+    only = check_all(spec, PROPERTIES, only=["value_chosen"])
+    assert only.safety is None and only.liveness is not None
+    assert only.liveness.properties == ["value_chosen"]
+    drawn = check_all(LivenessPaxos(proposers=1), PROPERTIES, only=["agreement"], graph=True)
+    assert drawn.liveness is None and drawn.graph is not None
+    with pytest.raises(SpecError, match="--graph-limit must be positive"):
+        check_all(spec, PROPERTIES, graph_limit=0)
+
+
+def test_a_safety_check_never_imports_networkx() -> None:
+    """The graph machinery (networkx) is loaded only for liveness or --graph."""
+    code = ("import sys\n"
+            "from agree.cli.main import main\n"
+            "assert main(['check', 'paxos', '--max-ballot', '0', '--quiet']) == 0\n"
+            "from agree import check\n"
+            "from agree.models.paxos import Paxos\n"
+            "check(Paxos(max_ballot=0))\n"
+            "assert 'networkx' not in sys.modules, 'networkx imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

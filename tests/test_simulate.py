@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from _golden import GOLDEN_DIR as GOLDEN
 
-from agree.checker.golden import GOLDEN_DIR as GOLDEN
 from agree.checker.simulate import simulate
 from agree.cli.main import main
 from agree.models.paxos import Paxos
@@ -66,3 +66,22 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "paxos", "--depth", "0"]) == 2
     assert main(["simulate", "paxos", "--bogus", "1"]) == 2
     assert "--depth" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ray,address", [(True, None), ("ray://head:10001", "ray://head:10001")])
+def test_simulate_with_ray_runs_the_swarm(monkeypatch: pytest.MonkeyPatch, ray: bool | str,
+                                          address: str | None) -> None:
+    """simulate(ray=...) hands the same walks to the Ray swarm (tests/test_ray.py runs it)."""
+    from agree.checker import ray_backend
+
+    calls: list[dict[str, object]] = []
+
+    def swarm(spec: Paxos, properties: object, **kw: object) -> str:
+        calls.append({"properties": properties, **kw})
+        return "swarm"
+
+    monkeypatch.setattr(ray_backend, "simulate_on_ray", swarm)
+    assert simulate(Paxos(), PROPERTIES, depth=7, runs=3, seed=5, ray=ray) == "swarm"
+    assert calls == [{"properties": PROPERTIES, "depth": 7, "runs": 3, "seed": 5, "only": None,
+                      "stop_at_first": True, "deadlock": False, "tasks": None,
+                      "address": address}]

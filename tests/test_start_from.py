@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from _cli import one_line_error, run
 
-from agree.checker.start_from import common_prefix, prefix_trace
+from agree import check
+from agree.checker.start_from import common_prefix, prefix_trace, prepare
 from agree.protocols import registry
-from agree.traces.trace import load_trace, save_trace
+from agree.spec import SpecError
+from agree.traces.trace import load_trace, save_trace, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "traces" / "golden" / "raft-stale-votes.election_safety.json"
@@ -92,3 +94,24 @@ def test_a_file_that_is_not_a_trace_is_refused(capsys: pytest.CaptureFixture[str
     bad.write_text("{not json")
     code, _, err = run(capsys, "check", *RAFT, "--from", f"{bad}:1")
     assert code == 2 and "not valid JSON" in one_line_error(err)
+
+
+def test_the_library_searches_from_a_trace_like_the_cli(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    """check(start=...) returns traces from Init (prefix + suffix), as the CLI writes."""
+    k = 9
+    out_file = tmp_path / "found.json"
+    assert run(capsys, "check", "raft-stale-votes", "--from", f"{GOLDEN}:{k}", "--quiet",
+               "--invariant", "election_safety", "--trace-out", str(out_file))[0] == 1
+    written = json.loads(out_file.read_text())
+    spec, props = registry.build("raft-stale-votes", {})
+    everything = (*spec.declared_properties(), *props)
+    point = prepare(spec, f"{GOLDEN}:{k}")
+    for start in (f"{GOLDEN}:{k}", point):
+        r = check(spec, everything, only=["election_safety"], start=start)
+        v = r.violation("election_safety")
+        assert v is not None and v.trace is not None and r.start is not None
+        assert r.start.step == k and r.found_steps == [len(v.trace) - k]
+        assert to_json(v.trace) == written
+    with pytest.raises(SpecError, match="--from checks safety properties only"):
+        check(spec, everything, start=point, checkpoint=tmp_path / "cp")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from _golden import GOLDEN_DIR
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from agree.checker.golden import GOLDEN_DIR
 from agree.checker.stateful import state_machine
 from agree.models.paxos import Paxos
 from agree.properties.paxos import PROPERTIES

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _golden import GOLDEN_DIR
 
-from agree.checker.golden import GOLDEN_DIR
 from agree.cli.main import main
 from agree.protocols.registry import resolve
 from agree.traces.itf import from_itf, load_itf, to_itf

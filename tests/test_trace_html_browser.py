@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from _cdp import Browser, Page, chromium
+from _golden import GOLDEN_DIR
 
-from agree.checker.golden import GOLDEN_DIR
 from agree.protocols.registry import resolve
 from agree.traces.html import render_html
 from agree.traces.trace import load_trace

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _golden import GOLDEN_DIR
 
-from agree.checker.golden import GOLDEN_DIR
 from agree.checker.minimize import _fails, _replay_lenient, minimize_config, minimize_steps
 from agree.cli.main import main
 from agree.protocols.registry import resolve

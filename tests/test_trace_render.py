@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
+from _golden import golden_files
 
-from agree.checker.golden import golden_files
 from agree.protocols.registry import resolve
 from agree.spec import Property, Spec
 from agree.traces.html import render_html

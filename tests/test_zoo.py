@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _golden import GOLDEN_DIR, regenerate_file
 
-from agree.checker.golden import GOLDEN_DIR, regenerate_file
 from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
 from agree.cli.main import main

@@ -79,17 +79,17 @@ class RaftDriver(SymbolicDriver):
                   encoding: str, from_trace: str | None) -> BmcSetup:
         """The finite scalar encoding; ``from_trace`` (TRACE.json[:K]) starts the search
         at the state a replayed prefix reaches."""
-        from agree.checker.start_from import prepare, starting_at
+        from agree.checker.start_from import search_from
         full = spec.param_values()
         _refuse_unencoded(full, "BMC")
-        start = prepare(spec, from_trace) if from_trace is not None else None
+        start, searched = search_from(spec, from_trace) if from_trace is not None \
+            else (None, spec)
         cls = entry.bmc_encoding()
         if cls is None:
             raise no_encoding(entry.name)
         enc = cls(int(full["servers"]), int(full["values"]), int(full["max_term"]),
                   int(full["max_log"]), int(full["max_messages"]), int(full["max_restarts"]),
                   start=None if start is None else start.state)
-        searched = spec if start is None else starting_at(spec, start.state)
         logic = enc.logic  # QF_BV for the bit-vector encoding
         return BmcSetup(enc, raft_twins(), searched, 0,
                         None if logic is None else lambda: solver_for(logic), start)

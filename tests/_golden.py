@@ -1,5 +1,7 @@
 """Golden counterexamples: traces under ``traces/golden/`` that must regenerate exactly.
 
+(Test support: the tests and ``pytest -m reference`` use it; the package does not.)
+
 Each golden file is what ``agree check SPEC ... --invariant PROPERTY`` writes for the
 spec, parameters and property recorded in it. A test re-runs the check and compares;
 after a deliberate change, rewrite them with ``AGREE_REWRITE_GOLDENS=1 pytest
