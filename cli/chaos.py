@@ -20,6 +20,7 @@ from agree.chaos.sim import (
     schedule_from_json,
     schedule_to_json,
 )
+from agree.cli.common import UsageError
 
 __all__ = ["failure_text", "register", "totals_text"]
 
@@ -97,7 +98,6 @@ def register(sub: Any) -> None:
 
 
 def _load_schedule(path: str) -> Schedule:
-    from agree.cli.main import UsageError
 
     try:
         doc = json.loads(Path(path).read_text())
@@ -112,7 +112,6 @@ def _load_schedule(path: str) -> Schedule:
 
 
 def run_chaos(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.cli.main import UsageError
 
     if args.real:
         return _run_real(args)
@@ -180,7 +179,6 @@ def run_chaos(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _run_real(args: argparse.Namespace) -> int:
     from agree.chaos.real import RealOptions, run_real
-    from agree.cli.main import UsageError
 
     if args.clients > 16 or args.keys > 16 or args.duration > 3600:
         raise UsageError("agree chaos --real: at most 16 clients, 16 keys, 3600 seconds")

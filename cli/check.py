@@ -10,7 +10,7 @@ from typing import Any
 from agree.checker.result import CheckResult, Progress
 from agree.checker.run import check_all
 from agree.cli import liveness as liveness_cli
-from agree.cli.main import ArgumentParser, require_positive
+from agree.cli.common import ArgumentParser, require_positive
 from agree.cli.trace_files import write_traces
 from agree.protocols import registry
 from agree.spec import Property, Spec, SpecError

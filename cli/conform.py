@@ -11,6 +11,7 @@ import argparse
 import time
 from typing import Any
 
+from agree.cli.common import UsageError
 from agree.protocols import registry
 from agree.protocols.bundle import resolve_ref
 
@@ -54,7 +55,6 @@ def register(sub: Any) -> None:
 
 
 def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.cli.main import UsageError
     from agree.conformance.bugs import seeded
     from agree.conformance.harness import ConformanceFailure
     from agree.conformance.power import run_machine

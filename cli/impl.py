@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from agree.cli.common import UsageError
 from agree.impl.client import ClusterUnavailable, KVClient
 from agree.impl.node import NodeUsageError, add_serve_arguments, parse_peers, serve_node
 
@@ -22,7 +23,6 @@ DEFAULT_CLUSTER_DIR = "agree-cluster"
 
 
 def _usage(message: str) -> Exception:
-    from agree.cli.main import UsageError
     return UsageError(message)
 
 

@@ -7,14 +7,12 @@ violated, 2 bad usage or bad input (one line on stderr, never a traceback),
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import math
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from agree.checker.result import SpecRuntimeError
+from agree.cli.common import ArgumentParser, UsageError, require_positive
 from agree.spec import SpecError
 from agree.traces.trace import TraceError
 
@@ -30,26 +28,6 @@ COMMANDS: list[str] = [
     "agree.cli.conform",
     "agree.cli.prove",
 ]
-
-
-class UsageError(Exception):
-    """Bad usage or input, reported as one line and exit code 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump) and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def require_positive(args: argparse.Namespace, *names: str) -> None:
-    """Refuse an option among ``names`` that is set but not a positive finite number
-    (float options accept "nan" and "inf", which no budget or timeout means)."""
-    for name in names:
-        value = getattr(args, name)
-        if value is not None and not (value > 0 and math.isfinite(value)):
-            raise SpecError(f"--{name.replace('_', '-')} must be a positive number")
 
 
 def build_parser() -> ArgumentParser:

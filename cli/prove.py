@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agree.cli.check import parse_spec_params
-from agree.cli.main import require_positive
+from agree.cli.common import require_positive
 from agree.protocols import registry
 from agree.protocols.bundle import resolve_ref
 from agree.spec import Property, Spec, SpecError

@@ -7,7 +7,7 @@ import argparse
 import re
 from pathlib import Path
 
-from agree.cli.main import UsageError
+from agree.cli.common import UsageError
 from agree.conformance.replay_impl import regression_test
 from agree.protocols import registry
 from agree.traces.trace import TraceError, load_trace

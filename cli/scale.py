@@ -11,7 +11,7 @@ from typing import Any
 from agree.checker.limits import parse_size
 from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
-from agree.cli.main import require_positive
+from agree.cli.common import require_positive
 from agree.cli.trace_files import write_traces
 from agree.spec import Spec, SpecError
 from agree.traces.text import render_text
