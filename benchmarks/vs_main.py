@@ -19,6 +19,7 @@ on the number of distinct states, or the comparison stops.
 
     python benchmarks/vs_main.py --rounds 5
     python benchmarks/vs_main.py --other /path/to/checkout --only raft
+    python benchmarks/vs_main.py --instructions 20000   # also count instructions (valgrind)
     python benchmarks/vs_main.py --raft='--servers 2' --rounds 7   # a small raft run
 """
 
@@ -70,14 +71,43 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "code": code, "out": out.getva
 """
 
 
-def _run(link_dir: str, args: list[str]) -> dict[str, object]:
+def _run(link_dir: str, args: list[str], valgrind: bool = False) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": link_dir, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], env=env, cwd=link_dir,
+    prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] if valgrind else []
+    proc = subprocess.run([*prefix, sys.executable, "-c", _CHILD, *args], env=env, cwd=link_dir,
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({' '.join(args)}):\n{proc.stderr[-2000:]}")
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if valgrind:
+        found = re.search(r"Collected : (\d+)", proc.stderr)
+        if found is None:
+            raise SystemExit(f"valgrind printed no instruction count:\n{proc.stderr[-2000:]}")
+        result["instructions"] = int(found.group(1))
     return result
+
+
+def instructions(old: Path, new: Path, states: int, only: list[str]) -> list[list[object]]:
+    """Instructions executed (valgrind's callgrind: the same count whatever else the
+    machine does) by each tree's check cut at ``states`` distinct states, less its
+    start-up (the same check cut at 1 state): one row per configuration."""
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory(prefix="vs_main.") as tmp:
+        sides = {"old": _link(old, tmp, "old"), "new": _link(new, tmp, "new")}
+        for config in only:
+            base = CONFIGS[config]
+            args = [*base, "--max-states", str(states)]
+            counts = {}
+            for side in ("old", "new"):
+                full = _run(sides[side], args, valgrind=True)
+                start = _run(sides[side], [*base, "--max-states", "1"], valgrind=True)
+                counts[side] = int(str(full["instructions"])) - int(str(start["instructions"]))
+            ratio = counts["new"] / counts["old"]
+            print(f"== agree {' '.join(args)}: instructions old {counts['old']:,}, new "
+                  f"{counts['new']:,}, new/old {ratio:.3f}", flush=True)
+            rows.append([f"`agree {' '.join(args)}`", counts["old"], counts["new"],
+                         f"{ratio:.3f}"])
+    return rows
 
 
 def _distinct(out: str) -> str:
@@ -133,7 +163,8 @@ def compare(old: Path, new: Path, rounds: int, only: list[str]) -> list[list[obj
     return rows
 
 
-def write_docs(rows: list[list[object]], ref: str) -> None:
+def write_docs(rows: list[list[object]], ref: str,
+               counted: list[list[object]] | None = None) -> None:
     """docs/benchmarks/vs-main.md: this tree against ``ref``, with provenance."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from report import Provenance, Table, write_page
@@ -144,7 +175,11 @@ def write_docs(rows: list[list[object]], ref: str) -> None:
                f"Each check run with the other revision (`{ref}`) and with this tree in "
                "turn, alternating, each in a fresh process; times are the check itself "
                "(after the imports); ratios are medians of the per-round ratios new/old.",
-               [Table("Both revisions, in turn", Provenance.now(), columns, rows)],
+               [Table("Both revisions, in turn", Provenance.now(), columns, rows),
+                *([Table("Instructions executed (valgrind)", Provenance.now(),
+                         ["check", "old", "new", "new/old"], counted,
+                         "Start-up (the same check cut at one state) subtracted.")]
+                  if counted else [])],
                "python benchmarks/vs_main.py --write-docs")
 
 
@@ -160,6 +195,9 @@ def main() -> None:
                    help="run only this configuration (repeatable)")
     p.add_argument("--raft", metavar="ARGS", help="the raft configuration's flags instead "
                    "(a smaller run on a busy machine), e.g. --raft='--servers 2'")
+    p.add_argument("--instructions", type=int, metavar="STATES",
+                   help="also count the instructions each tree executes (valgrind) on each "
+                   "configuration cut at STATES distinct states")
     p.add_argument("--write-docs", action="store_true",
                    help="write docs/benchmarks/vs-main.md from the results")
     a = p.parse_args()
@@ -172,8 +210,9 @@ def main() -> None:
         if not (a.other / "__init__.py").exists():
             p.error(f"--other {a.other}: not an agree source tree")
         rows = compare(a.other, a.new, a.rounds, only)
+        counted = instructions(a.other, a.new, a.instructions, only) if a.instructions else None
         if a.write_docs:
-            write_docs(rows, str(a.other))
+            write_docs(rows, str(a.other), counted)
         return
     tmp = tempfile.mkdtemp(prefix="vs_main.old.")
     tree = Path(tmp) / "tree"
@@ -184,8 +223,9 @@ def main() -> None:
         p.error(f"git worktree add {a.ref}: {add.stderr.strip()}")
     try:
         rows = compare(tree, a.new, a.rounds, only)
+        counted = instructions(tree, a.new, a.instructions, only) if a.instructions else None
         if a.write_docs:
-            write_docs(rows, a.ref)
+            write_docs(rows, a.ref, counted)
     finally:
         subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(tree)],
                        capture_output=True, check=False)
