@@ -119,6 +119,18 @@ class Core:
         for p in broken:
             self._fail(p, parent, index, args, state)
 
+    def initial(self, s: Any, admit: Admit, root: Any = None) -> None:
+        """An initial state, with TLC's semantics: inside the constraint it is the
+        engine's to admit (``admit(s, root, -1, ())``, ``root`` the engine's parent key of
+        an initial state) and checked when new; outside it is checked (unless
+        ``check_pruned`` is off) but neither counted nor expanded."""
+        spec = self.spec
+        if type(spec).constraint is Spec.constraint or spec.constraint(s):
+            if admit(s, root, -1, ()):
+                self.check_state(s, root)
+        elif self.check_pruned:
+            self.check_state(s, root)
+
     def _step_broken(self, s: Any, t: Any, parent: Any, index: int, args: tuple[Any, ...],
                      stop: bool) -> None:
         for p in tuple(self.act_props):

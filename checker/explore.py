@@ -127,8 +127,6 @@ def _explore(
     core = Core(spec, props, check_pruned=check_pruned, deadlock=deadlock)
     result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
     result.coverage = {a.label: st for a, st in zip(core.actions, core.stats, strict=True)}
-    constrained = type(spec).constraint is not Spec.constraint
-    constraint = spec.constraint
     found = core.found
 
     start = time.perf_counter()
@@ -138,17 +136,6 @@ def _explore(
     # frontier states are kept packed (shared field values, frozensets as tuples)
     compactor = Compactor()
     pack, unpack = compactor.pack, compactor.unpack
-    frontier: list[Any] = []
-    for s in initial_states(spec):
-        initial_generated += 1
-        inside = not constrained or constraint(s)
-        if inside or check_pruned:
-            core.check_state(s, -1)
-        if inside and seen.add(fingerprint(s), -1):
-            frontier.append(pack(s))
-    depth = 1 if frontier else 0
-    stop = bool(found) and stop_at_first
-
     level: list[Any] = []
     seen_add = seen.add
 
@@ -157,6 +144,13 @@ def _explore(
             level.append(pack(t))
             return True
         return False
+
+    for s in initial_states(spec):
+        initial_generated += 1
+        core.initial(s, admit, -1)  # -1: no parent
+    frontier: list[Any] = level
+    depth = 1 if frontier else 0
+    stop = bool(found) and stop_at_first
 
     expand = core.expander(admit, stop_at_first)
     expanded = 0

@@ -279,7 +279,6 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
          checkpoint: str | Path | None, checkpoint_every: float, deadline: float | None,
          stats: dict[str, Any] | None) -> CheckResult:
     n = pool.size
-    constrained = type(spec).constraint is not Spec.constraint
     reports: list[Report] = []
     satisfied: set[str] = set()
     init_generated = 0
@@ -290,14 +289,10 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
         init_generated = int(resumed["init_generated"])
         satisfied = set(resumed["satisfied"])
     else:
-        boxes: list[list[tuple[int | None, Any]]] = [[] for _ in range(n)]
+        boxes: list[list[Any]] = [[] for _ in range(n)]
         for s in initial_states(spec):
             init_generated += 1
-            if not constrained or spec.constraint(s):
-                fp = fingerprint(s)
-                boxes[fp % n].append((fp, s))
-            else:
-                boxes[0].append((None, s))
+            boxes[fingerprint(s) % n].append(s)  # its owner admits or prunes it
         pool.ask([("init", box) for box in boxes])
         depth = 0
     last_save = time.monotonic()

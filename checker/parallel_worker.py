@@ -57,14 +57,19 @@ class Worker:
         gc.freeze()
         gc.set_threshold(200_000, 20, 1_000)
 
-    def init(self, states: list[tuple[int | None, Any]]) -> None:
-        for fp, s in states:
-            if fp is None:  # outside the constraint: checked, not kept
-                if self.opts["check_pruned"]:
-                    self.core.check_state(s, None)
-            elif self.seen.add(fp, fp):
-                self.core.check_state(s, None)
-                self.next.append((fp, self.compactor.pack(s)))
+    def init(self, states: list[Any]) -> None:
+        """Initial states whose fingerprints this worker owns (TLC's semantics: the core)."""
+        fingerprint, seen, nxt, pack = self.fingerprint, self.seen, self.next, self.compactor.pack
+
+        def admit(t: Any, _parent: Any, _ai: int, _args: tuple[Any, ...]) -> bool:
+            fp = fingerprint(t)
+            if seen.add(fp, fp):
+                nxt.append((fp, pack(t)))
+                return True
+            return False
+
+        for s in states:
+            self.core.initial(s, admit)
         self.frontier, self.next = self.next, []
 
     def expand(self, failed: list[str]) -> dict[int, bytes]:
