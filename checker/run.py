@@ -81,18 +81,11 @@ def check(
     """
     if workers is not None and workers < 1:
         raise SpecError("--workers must be at least 1")
+    point: StartPoint | None = None
     if start is not None:
         if ray or checkpoint is not None or resume is not None:
             raise SpecError(FROM_REFUSED)
-        point, searched = search_from(spec, start, symmetry)
-        result = check(searched, properties, only=only, stop_at_first=stop_at_first,
-                       deadlock=deadlock, max_states=max_states, time_limit=time_limit,
-                       check_pruned=check_pruned, progress=progress,
-                       progress_every=progress_every, symmetry=symmetry,
-                       verify_symmetry=verify_symmetry, workers=workers,
-                       memory_limit=memory_limit, stats=stats)
-        splice(result, point)
-        return result
+        point, spec = search_from(spec, start, symmetry)  # from here on: the start state
     props = safety_properties(spec, properties, only)
     budgets: dict[str, Any] = {"stop_at_first": stop_at_first, "deadlock": deadlock,
                                "max_states": max_states, "time_limit": time_limit,
@@ -107,22 +100,25 @@ def check(
 
                 workers, pool_factory = stack.enter_context(
                     on_ray(None if ray is True else ray, workers))
-            return run_parallel(spec, props, workers=workers or 1, symmetry=symmetry,
-                                verify_symmetry=verify_symmetry,
-                                memory_limit=memory_limit, checkpoint=checkpoint,
-                                checkpoint_every=checkpoint_every, resume=resume,
-                                stats=stats, pool_factory=pool_factory, **budgets)
-    fingerprint: Fingerprint = hash
-    if symmetry:
-        from agree.checker.symmetry import check_symmetric, orbit_fingerprint
+            result = run_parallel(spec, props, workers=workers or 1, symmetry=symmetry,
+                                  verify_symmetry=verify_symmetry,
+                                  memory_limit=memory_limit, checkpoint=checkpoint,
+                                  checkpoint_every=checkpoint_every, resume=resume,
+                                  stats=stats, pool_factory=pool_factory, **budgets)
+    else:
+        fingerprint: Fingerprint = hash
+        if symmetry:
+            from agree.checker.symmetry import check_symmetric, orbit_fingerprint
 
-        if verify_symmetry:
-            check_symmetric(spec, props)
-        fingerprint = orbit_fingerprint(spec)
-    should_stop = _memory_guard(memory_limit) if memory_limit is not None else None
-    result = explore(spec, props, progress_every=progress_every, fingerprint=fingerprint,
-                     should_stop=should_stop, **budgets)
-    result.symmetry = symmetry
+            if verify_symmetry:
+                check_symmetric(spec, props)
+            fingerprint = orbit_fingerprint(spec)
+        should_stop = _memory_guard(memory_limit) if memory_limit is not None else None
+        result = explore(spec, props, progress_every=progress_every, fingerprint=fingerprint,
+                         should_stop=should_stop, **budgets)
+        result.symmetry = symmetry
+    if point is not None:
+        splice(result, point)  # the traces read from Init: the replayed prefix, then these
     return result
 
 
