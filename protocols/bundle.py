@@ -1,5 +1,5 @@
-"""A protocol as one bundle: its model, properties, defaults, symmetry, symbolic side,
-implementation side and bug zoo, named once.
+"""A protocol as one bundle: its model (which declares its symmetry), properties,
+defaults, symbolic side, implementation side and bug zoo, named once.
 
 ``protocols`` sits below ``symbolic/`` and ``conformance/`` in the import layers, so a
 bundle refers to what lives there (Z3 encodings, the prove/bmc driver, seeded
@@ -115,13 +115,6 @@ class Protocol:
     impl_replay_params: tuple[str, ...] = ()
     zoo: tuple[ZooVariant, ...] = field(default=())
 
-    def model_class(self) -> type[Spec[Any]]:
-        return resolve_ref(self.model)  # type: ignore[no-any-return]
-
-    def symmetry(self) -> tuple[str, ...]:
-        """The parameters whose values are interchangeable (declared by the spec class)."""
-        return tuple(self.model_class().symmetry)
-
     def entries(self) -> Iterator[SpecEntry]:
         """The protocol itself, then its zoo variants: every name it answers to."""
         yield SpecEntry(self)
@@ -182,9 +175,6 @@ class SpecEntry:
 
     def property_list(self) -> tuple[Property, ...]:
         return tuple(resolve_ref(self.protocol.properties) or ())
-
-    def symmetry(self) -> tuple[str, ...]:
-        return tuple(self.spec_class().symmetry)
 
     def driver(self) -> Any:
         """The protocol's prove/bmc driver, or None (no symbolic side)."""
