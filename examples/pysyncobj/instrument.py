@@ -1,0 +1,198 @@
+"""PySyncObj, instrumented from outside, writes agree event logs (no fork, no patch).
+
+Two hooks: a transport subclass sees every message a node sends, and a SyncObj subclass
+wraps the tick and the message handler. After each of them the node's Raft variables are
+compared with the last batch's, and the raft.tla steps that explain the change are logged,
+then one State line. PySyncObj's indices count a placeholder entry at index 1 (term 0), and
+its terms start at 0: here index k is raft.tla's k-1 and term t is t+1. Its messages lack
+fields raft.tla has (a reply's term, a denial), so every outgoing message carries the
+raft.tla message it is, under "_agree", and the receiver logs that one.
+"""
+
+import base64
+import json
+import threading
+
+from pysyncobj import SyncObj
+from pysyncobj.transport import CONNECTION_STATE, TCPTransport
+
+ROLES = ("Follower", "Candidate", "Leader")
+
+
+class AgreeTransport(TCPTransport):
+    """Tags every message the node really sends with its raft.tla form, and records it."""
+
+    def send(self, node, message):
+        conn = self._connections.get(node)
+        if conn is None or conn.state != CONNECTION_STATE.CONNECTED:
+            return False  # never sent: nothing to log
+        rec = self._syncObj._agree
+        spec = rec.spec_message(message, rec.ids[node.id])
+        if spec is not None:
+            message = dict(message, _agree=spec)
+            rec.items.append(("send", spec))
+        return super().send(node, message)
+
+
+class Recorder:
+    """One node's event log: raft.tla steps batched per tick and per received message."""
+
+    def __init__(self, obj, me, addresses, path):
+        self.obj, self.me, self.n = obj, me, len(addresses)
+        self.ids = {a: k for k, a in enumerate(addresses)}
+        self.out = open(path, "a", encoding="utf-8")
+        self.items = []  # ("send", msg) and ("add", entry) in the order they happened
+        self.votes = set()  # raft.tla's votesResponded = votesGranted (denials are never sent)
+        self.next_index, self.match_index = [1] * self.n, [0] * self.n
+        self.lock = threading.Lock()
+        self.last = self.snapshot()
+
+    def get(self, name):
+        return getattr(self.obj, "_SyncObj__" + name)
+
+    def snapshot(self):
+        journal = self.get("raftLog")
+        log = tuple((e[2] + 1, base64.b64encode(e[0]).decode())
+                    for e in (journal[k] for k in range(1, len(journal))))
+        voted = self.get("votedForNodeId")
+        return {"current_term": self.get("raftCurrentTerm") + 1,
+                "role": ROLES[self.get("raftState")], "log": log,
+                "voted_for": None if voted is None else self.ids[voted],
+                "commit_index": self.get("raftCommitIndex") - 1}
+
+    def spec_message(self, m, dest):
+        """The raft.tla message a PySyncObj message is (None: not a Raft message)."""
+        s, kind = self.snapshot(), m.get("type")
+        base = {"source": self.me, "dest": dest}
+        if kind == "request_vote":
+            last = m["last_log_index"] - 1
+            return dict(base, t="RequestVoteRequest", term=m["term"] + 1, last_log_index=last,
+                        last_log_term=m["last_log_term"] + 1 if last else 0)
+        if kind == "response_vote":
+            return dict(base, t="RequestVoteResponse", term=m["term"] + 1, vote_granted=True)
+        if kind == "append_entries" and "prevLogIdx" in m and "transmission" not in m:
+            prev = m["prevLogIdx"] - 1
+            entries = [[e[2] + 1, base64.b64encode(e[0]).decode()] for e in m["entries"]]
+            return dict(base, t="AppendEntriesRequest", term=m["term"] + 1, prev_log_index=prev,
+                        prev_log_term=m["prevLogTerm"] + 1 if prev else 0, entries=entries,
+                        commit_index=min(m["commit_index"] - 1, prev + len(entries)))
+        if kind == "next_node_idx":
+            ok = bool(m["success"])
+            return dict(base, t="AppendEntriesResponse", term=s["current_term"], success=ok,
+                        match_index=m["next_node_idx"] - 2 if ok else 0)
+        return None
+
+    def write(self, action, **args):
+        self.out.write(json.dumps({"node": self.me, "action": action, "args": args}) + "\n")
+
+    def flush(self, m=None):
+        """Log the steps since the last batch (m: the message this batch received)."""
+        with self.lock:
+            now, pre, items, self.items = self.snapshot(), self.last, self.items, []
+            if now == pre and not items and m is None:
+                return
+            i, term = self.me, pre["current_term"]
+            if m is not None:
+                self.receive(m, pre, now)
+            elif now["current_term"] > term and now["voted_for"] == i:
+                log = pre["log"]
+                me = {"source": i, "dest": i, "term": now["current_term"]}
+                self.write("Timeout", i=i)
+                self.write("RequestVote", i=i, j=i)
+                self.write("HandleRequestVoteRequest", m=dict(
+                    me, t="RequestVoteRequest", last_log_index=len(log),
+                    last_log_term=log[-1][0] if log else 0))
+                self.write("HandleRequestVoteResponse",
+                           m=dict(me, t="RequestVoteResponse", vote_granted=True))
+                self.votes = {i}
+            elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
+                self.write("AdvanceCommitIndex", i=i)
+            self.leader_steps(items, pre, now)
+            self.state(now)
+
+    def receive(self, m, pre, now):
+        i, kind, term = self.me, m["t"], pre["current_term"]
+        if m["term"] > term:
+            self.write("UpdateTerm", m=m)
+            term = m["term"]
+        if kind == "RequestVoteRequest":
+            self.write("HandleRequestVoteRequest", m=m)
+        elif kind.endswith("Response") and m["term"] < term:
+            self.write("DropStaleResponse", m=m)
+        elif kind == "RequestVoteResponse":
+            self.write("HandleRequestVoteResponse", m=m)
+            self.votes.add(m["source"])
+        elif kind == "AppendEntriesResponse" and now["role"] == "Leader":
+            self.write("HandleAppendEntriesResponse", m=m)
+        elif kind == "AppendEntriesRequest":
+            log, prev = list(pre["log"]), m["prev_log_index"]
+            if m["term"] < term or not (prev == 0 or (prev <= len(log)
+                                                      and log[prev - 1][0] == m["prev_log_term"])):
+                return self.write("RejectAppendEntriesRequest", m=m)
+            if pre["role"] == "Candidate" and m["term"] == pre["current_term"]:
+                self.write("ReturnToFollowerState", m=m)
+            while True:  # raft.tla takes the entries one step at a time
+                for k, entry in enumerate(m["entries"]):
+                    if len(log) < prev + 1 + k:
+                        log.append(tuple(entry))
+                        self.write("NoConflictAppendEntriesRequest", m=m)
+                        break
+                    if log[prev + k][0] != entry[0]:
+                        log.pop()
+                        self.write("ConflictAppendEntriesRequest", m=m)
+                        break
+                else:
+                    return self.write("AcceptAppendEntriesRequest", m=m)
+
+    def leader_steps(self, items, pre, now):
+        """BecomeLeader, RequestVote/AppendEntries sends and a leader's ClientRequests,
+        each new entry before the first send that carries it."""
+        i = self.me
+        if pre["role"] != "Leader" and now["role"] == "Leader":
+            self.write("BecomeLeader", i=i)
+            self.next_index, self.match_index = [len(pre["log"]) + 1] * self.n, [0] * self.n
+        new = len(pre["log"]) if now["role"] == "Leader" else len(now["log"])
+        for x in [x for kind, x in items if kind == "send"] + [None]:
+            upto = len(now["log"]) if x is None else x.get("prev_log_index", 0) + len(
+                x.get("entries", ()))
+            for entry in now["log"][new:upto]:
+                self.write("ClientRequest", i=i, v=entry[1])
+            new = max(new, upto)
+            if x is not None and x["t"] in ("RequestVoteRequest", "AppendEntriesRequest"):
+                self.write("RequestVote" if x["t"] == "RequestVoteRequest" else "AppendEntries",
+                           i=i, j=x["dest"])
+
+    def state(self, now):
+        self.last = now
+        if now["role"] == "Leader":
+            for node, k in self.get("raftNextIndex").items():
+                self.next_index[self.ids[node.id]] = k - 1
+            for node, k in self.get("raftMatchIndex").items():
+                self.match_index[self.ids[node.id]] = max(k - 1, 0)
+        self.write("State", current_term=now["current_term"], role=now["role"],
+                   voted_for=now["voted_for"], commit_index=now["commit_index"],
+                   votes_responded=sorted(self.votes), votes_granted=sorted(self.votes),
+                   next_index=self.next_index, match_index=self.match_index,
+                   log_from=1, log_suffix=[list(e) for e in now["log"]])
+        self.out.flush()
+
+
+class AgreeSyncObj(SyncObj):
+    """A SyncObj whose Raft steps are logged by a Recorder (``event_log``: the file)."""
+
+    def __init__(self, me, addresses, event_log, conf=None, consumers=None):
+        conf.autoTick = False  # ticks by doTick(), once the Recorder exists
+        super().__init__(addresses[me], [a for a in addresses if a != addresses[me]], conf,
+                         consumers=consumers, transportClass=AgreeTransport)
+        self._agree = Recorder(self, me, addresses, event_log)
+
+    def _onTick(self, timeToWait=0.0):
+        super()._onTick(timeToWait)
+        self._agree.flush()
+
+    def _SyncObj__onMessageReceived(self, node, message):
+        spec = message.pop("_agree", None) if isinstance(message, dict) else None
+        self._agree.flush()
+        SyncObj._SyncObj__onMessageReceived(self, node, message)
+        if spec is not None:
+            self._agree.flush(spec)
