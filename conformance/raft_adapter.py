@@ -91,6 +91,9 @@ EVENT_ACTION: dict[str, str] = {
     "NoConflictAppendEntriesRequest": "HandleAppendEntriesRequest",
     "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
     "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
+    # written by other implementations (agree.eventlog), never by impl/raft
+    "Restart": "Restart",
+    "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
 }
 
 

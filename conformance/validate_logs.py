@@ -30,7 +30,7 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,10 @@ from agree.traces.trace import TraceError
 
 __all__ = ["Batch", "Report", "read_logs", "validate", "validate_files"]
 
+_SENDS = ("RequestVote", "AppendEntries")
+#: State fields an implementation that does not keep them may leave out
+_OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
+
 
 @dataclass
 class Batch:
@@ -68,7 +72,7 @@ class Batch:
         last: Any = None
         for e in self.events:
             m = dict(e.args).get("m")
-            if m is not None and m is not last and getattr(m, "source", self.node) != self.node:
+            if m is not None and m != last and getattr(m, "source", self.node) != self.node:
                 out.append(message_key(mapping.codec, m))  # type: ignore[arg-type]
             last = m
         return out
@@ -144,6 +148,13 @@ def read_logs(paths: Sequence[str]) -> tuple[list[list[Batch]], list[str]]:
         raise TraceError("the logs hold no State lines: were they written by "
                          "`agree serve --event-log`?")
     n = max(per) + 1
+    for batches in per.values():  # servers that never wrote a State line count too
+        for b in batches:
+            n = max(n, len(b.state.get("next_index") or ()), len(b.state.get("match_index") or ()))
+            for e in b.events:
+                m = dict(e.args).get("m")
+                if m is not None:
+                    n = max(n, getattr(m, "source", 0) + 1, getattr(m, "dest", 0) + 1)
     return [per.get(k, []) for k in range(n)], notes
 
 
@@ -170,22 +181,32 @@ class _Validator:
         self.history: list[tuple[Any, ...]] = []
 
     def node_vars(self, b: Batch) -> tuple[Any, ...]:
+        """The batch's State as the spec's variables of its server (None: not logged,
+        not compared)."""
         st = b.state
         log = self.logs[b.node]
         if "log_from" in st:
             suffix = tuple((int(t), self.mapping.codec.decode(_b64(v, b.where)))
                            for t, v in st["log_suffix"])
             log = log[:int(st["log_from"]) - 1] + suffix
+
+        def opt(name: str, make: Any) -> Any:
+            return make(st[name]) if name in st else None
         return (st["current_term"], st["role"], st["voted_for"],
                 tuple(Entry(t, v) for t, v in log), st["commit_index"],
-                frozenset(st["votes_responded"]), frozenset(st["votes_granted"]),
-                tuple(st["next_index"]), tuple(st["match_index"]))
+                opt("votes_responded", frozenset), opt("votes_granted", frozenset),
+                opt("next_index", tuple), opt("match_index", tuple))
 
-    def project_node(self, i: int) -> Any:
+    def project_node(self, b: Batch) -> Any:
+        i = b.node
+        keep = [name in b.state for name in _OPTIONAL]
+
         def project(s: RaftState) -> tuple[Any, ...]:
+            opt = [v if k else None for v, k in zip(
+                (s.votes_responded[i], s.votes_granted[i], s.next_index[i], s.match_index[i]),
+                keep, strict=True)]
             return (s.current_term[i], s.state[i], s.voted_for[i], s.log[i], s.commit_index[i],
-                    s.votes_responded[i], s.votes_granted[i], s.next_index[i],
-                    s.match_index[i])
+                    *opt)
         return project
 
     def hints(self, b: Batch) -> list[Hint]:
@@ -194,7 +215,7 @@ class _Validator:
         last: Any = None
         for e in b.events:
             m = dict(e.args).get("m")
-            if m is not None and m is not last and getattr(m, "source", b.node) != b.node:
+            if m is not None and m != last and getattr(m, "source", b.node) != b.node:
                 key = message_key(self.mapping.codec, m)  # type: ignore[arg-type]
                 self.receives[key] -= 1
                 if bag[key] == 1 and self.receives[key] > 0:
@@ -202,8 +223,24 @@ class _Validator:
                     bag[key] += 1
                 bag[key] -= 1
             last = m
-            hints.append(self.mapping.hint_of(e))
+            hints.append(self.hint_of(e))
         return hints
+
+    def hint_of(self, e: Event) -> Hint:
+        """The spec step an event claims; a send that names its message (an
+        agree.eventlog writer's) only by a step that sends exactly that message."""
+        if e.action not in _SENDS or "m" not in dict(e.args):
+            return self.mapping.hint_of(e)
+        args = dict(e.args)
+        key = message_key(self.mapping.codec, args["m"])  # type: ignore[arg-type]
+        base = self.mapping.on_server(e.action, args["i"], args["j"])
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            before = Counter(self.mapping_keys(s))[key]
+            for t in base.candidates(s):
+                if Counter(self.mapping_keys(t.state))[key] > before:
+                    yield t
+        return Hint(e.action, candidates, show_key(key))
 
     @staticmethod
     def mapping_keys(s: RaftState) -> list[tuple[Any, ...]]:
@@ -217,7 +254,7 @@ class _Validator:
             return "waiting"
         saved = self.receives.copy()
         target = self.node_vars(b)
-        project = self.project_node(b.node)
+        project = self.project_node(b)
         for restart in (False, True):
             self.receives = saved.copy()
             hints = self.hints(b)
