@@ -10,11 +10,22 @@ raft.tla message it is, under "_agree", and the receiver logs that one.
 """
 
 import base64
-import json
 import threading
 
 from pysyncobj import SyncObj
 from pysyncobj.transport import CONNECTION_STATE, TCPTransport
+
+try:
+    from agree.eventlog import EventLogWriter
+except ImportError:  # the node's Python need not have agree: load the kit's file itself
+    import importlib.util
+    import os
+
+    _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "eventlog.py")
+    _spec = importlib.util.spec_from_file_location("agree_eventlog", _path)
+    _kit = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_kit)
+    EventLogWriter = _kit.EventLogWriter
 
 ROLES = ("Follower", "Candidate", "Leader")
 
@@ -40,7 +51,7 @@ class Recorder:
     def __init__(self, obj, me, addresses, path):
         self.obj, self.me, self.n = obj, me, len(addresses)
         self.ids = {a: k for k, a in enumerate(addresses)}
-        self.out = open(path, "a", encoding="utf-8")
+        self.log = EventLogWriter(path, me)
         self.items = []  # ("send", msg) and ("add", entry) in the order they happened
         self.votes = set()  # raft.tla's votesResponded = votesGranted (denials are never sent)
         self.next_index, self.match_index = [1] * self.n, [0] * self.n
@@ -52,8 +63,7 @@ class Recorder:
 
     def snapshot(self):
         journal = self.get("raftLog")
-        log = tuple((e[2] + 1, base64.b64encode(e[0]).decode())
-                    for e in (journal[k] for k in range(1, len(journal))))
+        log = tuple((e[2] + 1, e[0]) for e in (journal[k] for k in range(1, len(journal))))
         voted = self.get("votedForNodeId")
         return {"current_term": self.get("raftCurrentTerm") + 1,
                 "role": ROLES[self.get("raftState")], "log": log,
@@ -78,12 +88,10 @@ class Recorder:
                         commit_index=min(m["commit_index"] - 1, prev + len(entries)))
         if kind == "next_node_idx":
             ok = bool(m["success"])
+            hint = {} if ok else {"hint": m["next_node_idx"] - 1}
             return dict(base, t="AppendEntriesResponse", term=s["current_term"], success=ok,
-                        match_index=m["next_node_idx"] - 2 if ok else 0)
+                        match_index=m["next_node_idx"] - 2 if ok else 0, **hint)
         return None
-
-    def write(self, action, **args):
-        self.out.write(json.dumps({"node": self.me, "action": action, "args": args}) + "\n")
 
     def flush(self, m=None):
         """Log the steps since the last batch (m: the message this batch received)."""
@@ -96,71 +104,64 @@ class Recorder:
                 self.receive(m, pre, now)
             elif now["current_term"] > term and now["voted_for"] == i:
                 log = pre["log"]
-                me = {"source": i, "dest": i, "term": now["current_term"]}
-                self.write("Timeout", i=i)
-                self.write("RequestVote", i=i, j=i)
-                self.write("HandleRequestVoteRequest", m=dict(
-                    me, t="RequestVoteRequest", last_log_index=len(log),
-                    last_log_term=log[-1][0] if log else 0))
-                self.write("HandleRequestVoteResponse",
-                           m=dict(me, t="RequestVoteResponse", vote_granted=True))
+                self.log.timeout()
+                self.log.vote_for_self(now["current_term"], log[-1][0] if log else 0, len(log))
                 self.votes = {i}
             elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
-                self.write("AdvanceCommitIndex", i=i)
+                self.log.advance_commit_index()
             self.leader_steps(items, pre, now)
             self.state(now)
 
     def receive(self, m, pre, now):
         i, kind, term = self.me, m["t"], pre["current_term"]
         if m["term"] > term:
-            self.write("UpdateTerm", m=m)
+            self.log.receive("UpdateTerm", m)
             term = m["term"]
         if kind == "RequestVoteRequest":
-            self.write("HandleRequestVoteRequest", m=m)
+            self.log.receive("HandleRequestVoteRequest", m)
         elif kind.endswith("Response") and m["term"] < term:
-            self.write("DropStaleResponse", m=m)
+            self.log.receive("DropStaleResponse", m)
         elif kind == "RequestVoteResponse":
-            self.write("HandleRequestVoteResponse", m=m)
+            self.log.receive("HandleRequestVoteResponse", m)
             self.votes.add(m["source"])
         elif kind == "AppendEntriesResponse" and now["role"] == "Leader":
-            self.write("HandleAppendEntriesResponse", m=m)
+            self.log.receive("HandleAppendEntriesResponse", m)
         elif kind == "AppendEntriesRequest":
             log, prev = list(pre["log"]), m["prev_log_index"]
             if m["term"] < term or not (prev == 0 or (prev <= len(log)
                                                       and log[prev - 1][0] == m["prev_log_term"])):
-                return self.write("RejectAppendEntriesRequest", m=m)
+                return self.log.receive("RejectAppendEntriesRequest", m)
             if pre["role"] == "Candidate" and m["term"] == pre["current_term"]:
-                self.write("ReturnToFollowerState", m=m)
+                self.log.receive("ReturnToFollowerState", m)
             while True:  # raft.tla takes the entries one step at a time
                 for k, entry in enumerate(m["entries"]):
                     if len(log) < prev + 1 + k:
                         log.append(tuple(entry))
-                        self.write("NoConflictAppendEntriesRequest", m=m)
+                        self.log.receive("NoConflictAppendEntriesRequest", m)
                         break
                     if log[prev + k][0] != entry[0]:
                         log.pop()
-                        self.write("ConflictAppendEntriesRequest", m=m)
+                        self.log.receive("ConflictAppendEntriesRequest", m)
                         break
                 else:
-                    return self.write("AcceptAppendEntriesRequest", m=m)
+                    return self.log.receive("AcceptAppendEntriesRequest", m)
 
     def leader_steps(self, items, pre, now):
         """BecomeLeader, RequestVote/AppendEntries sends and a leader's ClientRequests,
         each new entry before the first send that carries it."""
         i = self.me
         if pre["role"] != "Leader" and now["role"] == "Leader":
-            self.write("BecomeLeader", i=i)
+            self.log.become_leader()
             self.next_index, self.match_index = [len(pre["log"]) + 1] * self.n, [0] * self.n
         new = len(pre["log"]) if now["role"] == "Leader" else len(now["log"])
         for x in [x for kind, x in items if kind == "send"] + [None]:
             upto = len(now["log"]) if x is None else x.get("prev_log_index", 0) + len(
                 x.get("entries", ()))
             for entry in now["log"][new:upto]:
-                self.write("ClientRequest", i=i, v=entry[1])
+                self.log.client_request(entry[1])
             new = max(new, upto)
             if x is not None and x["t"] in ("RequestVoteRequest", "AppendEntriesRequest"):
-                self.write("RequestVote" if x["t"] == "RequestVoteRequest" else "AppendEntries",
-                           i=i, j=x["dest"])
+                self.log.send(x)
 
     def state(self, now):
         self.last = now
@@ -169,12 +170,10 @@ class Recorder:
                 self.next_index[self.ids[node.id]] = k - 1
             for node, k in self.get("raftMatchIndex").items():
                 self.match_index[self.ids[node.id]] = max(k - 1, 0)
-        self.write("State", current_term=now["current_term"], role=now["role"],
-                   voted_for=now["voted_for"], commit_index=now["commit_index"],
-                   votes_responded=sorted(self.votes), votes_granted=sorted(self.votes),
-                   next_index=self.next_index, match_index=self.match_index,
-                   log_from=1, log_suffix=[list(e) for e in now["log"]])
-        self.out.flush()
+        self.log.state(now["current_term"], now["role"], now["voted_for"], now["commit_index"],
+                       votes_responded=self.votes, votes_granted=self.votes,
+                       next_index=self.next_index, match_index=self.match_index,
+                       log_from=1, log_suffix=now["log"])
 
 
 class AgreeSyncObj(SyncObj):
