@@ -45,12 +45,18 @@ def register(sub: Any) -> None:
         "validate", help="check a real run's event logs against the Raft spec",
         description="Merge the JSON-lines event logs of the servers of one run (written by "
         "`agree serve --event-log FILE`) and check that they are a behaviour of the Raft spec, "
-        "searching over the steps the logs do not show (message loss, duplication). Exit 0: "
+        "searching over the steps the logs do not show (message loss, duplication). Every line is "
+        "first checked against the event-log schema (raft-event-log.v1). Exit 0: "
         "the run is a behaviour of the spec; 1: it is not (the first step that fails is "
         "printed); 2: a log is unreadable.")
     v.add_argument("logs", nargs="+", metavar="LOG")
     v.add_argument("--max-batch", type=int, default=None, metavar="K",
-                   help="entries per AppendEntries the servers used (default: from the logs)")
+                   help="entries per AppendEntries the servers sent at most (default: from "
+                   "the logs, the most any request in them carries)")
+    v.add_argument("--deviation", action="append", default=None, metavar="NAME",
+                   help="declare a deviation from raft.tla the servers make (repeatable; "
+                   "default: agree's own server's, monotonic_commit_index; 'none': "
+                   "raft.tla exactly); the catalogue: docs, Deviations")
     v.set_defaults(handler=run_validate)
 
 
@@ -101,6 +107,14 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
 def run_validate(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.conformance.validate_logs import validate_files
 
-    report = validate_files(args.logs, args.max_batch)
+    from agree.conformance.deviations import resolve
+
+    if args.max_batch is not None and args.max_batch < 1:
+        raise UsageError("agree validate: --max-batch must be at least 1")
+    try:
+        resolve(args.deviation)
+    except ValueError as exc:
+        raise UsageError(f"agree validate: {exc}") from None
+    report = validate_files(args.logs, args.max_batch, args.deviation)
     print(report.text, end="")
     return 0 if report.ok else 1

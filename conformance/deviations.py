@@ -22,7 +22,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agree.models.raft import Raft
-from agree.models.raft_types import RaftState
+from agree.models.raft_types import (
+    AERESP,
+    RVRESP,
+    RaftState,
+    bag_counts,
+    put,
+    with_message,
+    without_message,
+)
 from agree.spec import Transition
 
 __all__ = [
@@ -38,91 +46,244 @@ __all__ = [
     "REPLIES_WITHOUT_TERM",
     "SELF_VOTE_AT_TIMEOUT",
     "Deviation",
+    "expand",
+    "kept_commit_index",
     "resolve",
 ]
 
-#: Restart keeps the commit index the server had (restored from storage).
 PERSISTED_COMMIT_INDEX = "persisted_commit_index"
-#: The leader moves next_index past the entries it sends, before any reply (pipelining).
 PIPELINED_NEXT_INDEX = "pipelined_next_index"
-#: On a failed AppendEntries the leader jumps next_index back to the follower's hint.
 FAST_BACKUP = "fast_backup"
-#: Vote denials and AppendEntries rejections are not sent.
 NO_DENIAL_REPLIES = "no_denial_replies"
-#: Replies carry no term; the receiver takes them as of its own term.
 REPLIES_WITHOUT_TERM = "replies_without_term"
-#: An AppendEntries request carries any number of the entries from next_index on.
 BATCHED_ENTRIES = "batched_entries"
-#: A candidate votes for itself as it times out (no RequestVote to itself).
 SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
-#: A follower never lowers its commit index (an older AppendEntries arriving late).
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
-#: A leader never lowers match_index (nor next_index below it) on a late, older reply.
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 
 #: What agree's own server (impl/raft) declares: the validator's default.
 DEFAULT: tuple[str, ...] = (MONOTONIC_COMMIT_INDEX,)
 
-Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[Transition[Any]]]
+Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
 
 @dataclass(frozen=True)
 class Deviation:
-    """One catalogued deviation: its name, the spec actions it rewrites, and how."""
+    """One catalogued deviation: its name, the spec actions it rewrites, what it allows
+    (the docstring of its variants function), and the variants: end states of the spec
+    step changed as described (the spec's own step is always allowed too)."""
 
     name: str
     actions: tuple[str, ...]
-    summary: str
     variants: Variants
 
-    def tag(self, t: Transition[Any], state: RaftState) -> Transition[Any]:
-        """t's step with ``state`` as its end, labelled with this deviation."""
-        return Transition(replace(t.action, label=f"{t.action.label}[{self.name}]"),
-                          t.args, state)
+    @property
+    def doc(self) -> str:
+        """What the deviation allows, in a paragraph (its variants' docstring)."""
+        return " ".join((self.variants.__doc__ or "").split())
 
-
-def _none(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[Transition[Any]]:
-    return iter(())
+    def apply(self, spec: Raft, prev: RaftState, t: Transition[Any],
+              ) -> Iterator[Transition[Any]]:
+        """The variants of t (none unless t is a step of an action this rewrites)."""
+        if t.action.label.split("[", 1)[0] not in self.actions:
+            return
+        for state in self.variants(spec, prev, t):
+            if state != t.state:
+                yield Transition(replace(t.action, label=f"{t.action.label}[{self.name}]"),
+                                 t.args, state)
 
 
 CATALOGUE: dict[str, Deviation] = {}
 
 
-def _register(name: str, actions: tuple[str, ...], summary: str,
-              variants: Variants = _none) -> None:
-    CATALOGUE[name] = Deviation(name, actions, summary, variants)
+def _deviation(name: str, *actions: str) -> Callable[[Variants], Variants]:
+    def register(fn: Variants) -> Variants:
+        CATALOGUE[name] = Deviation(name, actions, fn)
+        return fn
+    return register
+
+
+def _added(prev: RaftState, state: RaftState) -> Any:
+    """The message a step added to the bag (None if none)."""
+    old = bag_counts(prev.messages)
+    for m, k in bag_counts(state.messages).items():
+        if k > old.get(m, 0):
+            return m
+    return None
+
+
+def kept_commit_index(prev: RaftState, t: Transition[Any]) -> RaftState | None:
+    """t's end state with the follower's commit_index not lowered, if t lowered it (a
+    HandleAppendEntriesRequest on an older, reordered request); else None."""
+    if t.action.label.split("[", 1)[0] != "HandleAppendEntriesRequest":
+        return None
+    i = t.args[0].mdest
+    old = prev.commit_index[i]
+    if t.state.commit_index[i] >= old:
+        return None
+    return t.state._replace(commit_index=put(t.state.commit_index, i, old))
+
+
+# The catalogue, in the order the variants compose (batched before pipelined: the
+# pipelined next_index follows the entries actually sent). Each docstring is the
+# catalogue's documentation (docs/reference/deviations.md renders them).
+
+@_deviation(BATCHED_ENTRIES, "AppendEntries")
+def batched_entries(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[RaftState]:
+    """**Batching of several entries.** An AppendEntries request carries any number of
+    the leader's entries from ``next_index`` on (none: a heartbeat), where raft.tla sends
+    exactly ``min(available, entries_per_append)``. The commit index sent is capped at
+    the last entry sent, as in raft.tla. Which count was sent is only known from the
+    message, so log sends with their message (``log.send(m)``)."""
+    m = _added(prev, t.state)
+    i, j = t.args
+    lg, nxt = prev.log[i], prev.next_index[i][j]
+    for last in range(nxt - 1, len(lg) + 1):
+        m2 = m._replace(mentries=lg[nxt - 1:last],
+                        mcommit_index=spec.commit_to_send(prev, i, last))
+        if m2 != m:
+            yield t.state._replace(messages=without_message(m, with_message(m2, t.state.messages)))
+
+
+@_deviation(PIPELINED_NEXT_INDEX, "AppendEntries", "HandleAppendEntriesResponse")
+def pipelined_next_index(spec: Raft, prev: RaftState, t: Transition[Any],
+                         ) -> Iterator[RaftState]:
+    """**Optimistic (pipelined) nextIndex.** A leader moves ``next_index[j]`` past the
+    entries as it sends them, before j answers, and a success reply never moves it back
+    (it sets ``max(next_index[j], match + 1)``). raft.tla moves it only on a reply, to
+    exactly ``match + 1``. A failure reply steps it back as raft.tla does (declare
+    fast_backup as well for a jump)."""
+    if t.action.label.startswith("AppendEntries"):
+        m = _added(prev, t.state)
+        i, j = t.args
+        if m.mentries:
+            nxt = put(t.state.next_index[i], j, m.mprev_log_index + len(m.mentries) + 1)
+            yield t.state._replace(next_index=put(t.state.next_index, i, nxt))
+        return
+    m = t.args[0]
+    i, j = m.mdest, m.msource
+    if m.msuccess and prev.next_index[i][j] > t.state.next_index[i][j]:
+        yield t.state._replace(next_index=put(t.state.next_index, i, put(
+            t.state.next_index[i], j, prev.next_index[i][j])))
+
+
+@_deviation(FAST_BACKUP, "HandleAppendEntriesResponse")
+def fast_backup(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[RaftState]:
+    """**Fast backup from a follower's hint.** On a failure reply the leader sets
+    ``next_index[j]`` to any index from 1 to its log's length + 1 (the follower's hint,
+    e.g. its last index + 1 or the first index of the conflicting term), where raft.tla
+    steps it back by one. The consistency check of the next request keeps this safe;
+    put the hint in the reply's optional ``hint`` field (``match_index`` stays 0)."""
+    m = t.args[0]
+    if m.msuccess:
+        return
+    i, j = m.mdest, m.msource
+    for k in range(1, len(prev.log[i]) + 2):
+        yield t.state._replace(next_index=put(t.state.next_index, i,
+                                              put(t.state.next_index[i], j, k)))
+
+
+@_deviation(MONOTONIC_MATCH_INDEX, "HandleAppendEntriesResponse")
+def monotonic_match_index(spec: Raft, prev: RaftState, t: Transition[Any],
+                          ) -> Iterator[RaftState]:
+    """**Monotonic matchIndex.** A leader handling a late success reply that reports a
+    lower match than it knows keeps ``match_index[j]`` (and ``next_index[j]``) where they
+    are; raft.tla sets both from the reply, possibly lowering them."""
+    m = t.args[0]
+    i, j = m.mdest, m.msource
+    if m.msuccess and m.mmatch_index < prev.match_index[i][j]:
+        s = t.state
+        yield s._replace(
+            match_index=put(s.match_index, i, put(s.match_index[i], j, prev.match_index[i][j])),
+            next_index=put(s.next_index, i, put(s.next_index[i], j, max(
+                s.next_index[i][j], prev.next_index[i][j]))))
+
+
+@_deviation(MONOTONIC_COMMIT_INDEX, "HandleAppendEntriesRequest")
+def monotonic_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
+                           ) -> Iterator[RaftState]:
+    """**Monotonic commitIndex** (agree's own server declares it: the default). A
+    follower handling an older, reordered AppendEntries keeps its higher
+    ``commit_index``, where raft.tla sets it to the request's, lowering it."""
+    state = kept_commit_index(prev, t)
+    if state is not None:
+        yield state
+
+
+@_deviation(PERSISTED_COMMIT_INDEX, "Restart")
+def persisted_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
+                           ) -> Iterator[RaftState]:
+    """**Persisted commit index.** A server restores its ``commit_index`` from storage
+    when it restarts, where raft.tla's Restart sets it to 0. Only the value it had
+    before: a server coming back with a higher commit index is still refused."""
+    i = t.args[0]
+    yield t.state._replace(commit_index=put(t.state.commit_index, i, prev.commit_index[i]))
+
+
+@_deviation(NO_DENIAL_REPLIES, "HandleRequestVoteRequest", "HandleAppendEntriesRequest")
+def no_denial_replies(spec: Raft, prev: RaftState, t: Transition[Any],
+                      ) -> Iterator[RaftState]:
+    """**No denial replies.** A server that denies a vote, or rejects an AppendEntries
+    request, handles the request without replying (raft.tla always replies). Log the
+    handling (or nothing at all: a request never handled simply stays in flight)."""
+    reply = _added(prev, t.state)
+    if reply is None:
+        return
+    denial = (not reply.mvote_granted) if reply.mtype == RVRESP else (
+        reply.mtype == AERESP and not reply.msuccess)
+    if denial:
+        yield t.state._replace(messages=without_message(reply, t.state.messages))
+
+
+@_deviation(SELF_VOTE_AT_TIMEOUT, "Timeout")
+def self_vote_at_timeout(spec: Raft, prev: RaftState, t: Transition[Any],
+                         ) -> Iterator[RaftState]:
+    """**The candidate votes for itself at once.** A server that times out votes for
+    itself in the same step: raft.tla's Timeout, then its RequestVote to itself, its
+    handling and the handling of the reply, taken as one step (so a log shows only
+    ``Timeout``; without this deviation, log ``vote_for_self`` after it)."""
+    i = t.args[0]
+    s = spec.action("RequestVote").fn(t.state, i, i)
+    if s is None:
+        return
+    own = _added(t.state, s)
+    s2 = spec.action("HandleRequestVoteRequest").fn(s, own)
+    if s2 is None:
+        return
+    reply = _added(s, s2)
+    s3 = spec.action("HandleRequestVoteResponse").fn(s2, reply)
+    if s3 is not None:
+        yield s3
+
+
+@_deviation(REPLIES_WITHOUT_TERM, "HandleRequestVoteResponse", "HandleAppendEntriesResponse")
+def replies_without_term(spec: Raft, prev: RaftState, t: Transition[Any],
+                         ) -> Iterator[RaftState]:
+    """**Replies without a term.** Vote and AppendEntries replies carry no term (leave
+    ``term`` out of the logged reply): the receiver matches them to the reply in flight
+    with the same other fields, whatever its term, and handles one of an older term as
+    of its own term (where raft.tla drops it as stale). That is unsafe in general (a
+    vote of an old term counted again): the safety properties are what catch it."""
+    return iter(())  # matching and handling happen in the validator (validate_logs.py)
 
 
 def resolve(names: Sequence[str] | None) -> tuple[Deviation, ...]:
-    """The deviations of these names (None: :data:`DEFAULT`; ``["none"]``: none);
-    ValueError naming the unknown one."""
+    """The deviations of these names in catalogue order (None: :data:`DEFAULT`; the
+    name ``none``: none); ValueError naming an unknown one."""
     if names is None:
         names = DEFAULT
-    out = []
     for name in names:
-        if name == "none":
-            continue
-        if name not in CATALOGUE:
+        if name != "none" and name not in CATALOGUE:
             raise ValueError(f"unknown deviation {name!r} (known: {', '.join(CATALOGUE)}, "
                              "or none)")
-        out.append(CATALOGUE[name])
-    return tuple(dict.fromkeys(out))
+    return tuple(d for name, d in CATALOGUE.items() if name in names)
 
 
-# Names only, until each variant is written below.
-for _name, _actions, _summary in (
-        (PERSISTED_COMMIT_INDEX, ("Restart",), "Restart keeps commit_index"),
-        (PIPELINED_NEXT_INDEX, ("AppendEntries", "HandleAppendEntriesResponse"),
-         "next_index moves on as entries are sent"),
-        (FAST_BACKUP, ("HandleAppendEntriesResponse",), "next_index jumps back to a hint"),
-        (NO_DENIAL_REPLIES, ("HandleRequestVoteRequest", "HandleAppendEntriesRequest"),
-         "denials are not sent"),
-        (REPLIES_WITHOUT_TERM, ("HandleRequestVoteResponse", "HandleAppendEntriesResponse"),
-         "replies carry no term"),
-        (BATCHED_ENTRIES, ("AppendEntries",), "any number of entries per request"),
-        (SELF_VOTE_AT_TIMEOUT, ("Timeout",), "the candidate votes for itself at once"),
-        (MONOTONIC_COMMIT_INDEX, ("HandleAppendEntriesRequest",),
-         "a follower never lowers commit_index"),
-        (MONOTONIC_MATCH_INDEX, ("HandleAppendEntriesResponse",),
-         "a leader never lowers match_index")):
-    _register(_name, _actions, _summary)
+def expand(spec: Raft, deviations: Sequence[Deviation], prev: RaftState,
+           t: Transition[Any]) -> list[Transition[Any]]:
+    """t and its variants under the declared deviations (composed, in catalogue
+    order), t first."""
+    out = [t]
+    for d in deviations:
+        out += [v for x in out for v in d.apply(spec, prev, x)]
+    return out

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from agree.conformance.deviations import kept_commit_index
 from agree.conformance.matcher import Hint
 from agree.impl.raft import (
     AppendEntriesRequest,
@@ -57,7 +58,7 @@ from agree.impl.raft import (
 from agree.impl.sim import Simulator
 from agree.models import raft_types as rt
 from agree.models.raft import Raft
-from agree.models.raft_types import RaftState, put
+from agree.models.raft_types import RaftState
 from agree.spec import Transition
 
 __all__ = [
@@ -189,15 +190,12 @@ def _show(v: Any) -> str:
 
 
 def keep_commit_index(prev: RaftState, t: Transition[Any]) -> Transition[Any]:
-    """The documented deviation: a follower handling an older AppendEntries keeps its
-    higher commit_index (raft.tla would lower it)."""
-    if t.action.label != "HandleAppendEntriesRequest":
+    """The documented deviation (the catalogue's monotonic_commit_index, as a rewrite):
+    a follower handling an older AppendEntries keeps its higher commit_index (raft.tla
+    would lower it)."""
+    state = kept_commit_index(prev, t)
+    if state is None:
         return t
-    i = t.args[0].mdest
-    old = prev.commit_index[i]
-    if t.state.commit_index[i] >= old:
-        return t
-    state = t.state._replace(commit_index=put(t.state.commit_index, i, old))
     return Transition(replace(t.action, label="HandleAppendEntriesRequest[commit_index kept]"),
                       t.args, state)
 

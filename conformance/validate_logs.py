@@ -20,62 +20,51 @@ interleaving of the servers' Ready batches that the spec allows:
   (raft.tla's network may hold them forever; DropMessage is never required);
 * every safety property is checked on every spec state passed through.
 
-A trailing batch without its State line (a process killed mid-write) is ignored,
-with a note. The first batch that fits nowhere is reported with its differences.
+Reading (event_log.py) checks every line against the versioned schema first. Declared
+deviations (deviations.py) add, for the spec steps they name, variants the merge may
+take instead; without any, agree's own server's (monotonic_commit_index) are declared.
+The first batch that fits nowhere is refused with the closest attempt (the Restart
+the merge inferred included), what went wrong in plain words where it can say (a term
+that went backwards over a restart...), and the file:line of the batch and of the last
+batches that matched.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agree.conformance.matcher import Hint, Match, check_properties, match_step
+from agree.conformance.deviations import REPLIES_WITHOUT_TERM, Deviation, expand, resolve
+from agree.conformance.event_log import Batch, b64, read_logs
+from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
+    EVENT_ACTION,
     RaftMapping,
-    keep_commit_index,
     message_key,
     spec_message_key,
 )
 from agree.conformance.raft_replay import show_key
 from agree.impl.raft import Event
-from agree.impl.wire import CodecError, decode_payload
-from agree.models.raft_types import Entry, RaftState
+from agree.models.raft_types import (
+    AERESP,
+    RVRESP,
+    Entry,
+    RaftState,
+    with_message,
+    without_message,
+)
 from agree.properties.raft import SAFETY
 from agree.spec import Transition
-from agree.traces.trace import TraceError
 
-__all__ = ["Batch", "Report", "read_logs", "validate", "validate_files"]
+__all__ = ["Batch", "Report", "max_batch_of", "read_logs", "validate", "validate_files"]
 
 _SENDS = ("RequestVote", "AppendEntries")
 #: State fields an implementation that does not keep them may leave out
 _OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
-
-
-@dataclass
-class Batch:
-    """One Ready of one server: its events, and its variables after them."""
-
-    node: int
-    events: list[Event]
-    state: dict[str, Any]
-    where: str  # file:line of the State line
-
-    def received(self, mapping: RaftMapping) -> list[tuple[Any, ...]]:
-        """Keys of the messages from other servers this batch receives, once per delivery."""
-        out: list[tuple[Any, ...]] = []
-        last: Any = None
-        for e in self.events:
-            m = dict(e.args).get("m")
-            if m is not None and m != last and getattr(m, "source", self.node) != self.node:
-                out.append(message_key(mapping.codec, m))  # type: ignore[arg-type]
-            last = m
-        return out
+_VAR_NAMES = ("current_term", "state", "voted_for", "log", "commit_index", "votes_responded",
+              "votes_granted", "next_index", "match_index")
 
 
 @dataclass
@@ -88,82 +77,15 @@ class Report:
     coverage: dict[str, int] = field(default_factory=dict)
 
 
-def _b64(value: Any, where: str) -> bytes:
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        raise TraceError(f"{where}: bad base64 value {value!r}") from None
-
-
-def _event(obj: dict[str, Any], where: str) -> Event:
-    args: list[tuple[str, object]] = []
-    for name, value in dict(obj.get("args") or {}).items():
-        if name == "m":
-            try:
-                msg = decode_payload(value) if isinstance(value, dict) else None
-            except (CodecError, KeyError) as exc:
-                raise TraceError(f"{where}: bad message: {exc}") from None
-            if msg is None or isinstance(msg, dict):
-                raise TraceError(f"{where}: argument m is not a Raft message")
-            args.append((name, msg))
-        elif name == "v":
-            args.append((name, _b64(value, where)))
-        else:
-            args.append((name, value))
-    return Event(str(obj["action"]), tuple(args))
-
-
-def read_logs(paths: Sequence[str]) -> tuple[list[list[Batch]], list[str]]:
-    """Each server's batches in its own order (servers by id), and notes."""
-    per: dict[int, list[Batch]] = {}
-    notes: list[str] = []
-    for path in paths:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TraceError(f"cannot read {path}: {exc}") from None
-        pending: dict[int, list[Event]] = {}
-        for k, line in enumerate(lines, 1):
-            where = f"{path}:{k}"
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                node, action = int(obj["node"]), str(obj["action"])
-            except (ValueError, KeyError, TypeError):
-                if k == len(lines):
-                    notes.append(f"{where}: a truncated last line was ignored")
-                    continue
-                raise TraceError(f"{where}: not an event-log line (JSON with node and "
-                                 "action)") from None
-            if action == "State":
-                per.setdefault(node, []).append(Batch(node, pending.pop(node, []),
-                                                      dict(obj.get("args") or {}), where))
-            else:
-                pending.setdefault(node, []).append(_event(obj, where))
-        for node, events in sorted(pending.items()):
-            notes.append(f"{path}: {len(events)} trailing events of s{node + 1} without their "
-                         "State line were ignored (process killed mid-write?)")
-    if not per:
-        raise TraceError("the logs hold no State lines: were they written by "
-                         "`agree serve --event-log`?")
-    n = max(per) + 1
-    for batches in per.values():  # servers that never wrote a State line count too
-        for b in batches:
-            n = max(n, len(b.state.get("next_index") or ()), len(b.state.get("match_index") or ()))
-            for e in b.events:
-                m = dict(e.args).get("m")
-                if m is not None:
-                    n = max(n, getattr(m, "source", 0) + 1, getattr(m, "dest", 0) + 1)
-    return [per.get(k, []) for k in range(n)], notes
-
-
 class _Validator:
-    def __init__(self, nodes: list[list[Batch]], max_batch: int) -> None:
+    def __init__(self, nodes: list[list[Batch]], max_batch: int,
+                 deviations: Sequence[Deviation]) -> None:
         self.nodes = nodes
         self.n = len(nodes)
         self.mapping = RaftMapping(self.n, 1, max_batch)
         self.spec = self.mapping.spec
+        self.deviations = tuple(deviations)
+        self.termless = any(d.name == REPLIES_WITHOUT_TERM for d in self.deviations)
         self.props = [p for p in SAFETY if p.kind in ("invariant", "action")]
         self.state: RaftState = next(iter(self.spec.init()))
         self.logs: list[tuple[Any, ...]] = [() for _ in range(self.n)]
@@ -171,7 +93,7 @@ class _Validator:
         self.receives: Counter[tuple[Any, ...]] = Counter()
         for batches in nodes:
             for b in batches:
-                self.receives.update(b.received(self.mapping))
+                self.receives.update(self.received(b))
         self.steps = 0
         self.coverage: Counter[str] = Counter()
         self.notes: list[str] = []
@@ -179,6 +101,28 @@ class _Validator:
         # what the merge was before each batch it applied: where a send the logs lack
         # was still possible (its sender has moved on since), the search goes back there
         self.history: list[tuple[Any, ...]] = []
+        self.matched: list[str | None] = [None] * self.n  # each server's last batch merged
+        self.last: str | None = None  # the last batch merged
+
+    # -- messages ----------------------------------------------------------------
+
+    def norm(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A message key as compared: a reply's term left out under replies_without_term."""
+        if self.termless and key[0] in (RVRESP, AERESP):
+            return (key[0], 0, *key[2:])
+        return key
+
+    def key(self, m: Any) -> tuple[Any, ...]:
+        """An implementation message's key."""
+        return self.norm(message_key(self.mapping.codec, m))
+
+    def mapping_keys(self, s: RaftState) -> list[tuple[Any, ...]]:
+        return [self.norm(spec_message_key(m)) for m in s.messages]
+
+    def received(self, b: Batch) -> list[tuple[Any, ...]]:
+        return [self.norm(k) for k in b.received(self.mapping)]
+
+    # -- the batch's state ---------------------------------------------------------
 
     def node_vars(self, b: Batch) -> tuple[Any, ...]:
         """The batch's State as the spec's variables of its server (None: not logged,
@@ -186,7 +130,7 @@ class _Validator:
         st = b.state
         log = self.logs[b.node]
         if "log_from" in st:
-            suffix = tuple((int(t), self.mapping.codec.decode(_b64(v, b.where)))
+            suffix = tuple((int(t), self.mapping.codec.decode(b64(v, b.where)))
                            for t, v in st["log_suffix"])
             log = log[:int(st["log_from"]) - 1] + suffix
 
@@ -209,6 +153,8 @@ class _Validator:
                     *opt)
         return project
 
+    # -- hints ---------------------------------------------------------------------
+
     def hints(self, b: Batch) -> list[Hint]:
         hints: list[Hint] = []
         bag = Counter(self.mapping_keys(self.state))
@@ -216,61 +162,118 @@ class _Validator:
         for e in b.events:
             m = dict(e.args).get("m")
             if m is not None and m != last and getattr(m, "source", b.node) != b.node:
-                key = message_key(self.mapping.codec, m)  # type: ignore[arg-type]
+                key = self.key(m)
                 self.receives[key] -= 1
                 if bag[key] == 1 and self.receives[key] > 0:
-                    hints.append(self.mapping.on_message("DuplicateMessage", key))
+                    hints.append(self.on_message("DuplicateMessage", key))
                     bag[key] += 1
                 bag[key] -= 1
             last = m
             hints.append(self.hint_of(e))
         return hints
 
-    def hint_of(self, e: Event) -> Hint:
-        """The spec step an event claims; a send that names its message (an
-        agree.eventlog writer's) only by a step that sends exactly that message."""
-        if e.action not in _SENDS or "m" not in dict(e.args):
-            return self.mapping.hint_of(e)
-        args = dict(e.args)
-        key = message_key(self.mapping.codec, args["m"])  # type: ignore[arg-type]
-        base = self.mapping.on_server(e.action, args["i"], args["j"])
+    def deviate(self, base: Hint, sent: tuple[Any, ...] | None = None) -> Hint:
+        """base's candidates and their variants under the declared deviations; with
+        ``sent``, only those that send exactly that message."""
+        spec, devs = self.spec, self.deviations
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            before = Counter(self.mapping_keys(s))[key]
+            before = Counter(self.mapping_keys(s))[sent] if sent is not None else 0
             for t in base.candidates(s):
-                if Counter(self.mapping_keys(t.state))[key] > before:
-                    yield t
-        return Hint(e.action, candidates, show_key(key))
+                for v in expand(spec, devs, s, t):
+                    if sent is None or Counter(self.mapping_keys(v.state))[sent] > before:
+                        yield v
+        return Hint(base.label, candidates, base.note)
 
-    @staticmethod
-    def mapping_keys(s: RaftState) -> list[tuple[Any, ...]]:
-        return [spec_message_key(m) for m in s.messages]
+    def on_message(self, label: str, key: tuple[Any, ...]) -> Hint:
+        """A step of ``label`` on (a copy of) the message with this (compared) key; under
+        replies_without_term, a reply of an older term handled as of the receiver's."""
+        act = self.spec.action(label)
+        handles_reply = self.termless and label in ("HandleRequestVoteResponse",
+                                                    "HandleAppendEntriesResponse")
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for m in dict.fromkeys(s.messages):
+                if self.norm(spec_message_key(m)) != key:
+                    continue
+                nxt = act.fn(s, m)
+                if nxt is not None:
+                    yield Transition(act, (m,), nxt)
+                elif handles_reply and m.mterm < s.current_term[m.mdest]:
+                    now = m._replace(mterm=s.current_term[m.mdest])
+                    nxt = act.fn(s._replace(messages=with_message(
+                        now, without_message(m, s.messages))), now)
+                    if nxt is not None:
+                        yield Transition(replace(act, label=f"{label}[{REPLIES_WITHOUT_TERM}]"),
+                                         (m,), nxt)
+        return self.deviate(Hint(label, candidates, show_key(key)))
+
+    def hint_of(self, e: Event) -> Hint:
+        """The spec step an event claims; a send that names its message (as
+        agree.eventlog writes it) only by a step that sends exactly that message."""
+        label = EVENT_ACTION[e.action]
+        args = dict(e.args)
+        if label in _SENDS:
+            sent = self.key(args["m"]) if "m" in args else None
+            return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)
+        if "m" in args:
+            return self.on_message(label, self.key(args["m"]))
+        return self.deviate(self.mapping.hint_of(e))
+
+    # -- one batch -------------------------------------------------------------------
 
     def try_batch(self, b: Batch) -> Match | str:
         """Apply b if its messages are in flight and the spec reaches its State; else why not."""
         bag = Counter(self.mapping_keys(self.state))
-        need = Counter(b.received(self.mapping))
+        need = Counter(self.received(b))
         if any(bag[k] == 0 for k in need):
             return "waiting"
         saved = self.receives.copy()
         target = self.node_vars(b)
         project = self.project_node(b)
-        for restart in (False, True):
+        logged_restart = any(e.action == "Restart" for e in b.events)
+        attempts: list[tuple[bool, Mismatch]] = []
+        for restart in (False,) if logged_restart else (False, True):
             self.receives = saved.copy()
             hints = self.hints(b)
             if restart:
-                hints.insert(0, self.mapping.on_server("Restart", b.node))
+                hints.insert(0, self.deviate(self.mapping.on_server("Restart", b.node)))
             result = match_step(self.spec, self.state, hints, target, project,
-                                lambda a, c: _diff(a, c, b.node), keep_commit_index,
-                                blind_depth=0)
+                                lambda a, c: _diff(a, c, b.node), blind_depth=0)
             if isinstance(result, Match):
                 return result
-            if not restart:
-                first = result
+            attempts.append((restart or logged_restart, result))
         self.receives = saved
-        hint_labels = ", ".join(first.hints) or "none"
-        return (f"{b.where}: s{b.node + 1}'s batch (events: {hint_labels}) is no step of the "
-                f"spec; " + "; ".join(first.differences or [f"stuck at {first.stuck_at}"]))
+        return self.refusal(b, target, attempts)
+
+    def refusal(self, b: Batch, target: tuple[Any, ...],
+                attempts: list[tuple[bool, Mismatch]]) -> str:
+        """Why b fits nowhere: a plain sentence where one applies, the closest attempt
+        (with the Restart the merge inferred), and where the last matches were."""
+        i, s = b.node, self.state
+        went_back = target[0] < s.current_term[i]  # only a restart can explain it
+        restarted, closest = min(attempts, key=lambda a: (
+            not a[0] if went_back else False, len(a[1].differences) or 99, a[0]))
+        why = _plain(i, s, target, restarted)
+        steps = ", ".join(t.label for t in closest.followed) or "none"
+        lines = [f"{why or f's{i + 1} took a step the spec does not allow'}",
+                 f"  refused: {b.where}, s{i + 1}'s batch (events: "
+                 f"{', '.join(h for h in closest.hints) or 'none'})"
+                 + (", after the Restart the merge inferred" if restarted and not any(
+                     e.action == "Restart" for e in b.events) else ""),
+                 f"  closest attempt: {'Restart, ' if restarted else ''}{steps}"
+                 .replace("Restart, Restart", "Restart")]
+        if closest.stuck_at is not None:
+            lines.append(f"  no spec step takes {closest.stuck_at} there")
+        if closest.differences:
+            lines.append("  where it ends, the spec and the log differ:")
+            lines += [f"    {d}" for d in closest.differences]
+        lines.append(f"  last batch that matched: {self.last or 'none'}"
+                     + (f"; s{i + 1}'s last: {self.matched[i]}"
+                        if self.matched[i] not in (None, self.last) else ""))
+        return "\n".join(lines)
+
+    # -- the merge -------------------------------------------------------------------
 
     def run(self) -> Report:
         total = sum(len(x) for x in self.nodes)
@@ -288,7 +291,10 @@ class _Validator:
                     continue
                 bad = check_properties(self.spec, self.props, self.state, result.steps)
                 if bad is not None:
-                    return Report(False, f"{b.where}: property {bad[0]} is violated\n",
+                    steps = ", ".join(t.label for t in result.steps[:bad[1] + 1])
+                    return Report(False, f"{b.where}: property {bad[0]} is violated by "
+                                  f"s{i + 1}'s batch (spec steps: {steps})\n"
+                                  f"  last batch that matched: {self.last or 'none'}\n",
                                   self.done, self.steps)
                 self.history.append(self.snapshot())
                 self.apply(b, result.steps)
@@ -300,7 +306,8 @@ class _Validator:
                 if not problems:
                     problems = ["every server waits for a message never sent (nor one its "
                                 "sender could have sent without logging it): "
-                                + "; ".join(self.waiting())]
+                                + "; ".join(self.waiting())
+                                + f"\n  last batch that matched: {self.last or 'none'}"]
                 return Report(False, "NOT a behaviour of the spec: " + problems[0] + "\n",
                               self.done, self.steps)
         return Report(True, "", self.done, self.steps, notes=self.notes,
@@ -313,19 +320,21 @@ class _Validator:
         for i in range(self.n):
             if self.pos[i] < len(self.nodes[i]):
                 b = self.nodes[i][self.pos[i]]
-                missing = [k for k in b.received(self.mapping) if not bag[k]]
+                missing = [k for k in self.received(b) if not bag[k]]
                 out.append(f"s{i + 1} at {b.where}"
                            + (f" needs {show_key(missing[0])}" if missing else ""))
         return out
 
     def snapshot(self) -> tuple[Any, ...]:
         return (self.state, list(self.pos), list(self.logs), self.receives.copy(),
-                self.steps, self.coverage.copy(), self.done, len(self.notes))
+                self.steps, self.coverage.copy(), self.done, len(self.notes),
+                list(self.matched), self.last)
 
     def restore(self, snap: tuple[Any, ...]) -> None:
-        (self.state, pos, logs, receives, self.steps, coverage, self.done, notes) = snap
+        (self.state, pos, logs, receives, self.steps, coverage, self.done, notes,
+         matched, self.last) = snap
         self.pos, self.logs, self.receives = list(pos), list(logs), receives.copy()
-        self.coverage = coverage.copy()
+        self.coverage, self.matched = coverage.copy(), list(matched)
         del self.notes[notes:]
 
     def unlogged_send(self) -> bool:
@@ -339,7 +348,7 @@ class _Validator:
         bag = Counter(self.mapping_keys(self.state))
         for i in range(self.n):
             if self.pos[i] < len(self.nodes[i]):
-                missing += [(key, i) for key in self.nodes[i][self.pos[i]].received(self.mapping)
+                missing += [(key, i) for key in self.received(self.nodes[i][self.pos[i]])
                             if not bag[key]]
         for back in range(len(self.history) + 1):
             state = self.state if back == 0 else self.history[-back][0]
@@ -362,11 +371,10 @@ class _Validator:
                 ) -> Transition[Any] | None:
         """The spec step of key's sender that sends key (to i) from state, if one."""
         source = key[-2]
-        for label in ("AppendEntries", "RequestVote"):
-            act = self.spec.action(label)
-            nxt = act.fn(state, source, i)
-            if nxt is not None and key in self.mapping_keys(nxt):
-                return Transition(act, (source, i), nxt)
+        for label in _SENDS:
+            hint = self.deviate(self.mapping.on_server(label, source, i), key)
+            for t in hint.candidates(state):
+                return t
         return None
 
     def apply_steps(self, steps: list[Transition[Any]]) -> None:
@@ -376,41 +384,89 @@ class _Validator:
         self.coverage.update(t.action.label for t in steps)
 
     def apply(self, b: Batch, steps: list[Transition[Any]]) -> None:
-        if steps:
-            self.state = steps[-1].state
+        self.apply_steps(steps)
         self.logs[b.node] = tuple((e.term, e.value) for e in self.state.log[b.node])
         self.pos[b.node] += 1
-        self.steps += len(steps)
-        self.coverage.update(t.action.label for t in steps)
+        self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
+
+
+def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool) -> str:
+    """What went wrong at server i, in a sentence, for the differences that say it
+    without the spec's help (a term going backwards, a vote or log forgotten over a
+    restart); '' when none applies."""
+    term, _, voted, log, commit = target[:5]
+    who = f"s{i + 1}"
+    if term < s.current_term[i]:
+        if restarted:
+            return (f"{who} restarted with current_term {term}, lower than the "
+                    f"{s.current_term[i]} it had before (current_term must survive a "
+                    "restart: is it persisted?)")
+        return f"{who}'s current_term went down from {s.current_term[i]} to {term}"
+    if restarted and term == s.current_term[i] and s.voted_for[i] is not None \
+            and voted not in (None, s.voted_for[i]):
+        return (f"{who} restarted and voted for s{voted + 1} in term {term}, where it had "
+                f"voted for s{s.voted_for[i] + 1} before (voted_for must survive a restart)")
+    if restarted and len(log) < len(s.log[i]):
+        return (f"{who} restarted with {len(log)} log entries, fewer than the "
+                f"{len(s.log[i])} it had (the log must survive a restart)")
+    if restarted and commit > 0 and commit == s.commit_index[i]:
+        return (f"{who} restarted with commit_index {commit} where raft.tla's Restart sets "
+                "0 (declare persisted_commit_index if it restores it from storage)")
+    return ""
 
 
 def _diff(spec_side: tuple[Any, ...], log_side: tuple[Any, ...], i: int) -> list[str]:
-    names = ("current_term", "state", "voted_for", "log", "commit_index", "votes_responded",
-             "votes_granted", "next_index", "match_index")
     return [f"{name}[s{i + 1}]: spec {a}, log {c}"
-            for name, a, c in zip(names, spec_side, log_side, strict=True) if a != c]
+            for name, a, c in zip(_VAR_NAMES, spec_side, log_side, strict=True) if a != c]
 
 
-def validate(nodes: list[list[Batch]], max_batch: int) -> Report:
-    """Search an interleaving of the servers' batches that is a behaviour of the spec."""
-    return _Validator(nodes, max_batch).run()
+def max_batch_of(nodes: list[list[Batch]]) -> int:
+    """The most entries any AppendEntries request in the logs carries (at least 1): the
+    servers' batch size as far as the logs show it (a request with fewer entries had no
+    more to send, so this is the spec's entries_per_append that fits)."""
+    most = 1
+    for batches in nodes:
+        for b in batches:
+            for e in b.events:
+                m = dict(e.args).get("m")
+                entries = getattr(m, "entries", None)
+                if entries is not None:
+                    most = max(most, len(entries))
+    return most
 
 
-def validate_files(paths: Sequence[str], max_batch: int | None = None) -> Report:
-    """Read, merge and validate event logs; the report's text says what was found."""
-    nodes, notes = read_logs(paths)
-    report = validate(nodes, max_batch or 64)
+def validate(nodes: list[list[Batch]], max_batch: int,
+             deviations: Sequence[str] | None = None) -> Report:
+    """Search an interleaving of the servers' batches that is a behaviour of the spec,
+    with the declared deviations (None: agree's own server's)."""
+    return _Validator(nodes, max_batch, resolve(deviations)).run()
+
+
+def validate_files(paths: Sequence[str], max_batch: int | None = None,
+                   deviations: Sequence[str] | None = None) -> Report:
+    """Read, schema-check, merge and validate event logs; the report's text says what was
+    found. ``max_batch`` None: from the logs; ``deviations`` None: agree's own server's
+    (deviations.DEFAULT), ``["none"]``: none; a ValueError names an unknown one."""
+    declared = resolve(deviations)
+    termless = any(d.name == REPLIES_WITHOUT_TERM for d in declared)
+    nodes, notes = read_logs(list(paths), termless_replies=termless)
+    batch = max_batch or max_batch_of(nodes)
+    report = _Validator(nodes, batch, declared).run()
     notes = notes + report.notes
     head = [f"note: {n}" for n in notes]
+    names = ", ".join(d.name for d in declared) or "none (raft.tla exactly)"
     if report.ok:
         head.append(f"{len(paths)} logs, {len(nodes)} servers: {report.batches} Ready batches "
                     f"merged into {report.steps} spec steps; the run is a behaviour of the "
                     "Raft spec and every safety property holds")
+        head.append(f"deviations declared: {names}; entries per AppendEntries: {batch}")
         head += [f"  {label:<46} {count}" for label, count in report.coverage.items()]
         report.text = "\n".join(head) + "\n"
     else:
         report.text = "\n".join([*head, report.text.rstrip("\n"),
-                                  f"({report.batches} batches merged before it)"]) + "\n"
+                                  f"({report.batches} batches merged before it; deviations "
+                                  f"declared: {names})"]) + "\n"
     report.notes = notes
     return report
+
 

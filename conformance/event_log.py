@@ -1,0 +1,176 @@
+"""Reading Raft event logs: every line checked against the versioned schema, then batched.
+
+The schemas (conformance/schemas/*.schema.json, package data) are the contract for
+writers in any language; agree.eventlog writes lines they accept, and so does
+``agree serve --event-log``. A log is read line by line: the first line that is not
+JSON, or that the schema refuses, is an error naming file:line and what is wrong (with
+jsonschema's most relevant message); an empty log, a log with no State line, and a
+last line cut short are errors too, never a silent pass. Events after a server's last
+State line (a process killed before it finished the batch, and so before it sent
+anything of it) are ignored with a note.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from agree.conformance.raft_adapter import RaftMapping, message_key
+from agree.impl.raft import Event
+from agree.impl.raft.messages import AppendEntriesResponse, RequestVoteResponse
+from agree.impl.wire import CodecError, decode_payload
+from agree.traces.trace import TraceError
+
+__all__ = ["SCHEMAS", "Batch", "b64", "line_error", "read_logs", "schema"]
+
+#: protocol -> the schema file of its event log (version 1)
+SCHEMAS = {"raft": "raft-event-log.v1.schema.json", "paxos": "paxos-event-log.v1.schema.json"}
+_REPLIES = {"RequestVoteResponse", "AppendEntriesResponse"}
+
+
+@cache
+def schema(protocol: str = "raft") -> dict[str, Any]:
+    """The JSON Schema of a protocol's event log, as shipped in the package."""
+    text = resources.files("agree.conformance").joinpath("schemas", SCHEMAS[protocol])
+    loaded: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def _validator(protocol: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(protocol))
+
+
+def line_error(obj: Any, protocol: str = "raft") -> str | None:
+    """What is wrong with one parsed line under the schema (None: nothing)."""
+    error = best_match(_validator(protocol).iter_errors(obj))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+@dataclass
+class Batch:
+    """One Ready of one server: its events, and its variables after them."""
+
+    node: int
+    events: list[Event]
+    state: dict[str, Any]
+    where: str  # file:line of the State line
+
+    def received(self, mapping: RaftMapping) -> list[tuple[Any, ...]]:
+        """Keys of the messages from other servers this batch receives, once per delivery
+        (several events on one message, as UpdateTerm then its handler, are one)."""
+        out: list[tuple[Any, ...]] = []
+        last: Any = None
+        for e in self.events:
+            m = dict(e.args).get("m")
+            if m is not None and m != last and getattr(m, "source", self.node) != self.node:
+                out.append(message_key(mapping.codec, m))  # type: ignore[arg-type]
+            last = m
+        return out
+
+
+def b64(value: Any, where: str) -> bytes:
+    """A base64 value of the log (a TraceError naming the line if it is not one)."""
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        raise TraceError(f"{where}: bad base64 value {value!r}") from None
+
+
+def _message(value: dict[str, Any], where: str, termless: bool) -> Any:
+    if value.get("t") in _REPLIES and "term" not in value:
+        if not termless:
+            raise TraceError(f"{where}: a {value['t']} without a term (declare the "
+                             "replies_without_term deviation if your replies carry none)")
+        value = {**value, "term": 1}  # a placeholder: the validator matches it by the rest
+        msg = decode_payload(value)
+        assert isinstance(msg, (RequestVoteResponse, AppendEntriesResponse))
+        return msg._replace(term=0)
+    try:
+        msg = decode_payload(value)
+    except (CodecError, KeyError) as exc:
+        raise TraceError(f"{where}: bad message: {exc}") from None
+    if isinstance(msg, dict):
+        raise TraceError(f"{where}: argument m is not a Raft message")
+    return msg
+
+
+def _event(obj: dict[str, Any], where: str, termless: bool) -> Event:
+    args: list[tuple[str, object]] = []
+    for name, value in dict(obj.get("args") or {}).items():
+        if name == "m":
+            args.append((name, _message(value, where, termless)))
+        elif name == "v":
+            args.append((name, b64(value, where)))
+        else:
+            args.append((name, value))
+    return Event(str(obj["action"]), tuple(args))
+
+
+def read_logs(paths: list[str], termless_replies: bool = False,
+              ) -> tuple[list[list[Batch]], list[str]]:
+    """Each server's batches in its own order (servers by id), and notes; a TraceError
+    at the first line the schema refuses. ``termless_replies``: replies may leave out
+    their term (the replies_without_term deviation; such a term reads as 0)."""
+    per: dict[int, list[Batch]] = {}
+    notes: list[str] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TraceError(f"cannot read {path}: {exc}") from None
+        lines = text.splitlines()
+        if not any(line.strip() for line in lines):
+            raise TraceError(f"{path}: the event log is empty")
+        pending: dict[int, list[Event]] = {}
+        states = 0
+        for k, line in enumerate(lines, 1):
+            where = f"{path}:{k}"
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                if k == len(lines) and not text.endswith("\n"):
+                    raise TraceError(f"{where}: the last line is cut short (a truncated log: "
+                                     "its writer killed mid-line?)") from None
+                raise TraceError(f"{where}: not an event-log line (not JSON)") from None
+            problem = line_error(obj)
+            if problem is not None:
+                raise TraceError(f"{where}: not an event-log line of the schema "
+                                 f"({SCHEMAS['raft']}): {problem}")
+            node, action = int(obj["node"]), str(obj["action"])
+            if action == "State":
+                states += 1
+                per.setdefault(node, []).append(Batch(node, pending.pop(node, []),
+                                                      dict(obj["args"]), where))
+            else:
+                pending.setdefault(node, []).append(_event(obj, where, termless_replies))
+        if not states:
+            raise TraceError(f"{path}: no State line: not one batch was finished (each "
+                             "batch ends with its server's State line)")
+        for node, events in sorted(pending.items()):
+            notes.append(f"{path}: {len(events)} trailing events of s{node + 1} without their "
+                         "State line were ignored (process killed mid-batch?)")
+    n = max(per) + 1
+    for batches in per.values():  # servers that never wrote a State line count too
+        for b in batches:
+            n = max(n, len(b.state.get("next_index") or ()),
+                    len(b.state.get("match_index") or ()))
+            for e in b.events:
+                m = dict(e.args).get("m")
+                if m is not None:
+                    n = max(n, getattr(m, "source", 0) + 1, getattr(m, "dest", 0) + 1)
+    return [per.get(k, []) for k in range(n)], notes
