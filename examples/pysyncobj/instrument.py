@@ -99,21 +99,20 @@ class Recorder:
             now, pre, items, self.items = self.snapshot(), self.last, self.items, []
             if now == pre and not items and m is None:
                 return
-            i, term = self.me, pre["current_term"]
             if m is not None:
                 self.receive(m, pre, now)
-            elif now["current_term"] > term and now["voted_for"] == i:
+            elif now["current_term"] > pre["current_term"] and now["voted_for"] == self.me:
                 log = pre["log"]
                 self.log.timeout()
                 self.log.vote_for_self(now["current_term"], log[-1][0] if log else 0, len(log))
-                self.votes = {i}
+                self.votes = {self.me}
             elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
                 self.log.advance_commit_index()
             self.leader_steps(items, pre, now)
             self.state(now)
 
     def receive(self, m, pre, now):
-        i, kind, term = self.me, m["t"], pre["current_term"]
+        kind, term = m["t"], pre["current_term"]
         if m["term"] > term:
             self.log.receive("UpdateTerm", m)
             term = m["term"]
@@ -149,7 +148,6 @@ class Recorder:
     def leader_steps(self, items, pre, now):
         """BecomeLeader, RequestVote/AppendEntries sends and a leader's ClientRequests,
         each new entry before the first send that carries it."""
-        i = self.me
         if pre["role"] != "Leader" and now["role"] == "Leader":
             self.log.become_leader()
             self.next_index, self.match_index = [len(pre["log"]) + 1] * self.n, [0] * self.n

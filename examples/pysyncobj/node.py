@@ -19,9 +19,9 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from instrument import AgreeSyncObj  # noqa: E402
-from pysyncobj import FAIL_REASON, SyncObjConf  # noqa: E402
-from pysyncobj.batteries import ReplDict  # noqa: E402
+from instrument import AgreeSyncObj
+from pysyncobj import FAIL_REASON, SyncObjConf
+from pysyncobj.batteries import ReplDict
 
 
 def main():
