@@ -175,13 +175,14 @@ class Recorder:
 
 
 class AgreeSyncObj(SyncObj):
-    """A SyncObj whose Raft steps are logged by a Recorder (``event_log``: the file)."""
+    """A SyncObj whose Raft steps are logged by a Recorder to ``event_log``. ``nodes``:
+    every node's address (or TCPNode), ``me`` the index of this one."""
 
-    def __init__(self, me, addresses, event_log, conf=None, consumers=None):
+    def __init__(self, me, nodes, event_log, conf, consumers=None):
         conf.autoTick = False  # ticks by doTick(), once the Recorder exists
-        super().__init__(addresses[me], [a for a in addresses if a != addresses[me]], conf,
+        super().__init__(nodes[me], [x for k, x in enumerate(nodes) if k != me], conf,
                          consumers=consumers, transportClass=AgreeTransport)
-        self._agree = Recorder(self, me, addresses, event_log)
+        self._agree = Recorder(self, me, [getattr(x, "id", x) for x in nodes], event_log)
 
     def _onTick(self, timeToWait=0.0):
         super()._onTick(timeToWait)
