@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,18 @@ def register(sub: Any) -> None:
     p.add_argument("--stale-reads", action="store_true",
                    help="--real: read each node's local copy instead of through the log "
                    "(not linearizable: shows that the check catches it)")
+    p.add_argument("--cluster-cmd", metavar="TEMPLATE",
+                   help="--real: run your own servers instead of `agree serve`: the command "
+                   "starting node {id}, with placeholders {id} {port} {peers} {addresses} "
+                   "{api} {data} {log} (docs/chaos.md); needs --client")
+    p.add_argument("--client", metavar="FILE.py:CLASS",
+                   help="--real with --cluster-cmd: the agree.chaos.outside.ClientAdapter "
+                   "subclass that talks to your servers")
+    p.add_argument("--deviation", action="append", default=None, metavar="NAME",
+                   help="--cluster-cmd: a deviation from raft.tla your servers declare, for "
+                   "validating their {log} event logs (repeatable; as agree validate)")
+    p.add_argument("--keep", metavar="DIR",
+                   help="--cluster-cmd: keep the data and event logs in DIR")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=run_chaos)
@@ -113,6 +126,11 @@ def _load_schedule(path: str) -> Schedule:
 
 def run_chaos(args: argparse.Namespace, extra: list[str]) -> int:
 
+    if args.cluster_cmd or args.client or args.deviation or args.keep:
+        if not args.real or not args.cluster_cmd or not args.client:
+            raise UsageError("agree chaos: --cluster-cmd and --client go together, with --real "
+                             "(--deviation and --keep only with them)")
+        return _run_outside(args)
     if args.real:
         return _run_real(args)
     if args.nodes > 9 or args.clients > 64 or args.keys > 64 or args.ticks > 100_000:
@@ -196,17 +214,60 @@ def _run_real(args: argparse.Namespace) -> int:
     return 1 if outcome.failed else 0
 
 
-def real_text(o: Any, seed: int) -> str:
+def _run_outside(args: argparse.Namespace) -> int:
+    from agree.chaos.outside import check_template, load_client, run_outside
+    from agree.chaos.real import RealOptions
+    from agree.conformance.deviations import resolve
+    from agree.conformance.validate_logs import validate_files
+    from agree.traces.trace import TraceError
+
+    if args.clients > 16 or args.keys > 16 or args.duration > 3600:
+        raise UsageError("agree chaos --real: at most 16 clients, 16 keys, 3600 seconds")
+    try:
+        check_template(args.cluster_cmd)
+        client = load_client(args.client)
+        resolve(args.deviation)
+    except ValueError as exc:
+        raise UsageError(f"agree chaos: {exc}") from None
+    report = None
+    with tempfile.TemporaryDirectory(prefix="agree-chaos-") as tmp:
+        outcome = run_outside(RealOptions(duration=args.duration, faults=args.faults,
+                                          clients=args.clients, keys=args.keys, seed=args.seed,
+                                          data=args.keep or tmp), args.cluster_cmd, client)
+        if outcome.event_logs:
+            try:
+                report = validate_files(outcome.event_logs, deviations=args.deviation)
+            except TraceError as exc:
+                outcome.violations.append(f"event logs: {exc}")
+            else:
+                if not report.ok:
+                    outcome.violations.append("event logs: not a behaviour of the Raft spec")
+    if args.json:
+        print(json.dumps({"operations": len(outcome.operations),
+                          "acknowledged": outcome.acknowledged, "faults": outcome.faults,
+                          "violations": outcome.violations,
+                          "event_logs": report.text if report else None,
+                          "seconds": round(outcome.seconds, 2)}, indent=1))
+    else:
+        print(real_text(outcome, args.seed, "3 processes of --cluster-cmd", lost=False))
+        if report is not None:
+            print("\nagree validate on their event logs:\n" + report.text.rstrip())
+    return 1 if outcome.failed else 0
+
+
+def real_text(o: Any, seed: int, what: str = "3 `agree serve` processes",
+              lost: bool = True) -> str:
     """The figures (and any failure) of a real-process chaos run."""
     f = o.faults
     lines = [
-        f"agree chaos --real: 3 `agree serve` processes on 127.0.0.1, seed {seed}",
+        f"agree chaos --real: {what} on 127.0.0.1, seed {seed}",
         f"client operations    {len(o.operations):,} ({o.acknowledged:,} acknowledged, "
         f"{len(o.operations) - o.acknowledged:,} indeterminate)",
         f"faults injected      {f.get('kills', 0)} SIGKILLs, {f.get('stops', 0)} SIGSTOPs, "
         f"{f.get('partitions', 0)} partitions",
         f"violations           {sum(1 for v in o.violations if not v.startswith('lost'))}",
-        f"lost writes          {len(o.lost_writes)}",
+        f"lost writes          {len(o.lost_writes)}" if lost else
+        "lost writes          not read from storage (the reads' linearizability covers them)",
         f"time                 {o.seconds:.1f} s",
         "",
         "faults:",

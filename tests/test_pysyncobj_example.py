@@ -86,3 +86,31 @@ def test_pysyncobj_0_3_17_validates_with_declared_deviations_only(
                     "monotonic_commit_index", "persisted_commit_index"}, used
     assert "Restart" in result["validate"]  # the full-cluster restart was merged
     assert result["exit"] == 0
+
+
+EXAMPLE = RUN.parent
+DEVIATIONS = ("pipelined_next_index", "fast_backup", "monotonic_match_index",
+              "monotonic_commit_index", "lazily_persisted_commit_index")
+
+
+def test_pysyncobj_under_agree_chaos_real_with_its_own_processes(
+        pysyncobj: Any, tmp_path: Path) -> None:
+    """`agree chaos --real --cluster-cmd ... --client ...`: 0.3.17's three processes behind
+    agree's proxies take a SIGKILL, a SIGSTOP and a partition; the clients' history must be
+    linearizable and the nodes' event logs a behaviour of raft.tla."""
+    cmd = (f"{pysyncobj('0.3.17')} {EXAMPLE / 'node.py'} --id {{id}} --peers {{addresses}} "
+           "--via {peers} --api {api} --data {data} --log {log}")
+    out = subprocess.run(
+        [sys.executable, "-m", "agree.cli.main", "chaos", "--real", "--duration", "6",
+         "--faults", "3", "--clients", "2", "--cluster-cmd", cmd,
+         "--client", f"{EXAMPLE / 'client.py'}:Client", "--keep", str(tmp_path), "--json",
+         *(x for d in DEVIATIONS for x in ("--deviation", d))],
+        capture_output=True, text=True, timeout=180)
+    result = json.loads(out.stdout)
+    assert result["faults"] == {"kills": 1, "stops": 1, "partitions": 1}, result
+    assert result["acknowledged"] > 10, result
+    assert result["violations"] == [], result
+    assert "the run is a behaviour of the Raft spec" in result["event_logs"]
+    assert out.returncode == 0
+    assert sorted(p.name for p in tmp_path.glob("events*.jsonl")) == [
+        "events0.jsonl", "events1.jsonl", "events2.jsonl"]
