@@ -56,6 +56,7 @@ class Recorder:
         self.votes = set()  # raft.tla's votesResponded = votesGranted (denials are never sent)
         self.next_index, self.match_index = [1] * self.n, [0] * self.n
         self.lock = threading.Lock()
+        self.first = True
         self.last = self.snapshot()
 
     def get(self, name):
@@ -109,7 +110,7 @@ class Recorder:
             elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
                 self.log.advance_commit_index()
             self.leader_steps(items, pre, now)
-            self.state(now)
+            self.state(now, pre["log"])
 
     def receive(self, m, pre, now):
         kind, term = m["t"], pre["current_term"]
@@ -161,8 +162,14 @@ class Recorder:
             if x is not None and x["t"] in ("RequestVoteRequest", "AppendEntriesRequest"):
                 self.log.send(x)
 
-    def state(self, now):
+    def state(self, now, old):
         self.last = now
+        same = next((k for k, (a, b) in enumerate(zip(old, now["log"])) if a != b),
+                    min(len(old), len(now["log"])))
+        if self.first:  # the whole log once per process: what it came back with, checked
+            same, self.first = 0, False
+        changed = {"log_from": same + 1, "log_suffix": now["log"][same:]} if (
+            same < max(len(old), len(now["log"])) or same == 0) else {}
         if now["role"] == "Leader":
             for node, k in self.get("raftNextIndex").items():
                 self.next_index[self.ids[node.id]] = k - 1
@@ -170,8 +177,7 @@ class Recorder:
                 self.match_index[self.ids[node.id]] = max(k - 1, 0)
         self.log.state(now["current_term"], now["role"], now["voted_for"], now["commit_index"],
                        votes_responded=self.votes, votes_granted=self.votes,
-                       next_index=self.next_index, match_index=self.match_index,
-                       log_from=1, log_suffix=now["log"])
+                       next_index=self.next_index, match_index=self.match_index, **changed)
 
 
 class AgreeSyncObj(SyncObj):

@@ -112,8 +112,11 @@ def main():
             for line in self.rfile:
                 self.wfile.write((json.dumps(serve(json.loads(line))) + "\n").encode())
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", a.api), Handler)
-    server.daemon_threads = True
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True  # a restarted node binds its port again at once
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", a.api), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     while True:  # the tick thread: every Raft step and every event-log line happen here
         node.doTick(0.01)
