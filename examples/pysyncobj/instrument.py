@@ -10,22 +10,17 @@ raft.tla message it is, under "_agree", and the receiver logs that one.
 """
 
 import base64
-import threading
+import os
+import sys
 
 from pysyncobj import SyncObj
 from pysyncobj.transport import CONNECTION_STATE, TCPTransport
 
 try:
     from agree.eventlog import EventLogWriter
-except ImportError:  # the node's Python need not have agree: load the kit's file itself
-    import importlib.util
-    import os
-
-    _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "eventlog.py")
-    _spec = importlib.util.spec_from_file_location("agree_eventlog", _path)
-    _kit = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_kit)
-    EventLogWriter = _kit.EventLogWriter
+except ImportError:  # the node's Python need not have agree: the kit's file is stdlib only
+    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    from eventlog import EventLogWriter
 
 ROLES = ("Follower", "Candidate", "Leader")
 
@@ -41,7 +36,7 @@ class AgreeTransport(TCPTransport):
         spec = rec.spec_message(message, rec.ids[node.id])
         if spec is not None:
             message = dict(message, _agree=spec)
-            rec.items.append(("send", spec))
+            rec.sent.append(spec)
         return super().send(node, message)
 
 
@@ -52,11 +47,10 @@ class Recorder:
         self.obj, self.me, self.n = obj, me, len(addresses)
         self.ids = {a: k for k, a in enumerate(addresses)}
         self.log = EventLogWriter(path, me)
-        self.items = []  # ("send", msg) and ("add", entry) in the order they happened
+        self.sent = []  # the raft.tla messages sent since the last batch, in order
         self.votes = set()  # raft.tla's votesResponded = votesGranted (denials are never sent)
         self.next_index, self.match_index = [1] * self.n, [0] * self.n
-        self.lock = threading.Lock()
-        self.first = True
+        self.first = True  # the first batch of a process has the whole log
         self.last = self.snapshot()
 
     def get(self, name):
@@ -95,22 +89,22 @@ class Recorder:
         return None
 
     def flush(self, m=None):
-        """Log the steps since the last batch (m: the message this batch received)."""
-        with self.lock:
-            now, pre, items, self.items = self.snapshot(), self.last, self.items, []
-            if now == pre and not items and m is None:
-                return
-            if m is not None:
-                self.receive(m, pre, now)
-            elif now["current_term"] > pre["current_term"] and now["voted_for"] == self.me:
-                log = pre["log"]
-                self.log.timeout()
-                self.log.vote_for_self(now["current_term"], log[-1][0] if log else 0, len(log))
-                self.votes = {self.me}
-            elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
-                self.log.advance_commit_index()
-            self.leader_steps(items, pre, now)
-            self.state(now, pre["log"])
+        """Log the steps since the last batch (m: the message this batch received). Only
+        the tick thread calls it."""
+        now, pre, sent, self.sent = self.snapshot(), self.last, self.sent, []
+        if now == pre and not sent and m is None:
+            return
+        if m is not None:
+            self.receive(m, pre, now)
+        elif now["current_term"] > pre["current_term"] and now["voted_for"] == self.me:
+            log = pre["log"]
+            self.log.timeout()
+            self.log.vote_for_self(now["current_term"], log[-1][0] if log else 0, len(log))
+            self.votes = {self.me}
+        elif now["role"] == "Leader" and now["commit_index"] > pre["commit_index"]:
+            self.log.advance_commit_index()
+        self.leader_steps(sent, pre, now)
+        self.state(now, pre["log"])
 
     def receive(self, m, pre, now):
         kind, term = m["t"], pre["current_term"]
@@ -146,14 +140,14 @@ class Recorder:
                 else:
                     return self.log.receive("AcceptAppendEntriesRequest", m)
 
-    def leader_steps(self, items, pre, now):
+    def leader_steps(self, sent, pre, now):
         """BecomeLeader, RequestVote/AppendEntries sends and a leader's ClientRequests,
         each new entry before the first send that carries it."""
         if pre["role"] != "Leader" and now["role"] == "Leader":
             self.log.become_leader()
             self.next_index, self.match_index = [len(pre["log"]) + 1] * self.n, [0] * self.n
         new = len(pre["log"]) if now["role"] == "Leader" else len(now["log"])
-        for x in [x for kind, x in items if kind == "send"] + [None]:
+        for x in [*sent, None]:
             upto = len(now["log"]) if x is None else x.get("prev_log_index", 0) + len(
                 x.get("entries", ()))
             for entry in now["log"][new:upto]:
@@ -164,12 +158,11 @@ class Recorder:
 
     def state(self, now, old):
         self.last = now
-        same = next((k for k, (a, b) in enumerate(zip(old, now["log"])) if a != b),
-                    min(len(old), len(now["log"])))
-        if self.first:  # the whole log once per process: what it came back with, checked
-            same, self.first = 0, False
-        changed = {"log_from": same + 1, "log_suffix": now["log"][same:]} if (
-            same < max(len(old), len(now["log"])) or same == 0) else {}
+        new, changed = now["log"], {}
+        if self.first or old != new:  # the entries from the first that changed
+            same = 0 if self.first else next((k for k, (a, b) in enumerate(
+                zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+            changed, self.first = {"log_from": same + 1, "log_suffix": new[same:]}, False
         if now["role"] == "Leader":
             for node, k in self.get("raftNextIndex").items():
                 self.next_index[self.ids[node.id]] = k - 1
