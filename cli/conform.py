@@ -105,9 +105,8 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def run_validate(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.conformance.validate_logs import validate_files
-
     from agree.conformance.deviations import resolve
+    from agree.conformance.validate_logs import validate_files
 
     if args.max_batch is not None and args.max_batch < 1:
         raise UsageError("agree validate: --max-batch must be at least 1")

@@ -42,6 +42,7 @@ from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, m
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
     RaftMapping,
+    ValueCodec,
     message_key,
     spec_message_key,
 )
@@ -239,7 +240,8 @@ class _Validator:
             if restart:
                 hints.insert(0, self.deviate(self.mapping.on_server("Restart", b.node)))
             result = match_step(self.spec, self.state, hints, target, project,
-                                lambda a, c: _diff(a, c, b.node), blind_depth=0)
+                                lambda a, c: _diff(a, c, b.node, self.mapping.codec),
+                                blind_depth=0)
             if isinstance(result, Match):
                 return result
             attempts.append((restart or logged_restart, result))
@@ -252,17 +254,17 @@ class _Validator:
         (with the Restart the merge inferred), and where the last matches were."""
         i, s = b.node, self.state
         went_back = target[0] < s.current_term[i]  # only a restart can explain it
-        restarted, closest = min(attempts, key=lambda a: (
-            not a[0] if went_back else False, len(a[1].differences) or 99, a[0]))
-        why = _plain(i, s, target, restarted)
+        restarted, closest = min(attempts, key=lambda a: (  # the one that got furthest
+            not a[0] if went_back else False, len(a[1].hints) - len(a[1].followed),
+            len(a[1].differences), a[0]))
+        why = _plain(i, s, target, restarted, closest.reached)
+        inferred = restarted and not any(e.action == "Restart" for e in b.events)
         steps = ", ".join(t.label for t in closest.followed) or "none"
-        lines = [f"{why or f's{i + 1} took a step the spec does not allow'}",
+        lines = [why or f"s{i + 1} took a step the spec does not allow",
                  f"  refused: {b.where}, s{i + 1}'s batch (events: "
-                 f"{', '.join(h for h in closest.hints) or 'none'})"
-                 + (", after the Restart the merge inferred" if restarted and not any(
-                     e.action == "Restart" for e in b.events) else ""),
-                 f"  closest attempt: {'Restart, ' if restarted else ''}{steps}"
-                 .replace("Restart, Restart", "Restart")]
+                 f"{', '.join(e.action for e in b.events) or 'none'})"
+                 + (", after a Restart the merge inferred" if inferred else ""),
+                 f"  closest attempt: {steps}"]
         if closest.stuck_at is not None:
             lines.append(f"  no spec step takes {closest.stuck_at} there")
         if closest.differences:
@@ -390,7 +392,8 @@ class _Validator:
         self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
 
 
-def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool) -> str:
+def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool,
+           reached: RaftState) -> str:
     """What went wrong at server i, in a sentence, for the differences that say it
     without the spec's help (a term going backwards, a vote or log forgotten over a
     restart); '' when none applies."""
@@ -402,10 +405,15 @@ def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool) -> st
                     f"{s.current_term[i]} it had before (current_term must survive a "
                     "restart: is it persisted?)")
         return f"{who}'s current_term went down from {s.current_term[i]} to {term}"
-    if restarted and term == s.current_term[i] and s.voted_for[i] is not None \
-            and voted not in (None, s.voted_for[i]):
-        return (f"{who} restarted and voted for s{voted + 1} in term {term}, where it had "
-                f"voted for s{s.voted_for[i] + 1} before (voted_for must survive a restart)")
+    if restarted and term < reached.current_term[i]:
+        return (f"{who} restarted and its current_term went back: it ends the batch in term "
+                f"{term}, where from the {s.current_term[i]} it had before the spec reaches "
+                f"{reached.current_term[i]} (current_term must survive a restart)")
+    had = s.voted_for[i]
+    if term == s.current_term[i] and had is not None and voted not in (None, had):
+        return (f"{who} {'restarted and ' if restarted else ''}voted for s{voted + 1} in "
+                f"term {term}, where it had voted for s{had + 1} in that term "
+                "already" + (" (voted_for must survive a restart)" if restarted else ""))
     if restarted and len(log) < len(s.log[i]):
         return (f"{who} restarted with {len(log)} log entries, fewer than the "
                 f"{len(s.log[i])} it had (the log must survive a restart)")
@@ -415,9 +423,23 @@ def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool) -> st
     return ""
 
 
-def _diff(spec_side: tuple[Any, ...], log_side: tuple[Any, ...], i: int) -> list[str]:
-    return [f"{name}[s{i + 1}]: spec {a}, log {c}"
+def _diff(spec_side: tuple[Any, ...], log_side: tuple[Any, ...], i: int,
+          codec: ValueCodec) -> list[str]:
+    return [f"{name}[s{i + 1}]: spec {_show(name, a, codec)}, log {_show(name, c, codec)}"
             for name, a, c in zip(_VAR_NAMES, spec_side, log_side, strict=True) if a != c]
+
+
+def _show(name: str, v: Any, codec: ValueCodec) -> str:
+    """A variable's value as the log writes it: servers s1.., entries term:value."""
+    if name == "voted_for":
+        return "Nil" if v is None else f"s{v + 1}"
+    if name == "log":
+        return "[" + ", ".join(f"{e.term}:{codec.show(e.value)}" for e in v) + "]"
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(f"s{x + 1}" for x in sorted(v)) + "}"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
 
 
 def max_batch_of(nodes: list[list[Batch]]) -> int:
