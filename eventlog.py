@@ -147,8 +147,7 @@ class EventLogWriter:
 
     def event(self, action: str, **args: Any) -> None:
         """Any event of the schema, its arguments as given (the calls below build them)."""
-        self._pending.append(json.dumps({"node": self.node, "action": action, "args": args},
-                                        separators=(",", ":")))
+        self._pending.append(json.dumps({"node": self.node, "action": action, "args": args}))
 
     def restart(self) -> None:
         """Restart(i): the server came back from its storage (optional: `agree validate`
