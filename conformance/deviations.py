@@ -10,7 +10,7 @@ property is still checked on every state passed through, so a deviation cannot l
 safety violation through (tests/test_deviations.py holds each to it both ways: a run
 using it accepted, a seeded real bug still refused with it on).
 
-Without ``--deviation``, the validator declares :data:`DEFAULT` (what agree's own
+Without ``--deviation``, the validator declares ``DEFAULT`` (what agree's own
 server does); any ``--deviation`` replaces the default (``--deviation none``: raft.tla
 exactly).
 """
@@ -61,8 +61,8 @@ SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 
-#: What agree's own server (impl/raft) declares: the validator's default.
 DEFAULT: tuple[str, ...] = (MONOTONIC_COMMIT_INDEX,)
+"""What agree's own server (impl/raft) declares: the validator's default."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -271,7 +271,7 @@ def replies_without_term(spec: Raft, prev: RaftState, t: Transition[Any],
 
 
 def resolve(names: Sequence[str] | None) -> tuple[Deviation, ...]:
-    """The deviations of these names in catalogue order (None: :data:`DEFAULT`; the
+    """The deviations of these names in catalogue order (None: ``DEFAULT``; the
     name ``none``: none); ValueError naming an unknown one."""
     if names is None:
         names = DEFAULT
