@@ -177,12 +177,26 @@ class _Validator:
         """base's candidates and their variants under the declared deviations; with
         ``sent``, only those that send exactly that message."""
         spec, devs = self.spec, self.deviations
+        blind_send = sent is None and base.label in _SENDS
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
             before = Counter(self.mapping_keys(s))[sent] if sent is not None else 0
+            seen: set[RaftState] = set()
             for t in base.candidates(s):
                 for v in expand(spec, devs, s, t):
-                    if sent is None or Counter(self.mapping_keys(v.state))[sent] > before:
+                    if sent is not None:
+                        if Counter(self.mapping_keys(v.state))[sent] > before:
+                            yield v
+                        continue
+                    if not blind_send:
+                        yield v
+                        continue
+                    # a send the log does not spell out: variants that differ only in
+                    # the message sent look alike to every State line; the first stands
+                    # for them (log sends with their message to tell them apart)
+                    alike = v.state._replace(messages=())
+                    if alike not in seen:
+                        seen.add(alike)
                         yield v
         return Hint(base.label, candidates, base.note)
 

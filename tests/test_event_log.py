@@ -33,28 +33,28 @@ _GOOD_RAFT: list[dict[str, Any]] = [
 ]
 
 _BAD_RAFT: list[tuple[dict[str, Any], str]] = [
-    ({"action": "Timeout", "args": {"i": 0}}, "'node' is a required property"),
-    ({"node": 0, "action": "Tick", "args": {}}, "action: 'Tick' is not one of"),
-    ({"node": -1, "action": "Timeout", "args": {"i": 0}}, "node: -1 is less than the minimum"),
-    ({"node": 0, "action": "Timeout", "args": {}}, "args: 'i' is a required property"),
+    ({"action": "Timeout", "args": {"i": 0}}, "the line must contain ['node'] properties"),
+    ({"node": 0, "action": "Tick", "args": {}}, "action must be one of ['State'"),
+    ({"node": -1, "action": "Timeout", "args": {"i": 0}}, "node must be bigger than or equal to 0"),
+    ({"node": 0, "action": "Timeout", "args": {}}, "args must contain ['i'] properties"),
     ({"node": 0, "action": "State", "args": {"current_term": 0, "role": "Follower",
                                              "voted_for": None, "commit_index": 0}},
-     "args/current_term: 0 is less than the minimum of 1"),
+     "args.current_term must be bigger than or equal to 1"),
     ({"node": 0, "action": "State", "args": {"current_term": 1, "role": "Boss",
                                              "voted_for": None, "commit_index": 0}},
-     "args/role: 'Boss' is not one of"),
+     "args.role must be one of ['Follower', 'Candidate', 'Leader']"),
     ({"node": 0, "action": "State", "args": {"current_term": 1, "role": "Follower",
                                              "voted_for": None, "commit_index": 0,
                                              "log_from": 1}},
-     "args: 'log_suffix' is a dependency of 'log_from'"),
+     "args missing dependency log_suffix for log_from"),
     ({"node": 0, "action": "ClientRequest", "args": {"i": 0, "v": "not base64!"}},
-     "args/v: 'not base64!' does not match"),
+     "args.v must match pattern"),
     ({"node": 1, "action": "HandleRequestVoteRequest", "args": {"m": {
         "t": "RequestVoteRequest", "term": 2, "last_log_term": 0, "source": 0, "dest": 1}}},
-     "args/m: 'last_log_index' is a required property"),
+     "args.m must contain ['last_log_index'] properties"),
     ({"node": 1, "action": "AcceptAppendEntriesRequest", "args": {"m": {
         **ae(2, 0, 0, [], 0, 0, 1), "entries": [[0, "eA=="]]}}},
-     "args/m/entries/0/0: 0 is less than the minimum of 1"),
+     "args.m.entries[0][0] must be bigger than or equal to 1"),
 ]
 
 
@@ -85,10 +85,10 @@ _PAXOS = [
         {"slot": 3, "ballot": [2, 1], "value": "eA=="}]}}, None),
     ({"node": 0, "action": "Phase1a", "args": {"m": {"t": "Prepare", "ballot": [0, 0],
                                                       "source": 0, "dest": 1}}},
-     "args/m/ballot/0: 0 is less than the minimum of 1"),
+     "args.m.ballot[0] must be bigger than or equal to 1"),
     ({"node": 1, "action": "Phase2b", "args": {"m": {
         "t": "Accept", "ballot": [1, 0], "value": "eA==", "source": 0, "dest": 1}}},
-     "args: 'reply' is a required property"),
+     "args must contain ['reply'] properties"),
 ]
 
 
@@ -98,12 +98,13 @@ def test_the_paxos_schema(line: dict[str, Any], error: str | None) -> None:
     assert got == error if error is None else (got or "").startswith(error), got
 
 
-def test_both_schemas_are_versioned_and_valid() -> None:
-    from jsonschema import Draft202012Validator
+def test_both_schemas_are_versioned_draft_07() -> None:
+    import fastjsonschema
 
     for protocol in ("raft", "paxos"):
         s = schema(protocol)
-        Draft202012Validator.check_schema(s)
+        fastjsonschema.compile(s)  # raises on a schema it cannot read
+        assert s["$schema"] == "http://json-schema.org/draft-07/schema#"
         assert s["$id"].endswith(f"{protocol}-event-log.v1.schema.json")
 
 
@@ -120,8 +121,8 @@ def test_the_first_bad_line_is_named(tmp_path: Path) -> None:
     with pytest.raises(TraceError) as err:
         read_logs([path])
     assert str(err.value) == (f"{path}:3: not an event-log line of the schema "
-                              "(raft-event-log.v1.schema.json): args: 'current_term' is a "
-                              "required property")
+                              "(raft-event-log.v1.schema.json): args must contain "
+                              "['commit_index', 'current_term', 'voted_for'] properties")
 
 
 @pytest.mark.parametrize(("text", "error"), [
