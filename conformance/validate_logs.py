@@ -36,7 +36,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agree.conformance.deviations import REPLIES_WITHOUT_TERM, Deviation, expand, resolve
+from agree.conformance.deviations import (
+    PERSISTED_COMMIT_INDEX,
+    REPLIES_WITHOUT_TERM,
+    Deviation,
+    expand,
+    resolve,
+)
 from agree.conformance.event_log import Batch, b64, read_logs
 from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
@@ -271,7 +277,8 @@ class _Validator:
         restarted, closest = min(attempts, key=lambda a: (  # the one that got furthest
             not a[0] if went_back else False, len(a[1].hints) - len(a[1].followed),
             len(a[1].differences), a[0]))
-        why = _plain(i, s, target, restarted, closest.reached)
+        why = _plain(i, s, target, restarted, closest.reached,
+                     PERSISTED_COMMIT_INDEX in {d.name for d in self.deviations})
         inferred = restarted and not any(e.action == "Restart" for e in b.events)
         steps = ", ".join(t.label for t in closest.followed) or "none"
         lines = [why or f"s{i + 1} took a step the spec does not allow",
@@ -407,7 +414,7 @@ class _Validator:
 
 
 def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool,
-           reached: RaftState) -> str:
+           reached: RaftState, persisted_commit: bool) -> str:
     """What went wrong at server i, in a sentence, for the differences that say it
     without the spec's help (a term going backwards, a vote or log forgotten over a
     restart); '' when none applies."""
@@ -431,7 +438,7 @@ def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool,
     if restarted and len(log) < len(s.log[i]):
         return (f"{who} restarted with {len(log)} log entries, fewer than the "
                 f"{len(s.log[i])} it had (the log must survive a restart)")
-    if restarted and commit > 0 and commit == s.commit_index[i]:
+    if restarted and not persisted_commit and commit > 0 and commit == s.commit_index[i]:
         return (f"{who} restarted with commit_index {commit} where raft.tla's Restart sets "
                 "0 (declare persisted_commit_index if it restores it from storage)")
     return ""
