@@ -173,8 +173,9 @@ def fast_backup(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[Raf
     """**Fast backup from a follower's hint.** On a failure reply the leader sets
     ``next_index[j]`` to any index from 1 to its log's length + 1 (the follower's hint,
     e.g. its last index + 1 or the first index of the conflicting term), where raft.tla
-    steps it back by one. The consistency check of the next request keeps this safe;
-    put the hint in the reply's optional ``hint`` field (``match_index`` stays 0)."""
+    steps it back by one. The consistency check of the next request keeps this safe.
+    Log the next_index the leader takes in the reply's optional ``hint`` field
+    (``match_index`` stays 0): then only that jump is tried, else every one."""
     m = t.args[0]
     if m.msuccess:
         return

@@ -116,6 +116,8 @@ def _event(obj: dict[str, Any], where: str, termless: bool) -> Event:
     for name, value in dict(obj.get("args") or {}).items():
         if name == "m":
             args.append((name, _message(value, where, termless)))
+            if isinstance(value, dict) and "hint" in value:  # fast_backup's next_index
+                args.append(("hint", value["hint"]))
         elif name == "v":
             args.append((name, b64(value, where)))
         else:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agree.conformance.deviations import (
+    FAST_BACKUP,
     PERSISTED_COMMIT_INDEX,
     REPLIES_WITHOUT_TERM,
     Deviation,
@@ -238,7 +239,10 @@ class _Validator:
             sent = self.key(args["m"]) if "m" in args else None
             return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)
         if "m" in args:
-            return self.on_message(label, self.key(args["m"]))
+            hint = self.on_message(label, self.key(args["m"]))
+            if "hint" in args:
+                return _hinted(hint, args["m"], int(args["hint"]))  # type: ignore[call-overload]
+            return hint
         return self.deviate(self.mapping.hint_of(e))
 
     # -- one batch -------------------------------------------------------------------
@@ -346,6 +350,12 @@ class _Validator:
                 missing = [k for k in self.received(b) if not bag[k]]
                 out.append(f"s{i + 1} at {b.where}"
                            + (f" needs {show_key(missing[0])}" if missing else ""))
+                if missing and missing[0][0] in (RVRESP, AERESP) and any(
+                        e.action in _SENDS and dict(e.args).get("j") == missing[0][-2]
+                        for e in b.events):
+                    out[-1] += (f" (a reply to a request this same batch sends to "
+                                f"s{missing[0][-2] + 1}? end a batch, with its State line, "
+                                "before its requests are answered)")
         return out
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -411,6 +421,19 @@ class _Validator:
         self.logs[b.node] = tuple((e.term, e.value) for e in self.state.log[b.node])
         self.pos[b.node] += 1
         self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
+
+
+def _hinted(hint: Hint, m: Any, next_index: int) -> Hint:
+    """A failure reply carrying the follower's hint: fast_backup's variants only with the
+    next_index the hint names (the others could not have been taken)."""
+    i, j = m.dest, m.source
+
+    def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+        for t in hint.candidates(s):
+            if f"[{FAST_BACKUP}]" not in t.action.label or \
+                    t.state.next_index[i][j] == next_index:
+                yield t
+    return Hint(hint.label, candidates, hint.note)
 
 
 def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool,

@@ -154,7 +154,7 @@ def test_pipelined_next_index_still_refuses_a_commit_before_any_ack(tmp_path: Pa
 
 # -- fast_backup ------------------------------------------------------------------------
 
-def _backup(r: Run, match_from_hint: bool = False) -> None:
+def _backup(r: Run, match_from_hint: bool = False, hint: int = 1) -> None:
     """s1 replicates a, b to s2 in term 2; s2 leads term 3 with s3's vote, its
     heartbeat to s3 fails, and s3's hint sends it back to index 1 at once."""
     r.elect()
@@ -174,7 +174,7 @@ def _backup(r: Run, match_from_hint: bool = False) -> None:
             ("become_leader",), ("send", hb), role="Leader", vr=[1, 2], vg=[1, 2],
             next=[3, 3, 3])
     r.batch(2, ("receive", "RejectAppendEntriesRequest", hb))
-    r.batch(1, ("receive", "HandleAppendEntriesResponse", aer(3, False, 0, 2, 1, hint=1)),
+    r.batch(1, ("receive", "HandleAppendEntriesResponse", aer(3, False, 0, 2, 1, hint=hint)),
             next=[3, 3, 1], match=[0, 0, 2] if match_from_hint else [0, 0, 0])
 
 
@@ -187,6 +187,14 @@ def test_fast_backup(tmp_path: Path) -> None:
     ok = r.validate(dv.FAST_BACKUP)
     assert ok.ok, ok.text
     assert ok.coverage["HandleAppendEntriesResponse[fast_backup]"] == 1
+
+
+def test_fast_backup_takes_the_next_index_the_hint_names(tmp_path: Path) -> None:
+    r = Run(tmp_path)
+    _backup(r, hint=2)  # the reply says 2, the leader's State says it took 1
+    report = r.validate(dv.FAST_BACKUP)
+    _refused(report.text, report.ok)
+    assert "next_index[s2]: spec [3, 3, 2], log [3, 3, 1]" in report.text
 
 
 def test_fast_backup_still_refuses_a_match_taken_from_a_failure(tmp_path: Path) -> None:

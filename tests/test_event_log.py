@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _eventlogs import Run, ae, aer
+from _eventlogs import Run, ae, aer, rvr
 
 from agree.cli.main import main
 from agree.conformance.event_log import line_error, read_logs, schema
@@ -220,3 +220,21 @@ def test_max_batch_defaults_to_the_logs(tmp_path: Path) -> None:
     assert report.ok, report.text
     assert "entries per AppendEntries: 2" in report.text
     assert not r.validate(max_batch=64).ok
+
+
+def test_a_batch_waiting_for_the_reply_to_its_own_request_is_named(tmp_path: Path) -> None:
+    """The first pitfall of a new writer: one batch per tick, holding a request and the
+    handling of its reply, can never be placed (its receive waits for its own send)."""
+    r = Run(tmp_path)
+    r.batch(0, ("timeout",), ("vote_for_self", 2, 0, 0), ("send", request_vote(2, 0, 0, 0, 1)),
+            ("receive", "HandleRequestVoteResponse", rvr(2, True, 1, 0)), ("become_leader",),
+            term=2, role="Leader", voted=0, vr=[0, 1], vg=[0, 1], next=[1, 1], match=[0, 0])
+    m = request_vote(2, 0, 0, 0, 1)
+    r.batch(1, ("receive", "UpdateTerm", m), ("receive", "HandleRequestVoteRequest", m),
+            term=2, voted=0)
+    report = r.validate()
+    assert not report.ok
+    assert "every server waits for a message never sent" in report.text
+    assert ("needs s2->s1 RequestVoteResponse term=2 granted (a reply to a request this "
+            "same batch sends to s2? end a batch, with its State line, before its requests "
+            "are answered)") in report.text
