@@ -32,7 +32,7 @@ from agree.impl.raft.messages import AppendEntriesResponse, RequestVoteResponse
 from agree.impl.wire import CodecError, decode_payload
 from agree.traces.trace import TraceError
 
-__all__ = ["SCHEMAS", "Batch", "b64", "line_error", "read_logs", "schema"]
+__all__ = ["SCHEMAS", "Batch", "b64", "line_error", "max_batch_of", "read_logs", "schema"]
 
 #: protocol -> the schema file of its event log (version 1)
 SCHEMAS = {"raft": "raft-event-log.v1.schema.json", "paxos": "paxos-event-log.v1.schema.json"}
@@ -180,3 +180,18 @@ def read_logs(paths: list[str], termless_replies: bool = False,
                 if m is not None:
                     n = max(n, getattr(m, "source", 0) + 1, getattr(m, "dest", 0) + 1)
     return [per.get(k, []) for k in range(n)], notes
+
+
+def max_batch_of(nodes: list[list[Batch]]) -> int:
+    """The most entries any AppendEntries request in the logs carries (at least 1): the
+    servers' batch size as far as the logs show it (a request with fewer entries had no
+    more to send, so this is the spec's entries_per_append that fits)."""
+    most = 1
+    for batches in nodes:
+        for b in batches:
+            for e in b.events:
+                m = dict(e.args).get("m")
+                entries = getattr(m, "entries", None)
+                if entries is not None:
+                    most = max(most, len(entries))
+    return most

@@ -1,8 +1,8 @@
 """`agree validate LOG...`: are the event logs of a real run a behaviour of the Raft spec?
 
-`agree serve --event-log FILE` appends, after every Ready, the protocol events
-of that Ready (raft.tla action names, messages as on the wire) and then one
-``State`` line with the server's variables. Each server's log is in its own
+`agree serve --event-log FILE` (or any writer of the schema) appends, after every
+Ready, the protocol events of that Ready (raft.tla action names, messages as on the
+wire) and then one ``State`` line with the server's variables. Each server's log is in its own
 order; there is no global clock. Validation merges the logs by searching for an
 interleaving of the servers' Ready batches that the spec allows:
 
@@ -44,12 +44,12 @@ from agree.conformance.deviations import (
     expand,
     resolve,
 )
-from agree.conformance.event_log import Batch, b64, read_logs
+from agree.conformance.event_log import Batch, b64, max_batch_of, read_logs
+from agree.conformance.explain import diff, plain
 from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
     RaftMapping,
-    ValueCodec,
     message_key,
     spec_message_key,
 )
@@ -71,8 +71,6 @@ __all__ = ["Batch", "Report", "max_batch_of", "read_logs", "validate", "validate
 _SENDS = ("RequestVote", "AppendEntries")
 #: State fields an implementation that does not keep them may leave out
 _OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
-_VAR_NAMES = ("current_term", "state", "voted_for", "log", "commit_index", "votes_responded",
-              "votes_granted", "next_index", "match_index")
 
 
 @dataclass
@@ -264,7 +262,7 @@ class _Validator:
             if restart:
                 hints.insert(0, self.deviate(self.mapping.on_server("Restart", b.node)))
             result = match_step(self.spec, self.state, hints, target, project,
-                                lambda a, c: _diff(a, c, b.node, self.mapping.codec),
+                                lambda a, c: diff(a, c, b.node, self.mapping.codec),
                                 blind_depth=0)
             if isinstance(result, Match):
                 return result
@@ -281,7 +279,7 @@ class _Validator:
         restarted, closest = min(attempts, key=lambda a: (  # the one that got furthest
             not a[0] if went_back else False, len(a[1].hints) - len(a[1].followed),
             len(a[1].differences), a[0]))
-        why = _plain(i, s, target, restarted, closest.reached,
+        why = plain(i, s, target, restarted, closest.reached,
                      PERSISTED_COMMIT_INDEX in {d.name for d in self.deviations})
         inferred = restarted and not any(e.action == "Restart" for e in b.events)
         steps = ", ".join(t.label for t in closest.followed) or "none"
@@ -434,71 +432,6 @@ def _hinted(hint: Hint, m: Any, next_index: int) -> Hint:
                     t.state.next_index[i][j] == next_index:
                 yield t
     return Hint(hint.label, candidates, hint.note)
-
-
-def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool,
-           reached: RaftState, persisted_commit: bool) -> str:
-    """What went wrong at server i, in a sentence, for the differences that say it
-    without the spec's help (a term going backwards, a vote or log forgotten over a
-    restart); '' when none applies."""
-    term, _, voted, log, commit = target[:5]
-    who = f"s{i + 1}"
-    if term < s.current_term[i]:
-        if restarted:
-            return (f"{who} restarted with current_term {term}, lower than the "
-                    f"{s.current_term[i]} it had before (current_term must survive a "
-                    "restart: is it persisted?)")
-        return f"{who}'s current_term went down from {s.current_term[i]} to {term}"
-    if restarted and term < reached.current_term[i]:
-        return (f"{who} restarted and its current_term went back: it ends the batch in term "
-                f"{term}, where from the {s.current_term[i]} it had before the spec reaches "
-                f"{reached.current_term[i]} (current_term must survive a restart)")
-    had = s.voted_for[i]
-    if term == s.current_term[i] and had is not None and voted not in (None, had):
-        return (f"{who} {'restarted and ' if restarted else ''}voted for s{voted + 1} in "
-                f"term {term}, where it had voted for s{had + 1} in that term "
-                "already" + (" (voted_for must survive a restart)" if restarted else ""))
-    if restarted and len(log) < len(s.log[i]):
-        return (f"{who} restarted with {len(log)} log entries, fewer than the "
-                f"{len(s.log[i])} it had (the log must survive a restart)")
-    if restarted and not persisted_commit and commit > 0 and commit == s.commit_index[i]:
-        return (f"{who} restarted with commit_index {commit} where raft.tla's Restart sets "
-                "0 (declare persisted_commit_index if it restores it from storage)")
-    return ""
-
-
-def _diff(spec_side: tuple[Any, ...], log_side: tuple[Any, ...], i: int,
-          codec: ValueCodec) -> list[str]:
-    return [f"{name}[s{i + 1}]: spec {_show(name, a, codec)}, log {_show(name, c, codec)}"
-            for name, a, c in zip(_VAR_NAMES, spec_side, log_side, strict=True) if a != c]
-
-
-def _show(name: str, v: Any, codec: ValueCodec) -> str:
-    """A variable's value as the log writes it: servers s1.., entries term:value."""
-    if name == "voted_for":
-        return "Nil" if v is None else f"s{v + 1}"
-    if name == "log":
-        return "[" + ", ".join(f"{e.term}:{codec.show(e.value)}" for e in v) + "]"
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(f"s{x + 1}" for x in sorted(v)) + "}"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(map(str, v)) + "]"
-    return str(v)
-
-
-def max_batch_of(nodes: list[list[Batch]]) -> int:
-    """The most entries any AppendEntries request in the logs carries (at least 1): the
-    servers' batch size as far as the logs show it (a request with fewer entries had no
-    more to send, so this is the spec's entries_per_append that fits)."""
-    most = 1
-    for batches in nodes:
-        for b in batches:
-            for e in b.events:
-                m = dict(e.args).get("m")
-                entries = getattr(m, "entries", None)
-                if entries is not None:
-                    most = max(most, len(entries))
-    return most
 
 
 def validate(nodes: list[list[Batch]], max_batch: int,
