@@ -114,7 +114,8 @@ def append_entries(term: int, prev_log_index: int, prev_log_term: int,
 def append_entries_response(term: int | None, success: bool, match_index: int, source: int,
                             dest: int, hint: int | None = None) -> Message:
     """An AppendEntriesResponse: match_index on success (0 on failure); ``hint``, on a
-    failure, the index the follower suggests the leader retry from (fast_backup)."""
+    failure, the next_index the leader takes from it (the fast_backup deviation: the
+    follower's suggestion, as the leader applies it)."""
     m: Message = {"t": "AppendEntriesResponse", "success": bool(success),
                   "match_index": match_index, "source": source, "dest": dest}
     if term is not None:
@@ -147,8 +148,7 @@ class EventLogWriter:
 
     def event(self, action: str, **args: Any) -> None:
         """Any event of the schema, its arguments as given (the calls below build them)."""
-        self._pending.append(json.dumps({"node": self.node, "action": action, "args": args},
-                                        separators=(",", ":")))
+        self._pending.append(json.dumps({"node": self.node, "action": action, "args": args}))
 
     def restart(self) -> None:
         """Restart(i): the server came back from its storage (optional: `agree validate`

@@ -44,7 +44,8 @@ def register(sub: Any) -> None:
     v = sub.add_parser(
         "validate", help="check a real run's event logs against the Raft spec",
         description="Merge the JSON-lines event logs of the servers of one run (written by "
-        "`agree serve --event-log FILE`) and check that they are a behaviour of the Raft spec, "
+        "`agree serve --event-log FILE`, by agree.eventlog's EventLogWriter, or by any writer "
+        "of the schema) and check that they are a behaviour of the Raft spec, "
         "searching over the steps the logs do not show (message loss, duplication). Every line is "
         "first checked against the event-log schema (raft-event-log.v1). Exit 0: "
         "the run is a behaviour of the spec; 1: it is not (the first step that fails is "
@@ -105,9 +106,8 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def run_validate(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.conformance.validate_logs import validate_files
-
     from agree.conformance.deviations import resolve
+    from agree.conformance.validate_logs import validate_files
 
     if args.max_batch is not None and args.max_batch < 1:
         raise UsageError("agree validate: --max-batch must be at least 1")

@@ -10,7 +10,7 @@ property is still checked on every state passed through, so a deviation cannot l
 safety violation through (tests/test_deviations.py holds each to it both ways: a run
 using it accepted, a seeded real bug still refused with it on).
 
-Without ``--deviation``, the validator declares :data:`DEFAULT` (what agree's own
+Without ``--deviation``, the validator declares ``DEFAULT`` (what agree's own
 server does); any ``--deviation`` replaces the default (``--deviation none``: raft.tla
 exactly).
 """
@@ -61,8 +61,8 @@ SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 
-#: What agree's own server (impl/raft) declares: the validator's default.
 DEFAULT: tuple[str, ...] = (MONOTONIC_COMMIT_INDEX,)
+"""What agree's own server (impl/raft) declares: the validator's default."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -121,7 +121,8 @@ def kept_commit_index(prev: RaftState, t: Transition[Any]) -> RaftState | None:
     old = prev.commit_index[i]
     if t.state.commit_index[i] >= old:
         return None
-    return t.state._replace(commit_index=put(t.state.commit_index, i, old))
+    state: RaftState = t.state._replace(commit_index=put(t.state.commit_index, i, old))
+    return state
 
 
 # The catalogue, in the order the variants compose (batched before pipelined: the
@@ -172,8 +173,9 @@ def fast_backup(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[Raf
     """**Fast backup from a follower's hint.** On a failure reply the leader sets
     ``next_index[j]`` to any index from 1 to its log's length + 1 (the follower's hint,
     e.g. its last index + 1 or the first index of the conflicting term), where raft.tla
-    steps it back by one. The consistency check of the next request keeps this safe;
-    put the hint in the reply's optional ``hint`` field (``match_index`` stays 0)."""
+    steps it back by one. The consistency check of the next request keeps this safe.
+    Log the next_index the leader takes in the reply's optional ``hint`` field
+    (``match_index`` stays 0): then only that jump is tried, else every one."""
     m = t.args[0]
     if m.msuccess:
         return
@@ -224,8 +226,10 @@ def persisted_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
 def no_denial_replies(spec: Raft, prev: RaftState, t: Transition[Any],
                       ) -> Iterator[RaftState]:
     """**No denial replies.** A server that denies a vote, or rejects an AppendEntries
-    request, handles the request without replying (raft.tla always replies). Log the
-    handling (or nothing at all: a request never handled simply stays in flight)."""
+    request, handles the request without replying (raft.tla always replies). Declaring
+    it is explicit but changes no verdict: raft.tla's network may lose any reply and the
+    validator never looks for a reply nobody received, so such a run validates without
+    it too. Log the handling, or nothing (a request never handled stays in flight)."""
     reply = _added(prev, t.state)
     if reply is None:
         return
@@ -268,7 +272,7 @@ def replies_without_term(spec: Raft, prev: RaftState, t: Transition[Any],
 
 
 def resolve(names: Sequence[str] | None) -> tuple[Deviation, ...]:
-    """The deviations of these names in catalogue order (None: :data:`DEFAULT`; the
+    """The deviations of these names in catalogue order (None: ``DEFAULT``; the
     name ``none``: none); ValueError naming an unknown one."""
     if names is None:
         names = DEFAULT

@@ -116,6 +116,13 @@ class ValueCodec:
             self._ids[value] = int(text) if text.isdigit() else 1000 + len(self._ids)
         return self._ids[value]
 
+    def show(self, v: int) -> str:
+        """The client value a spec value stands for, as text (for reports)."""
+        for value, k in self._ids.items():
+            if k == v:
+                return value.decode("ascii", "replace")
+        return str(v)
+
 
 def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
     return tuple(rt.Entry(e.term, codec.decode(e.value)) for e in log)

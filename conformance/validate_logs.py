@@ -1,8 +1,8 @@
 """`agree validate LOG...`: are the event logs of a real run a behaviour of the Raft spec?
 
-`agree serve --event-log FILE` appends, after every Ready, the protocol events
-of that Ready (raft.tla action names, messages as on the wire) and then one
-``State`` line with the server's variables. Each server's log is in its own
+`agree serve --event-log FILE` (or any writer of the schema) appends, after every
+Ready, the protocol events of that Ready (raft.tla action names, messages as on the
+wire) and then one ``State`` line with the server's variables. Each server's log is in its own
 order; there is no global clock. Validation merges the logs by searching for an
 interleaving of the servers' Ready batches that the spec allows:
 
@@ -36,8 +36,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agree.conformance.deviations import REPLIES_WITHOUT_TERM, Deviation, expand, resolve
-from agree.conformance.event_log import Batch, b64, read_logs
+from agree.conformance.deviations import (
+    FAST_BACKUP,
+    PERSISTED_COMMIT_INDEX,
+    REPLIES_WITHOUT_TERM,
+    Deviation,
+    expand,
+    resolve,
+)
+from agree.conformance.event_log import Batch, b64, max_batch_of, read_logs
+from agree.conformance.explain import diff, plain
 from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
@@ -63,8 +71,6 @@ __all__ = ["Batch", "Report", "max_batch_of", "read_logs", "validate", "validate
 _SENDS = ("RequestVote", "AppendEntries")
 #: State fields an implementation that does not keep them may leave out
 _OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
-_VAR_NAMES = ("current_term", "state", "voted_for", "log", "commit_index", "votes_responded",
-              "votes_granted", "next_index", "match_index")
 
 
 @dataclass
@@ -176,12 +182,26 @@ class _Validator:
         """base's candidates and their variants under the declared deviations; with
         ``sent``, only those that send exactly that message."""
         spec, devs = self.spec, self.deviations
+        blind_send = sent is None and base.label in _SENDS
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
             before = Counter(self.mapping_keys(s))[sent] if sent is not None else 0
+            seen: set[RaftState] = set()
             for t in base.candidates(s):
                 for v in expand(spec, devs, s, t):
-                    if sent is None or Counter(self.mapping_keys(v.state))[sent] > before:
+                    if sent is not None:
+                        if Counter(self.mapping_keys(v.state))[sent] > before:
+                            yield v
+                        continue
+                    if not blind_send:
+                        yield v
+                        continue
+                    # a send the log does not spell out: variants that differ only in
+                    # the message sent look alike to every State line; the first stands
+                    # for them (log sends with their message to tell them apart)
+                    alike = v.state._replace(messages=())
+                    if alike not in seen:
+                        seen.add(alike)
                         yield v
         return Hint(base.label, candidates, base.note)
 
@@ -217,7 +237,10 @@ class _Validator:
             sent = self.key(args["m"]) if "m" in args else None
             return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)
         if "m" in args:
-            return self.on_message(label, self.key(args["m"]))
+            hint = self.on_message(label, self.key(args["m"]))
+            if "hint" in args:
+                return _hinted(hint, args["m"], int(args["hint"]))  # type: ignore[call-overload]
+            return hint
         return self.deviate(self.mapping.hint_of(e))
 
     # -- one batch -------------------------------------------------------------------
@@ -239,7 +262,8 @@ class _Validator:
             if restart:
                 hints.insert(0, self.deviate(self.mapping.on_server("Restart", b.node)))
             result = match_step(self.spec, self.state, hints, target, project,
-                                lambda a, c: _diff(a, c, b.node), blind_depth=0)
+                                lambda a, c: diff(a, c, b.node, self.mapping.codec),
+                                blind_depth=0)
             if isinstance(result, Match):
                 return result
             attempts.append((restart or logged_restart, result))
@@ -252,17 +276,18 @@ class _Validator:
         (with the Restart the merge inferred), and where the last matches were."""
         i, s = b.node, self.state
         went_back = target[0] < s.current_term[i]  # only a restart can explain it
-        restarted, closest = min(attempts, key=lambda a: (
-            not a[0] if went_back else False, len(a[1].differences) or 99, a[0]))
-        why = _plain(i, s, target, restarted)
+        restarted, closest = min(attempts, key=lambda a: (  # the one that got furthest
+            not a[0] if went_back else False, len(a[1].hints) - len(a[1].followed),
+            len(a[1].differences), a[0]))
+        why = plain(i, s, target, restarted, closest.reached,
+                     PERSISTED_COMMIT_INDEX in {d.name for d in self.deviations})
+        inferred = restarted and not any(e.action == "Restart" for e in b.events)
         steps = ", ".join(t.label for t in closest.followed) or "none"
-        lines = [f"{why or f's{i + 1} took a step the spec does not allow'}",
+        lines = [why or f"s{i + 1} took a step the spec does not allow",
                  f"  refused: {b.where}, s{i + 1}'s batch (events: "
-                 f"{', '.join(h for h in closest.hints) or 'none'})"
-                 + (", after the Restart the merge inferred" if restarted and not any(
-                     e.action == "Restart" for e in b.events) else ""),
-                 f"  closest attempt: {'Restart, ' if restarted else ''}{steps}"
-                 .replace("Restart, Restart", "Restart")]
+                 f"{', '.join(e.action for e in b.events) or 'none'})"
+                 + (", after a Restart the merge inferred" if inferred else ""),
+                 f"  closest attempt: {steps}"]
         if closest.stuck_at is not None:
             lines.append(f"  no spec step takes {closest.stuck_at} there")
         if closest.differences:
@@ -323,6 +348,12 @@ class _Validator:
                 missing = [k for k in self.received(b) if not bag[k]]
                 out.append(f"s{i + 1} at {b.where}"
                            + (f" needs {show_key(missing[0])}" if missing else ""))
+                if missing and missing[0][0] in (RVRESP, AERESP) and any(
+                        e.action in _SENDS and dict(e.args).get("j") == missing[0][-2]
+                        for e in b.events):
+                    out[-1] += (f" (a reply to a request this same batch sends to "
+                                f"s{missing[0][-2] + 1}? end a batch, with its State line, "
+                                "before its requests are answered)")
         return out
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -390,49 +421,17 @@ class _Validator:
         self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
 
 
-def _plain(i: int, s: RaftState, target: tuple[Any, ...], restarted: bool) -> str:
-    """What went wrong at server i, in a sentence, for the differences that say it
-    without the spec's help (a term going backwards, a vote or log forgotten over a
-    restart); '' when none applies."""
-    term, _, voted, log, commit = target[:5]
-    who = f"s{i + 1}"
-    if term < s.current_term[i]:
-        if restarted:
-            return (f"{who} restarted with current_term {term}, lower than the "
-                    f"{s.current_term[i]} it had before (current_term must survive a "
-                    "restart: is it persisted?)")
-        return f"{who}'s current_term went down from {s.current_term[i]} to {term}"
-    if restarted and term == s.current_term[i] and s.voted_for[i] is not None \
-            and voted not in (None, s.voted_for[i]):
-        return (f"{who} restarted and voted for s{voted + 1} in term {term}, where it had "
-                f"voted for s{s.voted_for[i] + 1} before (voted_for must survive a restart)")
-    if restarted and len(log) < len(s.log[i]):
-        return (f"{who} restarted with {len(log)} log entries, fewer than the "
-                f"{len(s.log[i])} it had (the log must survive a restart)")
-    if restarted and commit > 0 and commit == s.commit_index[i]:
-        return (f"{who} restarted with commit_index {commit} where raft.tla's Restart sets "
-                "0 (declare persisted_commit_index if it restores it from storage)")
-    return ""
+def _hinted(hint: Hint, m: Any, next_index: int) -> Hint:
+    """A failure reply carrying the follower's hint: fast_backup's variants only with the
+    next_index the hint names (the others could not have been taken)."""
+    i, j = m.dest, m.source
 
-
-def _diff(spec_side: tuple[Any, ...], log_side: tuple[Any, ...], i: int) -> list[str]:
-    return [f"{name}[s{i + 1}]: spec {a}, log {c}"
-            for name, a, c in zip(_VAR_NAMES, spec_side, log_side, strict=True) if a != c]
-
-
-def max_batch_of(nodes: list[list[Batch]]) -> int:
-    """The most entries any AppendEntries request in the logs carries (at least 1): the
-    servers' batch size as far as the logs show it (a request with fewer entries had no
-    more to send, so this is the spec's entries_per_append that fits)."""
-    most = 1
-    for batches in nodes:
-        for b in batches:
-            for e in b.events:
-                m = dict(e.args).get("m")
-                entries = getattr(m, "entries", None)
-                if entries is not None:
-                    most = max(most, len(entries))
-    return most
+    def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+        for t in hint.candidates(s):
+            if f"[{FAST_BACKUP}]" not in t.action.label or \
+                    t.state.next_index[i][j] == next_index:
+                yield t
+    return Hint(hint.label, candidates, hint.note)
 
 
 def validate(nodes: list[list[Batch]], max_batch: int,

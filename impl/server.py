@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import os
 import random
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
+from agree.eventlog import EventLogWriter
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
@@ -95,8 +95,8 @@ class KVServer:
         self._client_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._event_log: IO[str] | None = (open(opts.event_log, "a", encoding="utf-8")  # noqa: SIM115
-                                           if opts.event_log else None)
+        self._event_log: EventLogWriter | None = (EventLogWriter(opts.event_log, self.id)
+                                                  if opts.event_log else None)
         #: why the node fail-stopped (one line), or None while it is healthy
         self.failure: str | None = None
         self._stopped = asyncio.Event()
@@ -205,23 +205,19 @@ class KVServer:
             self._fail_waiters("leadership lost")
 
     def _log_events(self, ready: Ready) -> None:
+        """The Ready's events, then the State line (agree.eventlog: the same writer as
+        any other implementation's)."""
         assert self._event_log is not None
         c = self.core
         for event in ready.events:
-            self._event_log.write(json.dumps(event_to_json(self.id, event)) + "\n")
-        state: dict[str, Any] = {
-                 "current_term": c.current_term, "role": c.role.value, "voted_for": c.voted_for,
-                 "commit_index": c.commit_index, "log_len": c.last_index,
-                 "votes_responded": sorted(c.votes_responded),
-                 "votes_granted": sorted(c.votes_granted),
-                 "next_index": list(c.next_index), "match_index": list(c.match_index)}
+            self._event_log.event(event.action, **event_to_json(self.id, event)["args"])
+        suffix = None
         if ready.first_index is not None:
-            state["log_from"] = ready.first_index
-            state["log_suffix"] = [[e.term, base64.b64encode(e.value).decode()]
-                                   for e in ready.entries]
-        self._event_log.write(json.dumps({"node": self.id, "action": "State",
-                                          "args": state}) + "\n")
-        self._event_log.flush()
+            suffix = [(e.term, e.value) for e in ready.entries]
+        self._event_log.state(c.current_term, c.role.value, c.voted_for, c.commit_index,
+                              votes_responded=c.votes_responded, votes_granted=c.votes_granted,
+                              next_index=c.next_index, match_index=c.match_index,
+                              log_from=ready.first_index, log_suffix=suffix)
 
     # ---- connections ----
     async def _on_connection(self, reader: asyncio.StreamReader,

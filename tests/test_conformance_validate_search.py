@@ -20,6 +20,7 @@ import pytest
 from agree.cli.main import main
 from agree.conformance import validate_logs
 from agree.conformance.validate_logs import validate_files
+from agree.eventlog import EventLogWriter
 from agree.impl.raft import Config, RaftCore, Ready
 from agree.impl.server import KVServer
 from agree.impl.sim import SimNode, Simulator
@@ -35,7 +36,8 @@ class _LoggingSimulator(Simulator):
     def _new_core(self, node: SimNode) -> RaftCore:
         core = super()._new_core(node)
         take = core.ready
-        writer = SimpleNamespace(_event_log=self.files[node.id], core=core, id=node.id)
+        writer = SimpleNamespace(_event_log=EventLogWriter(self.files[node.id], node.id),
+                                 core=core, id=node.id)
 
         def ready() -> Ready:
             r = take()

@@ -30,7 +30,12 @@ def loaded(*modules: str) -> dict[str, object]:
 
 
 def test_the_server_loads_nothing_of_the_checker_side() -> None:
-    assert loaded("agree.impl.server", "agree.impl.node")["agree"] == ["impl"]
+    # agree.eventlog: the stdlib-only event-log writer any implementation may use
+    assert loaded("agree.impl.server", "agree.impl.node")["agree"] == ["eventlog", "impl"]
+
+
+def test_the_event_log_writer_loads_nothing_of_agree() -> None:
+    assert loaded("agree.eventlog")["agree"] == ["eventlog"]
 
 
 def test_the_spec_api_loads_no_engine() -> None:

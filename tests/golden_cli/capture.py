@@ -101,6 +101,8 @@ BAD_INPUT: list[list[str]] = [
     ["validate"],
     ["validate", "missing.jsonl"],
     ["validate", "garbage.jsonl"],
+    ["validate", "--deviation", "nosuch", "garbage.jsonl"],
+    ["validate", "--max-batch", "0", "garbage.jsonl"],
     ["serve", "--id", "x", "--peers", "127.0.0.1:7000", "--data", "d"],
     ["serve", "--id", "3", "--peers", "127.0.0.1:7000,127.0.0.1:7001", "--data", "d"],
     ["cluster"],
