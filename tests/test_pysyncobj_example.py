@@ -93,6 +93,7 @@ DEVIATIONS = ("pipelined_next_index", "fast_backup", "monotonic_match_index",
               "monotonic_commit_index", "lazily_persisted_commit_index")
 
 
+@pytest.mark.reference  # ~20 s of real processes under faults: beyond the CI budget
 def test_pysyncobj_under_agree_chaos_real_with_its_own_processes(
         pysyncobj: Any, tmp_path: Path) -> None:
     """`agree chaos --real --cluster-cmd ... --client ...`: 0.3.17's three processes behind
