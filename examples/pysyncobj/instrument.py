@@ -182,6 +182,12 @@ class AgreeSyncObj(SyncObj):
         super().__init__(nodes[me], [x for k, x in enumerate(nodes) if k != me], conf,
                          consumers=consumers, transportClass=AgreeTransport)
         self._agree = Recorder(self, me, [getattr(x, "id", x) for x in nodes], event_log)
+        poll = self._poller.poll
+
+        def log_then_poll(timeout):  # the tick's batch is logged before waiting for input
+            self._agree.flush()
+            return poll(timeout)
+        self._poller.poll = log_then_poll
 
     def _onTick(self, timeToWait=0.0):
         super()._onTick(timeToWait)
