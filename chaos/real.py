@@ -4,7 +4,8 @@ Every node talks to every other through a TCP proxy run by this process (one
 per direction), so a partition is the proxy refusing and cutting connections.
 Faults, drawn from a seed and bounded in number and time: SIGKILL of a node
 (the leader more often) and a restart from its SQLite file, SIGSTOP and
-SIGCONT, and isolating one node. Concurrent clients (the implementation's own
+SIGCONT, isolating one node, delaying its links, and cutting its connections
+once (what they carry is lost). Concurrent clients (the implementation's own
 KVClient, retrying with the same client id and sequence number) record a
 history with wall-clock times. At the end every fault is undone, the cluster
 must converge, every key is read, the nodes are stopped and their databases
@@ -87,11 +88,13 @@ def _free_ports(k: int) -> list[int]:
 
 
 class Proxy:
-    """One direction of one link (node i -> node j): forwards, or cuts when blocked."""
+    """One direction of one link (node i -> node j): forwards (after ``delay`` seconds per
+    chunk, in order), drops what is in flight when cut, and refuses while blocked."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.blocked = False
+        self.delay = 0.0
         self._writers: list[asyncio.StreamWriter] = []
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -102,6 +105,10 @@ class Proxy:
 
     def block(self) -> None:
         self.blocked = True
+        self.cut()
+
+    def cut(self) -> None:
+        """Close the connections (what they carry is lost); new ones are let through."""
         for w in self._writers:
             w.close()
         self._writers.clear()
@@ -131,6 +138,8 @@ class Proxy:
                 data = await reader.read(65536)
                 if not data or self.blocked:
                     break
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 writer.write(data)
                 await writer.drain()
         except (OSError, RuntimeError):
@@ -190,6 +199,18 @@ class RealCluster:
                 else:
                     proxy.blocked = False
 
+    def slow(self, k: int, delay: float) -> None:
+        """Delay everything to and from node k by ``delay`` seconds (0: no more)."""
+        for (i, j), proxy in self.proxies.items():
+            if k in (i, j):
+                proxy.delay = delay
+
+    def drop(self, k: int) -> None:
+        """Cut node k's connections once: the messages on the way are lost."""
+        for (i, j), proxy in self.proxies.items():
+            if k in (i, j):
+                proxy.cut()
+
     async def status(self, k: int) -> dict[str, Any] | None:
         client = KVClient([self.addresses[k]], timeout=1, attempt_timeout=0.5)
         try:
@@ -240,7 +261,8 @@ class _RealRun:
         self.cluster = RealCluster(opts.nodes, data)
         self.history = HistoryRecorder(sessions=True)
         self.writes: dict[int, tuple[str, int]] = {}
-        self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0})
+        self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0, "delays": 0,
+                                       "drops": 0})
         self.t0 = time.monotonic()
 
     def now(self) -> float:
@@ -263,7 +285,7 @@ class _RealRun:
     # -- faults ------------------------------------------------------------------------
     async def _faults(self, end: float) -> None:
         rng, cluster = self.rng, self.cluster
-        kinds = ["kill", "stop", "partition"]
+        kinds = ["kill", "stop", "partition", "delay", "drop"]
         await asyncio.sleep(1.0)
         for count in range(self.opts.faults):
             if time.monotonic() >= end - 1:
@@ -285,11 +307,22 @@ class _RealRun:
                 self.out.faults["stops"] += 1
                 await asyncio.sleep(hold)
                 cluster.freeze(k, False)
-            else:
+            elif kind == "partition":
                 cluster.isolate(k, True)
                 self.out.faults["partitions"] += 1
                 await asyncio.sleep(hold)
                 cluster.isolate(k, False)
+            elif kind == "delay":
+                delay = rng.uniform(0.05, 0.3)
+                self.out.fault_log[-1] += f", {delay * 1000:.0f} ms on each link"
+                cluster.slow(k, delay)
+                self.out.faults["delays"] += 1
+                await asyncio.sleep(hold)
+                cluster.slow(k, 0.0)
+            else:
+                self.out.fault_log[-1] = f"t={self.now():.2f}s: drop {who}'s connections"
+                cluster.drop(k)
+                self.out.faults["drops"] += 1
             await asyncio.sleep(rng.uniform(0.3, 1.0))
         while time.monotonic() < end:
             await asyncio.sleep(0.05)

@@ -85,7 +85,8 @@ def register(sub: Any) -> None:
                    help="stop starting schedules after SECONDS (exit 3 if not all ran)")
     p.add_argument("--real", action="store_true",
                    help="chaos with three real server processes on 127.0.0.1 instead: "
-                   "SIGKILL, SIGSTOP and partitions through local TCP proxies")
+                   "SIGKILL, SIGSTOP, and partitions, delays and dropped connections "
+                   "through local TCP proxies")
     p.add_argument("--duration", type=_seconds, default=20.0, metavar="SECONDS",
                    help="--real: how long the fault phase lasts (default 20)")
     p.add_argument("--faults", type=_positive, default=12, metavar="N",
@@ -264,7 +265,8 @@ def real_text(o: Any, seed: int, what: str = "3 `agree serve` processes",
         f"client operations    {len(o.operations):,} ({o.acknowledged:,} acknowledged, "
         f"{len(o.operations) - o.acknowledged:,} indeterminate)",
         f"faults injected      {f.get('kills', 0)} SIGKILLs, {f.get('stops', 0)} SIGSTOPs, "
-        f"{f.get('partitions', 0)} partitions",
+        f"{f.get('partitions', 0)} partitions, {f.get('delays', 0)} delays, "
+        f"{f.get('drops', 0)} connection drops",
         f"violations           {sum(1 for v in o.violations if not v.startswith('lost'))}",
         f"lost writes          {len(o.lost_writes)}" if lost else
         "lost writes          not read from storage (the reads' linearizability covers them)",

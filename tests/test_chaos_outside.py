@@ -5,12 +5,15 @@ PyPI, is in test_pysyncobj_example.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from agree.chaos.outside import ClientAdapter, OutsideCluster, check_template, load_client
+from agree.chaos.real import HOST, Proxy
 from agree.cli.main import main
 
 CLIENT = "CLIENT"  # replaced by the adapter file the fixture writes
@@ -79,3 +82,40 @@ def test_the_template_gets_every_placeholder(tmp_path: Path) -> None:
                    for j in range(3) if j != k)
         assert words[3:] == [own, str(cluster.api[k]), str(tmp_path),
                              str(tmp_path / f"events{k}.jsonl")]
+
+
+def test_a_proxy_delays_in_order_and_a_cut_loses_only_what_is_in_flight() -> None:
+    """The delay and drop faults: chunks arrive late and in order; after a cut the
+    connection is gone but a new one goes through (a partition refuses it)."""
+    async def scenario() -> tuple[float, bytes, bool, bytes]:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(100):
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(echo, HOST, 0)
+        proxy = Proxy(server.sockets[0].getsockname()[1])
+        await proxy.start()
+        proxy.delay = 0.2
+        reader, writer = await asyncio.open_connection(HOST, proxy.port)
+        t0 = time.monotonic()
+        writer.write(b"a")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"b")
+        got = await reader.readexactly(2)
+        took = time.monotonic() - t0
+        proxy.delay = 0.0
+        proxy.cut()
+        gone = await reader.read(10) == b""
+        reader2, writer2 = await asyncio.open_connection(HOST, proxy.port)
+        writer2.write(b"c")
+        again = await asyncio.wait_for(reader2.readexactly(1), 5)
+        writer2.close()
+        await proxy.close()
+        server.close()
+        return took, got, gone, again
+
+    took, got, gone, again = asyncio.run(scenario())
+    assert got == b"ab" and took >= 0.4  # two hops of 0.2 s (there and back)
+    assert gone and again == b"c"

@@ -108,7 +108,8 @@ def test_pysyncobj_under_agree_chaos_real_with_its_own_processes(
          *(x for d in DEVIATIONS for x in ("--deviation", d))],
         capture_output=True, text=True, timeout=180)
     result = json.loads(out.stdout)
-    assert result["faults"] == {"kills": 1, "stops": 1, "partitions": 1}, result
+    assert result["faults"] == {"kills": 1, "stops": 1, "partitions": 1, "delays": 0,
+                                "drops": 0}, result
     assert result["acknowledged"] > 10, result
     assert result["violations"] == [], result
     assert "the run is a behaviour of the Raft spec" in result["event_logs"]
