@@ -402,3 +402,21 @@ def test_every_deviation_of_the_catalogue_is_tested_here() -> None:
 def test_an_unknown_deviation_is_named() -> None:
     with pytest.raises(ValueError, match="unknown deviation 'nosuch'"):
         dv.resolve(["nosuch"])
+
+
+def test_the_command_line_declares_deviations(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from agree.cli.main import main
+
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1], match=[0, 0, 0])
+    r.validate()  # closes the files
+    logs = [str(p) for p in r.paths[:2]]
+    assert main(["validate", *logs]) == 1
+    assert main(["validate", "--deviation", "persisted_commit_index",
+                 "--deviation", "monotonic_commit_index", *logs]) == 0
+    out = capsys.readouterr().out
+    assert "deviations declared: monotonic_commit_index, persisted_commit_index" in out
+    assert main(["validate", "--deviation", "nosuch", *logs]) == 2
+    assert "unknown deviation 'nosuch'" in capsys.readouterr().err
