@@ -12,29 +12,33 @@ of a message with the handling of a reply to something sent in the same batch, a
 a restarted process append to the same file. Servers are numbered from 0, terms and log
 indexes from 1; values are bytes.
 
-Usage (a follower that accepts one new entry from leader 0, in term 2)::
+Usage: a leader of term 2 (elected with an empty log: its election is in the last
+paragraph) takes a client's write, a follower appends it, the leader commits it::
 
     from agree.eventlog import EventLogWriter, append_entries, append_entries_response
 
-    log = EventLogWriter("events1.jsonl", node=1)
+    leader = EventLogWriter("events0.jsonl", node=0)
+    leader.client_request(b"x=1")
     m = append_entries(term=2, prev_log_index=0, prev_log_term=0,
                        entries=[(2, b"x=1")], commit_index=0, source=0, dest=1)
-    log.receive("NoConflictAppendEntriesRequest", m)   # one per entry appended
-    log.receive("AcceptAppendEntriesRequest", m)       # done: it replies
-    log.state(current_term=2, role="Follower", voted_for=0, commit_index=0,
-              log_from=1, log_suffix=[(2, b"x=1")])
+    leader.send(m)                                   # AppendEntries(0, 1)
+    leader.state(current_term=2, role="Leader", voted_for=0, commit_index=0,
+                 next_index=[1, 1, 1], match_index=[0, 0, 0],
+                 log_from=1, log_suffix=[(2, b"x=1")])
+    # ...only now send m
+
+    follower = EventLogWriter("events1.jsonl", node=1)
+    follower.receive("NoConflictAppendEntriesRequest", m)   # one per entry appended
+    follower.receive("AcceptAppendEntriesRequest", m)       # done: it replies
+    follower.state(current_term=2, role="Follower", voted_for=0, commit_index=0,
+                   log_from=1, log_suffix=[(2, b"x=1")])
     # ...then send append_entries_response(2, True, 1, source=1, dest=0)
 
-and on the leader, after sending it and handling the reply::
-
-    log.send(m)                                         # AppendEntries(0, 1)
-    log.state(current_term=2, role="Leader", voted_for=0, commit_index=0,
-              next_index=[2, 1, 1], match_index=[0, 0, 0])
-    ...
-    log.receive("HandleAppendEntriesResponse", append_entries_response(2, True, 1, 1, 0))
-    log.advance_commit_index()
-    log.state(current_term=2, role="Leader", voted_for=0, commit_index=1,
-              next_index=[2, 2, 1], match_index=[0, 1, 0])
+    leader.receive("HandleAppendEntriesResponse",
+                   append_entries_response(2, True, 1, source=1, dest=0))
+    leader.advance_commit_index()
+    leader.state(current_term=2, role="Leader", voted_for=0, commit_index=1,
+                 next_index=[1, 2, 1], match_index=[0, 1, 0])
 
 A candidate's timeout is :meth:`timeout` then :meth:`vote_for_self` (raft.tla's
 candidate votes for itself through its own RequestVote), then one :meth:`send` per

@@ -4,14 +4,17 @@ A deviation is declared by name (``agree validate --deviation NAME``, or
 ``validate_files(..., deviations=[NAME])``). Each one names the spec actions it
 rewrites; for a step of those actions it offers *variants*: the spec's own step changed
 in the one way the deviation describes, labelled ``Action[name]``. The spec's step is
-always tried too, so declaring a deviation never refuses a run that validated without
-it. A variant is a state the validator may step to, nothing more: every safety
-property is still checked on every state passed through, so a deviation cannot let a
-safety violation through (tests/test_deviations.py holds each to it both ways: a run
-using it accepted, a seeded real bug still refused with it on).
+tried too (first), so declaring a deviation refuses no run that validated without it;
+the one exception, uncapped_commit_index, *replaces* the steps it rewrites, because
+both of its halves (the leader's message, the follower's cap) must hold together.
 
-Without ``--deviation``, the validator declares ``DEFAULT`` (what agree's own
-server does); any ``--deviation`` replaces the default (``--deviation none``: raft.tla
+A variant is a state the validator may step to, nothing more: every safety property is
+still checked on every state passed through, so a deviation cannot let a safety
+violation through (tests/test_deviations.py holds each to it both ways: a run using it
+accepted, a seeded real bug still refused with it on).
+
+Without ``--deviation``, the validator declares ``DEFAULT`` (what agree's own server
+does); any ``--deviation`` replaces the default (``--deviation none``: raft.tla
 exactly).
 """
 
@@ -45,6 +48,7 @@ __all__ = [
     "PIPELINED_NEXT_INDEX",
     "REPLIES_WITHOUT_TERM",
     "SELF_VOTE_AT_TIMEOUT",
+    "UNCAPPED_COMMIT_INDEX",
     "Deviation",
     "expand",
     "kept_commit_index",
@@ -60,6 +64,7 @@ BATCHED_ENTRIES = "batched_entries"
 SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
+UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
 
 DEFAULT: tuple[str, ...] = (MONOTONIC_COMMIT_INDEX,)
 """What agree's own server (impl/raft) declares: the validator's default."""
@@ -71,11 +76,14 @@ Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 class Deviation:
     """One catalogued deviation: its name, the spec actions it rewrites, what it allows
     (the docstring of its variants function), and the variants: end states of the spec
-    step changed as described (the spec's own step is always allowed too)."""
+    step changed as described. The spec's own step is allowed too, unless ``replaces``:
+    then a step that has a variant is taken only as the variant (the implementation
+    always deviates there)."""
 
     name: str
     actions: tuple[str, ...]
     variants: Variants
+    replaces: bool = False
 
     @property
     def doc(self) -> str:
@@ -96,9 +104,10 @@ class Deviation:
 CATALOGUE: dict[str, Deviation] = {}
 
 
-def _deviation(name: str, *actions: str) -> Callable[[Variants], Variants]:
+def _deviation(name: str, *actions: str, replaces: bool = False,
+               ) -> Callable[[Variants], Variants]:
     def register(fn: Variants) -> Variants:
-        CATALOGUE[name] = Deviation(name, actions, fn)
+        CATALOGUE[name] = Deviation(name, actions, fn, replaces)
         return fn
     return register
 
@@ -126,7 +135,8 @@ def kept_commit_index(prev: RaftState, t: Transition[Any]) -> RaftState | None:
 
 
 # The catalogue, in the order the variants compose (batched before pipelined: the
-# pipelined next_index follows the entries actually sent). Each docstring is the
+# pipelined next_index follows the entries actually sent; the follower's cap before
+# monotonic_commit_index, which keeps a higher commit index than the cap). Each docstring is the
 # catalogue's documentation (docs/reference/deviations.md renders them).
 
 @_deviation(BATCHED_ENTRIES, "AppendEntries")
@@ -144,6 +154,31 @@ def batched_entries(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator
                         mcommit_index=spec.commit_to_send(prev, i, last))
         if m2 != m:
             yield t.state._replace(messages=without_message(m, with_message(m2, t.state.messages)))
+
+
+@_deviation(UNCAPPED_COMMIT_INDEX, "AppendEntries", "HandleAppendEntriesRequest",
+            replaces=True)
+def uncapped_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
+                          ) -> Iterator[RaftState]:
+    """**Commit index capped by the follower.** A leader sends its whole commit index in
+    AppendEntries, and the follower caps what it takes at the request's last entry
+    (``min(leaderCommit, index of last new entry)``, Raft's figure 2), where raft.tla's
+    leader caps it before sending. Declared, both halves are required: a leader that
+    caps, or a follower that takes more than the request's last entry, is refused."""
+    if t.action.label.startswith("AppendEntries"):
+        m = _added(prev, t.state)
+        i = t.args[0]
+        if m.mcommit_index != prev.commit_index[i]:
+            whole = m._replace(mcommit_index=prev.commit_index[i])
+            yield t.state._replace(messages=without_message(
+                m, with_message(whole, t.state.messages)))
+        return
+    m = t.args[0]
+    reply = _added(prev, t.state)
+    if reply is not None and reply.mtype == AERESP and reply.msuccess:  # done: it takes
+        i = m.mdest
+        capped = min(m.mcommit_index, m.mprev_log_index + len(m.mentries))
+        yield t.state._replace(commit_index=put(t.state.commit_index, i, capped))
 
 
 @_deviation(PIPELINED_NEXT_INDEX, "AppendEntries", "HandleAppendEntriesResponse")
@@ -286,8 +321,12 @@ def resolve(names: Sequence[str] | None) -> tuple[Deviation, ...]:
 def expand(spec: Raft, deviations: Sequence[Deviation], prev: RaftState,
            t: Transition[Any]) -> list[Transition[Any]]:
     """t and its variants under the declared deviations (composed, in catalogue
-    order), t first."""
+    order), each step before its variants (and without them if they replace it)."""
     out = [t]
     for d in deviations:
-        out += [v for x in out for v in d.apply(spec, prev, x)]
+        new: list[Transition[Any]] = []
+        for x in out:
+            variants = list(d.apply(spec, prev, x))
+            new += variants if variants and d.replaces else [x, *variants]
+        out = new
     return out

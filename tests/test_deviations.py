@@ -391,6 +391,51 @@ def test_monotonic_commit_index_still_refuses_a_commit_ahead_of_the_leader(
     assert "commit_index[s2]: spec 0, log 1" in report.text
 
 
+# -- uncapped_commit_index -----------------------------------------------------------------
+
+def _uncapped(r: Run, follower_takes: int = 1) -> None:
+    """s1 commits a, b with s2, then sends s3 entry 1 with its whole commit index, 2."""
+    r.elect()
+    m1 = ae(2, 0, 0, [A], 0, 0, 1)
+    r.batch(0, ("client_request", b"a"), ("send", m1), log=[A])
+    r.batch(1, ("receive", "NoConflictAppendEntriesRequest", m1),
+            ("receive", "AcceptAppendEntriesRequest", m1), log=[A])
+    r.batch(0, ("receive", "HandleAppendEntriesResponse", aer(2, True, 1, 1, 0)),
+            ("advance_commit_index",), commit=1, next=[1, 2, 1], match=[0, 1, 0])
+    m2 = ae(2, 1, 2, [B], 1, 0, 1)
+    r.batch(0, ("client_request", b"b"), ("send", m2), log=[A, B])
+    r.batch(1, ("receive", "NoConflictAppendEntriesRequest", m2),
+            ("receive", "AcceptAppendEntriesRequest", m2), log=[A, B], commit=1)
+    r.batch(0, ("receive", "HandleAppendEntriesResponse", aer(2, True, 2, 1, 0)),
+            ("advance_commit_index",), commit=2, next=[1, 3, 1], match=[0, 2, 0])
+    m3 = ae(2, 0, 0, [A], 2, 0, 2)  # raft.tla's leader would send commit_index 1
+    r.batch(0, ("send", m3))
+    r.batch(2, ("receive", "UpdateTerm", m3), ("receive", "NoConflictAppendEntriesRequest", m3),
+            ("receive", "AcceptAppendEntriesRequest", m3), term=2, log=[A],
+            commit=follower_takes)
+
+
+def test_uncapped_commit_index(tmp_path: Path) -> None:
+    r = Run(tmp_path)
+    _uncapped(r)
+    refused = r.validate()
+    _refused(refused.text, refused.ok)
+    assert "no spec step takes AppendEntries there" in refused.text
+    ok = r.validate(dv.UNCAPPED_COMMIT_INDEX, dv.MONOTONIC_COMMIT_INDEX)
+    assert ok.ok, ok.text
+    assert ok.coverage["AppendEntries[uncapped_commit_index]"] == 1
+    assert ok.coverage["HandleAppendEntriesRequest[uncapped_commit_index]"] == 1
+
+
+def test_uncapped_commit_index_still_refuses_a_follower_that_takes_it_whole(
+        tmp_path: Path) -> None:
+    r = Run(tmp_path)
+    _uncapped(r, follower_takes=2)  # beyond the request's last entry: not verified
+    report = r.validate(dv.UNCAPPED_COMMIT_INDEX, dv.MONOTONIC_COMMIT_INDEX)
+    _refused(report.text, report.ok)
+    assert "commit_index[s3]: spec 1, log 2" in report.text
+
+
 def test_every_deviation_of_the_catalogue_is_tested_here() -> None:
     import sys
     names = {n for n in dir(sys.modules[__name__]) if n.startswith("test_")}
@@ -402,3 +447,21 @@ def test_every_deviation_of_the_catalogue_is_tested_here() -> None:
 def test_an_unknown_deviation_is_named() -> None:
     with pytest.raises(ValueError, match="unknown deviation 'nosuch'"):
         dv.resolve(["nosuch"])
+
+
+def test_the_command_line_declares_deviations(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from agree.cli.main import main
+
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1], match=[0, 0, 0])
+    r.validate()  # closes the files
+    logs = [str(p) for p in r.paths[:2]]
+    assert main(["validate", *logs]) == 1
+    assert main(["validate", "--deviation", "persisted_commit_index",
+                 "--deviation", "monotonic_commit_index", *logs]) == 0
+    out = capsys.readouterr().out
+    assert "deviations declared: monotonic_commit_index, persisted_commit_index" in out
+    assert main(["validate", "--deviation", "nosuch", *logs]) == 2
+    assert "unknown deviation 'nosuch'" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from _eventlogs import Run, ae, aer, rvr
 
 from agree.cli.main import main
 from agree.conformance.event_log import line_error, read_logs, schema
+from agree.conformance.validate_logs import validate_files
 from agree.eventlog import EventLogWriter, request_vote
 from agree.traces.trace import TraceError
 
@@ -238,3 +239,23 @@ def test_a_batch_waiting_for_the_reply_to_its_own_request_is_named(tmp_path: Pat
     assert ("needs s2->s1 RequestVoteResponse term=2 granted (a reply to a request this "
             "same batch sends to s2? end a batch, with its State line, before its requests "
             "are answered)") in report.text
+
+
+def test_the_writer_docstring_example_validates(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usage example at the top of agree/eventlog.py, run after an election."""
+    import textwrap
+
+    import agree.eventlog
+
+    doc = agree.eventlog.__doc__ or ""
+    code = textwrap.dedent(doc.split("::\n", 1)[1].split("\nA candidate", 1)[0])
+    r = Run(tmp_path)
+    r.elect()
+    for w in r.writers:
+        w.close()
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "agree/eventlog.py docstring", "exec"), {})
+    report = validate_files([str(r.paths[0]), str(r.paths[1])])
+    assert report.ok, report.text
+    assert report.coverage["AdvanceCommitIndex"] == 1
