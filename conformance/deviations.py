@@ -251,10 +251,13 @@ def monotonic_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
 def persisted_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
                            ) -> Iterator[RaftState]:
     """**Persisted commit index.** A server restores its ``commit_index`` from storage
-    when it restarts, where raft.tla's Restart sets it to 0. Only the value it had
-    before: a server coming back with a higher commit index is still refused."""
+    when it restarts, where raft.tla's Restart sets it to 0: the value it had before, or
+    an older one when it persists the index lazily (PySyncObj writes it once a second),
+    any value from 1 up to the one it had. Every such index was committed, so this is
+    safe; a server coming back with a higher commit index than it had is still refused."""
     i = t.args[0]
-    yield t.state._replace(commit_index=put(t.state.commit_index, i, prev.commit_index[i]))
+    for c in range(prev.commit_index[i], 0, -1):
+        yield t.state._replace(commit_index=put(t.state.commit_index, i, c))
 
 
 @_deviation(NO_DENIAL_REPLIES, "HandleRequestVoteRequest", "HandleAppendEntriesRequest")

@@ -81,6 +81,26 @@ def test_persisted_commit_index(tmp_path: Path) -> None:
     assert ok.coverage["Restart[persisted_commit_index]"] == 1
 
 
+def test_persisted_commit_index_takes_an_older_lazily_persisted_one(tmp_path: Path) -> None:
+    """s1 committed entries 1 and 2 but had persisted only 1 (PySyncObj writes it once a
+    second): it comes back with commit_index 1, older than its 2 but committed."""
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, ("client_request", b"b"), ("send", ae(2, 1, 2, [B], 1, 0, 1)), log=[A, B])
+    m = ae(2, 1, 2, [B], 1, 0, 1)
+    r.batch(1, ("receive", "NoConflictAppendEntriesRequest", m),
+            ("receive", "AcceptAppendEntriesRequest", m), log=[A, B], commit=1)
+    r.batch(0, ("receive", "HandleAppendEntriesResponse", aer(2, True, 2, 1, 0)),
+            ("advance_commit_index",), commit=2, next=[1, 3, 1], match=[0, 2, 0])
+    r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1],
+            match=[0, 0, 0], commit=1)
+    refused = r.validate()
+    _refused(refused.text, refused.ok)
+    ok = r.validate(dv.PERSISTED_COMMIT_INDEX)
+    assert ok.ok, ok.text
+    assert ok.coverage["Restart[persisted_commit_index]"] == 1
+
+
 def test_persisted_commit_index_still_refuses_a_higher_commit_index(tmp_path: Path) -> None:
     r = Run(tmp_path)
     _commit_one(r)

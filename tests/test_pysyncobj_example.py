@@ -90,7 +90,7 @@ def test_pysyncobj_0_3_17_validates_with_declared_deviations_only(
 
 EXAMPLE = RUN.parent
 DEVIATIONS = ("pipelined_next_index", "fast_backup", "monotonic_match_index",
-              "monotonic_commit_index", "lazily_persisted_commit_index")
+              "monotonic_commit_index", "persisted_commit_index")
 
 
 @pytest.mark.reference  # ~20 s of real processes under faults: beyond the CI budget

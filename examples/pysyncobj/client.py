@@ -16,9 +16,6 @@ from typing import Any
 
 from agree.chaos.outside import ClientAdapter
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lazy_commit  # noqa: F401  (registers the lazily_persisted_commit_index deviation)
-
 
 class Client(ClientAdapter):
     """put/get through the Raft log of whichever node leads."""
