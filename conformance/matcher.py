@@ -81,14 +81,29 @@ def match_step(spec: Spec[Any], prev: Any, hints: Sequence[Hint], mapped: Any,
     """
     if not hints and project(prev) == mapped:
         return Match([])
-    best: list[Any] = [None, [], None]  # deepest (state, followed, stuck label)
+    # the attempt that got furthest (state, followed, stuck label, differences); of
+    # those that got as far, the one whose end differs from the log in fewest variables
+    best: list[Any] = [None, [], None, None]
+
+    def consider(state: Any, path: list[Transition[Any]], stuck: str | None) -> None:
+        if best[0] is not None:
+            if len(path) < len(best[1]) or (len(path) == len(best[1]) and stuck is not None
+                                            and best[2] is None):
+                return
+            if len(path) == len(best[1]) and (stuck is None) == (best[2] is None):
+                if best[3] is None:
+                    best[3] = diff(project(best[0]), mapped)
+                differences = diff(project(state), mapped)
+                if len(differences) < len(best[3]):
+                    best[:] = state, list(path), stuck, differences
+                return
+        best[:] = state, list(path), stuck, None
 
     def dfs(state: Any, k: int, path: list[Transition[Any]]) -> list[Transition[Any]] | None:
         if k == len(hints):
             if project(state) == mapped:
                 return path
-            if best[0] is None or len(path) >= len(best[1]):
-                best[0], best[1], best[2] = state, list(path), None
+            consider(state, path, None)
             return None
         tried = False
         for t in hints[k].candidates(state):
@@ -97,8 +112,8 @@ def match_step(spec: Spec[Any], prev: Any, hints: Sequence[Hint], mapped: Any,
             found = dfs(t.state, k + 1, [*path, t])
             if found is not None:
                 return found
-        if not tried and (best[0] is None or len(path) >= len(best[1])):
-            best[0], best[1], best[2] = state, list(path), hints[k].label
+        if not tried:
+            consider(state, path, hints[k].label)
         return None
 
     found = dfs(prev, 0, [])
@@ -109,7 +124,7 @@ def match_step(spec: Spec[Any], prev: Any, hints: Sequence[Hint], mapped: Any,
         return Match(blind, blind=True)
     reached = best[0] if best[0] is not None else prev
     return Mismatch([h.label for h in hints], reached, best[1], best[2],
-                    diff(project(reached), mapped))
+                    best[3] if best[3] is not None else diff(project(reached), mapped))
 
 
 def _blind(spec: Spec[Any], prev: Any, mapped: Any, project: Project, adjust: Adjust,

@@ -131,6 +131,21 @@ def test_persisted_commit_index_still_refuses_a_term_that_went_back(tmp_path: Pa
         "(6 batches merged before it; deviations declared: persisted_commit_index)\n")
 
 
+def test_refusal_shows_the_closest_restart_variant(tmp_path: Path) -> None:
+    """Of the Restart variants that get as far, the refusal shows the one closest to the
+    log: s1 kept its commit index (1) but lost its term, so the term is the difference
+    shown, not a commit_index raft.tla's own Restart would have zeroed."""
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, term=1, voted=None, role="Follower", vr=[], vg=[], next=[1, 1, 1],
+            match=[0, 0, 0])
+    report = r.validate(dv.PERSISTED_COMMIT_INDEX)
+    assert not report.ok
+    assert "closest attempt: Restart[persisted_commit_index](i=s1)" in report.text
+    assert "current_term[s1]: spec 2, log 1" in report.text
+    assert "commit_index[s1]" not in report.text
+
+
 # -- pipelined_next_index -------------------------------------------------------------
 
 def _pipeline(r: Run, commit_on_send: bool = False) -> None:
