@@ -85,13 +85,7 @@ def test_persisted_commit_index_takes_an_older_lazily_persisted_one(tmp_path: Pa
     """s1 committed entries 1 and 2 but had persisted only 1 (PySyncObj writes it once a
     second): it comes back with commit_index 1, older than its 2 but committed."""
     r = Run(tmp_path)
-    _commit_one(r)
-    r.batch(0, ("client_request", b"b"), ("send", ae(2, 1, 2, [B], 1, 0, 1)), log=[A, B])
-    m = ae(2, 1, 2, [B], 1, 0, 1)
-    r.batch(1, ("receive", "NoConflictAppendEntriesRequest", m),
-            ("receive", "AcceptAppendEntriesRequest", m), log=[A, B], commit=1)
-    r.batch(0, ("receive", "HandleAppendEntriesResponse", aer(2, True, 2, 1, 0)),
-            ("advance_commit_index",), commit=2, next=[1, 3, 1], match=[0, 2, 0])
+    _commit_two(r)
     r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1],
             match=[0, 0, 0], commit=1)
     refused = r.validate()
@@ -131,12 +125,23 @@ def test_persisted_commit_index_still_refuses_a_term_that_went_back(tmp_path: Pa
         "(6 batches merged before it; deviations declared: persisted_commit_index)\n")
 
 
-def test_refusal_shows_the_closest_restart_variant(tmp_path: Path) -> None:
-    """Of the Restart variants that get as far, the refusal shows the one closest to the
-    log: s1 kept its commit index (1) but lost its term, so the term is the difference
-    shown, not a commit_index raft.tla's own Restart would have zeroed."""
-    r = Run(tmp_path)
+def _commit_two(r: Run) -> None:
+    """s1 leads term 2 and commits entries 1 (a) and 2 (b) with s2."""
     _commit_one(r)
+    r.batch(0, ("client_request", b"b"), ("send", ae(2, 1, 2, [B], 1, 0, 1)), log=[A, B])
+    m = ae(2, 1, 2, [B], 1, 0, 1)
+    r.batch(1, ("receive", "NoConflictAppendEntriesRequest", m),
+            ("receive", "AcceptAppendEntriesRequest", m), log=[A, B], commit=1)
+    r.batch(0, ("receive", "HandleAppendEntriesResponse", aer(2, True, 2, 1, 0)),
+            ("advance_commit_index",), commit=2, next=[1, 3, 1], match=[0, 2, 0])
+
+
+def test_refusal_shows_the_closest_restart_variant(tmp_path: Path) -> None:
+    """Of the Restart variants that get as far (commit_index 2, 1, or raft.tla's 0), the
+    refusal shows the one closest to the log: s1 kept its commit index 2 but lost its
+    term, so the term is the difference shown, not a commit_index it did keep."""
+    r = Run(tmp_path)
+    _commit_two(r)
     r.batch(0, term=1, voted=None, role="Follower", vr=[], vg=[], next=[1, 1, 1],
             match=[0, 0, 0])
     report = r.validate(dv.PERSISTED_COMMIT_INDEX)
