@@ -4,9 +4,10 @@ A frame is a 4-byte big-endian length L, then L bytes: one version byte
 (`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the four
 Raft messages (fields as in agree.impl.raft.messages; entries as [term, base64]),
 "ClientRequest" or "ClientReply". An AppendEntriesResponse's rejection hint
-(reject_index, hint_index, hint_term) may be left out: it reads as 0. Frames longer than the size limit end the
-connection (the stream cannot be resynchronised); a frame with a wrong version
-or a payload that does not decode is dropped and reported, and the stream goes on.
+(reject_index, hint_index, hint_term) may be left out: it reads as 0. Frames
+longer than the size limit end the connection (the stream cannot be resynchronised);
+a frame with a wrong version or a payload that does not decode is dropped and
+reported, and the stream goes on.
 """
 
 from __future__ import annotations

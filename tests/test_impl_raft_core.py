@@ -8,13 +8,13 @@ import random
 import pytest
 
 from agree.impl.raft import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Config,
     Entry,
     HardState,
     Message,
-    NOOP,
     NotLeader,
     RaftCore,
     RequestVoteRequest,

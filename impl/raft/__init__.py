@@ -2,13 +2,13 @@
 
 from agree.impl.raft.core import Config, NotLeader, RaftCore, RandomSource
 from agree.impl.raft.messages import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
     Event,
     HardState,
     Message,
-    NOOP,
     Ready,
     RequestVoteRequest,
     RequestVoteResponse,
@@ -16,6 +16,7 @@ from agree.impl.raft.messages import (
 )
 
 __all__ = [
+    "NOOP",
     "AppendEntriesRequest",
     "AppendEntriesResponse",
     "Config",
@@ -23,7 +24,6 @@ __all__ = [
     "Event",
     "HardState",
     "Message",
-    "NOOP",
     "NotLeader",
     "RaftCore",
     "RandomSource",

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agree.impl.raft.messages import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
@@ -39,7 +40,6 @@ from agree.impl.raft.messages import (
     Message,
     Ready,
     RequestVoteRequest,
-    NOOP,
     RequestVoteResponse,
     Role,
 )

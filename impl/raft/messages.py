@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = [
+    "NOOP",
     "AppendEntriesRequest",
     "AppendEntriesResponse",
     "Entry",
     "Event",
     "HardState",
     "Message",
-    "NOOP",
     "Ready",
     "RequestVoteRequest",
     "RequestVoteResponse",
