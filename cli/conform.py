@@ -41,6 +41,8 @@ def register(sub: Any) -> None:
     p.add_argument("--list-bugs", action="store_true", help="list the seeded bugs and exit")
     p.set_defaults(handler=run_conform)
 
+    from agree.conformance.deviations import DEFAULT
+
     v = sub.add_parser(
         "validate", help="check a real run's event logs against the Raft spec",
         description="Merge the JSON-lines event logs of the servers of one run (written by "
@@ -56,7 +58,7 @@ def register(sub: Any) -> None:
                    "the logs, the most any request in them carries)")
     v.add_argument("--deviation", action="append", default=None, metavar="NAME",
                    help="declare a deviation from raft.tla the servers make (repeatable; "
-                   "default: agree's own server's, monotonic_commit_index; 'none': "
+                   "default: agree's own server's, " + ", ".join(DEFAULT) + "; 'none': "
                    "raft.tla exactly); the catalogue: docs, Deviations")
     v.set_defaults(handler=run_validate)
 

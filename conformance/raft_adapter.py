@@ -31,10 +31,16 @@ steps matched so far (they are functions of the behaviour, which the spec
 computes as it goes). The comparison is on the *projection* of a spec state,
 the state without them (:func:`project`).
 
-One documented deviation (impl/raft/core.py says it): a follower never lowers its
+Documented deviations (impl/raft/core.py says them): a follower never lowers its
 commit_index, where raft.tla sets it to the leader's value even when a reordered,
 older AppendEntries carries a lower one. :func:`keep_commit_index` rewrites such a
-spec step to keep the old commit_index and labels it ``[commit_index kept]``.
+spec step to keep the old commit_index and labels it ``[commit_index kept]``. The
+recovery machinery is held to the catalogue's (deviations.py) ``ADAPTER_DEVIATIONS``:
+an AppendEntries event names its message, taken only by a step (or batched_entries
+variant) that sends exactly it; a HandleAppendEntriesResponse event names the
+next_index the leader took, and a failure reply's fast_backup variant must take that
+one (a late reply's: the one it had). The rejection's hint fields are not raft.tla's
+and are left out of the mapped message.
 """
 
 from __future__ import annotations
@@ -43,7 +49,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from agree.conformance.deviations import kept_commit_index
+from agree.conformance.deviations import (
+    BATCHED_ENTRIES,
+    FAST_BACKUP,
+    MONOTONIC_MATCH_INDEX,
+    expand,
+    kept_commit_index,
+    resolve,
+)
 from agree.conformance.matcher import Hint
 from agree.impl.raft import (
     AppendEntriesRequest,
@@ -62,6 +75,7 @@ from agree.models.raft_types import RaftState
 from agree.spec import Transition
 
 __all__ = [
+    "ADAPTER_DEVIATIONS",
     "Projection",
     "RaftMapping",
     "ValueCodec",
@@ -73,6 +87,9 @@ __all__ = [
 
 #: A spec state without its history variables (and messages without ``mlog``).
 Projection = tuple[Any, ...]
+
+#: The declared deviations impl/raft's recovery takes (besides keep_commit_index).
+ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX)
 
 #: Implementation event -> the raft.tla action it is a step of.
 EVENT_ACTION: dict[str, str] = {
@@ -218,6 +235,7 @@ class RaftMapping:
         self.spec = spec_class(servers=n, values=values, entries_per_append=max_batch,
                                history=True, max_term=99, max_log=99, max_messages=999)
         self.codec = ValueCodec()
+        self.deviations = resolve(ADAPTER_DEVIATIONS)
 
     def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[
             Any, ...]:
@@ -264,14 +282,47 @@ class RaftMapping:
                 yield Transition(act, tuple(args), nxt)
         return Hint(label, candidates)
 
+    def _sends(self, i: Any, j: Any, key: tuple[Any, ...]) -> Hint:
+        """AppendEntries(i, j) sending exactly the message ``key`` (raft.tla's step, or
+        its batched_entries variant: a heartbeat, a one-entry probe)."""
+        base = self.on_server("AppendEntries", i, j)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            before = rt.bag_counts(s.messages)
+            for t in base.candidates(s):
+                for v in expand(self.spec, self.deviations, s, t):
+                    after = rt.bag_counts(v.state.messages)
+                    if any(spec_message_key(m) == key and k > before.get(m, 0)
+                           for m, k in after.items()):
+                        yield v
+        return Hint("AppendEntries", candidates, str(spec_message(key)))
+
+    def _backs_up(self, base: Hint, m: Any, next_index: Any) -> Hint:
+        """HandleAppendEntriesResponse taking next_index[i][j] = ``next_index``: raft.tla's
+        step or its fast_backup / monotonic_match_index variants that do."""
+        i, j = m.dest, m.source
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for t in base.candidates(s):
+                for v in expand(self.spec, self.deviations, s, t):
+                    if v.state.next_index[i][j] == next_index:
+                        yield v
+        return Hint(base.label, candidates, base.note)
+
     def hint_of(self, event: Event) -> Hint:
         """The spec step an implementation trace event claims."""
         label = EVENT_ACTION.get(event.action)
         if label is None:
             raise ValueError(f"unknown implementation event {event.action!r}")
         names = [k for k, _ in event.args]
+        if label == "AppendEntries" and "m" in names:
+            return self._sends(event.get("i"), event.get("j"),
+                               message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
         if "m" in names:
-            return self.on_message(label, message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+            hint = self.on_message(label, message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+            if label == "HandleAppendEntriesResponse" and "next_index" in names:
+                return self._backs_up(hint, event.get("m"), event.get("next_index"))
+            return hint
         if label == "ClientRequest":
             value = event.get("v")
             assert isinstance(value, bytes)

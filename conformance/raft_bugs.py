@@ -22,8 +22,9 @@ from agree.impl.raft import (
 )
 from agree.impl.storage import MemoryStorage
 
-__all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "KEEP_OLD_VOTES", "LEADER_NO_STEP_DOWN",
-           "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG", "VOTE_NOT_PERSISTED"]
+__all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "HINT_AS_MATCH", "KEEP_OLD_VOTES",
+           "LEADER_NO_STEP_DOWN", "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG",
+           "VOTE_NOT_PERSISTED"]
 
 
 def _save_without_vote(self: MemoryStorage, ready: Ready) -> None:
@@ -96,7 +97,17 @@ def _no_step_down(self: RaftCore, m: Any) -> None:
     _ORIGINAL_UPDATE_TERM(self, m)
 
 
+def _hint_as_match(self: RaftCore, m: AppendEntriesResponse) -> int:
+    """The leader trusts the hint too far: it takes everything before the index it
+    backs up to as matched (the follower's log merely *has* entries there)."""
+    target = _ORIGINAL_BACKUP_TO(self, m)
+    j = m.source
+    self._match_index[j] = max(self._match_index[j], target - 1)
+    return target
+
+
 _ORIGINAL_SAVE = MemoryStorage.save
+_ORIGINAL_BACKUP_TO = RaftCore._backup_to
 _ORIGINAL_HANDLE_AE = RaftCore._handle_append_entries_request
 _ORIGINAL_CAMPAIGN = RaftCore.campaign
 _ORIGINAL_UPDATE_TERM = RaftCore._update_term
@@ -123,3 +134,6 @@ KEEP_OLD_VOTES = SeededBug("keep-old-votes", "§5.2: a new election starts with 
 LEADER_NO_STEP_DOWN = SeededBug("leader-no-step-down",
                                 "§5.1: a leader seeing a newer term becomes follower",
                                 RaftCore, "_update_term", _no_step_down)
+HINT_AS_MATCH = SeededBug("hint-as-match", "§5.3: a rejection's hint moves next_index only; "
+                          "match_index comes from successful replies",
+                          RaftCore, "_backup_to", _hint_as_match)

@@ -9,10 +9,11 @@ property holds. A failure is Hypothesis' minimal program plus the mapped trace.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from agree.conformance.raft_driver import RaftConformance, harness_config
 
@@ -35,6 +36,15 @@ class RaftMachine(RuleBasedStateMachine):
         super().__init__()
         type(self).examples += 1
         self.c = RaftConformance(self.servers, self.values, config=harness_config(self.max_batch))
+
+    @initialize(exact=st.booleans())
+    def replication(self, exact: bool) -> None:
+        """Half the schedules with raft.tla's replication (Config.spec_exact), so both
+        modes are held to the spec: the recovery's hints and probes, and the full
+        batches in every heartbeat (where stale requests are likelier)."""
+        if exact:
+            config = replace(harness_config(self.max_batch), spec_exact=True)
+            self.c = RaftConformance(self.servers, self.values, config=config)
 
     def teardown(self) -> None:
         cov = type(self).coverage

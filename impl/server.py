@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -60,6 +61,10 @@ def event_to_json(node: int, event: Event) -> dict[str, Any]:
     """An Event as a JSON object: messages as on the wire, values in base64."""
     args: dict[str, Any] = {}
     for name, value in event.args:
+        if name == "next_index":  # the next_index a leader took from a reply
+            if not args["m"]["success"]:  # a rejection's: fast_backup's hint
+                args["m"]["hint"] = value
+            continue
         if isinstance(value, bytes):
             args[name] = base64.b64encode(value).decode()
         elif isinstance(value, tuple) and hasattr(value, "_fields"):
@@ -85,7 +90,7 @@ class KVServer:
         seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(8), "big")
         config = opts.config
         if opts.event_log and not config.trace:
-            config = Config(config.election_ticks, config.heartbeat_ticks, config.max_batch, True)
+            config = dataclasses.replace(config, trace=True)
         self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries)
         self.kv = KVStateMachine()
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}

@@ -3,9 +3,11 @@
 A frame is a 4-byte big-endian length L, then L bytes: one version byte
 (`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the four
 Raft messages (fields as in agree.impl.raft.messages; entries as [term, base64]),
-"ClientRequest" or "ClientReply". Frames longer than the size limit end the
-connection (the stream cannot be resynchronised); a frame with a wrong version
-or a payload that does not decode is dropped and reported, and the stream goes on.
+"ClientRequest" or "ClientReply". An AppendEntriesResponse's rejection hint
+(reject_index, hint_index, hint_term) may be left out: it reads as 0. Frames
+longer than the size limit end the connection (the stream cannot be resynchronised);
+a frame with a wrong version or a payload that does not decode is dropped and
+reported, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ _MESSAGES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (RequestVoteRequest, RequestVoteResponse,
                                   AppendEntriesRequest, AppendEntriesResponse)}
 _BOOL_FIELDS = {"vote_granted", "success"}
+#: AppendEntriesResponse's rejection hint: 0 when left out
+_OPTIONAL_FIELDS = {"reject_index", "hint_index", "hint_term"}
 
 
 def _nat(obj: dict[str, Any], name: str) -> int:
@@ -147,7 +151,9 @@ def decode_payload(obj: dict[str, Any]) -> Message | dict[str, Any]:
         raise CodecError(f"unknown message kind {kind!r}")
     values: list[Any] = []
     for name in cls._fields:
-        if name in _BOOL_FIELDS:
+        if name in _OPTIONAL_FIELDS and name not in obj:
+            values.append(0)  # a reply without a hint (another implementation's log)
+        elif name in _BOOL_FIELDS:
             if not isinstance(obj.get(name), bool):
                 raise CodecError(f"field {name!r} must be true or false")
             values.append(obj[name])

@@ -68,8 +68,8 @@ def _run(tmp: Path) -> list[Path]:
             assert sim.propose(new, f"v{v}".encode()) is not None
             sim.run_until(lambda s: not s.bag)
         sim.restart(old)
-        sim.run_until(lambda s: s.core(old).commit_index >= 6 and not s.bag)
-        assert sim.core(old).commit_index == 6
+        sim.run_until(lambda s: s.core(old).commit_index >= 8 and not s.bag)
+        assert sim.core(old).commit_index == 8  # six values and the two leaders' no-ops
     finally:
         for f in files:
             f.close()
@@ -174,3 +174,39 @@ def test_a_corrupted_event_is_refused_with_its_line(logs: list[Path], tmp_path: 
     state_line = next(n for n in range(line, len(objs)) if objs[n]["action"] == "State") + 1
     assert (f"at {bad}:{state_line} needs s{m['source'] + 1}->s{m['dest'] + 1} "
             f"AppendEntriesRequest term={m['term']} ") in out
+
+
+def test_the_servers_fast_backup_validates_by_default_and_only_with_it(tmp_path: Path) -> None:
+    """A follower back after missing entries meets a new leader, which jumps next_index to
+    the rejection's hint: the server's logs write that jump as the reply's ``hint``; the
+    default deviations accept it, raft.tla's one-step backup does not."""
+    paths = [tmp_path / f"events{k}.jsonl" for k in range(3)]
+    files = [p.open("w", encoding="utf-8") for p in paths]
+    try:
+        sim = _LoggingSimulator(files, 11, Config(election_ticks=5, heartbeat_ticks=2,
+                                                  max_batch=4, trace=True))
+        old = sim.elect()
+        lag = (old + 1) % 3
+        sim.crash(lag)
+        for v in range(5):
+            assert sim.propose(old, f"v{v}".encode()) is not None
+            sim.run_until(lambda s: not s.bag)
+        sim.crash(old)
+        sim.restart(old)
+        new = sim.elect()
+        assert new != lag
+        sim.restart(lag)
+        assert sim.run_until(lambda s: s.core(lag).log == s.core(new).log and not s.bag)
+    finally:
+        for f in files:
+            f.close()
+    hints = [o["args"]["m"]["hint"] for p in paths for o in _lines(p)
+             if o["action"] == "HandleAppendEntriesResponse" and "hint" in o["args"]["m"]]
+    assert hints
+    report = validate_files([str(p) for p in paths])
+    assert report.ok, report.text
+    assert report.coverage["HandleAppendEntriesResponse[fast_backup]"] >= 1
+    without = validate_files([str(p) for p in paths], deviations=[
+        "batched_entries", "monotonic_match_index", "monotonic_commit_index"])
+    assert not without.ok
+    assert "next_index" in without.text, without.text

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from agree.impl.raft import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Config,
@@ -119,8 +120,9 @@ def test_request_with_stale_term_is_rejected() -> None:
 
 def test_candidate_with_majority_becomes_leader_and_sends_heartbeats() -> None:
     """§5.2: a candidate wins with votes from a majority, then sends empty AppendEntries
-    to everyone; next_index starts just after its last entry (§5.3), match_index at 0."""
-    c = core(0, n=5, log=E(1, 1))
+    to everyone; next_index starts just after its last entry (§5.3), match_index at 0.
+    (raft.tla's leader, spec_exact: without the no-op of tests/test_impl_raft_recovery.py.)"""
+    c = core(0, n=5, log=E(1, 1), config=Config(spec_exact=True))
     c.campaign()
     c.ready()
     c.step(RequestVoteResponse(2, False, 1, 0))
@@ -157,8 +159,10 @@ def test_leader_heartbeats_every_heartbeat_interval() -> None:
 
 def test_follower_rejects_mismatch_and_leader_walks_next_index_back() -> None:
     """§5.3: the consistency check fails when the follower has no entry at prev_log_index
-    with prev_log_term; the leader then decrements next_index by one and retries."""
-    leader = leader_of(log=E(1, 1, 1), term=1)
+    with prev_log_term; the leader then decrements next_index by one and retries
+    (raft.tla's leader, spec_exact; the hint's one round trip per term:
+    tests/test_impl_raft_recovery.py)."""
+    leader = leader_of(log=E(1, 1, 1), term=1, config=Config(spec_exact=True))
     follower = core(1, term=2, log=E(1))
     hb = AppendEntriesRequest(2, 3, 1, (), 0, 0, 1)
     follower.step(hb)
@@ -227,7 +231,7 @@ def test_follower_commit_capped_by_last_new_entry() -> None:
 def test_batching_sends_at_most_max_batch_entries() -> None:
     """§5.3 (fig. 2: 'may send more than one for efficiency'): one AppendEntries carries up
     to max_batch entries; the rest follow when the response arrives."""
-    c = leader_of(log=E(*[1] * 10), term=1, config=Config(max_batch=4))
+    c = leader_of(log=E(*[1] * 10), term=1, config=Config(max_batch=4, spec_exact=True))
     for _ in range(10):  # follower 1 has nothing: next_index walks back to 1
         c.step(AppendEntriesResponse(2, False, 0, 1, 0))
     assert c.next_index[1] == 1
@@ -259,7 +263,7 @@ def test_single_node_cluster_commits_alone() -> None:
     c.campaign()
     assert c.role is Role.LEADER
     c.propose(b"x")
-    assert [e.value for _, e in c.ready().committed] == [b"x"]
+    assert [e.value for _, e in c.ready().committed] == [NOOP, b"x"]
 
 
 def test_trace_events_name_spec_actions() -> None:
@@ -271,4 +275,5 @@ def test_trace_events_name_spec_actions() -> None:
         "RequestVote", "RequestVote"]
     c.step(RequestVoteResponse(2, True, 1, 0))
     assert [e.action for e in c.ready().events] == [
-        "HandleRequestVoteResponse", "BecomeLeader", "AppendEntries", "AppendEntries"]
+        "HandleRequestVoteResponse", "BecomeLeader", "ClientRequest", "AppendEntries",
+        "AppendEntries"]

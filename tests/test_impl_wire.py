@@ -38,6 +38,7 @@ MESSAGES: list[Message] = [
     RequestVoteResponse(2, True, 1, 0),
     AppendEntriesRequest(3, 2, 1, (Entry(3, b"\x00\xffx"), Entry(3, b"")), 1, 0, 2),
     AppendEntriesResponse(3, False, 0, 2, 0),
+    AppendEntriesResponse(3, False, 0, 2, 0, 7, 4, 2),  # a rejection with its hint
 ]
 
 
@@ -85,10 +86,23 @@ def test_oversize_frame_refused() -> None:
     {"t": "AppendEntriesRequest", "term": 1, "prev_log_index": 0, "prev_log_term": 0,
      "entries": "x", "commit_index": 0, "source": 0, "dest": 1},
     {"t": "AppendEntriesResponse", "term": 1, "success": True, "source": 0, "dest": 1},
+    {"t": "AppendEntriesResponse", "term": 1, "success": False, "match_index": 0,
+     "source": 0, "dest": 1, "reject_index": 3, "hint_index": -1, "hint_term": 0},
+    {"t": "AppendEntriesResponse", "term": 1, "success": False, "match_index": 0,
+     "source": 0, "dest": 1, "reject_index": 3, "hint_index": 1, "hint_term": "2"},
+    {"t": "AppendEntriesResponse", "term": 1, "success": False, "match_index": 0,
+     "source": 0, "dest": 1, "reject_index": True, "hint_index": 1, "hint_term": 1},
 ])
 def test_malformed_payloads_rejected(obj: dict[str, object]) -> None:
     with pytest.raises(CodecError):
         decode_payload(obj)
+
+
+def test_a_reply_without_the_hint_reads_as_no_hint() -> None:
+    """Another implementation's reply (or an event log's) may leave the hint out."""
+    obj = {"t": "AppendEntriesResponse", "term": 2, "success": False, "match_index": 0,
+           "source": 1, "dest": 0}
+    assert decode_payload(obj) == AppendEntriesResponse(2, False, 0, 1, 0, 0, 0, 0)
 
 
 @settings(max_examples=200, deadline=None)

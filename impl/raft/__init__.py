@@ -2,6 +2,7 @@
 
 from agree.impl.raft.core import Config, NotLeader, RaftCore, RandomSource
 from agree.impl.raft.messages import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
@@ -15,6 +16,7 @@ from agree.impl.raft.messages import (
 )
 
 __all__ = [
+    "NOOP",
     "AppendEntriesRequest",
     "AppendEntriesResponse",
     "Config",

@@ -12,6 +12,17 @@ a follower's commit_index never decreases (raft.tla sets it to the leader's
 value, which a reordered message can lower), a leader's commit_index only
 advances, and the candidate's self-vote happens in one step rather than through
 a RequestVote message to itself (the trace events spell out the spec steps).
+
+Recovery (unless ``Config.spec_exact``): a new leader appends a no-op entry of its
+term (``NOOP``), so the commit index moves without a client write; a rejection
+carries a hint (messages.AppendEntriesResponse) and the leader backs up one term per
+round trip; late or duplicated replies (a rejection of a request the leader has moved
+past, a success below what it matched) change nothing; a follower not yet matched is
+*probed*, one entry at a time, and gets full batches once it matches; a message with
+entries stays in flight alone (heartbeats meanwhile carry none) until answered or
+presumed lost after ``election_ticks``. In raft.tla's terms these are the declared
+deviations fast_backup, monotonic_match_index and batched_entries
+(conformance/deviations.py).
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agree.impl.raft.messages import (
+    NOOP,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
@@ -53,6 +65,10 @@ class Config:
     heartbeat_ticks: int = 5
     max_batch: int = 64
     trace: bool = False
+    spec_exact: bool = False
+    """raft.tla's replication exactly: no no-op, next_index steps back by one per
+    rejection, every AppendEntries carries min(available, max_batch) entries (for
+    replaying spec traces, and as the benchmarks' baseline)."""
 
     def __post_init__(self) -> None:
         if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
@@ -102,6 +118,10 @@ class RaftCore:
         # volatile machinery that raft.tla does not model
         self._leader_hint: int | None = None
         self._inflight = [False] * n
+        self._probing = [True] * n  # not matched yet this term: probe one entry at a time
+        self._sent_upto = [0] * n  # last index of the entry-carrying message in flight
+        self._sent_at = [0] * n  # when it was sent (in ticks)
+        self._ticks = 0
         self._elapsed = 0
         self._timeout = self._draw_timeout()
         self._persisted_hs = hs
@@ -182,11 +202,12 @@ class RaftCore:
     def tick(self) -> None:
         """One unit of logical time: heartbeats for a leader, election timer otherwise."""
         self._elapsed += 1
+        self._ticks += 1
         if self._role is Role.LEADER:
             if self._elapsed >= self.config.heartbeat_ticks:
                 self._elapsed = 0
                 for j in self._peers():
-                    self._send_append_entries(j)
+                    self._heartbeat(j)
         elif self._elapsed >= self._timeout:
             self.campaign()
 
@@ -334,7 +355,7 @@ class RaftCore:
                                and m.prev_log_term == self.term_at(prev))
         if not log_ok:
             self._event("RejectAppendEntriesRequest", i=i, j=j, m=m)
-            self._out.append(AppendEntriesResponse(self._current_term, False, 0, i, j))
+            self._out.append(self._rejection(m))
             return
         for k, entry in enumerate(m.entries):
             index = prev + 1 + k
@@ -355,49 +376,141 @@ class RaftCore:
         self._event("AcceptAppendEntriesRequest", i=i, j=j, m=m)
         self._out.append(AppendEntriesResponse(self._current_term, True, match, i, j))
 
+    def _rejection(self, m: AppendEntriesRequest) -> AppendEntriesResponse:
+        """The reply to a request whose prev_log_index/term our log lacks, with the hint:
+        the term we have there and the first index of it, or our last index (§5.3)."""
+        prev = m.prev_log_index
+        if prev > self.last_index:
+            hint_index, hint_term = self.last_index, 0
+        else:
+            hint_term = self.term_at(prev)
+            hint_index = prev
+            while hint_index > 1 and self.term_at(hint_index - 1) == hint_term:
+                hint_index -= 1
+        return AppendEntriesResponse(self._current_term, False, 0, self._id, m.source,
+                                     prev, hint_index, hint_term)
+
     def _handle_append_entries_response(self, m: AppendEntriesResponse) -> None:
-        """Success moves next/match_index; failure walks next_index back by one (§5.3)."""
+        """Success moves next/match_index; failure backs next_index up (§5.3): by one
+        under spec_exact, else to the reply's hint. Late replies change nothing."""
         i, j = self._id, m.source
         if m.term < self._current_term:
             self._event("DropStaleResponse", i=i, j=j, m=m)
             return
-        if m.success:
-            self._next_index[j] = m.match_index + 1
-            self._match_index[j] = m.match_index
+        if self.config.spec_exact:
+            if m.success:
+                self._next_index[j] = m.match_index + 1
+                self._match_index[j] = m.match_index
+            else:
+                self._next_index[j] = max(self._next_index[j] - 1, 1)
+            self._inflight[j] = False
+            self._event("HandleAppendEntriesResponse", i=i, j=j, m=m)
+            answered = True
         else:
-            self._next_index[j] = max(self._next_index[j] - 1, 1)
-        self._inflight[j] = False
-        self._event("HandleAppendEntriesResponse", i=i, j=j, m=m)
-        if self._role is not Role.LEADER:
+            answered = self._take_response(m)
+        if self._role is not Role.LEADER or not answered:
             return
         self._advance_commit_index()
-        if not m.success or self._next_index[j] <= self.last_index:
+        if not self._inflight[j] and (not m.success or self._next_index[j] <= self.last_index):
             self._send_append_entries(j)
+
+    def _take_response(self, m: AppendEntriesResponse) -> bool:
+        """Handle a reply of our term; True if it answers what we asked (it is not late).
+
+        A success reporting less than match_index, or a rejection of a request other
+        than the one at next_index - 1 (or at or below match_index), is late or
+        duplicated: next/match_index stay where they are."""
+        i, j = self._id, m.source
+        nxt, match = self._next_index[j], self._match_index[j]
+        if m.success:
+            fresh = m.match_index >= match
+            if fresh:
+                self._match_index[j] = m.match_index
+                self._next_index[j] = m.match_index + 1
+                self._probing[j] = False
+                if m.match_index >= self._sent_upto[j]:
+                    self._inflight[j] = False
+            self._event("HandleAppendEntriesResponse", i=i, j=j, m=m,
+                        next_index=self._next_index[j])
+            return fresh
+        fresh = m.reject_index == nxt - 1 and m.reject_index > match
+        if fresh:
+            self._next_index[j] = self._backup_to(m)
+            self._probing[j] = True
+            self._inflight[j] = False
+        self._event("HandleAppendEntriesResponse", i=i, j=j, m=m,
+                    next_index=self._next_index[j])
+        return fresh
+
+    def _backup_to(self, m: AppendEntriesResponse) -> int:
+        """The next_index a fresh rejection's hint gives: past our last entry of the
+        follower's conflicting term if we have that term, else the first index of it in
+        the follower's log; past the follower's last entry if its log is shorter. Never
+        at or below match_index, never above the index just rejected."""
+        j = m.source
+        if m.hint_term == 0:
+            target = m.hint_index + 1
+        else:
+            target = m.hint_index
+            for k in range(min(m.reject_index, self.last_index), 0, -1):
+                term = self.term_at(k)
+                if term == m.hint_term:
+                    target = k + 1
+                    break
+                if term < m.hint_term:
+                    break
+        return max(self._match_index[j] + 1, min(target, m.reject_index), 1)
 
     # ---- leader duties ----
     def _become_leader(self) -> None:
-        """BecomeLeader: a candidate with votes from a quorum leads its term (§5.2)."""
+        """BecomeLeader: a candidate with votes from a quorum leads its term (§5.2), and
+        (unless spec_exact) appends a no-op entry of its term, so that entries of older
+        terms commit without waiting for a client (thesis §6.4)."""
         self._role = Role.LEADER
         self._next_index = [self.last_index + 1] * self._n
         self._match_index = [0] * self._n
         self._inflight = [False] * self._n
+        self._probing = [True] * self._n
+        self._sent_upto = [0] * self._n
         self._leader_hint = self._id
         self._elapsed = 0
         self._event("BecomeLeader", i=self._id)
+        if not self.config.spec_exact:
+            self._log.append(Entry(self._current_term, NOOP))
+            self._mark_unstable(len(self._log))
+            self._event("ClientRequest", i=self._id, v=NOOP)
         for j in self._peers():
             self._send_append_entries(j)
         self._advance_commit_index()
 
-    def _send_append_entries(self, j: int) -> None:
-        """AppendEntries(i, j): entries from next_index[j] on, at most max_batch of them."""
+    def _heartbeat(self, j: int) -> None:
+        """The heartbeat to j: a full AppendEntries under spec_exact; otherwise one
+        without entries while entries sent are in flight and not presumed lost (they
+        are after election_ticks), else the next entries due."""
+        if (not self.config.spec_exact and self._inflight[j]
+                and self._ticks - self._sent_at[j] < self.config.election_ticks):
+            self._send_append_entries(j, 0)
+        else:
+            self._send_append_entries(j)
+
+    def _send_append_entries(self, j: int, limit: int | None = None) -> None:
+        """AppendEntries(i, j): entries from next_index[j] on, at most ``limit`` (default:
+        max_batch, or one while j is probed; everything spec_exact)."""
         n = min(self._next_index[j], self.last_index + 1)
         prev = n - 1
-        entries = tuple(self._log[prev:prev + self.config.max_batch])
+        if limit is None:
+            exact = self.config.spec_exact
+            limit = 1 if self._probing[j] and not exact else self.config.max_batch
+        entries = tuple(self._log[prev:prev + limit])
         commit = min(self._commit_index, prev + len(entries))
-        self._event("AppendEntries", i=self._id, j=j)
-        self._out.append(AppendEntriesRequest(self._current_term, prev, self.term_at(prev),
-                                              entries, commit, self._id, j))
-        self._inflight[j] = True
+        m = AppendEntriesRequest(self._current_term, prev, self.term_at(prev), entries,
+                                 commit, self._id, j)
+        self._event("AppendEntries", i=self._id, j=j, m=m)
+        self._out.append(m)
+        if entries or self.config.spec_exact or not self._inflight[j]:
+            self._inflight[j] = True
+            self._sent_upto[j] = prev + len(entries)
+            self._sent_at[j] = self._ticks
 
     def _advance_commit_index(self) -> None:
         """AdvanceCommitIndex: commit the newest entry of our term stored on a quorum,

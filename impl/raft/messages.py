@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = [
+    "NOOP",
     "AppendEntriesRequest",
     "AppendEntriesResponse",
     "Entry",
@@ -77,14 +78,30 @@ class AppendEntriesRequest(NamedTuple):
 
 
 class AppendEntriesResponse(NamedTuple):
-    """`source` answers an AppendEntriesRequest from `dest`."""
+    """`source` answers an AppendEntriesRequest from `dest`.
+
+    A rejection for a log mismatch also says which request it rejects and where the
+    leader should look next (thesis §5.3, etcd's rejectHint): ``reject_index`` is the
+    request's prev_log_index; ``hint_term`` the term of the follower's entry there and
+    ``hint_index`` the first index of that term in its log, or, when its log is shorter,
+    ``hint_term`` 0 and ``hint_index`` its last index. All three are 0 otherwise. They
+    are not raft.tla's (its reply has none): the conformance mapping leaves them out.
+    """
 
     term: int
     success: bool
     match_index: int
     source: int
     dest: int
+    reject_index: int = 0
+    hint_index: int = 0
+    hint_term: int = 0
 
+
+#: The value of the entry a new leader appends at the start of its term (thesis §6.4):
+#: a real log entry, a ClientRequest in raft.tla's terms, that no state machine applies
+#: (the KV skips it as "not a command").
+NOOP = b""
 
 Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse
 
