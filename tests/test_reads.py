@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
+import pytest
+
 from agree import Spec, action, check, invariant, sometimes
 from agree.checker.core import Core
 from agree.checker.reads import fields_read
@@ -97,14 +99,15 @@ class Three(Spec[S]):
         return s.c > 1
 
 
-def test_skipping_finds_what_evaluating_everything_finds() -> None:
+@pytest.mark.parametrize("workers", [None, 2])
+def test_skipping_finds_what_evaluating_everything_finds(workers: int | None) -> None:
     for bad in (1, 2, 3, 9):
-        fast = check(Three(bad=bad), stop_at_first=False)
+        fast = check(Three(bad=bad), stop_at_first=False, workers=workers)
         spec = Three(bad=bad)
         # the same properties as lambdas: nothing inferred, every one evaluated each time
         slow_props = [type(p)(p.name, p.kind, (lambda f: lambda sp, s: f(sp, s))(p.fn), p.doc)
                       for p in spec.declared_properties()]
-        slow = check(spec, slow_props, stop_at_first=False)
+        slow = check(spec, slow_props, stop_at_first=False, workers=workers)
         assert (fast.distinct, fast.generated, fast.depth) == \
             (slow.distinct, slow.generated, slow.depth)
         assert [(v.property, len(v.trace or ())) for v in fast.violations] == \
@@ -134,3 +137,6 @@ def test_the_step_checker_skips_unread_fields() -> None:
     assert step_check(s, s._replace(c=2)) == ((), (core.somes[0],))  # c_moved reached
     assert _CALLS == [7]
     assert step_check(s, (0, 0, 0)) is not None  # another type: the ordinary path
+    # the same, as a mask for an engine that checks t later (the workers)
+    assert core.same_mask(s, s._replace(b=1)) == 0b1011  # all but b_and_c
+    assert core.same_mask(s, s._replace(a=1, c=1)) == 0
