@@ -8,8 +8,10 @@ model needs field-index tables or ``tuple.__new__`` of its own:
   for a frozen dataclass), built directly, as ``_replace`` itself does;
 * :func:`compile_step`, for a spec whose state type is a NamedTuple (``Spec[RaftState]``),
   generates a ``step`` method with one keyword-only parameter per variable: a call
-  binds its keywords without building a dict, and the new tuple is assembled in one
-  expression.
+  binds its keywords without building a dict. A new value equal to the old one keeps
+  the old object, and a step that changes nothing returns the very state, so the
+  checker sees which variables a step left alone (agree.checker.core skips what cannot
+  have changed).
 """
 
 from __future__ import annotations
