@@ -8,10 +8,8 @@ model needs field-index tables or ``tuple.__new__`` of its own:
   for a frozen dataclass), built directly, as ``_replace`` itself does;
 * :func:`compile_step`, for a spec whose state type is a NamedTuple (``Spec[RaftState]``),
   generates a ``step`` method with one keyword-only parameter per variable: a call
-  binds its keywords without building a dict. A new value equal to the old one keeps
-  the old object, and a step that changes nothing returns the very state, so the
-  checker sees which variables a step left alone (agree.checker.core skips what cannot
-  have changed).
+  binds its keywords without building a dict, and the new tuple is assembled in one
+  expression.
 """
 
 from __future__ import annotations
@@ -100,6 +98,10 @@ def compile_step(state_type: type, history: tuple[str, ...],
     fields = list(index)
     params = ", ".join(f"{f}=_KEEP" for f in fields)
     given = ", ".join(f"{f!r}: {f}" for f in fields)
+    parts = []
+    for k, f in enumerate(fields):
+        unchanged = f"_h[{history.index(f)}]" if f in history else f"_s[{k}]"
+        parts.append(f"{unchanged} if {f} is _KEEP else {f}")
     lines = [
         f"def step(_self, _s, /, *, {params}):",
         "    if _type(_s) is not _cls:",
@@ -114,30 +116,7 @@ def compile_step(state_type: type, history: tuple[str, ...],
             "        _memo = _self._remember_history(_s)",
             "    _h = _memo[1]",
         ]
-    # A new value equal to the old one (``put(s.state, i, FOLLOWER)`` for a server
-    # already a follower) is replaced by the old object, and a step changing nothing
-    # returns the very state: the checker then sees a stutter (nothing to look up) and
-    # knows which variables a step left alone (properties it need not re-evaluate).
-    lines.append("    _ch = False")
-    for k, f in enumerate(fields):
-        if f in history:
-            lines += [f"    if {f} is _KEEP:", f"        {f} = _h[{history.index(f)}]"]
-        else:
-            lines += [f"    if {f} is _KEEP:", f"        {f} = _s[{k}]"]
-        lines += [
-            f"    elif {f} is not _s[{k}]:",
-            "        try:",
-            f"            if _type({f}) is _type(_s[{k}]) and {f} == _s[{k}]:",
-            f"                {f} = _s[{k}]",
-            "            else:",
-            "                _ch = True",
-            "        except Exception:",
-            "            _ch = True",
-        ]
-        if f in history:
-            lines += [f"    if {f} is not _s[{k}]:", "        _ch = True"]
-    lines += ["    if not _ch:", "        return _s",
-              f"    return _new(_cls, ({', '.join(fields)},))"]
+    lines.append(f"    return _new(_cls, ({', '.join(parts)},))")
     # Only underscored names besides the fields (a field may be called ``type``).
     namespace: dict[str, Any] = {"_KEEP": _KEEP, "_cls": state_type, "_new": tuple.__new__,
                                  "_generic": generic, "_type": type}
