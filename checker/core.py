@@ -15,9 +15,9 @@ new ones.
 
 What a step cannot have changed is not evaluated again: an invariant held, and a
 ``sometimes`` property was false, on the state being expanded, so on a successor whose
-variables it reads are the very objects of its parent's (the compiled ``step`` keeps
-unchanged values' objects, spec/build.py) it gives the same answer and is skipped; so is
-the state constraint. What a predicate reads is inferred from its source (reads.py);
+variables it reads are the very objects of its parent's (``step`` passes on the objects
+of the variables an action leaves UNCHANGED) it gives the same answer and is skipped; so
+is the state constraint. What a predicate reads is inferred from its source (reads.py);
 when that is not sure, it is evaluated every time.
 
 The core never prints and keeps what it finds as :data:`Found` records; the engines
