@@ -11,6 +11,7 @@ import pytest
 from agree import Spec, action, check, invariant, sometimes
 from agree.checker.core import Core
 from agree.checker.reads import fields_read
+from agree.checker.result import SpecRuntimeError
 from agree.spec import Property
 
 FIELDS = ("a", "b", "c")
@@ -140,3 +141,15 @@ def test_the_step_checker_skips_unread_fields() -> None:
     # the same, as a mask for an engine that checks t later (the workers)
     assert core.same_mask(s, s._replace(b=1)) == 0b1011  # all but b_and_c
     assert core.same_mask(s, s._replace(a=1, c=1)) == 0
+
+
+def _raises_at_two(spec: Any, s: S) -> bool:
+    return 1 / (2 - s.a) != 0
+
+
+def test_a_property_that_raises_in_the_step_checker_is_reported() -> None:
+    props = [Property("divides", "invariant", _raises_at_two)]
+    with pytest.raises(SpecRuntimeError) as err:
+        check(Three(bad=9), props)
+    assert "property divides" in str(err.value) and "ZeroDivisionError" in str(err.value)
+    assert err.value.trace is not None and err.value.trace.states[-1].a == 2
