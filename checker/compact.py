@@ -46,10 +46,8 @@ class _Layout:
 
     def __init__(self, state: tuple[Any, ...]) -> None:
         self.sets = [i for i, f in enumerate(state) if type(f) is frozenset]
-        # per field: its table of shared instances, and their ids (a value already
-        # shared, as a field a step left alone, is recognised without hashing it)
-        self.interned: list[tuple[int, dict[Any, Any], set[int]]] = [
-            (i, {}, set()) for i in range(len(state)) if i not in self.sets]
+        self.interned: list[tuple[int, dict[Any, Any]]] = [
+            (i, {}) for i in range(len(state)) if i not in self.sets]
         self.saved = [0] * len(state)  # per field: states it gave a shared instance
         self.seen = 0
 
@@ -77,18 +75,14 @@ class Compactor:
         fields = list(state)
         changed = False
         sampling = layout.seen < _SAMPLE
-        for i, table, ids in layout.interned:
+        for i, table in layout.interned:
             f = fields[i]
-            if id(f) in ids:  # the shared instance itself (kept alive by its table)
-                continue
             try:
                 g = table.setdefault(f, f)
             except TypeError:  # unhashable: leave this field alone
                 layout.interned = [x for x in layout.interned if x[0] != i]
                 continue
-            if g is f:
-                ids.add(id(f))
-            else:
+            if g is not f:
                 fields[i] = g
                 changed = True
                 if sampling:
@@ -120,5 +114,5 @@ def _prune(layout: _Layout) -> None:
     """Stop interning the fields where it hardly saves anything: values that seldom
     recur (the table would grow with the states) or that states already share (an
     action that leaves a field alone passes its parent's instance on)."""
-    layout.interned = [(i, table, ids) for i, table, ids in layout.interned
+    layout.interned = [(i, table) for i, table in layout.interned
                        if len(table) <= _SAMPLE // 2 and 8 * layout.saved[i] >= _SAMPLE]
