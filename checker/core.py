@@ -93,9 +93,6 @@ class Core:
         # built from it for the properties still checked (rebuilt when they change)
         self._reads: dict[tuple[type, Any], tuple[int, ...] | None] = {}
         self._step_check: list[Callable[[Any, Any], Any] | None] = [None]
-        self._order = [*self.invs, *self.somes]  # a bit each in a ``skip`` mask
-        self._bit = {id(p): k for k, p in enumerate(self._order)}
-        self._masks: dict[type, Callable[[Any, Any], int]] = {}
 
     @property
     def generated(self) -> int:
@@ -123,21 +120,19 @@ class Core:
         self.changed()
 
     def check_state(self, state: Any, parent: Any, index: int = -1,
-                    args: tuple[Any, ...] = (), skip: int = 0) -> None:
+                    args: tuple[Any, ...] = ()) -> None:
         """Evaluate the invariants and ``sometimes`` properties on a state reached by
-        the step (``index``, ``args``) from ``parent``; ``skip`` (a mask from
-        :meth:`same_mask`) names those known to answer as on the expanded parent."""
+        the step (``index``, ``args``) from ``parent``."""
         spec = self.spec
         broken: list[Property] = []
         reached: list[Property] = []
         p: Property | None = None
-        bit = self._bit
         try:
             for p in self.invs:
-                if not (skip and (skip >> bit[id(p)]) & 1) and not p.fn(spec, state):
+                if not p.fn(spec, state):
                     broken.append(p)
             for p in self.somes:
-                if not (skip and (skip >> bit[id(p)]) & 1) and p.fn(spec, state):
+                if p.fn(spec, state):
                     reached.append(p)
         except Exception as exc:
             name = p.name if p is not None else "?"
@@ -199,30 +194,6 @@ class Core:
         exec(compile("\n".join(lines), "<agree step check>", "exec"), ns)
         fn: Callable[[Any, Any], Any] = ns["check"]
         return fn
-
-    def same_mask(self, s: Any, t: Any) -> int:
-        """For a successor ``t`` of an expanded state ``s``: a bit per invariant and
-        ``sometimes`` property (see ``check_state``'s ``skip``) whose fields ``t`` left
-        alone, so it answers on ``t`` as it did on ``s``. For an engine that checks
-        ``t`` later, without ``s`` at hand (the workers check a state once its owner
-        has kept it)."""
-        cls = type(s)
-        fn = self._masks.get(cls)
-        if fn is None:
-            terms = []
-            for k, p in enumerate(self._order):
-                fields = self._fields(cls, p.fn)
-                if fields is not None:
-                    same = " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
-                    terms.append(f"({1 << k} if {same} else 0)")
-            ns: dict[str, Any] = {"_cls": cls, "_type": type}
-            exec(compile("\n".join([
-                "def mask(_s, _t):",
-                "    if _type(_t) is not _cls:",
-                "        return 0",
-                f"    return {' | '.join(terms) or '0'}"]), "<agree mask>", "exec"), ns)
-            fn = self._masks[cls] = ns["mask"]
-        return fn(s, t)
 
     def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
         """``inside(s, t)``: the state constraint on a successor ``t`` of an expanded

@@ -47,7 +47,7 @@ class Worker:
         self.next: list[tuple[int, Any]] = []
         self.stopped: str | None = None
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
-        self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any, int]]] = {}
+        self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
         # the coordinator sends the time left, not its clock (a Ray actor may run on
         # another machine)
         left = opts.get("time_left")
@@ -77,14 +77,12 @@ class Worker:
         fingerprint, n, wid, seen = self.fingerprint, self.n, self.wid, self.seen
         stop_first, deadline = self.opts["stop_at_first"], self.deadline
         share = self.opts["memory_share"]
-        cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any, int]]] = {
+        cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {
             o: [] for o in range(n) if o != wid}
         self.cand = cand
         claimed: dict[int, set[int]] = {o: set() for o in cand}
         pack, unpack = self.compactor.pack, self.compactor.unpack
         nxt, found = self.next, self.core.found
-        same_mask = self.core.same_mask
-        expanding: list[Any] = [None]  # the state being expanded
 
         def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
             tfp = fingerprint(t)
@@ -95,8 +93,7 @@ class Worker:
                     return True
             elif tfp not in claimed[o]:  # its owner decides (claim), then keep
                 claimed[o].add(tfp)
-                # the properties t need not be checked on (it is checked once kept)
-                cand[o].append((tfp, sfp, ai, args, t, same_mask(expanding[0], t)))
+                cand[o].append((tfp, sfp, ai, args, t))
             return False
 
         # the workers stop between states, not within one: every violation of a state
@@ -115,7 +112,6 @@ class Worker:
                     self.stopped = "memory"
             if self.stopped or (stop_first and found):
                 break
-            expanding[0] = s
             expand(s, sfp)
         return {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
                 for o, cands in cand.items()}
@@ -136,9 +132,9 @@ class Worker:
         for o in sorted(kept):
             cands = self.cand[o]
             for i in pickle.loads(kept[o]):
-                fp, parent, ai, args, t, same = cands[i]
+                fp, parent, ai, args, t = cands[i]
                 stats[ai].distinct += 1
-                self.core.check_state(t, parent, ai, args, same)
+                self.core.check_state(t, parent, ai, args)
                 self.next.append((fp, pack(t)))
         self.cand = {}
         self.frontier, self.next = self.next, []

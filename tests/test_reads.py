@@ -138,9 +138,6 @@ def test_the_step_checker_skips_unread_fields() -> None:
     assert step_check(s, s._replace(c=2)) == ((), (core.somes[0],))  # c_moved reached
     assert _CALLS == [7]
     assert step_check(s, (0, 0, 0)) is not None  # another type: the ordinary path
-    # the same, as a mask for an engine that checks t later (the workers)
-    assert core.same_mask(s, s._replace(b=1)) == 0b1011  # all but b_and_c
-    assert core.same_mask(s, s._replace(a=1, c=1)) == 0
 
 
 def _raises_at_two(spec: Any, s: S) -> bool:
