@@ -189,7 +189,8 @@ def main() -> None:
     elif a.workers > 1:
         p.error("--workers needs --tlc: the recorded TLC times are one worker's")
     configs = [BY_LABEL[x] for x in dict.fromkeys(a.only)] if a.only else CONFIGS
-    print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average {load}", flush=True)
     rows = [measure(c, a.rounds, a.agree, tlc, a.workers) for c in configs]
     if a.write_docs:
         mode = "one process, TLC one worker" if a.workers == 1 else \
@@ -204,7 +205,10 @@ def main() -> None:
             "column holds recorded figures (issue 17, side by side at cc6b616), marked so.",
             [Table("agree and TLC", Provenance.now(),
                    ["configuration", "distinct", "agree generated", "TLC generated",
-                    "depth", "agree", "TLC", "ratio"], rows)],
+                    "depth", "agree", "TLC", "ratio"], rows,
+                   f"Load average when the run began: {load} (1, 5, 15 min); agree is one "
+                   "single-threaded process, TLC a JVM with helper threads, so a loaded "
+                   "machine skews the ratio: compare on a quiet one.")],
             "python benchmarks/vs_tlc.py [--tlc DIR] --write-docs")
 
 
