@@ -13,6 +13,13 @@ successor inside the constraint is new is the engine's business (its seen-set, o
 shard of one): the core asks the engine's ``admit`` and checks the properties of the
 new ones.
 
+What a step cannot have changed is not evaluated again: an invariant held, and a
+``sometimes`` property was false, on the state being expanded, so on a successor whose
+variables it reads are the very objects of its parent's (``step`` passes on the objects
+of the variables an action leaves UNCHANGED) it gives the same answer and is skipped; so
+is the state constraint. What a predicate reads is inferred from its source (reads.py);
+when that is not sure, it is evaluated every time.
+
 The core never prints and keeps what it finds as :data:`Found` records; the engines
 turn them into traces their own way.
 """
@@ -22,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from agree.checker.reads import fields_read
 from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.spec import Property, Spec
+from agree.spec.build import field_index
 from agree.spec.enabled import ActionRaised, enumerator
 
 __all__ = ["Admit", "Core", "Found", "Raised", "initial_states"]
@@ -36,6 +45,10 @@ Found = tuple[Property | None, Any, int, tuple[Any, ...], Any]
 #: The engine's seen-set: ``admit(state, parent, action index, args)`` is True when
 #: the state is new and the engine has queued it.
 Admit = Callable[[Any, Any, int, tuple[Any, ...]], bool]
+
+
+#: The step checker's answer "check this successor the ordinary way".
+_SLOW = object()
 
 
 class Raised(Exception):
@@ -76,6 +89,10 @@ class Core:
         self.deadlock = deadlock
         self.found: list[Found] = []
         self.satisfied: list[str] = []  # ``sometimes`` properties seen true
+        # what each predicate reads, per state type (see reads.py), and the step checker
+        # built from it for the properties still checked (rebuilt when they change)
+        self._reads: dict[tuple[type, Any], tuple[int, ...] | None] = {}
+        self._step_check: list[Callable[[Any, Any], Any] | None] = [None]
 
     @property
     def generated(self) -> int:
@@ -86,6 +103,12 @@ class Core:
         """Stop checking properties already violated (elsewhere: another worker)."""
         self.invs[:] = [p for p in self.invs if p.name not in names]
         self.act_props[:] = [p for p in self.act_props if p.name not in names]
+        self.changed()
+
+    def changed(self) -> None:
+        """The properties to check changed (one failed or was satisfied, or an engine
+        edited ``invs``/``somes``): the step checker is rebuilt before its next use."""
+        self._step_check[0] = None
 
     def _fail(self, prop: Property, parent: Any, index: int, args: tuple[Any, ...],
               state: Any) -> None:
@@ -94,6 +117,7 @@ class Core:
             self.invs.remove(prop)
         if prop in self.act_props:
             self.act_props.remove(prop)
+        self.changed()
 
     def check_state(self, state: Any, parent: Any, index: int = -1,
                     args: tuple[Any, ...] = ()) -> None:
@@ -113,11 +137,81 @@ class Core:
         except Exception as exc:
             name = p.name if p is not None else "?"
             raise Raised(f"property {name}", parent, index, args, state, exc) from exc
+        self._record(broken, reached, parent, index, args, state)
+
+    def _record(self, broken: Sequence[Property], reached: Sequence[Property], parent: Any,
+                index: int, args: tuple[Any, ...], state: Any) -> None:
         for p in reached:
             self.somes.remove(p)
             self.satisfied.append(p.name)
+        if reached:
+            self.changed()
         for p in broken:
             self._fail(p, parent, index, args, state)
+
+    def _fields(self, cls: type, fn: Callable[..., Any], position: int = 1,
+                ) -> tuple[int, ...] | None:
+        """The positions of the fields of a ``cls`` state that ``fn`` reads (None: any)."""
+        key = (cls, fn)
+        if key not in self._reads:
+            index = field_index(cls)
+            found = fields_read(fn, list(index), position) if index is not None else None
+            self._reads[key] = (None if found is None or index is None
+                                else tuple(sorted(index[f] for f in found)))
+        return self._reads[key]
+
+    def _build_step_check(self, cls: type) -> Callable[[Any, Any], Any]:
+        """``check(s, t)`` for a successor ``t`` of an expanded state ``s`` of type
+        ``cls``: the invariants and ``sometimes`` properties still checked, each
+        evaluated on ``t`` unless every field it reads is the very object of ``s``'s
+        (then it answers as it did on ``s``: an invariant held there, since ``s`` was
+        checked and it is still checked; a ``sometimes`` property was false there, else
+        it would be satisfied). Returns None (nothing found), ``(broken, reached)``, or
+        :data:`_SLOW`: evaluate ``t`` the ordinary way (another state type, or a
+        property raised: check_state reports it)."""
+        ns: dict[str, Any] = {"_spec": self.spec, "_cls": cls, "_type": type, "_SLOW": _SLOW}
+        body: list[str] = []
+        for kind, props in (("b", self.invs), ("r", self.somes)):
+            for k, p in enumerate(props):
+                fields = self._fields(cls, p.fn)
+                if fields == ():
+                    continue  # reads no field: as on s
+                ns[f"_f{kind}{k}"], ns[f"_p{kind}{k}"] = p.fn, p
+                test = f"_f{kind}{k}(_spec, _t)"
+                cond = test if kind == "r" else f"not {test}"
+                if fields is not None:
+                    same = " and ".join(f"_t[{i}] is _s[{i}]" for i in fields)
+                    cond = f"not ({same}) and {cond}"
+                body += [f"        if {cond}:", f"            _{kind} += (_p{kind}{k},)"]
+        lines = ["def check(_s, _t):",
+                 "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+                 "        return _SLOW",
+                 "    _b = _r = ()",
+                 "    try:", *(body or ["        pass"]),
+                 "    except Exception:",
+                 "        return _SLOW",
+                 "    return (_b, _r) if _b or _r else None"]
+        exec(compile("\n".join(lines), "<agree step check>", "exec"), ns)
+        fn: Callable[[Any, Any], Any] = ns["check"]
+        return fn
+
+    def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
+        """``inside(s, t)``: the state constraint on a successor ``t`` of an expanded
+        state ``s`` (inside it) of type ``cls``; True without evaluating it when every
+        field it reads is the very object of ``s``'s."""
+        constraint = self.spec.constraint
+        fields = self._fields(cls, type(self.spec).constraint)
+        if fields is None:
+            return lambda _s, t: bool(constraint(t))
+        same = " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
+        ns: dict[str, Any] = {"_constraint": constraint, "_cls": cls, "_type": type}
+        exec(compile("\n".join([
+            "def inside(_s, _t):",
+            f"    if {same} and _type(_t) is _cls and _type(_s) is _cls:",
+            "        return True",
+            "    return _constraint(_t)"]), "<agree constraint>", "exec"), ns)
+        fn: Callable[[Any, Any], bool] = ns["inside"]
+        return fn
 
     def initial(self, s: Any, admit: Admit, root: Any = None) -> None:
         """An initial state, with TLC's semantics: inside the constraint it is the
@@ -145,12 +239,15 @@ class Core:
         spec = self.spec
         enabled = enumerator(spec)
         constrained = type(spec).constraint is not Spec.constraint
-        constraint = spec.constraint
         stats = self.stats
         invs, act_props, somes, found = self.invs, self.act_props, self.somes, self.found
         check_pruned, check_state, step_broken = (self.check_pruned, self.check_state,
                                                   self._step_broken)
+        record = self._record
         labels = [a.label for a in self.actions]
+        holder = self._step_check
+        # per state type (one in practice): the constraint and step checker for it
+        current: list[Any] = [None, None]
 
         def expand(s: Any, parent: Any) -> None:
             try:
@@ -158,6 +255,11 @@ class Core:
             except ActionRaised as raised:
                 raise Raised(labels[raised.index], parent, -1, (), s, raised.exc) \
                     from raised.exc
+            cls = type(s)
+            if current[0] is not cls:
+                current[0], current[1] = cls, self._build_inside(cls) if constrained else None
+                holder[0] = None
+            inside = current[1]
             for ai, args, t in succ:
                 st = stats[ai]
                 st.generated += 1
@@ -167,14 +269,23 @@ class Core:
                         break
                 if t is s:  # a stutter returning the very state: seen, nothing to do
                     continue
-                if not constrained or constraint(t):
+                if not constrained or inside(s, t):
                     if not admit(t, parent, ai, args):
                         continue
                     st.distinct += 1
-                    if invs or somes:
-                        check_state(t, parent, ai, args)
-                elif check_pruned and (invs or somes):
-                    check_state(t, parent, ai, args)
+                    checked = True
+                else:
+                    checked = check_pruned
+                if checked and (invs or somes):
+                    check = holder[0]
+                    if check is None:
+                        check = holder[0] = self._build_step_check(cls)
+                    res = check(s, t)
+                    if res is not None:
+                        if res is _SLOW:
+                            check_state(t, parent, ai, args)
+                        else:
+                            record(res[0], res[1], parent, ai, args, t)
                 if found and stop:
                     break
             if not succ and self.deadlock and not (found and stop):

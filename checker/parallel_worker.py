@@ -205,6 +205,7 @@ class Worker:
             st.generated, st.distinct = g, d
         core.invs[:] = [p for p in core.invs if p.name in invs]
         core.somes[:] = [p for p in core.somes if p.name in somes]
+        core.changed()
 
     def handle(self, cmd: str, arg: Any) -> tuple[str, Any]:
         """Run one coordinator request: ``("ok", answer)`` or ``("error", message)``."""

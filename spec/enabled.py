@@ -4,7 +4,8 @@ the state it leads to, in declared order.
 :meth:`Spec.successors` and every checker engine (through ``agree.checker.core``) use
 :func:`enumerator`. It is the hot loop of exhaustive checking, so actions of one and two
 parameters, the common cases, are called without building each argument tuple twice,
-and everything a state's enumeration needs is bound once per spec.
+and everything a state's enumeration needs is bound once per spec: the enumeration is
+generated as straight-line code, one loop per action.
 """
 
 from __future__ import annotations
@@ -39,41 +40,48 @@ def enumerator(spec: Spec[Any]) -> Enabled:
     cached: tuple[Any, Enabled] | None = spec.__dict__.get("_agree_enabled")
     if cached is not None and cached[0] is actions:  # (rebinding the actions renews it)
         return cached[1]
-    plans: list[tuple[int, Any, Any, int, Any, bool, Any, bool]] = []
+    # The enumeration is generated as straight-line code, one loop per action, with
+    # each action's function and domains bound as constants.
+    ns: dict[str, Any] = {"_spec": spec, "_ActionRaised": ActionRaised,
+                          "_labels": [a.label for a in actions]}
+    body: list[str] = []
     for ai, act in enumerate(actions):
         # a domain named by a string is a fixed attribute: read it once
         doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in act.domains]
-        calls = [callable(d) for d in doms]
-        d0 = doms[0] if doms else None
-        d1 = doms[1] if len(doms) > 1 else None
-        plans.append((ai, act, act.fn, len(doms), d0, calls[0] if doms else False, d1,
-                      calls[1] if len(doms) > 1 else False))
-
-    def enabled(s: Any) -> list[tuple[int, tuple[Any, ...], Any]]:
-        out: list[tuple[int, tuple[Any, ...], Any]] = []
-        append = out.append
-        for ai, act, fn, arity, d0, call0, d1, call1 in plans:
-            try:
-                if arity == 1:
-                    for x in (d0(spec, s) if call0 else d0):
-                        t = fn(s, x)
-                        if t is not None:
-                            append((ai, (x,), t))
-                elif arity == 2:
-                    ys = list(d1(spec, s)) if call1 else d1
-                    for x in (d0(spec, s) if call0 else d0):
-                        for y in ys:
-                            t = fn(s, x, y)
-                            if t is not None:
-                                append((ai, (x, y), t))
-                else:
-                    for args in act.bindings(s):
-                        t = fn(s, *args)
-                        if t is not None:
-                            append((ai, args, t))
-            except Exception as exc:
-                raise ActionRaised(ai, act.label, exc) from exc
-        return out
+        ns[f"_fn{ai}"], ns[f"_act{ai}"] = act.fn, act
+        for k, d in enumerate(doms):
+            ns[f"_d{ai}_{k}"] = d
+        dom = [f"_d{ai}_{k}(_spec, _s)" if callable(d) else f"_d{ai}_{k}"
+               for k, d in enumerate(doms)]
+        body.append(f"        _ai = {ai}")
+        if len(doms) == 1:
+            body += [f"        for _x in {dom[0]}:",
+                     f"            _t = _fn{ai}(_s, _x)",
+                     "            if _t is not None:",
+                     f"                _append(({ai}, (_x,), _t))"]
+        elif len(doms) == 2:
+            ys = f"list({dom[1]})" if callable(doms[1]) else dom[1]
+            body += [f"        _ys = {ys}",
+                     f"        for _x in {dom[0]}:",
+                     "            for _y in _ys:",
+                     f"                _t = _fn{ai}(_s, _x, _y)",
+                     "                if _t is not None:",
+                     f"                    _append(({ai}, (_x, _y), _t))"]
+        else:
+            body += [f"        for _args in _act{ai}.bindings(_s):",
+                     f"            _t = _fn{ai}(_s, *_args)",
+                     "            if _t is not None:",
+                     f"                _append(({ai}, _args, _t))"]
+    lines = ["def enabled(_s):",
+             "    _out = []",
+             "    _append = _out.append",
+             "    _ai = -1",
+             "    try:", *(body or ["        pass"]),
+             "    except Exception as _exc:",
+             "        raise _ActionRaised(_ai, _labels[_ai], _exc) from _exc",
+             "    return _out"]
+    exec(compile("\n".join(lines), f"<enabled steps of {type(spec).__name__}>", "exec"), ns)
+    enabled: Enabled = ns["enabled"]
 
     spec.__dict__["_agree_enabled"] = (actions, enabled)
     return enabled

@@ -1,0 +1,152 @@
+"""The core skips a property (or the constraint) on a successor that leaves the fields it
+reads alone (checker/reads.py): what is inferred, and that no violation is missed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, NamedTuple
+
+import pytest
+
+from agree import Spec, action, check, invariant, sometimes
+from agree.checker.core import Core
+from agree.checker.reads import fields_read
+from agree.checker.result import SpecRuntimeError
+from agree.spec import Property
+
+FIELDS = ("a", "b", "c")
+
+
+class S(NamedTuple):
+    a: int
+    b: int
+    c: int
+
+
+def _reads_a_and_b(spec: Any, s: S) -> bool:
+    return s.a + s.b >= 0
+
+
+def _helper(s: S, k: int) -> int:
+    return s.c + k
+
+
+def _through_helper(spec: Any, s: S) -> bool:
+    return _helper(s, 1) > 0 and s.a >= 0
+
+
+def _whole(spec: Any, s: S) -> bool:
+    return sum(s) >= 0
+
+
+def _rebinds(spec: Any, s: S) -> bool:
+    s = S(0, 0, 0)
+    return s.a == 0
+
+
+def _captures(spec: Any, s: S) -> bool:
+    def inner() -> int:
+        return s.a
+    return inner() >= 0
+
+
+def test_inferred_fields() -> None:
+    assert fields_read(_reads_a_and_b, FIELDS) == {"a", "b"}
+    assert fields_read(_through_helper, FIELDS) == {"a", "c"}
+    assert fields_read(lambda spec, s: s.a > 0, FIELDS) is None
+    assert fields_read(_whole, FIELDS) is None
+    assert fields_read(_rebinds, FIELDS) is None
+    assert fields_read(_captures, FIELDS) is None
+    assert fields_read(len, FIELDS) is None  # no source: not sure
+
+
+class Three(Spec[S]):
+    """Three counters; ``bump_b`` leaves ``a`` alone, so a property of ``a`` is skipped
+    on its successors; ``bad`` breaks ``a_small`` late, through a change of ``a``."""
+
+    name: ClassVar[str] = "three"
+
+    def __init__(self, limit: int = 3, bad: int = 3) -> None:
+        self.limit, self.bad = limit, bad
+
+    def init(self) -> Iterator[S]:
+        yield S(0, 0, 0)
+
+    @action()
+    def bump_a(self, s: S) -> S | None:
+        return self.step(s, a=s.a + 1)
+
+    @action()
+    def bump_b(self, s: S) -> S | None:
+        return self.step(s, b=s.b + 1)
+
+    @action()
+    def bump_c(self, s: S) -> S | None:
+        return self.step(s, c=s.c + 1)
+
+    def constraint(self, s: S) -> bool:
+        return s.a <= self.limit and s.b <= self.limit and s.c <= self.limit
+
+    @invariant
+    def a_small(self, s: S) -> bool:
+        return s.a < self.bad
+
+    @invariant
+    def b_and_c(self, s: S) -> bool:
+        return s.b > 0 or s.c < self.bad  # broken only by bump_c, b left alone
+
+    @sometimes
+    def c_moved(self, s: S) -> bool:
+        return s.c > 1
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_skipping_finds_what_evaluating_everything_finds(workers: int | None) -> None:
+    for bad in (1, 2, 3, 9):
+        fast = check(Three(bad=bad), stop_at_first=False, workers=workers)
+        spec = Three(bad=bad)
+        # the same properties as lambdas: nothing inferred, every one evaluated each time
+        slow_props = [type(p)(p.name, p.kind, (lambda f: lambda sp, s: f(sp, s))(p.fn), p.doc)
+                      for p in spec.declared_properties()]
+        slow = check(spec, slow_props, stop_at_first=False, workers=workers)
+        assert (fast.distinct, fast.generated, fast.depth) == \
+            (slow.distinct, slow.generated, slow.depth)
+        assert [(v.property, len(v.trace or ())) for v in fast.violations] == \
+            [(v.property, len(v.trace or ())) for v in slow.violations]
+        assert fast.verdict == ("holds" if bad == 9 else "violated")
+
+
+_CALLS: list[int] = []
+
+
+def _counted(spec: Any, s: S) -> bool:
+    _CALLS.append(s.a)
+    return s.a < 5
+
+
+def test_the_step_checker_skips_unread_fields() -> None:
+    spec = Three()
+    props = [Property("counted", "invariant", _counted), *spec.declared_properties()]
+    core = Core(spec, props, check_pruned=True, deadlock=False)
+    step_check = core._build_step_check(S)
+    s = S(0, 0, 0)
+    _CALLS.clear()
+    assert step_check(s, s._replace(b=1)) is None  # a and c alone: only b_and_c runs
+    assert _CALLS == []
+    assert step_check(s, s._replace(a=7)) == ((props[0], core.invs[1]), ())  # a_small
+    assert _CALLS == [7]
+    assert step_check(s, s._replace(c=2)) == ((), (core.somes[0],))  # c_moved reached
+    assert _CALLS == [7]
+    assert step_check(s, (0, 0, 0)) is not None  # another type: the ordinary path
+
+
+def _raises_at_two(spec: Any, s: S) -> bool:
+    return 1 / (2 - s.a) != 0
+
+
+def test_a_property_that_raises_in_the_step_checker_is_reported() -> None:
+    props = [Property("divides", "invariant", _raises_at_two)]
+    with pytest.raises(SpecRuntimeError) as err:
+        check(Three(bad=9), props)
+    assert "property divides" in str(err.value) and "ZeroDivisionError" in str(err.value)
+    assert err.value.trace is not None and err.value.trace.states[-1].a == 2
