@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,11 @@ from agree.protocols import registry
 from agree.spec import Property, Spec
 from agree.traces.trace import Trace, TraceError, load_trace, save_trace
 
-__all__ = ["register"]
+__all__ = ["CHART_FORMATS", "register"]
+
+#: `agree trace chart --format NAME`: the module under agree.traces and its exporter.
+CHART_FORMATS = {"mermaid": ("mermaid", "chart_mermaid"),
+                 "plantuml": ("plantuml", "chart_plantuml"), "svg": ("svg", "chart_svg")}
 
 
 def register(sub: Any) -> None:
@@ -40,6 +45,17 @@ def register(sub: Any) -> None:
     h.add_argument("file", metavar="FILE")
     h.add_argument("-o", "--output", metavar="OUT", required=True, help="the .html to write")
     h.set_defaults(handler=run_html)
+
+    c = tsub.add_parser("chart", help="write the sequence diagram as Mermaid, PlantUML or SVG",
+                        description="The trace's sequence diagram in a form to paste: Mermaid "
+                        "(renders in GitHub, GitLab and MkDocs Markdown), PlantUML, or one "
+                        "standalone SVG file. A column per node, an arrow per send, delivery, "
+                        "drop or duplicate, a note per step; the steps that matter are marked.")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--format", choices=sorted(CHART_FORMATS), default="mermaid",
+                   help="mermaid (default), plantuml or svg")
+    c.add_argument("-o", "--output", metavar="OUT", help="the file to write (default stdout)")
+    c.set_defaults(handler=run_chart)
 
     e = tsub.add_parser("itf", help="export a trace to ITF (Apalache/Quint)",
                         description="Write FILE in the Informal Trace Format (ADR-015).")
@@ -115,6 +131,21 @@ def run_html(args: argparse.Namespace, extra: list[str]) -> int:
     trace, spec, props = _load(args.file)
     _write(args.output, render_html(spec, trace, props))
     print(f"wrote {args.output}")
+    return 0
+
+
+def run_chart(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.chart import build_chart
+
+    trace, spec, _ = _load(args.file)
+    module, exporter = CHART_FORMATS[args.format]
+    text = getattr(importlib.import_module(f"agree.traces.{module}"), exporter)(
+        build_chart(spec, trace))
+    if args.output:
+        _write(args.output, text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
     return 0
 
 
