@@ -8,8 +8,8 @@ two nodes interacting without a message. Key steps sit in a highlighted ``rect``
 carrying key messages are starred, and a lasso's cycle is a ``loop`` block.
 
 Text is escaped with Mermaid's entity codes: ``#`` and ``;`` would end the statement,
-``<`` would open an HTML tag (``<Prepare n=0>`` sanitized away); ``>`` stays, so
-``s1->s2`` reads as it does everywhere else.
+``<`` could start markup (``<br>`` breaks the line); ``>`` stays, so ``s1->s2`` reads
+as it does everywhere else.
 """
 
 from __future__ import annotations
