@@ -121,6 +121,7 @@ def _write(path: str, text: str) -> None:
 
 
 def run_show(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.explain import explain
     from agree.traces.msc import render_chart
     from agree.traces.text import render_text, render_truth_table
 
@@ -128,7 +129,7 @@ def run_show(args: argparse.Namespace, extra: list[str]) -> int:
     if args.chart:
         print(render_chart(spec, trace), end="")
         return 0
-    parts = [render_text(spec, trace, full=args.full)]
+    parts = [render_text(spec, trace, full=args.full, explanation=explain(spec, trace, props))]
     if not args.no_table:
         parts.append(render_truth_table(spec, trace, props))
     if not args.no_chart:

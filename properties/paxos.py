@@ -13,13 +13,15 @@ them back to back on the same state).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
-from agree.spec import Property, invariant, per_state, property_of, sometimes
+from agree.spec import Fact, Property, Spec, Witness, invariant, per_state, property_of, sometimes
 
-__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
+__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "chosen_in", "facts",
+           "quorum_line", "votes"]
 
 Vote = tuple[int, int]
 
@@ -90,19 +92,80 @@ def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
     ])
 
 
+def chosen_in(voters: Mapping[Vote, set[int]], quorums: Iterable[frozenset[int]], v: int,
+              ) -> tuple[int, frozenset[int]]:
+    """The lowest ballot in which a quorum voted for chosen value v, and who voted for v
+    there (for witnesses: the votes that chose v)."""
+    qs = list(quorums)
+    b = min(b for (b, val), accs in voters.items()
+            if val == v and any(q <= accs for q in qs))
+    return b, frozenset(voters[(b, v)])
+
+
+def quorum_line(spec: Spec[Any], v: int, b: int, accs: Iterable[int],
+                vote: Callable[[int, int, int], Any], msgs: Callable[[Any], Any],
+                ) -> tuple[str | Fact, ...]:
+    """A witness line ``v1 chosen in ballot 0 by a2 (step 7), a3 (step 12)``: one fact per
+    vote, established when the vote message ``vote(acc, b, v)`` enters ``msgs(state)``."""
+    parts: list[str | Fact] = [f"{spec.show('values', v)} chosen in ballot {b} by "]
+    for k, a in enumerate(sorted(accs)):
+        m = vote(a, b, v)
+        parts += [", "] if k else []
+        parts.append(Fact(spec.show("acceptors", a), lambda st, m=m: m in msgs(st)))
+    return tuple(parts)
+
+
+def _vote(a: int, b: int, v: int) -> M2b:
+    return M2b(a, b, v)
+
+
+def _msgs(s: PaxosState) -> frozenset[Any]:
+    return s.msgs
+
+
+def two_chosen(spec: Spec[Any], vals: Iterable[int], voters: Mapping[Vote, set[int]],
+               quorums: Iterable[frozenset[int]], vote: Callable[[int, int, int], Any],
+               msgs: Callable[[Any], Any]) -> Witness:
+    """Agreement's witness: the two lowest chosen values, each with its ballot and votes."""
+    qs = list(quorums)
+    two = sorted(vals)[:2]
+    where = {v: chosen_in(voters, qs, v) for v in two}
+    names = " and ".join(spec.show("values", v) for v in two)
+    return Witness(f"two values are chosen, {names}",
+                   [quorum_line(spec, v, b, accs, vote, msgs) for v, (b, accs) in where.items()],
+                   {"chosen": where})
+
+
+def never_proposed(spec: Spec[Any], v: int, voters: Mapping[Vote, set[int]],
+                   quorums: Iterable[frozenset[int]], vote: Callable[[int, int, int], Any],
+                   msgs: Callable[[Any], Any]) -> Witness:
+    """Validity's witness: a chosen value no proposal carries, with the votes that chose it."""
+    b, accs = chosen_in(voters, quorums, v)
+    line = (*quorum_line(spec, v, b, accs, vote, msgs), ", never proposed")
+    return Witness(f"{spec.show('values', v)} is chosen but was never proposed", [line],
+                   {"value": v, "ballot": b, "voters": accs})
+
+
 @invariant
-def agreement(spec: Paxos, s: PaxosState) -> bool:
+def agreement(spec: Paxos, s: PaxosState) -> bool | Witness:
     """At most one value is chosen (Paxos.tla's Consistency)."""
-    return len(chosen(spec, s)) <= 1
+    c = chosen(spec, s)
+    if len(c) <= 1:
+        return True
+    return two_chosen(spec, c, facts(spec, s).voters, spec.quorums, _vote, _msgs)
 
 
 @invariant
-def validity(spec: Paxos, s: PaxosState) -> bool:
+def validity(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Only a value that a leader proposed (sent in a 2a message) can be chosen."""
     proposed: set[int] = set()
     for vals in facts(spec, s).proposals.values():
         proposed |= vals
-    return chosen(spec, s) <= proposed
+    c = chosen(spec, s)
+    if c <= proposed:
+        return True
+    return never_proposed(spec, min(c - proposed), facts(spec, s).voters, spec.quorums, _vote,
+                          _msgs)
 
 
 @invariant
