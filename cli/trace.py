@@ -55,6 +55,8 @@ def register(sub: Any) -> None:
     c.add_argument("--format", choices=sorted(CHART_FORMATS), default="mermaid",
                    help="mermaid (default), plantuml or svg")
     c.add_argument("-o", "--output", metavar="OUT", help="the file to write (default stdout)")
+    c.add_argument("--plain", action="store_true",
+                   help="leave out the witness summary and the key-step marks")
     c.set_defaults(handler=run_chart)
 
     d = tsub.add_parser("diff", help="compare two traces of one spec, state by state",
@@ -148,12 +150,14 @@ def run_html(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def run_chart(args: argparse.Namespace, extra: list[str]) -> int:
-    from agree.traces.chart import build_chart
+    from agree.traces.chart import chart_of
+    from agree.traces.explain import explain
 
-    trace, spec, _ = _load(args.file)
+    trace, spec, props = _load(args.file)
     module, exporter = CHART_FORMATS[args.format]
+    explanation = None if args.plain else explain(spec, trace, props)
     text = getattr(importlib.import_module(f"agree.traces.{module}"), exporter)(
-        build_chart(spec, trace))
+        chart_of(spec, trace, explanation))
     if args.output:
         _write(args.output, text)
         print(f"wrote {args.output}")

@@ -18,8 +18,9 @@ from _golden import golden_files
 
 from agree.protocols.registry import resolve
 from agree.spec import Spec
-from agree.traces.chart import Chart, ChartStep, build_chart
+from agree.traces.chart import Chart, ChartStep, build_chart, chart_of
 from agree.traces.events import Event
+from agree.traces.explain import explain
 from agree.traces.mermaid import chart_mermaid, escape_mermaid
 from agree.traces.plantuml import chart_plantuml, escape_plantuml
 from agree.traces.svg import chart_svg
@@ -100,7 +101,7 @@ def _drawn(chart: Chart) -> list[tuple[str, str, str, str]]:
     for s in chart.steps:
         for e in s.events:
             if e.kind != "local":
-                star = "★ " if chart.is_key(e) else ""
+                star = "★ " if chart.is_key(s.n, e) else ""
                 out.append((e.src, e.dst, e.kind, star + (
                     e.message if e.kind == "interact" else f"{e.kind} {e.message}")))
     return out
@@ -127,16 +128,17 @@ def test_mermaid_of_every_golden_trace_parses_and_draws_every_event(path: Path) 
         assert trace.property in notes[-1]
 
 
-def test_key_steps_are_highlighted_and_key_messages_starred() -> None:
+def test_key_steps_are_highlighted_and_key_arrows_starred() -> None:
     trace, spec = _load(ARTICLE)
-    key = "Propose n=0 val=v1"
-    chart = build_chart(spec, trace, key_steps=[7, 12], key_messages=[key],
-                        summary="v1 chosen in ballot 0 by a2 (step 7), a3 (step 12)")
+    _, props = resolve(trace.spec, trace.params)
+    explanation = explain(spec, trace, props)
+    chart = chart_of(spec, trace, explanation)
+    assert [s.n for s in chart.steps if s.key] == [7, 10, 11, 12]
     text = chart_mermaid(chart)
     statements = parse_mermaid(text)
     kinds = [k for k, _ in statements]
-    assert kinds.count("rect") == 2 and kinds.count("end") == 2
-    # the two rects hold exactly steps 7 and 12
+    assert kinds.count("rect") == 4 and kinds.count("end") == 4
+    # the rects hold exactly the key steps
     inside, held = False, []
     for kind, f in statements:
         if kind == "rect":
@@ -145,14 +147,23 @@ def test_key_steps_are_highlighted_and_key_messages_starred() -> None:
             inside = False
         elif inside and kind == "note":
             held.append(f["text"].split(".")[0])
-    assert held == ["★ 7", "★ 12"]
+    assert held == ["★ 7", "★ 10", "★ 11", "★ 12"]
+    # starred: every arrow of a key step, and the sends of the proposals they consumed
     starred = [f["text"] for k, f in statements if k == "arrow" and f["text"].startswith("★")]
-    assert starred == [f"★ send {key}", f"★ deliver {key}", f"★ deliver {key}"]
-    assert "v1 chosen in ballot 0" in text
+    assert starred == ["★ send Propose n=0 val=v1",
+                       "★ deliver Propose n=0 val=v1", "★ send Accepted a2 n=0 val=v1",
+                       "★ send Propose n=1 val=v2",
+                       "★ deliver Propose n=1 val=v2", "★ send Accepted a1 n=1 val=v2",
+                       "★ deliver Propose n=1 val=v2", "★ send Accepted a2 n=1 val=v2",
+                       "★ deliver Propose n=0 val=v1", "★ send Accepted a3 n=0 val=v1"]
+    notes = [f["text"] for k, f in statements if k == "note"]
+    assert notes[:2] == list(explanation.summary) and "v1 chosen in ballot 0" in notes[0]
     puml = chart_plantuml(chart)
-    assert puml.count("note across #FFD8CC : ★") == 2
-    assert "★ send Propose n=0 val=v1" in puml
+    assert puml.count("note across #FFD8CC : ★") == 4
     assert re.search(r"env -\[#E67E22,bold\]> net : ★ send Propose n=0 val=v1", puml)
+    assert puml.count("[#E67E22,bold]") == len(starred)
+    plain = chart_mermaid(chart_of(spec, trace))
+    assert "★" not in plain and "rect" not in plain
     with pytest.raises(ValueError, match="key step 13"):
         build_chart(spec, trace, key_steps=[13])
 
@@ -165,8 +176,8 @@ def _nasty_chart() -> Chart:
               Event("duplicate", "s1", "s2", "dup <m>"), Event("interact", "s2", "s1", "Poke"))
     steps = (ChartStep(1, "Act(m=<s1->s2 " + NASTY + ">)", "s1", events, key=True),
              ChartStep(2, "Tick(i=s1)", "s1", (Event("local", "s1", "s1"),)))
-    return Chart("nasty (n=2)", ("s1", "s2"), steps, frozenset({"a;b#c"}), "p violated after "
-                 "step 2")
+    return Chart("nasty (n=2)", ("s1", "s2"), steps, frozenset({(1, events[1])}),
+                 "p violated after step 2", summary=("why: <b>#1;</b>",))
 
 
 def test_mermaid_escapes_what_mermaid_reads() -> None:
@@ -175,8 +186,9 @@ def test_mermaid_escapes_what_mermaid_reads() -> None:
     arrows = [f["text"] for k, f in statements if k == "arrow"]
     assert arrows == [f"send {NASTY}", "★ drop a;b#c", "duplicate dup <m>", "Poke"]
     notes = [f["text"] for k, f in statements if k == "note"]
-    assert notes[0] == f"★ 1. Act(m=<s1->s2 {NASTY}>)"
-    assert notes[1] == "2. Tick(i=s1)"  # a local step: a note over its node
+    assert notes[0] == "why: <b>#1;</b>"
+    assert notes[1] == f"★ 1. Act(m=<s1->s2 {NASTY}>)"
+    assert notes[2] == "2. Tick(i=s1)"  # a local step: a note over its node
     assert ("note", {"a": "s1", "text": "2. Tick(i=s1)"}) in statements
     assert escape_mermaid("a\nb") == "a b"
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from test_trace_chart import INPUTS, _drawn, _load, _nasty_chart
 
-from agree.traces.chart import Chart, build_chart
+from agree.protocols.registry import resolve
+from agree.traces.chart import Chart, build_chart, chart_of
+from agree.traces.explain import explain
 from agree.traces.mermaid import chart_mermaid
 from agree.traces.plantuml import chart_plantuml
 
@@ -34,8 +36,8 @@ def _charts() -> list[Chart]:
         trace, spec = _load(path)
         charts.append(build_chart(spec, trace))
     trace, spec = _load(next(p for p in INPUTS if p.name == "paxos-article.agreement.json"))
-    charts.append(build_chart(spec, trace, key_steps=[7, 12],
-                              key_messages=["Propose n=0 val=v1"], summary="v1 chosen; v2 too"))
+    _, props = resolve(trace.spec, trace.params)
+    charts.append(chart_of(spec, trace, explain(spec, trace, props)))
     charts.append(_nasty_chart())
     return charts
 
@@ -43,7 +45,7 @@ def _charts() -> list[Chart]:
 def _expected_texts(chart: Chart) -> list[str]:
     """Labels each rendering must show verbatim: every arrow's, every step's."""
     labels = [label for *_, label in _drawn(chart)]
-    return labels + [f"{s.n}. {s.label}" for s in chart.steps]
+    return [*labels, *(f"{s.n}. {s.label}" for s in chart.steps), *chart.summary]
 
 
 def _svg_texts(svg: str) -> str:

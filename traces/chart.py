@@ -2,22 +2,23 @@
 
 The events are :func:`agree.traces.events.trace_events`'s (the text chart in
 ``traces/msc.py`` draws the same ones); this adds what every exported diagram needs
-besides: a title, which steps and messages are *key* (those that produced the facts a
-property's witness names, when an explanation gives them), which steps form a lasso's
-cycle, and the closing line. Exporters only choose syntax.
+besides: a title, which steps and arrows are *key* (those behind the facts a property's
+witness names, from :func:`agree.traces.explain.explain`, with its summary), which steps
+form a lasso's cycle, and the closing line. Exporters only choose syntax.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agree.spec import Spec
 from agree.traces.events import ENV, Event, trace_events
+from agree.traces.explain import Explanation
 from agree.traces.trace import Trace
 
-__all__ = ["Chart", "ChartStep", "build_chart"]
+__all__ = ["Chart", "ChartStep", "build_chart", "chart_of"]
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,21 @@ class ChartStep:
 @dataclass(frozen=True)
 class Chart:
     """Participants (the spec's nodes, plus ``env``/``net`` when used), the steps, and the
-    words around them: ``title``, an optional ``summary`` (an explanation's), and
-    ``ending`` (the violated property, or where a lasso loops back)."""
+    words around them: ``title``, ``summary`` lines (an explanation's), and ``ending``
+    (the violated property, or that a lasso's loop repeats). ``key_events`` are the
+    arrows that matter, as (step number, event)."""
 
     title: str
     participants: tuple[str, ...]
     steps: tuple[ChartStep, ...]
-    key_messages: frozenset[str]
+    key_events: frozenset[tuple[int, Event]]
     ending: str
     loop: int | None = None
-    summary: str = ""
+    summary: tuple[str, ...] = ()
 
-    def is_key(self, event: Event) -> bool:
-        """Whether ``event`` carries a message an explanation marks as key."""
-        return event.kind not in ("local", "interact") and event.message in self.key_messages
+    def is_key(self, step: int, event: Event) -> bool:
+        """Whether ``event`` of step ``step`` is an arrow that matters."""
+        return event.kind != "local" and (step, event) in self.key_events
 
     @property
     def loop_note(self) -> str:
@@ -76,9 +78,11 @@ def _ending(trace: Trace) -> str:
 
 
 def build_chart(spec: Spec[Any], trace: Trace, key_steps: Collection[int] = (),
-                key_messages: Collection[str] = (), summary: str = "") -> Chart:
-    """The chart of ``trace``; ``key_steps`` (1-based step numbers) and ``key_messages``
-    (message texts as the view shows them) come from an explanation, if any."""
+                key_events: Collection[tuple[int, Event]] = (), summary: Sequence[str] = (),
+                ) -> Chart:
+    """The chart of ``trace``; ``key_steps`` (1-based step numbers), ``key_events``
+    ((step, event) pairs of trace_events) and ``summary`` lines are an explanation's
+    (:func:`chart_of` takes it whole)."""
     cols, steps = trace_events(spec, trace)
     keys = set(key_steps)
     unknown = sorted(k for k in keys if not 1 <= k <= len(trace))
@@ -90,5 +94,13 @@ def build_chart(spec: Spec[Any], trace: Trace, key_steps: Collection[int] = (),
     params = " ".join(f"{k}={v}" for k, v in trace.params.items())
     title = f"{trace.spec} ({params})" if params else trace.spec
     participants = tuple(cols) or (ENV,)  # a view naming no node: the notes need a column
-    return Chart(title, participants, out, frozenset(key_messages), _ending(trace), loop,
-                 summary)
+    return Chart(title, participants, out, frozenset(key_events), _ending(trace), loop,
+                 tuple(summary))
+
+
+def chart_of(spec: Spec[Any], trace: Trace, explanation: Explanation | None = None) -> Chart:
+    """The chart of ``trace`` with an explanation's key steps, arrows and summary."""
+    if explanation is None:
+        return build_chart(spec, trace)
+    return build_chart(spec, trace, explanation.key_steps, explanation.key_messages,
+                       explanation.summary)

@@ -3,9 +3,10 @@ GitHub, GitLab and MkDocs sites.
 
 One participant per node (``env``/``net`` as in the text chart), a note across all of
 them per step (a note over the node for a step of one node that moves no message), an
-arrow per event: ``->>`` a send or delivery, ``--x`` a drop, ``-)`` a duplicate, ``-->>``
-two nodes interacting without a message. Key steps sit in a highlighted ``rect``, arrows
-carrying key messages are starred, and a lasso's cycle is a ``loop`` block.
+arrow per event: ``->>`` a send or delivery, ``--x`` a drop, ``-)`` a duplicate,
+``-->>`` two nodes interacting without a message. Key steps sit in a highlighted
+``rect``, the arrows that matter are starred, an explanation's summary opens the
+diagram, and a lasso's cycle is a ``loop`` block.
 
 Text is escaped with Mermaid's entity codes: ``#`` and ``;`` would end the statement,
 ``<`` could start markup (``<br>`` breaks the line); ``>`` stays, so ``s1->s2`` reads
@@ -15,12 +16,12 @@ as it does everywhere else.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from typing import Any
 
 from agree.spec import Spec
-from agree.traces.chart import Chart, ChartStep, build_chart
+from agree.traces.chart import Chart, ChartStep, chart_of
 from agree.traces.events import Event
+from agree.traces.explain import Explanation
 from agree.traces.trace import Trace
 
 __all__ = ["KEY_FILL", "escape_mermaid", "render_mermaid"]
@@ -51,8 +52,8 @@ def _across(ids: dict[str, str], chart: Chart) -> str:
     return first if first == last else f"{first},{last}"
 
 
-def _event(ids: dict[str, str], chart: Chart, e: Event) -> str:
-    star = "★ " if chart.is_key(e) else ""
+def _event(ids: dict[str, str], chart: Chart, n: int, e: Event) -> str:
+    star = "★ " if chart.is_key(n, e) else ""
     text = e.message if e.kind == "interact" else f"{e.kind} {e.message}"
     return f"{ids[e.src]}{_ARROW[e.kind]}{ids[e.dst]}: {escape_mermaid(star + text)}"
 
@@ -63,7 +64,7 @@ def _step(ids: dict[str, str], chart: Chart, s: ChartStep) -> list[str]:
         lines = [f"Note over {ids[s.actor]}: {label}"]
     else:
         lines = [f"Note over {_across(ids, chart)}: {label}"]
-        lines += [_event(ids, chart, e) for e in s.events if e.kind != "local"]
+        lines += [_event(ids, chart, s.n, e) for e in s.events if e.kind != "local"]
     if s.key:
         lines = [f"rect {KEY_FILL}", *(f"    {x}" for x in lines), "end"]
     return lines
@@ -76,8 +77,8 @@ def chart_mermaid(chart: Chart) -> str:
     for p in chart.participants:
         out.append(f"    participant {p}" if ids[p] == p
                    else f"    participant {ids[p]} as {escape_mermaid(p)}")
-    if chart.summary:
-        out.append(f"    Note over {_across(ids, chart)}: {escape_mermaid(chart.summary)}")
+    out += [f"    Note over {_across(ids, chart)}: {escape_mermaid(line)}"
+            for line in chart.summary]
     looping = False
     for s in chart.steps:
         if s.cycle and not looping:
@@ -92,7 +93,6 @@ def chart_mermaid(chart: Chart) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_mermaid(spec: Spec[Any], trace: Trace, key_steps: Collection[int] = (),
-                   key_messages: Collection[str] = (), summary: str = "") -> str:
-    """The trace as a Mermaid ``sequenceDiagram`` (key steps highlighted, if given)."""
-    return chart_mermaid(build_chart(spec, trace, key_steps, key_messages, summary))
+def render_mermaid(spec: Spec[Any], trace: Trace, explanation: Explanation | None = None) -> str:
+    """The trace as a Mermaid ``sequenceDiagram`` (an explanation's key steps marked, if given)."""
+    return chart_mermaid(chart_of(spec, trace, explanation))

@@ -3,8 +3,8 @@
 One participant per node, a note across all of them per step (over the node for a step
 of one node that moves no message), an arrow per event: ``->`` a send or delivery,
 ``-->x`` a drop, ``->>`` a duplicate, ``-->`` two nodes interacting without a message.
-Key steps get a colored note and their arrows (and every arrow carrying a key message)
-the key color; a lasso's cycle is a ``loop`` group.
+Key steps get a colored note, the arrows that matter the key color and a star, an
+explanation's summary opens the diagram; a lasso's cycle is a ``loop`` group.
 
 Text is escaped for PlantUML's creole: ``<`` (tags such as ``<b>``), ``\\`` (``\\n``)
 and ``~`` (creole's own escape) become ``<U+XXXX>`` code points, and doubled markup
@@ -14,12 +14,12 @@ characters (``**``, ``//``, ``--``, ``__``, ``""``, ``[[``) are escaped with ``~
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from typing import Any
 
 from agree.spec import Spec
-from agree.traces.chart import Chart, ChartStep, build_chart
+from agree.traces.chart import Chart, ChartStep, chart_of
 from agree.traces.events import Event
+from agree.traces.explain import Explanation
 from agree.traces.trace import Trace
 
 __all__ = ["KEY_COLOR", "KEY_NOTE", "chart_plantuml", "escape_plantuml", "render_plantuml"]
@@ -44,9 +44,9 @@ def _ids(participants: tuple[str, ...]) -> dict[str, str]:
     return {p: p if _ID.match(p) else f"P{i}" for i, p in enumerate(participants)}
 
 
-def _event(ids: dict[str, str], chart: Chart, key_step: bool, e: Event) -> str:
-    key = key_step or chart.is_key(e)
-    star = "★ " if chart.is_key(e) else ""
+def _event(ids: dict[str, str], chart: Chart, n: int, e: Event) -> str:
+    key = chart.is_key(n, e)
+    star = "★ " if key else ""
     text = e.message if e.kind == "interact" else f"{e.kind} {e.message}"
     line, head = _ARROW[e.kind]
     arrow = f"{line[0]}[{KEY_COLOR}]{line[1:]}{head}" if key else line + head
@@ -59,7 +59,7 @@ def _step(ids: dict[str, str], chart: Chart, s: ChartStep) -> list[str]:
     if s.local:
         return [f"note over {ids[s.actor]}{color} : {label}"]
     return [f"note across{color} : {label}",
-            *(_event(ids, chart, s.key, e) for e in s.events if e.kind != "local")]
+            *(_event(ids, chart, s.n, e) for e in s.events if e.kind != "local")]
 
 
 def chart_plantuml(chart: Chart) -> str:
@@ -67,8 +67,7 @@ def chart_plantuml(chart: Chart) -> str:
     ids = _ids(chart.participants)
     out = ["@startuml", f"title {escape_plantuml(chart.title)}"]
     out += [f'participant "{escape_plantuml(p)}" as {ids[p]}' for p in chart.participants]
-    if chart.summary:
-        out.append(f"note across : {escape_plantuml(chart.summary)}")
+    out += [f"note across : {escape_plantuml(line)}" for line in chart.summary]
     looping = False
     for s in chart.steps:
         if s.cycle and not looping:
@@ -83,7 +82,6 @@ def chart_plantuml(chart: Chart) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_plantuml(spec: Spec[Any], trace: Trace, key_steps: Collection[int] = (),
-                    key_messages: Collection[str] = (), summary: str = "") -> str:
-    """The trace as PlantUML (key steps and key messages in color, if given)."""
-    return chart_plantuml(build_chart(spec, trace, key_steps, key_messages, summary))
+def render_plantuml(spec: Spec[Any], trace: Trace, explanation: Explanation | None = None) -> str:
+    """The trace as PlantUML (an explanation's key steps marked, if given)."""
+    return chart_plantuml(chart_of(spec, trace, explanation))

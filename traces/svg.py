@@ -3,20 +3,20 @@
 The chart is :func:`agree.traces.chart.build_chart`'s: a column per node, per step a
 label and a line per event (arrow from sender to receiver; a drop dashed and ending in
 ``x``, a duplicate with an open head, a step of one node a dot), the event's text to the
-right of the columns. Key steps sit on a highlighted band, arrows carrying key messages
-are drawn thick in the key color, a lasso's cycle is framed, and the closing line names
-the violated property. Every step is a ``<g class="step" data-step="N">`` so the file
-can be styled or scripted further.
+right of the columns. Key steps sit on a highlighted band, the arrows that matter are
+drawn thick in the key color and starred, an explanation's summary heads the diagram, a
+lasso's cycle is framed, and the closing line names the violated property. Every step
+is a ``<g class="step" data-step="N">`` so the file can be styled or scripted further.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Collection
 from typing import Any
 
 from agree.spec import Spec
-from agree.traces.chart import Chart, build_chart
+from agree.traces.chart import Chart, chart_of
+from agree.traces.explain import Explanation
 from agree.traces.trace import Trace
 
 __all__ = ["chart_svg", "render_svg"]
@@ -61,11 +61,11 @@ def chart_svg(chart: Chart) -> str:
     cols = chart.participants
     x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
     right = _COL * len(cols) + 8
-    head = 3 if chart.summary else 2
+    head = 2 + len(chart.summary)
     rows = head + sum(1 + len(s.events) for s in chart.steps) + 2
     longest = max([len(_note(e.kind, e.message)) + 2 for s in chart.steps for e in s.events]
                   + [len(s.label) + 8 - len(cols) * _COL // 7 for s in chart.steps]
-                  + [len(t) - len(cols) * _COL // 7 for t in (chart.title, chart.summary,
+                  + [len(t) - len(cols) * _COL // 7 for t in (chart.title, *chart.summary,
                                                                chart.loop_note, chart.ending)]
                   + [0])
     width = right + 16 + int(_CHAR * longest)
@@ -78,8 +78,8 @@ def chart_svg(chart: Chart) -> str:
            f"<style>{_STYLE}</style>",
            f"<defs>{_marker('head', 'z')}{_marker('open', '')}</defs>",
            f'<text class="title" x="4" y="{_ROW - 4}">{_e(chart.title)}</text>']
-    if chart.summary:
-        out.append(f'<text class="summary" x="4" y="{2 * _ROW - 4}">{_e(chart.summary)}</text>')
+    for i, line in enumerate(chart.summary, 2):
+        out.append(f'<text class="summary" x="4" y="{i * _ROW - 4}">{_e(line)}</text>')
     for c in cols:
         out.append(f'<text class="node" x="{x[c]}" y="{top}" text-anchor="middle">{_e(c)}'
                    "</text>")
@@ -103,7 +103,7 @@ def chart_svg(chart: Chart) -> str:
         y += _ROW
         for ev in s.events:
             a, b = x[ev.src], x[ev.dst]
-            key = " keymsg" if chart.is_key(ev) else ""
+            key = " keymsg" if chart.is_key(s.n, ev) else ""
             if ev.kind == "local" or a == b:
                 out.append(f'<circle class="ev {ev.kind}{key}" cx="{a}" cy="{y - 4}" r="5"/>')
             else:
@@ -128,7 +128,7 @@ def chart_svg(chart: Chart) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_svg(spec: Spec[Any], trace: Trace, key_steps: Collection[int] = (),
-               key_messages: Collection[str] = (), summary: str = "") -> str:
-    """The trace as a standalone SVG sequence diagram (key steps highlighted, if given)."""
-    return chart_svg(build_chart(spec, trace, key_steps, key_messages, summary))
+def render_svg(spec: Spec[Any], trace: Trace, explanation: Explanation | None = None) -> str:
+    """The trace as a standalone SVG sequence diagram (an explanation's key steps marked,
+    if given)."""
+    return chart_svg(chart_of(spec, trace, explanation))
