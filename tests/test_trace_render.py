@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ from _golden import golden_files
 
 from agree.protocols.registry import resolve
 from agree.spec import Property, Spec
+from agree.traces.chart import Chart, chart_of
+from agree.traces.explain import explain
 from agree.traces.html import render_html
 from agree.traces.itf import from_itf, to_itf
+from agree.traces.mermaid import chart_mermaid
 from agree.traces.msc import render_chart
+from agree.traces.plantuml import chart_plantuml
 from agree.traces.text import render_text, render_truth_table
 from agree.traces.trace import Trace, load_trace, to_json
 
@@ -41,10 +46,17 @@ def _show(spec: Spec, trace: Trace, props: list[Property]) -> str:
                       render_chart(spec, trace)])
 
 
+def _chart(export: Callable[[Chart], str]) -> Callable[[Spec, Trace, list[Property]], str]:
+    """What `agree trace chart FILE --format ...` writes: the chart with the explanation."""
+    return lambda spec, trace, props: export(chart_of(spec, trace, explain(spec, trace, props)))
+
+
 RENDERERS = {
     "show.txt": _show,
     "html": render_html,
     "itf.json": lambda spec, trace, props: json.dumps(to_itf(trace), indent=1) + "\n",
+    "mmd": _chart(chart_mermaid),
+    "puml": _chart(chart_plantuml),
 }
 
 
