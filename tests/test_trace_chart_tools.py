@@ -31,13 +31,14 @@ MMDC_DEFAULT = Path("/opt/agree-mermaid-cli/node_modules/.bin/mmdc")
 
 
 def _charts() -> list[Chart]:
+    """What `agree trace chart` writes for every golden trace (explained), one plain chart,
+    and a chart of hostile labels."""
     charts = []
     for path in INPUTS:
         trace, spec = _load(path)
-        charts.append(build_chart(spec, trace))
-    trace, spec = _load(next(p for p in INPUTS if p.name == "paxos-article.agreement.json"))
-    _, props = resolve(trace.spec, trace.params)
-    charts.append(chart_of(spec, trace, explain(spec, trace, props)))
+        _, props = resolve(trace.spec, trace.params)
+        charts.append(chart_of(spec, trace, explain(spec, trace, props)))
+    charts.append(build_chart(*reversed(_load(INPUTS[0]))))
     charts.append(_nasty_chart())
     return charts
 
