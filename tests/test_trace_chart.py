@@ -270,3 +270,11 @@ def test_cli_chart_refuses_bad_input(capsys: pytest.CaptureFixture[str], tmp_pat
     assert_refused(code, err)
     code, _, err = run(capsys, "trace", "chart", str(ARTICLE), "-o", str(tmp_path / "no" / "x"))
     assert_refused(code, err)
+
+
+def test_the_docs_example_is_the_current_export() -> None:
+    """docs/traces.md shows (and renders) a golden trace's Mermaid: it must be today's."""
+    docs = (HERE.parent / "docs" / "traces.md").read_text()
+    golden = (HERE / "golden_render" / "paxos-accept-below-promise.agreement.mmd").read_text()
+    blocks = re.findall(r"^```mermaid\n(.*?)^```$", docs, re.MULTILINE | re.DOTALL)
+    assert blocks == [golden, golden], "rewrite the example in docs/traces.md from the golden"

@@ -177,3 +177,15 @@ def test_a_different_action_to_the_same_state_ends_the_common_prefix() -> None:
     assert all(s.fields == () for s in d.steps)
     text = render_diff(d)
     assert "step 6:\n  A  " in text and "  B  Other()\n  the states are equal" in text
+
+
+def test_the_docs_example_is_the_current_output(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the example names the files from the repository's root
+    docs = (ROOT / "docs" / "traces.md").read_text()
+    block = docs.split("$ agree trace diff ", 1)[1].split("```", 1)[0]
+    command, _, shown = block.partition("\n      ")[2].partition("\n")
+    code, out, _ = run(capsys, "trace", "diff", str(COMMIT_OLD.relative_to(ROOT)),
+                       str(TRUNCATE.relative_to(ROOT)), "--limit", "2")
+    assert command.split() == [str(TRUNCATE.relative_to(ROOT)), "--limit", "2"]
+    assert code == 1 and shown == out

@@ -273,6 +273,9 @@ def render_diff(d: TraceDiff, limit: int | None = None) -> str:
         longer, shorter = ("A", "B") if d.len_a > d.len_b else ("B", "A")
         lines += ["", f"{shorter} ends after step {min(d.len_a, d.len_b)}; {longer} goes on "
                   f"for {len(rest)} more step{'s' if len(rest) != 1 else ''}:"]
+        tail = rest if limit is None else rest[:limit]
         lines += [f"  {s.n}. {s.label_a if s.label_a is not None else s.label_b}"
-                  for s in rest]
+                  for s in tail]
+        if len(tail) < len(rest):
+            lines.append(f"  ... ({len(rest) - len(tail)} more)")
     return "\n".join(lines) + "\n"
