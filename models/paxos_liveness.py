@@ -27,9 +27,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from agree.models.paxos import put, show_value
 from agree.spec import (
+    Fact,
     Property,
     Spec,
     SpecError,
+    Witness,
     action,
     eventually,
     indexed,
@@ -187,9 +189,14 @@ class LivenessPaxos(Spec[LivenessState]):
 
 
 @invariant
-def agreement(spec: LivenessPaxos, s: LivenessState) -> bool:
+def agreement(spec: LivenessPaxos, s: LivenessState) -> bool | Witness:
     """At most one value is chosen."""
-    return len(s.chosen) <= 1
+    if len(s.chosen) <= 1:
+        return True
+    v1, v2 = sorted(s.chosen)[:2]
+    f1, f2 = (Fact(f"{show_value(v)} chosen", lambda st, v=v: v in st.chosen) for v in (v1, v2))
+    return Witness(f"two values are chosen, {show_value(v1)} and {show_value(v2)}",
+                   [(f1, ", ", f2)], {"chosen": (v1, v2)})
 
 
 @eventually

@@ -8,22 +8,21 @@ with message types "1a", "1b", "2a", "2b"), so the bug-zoo variants reuse them.
 
 Every predicate reads the message set through :func:`facts`, one pass over
 ``msgs`` per state shared by all of them (``per_state``: the checker evaluates
-them back to back on the same state).
+them back to back on the same state). A failing one returns a witness
+(properties/paxos_witness.py), built only then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
-from agree.spec import Fact, Property, Spec, Witness, invariant, per_state, property_of, sometimes
+from agree.properties import paxos_witness as why
+from agree.properties.paxos_witness import Vote
+from agree.spec import Property, Witness, invariant, per_state, property_of, sometimes
 
-__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "chosen_in", "facts",
-           "quorum_line", "votes"]
-
-Vote = tuple[int, int]
+__all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
 
 
 class Facts(NamedTuple):
@@ -92,67 +91,13 @@ def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
     ])
 
 
-def chosen_in(voters: Mapping[Vote, set[int]], quorums: Iterable[frozenset[int]], v: int,
-              ) -> tuple[int, frozenset[int]]:
-    """The lowest ballot in which a quorum voted for chosen value v, and who voted for v
-    there (for witnesses: the votes that chose v)."""
-    qs = list(quorums)
-    b = min(b for (b, val), accs in voters.items()
-            if val == v and any(q <= accs for q in qs))
-    return b, frozenset(voters[(b, v)])
-
-
-def quorum_line(spec: Spec[Any], v: int, b: int, accs: Iterable[int],
-                vote: Callable[[int, int, int], Any], msgs: Callable[[Any], Any],
-                ) -> tuple[str | Fact, ...]:
-    """A witness line ``v1 chosen in ballot 0 by a2 (step 7), a3 (step 12)``: one fact per
-    vote, established when the vote message ``vote(acc, b, v)`` enters ``msgs(state)``."""
-    parts: list[str | Fact] = [f"{spec.show('values', v)} chosen in ballot {b} by "]
-    for k, a in enumerate(sorted(accs)):
-        m = vote(a, b, v)
-        parts += [", "] if k else []
-        parts.append(Fact(spec.show("acceptors", a), lambda st, m=m: m in msgs(st)))
-    return tuple(parts)
-
-
-def _vote(a: int, b: int, v: int) -> M2b:
-    return M2b(a, b, v)
-
-
-def _msgs(s: PaxosState) -> frozenset[Any]:
-    return s.msgs
-
-
-def two_chosen(spec: Spec[Any], vals: Iterable[int], voters: Mapping[Vote, set[int]],
-               quorums: Iterable[frozenset[int]], vote: Callable[[int, int, int], Any],
-               msgs: Callable[[Any], Any]) -> Witness:
-    """Agreement's witness: the two lowest chosen values, each with its ballot and votes."""
-    qs = list(quorums)
-    two = sorted(vals)[:2]
-    where = {v: chosen_in(voters, qs, v) for v in two}
-    names = " and ".join(spec.show("values", v) for v in two)
-    return Witness(f"two values are chosen, {names}",
-                   [quorum_line(spec, v, b, accs, vote, msgs) for v, (b, accs) in where.items()],
-                   {"chosen": where})
-
-
-def never_proposed(spec: Spec[Any], v: int, voters: Mapping[Vote, set[int]],
-                   quorums: Iterable[frozenset[int]], vote: Callable[[int, int, int], Any],
-                   msgs: Callable[[Any], Any]) -> Witness:
-    """Validity's witness: a chosen value no proposal carries, with the votes that chose it."""
-    b, accs = chosen_in(voters, quorums, v)
-    line = (*quorum_line(spec, v, b, accs, vote, msgs), ", never proposed")
-    return Witness(f"{spec.show('values', v)} is chosen but was never proposed", [line],
-                   {"value": v, "ballot": b, "voters": accs})
-
-
 @invariant
 def agreement(spec: Paxos, s: PaxosState) -> bool | Witness:
     """At most one value is chosen (Paxos.tla's Consistency)."""
     c = chosen(spec, s)
     if len(c) <= 1:
         return True
-    return two_chosen(spec, c, facts(spec, s).voters, spec.quorums, _vote, _msgs)
+    return why.two_chosen(spec, c, facts(spec, s).voters, spec.quorums, why.m2b, why.msgs)
 
 
 @invariant
@@ -164,47 +109,49 @@ def validity(spec: Paxos, s: PaxosState) -> bool | Witness:
     c = chosen(spec, s)
     if c <= proposed:
         return True
-    return never_proposed(spec, min(c - proposed), facts(spec, s).voters, spec.quorums, _vote,
-                          _msgs)
+    return why.never_proposed(spec, min(c - proposed), facts(spec, s).voters, spec.quorums,
+                              why.m2b, why.msgs)
 
 
 @invariant
-def type_ok(spec: Paxos, s: PaxosState) -> bool:
+def type_ok(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Every variable holds a value of its type (Paxos.tla's TypeOK)."""
     n = spec.acceptors_n
+    universe = _universe(n, spec.values_n, spec.max_ballot)
     if not (len(s.max_bal) == len(s.max_vbal) == len(s.max_val) == n):
-        return False
+        return why.bad_type(spec, s, universe)
     bals = spec.typed_ballots
     for a in range(n):
         if s.max_bal[a] not in bals or s.max_vbal[a] not in bals:
-            return False
+            return why.bad_type(spec, s, universe)
         if s.max_val[a] is not None and s.max_val[a] not in spec.values:
-            return False
-    return s.msgs <= _universe(n, spec.values_n, spec.max_ballot)
+            return why.bad_type(spec, s, universe)
+    return s.msgs <= universe or why.bad_type(spec, s, universe)
 
 
 @invariant
-def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool:
+def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: <<max_vbal[a], max_val[a]>> is a vote a cast, or <<-1, None>>."""
     vs = votes(spec, s)
     for a in spec.acceptors:
         if s.max_vbal[a] == -1:
             if s.max_val[a] is not None:
-                return False
+                return why.bad_latest_vote(spec, s, vs)
         elif (s.max_vbal[a], s.max_val[a]) not in vs[a]:
-            return False
+            return why.bad_latest_vote(spec, s, vs)
     return True
 
 
 @invariant
-def inv_1b(spec: Paxos, s: PaxosState) -> bool:
+def inv_1b(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: a 1b message's sender has joined its ballot, and the vote it reports was cast."""
     vs = votes(spec, s)
-    for m in facts(spec, s).reports:
+    reports = facts(spec, s).reports
+    for m in reports:
         if s.max_bal[m.acc] < m.bal:
-            return False
+            return why.bad_1b(spec, s, vs, reports)
         if m.mbal >= 0 and (m.mbal, m.mval) not in vs[m.acc]:
-            return False
+            return why.bad_1b(spec, s, vs, reports)
     return True
 
 
@@ -224,47 +171,64 @@ def shows_safe_at(s: PaxosState, vs: tuple[set[Vote], ...], q: frozenset[int], b
 
 
 @invariant
-def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool:
+def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: some quorum shows a 2a message's value safe at its ballot."""
     f = facts(spec, s)
-    for b, vals in f.proposals.items():
-        for v in vals:
+    for b, vals in sorted(f.proposals.items()):
+        for v in sorted(vals):
             if not any(shows_safe_at(s, f.votes, q, b, v) for q in spec.quorums):
-                return False
+                return why.unsafe_proposal(spec, s, b, v)
     return True
 
 
 @invariant
-def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool:
+def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: there is at most one 2a message per ballot."""
-    return all(len(vals) == 1 for vals in facts(spec, s).proposals.values())
+    proposals = facts(spec, s).proposals
+    if all(len(vals) == 1 for vals in proposals.values()):
+        return True
+    b = min(b for b, vals in proposals.items() if len(vals) > 1)
+    return why.two_proposals(spec, b, proposals[b])
+
+
+def unsafe_below(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
+                 ) -> int | None:
+    """The first ballot c < b at which no quorum each of which voted for v at c or cannot
+    vote at c (max_bal above c and no vote at c); None when v is safe at b."""
+    ballots_voted = [{bal for (bal, _) in vs[a]} for a in spec.acceptors]
+    for c in range(b):
+        ok = {a for a in spec.acceptors
+              if (c, v) in vs[a] or (s.max_bal[a] > c and c not in ballots_voted[a])}
+        if not any(q <= ok for q in spec.quorums):
+            return c
+    return None
 
 
 def safe_at(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
             ) -> bool:
     """Voting's SafeAt(b, v): for every c < b, some quorum each of which voted for v
     at c, or cannot vote at c (max_bal above c and no vote at c)."""
-    ballots_voted = [{bal for (bal, _) in vs[a]} for a in spec.acceptors]
-    for c in range(b):
-        ok = {a for a in spec.acceptors
-              if (c, v) in vs[a] or (s.max_bal[a] > c and c not in ballots_voted[a])}
-        if not any(q <= ok for q in spec.quorums):
-            return False
+    return unsafe_below(spec, s, vs, b, v) is None
+
+
+@invariant
+def votes_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
+    """Voting's VotesSafe: every vote <<b, v>> was cast when v was safe at b."""
+    f = facts(spec, s)
+    for (b, v), accs in sorted(f.voters.items()):
+        c = unsafe_below(spec, s, f.votes, b, v) if b > 0 else None
+        if c is not None:
+            return why.unsafe_vote(spec, s, b, v, c, accs)
     return True
 
 
 @invariant
-def votes_safe(spec: Paxos, s: PaxosState) -> bool:
-    """Voting's VotesSafe: every vote <<b, v>> was cast when v was safe at b."""
-    f = facts(spec, s)
-    return all(safe_at(spec, s, f.votes, b, v) for (b, v) in f.voters if b > 0)
-
-
-@invariant
-def one_value_per_ballot(spec: Paxos, s: PaxosState) -> bool:
+def one_value_per_ballot(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Voting's OneValuePerBallot: no two votes in one ballot are for different values."""
     ballots = [b for (b, _) in facts(spec, s).voters]
-    return len(ballots) == len(set(ballots))
+    if len(ballots) == len(set(ballots)):
+        return True
+    return why.two_votes(spec, s, min(b for b in ballots if ballots.count(b) > 1))
 
 
 @sometimes

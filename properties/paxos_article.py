@@ -6,10 +6,8 @@ proposal (n, v), as the article says; a proposed value is one in a Propose.
 
 from __future__ import annotations
 
-from typing import Any
-
 from agree.models.paxos_article import Accepted, ArticlePaxos, ArticleState
-from agree.properties.paxos import never_proposed, two_chosen
+from agree.properties.paxos_witness import msgs, never_proposed, two_chosen
 from agree.spec import Property, Witness, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "chosen"]
@@ -38,17 +36,13 @@ def _vote(a: int, n: int, v: int) -> Accepted:
     return Accepted(a, n, v)
 
 
-def _msgs(s: ArticleState) -> frozenset[Any]:
-    return s.msgs
-
-
 @invariant
 def agreement(spec: ArticlePaxos, s: ArticleState) -> bool | Witness:
     """At most one value is chosen."""
     c = chosen(spec, s)
     if len(c) <= 1:
         return True
-    return two_chosen(spec, c, _accepted(s), _majorities(spec, s), _vote, _msgs)
+    return two_chosen(spec, c, _accepted(s), _majorities(spec, s), _vote, msgs)
 
 
 @invariant
@@ -58,7 +52,7 @@ def validity(spec: ArticlePaxos, s: ArticleState) -> bool | Witness:
     bad = c - {m.val for m in s.msgs if m.type == "propose"}
     if not bad:
         return True
-    return never_proposed(spec, min(bad), _accepted(s), _majorities(spec, s), _vote, _msgs)
+    return never_proposed(spec, min(bad), _accepted(s), _majorities(spec, s), _vote, msgs)
 
 
 @sometimes

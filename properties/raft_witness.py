@@ -10,32 +10,14 @@ it at its index, a commit by the step that moved ``commit_index`` over it.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 from agree.models.raft import Raft
 from agree.models.raft_types import LEADER, Committed, Election, Entry, Log, RaftState
 from agree.spec import Fact, Witness
+from agree.spec.witness import fallible
 
 __all__ = ["commit_past_log", "committed_prefixes_differ", "leader_missing_commit",
            "leader_missing_prefix", "leader_rewrote", "logs_differ", "two_commits",
            "two_elections", "two_leaders"]
-
-
-def _safe(build: Callable[..., Witness]) -> Callable[..., Witness | bool]:
-    """A builder that raises (a state it did not foresee) leaves the property failing
-    with a plain False: the violation is reported, unexplained, rather than turned
-    into an error of the spec."""
-
-    @functools.wraps(build)
-    def wrapper(*args: Any) -> Witness | bool:
-        try:
-            return build(*args)
-        except Exception:
-            return False
-
-    return wrapper
 
 
 def _s(spec: Raft, i: int) -> str:
@@ -71,7 +53,7 @@ def _election(spec: Raft, e: Election) -> tuple[str | Fact, ...]:
     return tuple(parts)
 
 
-@_safe
+@fallible
 def two_elections(spec: Raft, s: RaftState) -> Witness:
     """Election safety: two elections of one term, with their leaders and voters."""
     by_term: dict[int, list[Election]] = {}
@@ -88,7 +70,7 @@ def two_elections(spec: Raft, s: RaftState) -> Witness:
                                      (second.eleader, second.evotes))})
 
 
-@_safe
+@fallible
 def two_leaders(spec: Raft, s: RaftState) -> Witness:
     """One leader per term (the state form): two current leaders of one term."""
     leaders: dict[int, list[int]] = {}
@@ -112,7 +94,7 @@ def _entry_at(lg: Log, k: int) -> str:
     return str(lg[k - 1]) if k <= len(lg) else "nothing"
 
 
-@_safe
+@fallible
 def logs_differ(spec: Raft, s: RaftState) -> Witness:
     """Log matching: the index where two logs hold an entry of one term, the two servers,
     and the first entry before it where they differ."""
@@ -159,7 +141,7 @@ def _leader_of(spec: Raft, s: RaftState, i: int, term: int) -> tuple[str | Fact,
     return (f"term {term}: ", *_election(spec, e))
 
 
-@_safe
+@fallible
 def leader_missing_commit(spec: Raft, s: RaftState, c: Committed) -> Witness:
     """Leader completeness (history form): a committed entry and a later leader (elected
     or current) whose log lacks it."""
@@ -180,7 +162,7 @@ def leader_missing_commit(spec: Raft, s: RaftState, c: Committed) -> Witness:
                     "term": term})
 
 
-@_safe
+@fallible
 def leader_missing_prefix(spec: Raft, s: RaftState, i: int, j: int) -> Witness:
     """Leader completeness (state form): the first entry server j counts as committed
     that leader i, of a term no lower than j's, does not hold."""
@@ -194,7 +176,7 @@ def leader_missing_prefix(spec: Raft, s: RaftState, i: int, j: int) -> Witness:
                    {"index": k, "entry": entry, "committed_by": j, "leader": i, "term": term})
 
 
-@_safe
+@fallible
 def two_commits(spec: Raft, s: RaftState) -> Witness:
     """State machine safety (history form): two different entries committed at one index."""
     at: dict[int, list[Committed]] = {}
@@ -210,7 +192,7 @@ def two_commits(spec: Raft, s: RaftState) -> Witness:
                    {"index": k, "entries": (c1.centry, c2.centry)})
 
 
-@_safe
+@fallible
 def committed_prefixes_differ(spec: Raft, s: RaftState, a: int, b: int) -> Witness:
     """State machine safety (state form): servers a and b count different entries as
     committed at one index."""
@@ -225,7 +207,7 @@ def committed_prefixes_differ(spec: Raft, s: RaftState, a: int, b: int) -> Witne
                    {"index": k, "servers": (a, b), "entries": (ea, eb)})
 
 
-@_safe
+@fallible
 def commit_past_log(spec: Raft, s: RaftState) -> Witness:
     """commitIndex in log: a server whose commit index passes the end of its log."""
     i = next(i for i in spec.servers if s.commit_index[i] > len(s.log[i]))
@@ -239,7 +221,7 @@ def commit_past_log(spec: Raft, s: RaftState) -> Witness:
                    {"server": i, "commit_index": c, "log_length": len(lg)})
 
 
-@_safe
+@fallible
 def leader_rewrote(spec: Raft, s: RaftState, t: RaftState, i: int) -> Witness:
     """Leader append-only: the leader whose log lost or changed an entry in this step."""
     before, after, term = s.log[i], t.log[i], t.current_term[i]

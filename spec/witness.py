@@ -15,11 +15,12 @@ spec's state type, never the view, so facts mean the same in every renderer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Fact", "Line", "Witness"]
+__all__ = ["Fact", "Line", "Witness", "fallible"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,3 +74,18 @@ class Witness:
 
     def __repr__(self) -> str:
         return f"Witness({self.reason!r}, data={dict(self.data)!r})"
+
+
+def fallible(build: Callable[..., Witness]) -> Callable[..., Witness | bool]:
+    """Wrap a witness builder so that one that raises (on a state its author did not
+    foresee) yields a plain False: the violation is still reported, unexplained, instead
+    of turning into an error of the spec. The builders' own tests catch such bugs."""
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Witness | bool:
+        try:
+            return build(*args, **kwargs)
+        except Exception:
+            return False
+
+    return wrapper

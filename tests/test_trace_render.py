@@ -42,8 +42,8 @@ def _load(path: Path) -> tuple[Trace, Spec, list[Property]]:
 
 def _show(spec: Spec, trace: Trace, props: list[Property]) -> str:
     """What `agree trace show FILE` prints."""
-    return "\n".join([render_text(spec, trace), render_truth_table(spec, trace, props),
-                      render_chart(spec, trace)])
+    return "\n".join([render_text(spec, trace, explanation=explain(spec, trace, props)),
+                      render_truth_table(spec, trace, props), render_chart(spec, trace)])
 
 
 def _chart(export: Callable[[Chart], str]) -> Callable[[Spec, Trace, list[Property]], str]:
@@ -73,6 +73,12 @@ def test_every_renderer_tells_the_whole_story(path: Path) -> None:
         "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
     if trace.loop is not None:
         assert "loops back" in text and "loop starts" in page
+    why = explain(spec, trace, props)
+    assert bool(why) == (trace.loop is None)  # every golden safety trace is explained
+    for line in why.summary:
+        assert f"  {line}\n" in text and f"<li>{line}</li>" in page.replace("&gt;", ">")
+    for n in why.key_steps:
+        assert f"Step {n}: {trace.steps[n - 1].label}   [key step]\n" in text
     doc = to_itf(trace)
     assert len(doc["states"]) == len(trace.states) - (0 if trace.loop in (None, len(trace))
                                                       else 1)
