@@ -540,3 +540,34 @@ def test_a_witness_builder_that_raises_leaves_a_plain_false() -> None:
         raise KeyError("oops")
 
     assert broken() is False
+
+
+# -- every pinned counterexample, and the command line ---------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("golden/*.json"),
+                                        *ROOT.glob("zoo_deep/*.json")]), ids=lambda p: p.stem)
+def test_every_pinned_counterexample_is_explained(path: Path) -> None:
+    spec, trace, props = _stored(path.name)
+    expl = _explained(spec, trace, props)
+    assert all(1 <= n <= len(trace) for n in expl.key_steps)
+    delivered = {e.message for n, e in expl.key_messages
+                 if n in expl.key_steps and e.kind == "deliver"}
+    for n, e in expl.key_messages:  # a key step's arrow, or the send of what one consumed
+        assert n in expl.key_steps or (e.kind == "send" and e.message in delivered)
+
+
+def test_agree_check_prints_the_summary_before_the_trace(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agree.cli.main import main
+
+    code = main(["check", "paxos-amnesia", "--invariant", "agreement", "--quiet",
+                 "--trace-out", str(tmp_path / "t.json")])
+    out = capsys.readouterr().out
+    assert code == 1
+    head, _, steps = out.partition("State 0 (initial)")
+    assert "Why agreement fails: two values are chosen, v1 and v2\n" in head
+    assert "  v1 chosen in ballot 0 by a1 (step 9)\n" in head
+    assert "Key steps: 7, 9 (marked [key step] below)" in head
+    marked = [ln for ln in steps.splitlines() if ln.endswith("[key step]")]
+    assert [ln.split(":")[0] for ln in marked] == ["Step 7", "Step 9"]
