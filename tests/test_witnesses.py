@@ -571,3 +571,19 @@ def test_agree_check_prints_the_summary_before_the_trace(
     assert "Key steps: 7, 9 (marked [key step] below)" in head
     marked = [ln for ln in steps.splitlines() if ln.endswith("[key step]")]
     assert [ln.split(":")[0] for ln in marked] == ["Step 7", "Step 9"]
+
+
+def test_agree_check_json_carries_the_witness(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from agree.cli.main import main
+
+    code = main(["check", "paxos-amnesia", "--invariant", "agreement", "--json",
+                 "--trace-out", str(tmp_path / "t.json")])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert doc["violations"][0]["witness"] == {
+        "reason": "two values are chosen, v1 and v2",
+        "summary": ["v1 chosen in ballot 0 by a1 (step 9)", "v2 chosen in ballot 1 by a1 (step 7)"],
+        "key_steps": [7, 9]}
