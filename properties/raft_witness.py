@@ -120,13 +120,19 @@ def logs_differ(spec: Raft, s: RaftState) -> Witness:
         break
     k = _first_difference(la[:n], lb[:n])
     sa, sb, term = _s(spec, a), _s(spec, b), la[n - 1].term
-    lines: list[tuple[str | Fact, ...]] = [
-        (f"index {n}, term {term}: ", _holds_entry(spec, a, n, la[n - 1], f"{sa} has {la[n - 1]}"),
-         ", ", _holds_entry(spec, b, n, lb[n - 1], f"{sb} has {lb[n - 1]}")),
-        (f"index {k} differs: ", _holds_entry(spec, a, k, la[k - 1], f"{sa} has {la[k - 1]}"),
-         ", ", _holds_entry(spec, b, k, lb[k - 1], f"{sb} has {lb[k - 1]}"))]
-    return Witness(f"{sa} and {sb} both hold an entry of term {term} at index {n} but differ "
-                   f"at index {k}", lines,
+    def pair(k: int) -> tuple[Fact, str, Fact]:
+        return (_holds_entry(spec, a, k, la[k - 1], f"{sa} has {la[k - 1]}"), ", ",
+                _holds_entry(spec, b, k, lb[k - 1], f"{sb} has {lb[k - 1]}"))
+
+    lines: list[tuple[str | Fact, ...]] = [(f"index {n}, term {term}: ", *pair(n))]
+    if k < n:
+        lines.append((f"index {k} differs: ", *pair(k)))
+    else:
+        lines = [(f"index {n}, term {term}, different entries: ", *pair(n))]
+    reason = (f"{sa} and {sb} both hold an entry of term {term} at index {n} but differ at "
+              f"index {k}" if k < n else
+              f"{sa} and {sb} hold different entries of term {term} at index {n}")
+    return Witness(reason, lines,
                    {"index": n, "servers": (a, b), "differs_at": k,
                     "entries": (la[k - 1], lb[k - 1])})
 
@@ -234,10 +240,15 @@ def leader_rewrote(spec: Raft, s: RaftState, t: RaftState, i: int) -> Witness:
     """Leader append-only: the leader whose log lost or changed an entry in this step."""
     before, after, term = s.log[i], t.log[i], t.current_term[i]
     k = _first_difference(before, after[:len(before)])
-    was = Fact(f"it held {before[k - 1]} at index {k}",
-               lambda st: len(st.log[i]) >= k and st.log[i][k - 1] == before[k - 1])
+    was = _holds_entry(spec, i, k, before[k - 1], f"it held {before[k - 1]} at index {k}")
+    if k <= len(after):
+        now = _holds_entry(spec, i, k, after[k - 1], f"then {after[k - 1]} there")
+    else:
+        n = len(after)
+        now = Fact(f"then its log cut to index {n}", lambda st: len(st.log[i]) == n)
     return Witness(f"{_s(spec, i)}, leader of term {term}, replaced its entry {before[k - 1]} "
                    f"at index {k} with {_entry_at(after, k)}",
-                   [(f"{_s(spec, i)}: ", _leader(spec, i, term), ", ", was)],
+                   [(f"{_s(spec, i)}: ", _leader(spec, i, term, f"leader of term {term}"), ", ",
+                     was, ", ", now)],
                    {"server": i, "index": k, "before": before[k - 1],
                     "after": after[k - 1] if k <= len(after) else None})
