@@ -211,6 +211,11 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
+        for v, vdoc in zip(result.violations, doc["violations"], strict=True):
+            why = explain(spec, v.trace, all_props) if v.trace is not None else None
+            if why:
+                vdoc["witness"] = {"reason": why.reason, "summary": list(why.summary),
+                                   "key_steps": list(why.key_steps)}
         if result.start:
             doc["start"] = {"file": result.start.file, "step": result.start.step,
                             "found_steps": result.found_steps}

@@ -29,9 +29,11 @@ def register(sub: Any) -> None:
 
     show = tsub.add_parser("show", help="render a trace as text",
                            description="Replay FILE through its spec (refusing a file that "
-                           "does not replay) and print it: the initial state, then per step "
-                           "the action and only what changed; then which invariants hold in "
-                           "each state, and a message sequence chart.")
+                           "does not replay) and print it: why the property fails (its "
+                           "witness, naming the key steps) when the property says, the "
+                           "initial state, then per step the action and only what changed; "
+                           "then which invariants hold in each state, and a message sequence "
+                           "chart.")
     show.add_argument("file", metavar="FILE")
     show.add_argument("--full", action="store_true", help="print every state in full")
     show.add_argument("--no-table", action="store_true", help="leave out the invariant table")
@@ -41,7 +43,9 @@ def register(sub: Any) -> None:
 
     h = tsub.add_parser("html", help="write a self-contained HTML viewer of a trace",
                         description="One HTML file, no network access: sequence diagram, "
-                        "steps to move through, node states with changes highlighted.")
+                        "steps to move through, node states with changes highlighted; the "
+                        "key steps of the property's witness highlighted, and a view with "
+                        "the key steps only.")
     h.add_argument("file", metavar="FILE")
     h.add_argument("-o", "--output", metavar="OUT", required=True, help="the .html to write")
     h.set_defaults(handler=run_html)

@@ -174,9 +174,12 @@ def shows_safe_at(s: PaxosState, vs: tuple[set[Vote], ...], q: frozenset[int], b
 def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: some quorum shows a 2a message's value safe at its ballot."""
     f = facts(spec, s)
-    for b, vals in sorted(f.proposals.items()):
-        for v in sorted(vals):
+    for b, vals in f.proposals.items():
+        for v in vals:
             if not any(shows_safe_at(s, f.votes, q, b, v) for q in spec.quorums):
+                b, v = min((b, v) for b, vals in f.proposals.items() for v in vals
+                           if not any(shows_safe_at(s, f.votes, q, b, v)
+                                      for q in spec.quorums))
                 return why.unsafe_proposal(spec, s, b, v)
     return True
 
@@ -193,8 +196,9 @@ def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool | Witness:
 
 def unsafe_below(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
                  ) -> int | None:
-    """The first ballot c < b at which no quorum each of which voted for v at c or cannot
-    vote at c (max_bal above c and no vote at c); None when v is safe at b."""
+    """Voting's SafeAt(b, v) holds when this is None: for every c < b, some quorum each of
+    which voted for v at c, or cannot vote at c (max_bal above c and no vote at c).
+    Otherwise the first ballot c where no quorum does (for the witness)."""
     ballots_voted = [{bal for (bal, _) in vs[a]} for a in spec.acceptors]
     for c in range(b):
         ok = {a for a in spec.acceptors
@@ -204,22 +208,17 @@ def unsafe_below(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, 
     return None
 
 
-def safe_at(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
-            ) -> bool:
-    """Voting's SafeAt(b, v): for every c < b, some quorum each of which voted for v
-    at c, or cannot vote at c (max_bal above c and no vote at c)."""
-    return unsafe_below(spec, s, vs, b, v) is None
-
-
 @invariant
 def votes_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Voting's VotesSafe: every vote <<b, v>> was cast when v was safe at b."""
     f = facts(spec, s)
-    for (b, v), accs in sorted(f.voters.items()):
-        c = unsafe_below(spec, s, f.votes, b, v) if b > 0 else None
-        if c is not None:
-            return why.unsafe_vote(spec, s, b, v, c, accs)
-    return True
+    if all(unsafe_below(spec, s, f.votes, b, v) is None for (b, v) in f.voters if b > 0):
+        return True
+    b, v = min(vote for vote in f.voters if vote[0] > 0
+               and unsafe_below(spec, s, f.votes, *vote) is not None)
+    c = unsafe_below(spec, s, f.votes, b, v)
+    assert c is not None
+    return why.unsafe_vote(spec, s, b, v, c, f.voters[(b, v)])
 
 
 @invariant

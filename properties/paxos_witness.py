@@ -33,6 +33,10 @@ def chosen_in(voters: Mapping[Vote, set[int]], quorums: Iterable[frozenset[int]]
     return b, frozenset(voters[(b, v)])
 
 
+def _holds_message(m: Any, msgs_of: Callable[[Any], Any]) -> Callable[[Any], bool]:
+    return lambda st: m in msgs_of(st)
+
+
 def quorum_line(spec: Spec[Any], v: int, b: int, accs: Iterable[int],
                 vote: Callable[[int, int, int], Any], msgs_of: Callable[[Any], Any],
                 ) -> tuple[str | Fact, ...]:
@@ -42,7 +46,7 @@ def quorum_line(spec: Spec[Any], v: int, b: int, accs: Iterable[int],
     for k, a in enumerate(sorted(accs)):
         m = vote(a, b, v)
         parts += [", "] if k else []
-        parts.append(Fact(spec.show("acceptors", a), lambda st, m=m: m in msgs_of(st)))
+        parts.append(Fact(spec.show("acceptors", a), _holds_message(m, msgs_of)))
     return tuple(parts)
 
 

@@ -159,7 +159,7 @@ def leader_append_only(spec: Raft, s: RaftState, t: RaftState) -> bool | Witness
         if (s.state[i] == LEADER and t.state[i] == LEADER
                 and s.current_term[i] == t.current_term[i]
                 and not _is_prefix(s.log[i], t.log[i])):
-            return False
+            return why.leader_rewrote(spec, s, t, i)
     return True
 
 

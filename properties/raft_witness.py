@@ -10,6 +10,8 @@ it at its index, a commit by the step that moved ``commit_index`` over it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from agree.models.raft import Raft
 from agree.models.raft_types import LEADER, Committed, Election, Entry, Log, RaftState
 from agree.spec import Fact, Witness
@@ -35,11 +37,20 @@ def _holds_entry(spec: Raft, i: int, index: int, entry: Entry, text: str | None 
                 lambda st: len(st.log[i]) >= index and st.log[i][index - 1] == entry)
 
 
-def _committed_at(spec: Raft, i: int, index: int, entry: Entry) -> Fact:
+def _committed_at(spec: Raft, i: int, index: int, entry: Entry, text: str | None = None,
+                  ) -> Fact:
     """Server i counts ``entry`` at ``index`` as committed."""
-    return Fact(f"{_s(spec, i)} committed it",
+    return Fact(text or f"{_s(spec, i)} committed it",
                 lambda st: st.commit_index[i] >= index and len(st.log[i]) >= index
                 and st.log[i][index - 1] == entry)
+
+
+def _in_votes_granted(i: int, j: int) -> Callable[[RaftState], bool]:
+    return lambda st: j in st.votes_granted[i]
+
+
+def _in_committed(c: Committed) -> Callable[[RaftState], bool]:
+    return lambda st: c in st.committed
 
 
 def _election(spec: Raft, e: Election) -> tuple[str | Fact, ...]:
@@ -48,8 +59,7 @@ def _election(spec: Raft, e: Election) -> tuple[str | Fact, ...]:
     parts: list[str | Fact] = [won, " with the votes of "]
     for k, j in enumerate(sorted(e.evotes)):
         parts += [", "] if k else []
-        parts.append(Fact(_s(spec, j), lambda st, j=j: j in st.votes_granted[e.eleader],
-                          before=won))
+        parts.append(Fact(_s(spec, j), _in_votes_granted(e.eleader, j), before=won))
     return tuple(parts)
 
 
@@ -110,13 +120,19 @@ def logs_differ(spec: Raft, s: RaftState) -> Witness:
         break
     k = _first_difference(la[:n], lb[:n])
     sa, sb, term = _s(spec, a), _s(spec, b), la[n - 1].term
-    lines: list[tuple[str | Fact, ...]] = [
-        (f"index {n}, term {term}: ", _holds_entry(spec, a, n, la[n - 1], f"{sa} has {la[n - 1]}"),
-         ", ", _holds_entry(spec, b, n, lb[n - 1], f"{sb} has {lb[n - 1]}")),
-        (f"index {k} differs: ", _holds_entry(spec, a, k, la[k - 1], f"{sa} has {la[k - 1]}"),
-         ", ", _holds_entry(spec, b, k, lb[k - 1], f"{sb} has {lb[k - 1]}"))]
-    return Witness(f"{sa} and {sb} both hold an entry of term {term} at index {n} but differ "
-                   f"at index {k}", lines,
+    def pair(k: int) -> tuple[Fact, str, Fact]:
+        return (_holds_entry(spec, a, k, la[k - 1], f"{sa} has {la[k - 1]}"), ", ",
+                _holds_entry(spec, b, k, lb[k - 1], f"{sb} has {lb[k - 1]}"))
+
+    lines: list[tuple[str | Fact, ...]] = [(f"index {n}, term {term}: ", *pair(n))]
+    if k < n:
+        lines.append((f"index {k} differs: ", *pair(k)))
+    else:
+        lines = [(f"index {n}, term {term}, different entries: ", *pair(n))]
+    reason = (f"{sa} and {sb} both hold an entry of term {term} at index {n} but differ at "
+              f"index {k}" if k < n else
+              f"{sa} and {sb} hold different entries of term {term} at index {n}")
+    return Witness(reason, lines,
                    {"index": n, "servers": (a, b), "differs_at": k,
                     "entries": (la[k - 1], lb[k - 1])})
 
@@ -185,8 +201,7 @@ def two_commits(spec: Raft, s: RaftState) -> Witness:
     k, cs = min((k, cs) for k, cs in at.items() if len({c.centry for c in cs}) > 1)
     c1 = cs[0]
     c2 = next(c for c in cs if c.centry != c1.centry)
-    facts = [Fact(f"{c.centry} committed in term {c.cterm}", lambda st, c=c: c in st.committed)
-             for c in (c1, c2)]
+    facts = [Fact(f"{c.centry} committed in term {c.cterm}", _in_committed(c)) for c in (c1, c2)]
     return Witness(f"two entries committed at index {k}, {c1.centry} and {c2.centry}",
                    [(f"index {k}: ", facts[0], ", ", facts[1])],
                    {"index": k, "entries": (c1.centry, c2.centry)})
@@ -199,9 +214,8 @@ def committed_prefixes_differ(spec: Raft, s: RaftState, a: int, b: int) -> Witne
     pa, pb = s.log[a][:s.commit_index[a]], s.log[b][:s.commit_index[b]]
     k = _first_difference(pa, pb)
     ea, eb = pa[k - 1], pb[k - 1]
-    fa, fb = (Fact(f"{_s(spec, x)} committed {e}",
-                   lambda st, x=x, e=e: st.commit_index[x] >= k and len(st.log[x]) >= k
-                   and st.log[x][k - 1] == e) for x, e in ((a, ea), (b, eb)))
+    fa, fb = (_committed_at(spec, x, k, e, f"{_s(spec, x)} committed {e}")
+              for x, e in ((a, ea), (b, eb)))
     return Witness(f"{_s(spec, a)} and {_s(spec, b)} committed different entries at index {k}",
                    [(f"index {k}: ", fa, ", ", fb)],
                    {"index": k, "servers": (a, b), "entries": (ea, eb)})
@@ -226,10 +240,15 @@ def leader_rewrote(spec: Raft, s: RaftState, t: RaftState, i: int) -> Witness:
     """Leader append-only: the leader whose log lost or changed an entry in this step."""
     before, after, term = s.log[i], t.log[i], t.current_term[i]
     k = _first_difference(before, after[:len(before)])
-    was = Fact(f"it held {before[k - 1]} at index {k}",
-               lambda st: len(st.log[i]) >= k and st.log[i][k - 1] == before[k - 1])
+    was = _holds_entry(spec, i, k, before[k - 1], f"it held {before[k - 1]} at index {k}")
+    if k <= len(after):
+        now = _holds_entry(spec, i, k, after[k - 1], f"then {after[k - 1]} there")
+    else:
+        n = len(after)
+        now = Fact(f"then its log cut to index {n}", lambda st: len(st.log[i]) == n)
     return Witness(f"{_s(spec, i)}, leader of term {term}, replaced its entry {before[k - 1]} "
                    f"at index {k} with {_entry_at(after, k)}",
-                   [(f"{_s(spec, i)}: ", _leader(spec, i, term), ", ", was)],
+                   [(f"{_s(spec, i)}: ", _leader(spec, i, term, f"leader of term {term}"), ", ",
+                     was, ", ", now)],
                    {"server": i, "index": k, "before": before[k - 1],
                     "after": after[k - 1] if k <= len(after) else None})

@@ -47,6 +47,10 @@ def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) 
     return len(trace)
 
 
+def _folded(n: int) -> str:
+    return f"... {n} step{'s' if n != 1 else ''} folded"
+
+
 def _folds(steps: list[StepEvents], shown: set[int]) -> dict[int, int]:
     """Key-steps-only view: per shown step, how many steps are folded away before it
     (key ``len + 1``: after the last shown one)."""
@@ -89,10 +93,10 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int,
         out.append(f'<text class="node" x="{x[c]}" y="20" text-anchor="middle">{_e(c)}</text>')
         out.append(f'<line class="life" x1="{x[c]}" y1="28" x2="{x[c]}" y2="{height - 10}"/>')
     y = _TOP
+
     def fold(n: int) -> None:
         nonlocal y
-        out.append(f'<text class="fold" x="4" y="{y}">... {n} step{"s" if n != 1 else ""} '
-                   'folded</text>')
+        out.append(f'<text class="fold" x="4" y="{y}">{_folded(n)}</text>')
         y += _ROW
 
     for s in steps:
@@ -226,12 +230,9 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
     items = ['<li data-step="0" id="li-0" tabindex="0">0. initial state'
              + (' <span class="loopmark">loop starts here</span>' if trace.loop == 0 else "")
              + "</li>"]
-    def fold_item(n: int) -> str:
-        return f'<li class="fold">... {n} step{"s" if n != 1 else ""} folded</li>'
-
     for s in steps:
         if s.n in folds:
-            items.append(fold_item(folds[s.n]))
+            items.append(f'<li class="fold">{_folded(folds[s.n])}</li>')
         extra = ""
         if s.n == bad:
             extra = f' <span class="verdict">&#10007; {_e(trace.property)} violated</span>'
@@ -252,7 +253,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
         items.append(f'<li data-step="{s.n}" id="li-{s.n}"{cls} tabindex="0">{s.n}. '
                      f"{_e(s.label)}{extra}</li>")
     if expl and len(trace) + 1 in folds:
-        items.append(fold_item(folds[len(trace) + 1]))
+        items.append(f'<li class="fold">{_folded(folds[len(trace) + 1])}</li>')
 
     failing = []
     for n in range(len(views)):
