@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from agree.checker.result import CheckResult, Violation
     from agree.checker.run import check
     from agree.spec import (
+        Fact,
         Param,
         Property,
         Spec,
         SpecError,
+        Witness,
         action,
         action_property,
         invariant,
@@ -31,12 +33,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckResult",
+    "Fact",
     "Param",
     "Property",
     "Spec",
     "SpecError",
     "Trace",
     "Violation",
+    "Witness",
     "action",
     "action_property",
     "check",

@@ -34,6 +34,7 @@ from hypothesis.stateful import (
 
 from agree.checker.explore import select_properties
 from agree.spec import Action, Property, Spec, SpecError, Transition
+from agree.traces.explain import explain
 from agree.traces.text import render_text
 from agree.traces.trace import Trace
 
@@ -67,7 +68,9 @@ class SpecMachine(RuleBasedStateMachine):
     def fail(self, prop: Property, steps: list[Transition[Any]]) -> None:
         trace = Trace.from_transitions(self.spec, self.init, steps, prop.name, prop.kind)
         raise AssertionError(f"{prop.name} violated after {len(steps)} steps "
-                             f"({prop.doc or prop.kind}):\n{render_text(self.spec, trace)}")
+                             f"({prop.doc or prop.kind}):\n"
+                             + render_text(self.spec, trace,
+                                           explanation=explain(self.spec, trace, [prop])))
 
     def take(self, act: Action[Any], data: st.DataObject) -> None:
         """Draw an enabled binding parameter by parameter, then take the step."""

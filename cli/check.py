@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from agree.checker.result import CheckResult, Progress
@@ -14,6 +15,7 @@ from agree.cli.common import ArgumentParser, require_positive
 from agree.cli.trace_files import write_traces
 from agree.protocols import registry
 from agree.spec import Property, Spec, SpecError
+from agree.traces.explain import explain
 from agree.traces.text import render_text
 
 __all__ = ["instantiate", "load_spec", "parse_spec_params", "register", "report_text"]
@@ -183,7 +185,7 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         if not args.json:
             if result.start:
                 print(result.start.describe())
-            print(report_text(spec, result, written))
+            print(report_text(spec, result, written, all_props))
             if result.start:
                 print(f"search found the last {', '.join(map(str, result.found_steps)) or 'no'}"
                       f" step(s) of the trace written; the first {result.start.step} are the "
@@ -209,6 +211,11 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     if args.json:
         doc = result.to_json()
         doc["trace_files"] = written
+        for v, vdoc in zip(result.violations, doc["violations"], strict=True):
+            why = explain(spec, v.trace, all_props) if v.trace is not None else None
+            if why:
+                vdoc["witness"] = {"reason": why.reason, "summary": list(why.summary),
+                                   "key_steps": list(why.key_steps)}
         if result.start:
             doc["start"] = {"file": result.start.file, "step": result.start.step,
                             "found_steps": result.found_steps}
@@ -229,8 +236,10 @@ def _progress_printer() -> Any:
     return show
 
 
-def report_text(spec: Spec[Any], r: CheckResult, written: list[str]) -> str:
-    """The human report of a check: verdict, figures, coverage, then any trace."""
+def report_text(spec: Spec[Any], r: CheckResult, written: list[str],
+                properties: Sequence[Property] = ()) -> str:
+    """The human report of a check: verdict, figures, coverage, then any trace (with the
+    witness summary of its property, looked up in ``properties``)."""
     params = " ".join(f"{k}={v}" for k, v in r.params.items())
     out = [f"agree check {r.spec} ({params})",
            f"properties: {', '.join(r.properties) or 'none'}", ""]
@@ -270,7 +279,8 @@ def report_text(spec: Spec[Any], r: CheckResult, written: list[str]) -> str:
     for v in r.violations:
         if v.trace is None:
             continue
-        out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
+        why = explain(spec, v.trace, properties)
+        out += ["", "-" * 72, render_text(spec, v.trace, explanation=why).rstrip()]
     if written:
         out += ["", *(f"trace written to {w}" for w in written)]
     return "\n".join(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agree.cli.check import parse_spec_params
@@ -24,6 +24,7 @@ from agree.symbolic.bmc import BmcResult, bmc
 from agree.symbolic.driver import SymbolicDriver, no_encoding
 from agree.symbolic.prove import CTI, Obligation, ProofResult, prove
 from agree.symbolic.z3base import Encoding
+from agree.traces.explain import explain
 from agree.traces.text import diff_views, render_text, render_view
 from agree.traces.trace import to_json
 
@@ -289,7 +290,7 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
                            "symbolic_steps": res.reached if res.trace else res.depth}
         print(json.dumps(out, indent=1))
         return res.exit_code
-    text = _bmc_text(res, spec)
+    text = _bmc_text(res, spec, setup.twins)
     if start is not None:
         found = (f"; the trace below is {start.step} replayed + {res.reached} found = "
                  f"{start.step + res.reached} steps from Init" if res.trace else "")
@@ -301,7 +302,7 @@ def run_bmc(args: argparse.Namespace, extra: list[str]) -> int:
     return res.exit_code
 
 
-def _bmc_text(res: BmcResult, spec: Spec[Any]) -> str:
+def _bmc_text(res: BmcResult, spec: Spec[Any], twins: Mapping[str, Property]) -> str:
     params = " ".join(f"{k}={v}" for k, v in res.params.items())
     lines = [f"agree bmc {res.spec} ({params}), depth {res.depth}",
              f"z3 {res.z3_version}, random seed {res.seed}", ""]
@@ -309,7 +310,8 @@ def _bmc_text(res: BmcResult, spec: Spec[Any]) -> str:
         lines.append(f"VIOLATED: {res.violated} at depth {res.reached} "
                      f"(found in {res.seconds:.1f} s)")
         if res.trace is not None:
-            lines += ["", render_text(spec, res.trace)]
+            why = explain(spec, res.trace, [*spec.declared_properties(), *twins.values()])
+            lines += ["", render_text(spec, res.trace, explanation=why)]
     elif res.verdict == "unknown":
         lines.append(f"UNKNOWN after depth {res.reached}: {res.reason} ({res.seconds:.1f} s)")
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from agree.checker.limits import parse_size
@@ -13,7 +14,8 @@ from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
 from agree.cli.common import require_positive
 from agree.cli.trace_files import write_traces
-from agree.spec import Spec, SpecError
+from agree.spec import Property, Spec, SpecError
+from agree.traces.explain import explain
 from agree.traces.text import render_text
 
 __all__ = ["add_check_flags", "memory_note", "ray_option", "register", "report_simulation",
@@ -126,11 +128,12 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
         doc["trace_files"] = written
         print(json.dumps(doc, indent=1))
     else:
-        print(report_simulation(spec, result, written))
+        print(report_simulation(spec, result, written, all_props))
     return result.exit_code
 
 
-def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str]) -> str:
+def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
+                      properties: Sequence[Property] = ()) -> str:
     """The human report of a simulation: verdict, figures, coverage, then any trace."""
     params = " ".join(f"{k}={v}" for k, v in r.params.items())
     out = [f"agree simulate {r.spec} ({params}) seed={r.seed} depth={r.depth}",
@@ -158,7 +161,8 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str]) 
         out.append(f"  {label:<{width}}  {n:>10,}{never}")
     for v in r.violations:
         if v.trace is not None:
-            out += ["", "-" * 72, render_text(spec, v.trace).rstrip()]
+            why = explain(spec, v.trace, properties)
+            out += ["", "-" * 72, render_text(spec, v.trace, explanation=why).rstrip()]
     if written:
         out += ["", *(f"trace written to {w}" for w in written)]
     return "\n".join(out)

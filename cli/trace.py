@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,11 @@ from agree.protocols import registry
 from agree.spec import Property, Spec
 from agree.traces.trace import Trace, TraceError, load_trace, save_trace
 
-__all__ = ["register"]
+__all__ = ["CHART_FORMATS", "register"]
+
+#: `agree trace chart --format NAME`: the module under agree.traces and its exporter.
+CHART_FORMATS = {"mermaid": ("mermaid", "chart_mermaid"),
+                 "plantuml": ("plantuml", "chart_plantuml"), "svg": ("svg", "chart_svg")}
 
 
 def register(sub: Any) -> None:
@@ -24,9 +29,11 @@ def register(sub: Any) -> None:
 
     show = tsub.add_parser("show", help="render a trace as text",
                            description="Replay FILE through its spec (refusing a file that "
-                           "does not replay) and print it: the initial state, then per step "
-                           "the action and only what changed; then which invariants hold in "
-                           "each state, and a message sequence chart.")
+                           "does not replay) and print it: why the property fails (its "
+                           "witness, naming the key steps) when the property says, the "
+                           "initial state, then per step the action and only what changed; "
+                           "then which invariants hold in each state, and a message sequence "
+                           "chart.")
     show.add_argument("file", metavar="FILE")
     show.add_argument("--full", action="store_true", help="print every state in full")
     show.add_argument("--no-table", action="store_true", help="leave out the invariant table")
@@ -36,10 +43,37 @@ def register(sub: Any) -> None:
 
     h = tsub.add_parser("html", help="write a self-contained HTML viewer of a trace",
                         description="One HTML file, no network access: sequence diagram, "
-                        "steps to move through, node states with changes highlighted.")
+                        "steps to move through, node states with changes highlighted; the "
+                        "key steps of the property's witness highlighted, and a view with "
+                        "the key steps only.")
     h.add_argument("file", metavar="FILE")
     h.add_argument("-o", "--output", metavar="OUT", required=True, help="the .html to write")
     h.set_defaults(handler=run_html)
+
+    c = tsub.add_parser("chart", help="write the sequence diagram as Mermaid, PlantUML or SVG",
+                        description="The trace's sequence diagram in a form to paste: Mermaid "
+                        "(renders in GitHub, GitLab and MkDocs Markdown), PlantUML, or one "
+                        "standalone SVG file. A column per node, an arrow per send, delivery, "
+                        "drop or duplicate, a note per step; the steps that matter are marked.")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--format", choices=sorted(CHART_FORMATS), default="mermaid",
+                   help="mermaid (default), plantuml or svg")
+    c.add_argument("-o", "--output", metavar="OUT", help="the file to write (default stdout)")
+    c.add_argument("--plain", action="store_true",
+                   help="leave out the witness summary and the key-step marks")
+    c.set_defaults(handler=run_chart)
+
+    d = tsub.add_parser("diff", help="compare two traces of one spec, state by state",
+                        description="Where two traces of the same spec (or of a protocol and "
+                        "its zoo variant) part: the common prefix, then per step both actions "
+                        "and only what differs in the states, down to the element (which "
+                        "server, which log index, which message). Exit 0: no difference; 1: "
+                        "they differ; 2: unreadable files or traces of different specs.")
+    d.add_argument("a", metavar="A")
+    d.add_argument("b", metavar="B")
+    d.add_argument("--limit", type=int, metavar="N",
+                   help="show at most N differing steps (default all)")
+    d.set_defaults(handler=run_diff)
 
     e = tsub.add_parser("itf", help="export a trace to ITF (Apalache/Quint)",
                         description="Write FILE in the Informal Trace Format (ADR-015).")
@@ -93,6 +127,7 @@ def _write(path: str, text: str) -> None:
 
 
 def run_show(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.explain import explain
     from agree.traces.msc import render_chart
     from agree.traces.text import render_text, render_truth_table
 
@@ -100,7 +135,7 @@ def run_show(args: argparse.Namespace, extra: list[str]) -> int:
     if args.chart:
         print(render_chart(spec, trace), end="")
         return 0
-    parts = [render_text(spec, trace, full=args.full)]
+    parts = [render_text(spec, trace, full=args.full, explanation=explain(spec, trace, props))]
     if not args.no_table:
         parts.append(render_truth_table(spec, trace, props))
     if not args.no_chart:
@@ -116,6 +151,54 @@ def run_html(args: argparse.Namespace, extra: list[str]) -> int:
     _write(args.output, render_html(spec, trace, props))
     print(f"wrote {args.output}")
     return 0
+
+
+def run_chart(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.chart import chart_of
+    from agree.traces.explain import explain
+
+    trace, spec, props = _load(args.file)
+    module, exporter = CHART_FORMATS[args.format]
+    explanation = None if args.plain else explain(spec, trace, props)
+    text = getattr(importlib.import_module(f"agree.traces.{module}"), exporter)(
+        chart_of(spec, trace, explanation))
+    if args.output:
+        _write(args.output, text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _family(name: str) -> str:
+    """The protocol a spec name belongs to (a zoo variant's is its protocol's)."""
+    entry = registry.find(name)
+    return entry.protocol.name if entry is not None else name
+
+
+def _about(path: str, trace: Trace) -> str:
+    what = f", {trace.property} ({trace.kind}) violated" if trace.property else ""
+    return f"{path} ({trace.spec}, {len(trace)} step{'s' if len(trace) != 1 else ''}{what})"
+
+
+def run_diff(args: argparse.Namespace, extra: list[str]) -> int:
+    from agree.traces.diff import diff_traces, render_diff
+
+    if args.limit is not None and args.limit <= 0:
+        raise TraceError("--limit must be positive")
+    a, spec_a, _ = _load(args.a)
+    b, spec_b, _ = _load(args.b)
+    if _family(a.spec) != _family(b.spec):
+        raise TraceError(f"{args.a} is a trace of {a.spec}, {args.b} of {b.spec}: trace diff "
+                         "compares two traces of one spec (or of a protocol and its zoo)")
+    lines = [f"A: {_about(args.a, a)}", f"B: {_about(args.b, b)}"]
+    differ = [f"{k}: A {a.params.get(k, '-')} | B {b.params.get(k, '-')}"
+              for k in dict.fromkeys([*a.params, *b.params]) if a.params.get(k) != b.params.get(k)]
+    if differ:
+        lines.append("parameters differ: " + ", ".join(differ))
+    diff = diff_traces(spec_a, a, spec_b, b)
+    print("\n".join(lines) + "\n" + render_diff(diff, args.limit), end="")
+    return 0 if diff.identical else 1
 
 
 def run_itf(args: argparse.Namespace, extra: list[str]) -> int:

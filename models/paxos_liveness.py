@@ -22,14 +22,16 @@ livelock is a genuine cycle of the graph, not an artefact of a bound.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from agree.models.paxos import put, show_value
 from agree.spec import (
+    Fact,
     Property,
     Spec,
     SpecError,
+    Witness,
     action,
     eventually,
     indexed,
@@ -186,10 +188,19 @@ class LivenessPaxos(Spec[LivenessState]):
         return out
 
 
+def _chosen(v: int) -> Callable[[LivenessState], bool]:
+    return lambda st: v in st.chosen
+
+
 @invariant
-def agreement(spec: LivenessPaxos, s: LivenessState) -> bool:
+def agreement(spec: LivenessPaxos, s: LivenessState) -> bool | Witness:
     """At most one value is chosen."""
-    return len(s.chosen) <= 1
+    if len(s.chosen) <= 1:
+        return True
+    v1, v2 = sorted(s.chosen)[:2]
+    f1, f2 = (Fact(f"{show_value(v)} chosen", _chosen(v)) for v in (v1, v2))
+    return Witness(f"two values are chosen, {show_value(v1)} and {show_value(v2)}",
+                   [(f1, ", ", f2)], {"chosen": (v1, v2)})
 
 
 @eventually

@@ -8,7 +8,8 @@ with message types "1a", "1b", "2a", "2b"), so the bug-zoo variants reuse them.
 
 Every predicate reads the message set through :func:`facts`, one pass over
 ``msgs`` per state shared by all of them (``per_state``: the checker evaluates
-them back to back on the same state).
+them back to back on the same state). A failing one returns a witness
+(properties/paxos_witness.py), built only then.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
-from agree.spec import Property, invariant, per_state, property_of, sometimes
+from agree.properties import paxos_witness as why
+from agree.properties.paxos_witness import Vote
+from agree.spec import Property, Witness, invariant, per_state, property_of, sometimes
 
 __all__ = ["INDUCTIVE", "PROPERTIES", "SAFETY", "Facts", "chosen", "facts", "votes"]
-
-Vote = tuple[int, int]
 
 
 class Facts(NamedTuple):
@@ -91,57 +92,66 @@ def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
 
 
 @invariant
-def agreement(spec: Paxos, s: PaxosState) -> bool:
+def agreement(spec: Paxos, s: PaxosState) -> bool | Witness:
     """At most one value is chosen (Paxos.tla's Consistency)."""
-    return len(chosen(spec, s)) <= 1
+    c = chosen(spec, s)
+    if len(c) <= 1:
+        return True
+    return why.two_chosen(spec, c, facts(spec, s).voters, spec.quorums, why.m2b, why.msgs)
 
 
 @invariant
-def validity(spec: Paxos, s: PaxosState) -> bool:
+def validity(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Only a value that a leader proposed (sent in a 2a message) can be chosen."""
     proposed: set[int] = set()
     for vals in facts(spec, s).proposals.values():
         proposed |= vals
-    return chosen(spec, s) <= proposed
+    c = chosen(spec, s)
+    if c <= proposed:
+        return True
+    return why.never_proposed(spec, min(c - proposed), facts(spec, s).voters, spec.quorums,
+                              why.m2b, why.msgs)
 
 
 @invariant
-def type_ok(spec: Paxos, s: PaxosState) -> bool:
+def type_ok(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Every variable holds a value of its type (Paxos.tla's TypeOK)."""
     n = spec.acceptors_n
+    universe = _universe(n, spec.values_n, spec.max_ballot)
     if not (len(s.max_bal) == len(s.max_vbal) == len(s.max_val) == n):
-        return False
+        return why.bad_type(spec, s, universe)
     bals = spec.typed_ballots
     for a in range(n):
         if s.max_bal[a] not in bals or s.max_vbal[a] not in bals:
-            return False
+            return why.bad_type(spec, s, universe)
         if s.max_val[a] is not None and s.max_val[a] not in spec.values:
-            return False
-    return s.msgs <= _universe(n, spec.values_n, spec.max_ballot)
+            return why.bad_type(spec, s, universe)
+    return s.msgs <= universe or why.bad_type(spec, s, universe)
 
 
 @invariant
-def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool:
+def inv_latest_vote(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: <<max_vbal[a], max_val[a]>> is a vote a cast, or <<-1, None>>."""
     vs = votes(spec, s)
     for a in spec.acceptors:
         if s.max_vbal[a] == -1:
             if s.max_val[a] is not None:
-                return False
+                return why.bad_latest_vote(spec, s, vs)
         elif (s.max_vbal[a], s.max_val[a]) not in vs[a]:
-            return False
+            return why.bad_latest_vote(spec, s, vs)
     return True
 
 
 @invariant
-def inv_1b(spec: Paxos, s: PaxosState) -> bool:
+def inv_1b(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: a 1b message's sender has joined its ballot, and the vote it reports was cast."""
     vs = votes(spec, s)
-    for m in facts(spec, s).reports:
+    reports = facts(spec, s).reports
+    for m in reports:
         if s.max_bal[m.acc] < m.bal:
-            return False
+            return why.bad_1b(spec, s, vs, reports)
         if m.mbal >= 0 and (m.mbal, m.mval) not in vs[m.acc]:
-            return False
+            return why.bad_1b(spec, s, vs, reports)
     return True
 
 
@@ -161,47 +171,63 @@ def shows_safe_at(s: PaxosState, vs: tuple[set[Vote], ...], q: frozenset[int], b
 
 
 @invariant
-def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool:
+def inv_2a_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: some quorum shows a 2a message's value safe at its ballot."""
     f = facts(spec, s)
     for b, vals in f.proposals.items():
         for v in vals:
             if not any(shows_safe_at(s, f.votes, q, b, v) for q in spec.quorums):
-                return False
+                b, v = min((b, v) for b, vals in f.proposals.items() for v in vals
+                           if not any(shows_safe_at(s, f.votes, q, b, v)
+                                      for q in spec.quorums))
+                return why.unsafe_proposal(spec, s, b, v)
     return True
 
 
 @invariant
-def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool:
+def inv_2a_unique(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Inv: there is at most one 2a message per ballot."""
-    return all(len(vals) == 1 for vals in facts(spec, s).proposals.values())
+    proposals = facts(spec, s).proposals
+    if all(len(vals) == 1 for vals in proposals.values()):
+        return True
+    b = min(b for b, vals in proposals.items() if len(vals) > 1)
+    return why.two_proposals(spec, b, proposals[b])
 
 
-def safe_at(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
-            ) -> bool:
-    """Voting's SafeAt(b, v): for every c < b, some quorum each of which voted for v
-    at c, or cannot vote at c (max_bal above c and no vote at c)."""
+def unsafe_below(spec: Paxos, s: PaxosState, vs: tuple[set[Vote], ...], b: int, v: int,
+                 ) -> int | None:
+    """Voting's SafeAt(b, v) holds when this is None: for every c < b, some quorum each of
+    which voted for v at c, or cannot vote at c (max_bal above c and no vote at c).
+    Otherwise the first ballot c where no quorum does (for the witness)."""
     ballots_voted = [{bal for (bal, _) in vs[a]} for a in spec.acceptors]
     for c in range(b):
         ok = {a for a in spec.acceptors
               if (c, v) in vs[a] or (s.max_bal[a] > c and c not in ballots_voted[a])}
         if not any(q <= ok for q in spec.quorums):
-            return False
-    return True
+            return c
+    return None
 
 
 @invariant
-def votes_safe(spec: Paxos, s: PaxosState) -> bool:
+def votes_safe(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Voting's VotesSafe: every vote <<b, v>> was cast when v was safe at b."""
     f = facts(spec, s)
-    return all(safe_at(spec, s, f.votes, b, v) for (b, v) in f.voters if b > 0)
+    if all(unsafe_below(spec, s, f.votes, b, v) is None for (b, v) in f.voters if b > 0):
+        return True
+    b, v = min(vote for vote in f.voters if vote[0] > 0
+               and unsafe_below(spec, s, f.votes, *vote) is not None)
+    c = unsafe_below(spec, s, f.votes, b, v)
+    assert c is not None
+    return why.unsafe_vote(spec, s, b, v, c, f.voters[(b, v)])
 
 
 @invariant
-def one_value_per_ballot(spec: Paxos, s: PaxosState) -> bool:
+def one_value_per_ballot(spec: Paxos, s: PaxosState) -> bool | Witness:
     """Voting's OneValuePerBallot: no two votes in one ballot are for different values."""
     ballots = [b for (b, _) in facts(spec, s).voters]
-    return len(ballots) == len(set(ballots))
+    if len(ballots) == len(set(ballots)):
+        return True
+    return why.two_votes(spec, s, min(b for b in ballots if ballots.count(b) > 1))
 
 
 @sometimes

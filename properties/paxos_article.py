@@ -6,31 +6,53 @@ proposal (n, v), as the article says; a proposed value is one in a Propose.
 
 from __future__ import annotations
 
-from agree.models.paxos_article import ArticlePaxos, ArticleState
-from agree.spec import Property, invariant, property_of, sometimes
+from agree.models.paxos_article import Accepted, ArticlePaxos, ArticleState
+from agree.properties.paxos_witness import msgs, never_proposed, two_chosen
+from agree.spec import Property, Witness, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "chosen"]
 
 
-def chosen(spec: ArticlePaxos, s: ArticleState) -> set[int]:
-    """Values a majority accepted in one proposal."""
+def _accepted(s: ArticleState) -> dict[tuple[int, int], set[int]]:
     by_proposal: dict[tuple[int, int], set[int]] = {}
     for m in s.msgs:
         if m.type == "accepted":
             by_proposal.setdefault((m.n, m.val), set()).add(m.acc)
-    return {v for (_, v), accs in by_proposal.items() if 2 * len(accs) > spec.acceptors_n}
+    return by_proposal
+
+
+def chosen(spec: ArticlePaxos, s: ArticleState) -> set[int]:
+    """Values a majority accepted in one proposal."""
+    return {v for (_, v), accs in _accepted(s).items() if 2 * len(accs) > spec.acceptors_n}
+
+
+def _majorities(spec: ArticlePaxos, s: ArticleState) -> list[frozenset[int]]:
+    """The majorities among the acceptors that accepted something (for witnesses)."""
+    return [frozenset(accs) for accs in _accepted(s).values()
+            if 2 * len(accs) > spec.acceptors_n]
+
+
+def _vote(a: int, n: int, v: int) -> Accepted:
+    return Accepted(a, n, v)
 
 
 @invariant
-def agreement(spec: ArticlePaxos, s: ArticleState) -> bool:
+def agreement(spec: ArticlePaxos, s: ArticleState) -> bool | Witness:
     """At most one value is chosen."""
-    return len(chosen(spec, s)) <= 1
+    c = chosen(spec, s)
+    if len(c) <= 1:
+        return True
+    return two_chosen(spec, c, _accepted(s), _majorities(spec, s), _vote, msgs)
 
 
 @invariant
-def validity(spec: ArticlePaxos, s: ArticleState) -> bool:
+def validity(spec: ArticlePaxos, s: ArticleState) -> bool | Witness:
     """Only a proposed value can be chosen."""
-    return chosen(spec, s) <= {m.val for m in s.msgs if m.type == "propose"}
+    c = chosen(spec, s)
+    bad = c - {m.val for m in s.msgs if m.type == "propose"}
+    if not bad:
+        return True
+    return never_proposed(spec, min(bad), _accepted(s), _majorities(spec, s), _vote, msgs)
 
 
 @sometimes

@@ -7,7 +7,8 @@ variables, and a *history* form over the proof-only history variables
 which also sees what Restart has erased (it resets commit_index to 0).
 
 Properties run on every state the checker meets, so each is quick to decide
-when nothing relevant changed (cached on the value it reads).
+when nothing relevant changed (cached on the value it reads). When one fails it
+returns a witness (properties/raft_witness.py), built only then.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 from agree.models.raft import Raft
 from agree.models.raft_types import LEADER, Election, Entry, Log, RaftState
-from agree.spec import Property, action_property, invariant, property_of, sometimes
+from agree.properties import raft_witness as why
+from agree.spec import Property, Witness, action_property, invariant, property_of, sometimes
 
 __all__ = ["PROPERTIES", "SAFETY", "committed_prefix"]
 
@@ -37,20 +39,20 @@ def _one_leader_per_election_term(elections: frozenset[Election]) -> bool:
 
 
 @invariant
-def one_leader_per_term(spec: Raft, s: RaftState) -> bool:
+def one_leader_per_term(spec: Raft, s: RaftState) -> bool | Witness:
     """Election Safety, on the state: no two servers are leaders of the same term
     (MCraft's OneLeaderPerTerm)."""
     if s.state.count(LEADER) < 2:
         return True
     terms = [s.current_term[i] for i in spec.servers if s.state[i] == LEADER]
-    return len(terms) == len(set(terms))
+    return len(terms) == len(set(terms)) or why.two_leaders(spec, s)
 
 
 @invariant
-def election_safety(spec: Raft, s: RaftState) -> bool:
+def election_safety(spec: Raft, s: RaftState) -> bool | Witness:
     """Election Safety: at most one leader can be elected in a given term (Raft paper,
     figure 3), over every election so far (the history variable ``elections``)."""
-    return _one_leader_per_election_term(s.elections)
+    return _one_leader_per_election_term(s.elections) or why.two_elections(spec, s)
 
 
 @lru_cache(maxsize=4096)
@@ -67,10 +69,10 @@ def _logs_match(logs: tuple[Log, ...]) -> bool:
 
 
 @invariant
-def log_matching(spec: Raft, s: RaftState) -> bool:
+def log_matching(spec: Raft, s: RaftState) -> bool | Witness:
     """Log Matching: if two logs contain an entry with the same index and term, then the
     logs are identical in all entries up through the given index (Raft paper, figure 3)."""
-    return _logs_match(s.log)
+    return _logs_match(s.log) or why.logs_differ(spec, s)
 
 
 def committed_prefix(s: RaftState, i: int) -> Log:
@@ -83,7 +85,7 @@ def _history_in(lg: Log, index: int, entry: Entry) -> bool:
 
 
 @invariant
-def leader_completeness(spec: Raft, s: RaftState) -> bool:
+def leader_completeness(spec: Raft, s: RaftState) -> bool | Witness:
     """Leader Completeness: if a log entry is committed in a given term, then that entry
     will be present in the logs of the leaders for all higher-numbered terms (Raft paper,
     figure 3).
@@ -99,7 +101,7 @@ def leader_completeness(spec: Raft, s: RaftState) -> bool:
         for c in s.committed:
             for term, lg in later:
                 if term > c.cterm and not _history_in(lg, c.cindex, c.centry):
-                    return False
+                    return why.leader_missing_commit(spec, s, c)
     if LEADER not in s.state or not any(s.commit_index):
         return True
     for i in spec.servers:
@@ -108,12 +110,12 @@ def leader_completeness(spec: Raft, s: RaftState) -> bool:
         for j in spec.servers:
             if (s.commit_index[j] and s.current_term[j] <= s.current_term[i]
                     and not _is_prefix(committed_prefix(s, j), s.log[i])):
-                return False
+                return why.leader_missing_prefix(spec, s, i, j)
     return True
 
 
 @invariant
-def state_machine_safety(spec: Raft, s: RaftState) -> bool:
+def state_machine_safety(spec: Raft, s: RaftState) -> bool | Witness:
     """State Machine Safety: if a server has applied a log entry at a given index to its
     state machine, no other server will ever apply a different log entry for the same
     index (Raft paper, figure 3).
@@ -124,7 +126,7 @@ def state_machine_safety(spec: Raft, s: RaftState) -> bool:
     if spec.history and s.committed:
         at: dict[int, Entry] = {}
         if any(at.setdefault(c.cindex, c.centry) != c.centry for c in s.committed):
-            return False
+            return why.two_commits(spec, s)
     if not any(s.commit_index):
         return True
     prefixes = [committed_prefix(s, i) for i in spec.servers]
@@ -132,21 +134,22 @@ def state_machine_safety(spec: Raft, s: RaftState) -> bool:
         for b in range(a + 1, len(prefixes)):
             pa, pb = prefixes[a], prefixes[b]
             if not (_is_prefix(pa, pb) or _is_prefix(pb, pa)):
-                return False
+                return why.committed_prefixes_differ(spec, s, a, b)
     return True
 
 
 @invariant
-def commit_index_in_log(spec: Raft, s: RaftState) -> bool:
+def commit_index_in_log(spec: Raft, s: RaftState) -> bool | Witness:
     """commitIndex is the index of the highest log entry known to be committed (Raft
     paper, figure 2): a server never counts as committed an entry it does not hold."""
     if not any(s.commit_index):
         return True
-    return all(c <= len(lg) for c, lg in zip(s.commit_index, s.log, strict=True))
+    return (all(c <= len(lg) for c, lg in zip(s.commit_index, s.log, strict=True))
+            or why.commit_past_log(spec, s))
 
 
 @action_property
-def leader_append_only(spec: Raft, s: RaftState, t: RaftState) -> bool:
+def leader_append_only(spec: Raft, s: RaftState, t: RaftState) -> bool | Witness:
     """Leader Append-Only: a leader never overwrites or deletes entries in its log; it
     only appends new entries (Raft paper, figure 3). Checked on every step where a
     server is leader of the same term before and after."""
@@ -156,7 +159,7 @@ def leader_append_only(spec: Raft, s: RaftState, t: RaftState) -> bool:
         if (s.state[i] == LEADER and t.state[i] == LEADER
                 and s.current_term[i] == t.current_term[i]
                 and not _is_prefix(s.log[i], t.log[i])):
-            return False
+            return why.leader_rewrote(spec, s, t, i)
     return True
 
 

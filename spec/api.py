@@ -54,16 +54,19 @@ from agree.spec.properties import (
     property_of,
     sometimes,
 )
+from agree.spec.witness import Fact, Witness
 
 __all__ = [
     "Action",
     "Domain",
+    "Fact",
     "Param",
     "Property",
     "PropertyKind",
     "Spec",
     "SpecError",
     "Transition",
+    "Witness",
     "action",
     "action_property",
     "eventually",

@@ -115,3 +115,72 @@ def test_viewer_shows_a_lasso(browser: Browser, tmp_path: Path) -> None:
             "document.getElementById('state-7').textContent")
     finally:
         page.close()
+
+
+def test_viewer_highlights_the_key_steps_and_folds_the_rest(browser: Browser,
+                                                           tmp_path: Path) -> None:
+    page = _page(browser, tmp_path, GOLDEN_DIR / "paxos-article.agreement.json")
+    try:
+        # the witness summary heads the page
+        why = page.eval("document.getElementById('why').textContent")
+        assert "v1 chosen in ballot 0 by a2 (step 7), a3 (step 12)" in why
+        assert "v2 chosen in ballot 1 by a1 (step 10), a2 (step 11)" in why
+        keys = page.eval("Array.from(document.querySelectorAll('#list li.key'))"
+                         ".map(e => e.getAttribute('data-step'))")
+        assert keys == ["7", "10", "11", "12"]
+        # step 7's arrows are highlighted: the delivery of the proposal and a2's vote
+        key_arrows = page.eval("Array.from(document.querySelectorAll("
+                               "'#chart #svg-step-7 line.ev.key')).length")
+        assert key_arrows == 2
+        stroke = page.eval("getComputedStyle(document.querySelector("
+                           "'#chart #svg-step-7 line.ev.key')).strokeWidth")
+        assert stroke == "3px"
+        # step 3 matters to nothing the witness names: no highlighted arrow there
+        assert page.eval("document.querySelectorAll('#chart #svg-step-3 .key').length") == 0
+        # the full view shows every step, the key-steps-only view folds the others away
+        def visible_steps() -> list[str]:
+            return page.eval(  # type: ignore[no-any-return]
+                "Array.from(document.querySelectorAll('#list li[data-step]'))"
+                ".filter(e => getComputedStyle(e).display !== 'none')"
+                ".map(e => e.getAttribute('data-step'))")
+
+        assert len(visible_steps()) == 13
+        assert page.eval("getComputedStyle(document.getElementById('keychart')).display") \
+            == "none"
+        page.click("#keyonly")
+        assert visible_steps() == ["0", "7", "10", "11", "12"]
+        folds = page.eval("Array.from(document.querySelectorAll('#list li.fold'))"
+                          ".filter(e => getComputedStyle(e).display !== 'none')"
+                          ".map(e => e.textContent)")
+        assert folds == ["... 6 steps folded", "... 2 steps folded"]
+        assert page.eval("getComputedStyle(document.getElementById('chart')).display") == "none"
+        drawn = page.eval("Array.from(document.querySelectorAll('#keychart g.step'))"
+                          ".map(e => e.getAttribute('data-step'))")
+        assert drawn == ["7", "10", "11", "12"]
+        # moving back skips the folded steps: 12 -> 11 -> 10 -> 7 -> 0
+        for expected in ("11", "10", "7", "0"):
+            page.click("#prev")
+            assert _visible_state(page) == [expected]
+        page.key("ArrowDown", 40)
+        assert _visible_state(page) == ["7"]
+        assert page.eval("document.querySelector('#keychart g.step.current').id") == \
+            "key-svg-step-7"
+        # a step of the summary is a link to it; unfolding shows every step again
+        page.click("#why a[data-goto='11']")
+        assert _visible_state(page) == ["11"]
+        page.click("#keyonly")
+        assert len(visible_steps()) == 13
+        page.click("#next")
+        assert _visible_state(page) == ["12"]
+    finally:
+        page.close()
+
+
+def test_viewer_without_a_witness_has_no_key_view(browser: Browser, tmp_path: Path) -> None:
+    lasso = Path(__file__).resolve().parent / "data" / "paxos-liveness.value_chosen.lasso.json"
+    page = _page(browser, tmp_path, lasso)
+    try:
+        assert page.eval("document.getElementById('why') === null")
+        assert page.eval("document.querySelectorAll('#list li.fold, #keychart').length") == 0
+    finally:
+        page.close()

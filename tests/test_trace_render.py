@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ from _golden import golden_files
 
 from agree.protocols.registry import resolve
 from agree.spec import Property, Spec
+from agree.traces.chart import Chart, chart_of
+from agree.traces.explain import explain
 from agree.traces.html import render_html
 from agree.traces.itf import from_itf, to_itf
+from agree.traces.mermaid import chart_mermaid
 from agree.traces.msc import render_chart
+from agree.traces.plantuml import chart_plantuml
 from agree.traces.text import render_text, render_truth_table
 from agree.traces.trace import Trace, load_trace, to_json
 
@@ -37,14 +42,21 @@ def _load(path: Path) -> tuple[Trace, Spec, list[Property]]:
 
 def _show(spec: Spec, trace: Trace, props: list[Property]) -> str:
     """What `agree trace show FILE` prints."""
-    return "\n".join([render_text(spec, trace), render_truth_table(spec, trace, props),
-                      render_chart(spec, trace)])
+    return "\n".join([render_text(spec, trace, explanation=explain(spec, trace, props)),
+                      render_truth_table(spec, trace, props), render_chart(spec, trace)])
+
+
+def _chart(export: Callable[[Chart], str]) -> Callable[[Spec, Trace, list[Property]], str]:
+    """What `agree trace chart FILE --format ...` writes: the chart with the explanation."""
+    return lambda spec, trace, props: export(chart_of(spec, trace, explain(spec, trace, props)))
 
 
 RENDERERS = {
     "show.txt": _show,
     "html": render_html,
     "itf.json": lambda spec, trace, props: json.dumps(to_itf(trace), indent=1) + "\n",
+    "mmd": _chart(chart_mermaid),
+    "puml": _chart(chart_plantuml),
 }
 
 
@@ -61,6 +73,12 @@ def test_every_renderer_tells_the_whole_story(path: Path) -> None:
         "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
     if trace.loop is not None:
         assert "loops back" in text and "loop starts" in page
+    why = explain(spec, trace, props)
+    assert bool(why) == (trace.loop is None)  # every golden safety trace is explained
+    for line in why.summary:
+        assert f"  {line}\n" in text and f"<li>{line}</li>" in page.replace("&gt;", ">")
+    for n in why.key_steps:
+        assert f"Step {n}: {trace.steps[n - 1].label}   [key step]\n" in text
     doc = to_itf(trace)
     assert len(doc["states"]) == len(trace.states) - (0 if trace.loop in (None, len(trace))
                                                       else 1)

@@ -6,6 +6,9 @@ cursor: clicking a step (or the arrow keys, or ``#step=N`` in the address)
 shows the state after that step, each node's variables in a table with the
 cells that step changed highlighted, and the step's arrows in the diagram.
 The step at which the property fails is named in the list and the state.
+When the property gives a witness (traces/explain.py), its summary heads the page,
+the key steps and their arrows are highlighted, and "key steps only" folds the
+other steps away, in the list and in a second diagram drawn with the key steps alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from agree.spec import Property, Spec
 from agree.traces.events import StepEvents, node_of_key, trace_events
+from agree.traces.explain import Explanation, explain
 from agree.traces.text import truth_table
 from agree.traces.trace import Trace
 
@@ -43,14 +47,43 @@ def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) 
     return len(trace)
 
 
-def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> str:
-    rows = sum(1 + len(s.events) for s in steps)
+def _folded(n: int) -> str:
+    return f"... {n} step{'s' if n != 1 else ''} folded"
+
+
+def _folds(steps: list[StepEvents], shown: set[int]) -> dict[int, int]:
+    """Key-steps-only view: per shown step, how many steps are folded away before it
+    (key ``len + 1``: after the last shown one)."""
+    out: dict[int, int] = {}
+    gap = 0
+    for s in steps:
+        if s.n in shown:
+            if gap:
+                out[s.n] = gap
+            gap = 0
+        else:
+            gap += 1
+    if gap:
+        out[len(steps) + 1] = gap
+    return out
+
+
+def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int,
+         expl: Explanation | None = None, shown: set[int] | None = None) -> str:
+    """The sequence diagram; with ``shown``, the key-steps-only diagram (id ``keychart``):
+    those steps alone, a fold line where others were left out."""
+    expl = expl or Explanation()
+    folds = _folds(steps, shown) if shown is not None else {}
+    if shown is not None:
+        steps = [s for s in steps if s.n in shown]
+    rows = sum(1 + len(s.events) for s in steps) + len(folds)
     longest = max((len(e.kind) + 1 + len(e.message) for s in steps for e in s.events), default=0)
     longest = max([longest, *(len(s.label) + 4 - len(cols) * _COL // 7 for s in steps)])
     width = _COL * len(cols) + 24 + int(7.5 * longest)
     height = _TOP + _ROW * (rows + 2)
     x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
-    out = [f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+    ident, prefix = ("chart", "svg-step") if shown is None else ("keychart", "key-svg-step")
+    out = [f'<svg id="{ident}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" '
            'font-size="12">',
            '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
@@ -60,10 +93,19 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
         out.append(f'<text class="node" x="{x[c]}" y="20" text-anchor="middle">{_e(c)}</text>')
         out.append(f'<line class="life" x1="{x[c]}" y1="28" x2="{x[c]}" y2="{height - 10}"/>')
     y = _TOP
+
+    def fold(n: int) -> None:
+        nonlocal y
+        out.append(f'<text class="fold" x="4" y="{y}">{_folded(n)}</text>')
+        y += _ROW
+
     for s in steps:
+        if s.n in folds:
+            fold(folds[s.n])
         cls = "step" + (" violation" if s.n == bad else "") + (
-            " cycle" if trace.loop is not None and s.n > trace.loop else "")
-        out.append(f'<g class="{cls}" id="svg-step-{s.n}" data-step="{s.n}">')
+            " cycle" if trace.loop is not None and s.n > trace.loop else "") + (
+            " key" if expl.is_key(s.n) else "")
+        out.append(f'<g class="{cls}" id="{prefix}-{s.n}" data-step="{s.n}">')
         out.append(f'<rect class="band" x="0" y="{y - 14}" width="{width}" '
                    f'height="{_ROW * (1 + len(s.events))}"/>')
         loop = " (loop starts after)" if trace.loop == s.n else ""
@@ -72,12 +114,13 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
         for ev in s.events:
             a, b = x[ev.src], x[ev.dst]
             note = "" if ev.kind == "local" else f"{ev.kind} {ev.message}"
+            kind = ev.kind + (" key" if expl.marks(s.n, ev) else "")
             if ev.kind == "local" or a == b:
-                out.append(f'<circle class="ev {ev.kind}" cx="{a}" cy="{y - 4}" r="5"/>')
+                out.append(f'<circle class="ev {kind}" cx="{a}" cy="{y - 4}" r="5"/>')
             else:
                 dash = ' stroke-dasharray="4 3"' if ev.kind in ("drop", "interact") else ""
                 end = "" if ev.kind == "drop" else ' marker-end="url(#head)"'
-                out.append(f'<line class="ev {ev.kind}" x1="{a}" y1="{y - 4}" x2="{b}" '
+                out.append(f'<line class="ev {kind}" x1="{a}" y1="{y - 4}" x2="{b}" '
                            f'y2="{y - 4}"{dash}{end}/>')
                 if ev.kind == "drop":
                     out.append(f'<text class="ev drop" x="{b}" y="{y}" '
@@ -85,6 +128,8 @@ def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int) -> st
             out.append(f'<text class="msg" x="{_COL * len(cols) + 8}" y="{y}">{_e(note)}</text>')
             y += _ROW
         out.append("</g>")
+    if len(trace) + 1 in folds:
+        fold(folds[len(trace) + 1])
     if trace.loop is not None:
         out.append(f'<text class="loop" x="4" y="{y}">... back to the state after step '
                    f'{trace.loop}, forever</text>')
@@ -150,11 +195,27 @@ def _state_panel(n: int, view: Mapping[str, Any], prev: Mapping[str, Any] | None
     return "\n".join(out)
 
 
+def _why(expl: Explanation) -> str:
+    """The witness summary under the page's title, each fact's step a link to it, and the
+    "key steps only" switch."""
+    if not expl:
+        return ""
+    lines = "".join(f"<li>{_e(line)}</li>" for line in expl.summary)
+    keys = " ".join(f'<a href="#step={n}" data-goto="{n}">{n}</a>' for n in expl.key_steps)
+    return (f'<div id="why"><p><b>Why {_e(expl.property)} fails:</b> {_e(expl.reason)}</p>'
+            f"<ul>{lines}</ul><p>Key steps: {keys or 'none'} "
+            '<label><input type="checkbox" id="keyonly"> key steps only</label></p></div>')
+
+
 def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = ()) -> str:
     """The whole page as a string."""
     cols, steps = trace_events(spec, trace)
     table = truth_table(spec, trace, properties, goals=False)
     bad = _failing_step(trace, table)
+    expl = explain(spec, trace, properties)
+    # the key-steps-only view keeps the initial state, the key steps and the failing one
+    shown = {*expl.key_steps, len(trace) if bad < 0 else bad}
+    folds = _folds(steps, shown) if expl else {}
     views = [spec.view(s) for s in trace.states]
     params = " ".join(f"{k}={v}" for k, v in trace.params.items())
     if trace.loop is not None:
@@ -170,19 +231,30 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
              + (' <span class="loopmark">loop starts here</span>' if trace.loop == 0 else "")
              + "</li>"]
     for s in steps:
+        if s.n in folds:
+            items.append(f'<li class="fold">{_folded(folds[s.n])}</li>')
         extra = ""
         if s.n == bad:
             extra = f' <span class="verdict">&#10007; {_e(trace.property)} violated</span>'
         if trace.loop == s.n:
             extra += ' <span class="loopmark">loop starts after this step</span>'
-        cls = ' class="violation"' if s.n == bad else ""
+        classes = ["violation"] if s.n == bad else []
         if trace.loop is not None and s.n > trace.loop:
-            cls = ' class="cycle"'
+            classes = ["cycle"]
             if s.n == len(trace):
                 extra += (f' <span class="loopmark">back to the state after step {trace.loop}'
                           "</span>")
+        if expl.is_key(s.n):
+            classes.append("key")
+            extra += ' <span class="keymark">key step</span>'
+        elif expl and s.n not in shown:
+            classes.append("rest")  # folded away in the key-steps-only view
+        cls = f' class="{" ".join(classes)}"' if classes else ""
         items.append(f'<li data-step="{s.n}" id="li-{s.n}"{cls} tabindex="0">{s.n}. '
                      f"{_e(s.label)}{extra}</li>")
+    if expl and len(trace) + 1 in folds:
+        items.append(f'<li class="fold">{_folded(folds[len(trace) + 1])}</li>')
+
     failing = []
     for n in range(len(views)):
         names = [name for name, vals in table if vals[n] is False]
@@ -200,6 +272,8 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
                             "does not hold here</p>")
         panel = _state_panel(n, view, views[n - 1] if n else None, cols)
         states.append(panel.replace(">", ">" + verdict, 1) if table else panel)
+    keys = f' data-shown="{" ".join(map(str, sorted(shown)))}"' if expl else ""
+    keychart = "\n" + _svg(cols, steps, trace, bad, expl, shown) if expl else ""
     css = (_ASSETS / "viewer.css").read_text()
     js = (_ASSETS / "viewer.js").read_text()
     return f"""<!DOCTYPE html>
@@ -207,9 +281,9 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{_e(trace.spec)}: {_e(what)}</title>
 <style>{css}</style></head>
-<body data-steps="{len(trace)}" data-failing="{len(trace) if bad < 0 else bad}">
+<body data-steps="{len(trace)}" data-failing="{len(trace) if bad < 0 else bad}"{keys}>
 <header><h1>{_e(trace.spec)} <small>({_e(params)})</small></h1>
-<p id="summary">{_e(what)}</p>
+<p id="summary">{_e(what)}</p>{_why(expl)}
 <nav><button id="prev" type="button">&larr; previous</button>
 <span id="position">state 0 of {len(trace)}</span>
 <button id="next" type="button">next &rarr;</button></nav></header>
@@ -217,7 +291,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
 {chr(10).join(items)}
 </ol></section>
 <section id="diagram"><h2>Messages</h2>
-{_svg(cols, steps, trace, bad)}
+{_svg(cols, steps, trace, bad, expl)}{keychart}
 </section>
 <section id="states"><h2>State after the step</h2>
 {chr(10).join(states)}

@@ -11,9 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agree.spec import Property, Spec
+from agree.traces.explain import Explanation
 from agree.traces.trace import Trace
 
-__all__ = ["diff_views", "render_text", "render_truth_table", "render_view", "truth_table"]
+__all__ = ["diff_views", "render_explanation", "render_text", "render_truth_table",
+           "render_view", "truth_table"]
+
+#: How a step the witness names is marked in the step list.
+KEY_MARK = "   [key step]"
 
 
 def _lines_of(key: str, value: Any, indent: str = "  ") -> list[str]:
@@ -64,10 +69,25 @@ def diff_views(old: Mapping[str, Any], new: Mapping[str, Any], indent: str = "  
     return out
 
 
-def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
+def render_explanation(expl: Explanation) -> list[str]:
+    """The witness summary shown before a trace: why the property fails, the facts with
+    the steps that established them, and the key steps (none: no lines)."""
+    if not expl:
+        return []
+    steps = ", ".join(map(str, expl.key_steps)) or "none (it holds from the initial state)"
+    return [f"Why {expl.property} fails: {expl.reason}",
+            *(f"  {line}" for line in expl.summary),
+            f"Key steps: {steps}" + (" (marked [key step] below)" if expl.key_steps else ""),
+            ""]
+
+
+def render_text(spec: Spec[Any], trace: Trace, full: bool = False,
+                explanation: Explanation | None = None) -> str:
     """The trace as text: the initial state in full, then each step's changes.
 
-    With ``full``, every state is printed whole after its step.
+    With ``full``, every state is printed whole after its step. With an
+    ``explanation`` (traces/explain.py), its summary comes first and its key steps
+    are marked.
     """
     params = " ".join(f"{k}={v}" for k, v in trace.params.items())
     head = f"{trace.spec} ({params})"
@@ -75,12 +95,15 @@ def render_text(spec: Spec[Any], trace: Trace, full: bool = False) -> str:
         what = "deadlocks" if trace.kind == "deadlock" else f"violates {trace.property}"
         head += f": {what} in {len(trace)} step{'s' if len(trace) != 1 else ''}"
     start = "  (the loop starts here)" if trace.loop == 0 else ""
-    lines = [head, "", f"State 0 (initial){start}", *render_view(spec.view(trace.init))]
+    expl = explanation or Explanation()
+    lines = [head, "", *render_explanation(expl), f"State 0 (initial){start}",
+             *render_view(spec.view(trace.init))]
     prev = spec.view(trace.init)
     for n, step in enumerate(trace.steps, 1):
         cur = spec.view(step.state)
         loop = "  (the loop starts after this step)" if trace.loop == n else ""
-        lines += ["", f"Step {n}: {step.label}{loop}"]
+        key = KEY_MARK if expl.is_key(n) else ""
+        lines += ["", f"Step {n}: {step.label}{loop}{key}"]
         changes = render_view(cur) if full else diff_views(prev, cur)
         lines += changes or ["  (nothing changed: a stuttering step)"]
         prev = cur
