@@ -16,10 +16,18 @@ if ! command -v npm >/dev/null 2>&1; then
         SUDO="sudo"
     fi
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+    if ! { $SUDO apt-get update -qq && \
+           $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }; then
+        echo "25-mermaid-cli: npm could not be installed; mermaid rendering tests will skip" >&2
+        exit 0
+    fi
 fi
 mkdir -p "$PREFIX"
-PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix "$PREFIX" --no-audit --no-fund --loglevel=error \
-    "@mermaid-js/mermaid-cli@$VERSION" >/dev/null
+# the npm registry may be out of reach (CI promises PyPI and Debian only): then the
+# rendering tests skip, saying so, and the grammar tests still run; never fail CI here
+if ! PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix "$PREFIX" --no-audit --no-fund \
+        --loglevel=error "@mermaid-js/mermaid-cli@$VERSION" >/dev/null; then
+    echo "25-mermaid-cli: npm could not install mermaid-cli; its rendering tests will skip" >&2
+    exit 0
+fi
 "$PREFIX/node_modules/.bin/mmdc" --version
