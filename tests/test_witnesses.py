@@ -587,3 +587,49 @@ def test_agree_check_json_carries_the_witness(tmp_path: Path,
         "reason": "two values are chosen, v1 and v2",
         "summary": ["v1 chosen in ballot 0 by a1 (step 9)", "v2 chosen in ballot 1 by a1 (step 7)"],
         "key_steps": [7, 9]}
+
+
+# -- the lemmas `agree prove paxos` adds (properties/paxos_lemmas.py) -------------------------
+
+
+def _lemma(zoo: str, name: str, **params: Any) -> tuple[Spec[Any], Trace, list[Property]]:
+    from agree.properties.paxos_lemmas import LEMMAS
+
+    spec, _ = registry.build(zoo, params)
+    return _found(spec, LEMMAS, name)
+
+
+def test_max_bal_ge_max_vbal_names_the_acceptor_that_voted_above_its_join() -> None:
+    spec, trace, props = _lemma("paxos-2b-keeps-promise", "max_bal_ge_max_vbal",
+                                acceptors=3, max_ballot=0, values=1)
+    w = _witness(spec, trace, props)
+    last = trace.states[-1]
+    a = next(a for a in range(3) if last.max_bal[a] < last.max_vbal[a])
+    assert (w.data["acceptor"], w.data["max_bal"], w.data["max_vbal"]) == (
+        a, last.max_bal[a], last.max_vbal[a])
+    assert _rise(trace, lambda st: st.max_vbal[a] == last.max_vbal[a]) in \
+        _explained(spec, trace, props).key_steps
+
+
+def test_inv_2b_names_the_vote_its_sender_forgot() -> None:
+    spec, trace, props = _lemma("paxos-amnesia", "inv_2b")
+    w = _witness(spec, trace, props)
+    last = trace.states[-1]
+    bad = min((m for m in last.msgs if m.type == "2b" and last.max_vbal[m.acc] < m.bal),
+              key=tuple)
+    assert (w.data["message"], w.data["max_vbal"]) == (bad, last.max_vbal[bad.acc])
+    expl = _explained(spec, trace, props)
+    assert trace.steps[expl.key_steps[-1] - 1].action == "Restart"
+
+
+def test_inv_1b_latest_names_the_report_and_the_vote_it_skips() -> None:
+    spec, trace, props = _lemma("paxos-accept-below-promise", "inv_1b_latest")
+    w = _witness(spec, trace, props)
+    last = trace.states[-1]
+    m = w.data["message"]
+    skipped = [v for v in last.msgs if v.type == "2b" and v.acc == m.acc
+               and m.mbal < v.bal < m.bal]
+    assert m in last.msgs and skipped
+    expl = _explained(spec, trace, props)
+    assert set(expl.key_steps) == {_rise(trace, lambda st, x=x: x in st.msgs)
+                                   for x in (m, *skipped)}
