@@ -1,5 +1,6 @@
 """Why a Paxos property fails: the witnesses of properties/paxos.py (and of the
-article's agreement and validity, properties/paxos_article.py, which reuse them).
+article's agreement and validity, properties/paxos_article.py, which reuse them, and of
+the lemmas in properties/paxos_lemmas.py).
 
 Each builder runs only once its property has found the state bad, recomputes what
 is wrong and names it as :class:`~agree.spec.Fact` s whose steps traces/explain.py
@@ -16,9 +17,9 @@ from agree.models.paxos import M1b, M2a, M2b, Paxos, PaxosState, show_value
 from agree.spec import Fact, Spec, Witness
 from agree.spec.witness import fallible
 
-__all__ = ["Vote", "bad_1b", "bad_latest_vote", "bad_type", "chosen_in", "m2b", "msgs",
-           "never_proposed", "quorum_line", "two_chosen", "two_proposals", "two_votes",
-           "unsafe_proposal", "unsafe_vote"]
+__all__ = ["Vote", "bad_1b", "bad_1b_latest", "bad_2b", "bad_latest_vote", "bad_type",
+           "chosen_in", "m2b", "msgs", "never_proposed", "quorum_line", "two_chosen",
+           "two_proposals", "two_votes", "unsafe_proposal", "unsafe_vote", "vote_above_join"]
 
 Vote = tuple[int, int]
 
@@ -189,7 +190,7 @@ def unsafe_proposal(spec: Paxos, s: PaxosState, b: int, v: int) -> Witness:
     line: tuple[str | Fact, ...] = (_sent(M2a(b, v), f"{M2a(b, v)} sent"),)
     others = _other_votes(spec, s, v, lambda c: c < b)
     if others:
-        line += (" after ", *_joined(others))
+        line += ("; votes for other values below: ", *_joined(others))
     behind = _below(spec, s, b)
     if behind:
         line += ("; not joined: ", *_joined(behind))
@@ -236,3 +237,45 @@ def two_votes(spec: Paxos, s: PaxosState, b: int) -> Witness:
                    [(f"ballot {b}: ", _sent(m1, f"{_a(spec, m1.acc)} voted {show_value(m1.val)}"),
                      ", ", _sent(m2, f"{_a(spec, m2.acc)} voted {show_value(m2.val)}"))],
                    {"ballot": b, "votes": (m1, m2)})
+
+
+# -- the lemmas of properties/paxos_lemmas.py -------------------------------------------
+
+
+@fallible
+def vote_above_join(spec: Paxos, s: PaxosState) -> Witness:
+    """max_bal >= max_vbal: an acceptor whose latest vote is above the ballot it joined."""
+    a = next(a for a in spec.acceptors if s.max_bal[a] < s.max_vbal[a])
+    joined, voted = s.max_bal[a], s.max_vbal[a]
+    return Witness(f"{_a(spec, a)} voted in ballot {voted} but has joined only ballot {joined}",
+                   [(f"{_a(spec, a)}: ", _variable(spec, "max_vbal", a, voted), ", ",
+                     _variable(spec, "max_bal", a, joined))],
+                   {"acceptor": a, "max_bal": joined, "max_vbal": voted})
+
+
+@fallible
+def bad_2b(spec: Paxos, s: PaxosState, proposals: set[Vote]) -> Witness:
+    """Inv: a 2b message above its sender's max_vbal, or answering no 2a message."""
+    m = min((m for m in s.msgs if m.type == "2b" and not (
+        s.max_vbal[m.acc] >= m.bal and (m.bal, m.val) in proposals)), key=tuple)
+    sent = _sent(m, f"{m} sent")
+    if s.max_vbal[m.acc] < m.bal:
+        now = s.max_vbal[m.acc]
+        return Witness(f"{m} is above its sender's max_vbal, {now}",
+                       [(sent, ", then ", _variable(spec, "max_vbal", m.acc, now))],
+                       {"message": m, "max_vbal": now})
+    return Witness(f"{m} answers no 2a message", [(sent, ", with no 2a for it")],
+                   {"message": m, "max_vbal": s.max_vbal[m.acc]})
+
+
+@fallible
+def bad_1b_latest(spec: Paxos, s: PaxosState, m: M1b, what: str) -> Witness:
+    """Lemma: a 1b message that does not report its sender's latest vote below its ballot
+    (with the votes it skips)."""
+    skipped = [_sent(v, f"{_a(spec, v.acc)} voted {show_value(v.val)} in ballot {v.bal}")
+               for v in sorted((v for v in s.msgs if v.type == "2b"), key=tuple)
+               if v.acc == m.acc and m.mbal < v.bal < m.bal]
+    line: tuple[str | Fact, ...] = (_sent(m, f"{m} sent"),)
+    if skipped:
+        line += ("; its sender's later vote: ", *_joined(skipped))
+    return Witness(f"{m} {what}", [line], {"message": m})
