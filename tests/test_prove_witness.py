@@ -68,7 +68,10 @@ def test_weakened_invariant_on_correct_paxos_is_too_weak_not_the_protocol() -> N
         INVARIANTS = tuple(n for n in PaxosZ3.INVARIANTS if n != "max_bal_ge_max_vbal")
 
     small = {"max_ballot": 1}  # the default configuration, for this test: quick to search
-    res = prove(WeakPaxosZ3(acceptors=3, values=None, max_ballot=None), timeout=60,
+    # ballots bounded like it: with unbounded ballots Z3's pre-state is arbitrary, and one
+    # with ballots up to 3 (seen in a CI run, where earlier tests had filled Z3's context)
+    # is too large a model to show unreachable within the reachability budget
+    res = prove(WeakPaxosZ3(acceptors=3, values=None, max_ballot=1), timeout=60,
                 spec_factory=lambda p: build("paxos", p or small)[0], twins=TWINS,
                 only_actions=["Phase1b"], reach_budget=60)
     failed = [o for o in res.obligations if o.verdict != "proved"]
