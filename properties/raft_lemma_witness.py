@@ -102,9 +102,9 @@ def bad_type(spec: Raft, s: RaftState) -> Witness:
         checks += [("current_term", i, None, s.current_term[i], 1),
                    ("commit_index", i, None, s.commit_index[i], 0)]
     for i in spec.servers:
-        for j in spec.servers:
-            checks += [("next_index", i, j, s.next_index[i][j], 1),
-                       ("match_index", i, j, s.match_index[i][j], 0)]
+        for k in spec.servers:
+            checks += [("next_index", i, k, s.next_index[i][k], 1),
+                       ("match_index", i, k, s.match_index[i][k], 0)]
     for var, i, j, value, low in checks:
         if value < low:
             peer = "" if j is None else f"[{_s(spec, j)}]"

@@ -351,3 +351,21 @@ def test_every_lemma_holds_on_the_initial_state_without_building_a_witness(
         prop: Property) -> None:
     spec = Raft(servers=2)
     assert all(prop.fn(spec, s) is True for s in spec.init())
+
+
+def test_agree_prove_explains_the_reachable_cti_it_found() -> None:
+    """`agree prove`'s text for a reachable CTI (as the prover fills it in, without running
+    Z3 here: tests/test_z3_raft.py runs the search) opens the trace with the witness."""
+    from agree.cli.prove import _witness_text
+    from agree.symbolic.prove import CTI
+    from agree.symbolic.raft.driver import raft_twins
+
+    spec, trace, props = _lemma("raft-forget-vote", "vote_resp_voted", **_NO_LOG)
+    cti = CTI(params={}, pre=trace.states[-2], witness_status="found", witness=trace,
+              witness_conjunct="vote_resp_voted", witness_spec=spec)
+    text = "\n".join(_witness_text(cti, raft_twins()))
+    w = witness_at_end(spec, trace, props)
+    assert f"Why vote_resp_voted fails: {w.reason}\n" in text
+    key = explained(spec, trace, props).key_steps
+    assert f"Key steps: {', '.join(map(str, key))} (marked [key step] below)" in text
+    assert text.count("[key step]") == len(key) + 1
