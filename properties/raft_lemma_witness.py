@@ -67,9 +67,16 @@ def _voter_now(spec: Raft, s: RaftState, j: int) -> Fact:
                 lambda st: st.current_term[j] == term and st.voted_for[j] == vote)
 
 
+def _lemmas() -> Any:
+    """properties/raft_lemmas.py, whose readings of the state (votes and entries in flight,
+    a voter's vote in a term) the witnesses share; imported when a witness is built, as
+    that module imports this one."""
+    from agree.properties import raft_lemmas
+    return raft_lemmas
+
+
 def _not_voted_for(s: RaftState, j: int, c: int, t: int) -> bool:
-    """Not _voted_for_in of raft_lemmas: j is below term t, or in t with another vote."""
-    return s.current_term[j] < t or (s.current_term[j] == t and s.voted_for[j] != c)
+    return not _lemmas()._voted_for_in(s, j, c, t)
 
 
 def _ae_fact(spec: Raft, m: Any) -> Fact:
@@ -87,8 +94,7 @@ def _ae_msgs(s: RaftState, p: int, pt: int, et: int, ev: int) -> list[Any]:
 
 
 def _entries_in_flight(s: RaftState) -> list[tuple[int, int, int, int]]:
-    return sorted({(m.mprev_log_index, m.mprev_log_term, m.mentries[0].term,
-                    m.mentries[0].value) for m in s.messages if m.mtype == AEREQ and m.mentries})
+    return _lemmas()._entries_in_flight(s)  # type: ignore[no-any-return]
 
 
 # -- the election lemmas ---------------------------------------------------------------
@@ -157,8 +163,7 @@ def vote_not_voted(spec: Raft, s: RaftState) -> Witness:
 
 
 def _granted(s: RaftState) -> list[tuple[int, int, int]]:
-    return sorted({(m.msource, m.mdest, m.mterm) for m in s.messages
-                   if m.mtype == RVRESP and m.mvote_granted})
+    return sorted(_lemmas()._granted(s))
 
 
 @fallible
@@ -300,7 +305,7 @@ def candidate_elected(spec: Raft, s: RaftState) -> Witness:
 
 
 def _term_at(lg: Any, k: int) -> int:
-    return int(lg[k - 1].term) if k > 0 else 0
+    return _lemmas()._term_at(lg, k)  # type: ignore[no-any-return]
 
 
 @fallible
