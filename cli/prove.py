@@ -146,7 +146,7 @@ def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
         def show(ob: Obligation) -> None:
             print(_ob_line(ob), flush=True)
             if ob.cti is not None:
-                print(_cti_text(ob.cti))
+                print(_cti_text(ob.cti, twins))
     result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
                    twins=twins, only_actions=args.action, stop_at_first=args.first,
                    reach_budget=args.reach_budget, progress=show)
@@ -173,7 +173,7 @@ def _ob_line(ob: Obligation) -> str:
     return f"  {word:<8} {ob.seconds:7.2f}s  {ob.title}{why}"
 
 
-def _cti_text(cti: CTI) -> str:
+def _cti_text(cti: CTI, twins: Mapping[str, Property]) -> str:
     spec = cti.spec
     params = " ".join(f"{k}={v}" for k, v in cti.params.items())
     lines = [f"    counterexample ({spec.name} {params}):", "    pre-state:"]
@@ -196,14 +196,14 @@ def _cti_text(cti: CTI) -> str:
             lines.append(f"    the pre-state is unreachable ({params}; every state explored)")
         else:
             lines.append(f"    reachability of the pre-state: {cti.reachable}")
-        lines += _witness_text(cti)
+        lines += _witness_text(cti, twins)
     return "\n".join(lines)
 
 
-def _witness_text(cti: CTI) -> list[str]:
+def _witness_text(cti: CTI, twins: Mapping[str, Property]) -> list[str]:
     """Whether the protocol itself breaks the invariant (a reachable CTI, found by
     explicit search), which decides between "the invariant is too weak" and "the
-    protocol is wrong"."""
+    protocol is wrong"; the trace opens with why the conjunct fails (its witness)."""
     if cti.witness_status == "found" and cti.witness is not None:
         spec, trace = cti.witness_spec, cti.witness
         params = " ".join(f"{k}={v}" for k, v in spec.param_values().items())
@@ -212,7 +212,9 @@ def _witness_text(cti: CTI) -> list[str]:
                  f"{params}): {cti.witness_conjunct} fails after {len(trace)} steps, and "
                  f"the state before satisfies every conjunct, so the last step, {label}, "
                  "is a REACHABLE counterexample to induction. Trace:"]
-        return lines + ["      " + ln for ln in render_text(spec, trace).splitlines()]
+        why = explain(spec, trace, [*spec.declared_properties(), *twins.values()])
+        return lines + ["      " + ln for ln in render_text(spec, trace, explanation=why)
+                        .splitlines()]
     if cti.witness_status == "holds":
         return ["    every reachable state searched satisfies the invariant: it is too weak "
                 "here, not the protocol"]
