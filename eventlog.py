@@ -202,6 +202,37 @@ class EventLogWriter:
             raise ValueError(f"unknown handler {action!r} (one of {sorted(HANDLERS)})")
         self.event(action, i=self.node, j=message["source"], m=message)
 
+    def receive_append_entries(self, message: Message, current_term: int, role: str,
+                               log_terms: Sequence[int]) -> bool:
+        """Every raft.tla step of handling AppendEntriesRequest ``message``, by a server in
+        ``current_term`` and ``role`` whose log held entries of ``log_terms`` when it
+        arrived: a reject; or ReturnToFollowerState (a candidate of that term), one
+        Conflict step per last entry removed and one NoConflict step per entry appended,
+        as raft.tla takes them one at a time, then Accept. Log the UpdateTerm of a newer
+        message first, as for any message. True when accepted (the reply is a success)."""
+        if message["term"] > current_term:  # after its UpdateTerm: a follower of that term
+            current_term, role = message["term"], "Follower"
+        terms, prev = list(log_terms), message["prev_log_index"]
+        if message["term"] < current_term or not (prev == 0 or (
+                prev <= len(terms) and terms[prev - 1] == message["prev_log_term"])):
+            self.receive("RejectAppendEntriesRequest", message)
+            return False
+        if role == "Candidate":
+            self.receive("ReturnToFollowerState", message)
+        entries = [entry[0] for entry in message["entries"]]
+        k = 0
+        while k < len(entries):
+            if len(terms) <= prev + k:
+                terms.append(entries[k])
+                self.receive("NoConflictAppendEntriesRequest", message)
+            elif terms[prev + k] != entries[k]:
+                terms.pop()  # raft.tla removes the last entry, then looks again
+                self.receive("ConflictAppendEntriesRequest", message)
+                continue
+            k += 1
+        self.receive("AcceptAppendEntriesRequest", message)
+        return True
+
     def state(self, current_term: int, role: str, voted_for: int | None, commit_index: int,
               *, votes_responded: Iterable[int] | None = None,
               votes_granted: Iterable[int] | None = None,

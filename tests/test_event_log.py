@@ -14,7 +14,7 @@ from _eventlogs import Run, ae, aer, rvr
 from agree.cli.main import main
 from agree.conformance.event_log import line_error, read_logs, schema
 from agree.conformance.validate_logs import validate_files
-from agree.eventlog import EventLogWriter, request_vote
+from agree.eventlog import EventLogWriter, append_entries, request_vote
 from agree.traces.trace import TraceError
 
 _GOOD_RAFT: list[dict[str, Any]] = [
@@ -259,3 +259,36 @@ def test_the_writer_docstring_example_validates(tmp_path: Path,
     report = validate_files([str(r.paths[0]), str(r.paths[1])])
     assert report.ok, report.text
     assert report.coverage["AdvanceCommitIndex"] == 1
+
+
+def _handled(current_term: int, role: str, log_terms: list[int], prev: int, prev_term: int,
+             entry_terms: list[int], term: int = 2) -> tuple[bool, list[str]]:
+    out = io.StringIO()
+    w = EventLogWriter(out, node=1)
+    m = append_entries(term, prev, prev_term, [(t, b"v") for t in entry_terms], 0,
+                       source=0, dest=1)
+    ok = w.receive_append_entries(m, current_term, role, log_terms)
+    w.state(current_term=term, role="Follower", voted_for=None, commit_index=0)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return ok, [line["action"] for line in lines[:-1]]  # the last: the State line
+
+
+def test_receive_append_entries_takes_raft_tla_steps_one_at_a_time() -> None:
+    # a follower whose log [1, 1, 1] conflicts after index 1 with two entries of term 2:
+    # raft.tla removes the last entry twice, appends the two, then accepts
+    assert _handled(2, "Follower", [1, 1, 1], 1, 1, [2, 2]) == (True, [
+        "ConflictAppendEntriesRequest", "ConflictAppendEntriesRequest",
+        "NoConflictAppendEntriesRequest", "NoConflictAppendEntriesRequest",
+        "AcceptAppendEntriesRequest"])
+    # entries it already has: accepted at once
+    assert _handled(2, "Follower", [1, 2], 1, 1, [2]) == (True, ["AcceptAppendEntriesRequest"])
+    # a candidate of the same term returns to follower first
+    assert _handled(2, "Candidate", [], 0, 0, [2]) == (True, [
+        "ReturnToFollowerState", "NoConflictAppendEntriesRequest",
+        "AcceptAppendEntriesRequest"])
+    # a newer term makes it a follower (its UpdateTerm is the caller's): no return step
+    assert _handled(1, "Candidate", [], 0, 0, []) == (True, ["AcceptAppendEntriesRequest"])
+    # a missing or mismatched previous entry, or an older term: rejected
+    assert _handled(2, "Follower", [1], 2, 1, [2]) == (False, ["RejectAppendEntriesRequest"])
+    assert _handled(2, "Follower", [1], 1, 2, [2]) == (False, ["RejectAppendEntriesRequest"])
+    assert _handled(3, "Follower", [], 0, 0, [2]) == (False, ["RejectAppendEntriesRequest"])

@@ -121,24 +121,8 @@ class Recorder:
         elif kind == "AppendEntriesResponse" and now["role"] == "Leader":
             self.log.receive("HandleAppendEntriesResponse", m)
         elif kind == "AppendEntriesRequest":
-            log, prev = list(pre["log"]), m["prev_log_index"]
-            if m["term"] < term or not (prev == 0 or (prev <= len(log)
-                                                      and log[prev - 1][0] == m["prev_log_term"])):
-                return self.log.receive("RejectAppendEntriesRequest", m)
-            if pre["role"] == "Candidate" and m["term"] == pre["current_term"]:
-                self.log.receive("ReturnToFollowerState", m)
-            while True:  # raft.tla takes the entries one step at a time
-                for k, entry in enumerate(m["entries"]):
-                    if len(log) < prev + 1 + k:
-                        log.append(tuple(entry))
-                        self.log.receive("NoConflictAppendEntriesRequest", m)
-                        break
-                    if log[prev + k][0] != entry[0]:
-                        log.pop()
-                        self.log.receive("ConflictAppendEntriesRequest", m)
-                        break
-                else:
-                    return self.log.receive("AcceptAppendEntriesRequest", m)
+            self.log.receive_append_entries(m, pre["current_term"], pre["role"],
+                                            [e[0] for e in pre["log"]])
 
     def leader_steps(self, sent, pre, now):
         """BecomeLeader, RequestVote/AppendEntries sends and a leader's ClientRequests,
