@@ -11,13 +11,7 @@ if [ -x "$PREFIX/node_modules/.bin/mmdc" ] && \
     exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    if ! { $SUDO apt-get update -qq && \
-           $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }; then
+    if ! bash "$(dirname "$0")/../apt-install" npm; then
         echo "25-mermaid-cli: npm could not be installed; mermaid rendering tests will skip" >&2
         exit 0
     fi
