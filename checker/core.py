@@ -73,6 +73,12 @@ def initial_states(spec: Spec[Any]) -> Iterator[Any]:
             from exc
 
 
+def _same_objects(fields: Sequence[int]) -> str:
+    """The generated test that successor ``_t`` holds the very objects of parent ``_s`` in
+    those fields (``True`` for none)."""
+    return " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
+
+
 class Core:
     """The properties still to check and the per-action coverage of one engine (or one
     worker), and the expansion of a state."""
@@ -180,8 +186,7 @@ class Core:
                 test = f"_f{kind}{k}(_spec, _t)"
                 cond = test if kind == "r" else f"not {test}"
                 if fields is not None:
-                    same = " and ".join(f"_t[{i}] is _s[{i}]" for i in fields)
-                    cond = f"not ({same}) and {cond}"
+                    cond = f"not ({_same_objects(fields)}) and {cond}"
                 body += [f"        if {cond}:", f"            _{kind} += (_p{kind}{k},)"]
         lines = ["def check(_s, _t):",
                  "    if _type(_t) is not _cls or _type(_s) is not _cls:",
@@ -203,11 +208,10 @@ class Core:
         fields = self._fields(cls, type(self.spec).constraint)
         if fields is None:
             return lambda _s, t: bool(constraint(t))
-        same = " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
         ns: dict[str, Any] = {"_constraint": constraint, "_cls": cls, "_type": type}
         exec(compile("\n".join([
             "def inside(_s, _t):",
-            f"    if {same} and _type(_t) is _cls and _type(_s) is _cls:",
+            f"    if {_same_objects(fields)} and _type(_t) is _cls and _type(_s) is _cls:",
             "        return True",
             "    return _constraint(_t)"]), "<agree constraint>", "exec"), ns)
         fn: Callable[[Any, Any], bool] = ns["inside"]
