@@ -86,18 +86,15 @@ def match_step(spec: Spec[Any], prev: Any, hints: Sequence[Hint], mapped: Any,
     best: list[Any] = [None, [], None, None]
 
     def consider(state: Any, path: list[Transition[Any]], stuck: str | None) -> None:
-        if best[0] is not None:
-            if len(path) < len(best[1]) or (len(path) == len(best[1]) and stuck is not None
-                                            and best[2] is None):
-                return
-            if len(path) == len(best[1]) and (stuck is None) == (best[2] is None):
-                if best[3] is None:
-                    best[3] = diff(project(best[0]), mapped)
-                differences = diff(project(state), mapped)
-                if len(differences) < len(best[3]):
-                    best[:] = state, list(path), stuck, differences
-                return
-        best[:] = state, list(path), stuck, None
+        # (attempts that got as far are alike: all stuck at one hint, or all at the end)
+        if best[0] is None or len(path) > len(best[1]):
+            best[:] = state, list(path), stuck, None
+        elif len(path) == len(best[1]):
+            if best[3] is None:
+                best[3] = diff(project(best[0]), mapped)
+            differences = diff(project(state), mapped)
+            if len(differences) < len(best[3]):
+                best[:] = state, list(path), stuck, differences
 
     def dfs(state: Any, k: int, path: list[Transition[Any]]) -> list[Transition[Any]] | None:
         if k == len(hints):
