@@ -15,7 +15,7 @@ from typing import Any
 
 from agree.models.paxos import M1b, M2a, M2b, Paxos, PaxosState, show_value
 from agree.spec import Fact, Spec, Witness
-from agree.spec.witness import fallible
+from agree.spec.witness import Line, fallible
 
 __all__ = ["Vote", "bad_1b", "bad_1b_latest", "bad_2b", "bad_latest_vote", "bad_type",
            "chosen_in", "m2b", "msgs", "never_proposed", "quorum_line", "two_chosen",
@@ -40,7 +40,7 @@ def _holds_message(m: Any, msgs_of: Callable[[Any], Any]) -> Callable[[Any], boo
 
 def quorum_line(spec: Spec[Any], v: int, b: int, accs: Iterable[int],
                 vote: Callable[[int, int, int], Any], msgs_of: Callable[[Any], Any],
-                ) -> tuple[str | Fact, ...]:
+                ) -> Line:
     """A witness line ``v1 chosen in ballot 0 by a2 (step 7), a3 (step 12)``: one fact per
     vote, established when the vote message ``vote(acc, b, v)`` enters ``msgs(state)``."""
     parts: list[str | Fact] = [f"{spec.show('values', v)} chosen in ballot {b} by "]
@@ -176,7 +176,7 @@ def _below(spec: Paxos, s: PaxosState, b: int, skip: Iterable[int] = ()) -> list
             if s.max_bal[a] < b and a not in set(skip)]
 
 
-def _joined(items: list[Fact], sep: str = ", ") -> tuple[str | Fact, ...]:
+def _joined(items: list[Fact], sep: str = ", ") -> Line:
     out: list[str | Fact] = []
     for k, f in enumerate(items):
         out += [sep] if k else []
@@ -187,7 +187,7 @@ def _joined(items: list[Fact], sep: str = ", ") -> tuple[str | Fact, ...]:
 @fallible
 def unsafe_proposal(spec: Paxos, s: PaxosState, b: int, v: int) -> Witness:
     """Inv: a 2a message no quorum shows safe, with the votes for other values below it."""
-    line: tuple[str | Fact, ...] = (_sent(M2a(b, v), f"{M2a(b, v)} sent"),)
+    line: Line = (_sent(M2a(b, v), f"{M2a(b, v)} sent"),)
     others = _other_votes(spec, s, v, lambda c: c < b)
     if others:
         line += ("; votes for other values below: ", *_joined(others))
@@ -214,7 +214,7 @@ def unsafe_vote(spec: Paxos, s: PaxosState, b: int, v: int, c: int,
     """VotesSafe: a vote cast when its value was not safe: in ballot c no quorum voted for v
     or could no longer vote there."""
     votes = [_sent(M2b(a, b, v), _a(spec, a)) for a in sorted(voters)]
-    line: tuple[str | Fact, ...] = (f"{show_value(v)} voted in ballot {b} by ", *_joined(votes))
+    line: Line = (f"{show_value(v)} voted in ballot {b} by ", *_joined(votes))
     others = _other_votes(spec, s, v, lambda x: x == c, at=True)
     if others:
         line += (f"; in ballot {c}: ", *_joined(others))
@@ -275,7 +275,7 @@ def bad_1b_latest(spec: Paxos, s: PaxosState, m: M1b, what: str) -> Witness:
     skipped = [_sent(v, f"{_a(spec, v.acc)} voted {show_value(v.val)} in ballot {v.bal}")
                for v in sorted((v for v in s.msgs if v.type == "2b"), key=tuple)
                if v.acc == m.acc and m.mbal < v.bal < m.bal]
-    line: tuple[str | Fact, ...] = (_sent(m, f"{m} sent"),)
+    line: Line = (_sent(m, f"{m} sent"),)
     if skipped:
         line += ("; its sender's later vote: ", *_joined(skipped))
     return Witness(f"{m} {what}", [line], {"message": m})

@@ -17,15 +17,13 @@ from agree.models.raft import Raft
 from agree.models.raft_types import AEREQ, AERESP, CANDIDATE, FOLLOWER, LEADER, RVRESP, RaftState
 from agree.properties.raft_witness import _election, _holds_entry, _leader, _missing, _s
 from agree.spec import Fact, Witness
-from agree.spec.witness import fallible
+from agree.spec.witness import Line, fallible
 
 __all__ = ["aereq_log_mismatch", "aereq_mismatch", "bad_type", "candidate_elected",
            "election_ahead_of_term", "entry_of_no_election", "leader_lacks_log_entry",
            "leader_lacks_msg_entry", "leader_not_elected", "leader_without_quorum",
            "unbound_election", "vote_counted_twice", "vote_not_voted", "vote_resp_not_voted",
            "vote_resp_tallied_elsewhere", "vote_resp_twice"]
-
-Line = tuple["str | Fact", ...]
 
 
 def _variable(spec: Raft, var: str, i: int, value: Any, j: int | None = None) -> Fact:

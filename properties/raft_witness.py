@@ -15,7 +15,7 @@ from collections.abc import Callable
 from agree.models.raft import Raft
 from agree.models.raft_types import LEADER, Committed, Election, Entry, Log, RaftState
 from agree.spec import Fact, Witness
-from agree.spec.witness import fallible
+from agree.spec.witness import Line, fallible
 
 __all__ = ["commit_past_log", "committed_prefixes_differ", "leader_missing_commit",
            "leader_missing_prefix", "leader_rewrote", "logs_differ", "two_commits",
@@ -53,7 +53,7 @@ def _in_committed(c: Committed) -> Callable[[RaftState], bool]:
     return lambda st: c in st.committed
 
 
-def _election(spec: Raft, e: Election) -> tuple[str | Fact, ...]:
+def _election(spec: Raft, e: Election) -> Line:
     """``s1 elected (step 9) with the votes of s1 (step 4), s2 (step 6)``."""
     won = Fact(f"{_s(spec, e.eleader)} elected", lambda st: e in st.elections)
     parts: list[str | Fact] = [won, " with the votes of "]
@@ -124,7 +124,7 @@ def logs_differ(spec: Raft, s: RaftState) -> Witness:
         return (_holds_entry(spec, a, k, la[k - 1], f"{sa} has {la[k - 1]}"), ", ",
                 _holds_entry(spec, b, k, lb[k - 1], f"{sb} has {lb[k - 1]}"))
 
-    lines: list[tuple[str | Fact, ...]] = [(f"index {n}, term {term}: ", *pair(n))]
+    lines: list[Line] = [(f"index {n}, term {term}: ", *pair(n))]
     if k < n:
         lines.append((f"index {k} differs: ", *pair(k)))
     else:
@@ -137,8 +137,8 @@ def logs_differ(spec: Raft, s: RaftState) -> Witness:
                     "entries": (la[k - 1], lb[k - 1])})
 
 
-def _missing(spec: Raft, i: int, lg: Log, k: int, leader: tuple[str | Fact, ...],
-             ) -> tuple[str | Fact, ...]:
+def _missing(spec: Raft, i: int, lg: Log, k: int, leader: Line,
+             ) -> Line:
     """``s2 leader of term 3 (step 20) without it`` and what it holds there instead (or
     where its log ends: the step that cut it there, or "initially")."""
     if k <= len(lg):
@@ -149,7 +149,7 @@ def _missing(spec: Raft, i: int, lg: Log, k: int, leader: tuple[str | Fact, ...]
     return (*leader, " without it, ", other)
 
 
-def _leader_of(spec: Raft, s: RaftState, i: int, term: int) -> tuple[str | Fact, ...]:
+def _leader_of(spec: Raft, s: RaftState, i: int, term: int) -> Line:
     """Leader i of ``term``: its election with the votes, when the history recorded it."""
     e = next((e for e in sorted(s.elections) if e.eterm == term and e.eleader == i), None)
     if e is None:
@@ -162,7 +162,7 @@ def leader_missing_commit(spec: Raft, s: RaftState, c: Committed) -> Witness:
     """Leader completeness (history form): a committed entry and a later leader (elected
     or current) whose log lacks it."""
     k, entry = c.cindex, c.centry
-    later: list[tuple[int, int, Log, tuple[str | Fact, ...]]] = [
+    later: list[tuple[int, int, Log, Line]] = [
         (e.eterm, e.eleader, e.elog, (f"term {e.eterm}: ", *_election(spec, e)))
         for e in sorted(s.elections)]
     later += [(s.current_term[i], i, s.log[i], _leader_of(spec, s, i, s.current_term[i]))

@@ -132,21 +132,11 @@ def diff_values(path: str, a: Value, b: Value) -> list[FieldDiff]:
         return []
     if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0]:
         kind = a[0]
-        if kind == "list":
+        if kind in ("list", "map"):  # a list is a map from positions 1..
+            ma, mb = (dict(enumerate(x[1], 1)) if kind == "list" else x[1] for x in (a, b))
             out = []
-            for i in range(max(len(a[1]), len(b[1]))):
-                xa = a[1][i] if i < len(a[1]) else None
-                xb = b[1][i] if i < len(b[1]) else None
-                if xa is None or xb is None:
-                    out.append(FieldDiff(f"{path}[{i + 1}]", None if xa is None else _text(xa),
-                                         None if xb is None else _text(xb)))
-                else:
-                    out += diff_values(f"{path}[{i + 1}]", xa, xb)
-            return out
-        if kind == "map":
-            out = []
-            for k in dict.fromkeys([*a[1], *b[1]]):
-                xa, xb = a[1].get(k), b[1].get(k)
+            for k in dict.fromkeys([*ma, *mb]):
+                xa, xb = ma.get(k), mb.get(k)
                 if xa is None or xb is None:
                     out.append(FieldDiff(f"{path}[{k}]", None if xa is None else _text(xa),
                                          None if xb is None else _text(xb)))

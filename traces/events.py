@@ -51,6 +51,14 @@ class Event:
     dst: str
     message: str = ""
 
+    @property
+    def note(self) -> str:
+        """The words a diagram writes beside the event: none for a local step, the action
+        for an interaction, else the kind and the message (``send Prepare(1)``)."""
+        if self.kind == "local":
+            return ""
+        return self.message if self.kind == "interact" else f"{self.kind} {self.message}"
+
 
 @dataclass
 class StepEvents:

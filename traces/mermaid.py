@@ -54,8 +54,7 @@ def _across(ids: dict[str, str], chart: Chart) -> str:
 
 def _event(ids: dict[str, str], chart: Chart, n: int, e: Event) -> str:
     star = "★ " if chart.is_key(n, e) else ""
-    text = e.message if e.kind == "interact" else f"{e.kind} {e.message}"
-    return f"{ids[e.src]}{_ARROW[e.kind]}{ids[e.dst]}: {escape_mermaid(star + text)}"
+    return f"{ids[e.src]}{_ARROW[e.kind]}{ids[e.dst]}: {escape_mermaid(star + e.note)}"
 
 
 def _step(ids: dict[str, str], chart: Chart, s: ChartStep) -> list[str]:

@@ -47,10 +47,9 @@ def _ids(participants: tuple[str, ...]) -> dict[str, str]:
 def _event(ids: dict[str, str], chart: Chart, n: int, e: Event) -> str:
     key = chart.is_key(n, e)
     star = "★ " if key else ""
-    text = e.message if e.kind == "interact" else f"{e.kind} {e.message}"
     line, head = _ARROW[e.kind]
     arrow = f"{line[0]}[{KEY_COLOR}]{line[1:]}{head}" if key else line + head
-    return f"{ids[e.src]} {arrow} {ids[e.dst]} : {escape_plantuml(star + text)}"
+    return f"{ids[e.src]} {arrow} {ids[e.dst]} : {escape_plantuml(star + e.note)}"
 
 
 def _step(ids: dict[str, str], chart: Chart, s: ChartStep) -> list[str]:

@@ -50,12 +50,6 @@ def _marker(name: str, close: str) -> str:
             f'<path d="M0,0 L10,5 L0,10 {close}"{fill}/></marker>')
 
 
-def _note(kind: str, message: str) -> str:
-    if kind == "local":
-        return ""
-    return message if kind == "interact" else f"{kind} {message}"
-
-
 def chart_svg(chart: Chart) -> str:
     """The SVG document of a built chart."""
     cols = chart.participants
@@ -63,7 +57,7 @@ def chart_svg(chart: Chart) -> str:
     right = _COL * len(cols) + 8
     head = 2 + len(chart.summary)
     rows = head + sum(1 + len(s.events) for s in chart.steps) + 2
-    longest = max([len(_note(e.kind, e.message)) + 2 for s in chart.steps for e in s.events]
+    longest = max([len(e.note) + 2 for s in chart.steps for e in s.events]
                   + [len(s.label) + 8 - len(cols) * _COL // 7 for s in chart.steps]
                   + [len(t) - len(cols) * _COL // 7 for t in (chart.title, *chart.summary,
                                                                chart.loop_note, chart.ending)]
@@ -116,7 +110,7 @@ def chart_svg(chart: Chart) -> str:
                     out.append(f'<text class="drop" x="{b}" y="{y}" text-anchor="middle">x</text>')
             star = "★ " if key else ""
             out.append(f'<text class="msg{key}" x="{right}" y="{y}">'
-                       f"{_e(star + _note(ev.kind, ev.message))}</text>")
+                       f"{_e(star + ev.note)}</text>")
             y += _ROW
         out.append("</g>")
     if cycle_top is not None:
