@@ -15,6 +15,9 @@ from typing import Any
 
 from agree.models.raft import Raft
 from agree.models.raft_types import AEREQ, AERESP, CANDIDATE, FOLLOWER, LEADER, RVRESP, RaftState
+from agree.properties.raft_flight import entries_in_flight as _entries_in_flight
+from agree.properties.raft_flight import granted, voted_for_in
+from agree.properties.raft_flight import term_at as _term_at
 from agree.properties.raft_witness import _election, _holds_entry, _leader, _missing, _s
 from agree.spec import Fact, Witness
 from agree.spec.witness import Line, fallible
@@ -65,16 +68,8 @@ def _voter_now(spec: Raft, s: RaftState, j: int) -> Fact:
                 lambda st: st.current_term[j] == term and st.voted_for[j] == vote)
 
 
-def _lemmas() -> Any:
-    """properties/raft_lemmas.py, whose readings of the state (votes and entries in flight,
-    a voter's vote in a term) the witnesses share; imported when a witness is built, as
-    that module imports this one."""
-    from agree.properties import raft_lemmas
-    return raft_lemmas
-
-
 def _not_voted_for(s: RaftState, j: int, c: int, t: int) -> bool:
-    return not _lemmas()._voted_for_in(s, j, c, t)
+    return not voted_for_in(s, j, c, t)
 
 
 def _ae_fact(spec: Raft, m: Any) -> Fact:
@@ -85,14 +80,10 @@ def _ae_fact(spec: Raft, m: Any) -> Fact:
 
 def _ae_msgs(s: RaftState, p: int, pt: int, et: int, ev: int) -> list[Any]:
     """The AppendEntries requests in flight carrying one entry (the tuple of _entries_in_flight
-    in raft_lemmas)."""
+    in raft_flight)."""
     return [m for m in s.messages if m.mtype == AEREQ and m.mentries
             and (m.mprev_log_index, m.mprev_log_term, m.mentries[0].term,
                  m.mentries[0].value) == (p, pt, et, ev)]
-
-
-def _entries_in_flight(s: RaftState) -> list[tuple[int, int, int, int]]:
-    return _lemmas()._entries_in_flight(s)  # type: ignore[no-any-return]
 
 
 # -- the election lemmas ---------------------------------------------------------------
@@ -161,7 +152,7 @@ def vote_not_voted(spec: Raft, s: RaftState) -> Witness:
 
 
 def _granted(s: RaftState) -> list[tuple[int, int, int]]:
-    return sorted(_lemmas()._granted(s))
+    return sorted(granted(s))
 
 
 @fallible
@@ -300,10 +291,6 @@ def candidate_elected(spec: Raft, s: RaftState) -> Witness:
     return Witness(f"{_s(spec, c)} is a candidate of term {t}, in which it was already "
                    "elected", [(_won(spec, s, c, t), "; then ", again)],
                    {"server": c, "term": t})
-
-
-def _term_at(lg: Any, k: int) -> int:
-    return _lemmas()._term_at(lg, k)  # type: ignore[no-any-return]
 
 
 @fallible

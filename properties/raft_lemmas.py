@@ -23,32 +23,15 @@ from __future__ import annotations
 from itertools import combinations
 
 from agree.models.raft import Raft
-from agree.models.raft_types import AEREQ, CANDIDATE, FOLLOWER, LEADER, RVRESP, RaftState
+from agree.models.raft_types import AEREQ, CANDIDATE, FOLLOWER, LEADER, RaftState
 from agree.properties import raft_lemma_witness as why
+from agree.properties.raft_flight import entries_in_flight as _entries_in_flight
+from agree.properties.raft_flight import granted as _granted
+from agree.properties.raft_flight import term_at as _term_at
+from agree.properties.raft_flight import voted_for_in as _voted_for_in
 from agree.spec import Property, Witness, invariant, property_of
 
 __all__ = ["ELECTION_LEMMAS", "LOG_LEMMAS"]
-
-
-def _granted(s: RaftState) -> set[tuple[int, int, int]]:
-    """(voter, candidate, term) of every granted vote response in flight."""
-    return {(m.msource, m.mdest, m.mterm) for m in s.messages
-            if m.mtype == RVRESP and m.mvote_granted}
-
-
-def _voted_for_in(s: RaftState, j: int, c: int, t: int) -> bool:
-    return s.current_term[j] >= t and (s.current_term[j] != t or s.voted_for[j] == c)
-
-
-def _term_at(lg: tuple[object, ...], k: int) -> int:
-    return lg[k - 1].term if k > 0 else 0  # type: ignore[attr-defined]
-
-
-def _entries_in_flight(s: RaftState) -> list[tuple[int, int, int, int]]:
-    """(prev_index, prev_term, entry term, entry value) of every entry in flight."""
-    return sorted({(m.mprev_log_index, m.mprev_log_term, m.mentries[0].term,
-                    m.mentries[0].value)
-                   for m in s.messages if m.mtype == AEREQ and m.mentries})
 
 
 @invariant
