@@ -185,12 +185,12 @@ class _Validator:
         blind_send = sent is None and base.label in _SENDS
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            before = Counter(self.mapping_keys(s))[sent] if sent is not None else 0
+            before = self.mapping_keys(s).count(sent) if sent is not None else 0
             seen: set[RaftState] = set()
             for t in base.candidates(s):
                 for v in expand(spec, devs, s, t):
                     if sent is not None:
-                        if Counter(self.mapping_keys(v.state))[sent] > before:
+                        if self.mapping_keys(v.state).count(sent) > before:
                             yield v
                         continue
                     if not blind_send:
