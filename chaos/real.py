@@ -172,11 +172,19 @@ class RealCluster:
         for k in range(self.n):
             self.start_node(k)
 
+    def peers(self, k: int) -> str:
+        """How node k reaches each node, host:port in node order: its own address, and
+        the proxies of its links to the others."""
+        return ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
+                        for j in range(self.n))
+
+    def command(self, k: int) -> list[str]:
+        """The command line that starts (or restarts) node k."""
+        return [sys.executable, "-m", "agree.impl.server", "--id", str(k),
+                "--peers", self.peers(k), "--data", str(self.data)]
+
     def start_node(self, k: int) -> None:
-        peers = ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
-                         for j in range(self.n))
-        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-               "--peers", peers, "--data", str(self.data)]
+        cmd = self.command(k)
         with open(self.data / f"node{k}.err", "ab") as err:
             self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                                              start_new_session=True)
