@@ -29,7 +29,6 @@ import asyncio
 import importlib.util
 import random
 import shlex
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -132,16 +131,12 @@ class OutsideCluster(RealCluster):
     def log(self, k: int) -> Path:
         return self.data / f"events{k}.jsonl"
 
-    def start_node(self, k: int) -> None:
-        peers = ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
-                         for j in range(self.n))
+    def command(self, k: int) -> list[str]:
+        """The template filled in for node k."""
         own = ",".join(f"{HOST}:{p}" for p in self.ports)
-        cmd = shlex.split(self.template.format(
-            id=k, port=self.ports[k], peers=peers, addresses=own, api=self.api[k],
+        return shlex.split(self.template.format(
+            id=k, port=self.ports[k], peers=self.peers(k), addresses=own, api=self.api[k],
             data=self.data, log=self.log(k)))
-        with open(self.data / f"node{k}.err", "ab") as err:
-            self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
-                                             start_new_session=True)
 
     async def leader(self) -> int | None:
         if self.client is None:

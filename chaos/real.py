@@ -172,11 +172,19 @@ class RealCluster:
         for k in range(self.n):
             self.start_node(k)
 
+    def peers(self, k: int) -> str:
+        """How node k reaches each node, host:port in node order: its own address, and
+        the proxies of its links to the others."""
+        return ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
+                        for j in range(self.n))
+
+    def command(self, k: int) -> list[str]:
+        """The command line that starts (or restarts) node k."""
+        return [sys.executable, "-m", "agree.impl.server", "--id", str(k),
+                "--peers", self.peers(k), "--data", str(self.data)]
+
     def start_node(self, k: int) -> None:
-        peers = ",".join(f"{HOST}:{self.ports[j] if j == k else self.proxies[(k, j)].port}"
-                         for j in range(self.n))
-        cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-               "--peers", peers, "--data", str(self.data)]
+        cmd = self.command(k)
         with open(self.data / f"node{k}.err", "ab") as err:
             self.procs[k] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                                              start_new_session=True)
@@ -191,25 +199,26 @@ class RealCluster:
         self.procs[k].send_signal(signal.SIGSTOP if on else signal.SIGCONT)
         (self.stopped.add if on else self.stopped.discard)(k)
 
+    def links(self, k: int) -> list[Proxy]:
+        """The proxies of every link to or from node k (what a fault on k acts on)."""
+        return [proxy for (i, j), proxy in self.proxies.items() if k in (i, j)]
+
     def isolate(self, k: int, on: bool) -> None:
-        for (i, j), proxy in self.proxies.items():
-            if k in (i, j):
-                if on:
-                    proxy.block()
-                else:
-                    proxy.blocked = False
+        for proxy in self.links(k):
+            if on:
+                proxy.block()
+            else:
+                proxy.blocked = False
 
     def slow(self, k: int, delay: float) -> None:
         """Delay everything to and from node k by ``delay`` seconds (0: no more)."""
-        for (i, j), proxy in self.proxies.items():
-            if k in (i, j):
-                proxy.delay = delay
+        for proxy in self.links(k):
+            proxy.delay = delay
 
     def drop(self, k: int) -> None:
         """Cut node k's connections once: the messages on the way are lost."""
-        for (i, j), proxy in self.proxies.items():
-            if k in (i, j):
-                proxy.cut()
+        for proxy in self.links(k):
+            proxy.cut()
 
     async def status(self, k: int) -> dict[str, Any] | None:
         client = KVClient([self.addresses[k]], timeout=1, attempt_timeout=0.5)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -72,17 +73,20 @@ class Batch:
     state: dict[str, Any]
     where: str  # file:line of the State line
 
-    def received(self, mapping: RaftMapping) -> list[tuple[Any, ...]]:
-        """Keys of the messages from other servers this batch receives, once per delivery
-        (several events on one message, as UpdateTerm then its handler, are one)."""
-        out: list[tuple[Any, ...]] = []
+    def deliveries(self) -> Iterator[tuple[Event, Any]]:
+        """Each event with the message from another server it receives (None: none, or
+        the same delivery as the event before: UpdateTerm then its handler are one)."""
         last: Any = None
         for e in self.events:
             m = dict(e.args).get("m")
-            if m is not None and m != last and getattr(m, "source", self.node) != self.node:
-                out.append(message_key(mapping.codec, m))  # type: ignore[arg-type]
+            new = m is not None and m != last and getattr(m, "source", self.node) != self.node
+            yield e, (m if new else None)
             last = m
-        return out
+
+    def received(self, mapping: RaftMapping) -> list[tuple[Any, ...]]:
+        """Keys of the messages from other servers this batch receives, once per delivery."""
+        return [message_key(mapping.codec, m)
+                for _, m in self.deliveries() if m is not None]
 
 
 def b64(value: Any, where: str) -> bytes:

@@ -164,17 +164,14 @@ class _Validator:
     def hints(self, b: Batch) -> list[Hint]:
         hints: list[Hint] = []
         bag = Counter(self.mapping_keys(self.state))
-        last: Any = None
-        for e in b.events:
-            m = dict(e.args).get("m")
-            if m is not None and m != last and getattr(m, "source", b.node) != b.node:
+        for e, m in b.deliveries():
+            if m is not None:
                 key = self.key(m)
                 self.receives[key] -= 1
                 if bag[key] == 1 and self.receives[key] > 0:
                     hints.append(self.on_message("DuplicateMessage", key))
                     bag[key] += 1
                 bag[key] -= 1
-            last = m
             hints.append(self.hint_of(e))
         return hints
 
@@ -185,12 +182,12 @@ class _Validator:
         blind_send = sent is None and base.label in _SENDS
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            before = Counter(self.mapping_keys(s))[sent] if sent is not None else 0
+            before = self.mapping_keys(s).count(sent) if sent is not None else 0
             seen: set[RaftState] = set()
             for t in base.candidates(s):
                 for v in expand(spec, devs, s, t):
                     if sent is not None:
-                        if Counter(self.mapping_keys(v.state))[sent] > before:
+                        if self.mapping_keys(v.state).count(sent) > before:
                             yield v
                         continue
                     if not blind_send:
