@@ -98,20 +98,21 @@ def b64(value: Any, where: str) -> bytes:
 
 
 def _message(value: dict[str, Any], where: str, termless: bool) -> Any:
-    if value.get("t") in _REPLIES and "term" not in value:
+    without_term = value.get("t") in _REPLIES and "term" not in value
+    if without_term:
         if not termless:
             raise TraceError(f"{where}: a {value['t']} without a term (declare the "
                              "replies_without_term deviation if your replies carry none)")
         value = {**value, "term": 1}  # a placeholder: the validator matches it by the rest
-        msg = decode_payload(value)
-        assert isinstance(msg, (RequestVoteResponse, AppendEntriesResponse))
-        return msg._replace(term=0)
     try:
         msg = decode_payload(value)
     except (CodecError, KeyError) as exc:
         raise TraceError(f"{where}: bad message: {exc}") from None
     if isinstance(msg, dict):
         raise TraceError(f"{where}: argument m is not a Raft message")
+    if without_term:
+        assert isinstance(msg, (RequestVoteResponse, AppendEntriesResponse))
+        return msg._replace(term=0)
     return msg
 
 
