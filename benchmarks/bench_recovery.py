@@ -33,6 +33,7 @@ from __future__ import annotations
 import heapq
 import random
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from report import Provenance, Table, write_page
@@ -113,11 +114,11 @@ class Net:
             self.sim.advance()
             self.stamp()
 
-    def until(self, done: object, limit_ms: float) -> float | None:
+    def until(self, done: Callable[[Simulator], object], limit_ms: float) -> float | None:
         """Run until done(sim) (checked every tick); the simulated ms it took, or None."""
         start = self.now
         while self.now - start < limit_ms:
-            if done(self.sim):  # type: ignore[operator]
+            if done(self.sim):
                 return self.now - start
             self.run(TICK_MS)
         return None
@@ -156,7 +157,7 @@ def _prefix(a: tuple[object, ...], b: tuple[object, ...]) -> int:
     return k
 
 
-def _missing(before: list[tuple[object, ...]], final: tuple[object, ...]) -> int:
+def _missing(before: Sequence[tuple[object, ...]], final: tuple[object, ...]) -> int:
     return sum(len(final) - _prefix(log, final) for log in before)
 
 

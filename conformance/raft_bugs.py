@@ -20,6 +20,7 @@ from agree.impl.raft import (
     RequestVoteResponse,
     Role,
 )
+from agree.impl.raft.replication import Replication
 from agree.impl.storage import MemoryStorage
 
 __all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "HINT_AS_MATCH", "KEEP_OLD_VOTES",
@@ -136,4 +137,4 @@ LEADER_NO_STEP_DOWN = SeededBug("leader-no-step-down",
                                 RaftCore, "_update_term", _no_step_down)
 HINT_AS_MATCH = SeededBug("hint-as-match", "§5.3: a rejection's hint moves next_index only; "
                           "match_index comes from successful replies",
-                          RaftCore, "_backup_to", _hint_as_match)
+                          Replication, "_backup_to", _hint_as_match)

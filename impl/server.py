@@ -37,7 +37,7 @@ from agree.impl.wire import (
     message_to_json,
 )
 
-__all__ = ["KVServer", "ServerOptions", "event_to_json"]
+__all__ = ["KVServer", "ServerOptions", "event_args"]
 
 log = logging.getLogger("agree.impl.server")
 
@@ -57,8 +57,8 @@ class ServerOptions:
     request_timeout: float = 5.0
 
 
-def event_to_json(node: int, event: Event) -> dict[str, Any]:
-    """An Event as a JSON object: messages as on the wire, values in base64."""
+def event_args(event: Event) -> dict[str, Any]:
+    """An Event's arguments as JSON values: messages as on the wire, values in base64."""
     args: dict[str, Any] = {}
     for name, value in event.args:
         if name == "next_index":  # the next_index a leader took from a reply
@@ -71,7 +71,7 @@ def event_to_json(node: int, event: Event) -> dict[str, Any]:
             args[name] = message_to_json(value)  # type: ignore[arg-type]
         else:
             args[name] = value
-    return {"node": node, "action": event.action, "args": args}
+    return args
 
 
 class KVServer:
@@ -215,7 +215,7 @@ class KVServer:
         assert self._event_log is not None
         c = self.core
         for event in ready.events:
-            self._event_log.event(event.action, **event_to_json(self.id, event)["args"])
+            self._event_log.event(event.action, **event_args(event))
         suffix = None
         if ready.first_index is not None:
             suffix = [(e.term, e.value) for e in ready.entries]

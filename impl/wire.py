@@ -114,8 +114,6 @@ _MESSAGES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (RequestVoteRequest, RequestVoteResponse,
                                   AppendEntriesRequest, AppendEntriesResponse)}
 _BOOL_FIELDS = {"vote_granted", "success"}
-#: AppendEntriesResponse's rejection hint: 0 when left out
-_OPTIONAL_FIELDS = {"reject_index", "hint_index", "hint_term"}
 
 
 def _nat(obj: dict[str, Any], name: str) -> int:
@@ -151,8 +149,9 @@ def decode_payload(obj: dict[str, Any]) -> Message | dict[str, Any]:
         raise CodecError(f"unknown message kind {kind!r}")
     values: list[Any] = []
     for name in cls._fields:
-        if name in _OPTIONAL_FIELDS and name not in obj:
-            values.append(0)  # a reply without a hint (another implementation's log)
+        if name not in obj and name in cls._field_defaults:
+            # a field with a default (the rejection hint) may be left out
+            values.append(cls._field_defaults[name])
         elif name in _BOOL_FIELDS:
             if not isinstance(obj.get(name), bool):
                 raise CodecError(f"field {name!r} must be true or false")
