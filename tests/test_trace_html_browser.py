@@ -130,13 +130,13 @@ def test_viewer_highlights_the_key_steps_and_folds_the_rest(browser: Browser,
         assert keys == ["7", "10", "11", "12"]
         # step 7's arrows are highlighted: the delivery of the proposal and a2's vote
         key_arrows = page.eval("Array.from(document.querySelectorAll("
-                               "'#chart #svg-step-7 line.ev.key')).length")
+                               "'#chart #svg-step-7 line.ev.keymsg')).length")
         assert key_arrows == 2
         stroke = page.eval("getComputedStyle(document.querySelector("
-                           "'#chart #svg-step-7 line.ev.key')).strokeWidth")
+                           "'#chart #svg-step-7 line.ev.keymsg')).strokeWidth")
         assert stroke == "3px"
         # step 3 matters to nothing the witness names: no highlighted arrow there
-        assert page.eval("document.querySelectorAll('#chart #svg-step-3 .key').length") == 0
+        assert page.eval("document.querySelectorAll('#chart #svg-step-3 .keymsg').length") == 0
         # the full view shows every step, the key-steps-only view folds the others away
         def visible_steps() -> list[str]:
             return page.eval(  # type: ignore[no-any-return]

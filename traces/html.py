@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agree.spec import Property, Spec
+from agree.traces.chart import chart_of
 from agree.traces.events import StepEvents, node_of_key, trace_events
 from agree.traces.explain import Explanation, explain
+from agree.traces.svg import STYLE, Embedding, chart_svg, folded
 from agree.traces.text import truth_table
 from agree.traces.trace import Trace
 
 __all__ = ["render_html"]
 
 _ASSETS = Path(__file__).resolve().parent / "assets"
-_COL, _ROW, _TOP = 110, 22, 40
 #: No network: the page may load nothing, only run its own inline style and script.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -47,10 +49,6 @@ def _failing_step(trace: Trace, table: Sequence[tuple[str, list[bool | None]]]) 
     return len(trace)
 
 
-def _folded(n: int) -> str:
-    return f"... {n} step{'s' if n != 1 else ''} folded"
-
-
 def _folds(steps: list[StepEvents], shown: set[int]) -> dict[int, int]:
     """Key-steps-only view: per shown step, how many steps are folded away before it
     (key ``len + 1``: after the last shown one)."""
@@ -66,75 +64,6 @@ def _folds(steps: list[StepEvents], shown: set[int]) -> dict[int, int]:
     if gap:
         out[len(steps) + 1] = gap
     return out
-
-
-def _svg(cols: list[str], steps: list[StepEvents], trace: Trace, bad: int,
-         expl: Explanation | None = None, shown: set[int] | None = None) -> str:
-    """The sequence diagram; with ``shown``, the key-steps-only diagram (id ``keychart``):
-    those steps alone, a fold line where others were left out."""
-    expl = expl or Explanation()
-    folds = _folds(steps, shown) if shown is not None else {}
-    if shown is not None:
-        steps = [s for s in steps if s.n in shown]
-    rows = sum(1 + len(s.events) for s in steps) + len(folds)
-    longest = max((len(e.kind) + 1 + len(e.message) for s in steps for e in s.events), default=0)
-    longest = max([longest, *(len(s.label) + 4 - len(cols) * _COL // 7 for s in steps)])
-    width = _COL * len(cols) + 24 + int(7.5 * longest)
-    height = _TOP + _ROW * (rows + 2)
-    x = {c: _COL * i + _COL // 2 for i, c in enumerate(cols)}
-    ident, prefix = ("chart", "svg-step") if shown is None else ("keychart", "key-svg-step")
-    out = [f'<svg id="{ident}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" '
-           'font-size="12">',
-           '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-           'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
-           '</defs>']
-    for c in cols:
-        out.append(f'<text class="node" x="{x[c]}" y="20" text-anchor="middle">{_e(c)}</text>')
-        out.append(f'<line class="life" x1="{x[c]}" y1="28" x2="{x[c]}" y2="{height - 10}"/>')
-    y = _TOP
-
-    def fold(n: int) -> None:
-        nonlocal y
-        out.append(f'<text class="fold" x="4" y="{y}">{_folded(n)}</text>')
-        y += _ROW
-
-    for s in steps:
-        if s.n in folds:
-            fold(folds[s.n])
-        cls = "step" + (" violation" if s.n == bad else "") + (
-            " cycle" if trace.loop is not None and s.n > trace.loop else "") + (
-            " key" if expl.is_key(s.n) else "")
-        out.append(f'<g class="{cls}" id="{prefix}-{s.n}" data-step="{s.n}">')
-        out.append(f'<rect class="band" x="0" y="{y - 14}" width="{width}" '
-                   f'height="{_ROW * (1 + len(s.events))}"/>')
-        loop = " (loop starts after)" if trace.loop == s.n else ""
-        out.append(f'<text class="label" x="4" y="{y}">{s.n}. {_e(s.label)}{loop}</text>')
-        y += _ROW
-        for ev in s.events:
-            a, b = x[ev.src], x[ev.dst]
-            note = "" if ev.kind == "local" else f"{ev.kind} {ev.message}"
-            kind = ev.kind + (" key" if expl.marks(s.n, ev) else "")
-            if ev.kind == "local" or a == b:
-                out.append(f'<circle class="ev {kind}" cx="{a}" cy="{y - 4}" r="5"/>')
-            else:
-                dash = ' stroke-dasharray="4 3"' if ev.kind in ("drop", "interact") else ""
-                end = "" if ev.kind == "drop" else ' marker-end="url(#head)"'
-                out.append(f'<line class="ev {kind}" x1="{a}" y1="{y - 4}" x2="{b}" '
-                           f'y2="{y - 4}"{dash}{end}/>')
-                if ev.kind == "drop":
-                    out.append(f'<text class="ev drop" x="{b}" y="{y}" '
-                               'text-anchor="middle">x</text>')
-            out.append(f'<text class="msg" x="{_COL * len(cols) + 8}" y="{y}">{_e(note)}</text>')
-            y += _ROW
-        out.append("</g>")
-    if len(trace) + 1 in folds:
-        fold(folds[len(trace) + 1])
-    if trace.loop is not None:
-        out.append(f'<text class="loop" x="4" y="{y}">... back to the state after step '
-                   f'{trace.loop}, forever</text>')
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def _cell(value: Any) -> str:
@@ -232,7 +161,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
              + "</li>"]
     for s in steps:
         if s.n in folds:
-            items.append(f'<li class="fold">{_folded(folds[s.n])}</li>')
+            items.append(f'<li class="fold">{folded(folds[s.n])}</li>')
         extra = ""
         if s.n == bad:
             extra = f' <span class="verdict">&#10007; {_e(trace.property)} violated</span>'
@@ -253,7 +182,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
         items.append(f'<li data-step="{s.n}" id="li-{s.n}"{cls} tabindex="0">{s.n}. '
                      f"{_e(s.label)}{extra}</li>")
     if expl and len(trace) + 1 in folds:
-        items.append(f'<li class="fold">{_folded(folds[len(trace) + 1])}</li>')
+        items.append(f'<li class="fold">{folded(folds[len(trace) + 1])}</li>')
 
     failing = []
     for n in range(len(views)):
@@ -273,14 +202,18 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
         panel = _state_panel(n, view, views[n - 1] if n else None, cols)
         states.append(panel.replace(">", ">" + verdict, 1) if table else panel)
     keys = f' data-shown="{" ".join(map(str, sorted(shown)))}"' if expl else ""
-    keychart = "\n" + _svg(cols, steps, trace, bad, expl, shown) if expl else ""
+    chart = chart_of(spec, trace, expl)
+    keychart = ""
+    if expl:
+        only = replace(chart, steps=tuple(s for s in chart.steps if s.n in shown))
+        keychart = "\n" + chart_svg(only, Embedding("keychart", "key-svg-step", bad, folds))
     css = (_ASSETS / "viewer.css").read_text()
     js = (_ASSETS / "viewer.js").read_text()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{_e(trace.spec)}: {_e(what)}</title>
-<style>{css}</style></head>
+<style>{css}{STYLE}</style></head>
 <body data-steps="{len(trace)}" data-failing="{len(trace) if bad < 0 else bad}"{keys}>
 <header><h1>{_e(trace.spec)} <small>({_e(params)})</small></h1>
 <p id="summary">{_e(what)}</p>{_why(expl)}
@@ -291,7 +224,7 @@ def render_html(spec: Spec[Any], trace: Trace, properties: Sequence[Property] = 
 {chr(10).join(items)}
 </ol></section>
 <section id="diagram"><h2>Messages</h2>
-{_svg(cols, steps, trace, bad, expl)}{keychart}
+{chart_svg(chart, Embedding("chart", "svg-step", bad))}{keychart}
 </section>
 <section id="states"><h2>State after the step</h2>
 {chr(10).join(states)}
