@@ -45,6 +45,8 @@ class SimNode:
     applied: list[tuple[int, Entry]] = field(default_factory=list)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
     incarnation: int = 0
+    #: ReadIndex reads answered by the core: read id -> read index (None: refused)
+    reads: dict[int, int | None] = field(default_factory=dict)
 
     @property
     def up(self) -> bool:
@@ -132,6 +134,19 @@ class Simulator:
         self._process(node)
         return index
 
+    def read(self, k: int) -> int | None:
+        """A ReadIndex read at node k: its id (answered in ``nodes[k].reads``), or None
+        if k is down or not the leader."""
+        node = self.nodes[k]
+        if node.core is None:
+            return None
+        try:
+            rid = node.core.read_index()
+        except NotLeader:
+            return None
+        self._process(node)
+        return rid
+
     def crash(self, k: int) -> None:
         """Node k stops; only its MemoryStorage survives."""
         self.nodes[k].core = None
@@ -145,6 +160,7 @@ class Simulator:
         node.kv = KVStateMachine()
         node.applied = []
         node.results = {}
+        node.reads = {}
         node.core = self._new_core(node)
 
     def partition(self, *groups: Iterable[int]) -> None:
@@ -248,3 +264,4 @@ class Simulator:
                 self.conflicts.append(f"node {node.id} applied {entry} at index {index}, "
                                       f"which another node applied as {first}")
             node.results[index] = node.kv.apply(index, entry.value)
+        node.reads.update(ready.reads)
