@@ -266,9 +266,10 @@ def check_quorum_step_down(spec: Raft, prev: RaftState, t: Transition[Any],
     role and the candidate and leader variables (the implementation resets them too),
     and every index a server knows committed stays committed (persisted_commit_index's
     argument). Only the event ``CheckQuorumStepDown`` (a Leader's) has this variant, not
-    a logged or inferred Restart; undeclared, the event is judged as raft.tla's Restart. PreVote needs no declaration: its messages are not
-    raft.tla's and change no spec variable (the mapping leaves them out), and a vote
-    request ignored in a leader's lease is a message the network lost."""
+    a logged or inferred Restart; undeclared, the event is judged as raft.tla's Restart.
+    PreVote needs no declaration: its messages are not raft.tla's and change no spec
+    variable (the mapping leaves them out), and a vote request ignored in a leader's
+    lease is a message the network lost."""
     i = t.args[0]
     if prev.state[i] == LEADER and t.state.commit_index[i] != prev.commit_index[i]:
         yield t.state._replace(commit_index=put(t.state.commit_index, i, prev.commit_index[i]))

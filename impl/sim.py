@@ -122,6 +122,14 @@ class Simulator:
             node.core.campaign()
             self._process(node)
 
+    def timer_fires(self, k: int) -> None:
+        """Node k's election timer fires now as on a tick: a pre-vote first when the
+        config has PreVote (RaftCore.election_timer_fired); ``timeout`` skips it."""
+        node = self.nodes[k]
+        if node.core is not None:
+            node.core.election_timer_fired()
+            self._process(node)
+
     def propose(self, k: int, value: bytes) -> int | None:
         """ClientRequest at node k: the new entry's index, or None if k is down or not leader."""
         node = self.nodes[k]

@@ -2,10 +2,10 @@
 
 A frame is a 4-byte big-endian length L, then L bytes: one version byte
 (`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the six
-Raft messages (raft.tla's four and PreVote's two) (fields as in agree.impl.raft.messages; entries as [term, base64]),
-"ClientRequest" or "ClientReply". An AppendEntriesResponse's rejection hint
-(reject_index, hint_index, hint_term) and the ReadIndex read_ctx may be left out: they
-read as 0. Frames
+Raft messages, raft.tla's four and PreVote's two (fields as in
+agree.impl.raft.messages; entries as [term, base64]), "ClientRequest" or
+"ClientReply". An AppendEntriesResponse's rejection hint (reject_index, hint_index,
+hint_term) and the ReadIndex read_ctx may be left out: they read as 0. Frames
 longer than the size limit end the connection (the stream cannot be resynchronised);
 a frame with a wrong version or a payload that does not decode is dropped and
 reported, and the stream goes on.

@@ -141,6 +141,6 @@ def test_prevote_and_checkquorum_conform_under_hypothesis() -> None:
     machine = raft_machine(elections=True)
     run_machine(machine, examples=40, steps=40)
     cov = machine.coverage
-    for label in ("BecomeLeader", "AdvanceCommitIndex", "CheckQuorumStepDown[check_quorum_step_down]",
-                  "UpdateTerm"):
+    for label in ("BecomeLeader", "AdvanceCommitIndex", "UpdateTerm",
+                  "CheckQuorumStepDown[check_quorum_step_down]"):
         assert cov.get(label, 0) > 0, f"{label} never exercised: {cov}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from agree.impl.raft.election import Election
 from agree.impl.raft.messages import (
     NOOP,
     AppendEntriesRequest,
@@ -36,7 +37,6 @@ from agree.impl.raft.messages import (
     RequestVoteResponse,
     Role,
 )
-from agree.impl.raft.election import Election
 from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
 
