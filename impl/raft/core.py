@@ -295,7 +295,7 @@ class RaftCore(Replication, Election, Reads):
             self._handle_request_vote_response(m)
         elif isinstance(m, AppendEntriesRequest):
             self._handle_append_entries_request(m)
-        else:
+        elif isinstance(m, AppendEntriesResponse):
             self._handle_append_entries_response(m)
 
     # ---- output ----

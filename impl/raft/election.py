@@ -84,10 +84,25 @@ class _Core(Protocol):
     def _in_lease(self) -> bool: ...
     def _step_down(self) -> None: ...
     def _drop_reads(self) -> None: ...
+    def _handle_pre_vote_request(self, m: PreVoteRequest) -> None: ...
+    def _handle_pre_vote_response(self, m: PreVoteResponse) -> None: ...
 
 
 class Election:
     """RaftCore's PreVote and CheckQuorum rules."""
+
+    # RaftCore's attributes these rules assign (RaftCore.__init__ sets them)
+    _role: Role
+    _leader_hint: int | None
+    _pre_voting: bool
+    _pre_granted: set[int]
+    _pre_refused: set[int]
+    _recent_active: set[int]
+    _quorum_elapsed: int
+    _votes_responded: set[int]
+    _votes_granted: set[int]
+    _next_index: list[int]
+    _match_index: list[int]
 
     @property
     def pre_candidate(self: _Core) -> bool:

@@ -49,10 +49,18 @@ class _Core(Protocol):
     def _is_quorum(self, servers: set[int]) -> bool: ...
     def _heartbeat(self, j: int) -> None: ...
     def _release_reads(self) -> None: ...
+    def _drop_reads(self) -> None: ...
 
 
 class Reads:
     """RaftCore's ReadIndex rules."""
+
+    # RaftCore's attributes these rules assign (RaftCore.__init__ sets them)
+    _read_seq: int
+    _read_acked: list[int]
+    _pending_reads: list[tuple[int, int, int | None]]
+    _read_round_due: bool
+    _reads_out: list[tuple[int, int | None]]
 
     def read_index(self: _Core) -> int:
         """Take a linearizable read; returns its id (answered in a later Ready's reads).
