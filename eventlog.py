@@ -159,6 +159,12 @@ class EventLogWriter:
         also infers a restart where a batch only fits one)."""
         self.event("Restart", i=self.node)
 
+    def check_quorum_step_down(self) -> None:
+        """A leader that has not heard from a quorum for an election timeout becomes a
+        follower in its term, keeping its commit index (CheckQuorum; the
+        check_quorum_step_down deviation)."""
+        self.event("CheckQuorumStepDown", i=self.node)
+
     def timeout(self) -> None:
         """Timeout(i): the election timer fired; i is a candidate in the next term."""
         self.event("Timeout", i=self.node)

@@ -7,7 +7,9 @@ given, and retried (same client id and sequence number, so the state machine
 applies it once) when the node crashes, another entry wins that index, or no
 answer comes in time. A call that has not been acknowledged after
 ``op_timeout`` ticks is given up: its outcome is unknown, and the history says
-so (the checker then lets it take effect or not). Reads go through the log.
+so (the checker then lets it take effect or not). Reads are ReadIndex reads
+(impl/raft/reads.py: the leader confirms it still leads, and the read is served once
+the node has applied the read index), or go through the log (``reads="log"``).
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ class _Call:
     next_try: int
     attempt: tuple[int, int, int, Entry] | None = None
     attempt_started: int = 0
+    read: tuple[int, int, int] | None = None  # a ReadIndex read: node, incarnation, id
 
 
 class Clients:
     """``count`` workload clients plus one final reader per key."""
 
-    def __init__(self, sim: Simulator, count: int, keys: int, rng: random.Random) -> None:
+    def __init__(self, sim: Simulator, count: int, keys: int, rng: random.Random,
+                 reads: str = "index") -> None:
         self.sim = sim
+        self.reads = reads
         self.count = count
         self.keys = [f"k{i}" for i in range(keys)]
         self.rng = rng
@@ -75,7 +80,9 @@ class Clients:
                 self.history.info(call.op_id)
                 self.calls[c] = None
                 continue
-            if call.attempt is not None:
+            if call.read is not None:
+                self._check_read(c, call, now)
+            elif call.attempt is not None:
                 self._check_attempt(c, call, now)
             elif now >= call.next_try:
                 self._try(c, call, now)
@@ -126,6 +133,17 @@ class Clients:
             call.next_try = now + 2
             return
         term, incarnation = core.current_term, node.incarnation
+        if call.kind == "get" and self.reads == "index":
+            rid = self.sim.read(k)
+            if rid is None:
+                self.refused += 1
+                self._redirect(c, core.leader_hint, k)
+                call.next_try = now + 1
+                return
+            self.attempts += 1
+            call.read = (k, incarnation, rid)
+            call.attempt_started = now
+            return
         index = self.sim.propose(k, call.command)
         if index is None:
             self.refused += 1
@@ -155,6 +173,34 @@ class Clients:
                 call.next_try = now + 1
         elif now - call.attempt_started > ATTEMPT_TIMEOUT:
             call.attempt = None
+            self._redirect(c, node.core.leader_hint, k)
+            call.next_try = now + 1
+
+    def _check_read(self, c: int, call: _Call, now: int) -> None:
+        """A ReadIndex read: answered once confirmed and applied up to its index;
+        retried elsewhere if refused, if the node dies, or after ATTEMPT_TIMEOUT."""
+        assert call.read is not None
+        k, incarnation, rid = call.read
+        node = self.sim.nodes[k]
+        if node.core is None or node.incarnation != incarnation:
+            call.read = None
+            self._redirect(c, None, k)
+            call.next_try = now + 3
+            return
+        if rid in node.reads:
+            index = node.reads[rid]
+            if index is None:  # refused: it lost its leadership first
+                call.read = None
+                self._redirect(c, node.core.leader_hint, k)
+                call.next_try = now + 1
+                return
+            if node.kv.last_applied >= index:
+                del node.reads[rid]
+                self._complete(c, call, {"ok": True, "value": node.kv.data.get(call.key)},
+                               now)
+                return
+        if now - call.attempt_started > ATTEMPT_TIMEOUT:
+            call.read = None
             self._redirect(c, node.core.leader_hint, k)
             call.next_try = now + 1
 

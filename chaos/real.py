@@ -153,9 +153,10 @@ class Proxy:
 class RealCluster:
     """N server processes behind per-link proxies; everything is stopped by `close`."""
 
-    def __init__(self, n: int, data: Path) -> None:
+    def __init__(self, n: int, data: Path, args: tuple[str, ...] = ()) -> None:
         self.n = n
         self.data = data
+        self.args = args  # more options for every node (``agree serve``'s)
         self.ports = _free_ports(n)
         self.proxies: dict[tuple[int, int], Proxy] = {
             (i, j): Proxy(self.ports[j]) for i in range(n) for j in range(n) if i != j}
@@ -181,7 +182,7 @@ class RealCluster:
     def command(self, k: int) -> list[str]:
         """The command line that starts (or restarts) node k."""
         return [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-                "--peers", self.peers(k), "--data", str(self.data)]
+                "--peers", self.peers(k), "--data", str(self.data), *self.args]
 
     def start_node(self, k: int) -> None:
         cmd = self.command(k)

@@ -54,7 +54,8 @@ FAULT_KINDS: tuple[FaultKind, ...] = ("crash", "partition", "heal", "crash-after
 @dataclass(frozen=True)
 class Fault:
     """One timed fault. ``down`` is how long a crashed node stays down (ticks);
-    ``rate`` is a skewed node's timer speed in quarter ticks per clock tick."""
+    ``rate`` is a skewed node's timer speed in quarter ticks per clock tick; a
+    partition without ``groups`` cuts ``node`` (-1: the leader) off from the others."""
 
     at: int
     kind: FaultKind
@@ -67,6 +68,8 @@ class Fault:
         who = "the leader" if self.node < 0 else f"node {self.node}"
         if self.kind == "crash":
             return f"t={self.at}: crash {who}, restart {self.down} ticks later"
+        if self.kind == "partition" and not self.groups:
+            return f"t={self.at}: cut {who} off from the others"
         if self.kind == "partition":
             return f"t={self.at}: partition {' | '.join(str(list(g)) for g in self.groups)}"
         if self.kind == "heal":
@@ -202,11 +205,12 @@ class Outcome:
 class _Run:
     """One schedule being played."""
 
-    def __init__(self, schedule: Schedule, check_time_limit: float) -> None:
+    def __init__(self, schedule: Schedule, check_time_limit: float,
+                 config: Config | None = None, reads: str = "index") -> None:
         self.s = schedule
         self.rng = random.Random(f"run:{schedule.seed}")
-        self.sim = ChaosSimulator(schedule.nodes, schedule.seed)
-        self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng)
+        self.sim = ChaosSimulator(schedule.nodes, schedule.seed, config)
+        self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng, reads)
         self.restart_at: dict[int, int] = {}
         self.down_for: dict[int, int] = {}
         self.applied_seen = [0] * schedule.nodes
@@ -252,7 +256,7 @@ class _Run:
                 self.stats["crashes"] += 1
                 self.restart_at[k] = now + f.down
         elif f.kind == "partition":
-            sim.partition(*f.groups)
+            sim.partition(*(f.groups or ((self._who(f.node),),)))
             self.stats["partitions"] += 1
         elif f.kind == "heal":
             sim.heal()
@@ -396,9 +400,13 @@ def _show(entry: Entry) -> str:
     return f"entry(term {entry.term}, {entry.value.decode(errors='replace')})"
 
 
-def run_schedule(schedule: Schedule, check_time_limit: float = 20.0) -> Outcome:
-    """Play one schedule and check every claim; never raises for an implementation bug."""
-    return _Run(schedule, check_time_limit).play()
+def run_schedule(schedule: Schedule, check_time_limit: float = 20.0,
+                 config: Config | None = None, reads: str = "index") -> Outcome:
+    """Play one schedule and check every claim; never raises for an implementation bug.
+
+    ``config``: the cores' (default: Config(), PreVote and CheckQuorum on); ``reads``:
+    "index" (ReadIndex, the server's) or "log" (reads appended as commands)."""
+    return _Run(schedule, check_time_limit, config, reads).play()
 
 
 @dataclass

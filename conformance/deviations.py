@@ -27,6 +27,7 @@ from typing import Any
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AERESP,
+    LEADER,
     RVRESP,
     RaftState,
     bag_counts,
@@ -39,6 +40,7 @@ from agree.spec import Transition
 __all__ = [
     "BATCHED_ENTRIES",
     "CATALOGUE",
+    "CHECK_QUORUM_STEP_DOWN",
     "DEFAULT",
     "FAST_BACKUP",
     "MONOTONIC_COMMIT_INDEX",
@@ -65,14 +67,15 @@ SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
+CHECK_QUORUM_STEP_DOWN = "check_quorum_step_down"
 
 DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
-                            MONOTONIC_COMMIT_INDEX)
+                            MONOTONIC_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
 """What agree's own server (impl/raft) declares: the validator's default. Its recovery
 (impl/raft/core.py) makes the first three: heartbeats without entries and one-entry
 probes, next_index from a rejection's hint, late success replies ignored; its log names
 each AppendEntries' message and each rejection's next_index (``hint``), so they cost the
-search nothing."""
+search nothing. Its CheckQuorum (impl/raft/election.py) makes check_quorum_step_down."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -250,6 +253,26 @@ def monotonic_commit_index(spec: Raft, prev: RaftState, t: Transition[Any],
     state = kept_commit_index(prev, t)
     if state is not None:
         yield state
+
+
+@_deviation(CHECK_QUORUM_STEP_DOWN, "CheckQuorumStepDown")
+def check_quorum_step_down(spec: Raft, prev: RaftState, t: Transition[Any],
+                           ) -> Iterator[RaftState]:
+    """**CheckQuorum step-down** (agree's own server declares it, in the default). A
+    leader that has not heard from a quorum for an election timeout becomes a follower
+    in the same term, keeping its vote, log and commit index (etcd's CheckQuorum). raft.tla
+    has no such step; it is mapped onto the leader's ``Restart(i)`` with its
+    ``commit_index`` kept: a restart also keeps the term, vote and log and resets the
+    role and the candidate and leader variables (the implementation resets them too),
+    and every index a server knows committed stays committed (persisted_commit_index's
+    argument). Only the event ``CheckQuorumStepDown`` (a Leader's) has this variant, not
+    a logged or inferred Restart; undeclared, the event is judged as raft.tla's Restart.
+    PreVote needs no declaration: its messages are not raft.tla's and change no spec
+    variable (the mapping leaves them out), and a vote request ignored in a leader's
+    lease is a message the network lost."""
+    i = t.args[0]
+    if prev.state[i] == LEADER and t.state.commit_index[i] != prev.commit_index[i]:
+        yield t.state._replace(commit_index=put(t.state.commit_index, i, prev.commit_index[i]))
 
 
 @_deviation(PERSISTED_COMMIT_INDEX, "Restart")

@@ -39,8 +39,14 @@ recovery machinery is held to the catalogue's (deviations.py) ``ADAPTER_DEVIATIO
 an AppendEntries event names its message, taken only by a step (or batched_entries
 variant) that sends exactly it; a HandleAppendEntriesResponse event names the
 next_index the leader took, and a failure reply's fast_backup variant must take that
-one (a late reply's: the one it had). The rejection's hint fields are not raft.tla's
-and are left out of the mapped message.
+one (a late reply's: the one it had). The rejection's hint fields and the ReadIndex
+``read_ctx`` are not raft.tla's and are left out of the mapped message.
+
+PreVote and CheckQuorum (impl/raft/election.py): pre-vote messages are not raft.tla's
+and are left out of the mapped bag (:func:`is_spec_message`); handling one changes no
+spec variable, unless a quorum of pre-votes starts the real election (Timeout and the
+rest, as its events say). A CheckQuorum step-down is the declared deviation
+check_quorum_step_down: the leader's Restart(i) keeping its commit_index.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from typing import Any
 
 from agree.conformance.deviations import (
     BATCHED_ENTRIES,
+    CHECK_QUORUM_STEP_DOWN,
     FAST_BACKUP,
     MONOTONIC_MATCH_INDEX,
     expand,
@@ -64,6 +71,8 @@ from agree.impl.raft import (
     Entry,
     Event,
     Message,
+    PreVoteRequest,
+    PreVoteResponse,
     RaftCore,
     RequestVoteRequest,
     RequestVoteResponse,
@@ -76,9 +85,11 @@ from agree.spec import Transition
 
 __all__ = [
     "ADAPTER_DEVIATIONS",
+    "STEP_DOWN",
     "Projection",
     "RaftMapping",
     "ValueCodec",
+    "is_spec_message",
     "keep_commit_index",
     "message_key",
     "project",
@@ -89,7 +100,11 @@ __all__ = [
 Projection = tuple[Any, ...]
 
 #: The declared deviations impl/raft's recovery takes (besides keep_commit_index).
-ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX)
+ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
+                      CHECK_QUORUM_STEP_DOWN)
+
+#: The event (and step label) of a CheckQuorum step-down (impl/raft/election.py).
+STEP_DOWN = "CheckQuorumStepDown"
 
 #: Implementation event -> the raft.tla action it is a step of.
 EVENT_ACTION: dict[str, str] = {
@@ -109,6 +124,7 @@ EVENT_ACTION: dict[str, str] = {
     "NoConflictAppendEntriesRequest": "HandleAppendEntriesRequest",
     "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
     "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
+    STEP_DOWN: "Restart",  # step_down(): a Restart only check_quorum_step_down rewrites
     # written by other implementations (agree.eventlog), never by impl/raft
     "Restart": "Restart",
     "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
@@ -145,8 +161,16 @@ def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
     return tuple(rt.Entry(e.term, codec.decode(e.value)) for e in log)
 
 
+def is_spec_message(m: Message) -> bool:
+    """False for the messages raft.tla does not have (PreVote's)."""
+    return not isinstance(m, (PreVoteRequest, PreVoteResponse))
+
+
 def message_key(codec: ValueCodec, m: Message) -> tuple[Any, ...]:
-    """An implementation message as the spec message it is, without the proof-only mlog."""
+    """An implementation message as the spec message it is, without the proof-only mlog
+    (a pre-vote message, which is none, as its own kind)."""
+    if not is_spec_message(m):
+        return (type(m).__name__, *m)
     if isinstance(m, RequestVoteRequest):
         return (rt.RVREQ, m.term, m.last_log_term, m.last_log_index, m.source, m.dest)
     if isinstance(m, RequestVoteResponse):
@@ -255,7 +279,7 @@ class RaftMapping:
             hard, stored = node.storage.load()
             per.append(self.map_core(node.core, hard, stored))
         columns = tuple(tuple(row[c] for row in per) for c in range(9))
-        bag = tuple(sorted(message_key(self.codec, m) for m in sim.bag))
+        bag = tuple(sorted(message_key(self.codec, m) for m in sim.bag if is_spec_message(m)))
         return (*columns, bag)
 
     # -- hints -----------------------------------------------------------------
@@ -297,6 +321,25 @@ class RaftMapping:
                         yield v
         return Hint("AppendEntries", candidates, str(spec_message(key)))
 
+    def step_down(self, i: Any) -> Hint:
+        """A CheckQuorum step-down of i: raft.tla's Restart(i), labelled as the step-down
+        so that only the check_quorum_step_down deviation rewrites it (a real restart
+        keeps no commit index under it)."""
+        base = self.on_server("Restart", i)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for t in base.candidates(s):
+                yield Transition(replace(t.action, label=STEP_DOWN), t.args, t.state)
+        return Hint(STEP_DOWN, candidates)
+
+    def _expanded(self, base: Hint) -> Hint:
+        """base's steps and their variants under the adapter's deviations."""
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for t in base.candidates(s):
+                yield from expand(self.spec, self.deviations, s, t)
+        return Hint(base.label, candidates, base.note)
+
     def _backs_up(self, base: Hint, m: Any, next_index: Any) -> Hint:
         """HandleAppendEntriesResponse taking next_index[i][j] = ``next_index``: raft.tla's
         step or its fast_backup / monotonic_match_index variants that do."""
@@ -323,6 +366,8 @@ class RaftMapping:
             if label == "HandleAppendEntriesResponse" and "next_index" in names:
                 return self._backs_up(hint, event.get("m"), event.get("next_index"))
             return hint
+        if event.action == STEP_DOWN:
+            return self._expanded(self.step_down(event.get("i")))
         if label == "ClientRequest":
             value = event.get("v")
             assert isinstance(value, bytes)

@@ -19,6 +19,7 @@ from agree.conformance.raft_adapter import (
     Projection,
     RaftMapping,
     diff,
+    is_spec_message,
     keep_commit_index,
     message_key,
     project,
@@ -33,9 +34,11 @@ from agree.properties.raft import SAFETY
 __all__ = ["RaftConformance", "harness_config"]
 
 
-def harness_config(max_batch: int = 2) -> Config:
-    """Short timers so elections happen within a few rules; trace events on."""
-    return Config(election_ticks=3, heartbeat_ticks=2, max_batch=max_batch, trace=True)
+def harness_config(max_batch: int = 2, elections: bool = False) -> Config:
+    """Short timers so elections happen within a few rules; trace events on;
+    ``elections``: PreVote and CheckQuorum on (off: raft.tla's elections)."""
+    return Config(election_ticks=3, heartbeat_ticks=2, max_batch=max_batch, trace=True,
+                  pre_vote=elections, check_quorum=elections)
 
 
 class RaftConformance:
@@ -60,8 +63,11 @@ class RaftConformance:
         m = self.sim.bag[k]
         key = message_key(self.mapping.codec, m)
         arrived = self.sim.deliver(k)
-        rule = f"deliver {spec_message(key)}"
         hints = self._event_hints()
+        if not is_spec_message(m):  # a pre-vote: no spec step unless it starts an election
+            return self._judge(f"deliver {type(m).__name__} s{m.source + 1} -> s{m.dest + 1}"
+                               + ("" if arrived else " (lost)"), hints)
+        rule = f"deliver {spec_message(key)}"
         if not arrived:
             return self._judge(f"{rule} (lost)", [self.mapping.on_message("DropMessage", key)])
         if not hints:  # consumed without effect (a leader ignoring its own term's request)
@@ -70,13 +76,19 @@ class RaftConformance:
 
     def drop(self, k: int) -> Match:
         """Lose the k-th message in flight."""
-        key = message_key(self.mapping.codec, self.sim.drop(k))
+        m = self.sim.drop(k)
+        if not is_spec_message(m):
+            return self._judge(f"drop {type(m).__name__}", [])
+        key = message_key(self.mapping.codec, m)
         return self._judge(f"drop {spec_message(key)}",
                            [self.mapping.on_message("DropMessage", key)])
 
     def duplicate(self, k: int) -> Match:
         """The network delivers another copy of the k-th message later."""
-        key = message_key(self.mapping.codec, self.sim.duplicate(k))
+        m = self.sim.duplicate(k)
+        if not is_spec_message(m):
+            return self._judge(f"duplicate {type(m).__name__}", [])
+        key = message_key(self.mapping.codec, m)
         return self._judge(f"duplicate {spec_message(key)}",
                            [self.mapping.on_message("DuplicateMessage", key)])
 

@@ -29,13 +29,15 @@ class RaftMachine(RuleBasedStateMachine):
     servers = 3
     values = 2
     max_batch = 2
+    elections = False  # PreVote and CheckQuorum (off: raft.tla's elections)
     examples: ClassVar[int] = 0
     coverage: ClassVar[dict[str, int]] = {}
 
     def __init__(self) -> None:
         super().__init__()
         type(self).examples += 1
-        self.c = RaftConformance(self.servers, self.values, config=harness_config(self.max_batch))
+        self.c = RaftConformance(self.servers, self.values,
+                                 config=harness_config(self.max_batch, self.elections))
 
     @initialize(exact=st.booleans())
     def replication(self, exact: bool) -> None:
@@ -43,7 +45,7 @@ class RaftMachine(RuleBasedStateMachine):
         modes are held to the spec: the recovery's hints and probes, and the full
         batches in every heartbeat (where stale requests are likelier)."""
         if exact:
-            config = replace(harness_config(self.max_batch), spec_exact=True)
+            config = replace(harness_config(self.max_batch, self.elections), spec_exact=True)
             self.c = RaftConformance(self.servers, self.values, config=config)
 
     def teardown(self) -> None:
@@ -124,9 +126,13 @@ class RaftMachine(RuleBasedStateMachine):
         self.settle(24)
 
 
-def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2) -> type[RaftMachine]:
-    """A RaftMachine subclass for another configuration."""
+def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2,
+                 elections: bool = False) -> type[RaftMachine]:
+    """A RaftMachine subclass for another configuration (``elections``: with PreVote and
+    CheckQuorum, the server's default; without, raft.tla's elections, where a
+    partitioned server's term disrupts and stale leaders linger, as the seeded bugs
+    need in order to show)."""
     attrs: dict[str, Any] = {"servers": servers, "values": values, "max_batch": max_batch,
-                             "examples": 0,
+                             "elections": elections, "examples": 0,
                              "coverage": {}}
     return type(f"RaftMachine{servers}", (RaftMachine,), attrs)

@@ -69,9 +69,10 @@ def replay_config(max_batch: int) -> Config:
     """No spontaneous timeouts (followers are never ticked; 1000 ticks anyway); a leader
     sends heartbeats on every tick, so an AppendEntries can be provoked by one tick; and
     raft.tla's replication exactly (spec_exact: no no-op, one-step backup, full batches),
-    which is what a spec trace shows."""
+    which is what a spec trace shows; raft.tla's elections too (no PreVote, no
+    CheckQuorum: a spec trace's RequestVote of a higher term deposes a leader)."""
     return Config(election_ticks=1000, heartbeat_ticks=1, max_batch=max_batch, trace=True,
-                  spec_exact=True)
+                  spec_exact=True, pre_vote=False, check_quorum=False)
 
 
 def regression_test(result: ReplayResult, source: str, name: str) -> str:

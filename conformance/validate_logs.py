@@ -49,6 +49,7 @@ from agree.conformance.explain import diff, plain
 from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
+    STEP_DOWN,
     RaftMapping,
     message_key,
     spec_message_key,
@@ -230,6 +231,8 @@ class _Validator:
         agree.eventlog writes it) only by a step that sends exactly that message."""
         label = EVENT_ACTION[e.action]
         args = dict(e.args)
+        if e.action == STEP_DOWN:
+            return self.deviate(self.mapping.step_down(args["i"]))
         if label in _SENDS:
             sent = self.key(args["m"]) if "m" in args else None
             return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)

@@ -47,7 +47,8 @@ class KVClient:
         return await self.request("put", key, value)
 
     async def get(self, key: str, stale: bool = False) -> dict[str, Any]:
-        """Linearizable read through the log; stale=True reads the contacted node's copy."""
+        """Linearizable read (ReadIndex, or through the log: as the server is started);
+        stale=True reads the contacted node's copy."""
         return await self.request("get", key, stale=stale)
 
     async def delete(self, key: str) -> dict[str, Any]:

@@ -41,6 +41,15 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-ticks", type=int, default=5, help="heartbeat period in ticks")
     p.add_argument("--max-batch", type=int, default=64,
                    help="most entries per AppendEntries (default 64)")
+    p.add_argument("--no-pre-vote", action="store_true",
+                   help="start elections without a pre-vote round (PreVote is on by default)")
+    p.add_argument("--no-check-quorum", action="store_true",
+                   help="a leader cut off from a quorum stays leader (CheckQuorum, which "
+                   "makes it step down and gives leaders a lease against vote requests, "
+                   "is on by default)")
+    p.add_argument("--reads", choices=("index", "log"), default="index",
+                   help="linearizable reads by ReadIndex, confirmed with a heartbeat round "
+                   "(default), or through the log")
     p.add_argument("--event-log", metavar="FILE",
                    help="append the protocol's steps as JSON lines (raft.tla action names)")
     p.add_argument("--seed", type=int, help="seed of the election-timeout randomness")
@@ -66,13 +75,14 @@ def serve_node(args: argparse.Namespace) -> int:
     if args.tick_ms <= 0:
         raise NodeUsageError("--tick-ms must be positive")
     try:
-        config = Config(args.election_ticks, args.heartbeat_ticks, args.max_batch)
+        config = Config(args.election_ticks, args.heartbeat_ticks, args.max_batch,
+                        pre_vote=not args.no_pre_vote, check_quorum=not args.no_check_quorum)
     except ValueError as exc:
         raise NodeUsageError(str(exc)) from None
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"node{args.id} %(levelname)s %(message)s")
     opts = ServerOptions(args.id, peers, args.data, args.bind, args.tick_ms, config,
-                         args.event_log, args.seed)
+                         args.event_log, args.seed, reads=args.reads)
     try:
         server = KVServer(opts)
     except (StorageError, OSError) as exc:

@@ -4,7 +4,9 @@ Each Ready from the core is done in the contract's order: one durable SQLite
 transaction, then the messages, then applying committed entries to the KV state
 machine and answering the clients that waited for them. Proposals that arrive
 together share one transaction (the flush is scheduled once per loop turn).
-Every read and write goes through the log, so reads are linearizable; a request
+Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the leader
+confirms its leadership with a heartbeat round, then answers once it has applied the
+read index; ``reads="log"``: through the log), so both are linearizable; a request
 to a follower is answered with a redirect to the leader it knows of.
 If a Ready cannot be persisted (disk full, I/O error) the node fail-stops: it
 sends and acknowledges nothing more, logs one line saying why, and stops;
@@ -55,6 +57,8 @@ class ServerOptions:
     event_log: str | None = None
     seed: int | None = None
     request_timeout: float = 5.0
+    reads: str = "index"
+    """"index": ReadIndex reads; "log": reads appended to the log as commands."""
 
 
 def event_args(event: Event) -> dict[str, Any]:
@@ -95,6 +99,10 @@ class KVServer:
         self.kv = KVStateMachine()
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
+        # ReadIndex reads: id -> (key, future) until confirmed, then (index, key, future)
+        # until applied
+        self._reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
         self._flush_pending = False
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._client_tasks: set[asyncio.Task[None]] = set()
@@ -135,6 +143,7 @@ class KVServer:
         for link in self.links.values():
             await link.close()
         self._fail_waiters("server stopping")
+        self._fail_reads("server stopping")
         for writer in self._connections.values():
             writer.close()
         if self._connections:  # let each handler see EOF and return, so none is cancelled
@@ -206,8 +215,32 @@ class KVServer:
                 term, fut = waiter
                 fut.set_result(result if entry.term == term else
                                self._retry("entry lost to a new leader"))
+        self._answer_reads(ready)
         if self.core.role is not Role.LEADER and self._waiters:
             self._fail_waiters("leadership lost")
+
+    def _answer_reads(self, ready: Ready) -> None:
+        """Reads the core confirmed (or refused), then every confirmed read whose index
+        is applied: answered from the state machine."""
+        for rid, index in ready.reads:
+            pending = self._reads.pop(rid, None)
+            if pending is None:
+                continue
+            key, fut = pending
+            if index is None:
+                if not fut.done():
+                    fut.set_result(self._retry("leadership lost before the read was "
+                                               "confirmed"))
+                continue
+            self._confirmed.append((index, key, fut))
+        waiting = []
+        for index, key, fut in self._confirmed:
+            if self.kv.last_applied >= index:
+                if not fut.done():
+                    fut.set_result({"ok": True, "value": self.kv.data.get(key)})
+            else:
+                waiting.append((index, key, fut))
+        self._confirmed = waiting
 
     def _log_events(self, ready: Ready) -> None:
         """The Ready's events, then the State line (agree.eventlog: the same writer as
@@ -280,6 +313,8 @@ class KVServer:
                              "key a string")
         if op == "get" and req.get("stale") is True:
             return {"ok": True, "value": self.kv.data.get(key), "stale": True}
+        if op == "get" and self.opts.reads == "index":
+            return await self._read(key)
         seq = req.get("seq")
         command = encode_command(op, key, _opt_str(req, "value"), _opt_str(req, "expected"),
                                  str(req.get("client") or ""),
@@ -296,6 +331,21 @@ class KVServer:
         except TimeoutError:
             self._waiters.pop(index, None)
             return self._retry("timed out waiting for commit")
+
+    async def _read(self, key: str) -> dict[str, Any]:
+        """A ReadIndex read of key: confirmed by a heartbeat round, served once applied."""
+        try:
+            rid = self.core.read_index()
+        except NotLeader as exc:
+            return self._redirect(exc.leader_hint)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._reads[rid] = (key, fut)
+        self._schedule_flush()
+        try:
+            return await asyncio.wait_for(fut, self.opts.request_timeout)
+        except TimeoutError:
+            self._reads.pop(rid, None)
+            return self._retry("timed out waiting for the read to be confirmed")
 
     # ---- replies ----
     def _status(self) -> dict[str, Any]:
@@ -321,6 +371,14 @@ class KVServer:
     def _fail_waiters(self, why: str) -> None:
         waiters, self._waiters = self._waiters, {}
         for _, fut in waiters.values():
+            if not fut.done():
+                fut.set_result(self._retry(why))
+
+    def _fail_reads(self, why: str) -> None:
+        futures = [fut for _, fut in self._reads.values()]
+        futures += [fut for _, _, fut in self._confirmed]
+        self._reads, self._confirmed = {}, []
+        for fut in futures:
             if not fut.done():
                 fut.set_result(self._retry(why))
 

@@ -45,6 +45,8 @@ class SimNode:
     applied: list[tuple[int, Entry]] = field(default_factory=list)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
     incarnation: int = 0
+    #: ReadIndex reads answered by the core: read id -> read index (None: refused)
+    reads: dict[int, int | None] = field(default_factory=dict)
 
     @property
     def up(self) -> bool:
@@ -120,6 +122,14 @@ class Simulator:
             node.core.campaign()
             self._process(node)
 
+    def timer_fires(self, k: int) -> None:
+        """Node k's election timer fires now as on a tick: a pre-vote first when the
+        config has PreVote (RaftCore.election_timer_fired); ``timeout`` skips it."""
+        node = self.nodes[k]
+        if node.core is not None:
+            node.core.election_timer_fired()
+            self._process(node)
+
     def propose(self, k: int, value: bytes) -> int | None:
         """ClientRequest at node k: the new entry's index, or None if k is down or not leader."""
         node = self.nodes[k]
@@ -131,6 +141,19 @@ class Simulator:
             return None
         self._process(node)
         return index
+
+    def read(self, k: int) -> int | None:
+        """A ReadIndex read at node k: its id (answered in ``nodes[k].reads``), or None
+        if k is down or not the leader."""
+        node = self.nodes[k]
+        if node.core is None:
+            return None
+        try:
+            rid = node.core.read_index()
+        except NotLeader:
+            return None
+        self._process(node)
+        return rid
 
     def crash(self, k: int) -> None:
         """Node k stops; only its MemoryStorage survives."""
@@ -145,6 +168,7 @@ class Simulator:
         node.kv = KVStateMachine()
         node.applied = []
         node.results = {}
+        node.reads = {}
         node.core = self._new_core(node)
 
     def partition(self, *groups: Iterable[int]) -> None:
@@ -248,3 +272,4 @@ class Simulator:
                 self.conflicts.append(f"node {node.id} applied {entry} at index {index}, "
                                       f"which another node applied as {first}")
             node.results[index] = node.kv.apply(index, entry.value)
+        node.reads.update(ready.reads)

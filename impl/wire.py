@@ -1,10 +1,11 @@
 """The wire format: length-prefixed, versioned frames carrying JSON messages (no IO here).
 
 A frame is a 4-byte big-endian length L, then L bytes: one version byte
-(`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the four
-Raft messages (fields as in agree.impl.raft.messages; entries as [term, base64]),
-"ClientRequest" or "ClientReply". An AppendEntriesResponse's rejection hint
-(reject_index, hint_index, hint_term) may be left out: it reads as 0. Frames
+(`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the six
+Raft messages, raft.tla's four and PreVote's two (fields as in
+agree.impl.raft.messages; entries as [term, base64]), "ClientRequest" or
+"ClientReply". An AppendEntriesResponse's rejection hint (reject_index, hint_index,
+hint_term) and the ReadIndex read_ctx may be left out: they read as 0. Frames
 longer than the size limit end the connection (the stream cannot be resynchronised);
 a frame with a wrong version or a payload that does not decode is dropped and
 reported, and the stream goes on.
@@ -23,6 +24,8 @@ from agree.impl.raft.messages import (
     AppendEntriesResponse,
     Entry,
     Message,
+    PreVoteRequest,
+    PreVoteResponse,
     RequestVoteRequest,
     RequestVoteResponse,
 )
@@ -112,7 +115,8 @@ def encode_message(m: Message) -> bytes:
 
 _MESSAGES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (RequestVoteRequest, RequestVoteResponse,
-                                  AppendEntriesRequest, AppendEntriesResponse)}
+                                  AppendEntriesRequest, AppendEntriesResponse,
+                                  PreVoteRequest, PreVoteResponse)}
 _BOOL_FIELDS = {"vote_granted", "success"}
 
 

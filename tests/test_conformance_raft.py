@@ -132,3 +132,15 @@ def test_seeded_patches_are_undone(bug: SeededBug) -> None:
     while c.bag_size:
         c.deliver(0)
     assert c.sim.core(0).commit_index == 2  # the leader's no-op, then the proposal
+
+
+def test_prevote_and_checkquorum_conform_under_hypothesis() -> None:
+    """With PreVote and CheckQuorum on (the server's default), every step is still one of
+    raft.tla's or a declared deviation: pre-votes are stutters (or start the election),
+    a CheckQuorum step-down is the leader's Restart keeping its commit index."""
+    machine = raft_machine(elections=True)
+    run_machine(machine, examples=40, steps=40)
+    cov = machine.coverage
+    for label in ("BecomeLeader", "AdvanceCommitIndex", "UpdateTerm",
+                  "CheckQuorumStepDown[check_quorum_step_down]"):
+        assert cov.get(label, 0) > 0, f"{label} never exercised: {cov}"

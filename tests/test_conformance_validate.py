@@ -77,3 +77,37 @@ def test_validate_rejects_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["validate", str(bad)]) == 2
     assert "not an event-log line" in capsys.readouterr().err
 
+
+
+def test_a_checkquorum_step_down_in_a_real_run_validates(tmp_path: Path) -> None:
+    """Both followers frozen (SIGSTOP) for 0.8 s: the leader steps down in its term
+    (CheckQuorum), and the logs are still a behaviour of the spec under the default
+    deviations (check_quorum_step_down among them), with pre-votes left out."""
+    import os
+    import signal
+
+    with NodeCluster(tmp_path) as cluster:
+        cluster.start_all()
+
+        async def scenario() -> None:
+            client = KVClient(cluster.addrs, timeout=20)
+            for i in range(3):
+                assert (await client.put(f"k{i}", f"v{i}"))["ok"]
+            leader = await leader_of(client, cluster.addrs)
+            assert leader is not None
+            followers = [k for k in range(3) if k != leader]
+            for k in followers:
+                os.kill(cluster.procs[k].pid, signal.SIGSTOP)
+            await asyncio.sleep(0.8)
+            st = await client.status(cluster.addrs[leader])
+            for k in followers:
+                os.kill(cluster.procs[k].pid, signal.SIGCONT)
+            assert st["role"] == "Follower"
+            assert (await client.put("k3", "v3"))["ok"]
+            await asyncio.sleep(0.5)
+            await client.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    report = validate_files([str(cluster.log(k)) for k in range(3)])
+    assert report.ok, report.text
+    assert report.coverage.get("CheckQuorumStepDown[check_quorum_step_down]", 0) >= 1

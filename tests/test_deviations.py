@@ -125,6 +125,40 @@ def test_persisted_commit_index_still_refuses_a_term_that_went_back(tmp_path: Pa
         "(6 batches merged before it; deviations declared: persisted_commit_index)\n")
 
 
+# -- check_quorum_step_down ---------------------------------------------------------
+
+def test_check_quorum_step_down(tmp_path: Path) -> None:
+    """s1, leader with commit index 1, steps down in its term keeping its commit index:
+    refused as raft.tla's Restart (which sets it to 0), accepted declared."""
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, ("check_quorum_step_down",), role="Follower", vr=[], vg=[],
+            next=[1, 1, 1], match=[0, 0, 0])
+    _refused((rep := r.validate("none")).text, rep.ok)
+    ok = r.validate(dv.CHECK_QUORUM_STEP_DOWN)
+    assert ok.ok, ok.text
+    assert ok.coverage["CheckQuorumStepDown[check_quorum_step_down]"] == 1
+    assert r.validate().ok  # agree's own server declares it by default
+
+
+def test_check_quorum_step_down_is_not_a_restart_keeping_its_commit_index(
+        tmp_path: Path) -> None:
+    """Declared, a logged Restart of the leader still resets its commit index: only the
+    step-down event keeps it."""
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1], match=[0, 0, 0])
+    _refused((rep := r.validate(dv.CHECK_QUORUM_STEP_DOWN)).text, rep.ok)
+
+
+def test_check_quorum_step_down_still_refuses_a_term_change(tmp_path: Path) -> None:
+    """A step-down that also lowers the term (or a follower's) is refused."""
+    r = Run(tmp_path)
+    _commit_one(r)
+    r.batch(1, ("check_quorum_step_down",), term=1)
+    _refused((rep := r.validate(dv.CHECK_QUORUM_STEP_DOWN)).text, rep.ok)
+
+
 def _commit_two(r: Run) -> None:
     """s1 leads term 2 and commits entries 1 (a) and 2 (b) with s2."""
     _commit_one(r)

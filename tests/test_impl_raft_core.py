@@ -54,7 +54,7 @@ def test_follower_times_out_within_t_to_2t_and_campaigns() -> None:
     [T, 2T], becomes a candidate, increments its term, votes for itself and asks the
     others for their votes; the term and vote are persisted in the same Ready."""
     for seed in range(20):
-        c = RaftCore(1, 3, random.Random(seed), Config(election_ticks=10))
+        c = RaftCore(1, 3, random.Random(seed), Config(election_ticks=10, pre_vote=False))
         ticks = 0
         while c.role is Role.FOLLOWER:
             c.tick()

@@ -118,7 +118,7 @@ def test_minority_leader_cannot_commit_and_heal_repairs() -> None:
         else:
             sim.advance()
     assert sim.core(old).commit_index < index
-    assert sim.core(old).role is Role.LEADER  # it does not know yet
+    assert sim.core(old).role is Role.FOLLOWER  # CheckQuorum: it stepped down, same term
     new = max(majority, key=lambda k: (sim.core(k).role is Role.LEADER,
                                        sim.core(k).current_term))
     assert sim.core(new).role is Role.LEADER

@@ -14,7 +14,8 @@ advances, and the candidate's self-vote happens in one step rather than through
 a RequestVote message to itself (the trace events spell out the spec steps).
 
 Replication and recovery (next/match_index, rejection hints, probing, batches
-in flight) live in impl/raft/replication.py.
+in flight) live in impl/raft/replication.py; PreVote and CheckQuorum in
+impl/raft/election.py; ReadIndex reads in impl/raft/reads.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from agree.impl.raft.election import Election
 from agree.impl.raft.messages import (
     NOOP,
     AppendEntriesRequest,
@@ -35,6 +37,7 @@ from agree.impl.raft.messages import (
     RequestVoteResponse,
     Role,
 )
+from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
 
 __all__ = ["Config", "NotLeader", "RaftCore", "RandomSource"]
@@ -62,6 +65,11 @@ class Config:
     """raft.tla's replication exactly: no no-op, next_index steps back by one per
     rejection, every AppendEntries carries min(available, max_batch) entries (for
     replaying spec traces, and as the benchmarks' baseline)."""
+    pre_vote: bool = True
+    """Ask for pre-votes before an election (impl/raft/election.py)."""
+    check_quorum: bool = True
+    """A leader not heard from by a quorum for an election timeout steps down, and a
+    server in a leader's lease ignores vote requests (impl/raft/election.py)."""
 
     def __post_init__(self) -> None:
         if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
@@ -76,7 +84,7 @@ class NotLeader(Exception):
         self.leader_hint = leader_hint
 
 
-class RaftCore(Replication):
+class RaftCore(Replication, Election, Reads):
     """One Raft server's protocol state machine (Raft paper fig. 2, raft.tla).
 
     Feed it `tick()`, `step(message)`, `propose(value)` or `campaign()`; then take
@@ -122,6 +130,17 @@ class RaftCore(Replication):
         self._applied = 0
         self._out: list[Message] = []
         self._events: list[Event] = []
+        # PreVote and CheckQuorum (election.py), ReadIndex (reads.py)
+        self._pre_voting = False
+        self._pre_granted: set[int] = set()
+        self._pre_refused: set[int] = set()
+        self._recent_active: set[int] = set()
+        self._quorum_elapsed = 0
+        self._read_seq = 0
+        self._read_acked = [0] * n
+        self._pending_reads: list[tuple[int, int, int | None]] = []
+        self._read_round_due = False
+        self._reads_out: list[tuple[int, int | None]] = []
 
     # ---- read-only protocol state (what a conformance harness maps onto raft.tla) ----
     @property
@@ -201,17 +220,20 @@ class RaftCore(Replication):
                 self._elapsed = 0
                 for j in self._peers():
                     self._heartbeat(j)
+            self._check_quorum()
         elif self._elapsed >= self._timeout:
-            self.campaign()
+            self.election_timer_fired()
 
     def campaign(self) -> None:
         """Timeout: start an election for the next term and vote for yourself (§5.2).
 
         Does nothing on a leader. In raft.tla terms: Timeout(i), then i's RequestVote
-        to itself and its handling, then RequestVote(i, j) for every other j.
+        to itself and its handling, then RequestVote(i, j) for every other j. This is
+        the election itself, without a pre-vote (the timer's is election_timer_fired()).
         """
         if self._role is Role.LEADER:
             return
+        self._pre_voting = False
         i = self._id
         self._current_term += 1
         self._role = Role.CANDIDATE
@@ -260,6 +282,11 @@ class RaftCore(Replication):
         """
         if m.dest != self._id or not 0 <= m.source < self._n or m.source == self._id:
             return
+        if self._ignores(m):
+            return
+        if isinstance(m, AppendEntriesResponse) and m.term == self._current_term \
+                and self._role is Role.LEADER:
+            self._ack_read(m.source, m.read_ctx)
         if m.term > self._current_term:
             self._update_term(m)
         if isinstance(m, RequestVoteRequest):
@@ -268,12 +295,14 @@ class RaftCore(Replication):
             self._handle_request_vote_response(m)
         elif isinstance(m, AppendEntriesRequest):
             self._handle_append_entries_request(m)
-        else:
+        elif isinstance(m, AppendEntriesResponse):
             self._handle_append_entries_response(m)
 
     # ---- output ----
     def ready(self) -> Ready:
         """Drain what to persist, send and apply since the last call (see Ready)."""
+        self._read_round()
+        self._release_reads()
         hs = HardState(self._current_term, self._voted_for)
         hard_state = hs if hs != self._persisted_hs else None
         self._persisted_hs = hs
@@ -283,9 +312,11 @@ class RaftCore(Replication):
         committed = tuple((k, self._log[k - 1])
                           for k in range(self._applied + 1, self._commit_index + 1))
         self._applied = self._commit_index
-        out = Ready(hard_state, first, entries, tuple(self._out), committed, tuple(self._events))
+        out = Ready(hard_state, first, entries, tuple(self._out), committed, tuple(self._events),
+                    tuple(self._reads_out))
         self._out = []
         self._events = []
+        self._reads_out = []
         return out
 
     # ---- message handlers ----
@@ -299,14 +330,13 @@ class RaftCore(Replication):
         self._leader_hint = None
         if was_leader:
             self._reset_timer()
+            self._drop_reads()
 
     def _handle_request_vote_request(self, m: RequestVoteRequest) -> None:
         """Grant a vote in our term if we have not voted for another and the
         candidate's log is at least as up-to-date as ours (§5.2, §5.4.1)."""
         i, j = self._id, m.source
-        last_term = self.term_at(self.last_index)
-        log_ok = m.last_log_term > last_term or (
-            m.last_log_term == last_term and m.last_log_index >= self.last_index)
+        log_ok = self._log_ok(m.last_log_term, m.last_log_index)
         grant = (m.term == self._current_term and log_ok
                  and self._voted_for in (None, j))
         if grant:
@@ -367,7 +397,8 @@ class RaftCore(Replication):
         if new_commit > self._commit_index:
             self._commit_index = new_commit
         self._event("AcceptAppendEntriesRequest", i=i, j=j, m=m)
-        self._out.append(AppendEntriesResponse(self._current_term, True, match, i, j))
+        self._out.append(AppendEntriesResponse(self._current_term, True, match, i, j,
+                                               read_ctx=m.read_ctx))
 
     # ---- leader duties ----
     def _become_leader(self) -> None:
@@ -382,6 +413,9 @@ class RaftCore(Replication):
         self._sent_upto = [0] * self._n
         self._leader_hint = self._id
         self._elapsed = 0
+        self._quorum_elapsed = 0
+        self._recent_active = set()
+        self._read_acked = [0] * self._n
         self._event("BecomeLeader", i=self._id)
         if not self.config.spec_exact:
             self._log.append(Entry(self._current_term, NOOP))

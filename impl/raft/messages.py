@@ -20,6 +20,8 @@ __all__ = [
     "Event",
     "HardState",
     "Message",
+    "PreVoteRequest",
+    "PreVoteResponse",
     "Ready",
     "RequestVoteRequest",
     "RequestVoteResponse",
@@ -75,6 +77,9 @@ class AppendEntriesRequest(NamedTuple):
     commit_index: int
     source: int
     dest: int
+    read_ctx: int = 0
+    """The leader's newest ReadIndex read when it sent this (impl/raft/reads.py); the
+    reply echoes it. Not raft.tla's: the conformance mapping leaves it out."""
 
 
 class AppendEntriesResponse(NamedTuple):
@@ -96,6 +101,29 @@ class AppendEntriesResponse(NamedTuple):
     reject_index: int = 0
     hint_index: int = 0
     hint_term: int = 0
+    read_ctx: int = 0
+
+
+class PreVoteRequest(NamedTuple):
+    """`source` asks `dest` whether it would vote for it in `term` (its current term + 1)
+    before it starts an election (thesis §9.6, etcd's MsgPreVote). Not raft.tla's: it
+    changes nobody's term or vote (impl/raft/election.py)."""
+
+    term: int
+    last_log_term: int
+    last_log_index: int
+    source: int
+    dest: int
+
+
+class PreVoteResponse(NamedTuple):
+    """`source` answers a PreVoteRequest from `dest`: granted with the request's term,
+    refused with its own."""
+
+    term: int
+    vote_granted: bool
+    source: int
+    dest: int
 
 
 #: The value of the entry a new leader appends at the start of its term (thesis §6.4):
@@ -103,7 +131,8 @@ class AppendEntriesResponse(NamedTuple):
 #: (the KV skips it as "not a command").
 NOOP = b""
 
-Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse
+Message = (RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest
+           | AppendEntriesResponse | PreVoteRequest | PreVoteResponse)
 
 
 class HardState(NamedTuple):
@@ -141,6 +170,9 @@ class Ready:
        the log did not change). Do both in one durable write.
     2. send `messages` (only after step 1 is durable: persist before send).
     3. apply `committed` ((index, entry) pairs in index order) to the state machine.
+    4. answer `reads` ((read id, read index) pairs, impl/raft/reads.py): a read whose
+       index is not None may be served once the state machine has applied that index;
+       one whose index is None was refused (leadership lost), the client should retry.
     """
 
     hard_state: HardState | None = None
@@ -149,6 +181,7 @@ class Ready:
     messages: tuple[Message, ...] = ()
     committed: tuple[tuple[int, Entry], ...] = ()
     events: tuple[Event, ...] = field(default=())
+    reads: tuple[tuple[int, int | None], ...] = ()
 
     def must_persist(self) -> bool:
         """True if step 1 has anything to write."""
@@ -156,4 +189,5 @@ class Ready:
 
     def is_empty(self) -> bool:
         """True if there is nothing at all to do."""
-        return not (self.must_persist() or self.messages or self.committed or self.events)
+        return not (self.must_persist() or self.messages or self.committed or self.events
+                    or self.reads)

@@ -50,6 +50,7 @@ class _Core(Protocol):
     _probing: list[bool]
     _sent_upto: list[int]
     _sent_at: list[int]
+    _read_seq: int
 
     @property
     def last_index(self) -> int: ...
@@ -76,7 +77,7 @@ class Replication:
             while hint_index > 1 and self.term_at(hint_index - 1) == hint_term:
                 hint_index -= 1
         return AppendEntriesResponse(self._current_term, False, 0, self._id, m.source,
-                                     prev, hint_index, hint_term)
+                                     prev, hint_index, hint_term, m.read_ctx)
 
     def _handle_append_entries_response(self: _Core, m: AppendEntriesResponse) -> None:
         """Success moves next/match_index; failure backs next_index up (§5.3): by one
@@ -170,7 +171,7 @@ class Replication:
         entries = tuple(self._log[prev:prev + limit])
         commit = min(self._commit_index, prev + len(entries))
         m = AppendEntriesRequest(self._current_term, prev, self.term_at(prev), entries,
-                                 commit, self._id, j)
+                                 commit, self._id, j, self._read_seq)
         self._event("AppendEntries", i=self._id, j=j, m=m)
         self._out.append(m)
         if entries or self.config.spec_exact or not self._inflight[j]:
