@@ -20,7 +20,7 @@ from agree.protocols.catalog import LISTING_ORDER, PROTOCOLS
 from agree.spec import Property, Spec, SpecError
 
 __all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "entries", "find",
-           "get", "listed", "load", "load_user_spec", "lookup", "protocols", "resolve"]
+           "get", "is_file", "listed", "load", "load_user_spec", "lookup", "protocols", "resolve"]
 
 
 def protocols() -> tuple[Protocol, ...]:
@@ -65,7 +65,7 @@ def find(name: str) -> SpecEntry | None:
 def lookup(name: str) -> SpecEntry:
     """The entry of a registered name, or the bundle of a user's ``FILE.py[:Class]``
     (its spec class and ``PROPERTIES``; no defaults, no symbolic side)."""
-    if _is_file(name):
+    if is_file(name):
         cls, props = load_user_spec(name)
         return SpecEntry(Protocol(cls.name or cls.__name__, cls, props, summary=""))
     return get(name)
@@ -118,7 +118,8 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[P
     return spec, (*spec.declared_properties(), *props)
 
 
-def _is_file(name: str) -> bool:
+def is_file(name: str) -> bool:
+    """Whether a spec reference names a file (``FILE.py[:Class]``), not a registered spec."""
     return name.endswith(".py") or ".py:" in name
 
 
