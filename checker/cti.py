@@ -61,7 +61,8 @@ def reachable_states(spec: Spec[Any], targets: Mapping[Hashable, Collection[Any]
     res = check(spec, props, stop_at_first=False, time_limit=budget)
     out = Reached(complete=res.complete, stopped=res.stopped, distinct=res.distinct)
     for v in res.violations:
-        if v.trace is not None:
+        if v.trace is not None:  # a path to the state, not a violation of anything
+            v.trace.property, v.trace.kind = None, None
             out.traces[names[v.property]] = v.trace
     return out
 

@@ -116,7 +116,7 @@ def report_text(result: InductionResult, ref: str, budget: Budget) -> str:
              f"state space (TypeOK): {inv.space.describe()}",
              f"  {result.space_size:,} states" if result.space_size < 10**12 else
              f"  about 10^{len(str(result.space_size)) - 1} states",
-             "inductive invariant: " + ", ".join(inv.names())]
+             "inductive invariant: TypeOK (the declared space), " + ", ".join(inv.names()[1:])]
     if inv.safety:
         lines.append("it must imply: " + ", ".join(p.name for p in inv.safety))
     lines.append(f"strategy: {result.strategy} ({result.why})")
@@ -152,11 +152,12 @@ def cti_text(cti: CTI, spec: Spec[Any]) -> list[str]:
             lines.append("    the next state is outside the declared state space")
     if cti.kind == "init":
         lines.append("    an initial state: the invariant does not hold initially")
+    elif cti.reachable == "reachable" and (cti.trace is None or len(cti.trace) == 0):
+        lines.append("    the pre-state is an initial state: a real bug")
     elif cti.reachable == "reachable":
-        n = len(cti.trace) if cti.trace is not None else 0
-        lines.append(f"    the pre-state is REACHABLE in {n} steps: a real bug. Trace:")
-        if cti.trace is not None:
-            lines += ["      " + ln for ln in render_text(spec, cti.trace).splitlines()]
+        lines.append(f"    the pre-state is REACHABLE in {len(cti.trace)} steps: a real bug. "
+                     "Trace:")
+        lines += ["      " + ln for ln in render_text(spec, cti.trace).splitlines()]
     elif cti.reachable == "unreachable":
         lines.append(f"    the pre-state is unreachable ({_params(spec)}; every state "
                      "explored)")

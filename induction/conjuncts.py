@@ -14,7 +14,7 @@ from agree.spec import Property, Spec, SpecError, StateSpace
 __all__ = ["SPACE", "Invariant", "invariant_of"]
 
 #: The name under which the declared space (TypeOK) is reported as a conjunct.
-SPACE = "TypeOK (the declared state space)"
+SPACE = "TypeOK"
 
 
 @dataclass(frozen=True)

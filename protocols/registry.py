@@ -136,10 +136,17 @@ def load_user_spec(ref: str) -> tuple[type[Spec[Any]], tuple[Property, ...]]:
         raise SpecError(f"cannot load {path} as Python")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[mod_name] = module
+    # As `python FILE.py` would: the file's folder is importable while it loads, so a
+    # spec file may import its sibling (a seeded variant of the spec next to it).
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         loader_spec.loader.exec_module(module)
     except Exception as exc:
         raise SpecError(f"{path} raised on import: {type(exc).__name__}: {exc}") from None
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
     classes = [c for c in vars(module).values()
                if inspect.isclass(c) and issubclass(c, Spec) and c is not Spec
                and c.__module__ == mod_name]
