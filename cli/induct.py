@@ -29,7 +29,7 @@ from agree.protocols import registry
 from agree.spec import Spec, SpecError
 from agree.traces.explain import explain
 from agree.traces.text import diff_views, render_text, render_view
-from agree.traces.trace import to_json
+from agree.traces.trace import encode_value, to_json
 
 __all__ = ["FILE_FLAGS", "add_flags", "run_induct"]
 
@@ -205,11 +205,11 @@ def _verdict(result: InductionResult) -> str:
 
 
 def result_json(result: InductionResult, ref: str) -> dict[str, Any]:
-    """The result as JSON (states as their Python repr, traces as trace documents)."""
+    """The result as JSON (states and traces encoded as in trace files)."""
     def cti(c: CTI) -> dict[str, Any]:
         return {"kind": c.kind, "obligation": c.title, "action": c.action,
-                "conjunct": c.conjunct, "step": c.label, "pre": repr(c.pre),
-                "post": None if c.post is None else repr(c.post), "edits": c.edits,
+                "conjunct": c.conjunct, "step": c.label, "pre": encode_value(c.pre),
+                "post": None if c.post is None else encode_value(c.post), "edits": c.edits,
                 "shrunk": c.shrunk, "found": c.found, "reachable": c.reachable,
                 "trace": to_json(c.trace) if c.trace is not None else None}
     w = result.witness

@@ -378,7 +378,8 @@ def _hypothesis(run: _Run, seeds: list[Any]) -> None:
             bucket = run.kept[cti.key]
             bucket[:] = [cti, *(c for c in bucket if c is not cti)]
             cti.shrunk = True
-            if run.budget.first:
+            if run.budget.first:  # the shrunk one only, not others met while shrinking
                 run.result.stopped = "the first counterexample (--first)"
+                run.kept = {cti.key: bucket}
                 return
         known.update(run.kept)
