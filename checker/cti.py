@@ -44,7 +44,7 @@ class Reached:
         return f"unknown (explicit search stopped: {self.stopped}, {self.distinct:,} states)"
 
 
-def reachable_states(spec: Spec[Any], targets: Mapping[Hashable, Collection[Any]],
+def reachable_states(spec: Spec[Any], targets: Mapping[Any, Collection[Any]],
                      budget: float) -> Reached:
     """One breadth-first search of ``spec`` (``budget`` seconds) for every target set:
     for each key, a shortest trace to a state of its set, if one is reachable."""

@@ -23,7 +23,6 @@ sampled run finds CTIs or says how many ``Inv``-states it tried, never more.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,6 +47,8 @@ __all__ = [
 ]
 
 Strategy = Literal["exhaustive", "mutation", "hypothesis"]
+#: What a CTI breaks: (kind, action label, conjunct); one is shown per key.
+CTIKey = tuple[str, str | None, str]
 STRATEGIES: tuple[str, ...] = ("exhaustive", "mutation", "hypothesis")
 #: Spaces up to this many states are enumerated (2PC with 3 RMs: 49,152).
 EXHAUSTIVE_LIMIT = 1_000_000
@@ -84,7 +85,7 @@ class CTI:
     shrunk: bool = False
 
     @property
-    def key(self) -> tuple[str, str | None, str]:
+    def key(self) -> CTIKey:
         return (self.kind, self.action, self.conjunct)
 
     @property
@@ -132,7 +133,7 @@ class InductionResult:
     witness: ReachableCTI | None = None
     #: Per (kind, action, conjunct), the pre-states kept (the classifier searches for
     #: a reachable one among them).
-    candidates_of: dict[Hashable, list[CTI]] = field(default_factory=dict, repr=False)
+    candidates_of: dict[CTIKey, list[CTI]] = field(default_factory=dict, repr=False)
 
     @property
     def verdict(self) -> Literal["inductive", "counterexample", "none found"]:
@@ -181,8 +182,8 @@ class _Run:
         self.spec, self.inv, self.budget, self.result = spec, inv, budget, result
         self.deadline = time.monotonic() + budget.seconds
         self.seen: set[Any] = set()
-        self.kept: dict[Hashable, list[CTI]] = {}
-        self.counts: dict[Hashable, int] = {}
+        self.kept: dict[CTIKey, list[CTI]] = {}
+        self.counts: dict[CTIKey, int] = {}
         #: The CTIs of each Inv-state that has some (so that asking again, as
         #: Hypothesis does when it shrinks, gives the same answer).
         self.of_state: dict[Any, list[CTI]] = {}
@@ -351,7 +352,7 @@ def _hypothesis(run: _Run, seeds: list[Any]) -> None:
         return
     space = run.inv.space
     run.raising = False
-    known: set[Hashable] = set(run.kept)
+    known: set[CTIKey] = set(run.kept)
 
     def test(data: Any) -> None:
         ch = DrawChooser(data)
