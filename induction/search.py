@@ -345,9 +345,9 @@ def _mutation(run: _Run, seeds: list[Any]) -> None:
 
 def _hypothesis(run: _Run, seeds: list[Any]) -> None:
     """Hypothesis draws a seed (shrinking toward the first, an initial state), a number
-    of edits (toward none) and each edit's choices. A CTI of a kind not known when the
-    run began fails the test, so Hypothesis shrinks it, and the shrunk one leads its
-    bucket. Runs of ``CHUNK`` examples repeat, reseeded, until the budget is spent."""
+    of edits (toward none) and each edit's choices. A CTI of a kind not yet shrunk fails
+    the test, so Hypothesis shrinks it, and the shrunk one leads its bucket (kinds met
+    on the way fail a later run, and are shrunk then). Runs of ``CHUNK`` examples repeat, reseeded, until the budget is spent."""
     if not seeds:
         return
     space = run.inv.space
@@ -383,4 +383,3 @@ def _hypothesis(run: _Run, seeds: list[Any]) -> None:
                 run.result.stopped = "the first counterexample (--first)"
                 run.kept = {cti.key: bucket}
                 return
-        known.update(run.kept)
