@@ -260,10 +260,6 @@ class _Run:
         return found
 
 
-def _conjunct(inv: Invariant, name: str) -> Any:
-    return next(c for c in inv.conjuncts if c.name == name)
-
-
 def induct(spec: Spec[Any], inv: Invariant, *, strategy: str = "auto",
            budget: Budget = Budget(), exhaustive_limit: int = EXHAUSTIVE_LIMIT,
            ) -> InductionResult:
