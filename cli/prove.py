@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from agree.cli import induct as induct_cli
 from agree.cli.check import parse_spec_params
-from agree.cli.common import require_positive
+from agree.cli.common import UsageError, require_positive
 from agree.protocols import registry
 from agree.protocols.bundle import resolve_ref
 from agree.spec import Property, Spec, SpecError
@@ -38,12 +39,16 @@ def register(sub: Any) -> None:
         "invariant holds initially, is preserved by every action, and implies the safety "
         "properties, for unbounded ballots and arbitrary values. A counterexample to "
         "induction is printed as explicit states and classified (is its pre-state "
-        "reachable?). Exit 0 proved, 1 counterexample, 2 bad input, 4 unknown.")
-    p.add_argument("spec", metavar="SPEC", help="paxos, or a Paxos variant from `agree list`")
+        "reachable?). Exit 0 proved, 1 counterexample, 2 bad input, 4 unknown. "
+        "SPEC may also be a file, FILE.py[:Class], declaring a state space and inductive "
+        "conjuncts: its invariant is checked by trying states of the space, without Z3 "
+        "(spec parameters are flags; exit 0 none found, 1 counterexample, 2 bad input).")
+    p.add_argument("spec", metavar="SPEC", help="paxos, or a Paxos variant from `agree list`, "
+                   "or FILE.py")
     p.add_argument("--acceptors", default=None, metavar="N|any",
                    help="Paxos: number of acceptors (quorums: majorities), or 'any' "
                    "(quorums: any sets that pairwise intersect); default 3")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="Z3 timeout per obligation in seconds (default 120)")
     p.add_argument("--action", action="append", metavar="LABEL",
                    help="check only the obligations of this action (repeatable)")
@@ -57,7 +62,8 @@ def register(sub: Any) -> None:
                    help="Raft: the whole invariant (election safety and log matching), or "
                    "only its election part; default all")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(handler=run_prove)
+    induct_cli.add_flags(p)
+    p.set_defaults(handler=run_prove, accepts_extra=True)
 
     p = sub.add_parser(
         "bmc", help="symbolic bounded model checking with Z3",
@@ -110,6 +116,17 @@ def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
 
 
 def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
+    if registry.is_file(args.spec):
+        return induct_cli.run_induct(args, extra)
+    if extra:
+        raise UsageError(f"agree prove: unrecognized arguments: {' '.join(extra)}")
+    own_file = [f"--{f.replace('_', '-')}" for f in induct_cli.FILE_FLAGS
+                if getattr(args, f) is not None]
+    if own_file:
+        raise SpecError(f"{', '.join(own_file)} applies to a spec file (agree prove "
+                        "FILE.py), not to a registered spec")
+    if args.timeout is None:
+        args.timeout = 120.0
     entry = registry.get(args.spec)  # unknown names: a clear error
     driver = _driver(entry)
     # A flag of another protocol is a mistake, not something to ignore: `prove raft

@@ -1,8 +1,11 @@
-"""Two-phase commit (Lamport's TwoPhase.tla) on agree's public API: `agree check THIS_FILE`."""
+"""Two-phase commit (Lamport's TwoPhase.tla) on agree's public API: `agree check THIS_FILE`.
+
+`agree prove THIS_FILE` checks that the invariant declared at the end is inductive."""
 from collections.abc import Iterator
 from typing import ClassVar, NamedTuple
 
 from agree import Spec, action, invariant, sometimes
+from agree.spec import StateSpace, one_of, states, subset_of, tuple_of
 
 
 class TPState(NamedTuple):
@@ -76,3 +79,35 @@ class TwoPhaseCommit(Spec[TPState]):
     @sometimes
     def all_committed(self, s: TPState) -> bool:
         return all(x == "committed" for x in s.rm_state)
+
+    # -- an inductive invariant (`agree prove`): TPTypeOK as a set, and the conjuncts --
+    def state_space(self) -> StateSpace:
+        return states(TPState, rm_state=tuple_of(self.rms, one_of(RM_STATES)),
+                      tm_state=one_of(("init", "committed", "aborted")),
+                      tm_prepared=subset_of(self.rm),
+                      msgs=subset_of([*(("Prepared", r) for r in self.rm), "Commit", "Abort"]))
+
+    @invariant
+    def prepared_sent(self, s: TPState) -> bool:
+        """An RM is prepared iff working no more, and it sent Prepared; so did the TM's."""
+        return (all((x == "prepared") <= (("Prepared", r) in s.msgs) and (x == "working") <=
+                    (("Prepared", r) not in s.msgs) for r, x in enumerate(s.rm_state))
+                and all(("Prepared", r) in s.msgs for r in s.tm_prepared))
+
+    @invariant
+    def decision_sent(self, s: TPState) -> bool:
+        """Commit (Abort) is sent iff the TM committed (aborted); it commits all prepared."""
+        return (("Commit" in s.msgs) == (s.tm_state == "committed") and ("Abort" in s.msgs)
+                == (s.tm_state == "aborted") and (s.tm_state != "committed"
+                                                  or len(s.tm_prepared) == self.rms))
+
+    @invariant
+    def decision_followed(self, s: TPState) -> bool:
+        """An RM commits only on Commit; aborts on Abort, or before it sent Prepared."""
+        return all((x != "committed" or "Commit" in s.msgs) and (x != "aborted" or "Abort"
+                   in s.msgs or ("Prepared", r) not in s.msgs) for r, x in enumerate(s.rm_state))
+
+    inductive = ("consistent", "prepared_sent", "decision_sent", "decision_followed")
+
+
+RM_STATES = ("working", "prepared", "committed", "aborted")

@@ -21,9 +21,21 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any, ClassVar, NamedTuple
 
-from agree.spec import Spec, SpecError, action, indexed, per_state
+from agree.spec import (
+    Spec,
+    SpecError,
+    StateSpace,
+    action,
+    indexed,
+    one_of,
+    per_state,
+    states,
+    subset_of,
+    tuple_of,
+)
 
-__all__ = ["M1a", "M1b", "M2a", "M2b", "Message", "Paxos", "PaxosState", "show_value"]
+__all__ = ["M1a", "M1b", "M2a", "M2b", "Message", "Paxos", "PaxosState", "message_universe",
+           "show_value"]
 
 NONE = None  # Paxos.tla's None: "an unspecified value that is not a ballot number"
 
@@ -92,6 +104,17 @@ class PaxosState(NamedTuple):
 def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
     """``[t EXCEPT ![i] = v]``."""
     return (*t[:i], v, *t[i + 1 :])
+
+
+def message_universe(acceptors: int, values: int, max_ballot: int) -> tuple[Message, ...]:
+    """Paxos.tla's Message set for the constants: every well-typed message, by kind then
+    ballot."""
+    accs, vals, bals = range(acceptors), range(values), range(max_ballot + 1)
+    reports = [(-1, None), *((b, v) for b in bals for v in vals)]
+    return (*(M1a(b) for b in bals),
+            *(M1b(a, b, mb, mv) for b in bals for a in accs for (mb, mv) in reports),
+            *(M2a(b, v) for b in bals for v in vals),
+            *(M2b(a, b, v) for b in bals for a in accs for v in vals))
 
 
 def majorities(n: int) -> tuple[frozenset[int], ...]:
@@ -216,6 +239,16 @@ class Paxos(Spec[PaxosState]):
             return s  # a repeated vote changes nothing: a stutter, the state itself
         return self.step(s, max_bal=put(s.max_bal, a, m.bal), max_vbal=put(s.max_vbal, a, m.bal),
                          max_val=put(s.max_val, a, m.val), msgs=s.msgs | {vote})
+
+    # -- TypeOK as a set (for `agree prove` of a spec file: agree.induction) ---
+
+    def state_space(self) -> StateSpace:
+        """Paxos.tla's TypeOK: ballots in Ballot \\cup {-1}, values in Value \\cup {None},
+        msgs a subset of Message."""
+        n, ballots = self.acceptors_n, one_of(sorted(self.typed_ballots))
+        return states(PaxosState, max_bal=tuple_of(n, ballots), max_vbal=tuple_of(n, ballots),
+                      max_val=tuple_of(n, one_of((NONE, *self.values))),
+                      msgs=subset_of(message_universe(n, self.values_n, self.max_ballot)))
 
     # -- symmetry and reading ----------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState
+from agree.models.paxos import M1b, Paxos, PaxosState, message_universe
 from agree.properties import paxos_witness as why
 from agree.properties.paxos_witness import Vote
 from agree.spec import Property, Witness, invariant, per_state, property_of, sometimes
@@ -81,14 +81,7 @@ def chosen(spec: Paxos, s: PaxosState) -> frozenset[int]:
 @lru_cache(maxsize=16)
 def _universe(acceptors: int, values: int, max_ballot: int) -> frozenset[Any]:
     """Every well-typed message (Paxos.tla's Message set) for the constants."""
-    accs, vals, bals = range(acceptors), range(values), range(max_ballot + 1)
-    reports = [(-1, None), *((b, v) for b in bals for v in vals)]
-    return frozenset([
-        *(M1a(b) for b in bals),
-        *(M1b(a, b, mb, mv) for a in accs for b in bals for (mb, mv) in reports),
-        *(M2a(b, v) for b in bals for v in vals),
-        *(M2b(a, b, v) for a in accs for b in bals for v in vals),
-    ])
+    return frozenset(message_universe(acceptors, values, max_ballot))
 
 
 @invariant

@@ -20,7 +20,7 @@ from agree.protocols.catalog import LISTING_ORDER, PROTOCOLS
 from agree.spec import Property, Spec, SpecError
 
 __all__ = ["Protocol", "SpecEntry", "ZooVariant", "build", "coerce_params", "entries", "find",
-           "get", "listed", "load", "load_user_spec", "lookup", "protocols", "resolve"]
+           "get", "is_file", "listed", "load", "load_user_spec", "lookup", "protocols", "resolve"]
 
 
 def protocols() -> tuple[Protocol, ...]:
@@ -65,7 +65,7 @@ def find(name: str) -> SpecEntry | None:
 def lookup(name: str) -> SpecEntry:
     """The entry of a registered name, or the bundle of a user's ``FILE.py[:Class]``
     (its spec class and ``PROPERTIES``; no defaults, no symbolic side)."""
-    if _is_file(name):
+    if is_file(name):
         cls, props = load_user_spec(name)
         return SpecEntry(Protocol(cls.name or cls.__name__, cls, props, summary=""))
     return get(name)
@@ -118,7 +118,8 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[P
     return spec, (*spec.declared_properties(), *props)
 
 
-def _is_file(name: str) -> bool:
+def is_file(name: str) -> bool:
+    """Whether a spec reference names a file (``FILE.py[:Class]``), not a registered spec."""
     return name.endswith(".py") or ".py:" in name
 
 
@@ -135,10 +136,17 @@ def load_user_spec(ref: str) -> tuple[type[Spec[Any]], tuple[Property, ...]]:
         raise SpecError(f"cannot load {path} as Python")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[mod_name] = module
+    # As `python FILE.py` would: the file's folder is importable while it loads, so a
+    # spec file may import its sibling (a seeded variant of the spec next to it).
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         loader_spec.loader.exec_module(module)
     except Exception as exc:
         raise SpecError(f"{path} raised on import: {type(exc).__name__}: {exc}") from None
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
     classes = [c for c in vars(module).values()
                if inspect.isclass(c) and issubclass(c, Spec) and c is not Spec
                and c.__module__ == mod_name]

@@ -54,6 +54,7 @@ from agree.spec.properties import (
     property_of,
     sometimes,
 )
+from agree.spec.space import StateSpace, one_of, states, subset_of, tuple_of
 from agree.spec.witness import Fact, Witness
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "PropertyKind",
     "Spec",
     "SpecError",
+    "StateSpace",
     "Transition",
     "Witness",
     "action",
@@ -74,10 +76,14 @@ __all__ = [
     "indexed",
     "invariant",
     "leads_to",
+    "one_of",
     "per_state",
     "property_of",
     "replace",
     "sometimes",
+    "states",
+    "subset_of",
+    "tuple_of",
 ]
 
 S = TypeVar("S")
@@ -244,7 +250,8 @@ class Spec(Generic[S]):
     text in ``param_help``), implement ``init``, and declare actions with
     :func:`action`. Optional: ``constraint`` (TLC's state constraint),
     ``symmetry`` (names of interchangeable id domains) with ``permute``,
-    ``names`` (display prefixes of id domains) and ``view`` (how a state reads).
+    ``names`` (display prefixes of id domains), ``view`` (how a state reads), and
+    for ``agree prove FILE.py`` a ``state_space`` with ``inductive`` conjuncts.
 
     Actions build their next state with :meth:`step`, which also applies the
     history variables declared with :func:`history`. An action that changes nothing
@@ -265,6 +272,11 @@ class Spec(Generic[S]):
     #: Action labels under weak fairness, each binding of its parameters separately
     #: (TLA+'s ``\\A p: WF_vars(A(p))``); used only by liveness checking.
     weak_fairness: ClassVar[tuple[str, ...]] = ()
+    #: The conjuncts of an inductive invariant, for ``agree prove FILE.py``
+    #: (agree.induction): each the name of an invariant declared on the spec or in
+    #: its file's ``PROPERTIES``, or an invariant itself (a decorated function or a
+    #: :class:`Property`). Checked against the space :meth:`state_space` declares.
+    inductive: ClassVar[tuple[Any, ...]] = ()
     #: The methods declared with @action, in declaration order.
     _action_attrs: ClassVar[tuple[str, ...]] = ()
     #: The history variables declared with @history: (variable, method name).
@@ -401,6 +413,12 @@ class Spec(Generic[S]):
             raise raised.exc from None
         for ai, args, nxt in steps:
             yield Transition(acts[ai], args, nxt)
+
+    def state_space(self) -> StateSpace | None:
+        """TLA+'s ``TypeOK`` as a finite set (agree.spec.space: :func:`states` of
+        :func:`one_of`, :func:`tuple_of`, :func:`subset_of`), for checking that the
+        ``inductive`` conjuncts are inductive; None (the default): not declared."""
+        return None
 
     def constraint(self, state: S) -> bool:
         """TLC's state constraint: successors outside it are not explored."""

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import z3  # type: ignore[import-untyped]
 
+from agree.checker.cti import reachable_cti
 from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
@@ -320,22 +321,6 @@ def _find_witness(cti: CTI, names: list[str], twins: dict[str, Property],
     specs = [cti.spec]
     if fallback is not None and fallback.param_values() != cti.spec.param_values():
         specs.append(fallback)
-    stopped: list[str] = []
-    for spec in specs:
-        res = check(spec, props, time_limit=budget)
-        if res.violations:
-            v = res.violations[0]
-            states = v.trace.states if v.trace is not None else []
-            if len(states) < 2 or not all(p.holds(spec, states[-2]) for p in props):
-                # Init breaks it, or (TLC semantics) a pruned state was reached
-                # through a broken one: not a CTI; say what was seen.
-                stopped.append(f"{v.property} fails after {len(states) - 1} steps, but "
-                               "not from a state satisfying the invariant")
-                continue
-            cti.witness_status, cti.witness, cti.witness_spec = "found", v.trace, spec
-            cti.witness_conjunct = v.property
-            return
-        if not res.complete:
-            stopped.append(f"explicit search stopped: {res.stopped} after "
-                           f"{res.distinct:,} states")
-    cti.witness_status = "holds" if not stopped else "unknown (" + "; ".join(stopped) + ")"
+    found = reachable_cti(specs, props, budget)
+    cti.witness_status, cti.witness, cti.witness_spec = found.status, found.trace, found.spec
+    cti.witness_conjunct = found.conjunct

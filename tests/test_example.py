@@ -28,7 +28,7 @@ def test_a_broken_two_phase_commit_is_caught() -> None:
                 return None
             return s._replace(tm_state="committed", msgs=s.msgs | {"Commit"})
 
-    result = check(Hasty(rms=2))
+    result = check(Hasty(rms=2), only=["consistent"])  # not the inductive invariant's lemmas
     violation = result.violation("consistent")
     assert violation is not None and violation.trace is not None
     assert [s.action for s in violation.trace.steps] == ["TmCommit", "RmChooseToAbort",
@@ -38,4 +38,4 @@ def test_a_broken_two_phase_commit_is_caught() -> None:
 def test_the_example_runs_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLE), "--rms", "2", "--quiet"]) == 0
     assert "All properties hold." in capsys.readouterr().out
-    assert sum(1 for _ in EXAMPLE.open()) < 80
+    assert sum(1 for _ in EXAMPLE.open()) < 120  # its inductive invariant included
