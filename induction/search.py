@@ -343,7 +343,8 @@ def _hypothesis(run: _Run, seeds: list[Any]) -> None:
     """Hypothesis draws a seed (shrinking toward the first, an initial state), a number
     of edits (toward none) and each edit's choices. A CTI of a kind not yet shrunk fails
     the test, so Hypothesis shrinks it, and the shrunk one leads its bucket (kinds met
-    on the way fail a later run, and are shrunk then). Runs of ``CHUNK`` examples repeat, reseeded, until the budget is spent."""
+    on the way fail a later run, and are shrunk then). Runs of ``CHUNK`` examples repeat,
+    reseeded, until the budget is spent."""
     if not seeds:
         return
     space = run.inv.space
