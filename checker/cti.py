@@ -22,7 +22,17 @@ from agree.checker.run import check
 from agree.spec import Property, Spec
 from agree.traces.trace import Trace
 
-__all__ = ["ReachableCTI", "Reached", "reachable_cti", "reachable_states"]
+__all__ = ["ReachableCTI", "Reached", "obligation_title", "reachable_cti", "reachable_states"]
+
+
+def obligation_title(kind: str, action: str | None, conjunct: str) -> str:
+    """How an induction obligation reads, for Z3's and the explicit checker's alike:
+    ``Init => C``, ``Inv => C`` (safety) or ``Inv /\\ Action => C'``."""
+    if kind == "init":
+        return f"Init => {conjunct}"
+    if kind == "safety":
+        return f"Inv => {conjunct}"
+    return f"Inv /\\ {action} => {conjunct}'"
 
 
 @dataclass

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from agree.checker.cti import ReachableCTI
+from agree.checker.cti import ReachableCTI, obligation_title
 from agree.induction.conjuncts import SPACE, Invariant
 from agree.induction.sample import MAX_EDITS, DrawChooser, RandomChooser, edit, walk_seeds
 from agree.spec import Spec, SpecError
@@ -90,11 +90,7 @@ class CTI:
 
     @property
     def title(self) -> str:
-        if self.kind == "init":
-            return f"Init => {self.conjunct}"
-        if self.kind == "safety":
-            return f"Inv => {self.conjunct}"
-        return f"Inv /\\ {self.action} => {self.conjunct}'"
+        return obligation_title(self.kind, self.action, self.conjunct)
 
 
 @dataclass(frozen=True)

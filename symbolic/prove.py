@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import z3  # type: ignore[import-untyped]
 
-from agree.checker.cti import reachable_cti
+from agree.checker.cti import obligation_title, reachable_cti
 from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
@@ -81,11 +81,7 @@ class Obligation:
 
     @property
     def title(self) -> str:
-        if self.kind == "init":
-            return f"Init => {self.conjunct}"
-        if self.kind == "safety":
-            return f"Inv => {self.conjunct}"
-        return f"Inv /\\ {self.action} => {self.conjunct}'"
+        return obligation_title(self.kind, self.action, self.conjunct)
 
 
 @dataclass
