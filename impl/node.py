@@ -41,6 +41,9 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-ticks", type=int, default=5, help="heartbeat period in ticks")
     p.add_argument("--max-batch", type=int, default=64,
                    help="most entries per AppendEntries (default 64)")
+    p.add_argument("--snapshot-every", type=int, default=10_000, metavar="N",
+                   help="snapshot the state machine and compact the log every N applied "
+                   "entries (default 10000; 0: never)")
     p.add_argument("--event-log", metavar="FILE",
                    help="append the protocol's steps as JSON lines (raft.tla action names)")
     p.add_argument("--seed", type=int, help="seed of the election-timeout randomness")
@@ -65,6 +68,8 @@ def serve_node(args: argparse.Namespace) -> int:
                              "(one per --peers address)")
     if args.tick_ms <= 0:
         raise NodeUsageError("--tick-ms must be positive")
+    if args.snapshot_every < 0:
+        raise NodeUsageError("--snapshot-every must be >= 0 (0: never)")
     try:
         config = Config(args.election_ticks, args.heartbeat_ticks, args.max_batch)
     except ValueError as exc:
@@ -72,7 +77,7 @@ def serve_node(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"node{args.id} %(levelname)s %(message)s")
     opts = ServerOptions(args.id, peers, args.data, args.bind, args.tick_ms, config,
-                         args.event_log, args.seed)
+                         args.event_log, args.seed, snapshot_every=args.snapshot_every)
     try:
         server = KVServer(opts)
     except (StorageError, OSError) as exc:

@@ -6,6 +6,10 @@ machine and answering the clients that waited for them. Proposals that arrive
 together share one transaction (the flush is scheduled once per loop turn).
 Every read and write goes through the log, so reads are linearizable; a request
 to a follower is answered with a redirect to the leader it knows of.
+Every `snapshot_every` applied entries the node snapshots the KV state machine and
+compacts its log behind it (impl/raft/snapshot.py), in the same loop turn as the
+apply; it restarts from its snapshot, and a leader sends InstallSnapshot to a
+follower that needs an entry it compacted.
 If a Ready cannot be persisted (disk full, I/O error) the node fail-stops: it
 sends and acknowledges nothing more, logs one line saying why, and stops;
 `failure` holds that line and `wait_stopped()` returns once it has stopped.
@@ -28,6 +32,7 @@ from agree.eventlog import EventLogWriter
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
+from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.storage import SQLiteStorage, StorageError
 from agree.impl.wire import (
     CodecError,
@@ -55,6 +60,9 @@ class ServerOptions:
     event_log: str | None = None
     seed: int | None = None
     request_timeout: float = 5.0
+    snapshot_every: int = 10_000
+    """snapshot the state machine and compact the log every this many applied entries
+    (0: never)"""
 
 
 def event_args(event: Event) -> dict[str, Any]:
@@ -87,12 +95,21 @@ class KVServer:
         self.storage = SQLiteStorage(os.path.join(opts.data_dir, f"node{self.id}.db"),
                                      self.id, n)
         hard_state, entries = self.storage.load()
+        snapshot = self.storage.load_snapshot()
+        self.kv = KVStateMachine()
+        if snapshot is not None:
+            try:
+                self.kv.restore(snapshot.data)
+            except ValueError as exc:
+                self.storage.close()
+                raise StorageError(f"{self.storage.path}: {exc}; the database is corrupt "
+                                   "(move it away to start this server empty)") from None
         seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(8), "big")
         config = opts.config
         if opts.event_log and not config.trace:
             config = dataclasses.replace(config, trace=True)
-        self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries)
-        self.kv = KVStateMachine()
+        self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries,
+                             snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
         self._flush_pending = False
@@ -199,6 +216,8 @@ class KVServer:
                 return
         for m in ready.messages:
             self.links[m.dest].send(encode_message(m))
+        if ready.snapshot is not None:  # a leader's, persisted above
+            self.kv.restore(ready.snapshot.data)
         for index, entry in ready.committed:
             result = self.kv.apply(index, entry.value)
             waiter = self._waiters.pop(index, None)
@@ -208,6 +227,17 @@ class KVServer:
                                self._retry("entry lost to a new leader"))
         if self.core.role is not Role.LEADER and self._waiters:
             self._fail_waiters("leadership lost")
+        if snapshot_due(self.kv.last_applied, self.core.snapshot, self.opts.snapshot_every):
+            self._take_snapshot()
+
+    def _take_snapshot(self) -> None:
+        """Snapshot the KV state and compact the log behind it, durably (one transaction:
+        a crash leaves the whole log or the snapshot); fail-stop if it cannot be saved."""
+        snapshot = self.core.compact(self.kv.last_applied, self.kv.snapshot())
+        try:
+            self.storage.compact(snapshot)
+        except StorageError as exc:
+            self._fail_stop(f"{exc}; restart it once the disk has room")
 
     def _log_events(self, ready: Ready) -> None:
         """The Ready's events, then the State line (agree.eventlog: the same writer as
@@ -302,6 +332,7 @@ class KVServer:
         c = self.core
         return {"ok": True, "node": self.id, "role": c.role.value, "term": c.current_term,
                 "commit_index": c.commit_index, "last_index": c.last_index,
+                "snapshot_index": c.first_index - 1,
                 "last_applied": self.kv.last_applied, "leader": self._address_of(c.leader_hint)}
 
     def _address_of(self, node: int | None) -> str | None:

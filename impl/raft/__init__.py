@@ -8,11 +8,13 @@ from agree.impl.raft.messages import (
     Entry,
     Event,
     HardState,
+    InstallSnapshotRequest,
     Message,
     Ready,
     RequestVoteRequest,
     RequestVoteResponse,
     Role,
+    Snapshot,
 )
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "Entry",
     "Event",
     "HardState",
+    "InstallSnapshotRequest",
     "Message",
     "NotLeader",
     "RaftCore",
@@ -31,4 +34,5 @@ __all__ = [
     "RequestVoteRequest",
     "RequestVoteResponse",
     "Role",
+    "Snapshot",
 ]
