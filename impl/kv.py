@@ -90,6 +90,10 @@ class KVStateMachine:
             return {"ok": True, "value": cmd.get("value")}
         return {"ok": False, "value": old}
 
+    def sessions(self) -> dict[str, int]:
+        """Each client's last applied sequence number."""
+        return {client: seq for client, (seq, _) in self._sessions.items()}
+
     def snapshot(self) -> bytes:
         """The state machine as bytes (canonical JSON): the map, the client sessions and
         the index applied last, so that `restore` gives back an equal machine."""
