@@ -48,6 +48,7 @@ __all__ = [
     "PIPELINED_NEXT_INDEX",
     "REPLIES_WITHOUT_TERM",
     "SELF_VOTE_AT_TIMEOUT",
+    "SNAPSHOT_PREFIX",
     "UNCAPPED_COMMIT_INDEX",
     "Deviation",
     "expand",
@@ -65,6 +66,7 @@ SELF_VOTE_AT_TIMEOUT = "self_vote_at_timeout"
 MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
+SNAPSHOT_PREFIX = "snapshot_prefix"
 
 DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
                             MONOTONIC_COMMIT_INDEX)
@@ -223,6 +225,32 @@ def fast_backup(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[Raf
     for k in range(1, len(prev.log[i]) + 2):
         yield t.state._replace(next_index=put(t.state.next_index, i,
                                               put(t.state.next_index[i], j, k)))
+
+
+@_deviation(SNAPSHOT_PREFIX, "AppendEntries")
+def snapshot_prefix(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[RaftState]:
+    """**Snapshots, as the log prefix they replace.** A leader that compacted its log up
+    to a committed index ``s`` (Raft thesis ch. 5) sends a follower that needs an entry
+    at or below ``s`` its snapshot (InstallSnapshot): mapped onto the AppendEntries of
+    the whole prefix it replaces (``prev_log_index`` 0, the entries 1..s, commit index
+    ``s``), which the follower handles as raft.tla does (one entry per step, its log
+    becoming the prefix, or keeping what follows it if that agrees). While the snapshot
+    is in flight, the leader's heartbeat names ``s`` as ``prev_log_index`` and carries no
+    entries. raft.tla sends from ``next_index`` instead; these start at index 1 or ``s``,
+    for any ``s`` up to the leader's commit index. A compacted log is otherwise mapped
+    onto the whole log (the snapshot's committed prefix, then the entries kept)."""
+    m = _added(prev, t.state)
+    i = t.args[0]
+    lg = prev.log[i]
+    for s in range(1, prev.commit_index[i] + 1):
+        commit = spec.commit_to_send(prev, i, s)
+        for m2 in (m._replace(mprev_log_index=0, mprev_log_term=0, mentries=lg[:s],
+                              mcommit_index=commit),
+                   m._replace(mprev_log_index=s, mprev_log_term=lg[s - 1].term, mentries=(),
+                              mcommit_index=commit)):
+            if m2 != m:
+                yield t.state._replace(messages=without_message(m, with_message(
+                    m2, t.state.messages)))
 
 
 @_deviation(MONOTONIC_MATCH_INDEX, "HandleAppendEntriesResponse")

@@ -8,8 +8,8 @@ spec variable       implementation (``core = sim.nodes[i].core``)
 current_term[i]     ``core.current_term``; while i is down: the stored hard state
 state[i]            ``core.role.value``; down: Follower
 voted_for[i]        ``core.voted_for``; down: the stored hard state
-log[i]              ``core.log``, values decoded by :class:`ValueCodec`; down: the
-                    stored log
+log[i]              the snapshot's prefix, then ``core.log``, values decoded by
+                    :class:`ValueCodec`; down: the stored snapshot and log
 commit_index[i]     ``core.commit_index``; down: 0
 votes_responded[i]  ``core.votes_responded``; down: {}
 votes_granted[i]    ``core.votes_granted``; down: {}
@@ -41,11 +41,22 @@ variant) that sends exactly it; a HandleAppendEntriesResponse event names the
 next_index the leader took, and a failure reply's fast_backup variant must take that
 one (a late reply's: the one it had). The rejection's hint fields are not raft.tla's
 and are left out of the mapped message.
+
+Snapshots (impl/raft/snapshot.py) are mapped onto the log prefix they replace: a
+snapshot at index s stands for the s entries committed at 1..s (the ones the nodes
+applied there, ``Simulator.applied_at``; State Machine Safety is checked on every
+apply), so compaction changes nothing the spec sees (a stutter). An
+InstallSnapshotRequest in flight is the AppendEntries of that prefix (prev_log_index
+0, commit index s): the leader sending it is the catalogue's snapshot_prefix variant
+of AppendEntries, and the follower installing it the raft.tla steps of handling that
+request, as many as it takes (one per entry appended or removed, then the reply). A
+server restarts with its snapshot's entries committed: the catalogue's
+persisted_commit_index (a crashed server is mapped with that commit index).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -53,6 +64,8 @@ from agree.conformance.deviations import (
     BATCHED_ENTRIES,
     FAST_BACKUP,
     MONOTONIC_MATCH_INDEX,
+    PERSISTED_COMMIT_INDEX,
+    SNAPSHOT_PREFIX,
     expand,
     kept_commit_index,
     resolve,
@@ -63,10 +76,12 @@ from agree.impl.raft import (
     AppendEntriesResponse,
     Entry,
     Event,
+    InstallSnapshotRequest,
     Message,
     RaftCore,
     RequestVoteRequest,
     RequestVoteResponse,
+    Snapshot,
 )
 from agree.impl.sim import Simulator
 from agree.models import raft_types as rt
@@ -89,7 +104,8 @@ __all__ = [
 Projection = tuple[Any, ...]
 
 #: The declared deviations impl/raft's recovery takes (besides keep_commit_index).
-ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX)
+ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX, SNAPSHOT_PREFIX,
+                      PERSISTED_COMMIT_INDEX)
 
 #: Implementation event -> the raft.tla action it is a step of.
 EVENT_ACTION: dict[str, str] = {
@@ -109,6 +125,9 @@ EVENT_ACTION: dict[str, str] = {
     "NoConflictAppendEntriesRequest": "HandleAppendEntriesRequest",
     "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
     "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
+    "SendSnapshot": "AppendEntries",
+    "InstallSnapshot": "HandleAppendEntriesRequest",
+    "RejectInstallSnapshot": "HandleAppendEntriesRequest",
     # written by other implementations (agree.eventlog), never by impl/raft
     "Restart": "Restart",
     "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
@@ -145,8 +164,19 @@ def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
     return tuple(rt.Entry(e.term, codec.decode(e.value)) for e in log)
 
 
-def message_key(codec: ValueCodec, m: Message) -> tuple[Any, ...]:
-    """An implementation message as the spec message it is, without the proof-only mlog."""
+#: The committed entries 1..s a snapshot at index s replaces.
+Prefix = Callable[[int], Sequence[Entry]]
+
+
+def message_key(codec: ValueCodec, m: Message, prefix: Prefix | None = None,
+                ) -> tuple[Any, ...]:
+    """An implementation message as the spec message it is, without the proof-only mlog
+    (an InstallSnapshotRequest: the AppendEntries of the prefix, which `prefix` gives)."""
+    if isinstance(m, InstallSnapshotRequest):
+        if prefix is None:
+            raise ValueError("an InstallSnapshotRequest maps only with its log prefix")
+        s = m.last_included_index
+        return (rt.AEREQ, m.term, 0, 0, _entries(codec, prefix(s)), s, m.source, m.dest)
     if isinstance(m, RequestVoteRequest):
         return (rt.RVREQ, m.term, m.last_log_term, m.last_log_index, m.source, m.dest)
     if isinstance(m, RequestVoteResponse):
@@ -236,26 +266,47 @@ class RaftMapping:
                                history=True, max_term=99, max_log=99, max_messages=999)
         self.codec = ValueCodec()
         self.deviations = resolve(ADAPTER_DEVIATIONS)
+        #: the entry committed at each index (the simulator's applied_at, shared)
+        self.committed: dict[int, Entry] = {}
 
-    def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[
-            Any, ...]:
+    def prefix(self, s: int) -> list[Entry]:
+        """The entries 1..s a snapshot at index s replaces: those committed there."""
+        missing = [k for k in range(1, s + 1) if k not in self.committed]
+        if missing:
+            raise AssertionError(f"a snapshot at index {s} covers index {missing[0]}, "
+                                 "which no node applied")
+        return [self.committed[k] for k in range(1, s + 1)]
+
+    def key(self, m: Message) -> tuple[Any, ...]:
+        """`message_key` with this mapping's codec and snapshot prefixes."""
+        return message_key(self.codec, m, self.prefix)
+
+    def _whole_log(self, snapshot: Snapshot | None, kept: Iterable[Entry]) -> rt.Log:
+        prefix = self.prefix(snapshot.index) if snapshot is not None else []
+        return _entries(self.codec, [*prefix, *kept])
+
+    def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry],
+                 snapshot: Snapshot | None = None) -> tuple[Any, ...]:
         """One server's variables (a crashed one: as right after a restart)."""
         n = self.n
         if core is None:
-            return (hard.current_term, rt.FOLLOWER, hard.voted_for, _entries(self.codec, stored),
-                    0, frozenset(), frozenset(), (1,) * n, (0,) * n)
+            return (hard.current_term, rt.FOLLOWER, hard.voted_for,
+                    self._whole_log(snapshot, stored),
+                    snapshot.index if snapshot is not None else 0,
+                    frozenset(), frozenset(), (1,) * n, (0,) * n)
         return (core.current_term, core.role.value, core.voted_for,
-                _entries(self.codec, core.log), core.commit_index, core.votes_responded,
-                core.votes_granted, core.next_index, core.match_index)
+                self._whole_log(core.snapshot, core.log), core.commit_index,
+                core.votes_responded, core.votes_granted, core.next_index, core.match_index)
 
     def map_sim(self, sim: Simulator) -> Projection:
         """THE refinement mapping: the simulator's cluster as a spec state projection."""
+        self.committed = sim.applied_at
         per = []
         for node in sim.nodes:
             hard, stored = node.storage.load()
-            per.append(self.map_core(node.core, hard, stored))
+            per.append(self.map_core(node.core, hard, stored, node.storage.load_snapshot()))
         columns = tuple(tuple(row[c] for row in per) for c in range(9))
-        bag = tuple(sorted(message_key(self.codec, m) for m in sim.bag))
+        bag = tuple(sorted(self.key(m) for m in sim.bag))
         return (*columns, bag)
 
     # -- hints -----------------------------------------------------------------
@@ -281,6 +332,18 @@ class RaftMapping:
             if nxt is not None:
                 yield Transition(act, tuple(args), nxt)
         return Hint(label, candidates)
+
+    def restart(self, i: int, commit_index: int) -> Hint:
+        """Restart(i), keeping ``commit_index`` (a snapshot's index: persisted_commit_index;
+        0 is raft.tla's own step)."""
+        base = self.on_server("Restart", i)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for t in base.candidates(s):
+                for v in expand(self.spec, self.deviations, s, t):
+                    if v.state.commit_index[i] == commit_index:
+                        yield v
+        return Hint("Restart", candidates)
 
     def _sends(self, i: Any, j: Any, key: tuple[Any, ...]) -> Hint:
         """AppendEntries(i, j) sending exactly the message ``key`` (raft.tla's step, or
@@ -309,6 +372,39 @@ class RaftMapping:
                         yield v
         return Hint(base.label, candidates, base.note)
 
+    def hints_of(self, event: Event, state: RaftState) -> list[Hint]:
+        """The spec steps an implementation trace event claims, from spec state `state`
+        (the one before the rule): one, except for a snapshot installed, which is as
+        many raft.tla steps as handling the prefix's AppendEntries takes there."""
+        if event.action != "InstallSnapshot":
+            return [self.hint_of(event)]
+        key = self.key(event.get("m"))  # type: ignore[arg-type]
+        hint = self.on_message("HandleAppendEntriesRequest", key)
+        return [hint] * self._handling_steps(state, key)
+
+    def _handling_steps(self, s: RaftState, key: tuple[Any, ...]) -> int:
+        """How many HandleAppendEntriesRequest steps the spec takes to consume the
+        request `key` from s (after UpdateTerm, if its term is newer): one per entry
+        appended or removed, then the reply."""
+        found = [m for m in s.messages if spec_message_key(m) == key]
+        if not found:
+            return 1
+        m = found[0]
+        i = m.mdest
+        if m.mterm > s.current_term[i]:
+            s = self.spec.action("UpdateTerm").fn(s, m) or s
+        handle = self.spec.action("HandleAppendEntriesRequest").fn
+        before = rt.bag_counts(s.messages).get(m, 0)
+        steps = 0
+        while steps <= self.spec.max_log + 2 * len(m.mentries) + 2:
+            nxt = handle(s, m)
+            if nxt is None:
+                break
+            s, steps = nxt, steps + 1
+            if rt.bag_counts(s.messages).get(m, 0) < before:
+                break
+        return max(steps, 1)
+
     def hint_of(self, event: Event) -> Hint:
         """The spec step an implementation trace event claims."""
         label = EVENT_ACTION.get(event.action)
@@ -317,9 +413,9 @@ class RaftMapping:
         names = [k for k, _ in event.args]
         if label == "AppendEntries" and "m" in names:
             return self._sends(event.get("i"), event.get("j"),
-                               message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+                               self.key(event.get("m")))  # type: ignore[arg-type]
         if "m" in names:
-            hint = self.on_message(label, message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+            hint = self.on_message(label, self.key(event.get("m")))  # type: ignore[arg-type]
             if label == "HandleAppendEntriesResponse" and "next_index" in names:
                 return self._backs_up(hint, event.get("m"), event.get("next_index"))
             return hint

@@ -37,14 +37,18 @@ class RaftMachine(RuleBasedStateMachine):
         type(self).examples += 1
         self.c = RaftConformance(self.servers, self.values, config=harness_config(self.max_batch))
 
-    @initialize(exact=st.booleans())
-    def replication(self, exact: bool) -> None:
+    @initialize(exact=st.booleans(), snapshots=st.booleans())
+    def replication(self, exact: bool, snapshots: bool) -> None:
         """Half the schedules with raft.tla's replication (Config.spec_exact), so both
         modes are held to the spec: the recovery's hints and probes, and the full
-        batches in every heartbeat (where stale requests are likelier)."""
-        if exact:
-            config = replace(harness_config(self.max_batch), spec_exact=True)
-            self.c = RaftConformance(self.servers, self.values, config=config)
+        batches in every heartbeat (where stale requests are likelier). Half with a
+        snapshot every 2 applied entries (the log compacted, InstallSnapshot)."""
+        if exact or snapshots:
+            config = harness_config(self.max_batch)
+            if exact:
+                config = replace(config, spec_exact=True)
+            self.c = RaftConformance(self.servers, self.values, config=config,
+                                     snapshot_every=2 if snapshots else 0)
 
     def teardown(self) -> None:
         cov = type(self).coverage

@@ -506,3 +506,35 @@ def test_the_command_line_declares_deviations(tmp_path: Path,
     assert "deviations declared: monotonic_commit_index, persisted_commit_index" in out
     assert main(["validate", "--deviation", "nosuch", *logs]) == 2
     assert "unknown deviation 'nosuch'" in capsys.readouterr().err
+
+
+def test_snapshot_prefix_maps_install_snapshot_and_still_refuses_a_dropped_entry() -> None:
+    """snapshot_prefix (the conformance harness declares it, with the simulator): a
+    follower caught up by InstallSnapshot conforms; a compaction that also drops the
+    entry after the snapshot is refused."""
+    from agree.conformance.bugs import seeded
+    from agree.conformance.harness import ConformanceFailure
+    from agree.conformance.raft_driver import RaftConformance
+
+    def run() -> RaftConformance:
+        c = RaftConformance(values=4, snapshot_every=2)
+        c.timeout(0)
+        while c.bag_size:
+            c.deliver(0)
+        c.partition([2])
+        for v in range(4):
+            c.propose(0, v)
+            while c.bag_size:
+                c.deliver(0)
+        c.heal()
+        for _ in range(10):
+            c.tick(0)
+            while c.bag_size:
+                c.deliver(0)
+        return c
+
+    c = run()
+    assert c.recorder.summary().get("AppendEntries[snapshot_prefix]", 0) >= 1
+    assert c.sim.snapshots_installed and c.sim.snapshots_installed[0][0] == 2
+    with pytest.raises(ConformanceFailure), seeded("snapshot-drops-an-entry"):
+        run()
