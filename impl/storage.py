@@ -330,7 +330,8 @@ class SQLiteStorage:
     def _store_snapshot(self, snapshot: Snapshot) -> None:
         """Within a transaction: the snapshot row, and no log entry up to its index."""
         self._db.execute("INSERT OR REPLACE INTO snapshot VALUES (0, ?, ?, ?, ?)",
-                         (*snapshot, snapshot_checksum(snapshot)))
+                         (snapshot.index, snapshot.term, snapshot.data,
+                          snapshot_checksum(snapshot)))
         self._db.execute("DELETE FROM log WHERE idx <= ?", (snapshot.index,))
 
     def close(self) -> None:

@@ -77,3 +77,14 @@ def test_validate_rejects_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["validate", str(bad)]) == 2
     assert "not an event-log line" in capsys.readouterr().err
 
+
+
+def test_a_log_with_snapshots_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "events1.jsonl"
+    log.write_text(json.dumps({"node": 1, "action": "InstallSnapshot",
+                               "args": {"i": 1, "j": 0}}) + "\n")
+    assert main(["validate", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "snapshots is not supported yet" in err and "--snapshot-every 0" in err
+    assert len(err.strip().splitlines()) == 1

@@ -118,7 +118,8 @@ class InstallSnapshotRequest(NamedTuple):
     dest: int
 
 
-class Snapshot(NamedTuple):
+@dataclass(frozen=True)
+class Snapshot:
     """The state machine after the entry at `index` (of `term`): replaces log[1..index]."""
 
     index: int

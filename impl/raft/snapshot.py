@@ -181,6 +181,14 @@ class _Core(Protocol):
 class Snapshots:
     """RaftCore's snapshot rules: compaction, InstallSnapshot out and in."""
 
+    # RaftCore's attributes these rules assign (declared here for the type checker)
+    _role: Role
+    _leader_hint: int | None
+    _commit_index: int
+    _applied: int
+    _unstable_from: int | None
+    _installed: Snapshot | None
+
     @property
     def snapshot(self: _Core) -> Snapshot | None:
         """The last snapshot taken or installed (None: the log is whole)."""
