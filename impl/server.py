@@ -31,10 +31,20 @@ from typing import Any
 from agree.eventlog import EventLogWriter
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
-from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
+from agree.impl.raft import (
+    Config,
+    Event,
+    InstallSnapshotRequest,
+    Message,
+    NotLeader,
+    RaftCore,
+    Ready,
+    Role,
+)
 from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.storage import SQLiteStorage, StorageError
 from agree.impl.wire import (
+    MAX_FRAME,
     CodecError,
     decode_payload,
     encode_frame,
@@ -113,6 +123,7 @@ class KVServer:
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
         self._flush_pending = False
+        self._oversized = 0  # the snapshot index last found too large to send
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._client_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -215,7 +226,11 @@ class KVServer:
                                 f"({exc.strerror or exc}; is the disk full?)")
                 return
         for m in ready.messages:
-            self.links[m.dest].send(encode_message(m))
+            frame = encode_message(m)
+            if len(frame) - 4 > MAX_FRAME and isinstance(m, InstallSnapshotRequest):
+                self._too_large(m, len(frame))
+                continue
+            self.links[m.dest].send(frame)
         if ready.snapshot is not None:  # a leader's, persisted above
             self.kv.restore(ready.snapshot.data)
         for index, entry in ready.committed:
@@ -229,6 +244,16 @@ class KVServer:
             self._fail_waiters("leadership lost")
         if snapshot_due(self.kv.last_applied, self.core.snapshot, self.opts.snapshot_every):
             self._take_snapshot()
+
+    def _too_large(self, m: InstallSnapshotRequest, size: int) -> None:
+        """A snapshot too large for one frame (the receiver would drop the connection):
+        not sent; said once per snapshot index, since the follower cannot catch up."""
+        if self._oversized != m.last_included_index:
+            self._oversized = m.last_included_index
+            log.error("node %d: the snapshot at index %d is %d bytes on the wire, above the "
+                      "frame limit of %d: node %d cannot catch up by snapshot (snapshots are "
+                      "not sent in chunks)", self.id, m.last_included_index, size, MAX_FRAME,
+                      m.dest)
 
     def _take_snapshot(self) -> None:
         """Snapshot the KV state and compact the log behind it, durably (one transaction:

@@ -5,16 +5,19 @@ chaos with frequent snapshots stays linearizable."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from _nodes import NodeCluster
+from _nodes import NodeCluster, free_ports
 
+import agree.impl.server as server_module
 from agree.chaos.real import RealOptions, run_real
 from agree.impl.client import ClusterUnavailable, KVClient
+from agree.impl.server import KVServer, ServerOptions
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +110,51 @@ def test_real_chaos_with_frequent_snapshots_stays_linearizable(tmp_path: Path) -
     assert outcome.acknowledged > 0
     assert outcome.faults["kills"] >= 1, outcome.fault_log
     assert all(s > 0 for s in outcome.snapshot_index), outcome.snapshot_index
+
+
+def _late_follower(tmp_path: Path) -> tuple[bool, list[int]]:
+    """Three in-process servers snapshotting every 5 entries; node 2 starts after 20 puts.
+    Returns whether it caught up within 5 s, and the nodes' snapshot indexes."""
+    ports = free_ports(3)
+    peers = tuple(("127.0.0.1", p) for p in ports)
+    addrs = [f"127.0.0.1:{p}" for p in ports]
+
+    async def scenario() -> tuple[bool, list[int]]:
+        servers = [KVServer(ServerOptions(k, peers, str(tmp_path), seed=k, snapshot_every=5))
+                   for k in range(3)]
+        for s in servers[:2]:
+            await s.start()
+        try:
+            client = KVClient(addrs[:2], timeout=15)
+            for i in range(20):
+                assert (await client.put(f"k{i % 3}", f"v{i}"))["ok"]
+            await client.close()
+            await servers[2].start()
+            deadline = time.monotonic() + 5
+            leader = next(s for s in servers[:2] if s.core.role.value == "Leader")
+            while servers[2].kv.data != leader.kv.data and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return (servers[2].kv.data == leader.kv.data,
+                    [s.core.first_index - 1 for s in servers])
+        finally:
+            for s in servers:
+                await s.stop()
+
+    return asyncio.run(asyncio.wait_for(scenario(), 40))
+
+
+def test_a_late_follower_is_caught_up_by_install_snapshot_over_tcp(tmp_path: Path) -> None:
+    caught_up, snapshots = _late_follower(tmp_path)
+    assert caught_up
+    assert snapshots[2] > 0  # it got there by a snapshot: its log starts after one
+
+
+def test_a_snapshot_too_large_for_a_frame_is_not_sent_and_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(server_module, "MAX_FRAME", 60)
+    with caplog.at_level(logging.ERROR, logger="agree.impl.server"):
+        caught_up, snapshots = _late_follower(tmp_path)
+    assert not caught_up and snapshots[2] == 0
+    assert "cannot catch up by snapshot" in caplog.text
+    assert caplog.text.count("above the frame limit") <= 2  # once per snapshot index
