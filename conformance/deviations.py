@@ -68,13 +68,17 @@ MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
 SNAPSHOT_PREFIX = "snapshot_prefix"
 
-DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
-                            MONOTONIC_COMMIT_INDEX)
+DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, SNAPSHOT_PREFIX,
+                            MONOTONIC_MATCH_INDEX, MONOTONIC_COMMIT_INDEX,
+                            PERSISTED_COMMIT_INDEX)
 """What agree's own server (impl/raft) declares: the validator's default. Its recovery
-(impl/raft/core.py) makes the first three: heartbeats without entries and one-entry
-probes, next_index from a rejection's hint, late success replies ignored; its log names
-each AppendEntries' message and each rejection's next_index (``hint``), so they cost the
-search nothing."""
+(impl/raft/core.py) makes batched_entries, fast_backup and monotonic_match_index:
+heartbeats without entries and one-entry probes, next_index from a rejection's hint, late
+success replies ignored; its log names each AppendEntries' message and each rejection's
+next_index (``hint``), so they cost the search nothing. Its snapshots
+(impl/raft/snapshot.py) make snapshot_prefix and persisted_commit_index: InstallSnapshot
+as the AppendEntries of the prefix, and a restart from a snapshot with its entries
+committed."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -237,12 +241,18 @@ def snapshot_prefix(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator
     becoming the prefix, or keeping what follows it if that agrees). While the snapshot
     is in flight, the leader's heartbeat names ``s`` as ``prev_log_index`` and carries no
     entries. raft.tla sends from ``next_index`` instead; these start at index 1 or ``s``,
-    for any ``s`` up to the leader's commit index. A compacted log is otherwise mapped
-    onto the whole log (the snapshot's committed prefix, then the entries kept)."""
+    for any ``s`` from ``next_index`` up to the leader's commit index. A compacted log
+    is otherwise mapped onto the whole log (the snapshot's committed prefix, then the
+    entries kept). In an event log the follower's ``InstallSnapshot`` (a
+    ``SendSnapshot`` by the leader) is matched by the spec steps handling that request,
+    and a server restarting from its snapshot keeps its commit index
+    (persisted_commit_index)."""
     m = _added(prev, t.state)
-    i = t.args[0]
+    i, j = t.args
     lg = prev.log[i]
-    for s in range(1, prev.commit_index[i] + 1):
+    # the leader sends the snapshot (or the heartbeat naming it) only to a follower that
+    # needs an entry it covers: next_index[j] <= s
+    for s in range(max(prev.next_index[i][j], 1), prev.commit_index[i] + 1):
         commit = spec.commit_to_send(prev, i, s)
         for m2 in (m._replace(mprev_log_index=0, mprev_log_term=0, mentries=lg[:s],
                               mcommit_index=commit),

@@ -89,11 +89,6 @@ class Batch:
                 for _, m in self.deliveries() if m is not None]
 
 
-#: impl/raft's snapshot events (the simulator's conformance harness maps them; the
-#: event-log validator does not yet)
-_SNAPSHOT_EVENTS = ("SendSnapshot", "InstallSnapshot", "RejectInstallSnapshot")
-
-
 def b64(value: Any, where: str) -> bytes:
     """A base64 value of the log (a TraceError naming the line if it is not one)."""
     try:
@@ -163,10 +158,6 @@ def read_logs(paths: list[str], termless_replies: bool = False,
                     raise TraceError(f"{where}: the last line is cut short (a truncated log: "
                                      "its writer killed mid-line?)") from None
                 raise TraceError(f"{where}: not an event-log line (not JSON)") from None
-            if isinstance(obj, dict) and obj.get("action") in _SNAPSHOT_EVENTS:
-                raise TraceError(f"{where}: a snapshot step ({obj['action']}): validating "
-                                 "event logs with snapshots is not supported yet; run the "
-                                 "servers with --snapshot-every 0 to validate a run")
             problem = line_error(obj)
             if problem is not None:
                 raise TraceError(f"{where}: not an event-log line of the schema "

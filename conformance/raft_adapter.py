@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from agree.conformance.deviations import (
     BATCHED_ENTRIES,
@@ -93,6 +93,7 @@ __all__ = [
     "ADAPTER_DEVIATIONS",
     "Projection",
     "RaftMapping",
+    "SnapshotPrefix",
     "ValueCodec",
     "keep_commit_index",
     "message_key",
@@ -168,15 +169,25 @@ def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
 Prefix = Callable[[int], Sequence[Entry]]
 
 
+class SnapshotPrefix(NamedTuple):
+    """In a message key, the entries of an AppendEntries from index 1 named only by how
+    many there are and the last one's term: a snapshot's prefix, whose entries a reader
+    of event logs does not know (the committed ones: Log Matching fixes them)."""
+
+    length: int
+    last_term: int
+
+
 def message_key(codec: ValueCodec, m: Message, prefix: Prefix | None = None,
                 ) -> tuple[Any, ...]:
     """An implementation message as the spec message it is, without the proof-only mlog
-    (an InstallSnapshotRequest: the AppendEntries of the prefix, which `prefix` gives)."""
+    (an InstallSnapshotRequest: the AppendEntries of the prefix, which `prefix` gives;
+    without it the entries are a :class:`SnapshotPrefix`, see :func:`prefix_key`)."""
     if isinstance(m, InstallSnapshotRequest):
-        if prefix is None:
-            raise ValueError("an InstallSnapshotRequest maps only with its log prefix")
         s = m.last_included_index
-        return (rt.AEREQ, m.term, 0, 0, _entries(codec, prefix(s)), s, m.source, m.dest)
+        entries: Any = (SnapshotPrefix(s, m.last_included_term) if prefix is None
+                        else _entries(codec, prefix(s)))
+        return (rt.AEREQ, m.term, 0, 0, entries, s, m.source, m.dest)
     if isinstance(m, RequestVoteRequest):
         return (rt.RVREQ, m.term, m.last_log_term, m.last_log_index, m.source, m.dest)
     if isinstance(m, RequestVoteResponse):
@@ -186,6 +197,17 @@ def message_key(codec: ValueCodec, m: Message, prefix: Prefix | None = None,
                 _entries(codec, m.entries), m.commit_index, m.source, m.dest)
     assert isinstance(m, AppendEntriesResponse)
     return (rt.AERESP, m.term, m.success, m.match_index, m.source, m.dest)
+
+
+def prefix_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An AppendEntries key from index 1 whose commit index is its last entry (what a
+    snapshot maps onto) with its entries as a :class:`SnapshotPrefix`; any other key as
+    it is. Applied to both sides, it lets an InstallSnapshot read from an event log meet
+    the spec's AppendEntries of the prefix."""
+    if (key[0] == rt.AEREQ and key[2] == 0 and isinstance(key[4], tuple) and key[4]
+            and not isinstance(key[4], SnapshotPrefix) and key[5] == len(key[4])):
+        return (*key[:4], SnapshotPrefix(len(key[4]), key[4][-1].term), *key[5:])
+    return key
 
 
 def spec_message_key(m: Any) -> tuple[Any, ...]:
