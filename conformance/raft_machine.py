@@ -31,6 +31,7 @@ class RaftMachine(RuleBasedStateMachine):
     max_batch = 2
     examples: ClassVar[int] = 0
     coverage: ClassVar[dict[str, int]] = {}
+    snapshots_sent: ClassVar[int] = 0  # InstallSnapshot requests sent (over all examples)
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,6 +52,7 @@ class RaftMachine(RuleBasedStateMachine):
                                      snapshot_every=2 if snapshots else 0)
 
     def teardown(self) -> None:
+        type(self).snapshots_sent += sum(e.action == "SendSnapshot" for _, e in self.c.sim.events)
         cov = type(self).coverage
         for label, count in self.c.recorder.summary().items():
             cov[label] = cov.get(label, 0) + count
@@ -127,10 +129,29 @@ class RaftMachine(RuleBasedStateMachine):
         self.c.propose(leader, v % self.values)
         self.settle(24)
 
+    @precondition(lambda self: self.c.sim.leader() is not None)
+    @rule(node=st.integers(0, 7), n=st.integers(1, 4))
+    def lag(self, node: int, n: int) -> None:
+        """A follower cut off while the leader appends ``n`` values, then healed and
+        sent a heartbeat: its catch-up (with snapshots on, often an InstallSnapshot)."""
+        leader = self.c.sim.leader()
+        assert leader is not None
+        j = node % self.servers
+        if j == leader:
+            j = (j + 1) % self.servers
+        self.c.partition([j])
+        for v in range(n):
+            self.c.propose(leader, v % self.values)
+            self.settle(24)
+        self.c.heal()
+        self.c.tick(leader)
+        self.c.tick(leader)
+        self.settle(24)
+
 
 def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2) -> type[RaftMachine]:
     """A RaftMachine subclass for another configuration."""
     attrs: dict[str, Any] = {"servers": servers, "values": values, "max_batch": max_batch,
                              "examples": 0,
-                             "coverage": {}}
+                             "coverage": {}, "snapshots_sent": 0}
     return type(f"RaftMachine{servers}", (RaftMachine,), attrs)

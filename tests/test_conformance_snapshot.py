@@ -69,4 +69,5 @@ def test_a_restart_from_a_snapshot_keeps_its_commit_index() -> None:
 def test_random_schedules_with_snapshots_conform() -> None:
     machine = raft_machine()
     run_machine(machine, examples=60, steps=40)
+    assert machine.snapshots_sent > 0  # real InstallSnapshots, not only heartbeats
     assert machine.coverage.get("AppendEntries[snapshot_prefix]", 0) > 0, machine.coverage
