@@ -14,6 +14,7 @@ the node has applied the read index), or go through the log (``reads="log"``).
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -162,9 +163,16 @@ class Clients:
             call.attempt = None  # the node died with our request: ask someone else
             self._redirect(c, None, k)
             call.next_try = now + 3
-        elif len(node.applied) >= index:
-            at, applied = node.applied[index - 1]
-            assert at == index, f"node {k} applied index {at} in slot {index}"
+        elif node.kv.last_applied >= index:
+            # node.applied holds, in index order, what it applied since it started, and
+            # skips what snapshots it installed replaced
+            pos = bisect.bisect_left(node.applied, index, key=lambda p: p[0])
+            if pos == len(node.applied) or node.applied[pos][0] != index:
+                call.attempt = None  # inside a snapshot it installed: ask again
+                self._redirect(c, node.core.leader_hint, k)
+                call.next_try = now + 1
+                return
+            applied = node.applied[pos][1]
             if applied == entry:
                 self._complete(c, call, node.results[index], now)
             else:

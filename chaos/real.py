@@ -10,7 +10,11 @@ KVClient, retrying with the same client id and sequence number) record a
 history with wall-clock times. At the end every fault is undone, the cluster
 must converge, every key is read, the nodes are stopped and their databases
 read back; the history is checked for linearizability and every acknowledged
-write must be in every node's log. Only loopback addresses are used.
+write must be in every node's log, or in its snapshot (which keeps each client's
+last sequence number: a client has one request outstanding, so every write of
+its up to that number was applied). With ``snapshot_every`` the nodes snapshot
+and compact that often, so SIGKILLs land during snapshots and a node cut off
+catches up by InstallSnapshot. Only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 from agree.chaos.history import HistoryRecorder, Kind, Operation
 from agree.chaos.linearizability import LinearizabilityResult, check_history
 from agree.impl.client import KVClient
-from agree.impl.kv import decode_command
+from agree.impl.kv import KVStateMachine, decode_command
 from agree.impl.storage import SQLiteStorage, StorageError
 
 __all__ = ["RealOptions", "RealOutcome", "run_real"]
@@ -53,6 +57,8 @@ class RealOptions:
     nodes: int = 3
     stale_reads: bool = False
     data: str | None = None
+    snapshot_every: int | None = None
+    """the servers' --snapshot-every (None: their default)"""
 
 
 @dataclass
@@ -65,6 +71,8 @@ class RealOutcome:
     violations: list[str] = field(default_factory=list)
     lost_writes: list[Operation] = field(default_factory=list)
     linearizability: LinearizabilityResult | None = None
+    #: each node's snapshot index when the cluster converged (0: none taken)
+    snapshot_index: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -153,10 +161,12 @@ class Proxy:
 class RealCluster:
     """N server processes behind per-link proxies; everything is stopped by `close`."""
 
-    def __init__(self, n: int, data: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, n: int, data: Path, args: tuple[str, ...] = (),
+                 snapshot_every: int | None = None) -> None:
         self.n = n
         self.data = data
-        self.args = args  # more options for every node (``agree serve``'s)
+        self.args = args  # more options for every node (those of ``agree serve``)
+        self.snapshot_every = snapshot_every
         self.ports = _free_ports(n)
         self.proxies: dict[tuple[int, int], Proxy] = {
             (i, j): Proxy(self.ports[j]) for i in range(n) for j in range(n) if i != j}
@@ -181,8 +191,10 @@ class RealCluster:
 
     def command(self, k: int) -> list[str]:
         """The command line that starts (or restarts) node k."""
+        extra = ([] if self.snapshot_every is None
+                 else ["--snapshot-every", str(self.snapshot_every)])
         return [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-                "--peers", self.peers(k), "--data", str(self.data), *self.args]
+                "--peers", self.peers(k), "--data", str(self.data), *extra, *self.args]
 
     def start_node(self, k: int) -> None:
         cmd = self.command(k)
@@ -268,7 +280,7 @@ class _RealRun:
     def __init__(self, opts: RealOptions, data: Path) -> None:
         self.opts = opts
         self.rng = random.Random(f"real:{opts.seed}")
-        self.cluster = RealCluster(opts.nodes, data)
+        self.cluster = RealCluster(opts.nodes, data, snapshot_every=opts.snapshot_every)
         self.history = HistoryRecorder(sessions=True)
         self.writes: dict[int, tuple[str, int]] = {}
         self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0, "delays": 0,
@@ -414,6 +426,9 @@ class _RealRun:
         deadline = time.monotonic() + 10
         while not await self.cluster.converged() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
+        for k in range(self.opts.nodes):
+            st = await self.cluster.status(k)
+            self.out.snapshot_index.append(int((st or {}).get("snapshot_index") or 0))
 
     def _check_history(self) -> None:
         """Every key's history linearizable (the operations recorded so far)."""
@@ -437,8 +452,10 @@ class _RealRun:
                 storage = SQLiteStorage(str(self.cluster.data / f"node{k}.db"), k,
                                         self.opts.nodes)
                 _, log = storage.load()
+                snapshot = storage.load_snapshot()
                 storage.close()
-            except StorageError as exc:
+                sessions = _snapshot_sessions(snapshot.data if snapshot is not None else None)
+            except (StorageError, ValueError) as exc:
                 out.violations.append(f"storage: node {k}'s database is unreadable: {exc}")
                 continue
             present = set()
@@ -451,11 +468,22 @@ class _RealRun:
                     continue
                 if op.kind == "cas" and op.output is not True:
                     continue
-                if self.writes[op.id] not in present:
+                client, seq = self.writes[op.id]
+                if (client, seq) not in present and sessions.get(client, 0) < seq:
                     lost.setdefault(op.id, op)
         out.lost_writes = [lost[i] for i in sorted(lost)]
         out.violations += [f"lost write: acknowledged {op.kind} of {op.key} by client "
                            f"{op.client} is missing from a node's log" for op in out.lost_writes]
+
+
+def _snapshot_sessions(data: bytes | None) -> dict[str, int]:
+    """Each client's last applied sequence number in a KV snapshot (ValueError if the
+    snapshot is not one)."""
+    if data is None:
+        return {}
+    kv = KVStateMachine()
+    kv.restore(data)
+    return kv.sessions()
 
 
 def run_real(opts: RealOptions) -> RealOutcome:

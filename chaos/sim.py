@@ -5,13 +5,16 @@ misbehaviour (drop, duplicate, delay = reorder) and a list of timed faults:
 crashes and restarts (a crashed node keeps only what it persisted), partitions
 and heals, a crash between persist and send, a torn final write (the last
 write before the crash never reached the disk), and clock skew between the
-nodes' election timers. :func:`run_schedule` plays it on the implementation's
+nodes' election timers; with ``snapshot_every`` the nodes snapshot and compact their
+logs that often (a lagging node catches up by InstallSnapshot). :func:`run_schedule`
+plays it on the implementation's
 simulator with concurrent clients that retry (same client id and sequence
 number, so a retried write applies once), then heals everything, lets the
 clients finish, reads every key and checks:
 
 * the history is linearizable (:mod:`agree.chaos.linearizability`);
-* no acknowledged write is missing from the final committed log;
+* no acknowledged write is missing from the final committed log (a node's snapshot
+  standing for the entries committed at the indices it covers);
 * no two nodes ever applied different entries at one index, and no term ever
   had two leaders;
 * the implementation never raised, and the cluster settled once healed.
@@ -97,18 +100,22 @@ class Schedule:
     p_duplicate: float = 0.02
     p_delay: float = 0.2
     faults: tuple[Fault, ...] = ()
+    snapshot_every: int = 0
 
     def describe(self) -> str:
         head = (f"schedule seed={self.seed}: {self.nodes} nodes, {self.clients} clients, "
                 f"{self.keys} keys, {self.ticks} ticks; network drops {self.p_drop:.0%}, "
                 f"duplicates {self.p_duplicate:.0%}, delays {self.p_delay:.0%} of messages")
+        if self.snapshot_every:
+            head += f"; a snapshot every {self.snapshot_every} applied entries"
         lines = ["  " + f.describe() for f in self.faults] or ["  (no faults)"]
         return "\n".join([head, *lines])
 
 
 def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
-                  ticks: int = 300) -> Schedule:
-    """A random schedule drawn from ``seed``: 2 to 10 faults of every kind."""
+                  ticks: int = 300, snapshot_every: int = 0) -> Schedule:
+    """A random schedule drawn from ``seed``: 2 to 10 faults of every kind (nodes
+    snapshotting every ``snapshot_every`` applied entries; 0: never)."""
     rng = random.Random(f"schedule:{seed}")
     faults: list[Fault] = []
     for _ in range(rng.randint(2, 10)):
@@ -141,15 +148,17 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
     return Schedule(seed, nodes, clients, keys, ticks,
                     p_drop=rng.choice((0.0, 0.02, 0.05, 0.15)),
                     p_duplicate=rng.choice((0.0, 0.02, 0.05)),
-                    p_delay=rng.choice((0.0, 0.2, 0.5)), faults=tuple(faults))
+                    p_delay=rng.choice((0.0, 0.2, 0.5)), faults=tuple(faults),
+                    snapshot_every=snapshot_every)
 
 
 class ChaosSimulator(Simulator):
     """The implementation's simulator plus faults it does not model by itself:
     a crash between persist and send, a torn write, and per-node timer speeds."""
 
-    def __init__(self, n: int, seed: int, config: Config | None = None) -> None:
-        super().__init__(n, seed, config)
+    def __init__(self, n: int, seed: int, config: Config | None = None,
+                 snapshot_every: int = 0) -> None:
+        super().__init__(n, seed, config, snapshot_every)
         self.armed: dict[int, str] = {}
         self.rates = [4] * n
         self._credit = [0] * n
@@ -209,7 +218,8 @@ class _Run:
                  config: Config | None = None, reads: str = "index") -> None:
         self.s = schedule
         self.rng = random.Random(f"run:{schedule.seed}")
-        self.sim = ChaosSimulator(schedule.nodes, schedule.seed, config)
+        self.sim = ChaosSimulator(schedule.nodes, schedule.seed, config,
+                                  snapshot_every=schedule.snapshot_every)
         self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng, reads)
         self.restart_at: dict[int, int] = {}
         self.down_for: dict[int, int] = {}
@@ -368,7 +378,7 @@ class _Run:
         if leader is None:
             return False
         target = self.sim.core(leader).commit_index
-        return all(len(n.applied) >= target for n in self.sim.nodes)
+        return all(n.kv.last_applied >= target for n in self.sim.nodes)
 
     def _check(self) -> None:
         out = self.outcome
@@ -377,6 +387,9 @@ class _Run:
         out.indeterminate = len(out.operations) - out.acknowledged
         out.stats = {**self.stats, "messages sent": self.sim.sent,
                      "messages delivered": self.sim.delivered}
+        if self.s.snapshot_every:
+            out.stats["snapshots taken"] = len(self.sim.snapshots_taken)
+            out.stats["snapshots installed"] = len(self.sim.snapshots_installed)
         lin = check_history(out.operations, time_limit=self.check_time_limit)
         out.linearizability = lin
         for k in lin.violations:
@@ -388,7 +401,11 @@ class _Run:
         # every node, healed and caught up, must hold every acknowledged write
         lost: dict[int, Operation] = {}
         for node in self.sim.nodes:
-            for op in self.clients.lost_writes(dict(node.applied)):
+            held = dict(node.applied)
+            snapshot = node.core.snapshot if node.core is not None else None
+            for index in range(1, (snapshot.index if snapshot is not None else 0) + 1):
+                held.setdefault(index, self.sim.applied_at[index])  # what it replaces
+            for op in self.clients.lost_writes(held):
                 lost.setdefault(op.id, op)
         out.lost_writes = [lost[i] for i in sorted(lost)]
         for op in out.lost_writes:
@@ -442,6 +459,7 @@ def schedule_to_json(s: Schedule) -> dict[str, Any]:
     return {"schema": "agree-chaos-schedule", "version": 1, "seed": s.seed, "nodes": s.nodes,
             "clients": s.clients, "keys": s.keys, "ticks": s.ticks, "p_drop": s.p_drop,
             "p_duplicate": s.p_duplicate, "p_delay": s.p_delay,
+            "snapshot_every": s.snapshot_every,
             "faults": [{"at": f.at, "kind": f.kind, "node": f.node, "down": f.down,
                         "groups": [list(g) for g in f.groups], "rate": f.rate}
                        for f in s.faults]}
@@ -486,4 +504,5 @@ def schedule_from_json(doc: Any) -> Schedule:
     return Schedule(_int(doc, "seed", -(2**63), 2**63), nodes, _int(doc, "clients", 1, 64),
                     _int(doc, "keys", 1, 64), _int(doc, "ticks", 1, 10**6),
                     _prob(doc, "p_drop"), _prob(doc, "p_duplicate"), _prob(doc, "p_delay"),
-                    tuple(sorted(faults, key=lambda f: f.at)))
+                    tuple(sorted(faults, key=lambda f: f.at)),
+                    _int({"snapshot_every": 0, **doc}, "snapshot_every", 0, 10**6))

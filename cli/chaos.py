@@ -46,6 +46,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -75,6 +85,10 @@ def register(sub: Any) -> None:
     p.add_argument("--keys", type=_positive, default=2, metavar="N", help="keys (default 2)")
     p.add_argument("--ticks", type=_positive, default=300, metavar="N",
                    help="length of each schedule in clock ticks (default 300)")
+    p.add_argument("--snapshot-every", type=_natural, default=None, metavar="N",
+                   help="nodes snapshot and compact their logs every N applied entries "
+                   "(0: never; default: never in the simulator, the servers' default "
+                   "with --real)")
     p.add_argument("--replay", metavar="FILE",
                    help="run the one schedule in FILE (written by --out) instead")
     p.add_argument("--out", metavar="FILE", help="write the shrunk failing schedule here")
@@ -140,7 +154,8 @@ def run_chaos(args: argparse.Namespace, extra: list[str]) -> int:
         schedules = [_load_schedule(args.replay)]
     else:
         schedules = [make_schedule(args.seed + i, args.nodes, args.clients, args.keys,
-                                   args.ticks) for i in range(args.schedules)]
+                                   args.ticks, args.snapshot_every or 0)
+                     for i in range(args.schedules)]
     totals = Totals()
     first: Outcome | None = None
     start = last_progress = time.monotonic()
@@ -203,7 +218,8 @@ def _run_real(args: argparse.Namespace) -> int:
         raise UsageError("agree chaos --real: at most 16 clients, 16 keys, 3600 seconds")
     outcome = run_real(RealOptions(duration=args.duration, faults=args.faults,
                                    clients=args.clients, keys=args.keys, seed=args.seed,
-                                   stale_reads=args.stale_reads))
+                                   stale_reads=args.stale_reads,
+                                   snapshot_every=args.snapshot_every))
     if args.json:
         print(json.dumps({"operations": len(outcome.operations),
                           "acknowledged": outcome.acknowledged, "faults": outcome.faults,
@@ -305,6 +321,9 @@ def totals_text(t: Totals, seed: int, seconds: float, replay: str | None = None)
         f"messages             {f.get('messages sent', 0):,} sent, "
         f"{f.get('messages delivered', 0):,} delivered, {f.get('dropped', 0):,} dropped, "
         f"{f.get('duplicated', 0):,} duplicated",
+        *([f"snapshots            {f['snapshots taken']:,} taken, "
+           f"{f.get('snapshots installed', 0):,} installed by InstallSnapshot"]
+          if f.get("snapshots taken") else []),
         f"violations           {t.violations:,}",
         f"lost writes          {t.lost_writes:,}",
         f"time                 {seconds:.1f} s",
@@ -346,5 +365,6 @@ def failure_text(original: Outcome, schedule: Schedule, outcome: Outcome, runs: 
     else:
         lines.append(f"reproduce (unshrunk): agree chaos --schedules 1 --seed {o.seed} "
                      f"--nodes {o.nodes} --clients {o.clients} --keys {o.keys} --ticks {o.ticks}"
-                     "; add --out FILE to save the shrunk schedule for --replay")
+                     + (f" --snapshot-every {o.snapshot_every}" if o.snapshot_every else "")
+                     + "; add --out FILE to save the shrunk schedule for --replay")
     return "\n".join(lines)

@@ -50,6 +50,7 @@ __all__ = [
     "PIPELINED_NEXT_INDEX",
     "REPLIES_WITHOUT_TERM",
     "SELF_VOTE_AT_TIMEOUT",
+    "SNAPSHOT_PREFIX",
     "UNCAPPED_COMMIT_INDEX",
     "Deviation",
     "expand",
@@ -68,14 +69,19 @@ MONOTONIC_COMMIT_INDEX = "monotonic_commit_index"
 MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
 CHECK_QUORUM_STEP_DOWN = "check_quorum_step_down"
+SNAPSHOT_PREFIX = "snapshot_prefix"
 
-DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
-                            MONOTONIC_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
+DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, SNAPSHOT_PREFIX,
+                            MONOTONIC_MATCH_INDEX, MONOTONIC_COMMIT_INDEX,
+                            PERSISTED_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
 """What agree's own server (impl/raft) declares: the validator's default. Its recovery
-(impl/raft/core.py) makes the first three: heartbeats without entries and one-entry
-probes, next_index from a rejection's hint, late success replies ignored; its log names
-each AppendEntries' message and each rejection's next_index (``hint``), so they cost the
-search nothing. Its CheckQuorum (impl/raft/election.py) makes check_quorum_step_down."""
+(impl/raft/core.py) makes batched_entries, fast_backup and monotonic_match_index:
+heartbeats without entries and one-entry probes, next_index from a rejection's hint, late
+success replies ignored; its log names each AppendEntries' message and each rejection's
+next_index (``hint``), so they cost the search nothing. Its snapshots
+(impl/raft/snapshot.py) make snapshot_prefix and persisted_commit_index: InstallSnapshot
+as the AppendEntries of the prefix, and a restart from a snapshot with its entries
+committed. Its CheckQuorum (impl/raft/election.py) makes check_quorum_step_down."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -226,6 +232,38 @@ def fast_backup(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[Raf
     for k in range(1, len(prev.log[i]) + 2):
         yield t.state._replace(next_index=put(t.state.next_index, i,
                                               put(t.state.next_index[i], j, k)))
+
+
+@_deviation(SNAPSHOT_PREFIX, "AppendEntries")
+def snapshot_prefix(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[RaftState]:
+    """**Snapshots, as the log prefix they replace.** A leader that compacted its log up
+    to a committed index ``s`` (Raft thesis ch. 5) sends a follower that needs an entry
+    at or below ``s`` its snapshot (InstallSnapshot): mapped onto the AppendEntries of
+    the whole prefix it replaces (``prev_log_index`` 0, the entries 1..s, commit index
+    ``s``), which the follower handles as raft.tla does (one entry per step, its log
+    becoming the prefix, or keeping what follows it if that agrees). While the snapshot
+    is in flight, the leader's heartbeat names ``s`` as ``prev_log_index`` and carries no
+    entries. raft.tla sends from ``next_index`` instead; these start at index 1 or ``s``,
+    for any ``s`` from ``next_index`` up to the leader's commit index. A compacted log
+    is otherwise mapped onto the whole log (the snapshot's committed prefix, then the
+    entries kept). In an event log the follower's ``InstallSnapshot`` (a
+    ``SendSnapshot`` by the leader) is matched by the spec steps handling that request,
+    and a server restarting from its snapshot keeps its commit index
+    (persisted_commit_index)."""
+    m = _added(prev, t.state)
+    i, j = t.args
+    lg = prev.log[i]
+    # the leader sends the snapshot (or the heartbeat naming it) only to a follower that
+    # needs an entry it covers: next_index[j] <= s
+    for s in range(max(prev.next_index[i][j], 1), prev.commit_index[i] + 1):
+        commit = spec.commit_to_send(prev, i, s)
+        for m2 in (m._replace(mprev_log_index=0, mprev_log_term=0, mentries=lg[:s],
+                              mcommit_index=commit),
+                   m._replace(mprev_log_index=s, mprev_log_term=lg[s - 1].term, mentries=(),
+                              mcommit_index=commit)):
+            if m2 != m:
+                yield t.state._replace(messages=without_message(m, with_message(
+                    m2, t.state.messages)))
 
 
 @_deviation(MONOTONIC_MATCH_INDEX, "HandleAppendEntriesResponse")

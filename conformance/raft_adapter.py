@@ -8,8 +8,8 @@ spec variable       implementation (``core = sim.nodes[i].core``)
 current_term[i]     ``core.current_term``; while i is down: the stored hard state
 state[i]            ``core.role.value``; down: Follower
 voted_for[i]        ``core.voted_for``; down: the stored hard state
-log[i]              ``core.log``, values decoded by :class:`ValueCodec`; down: the
-                    stored log
+log[i]              the snapshot's prefix, then ``core.log``, values decoded by
+                    :class:`ValueCodec`; down: the stored snapshot and log
 commit_index[i]     ``core.commit_index``; down: 0
 votes_responded[i]  ``core.votes_responded``; down: {}
 votes_granted[i]    ``core.votes_granted``; down: {}
@@ -47,19 +47,32 @@ and are left out of the mapped bag (:func:`is_spec_message`); handling one chang
 spec variable, unless a quorum of pre-votes starts the real election (Timeout and the
 rest, as its events say). A CheckQuorum step-down is the declared deviation
 check_quorum_step_down: the leader's Restart(i) keeping its commit_index.
+
+Snapshots (impl/raft/snapshot.py) are mapped onto the log prefix they replace: a
+snapshot at index s stands for the s entries committed at 1..s (the ones the nodes
+applied there, ``Simulator.applied_at``; State Machine Safety is checked on every
+apply), so compaction changes nothing the spec sees (a stutter). An
+InstallSnapshotRequest in flight is the AppendEntries of that prefix (prev_log_index
+0, commit index s): the leader sending it is the catalogue's snapshot_prefix variant
+of AppendEntries, and the follower installing it the raft.tla steps of handling that
+request, as many as it takes (one per entry appended or removed, then the reply). A
+server restarts with its snapshot's entries committed: the catalogue's
+persisted_commit_index (a crashed server is mapped with that commit index).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from agree.conformance.deviations import (
     BATCHED_ENTRIES,
     CHECK_QUORUM_STEP_DOWN,
     FAST_BACKUP,
     MONOTONIC_MATCH_INDEX,
+    PERSISTED_COMMIT_INDEX,
+    SNAPSHOT_PREFIX,
     expand,
     kept_commit_index,
     resolve,
@@ -70,12 +83,14 @@ from agree.impl.raft import (
     AppendEntriesResponse,
     Entry,
     Event,
+    InstallSnapshotRequest,
     Message,
     PreVoteRequest,
     PreVoteResponse,
     RaftCore,
     RequestVoteRequest,
     RequestVoteResponse,
+    Snapshot,
 )
 from agree.impl.sim import Simulator
 from agree.models import raft_types as rt
@@ -88,6 +103,7 @@ __all__ = [
     "STEP_DOWN",
     "Projection",
     "RaftMapping",
+    "SnapshotPrefix",
     "ValueCodec",
     "is_spec_message",
     "keep_commit_index",
@@ -100,8 +116,8 @@ __all__ = [
 Projection = tuple[Any, ...]
 
 #: The declared deviations impl/raft's recovery takes (besides keep_commit_index).
-ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX,
-                      CHECK_QUORUM_STEP_DOWN)
+ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX, SNAPSHOT_PREFIX,
+                      PERSISTED_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
 
 #: The event (and step label) of a CheckQuorum step-down (impl/raft/election.py).
 STEP_DOWN = "CheckQuorumStepDown"
@@ -125,6 +141,9 @@ EVENT_ACTION: dict[str, str] = {
     "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
     "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
     STEP_DOWN: "Restart",  # step_down(): a Restart only check_quorum_step_down rewrites
+    "SendSnapshot": "AppendEntries",
+    "InstallSnapshot": "HandleAppendEntriesRequest",
+    "RejectInstallSnapshot": "HandleAppendEntriesRequest",
     # written by other implementations (agree.eventlog), never by impl/raft
     "Restart": "Restart",
     "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
@@ -166,11 +185,32 @@ def is_spec_message(m: Message) -> bool:
     return not isinstance(m, (PreVoteRequest, PreVoteResponse))
 
 
-def message_key(codec: ValueCodec, m: Message) -> tuple[Any, ...]:
+#: The committed entries 1..s a snapshot at index s replaces.
+Prefix = Callable[[int], Sequence[Entry]]
+
+
+class SnapshotPrefix(NamedTuple):
+    """In a message key, the entries of an AppendEntries from index 1 named only by how
+    many there are and the last one's term: a snapshot's prefix, whose entries a reader
+    of event logs does not know (the committed ones: Log Matching fixes them)."""
+
+    length: int
+    last_term: int
+
+
+def message_key(codec: ValueCodec, m: Message, prefix: Prefix | None = None,
+                ) -> tuple[Any, ...]:
     """An implementation message as the spec message it is, without the proof-only mlog
-    (a pre-vote message, which is none, as its own kind)."""
+    (a pre-vote message, which is none, as its own kind; an InstallSnapshotRequest: the
+    AppendEntries of the prefix, which `prefix` gives; without it the entries are a
+    :class:`SnapshotPrefix`, see :func:`prefix_key`)."""
     if not is_spec_message(m):
         return (type(m).__name__, *m)
+    if isinstance(m, InstallSnapshotRequest):
+        s = m.last_included_index
+        entries: Any = (SnapshotPrefix(s, m.last_included_term) if prefix is None
+                        else _entries(codec, prefix(s)))
+        return (rt.AEREQ, m.term, 0, 0, entries, s, m.source, m.dest)
     if isinstance(m, RequestVoteRequest):
         return (rt.RVREQ, m.term, m.last_log_term, m.last_log_index, m.source, m.dest)
     if isinstance(m, RequestVoteResponse):
@@ -180,6 +220,17 @@ def message_key(codec: ValueCodec, m: Message) -> tuple[Any, ...]:
                 _entries(codec, m.entries), m.commit_index, m.source, m.dest)
     assert isinstance(m, AppendEntriesResponse)
     return (rt.AERESP, m.term, m.success, m.match_index, m.source, m.dest)
+
+
+def prefix_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An AppendEntries key from index 1 whose commit index is its last entry (what a
+    snapshot maps onto) with its entries as a :class:`SnapshotPrefix`; any other key as
+    it is. Applied to both sides, it lets an InstallSnapshot read from an event log meet
+    the spec's AppendEntries of the prefix."""
+    if (key[0] == rt.AEREQ and key[2] == 0 and isinstance(key[4], tuple) and key[4]
+            and not isinstance(key[4], SnapshotPrefix) and key[5] == len(key[4])):
+        return (*key[:4], SnapshotPrefix(len(key[4]), key[4][-1].term), *key[5:])
+    return key
 
 
 def spec_message_key(m: Any) -> tuple[Any, ...]:
@@ -260,26 +311,47 @@ class RaftMapping:
                                history=True, max_term=99, max_log=99, max_messages=999)
         self.codec = ValueCodec()
         self.deviations = resolve(ADAPTER_DEVIATIONS)
+        #: the entry committed at each index (the simulator's applied_at, shared)
+        self.committed: dict[int, Entry] = {}
 
-    def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry]) -> tuple[
-            Any, ...]:
+    def prefix(self, s: int) -> list[Entry]:
+        """The entries 1..s a snapshot at index s replaces: those committed there."""
+        missing = [k for k in range(1, s + 1) if k not in self.committed]
+        if missing:
+            raise AssertionError(f"a snapshot at index {s} covers index {missing[0]}, "
+                                 "which no node applied")
+        return [self.committed[k] for k in range(1, s + 1)]
+
+    def key(self, m: Message) -> tuple[Any, ...]:
+        """`message_key` with this mapping's codec and snapshot prefixes."""
+        return message_key(self.codec, m, self.prefix)
+
+    def _whole_log(self, snapshot: Snapshot | None, kept: Iterable[Entry]) -> rt.Log:
+        prefix = self.prefix(snapshot.index) if snapshot is not None else []
+        return _entries(self.codec, [*prefix, *kept])
+
+    def map_core(self, core: RaftCore | None, hard: Any, stored: Sequence[Entry],
+                 snapshot: Snapshot | None = None) -> tuple[Any, ...]:
         """One server's variables (a crashed one: as right after a restart)."""
         n = self.n
         if core is None:
-            return (hard.current_term, rt.FOLLOWER, hard.voted_for, _entries(self.codec, stored),
-                    0, frozenset(), frozenset(), (1,) * n, (0,) * n)
+            return (hard.current_term, rt.FOLLOWER, hard.voted_for,
+                    self._whole_log(snapshot, stored),
+                    snapshot.index if snapshot is not None else 0,
+                    frozenset(), frozenset(), (1,) * n, (0,) * n)
         return (core.current_term, core.role.value, core.voted_for,
-                _entries(self.codec, core.log), core.commit_index, core.votes_responded,
-                core.votes_granted, core.next_index, core.match_index)
+                self._whole_log(core.snapshot, core.log), core.commit_index,
+                core.votes_responded, core.votes_granted, core.next_index, core.match_index)
 
     def map_sim(self, sim: Simulator) -> Projection:
         """THE refinement mapping: the simulator's cluster as a spec state projection."""
+        self.committed = sim.applied_at
         per = []
         for node in sim.nodes:
             hard, stored = node.storage.load()
-            per.append(self.map_core(node.core, hard, stored))
+            per.append(self.map_core(node.core, hard, stored, node.storage.load_snapshot()))
         columns = tuple(tuple(row[c] for row in per) for c in range(9))
-        bag = tuple(sorted(message_key(self.codec, m) for m in sim.bag if is_spec_message(m)))
+        bag = tuple(sorted(self.key(m) for m in sim.bag if is_spec_message(m)))
         return (*columns, bag)
 
     # -- hints -----------------------------------------------------------------
@@ -305,6 +377,18 @@ class RaftMapping:
             if nxt is not None:
                 yield Transition(act, tuple(args), nxt)
         return Hint(label, candidates)
+
+    def restart(self, i: int, commit_index: int) -> Hint:
+        """Restart(i), keeping ``commit_index`` (a snapshot's index: persisted_commit_index;
+        0 is raft.tla's own step)."""
+        base = self.on_server("Restart", i)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            for t in base.candidates(s):
+                for v in expand(self.spec, self.deviations, s, t):
+                    if v.state.commit_index[i] == commit_index:
+                        yield v
+        return Hint("Restart", candidates)
 
     def _sends(self, i: Any, j: Any, key: tuple[Any, ...]) -> Hint:
         """AppendEntries(i, j) sending exactly the message ``key`` (raft.tla's step, or
@@ -352,6 +436,39 @@ class RaftMapping:
                         yield v
         return Hint(base.label, candidates, base.note)
 
+    def hints_of(self, event: Event, state: RaftState) -> list[Hint]:
+        """The spec steps an implementation trace event claims, from spec state `state`
+        (the one before the rule): one, except for a snapshot installed, which is as
+        many raft.tla steps as handling the prefix's AppendEntries takes there."""
+        if event.action != "InstallSnapshot":
+            return [self.hint_of(event)]
+        key = self.key(event.get("m"))  # type: ignore[arg-type]
+        hint = self.on_message("HandleAppendEntriesRequest", key)
+        return [hint] * self._handling_steps(state, key)
+
+    def _handling_steps(self, s: RaftState, key: tuple[Any, ...]) -> int:
+        """How many HandleAppendEntriesRequest steps the spec takes to consume the
+        request `key` from s (after UpdateTerm, if its term is newer): one per entry
+        appended or removed, then the reply."""
+        found = [m for m in s.messages if spec_message_key(m) == key]
+        if not found:
+            return 1
+        m = found[0]
+        i = m.mdest
+        if m.mterm > s.current_term[i]:
+            s = self.spec.action("UpdateTerm").fn(s, m) or s
+        handle = self.spec.action("HandleAppendEntriesRequest").fn
+        before = rt.bag_counts(s.messages).get(m, 0)
+        steps = 0
+        while steps <= self.spec.max_log + 2 * len(m.mentries) + 2:
+            nxt = handle(s, m)
+            if nxt is None:
+                break
+            s, steps = nxt, steps + 1
+            if rt.bag_counts(s.messages).get(m, 0) < before:
+                break
+        return max(steps, 1)
+
     def hint_of(self, event: Event) -> Hint:
         """The spec step an implementation trace event claims."""
         label = EVENT_ACTION.get(event.action)
@@ -360,9 +477,9 @@ class RaftMapping:
         names = [k for k, _ in event.args]
         if label == "AppendEntries" and "m" in names:
             return self._sends(event.get("i"), event.get("j"),
-                               message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+                               self.key(event.get("m")))  # type: ignore[arg-type]
         if "m" in names:
-            hint = self.on_message(label, message_key(self.codec, event.get("m")))  # type: ignore[arg-type]
+            hint = self.on_message(label, self.key(event.get("m")))  # type: ignore[arg-type]
             if label == "HandleAppendEntriesResponse" and "next_index" in names:
                 return self._backs_up(hint, event.get("m"), event.get("next_index"))
             return hint

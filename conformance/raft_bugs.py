@@ -21,15 +21,18 @@ from agree.impl.raft import (
     RequestVoteRequest,
     RequestVoteResponse,
     Role,
+    Snapshot,
 )
 from agree.impl.raft.election import Election
 from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
+from agree.impl.raft.snapshot import RaftLog
 from agree.impl.storage import MemoryStorage
 
 __all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "HINT_AS_MATCH", "KEEP_OLD_VOTES",
            "LEADER_NO_STEP_DOWN", "PRE_VOTE_ANY_LOG", "READ_WITHOUT_HEARTBEAT",
-           "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG", "VOTE_NOT_PERSISTED"]
+           "SNAPSHOT_DROPS_AN_ENTRY", "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG",
+           "VOTE_NOT_PERSISTED"]
 
 
 def _save_without_vote(self: MemoryStorage, ready: Ready) -> None:
@@ -130,9 +133,15 @@ def _pre_vote_any_log(self: RaftCore, m: PreVoteRequest) -> None:
     grant = m.term > self._current_term
     self._out.append(PreVoteResponse(m.term if grant else self._current_term, grant,
                                      self._id, m.source))
+def _compact_one_too_many(self: RaftLog, snapshot: Snapshot) -> None:
+    """Compaction off by one: the entry right after the snapshot goes too (it is in
+    neither the snapshot nor the log any more)."""
+    _ORIGINAL_COMPACT(self, snapshot)
+    del self._entries[:1]
 
 
 _ORIGINAL_SAVE = MemoryStorage.save
+_ORIGINAL_COMPACT = RaftLog.compact
 _ORIGINAL_BACKUP_TO = RaftCore._backup_to
 _ORIGINAL_HANDLE_AE = RaftCore._handle_append_entries_request
 _ORIGINAL_CAMPAIGN = RaftCore.campaign
@@ -160,6 +169,9 @@ KEEP_OLD_VOTES = SeededBug("keep-old-votes", "§5.2: a new election starts with 
 LEADER_NO_STEP_DOWN = SeededBug("leader-no-step-down",
                                 "§5.1: a leader seeing a newer term becomes follower",
                                 RaftCore, "_update_term", _no_step_down)
+SNAPSHOT_DROPS_AN_ENTRY = SeededBug("snapshot-drops-an-entry",
+                                    "thesis ch. 5: a snapshot replaces exactly the log prefix "
+                                    "it covers", RaftLog, "compact", _compact_one_too_many)
 HINT_AS_MATCH = SeededBug("hint-as-match", "§5.3: a rejection's hint moves next_index only; "
                           "match_index comes from successful replies",
                           Replication, "_backup_to", _hint_as_match)

@@ -21,7 +21,6 @@ from agree.conformance.raft_adapter import (
     diff,
     is_spec_message,
     keep_commit_index,
-    message_key,
     project,
     spec_message,
 )
@@ -45,10 +44,12 @@ class RaftConformance:
     """A simulated Raft cluster whose every step is checked against models/raft.py."""
 
     def __init__(self, n: int = 3, values: int = 2, seed: int = 0,
-                 config: Config | None = None, spec_class: type[Raft] = Raft) -> None:
+                 config: Config | None = None, spec_class: type[Raft] = Raft,
+                 snapshot_every: int = 0) -> None:
         self.config = config or harness_config()
-        self.sim = Simulator(n, seed, self.config)
+        self.sim = Simulator(n, seed, self.config, snapshot_every)
         self.mapping = RaftMapping(n, values, self.config.max_batch, spec_class)
+        self.mapping.committed = self.sim.applied_at
         self.spec = self.mapping.spec
         self.values = values
         self.recorder = Recorder(self.spec, SAFETY, project, diff, self._unproject,
@@ -61,7 +62,7 @@ class RaftConformance:
     def deliver(self, k: int) -> Match:
         """Deliver the k-th message in flight (lost if its destination is down or cut off)."""
         m = self.sim.bag[k]
-        key = message_key(self.mapping.codec, m)
+        key = self.mapping.key(m)
         arrived = self.sim.deliver(k)
         hints = self._event_hints()
         if not is_spec_message(m):  # a pre-vote: no spec step unless it starts an election
@@ -79,7 +80,7 @@ class RaftConformance:
         m = self.sim.drop(k)
         if not is_spec_message(m):
             return self._judge(f"drop {type(m).__name__}", [])
-        key = message_key(self.mapping.codec, m)
+        key = self.mapping.key(m)
         return self._judge(f"drop {spec_message(key)}",
                            [self.mapping.on_message("DropMessage", key)])
 
@@ -88,7 +89,7 @@ class RaftConformance:
         m = self.sim.duplicate(k)
         if not is_spec_message(m):
             return self._judge(f"duplicate {type(m).__name__}", [])
-        key = message_key(self.mapping.codec, m)
+        key = self.mapping.key(m)
         return self._judge(f"duplicate {spec_message(key)}",
                            [self.mapping.on_message("DuplicateMessage", key)])
 
@@ -104,7 +105,7 @@ class RaftConformance:
 
     def _index_of(self, key: tuple[Any, ...]) -> int:
         for k, m in enumerate(self.sim.bag):
-            if message_key(self.mapping.codec, m) == key:
+            if self.mapping.key(m) == key:
                 return k
         raise LookupError(f"no message {spec_message(key)} in flight")
 
@@ -128,7 +129,9 @@ class RaftConformance:
         """Node i crashes, keeping only what it persisted: raft.tla's Restart(i)."""
         was_up = self.sim.nodes[i].up
         self.sim.crash(i)
-        hints = [self.mapping.on_server("Restart", i)] if was_up else []
+        snapshot = self.sim.nodes[i].storage.load_snapshot()
+        commit = snapshot.index if snapshot is not None else 0
+        hints = [self.mapping.restart(i, commit)] if was_up else []
         return self._judge(f"crash s{i + 1}", hints)
 
     def restart(self, i: int) -> Match:
@@ -162,7 +165,7 @@ class RaftConformance:
     def _event_hints(self) -> list[Hint]:
         events = self.sim.events[self._seen_events:]
         self._seen_events = len(self.sim.events)
-        return [self.mapping.hint_of(e) for _, e in events]
+        return [h for _, e in events for h in self.mapping.hints_of(e, self.recorder.state)]
 
     def _judge(self, rule: str, hints: list[Hint]) -> Match:
         self._seen_events = len(self.sim.events)

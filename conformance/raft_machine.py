@@ -32,6 +32,7 @@ class RaftMachine(RuleBasedStateMachine):
     elections = False  # PreVote and CheckQuorum (off: raft.tla's elections)
     examples: ClassVar[int] = 0
     coverage: ClassVar[dict[str, int]] = {}
+    snapshots_sent: ClassVar[int] = 0  # InstallSnapshot requests sent (over all examples)
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,16 +40,21 @@ class RaftMachine(RuleBasedStateMachine):
         self.c = RaftConformance(self.servers, self.values,
                                  config=harness_config(self.max_batch, self.elections))
 
-    @initialize(exact=st.booleans())
-    def replication(self, exact: bool) -> None:
+    @initialize(exact=st.booleans(), snapshots=st.booleans())
+    def replication(self, exact: bool, snapshots: bool) -> None:
         """Half the schedules with raft.tla's replication (Config.spec_exact), so both
         modes are held to the spec: the recovery's hints and probes, and the full
-        batches in every heartbeat (where stale requests are likelier)."""
-        if exact:
-            config = replace(harness_config(self.max_batch, self.elections), spec_exact=True)
-            self.c = RaftConformance(self.servers, self.values, config=config)
+        batches in every heartbeat (where stale requests are likelier). Half with a
+        snapshot every 2 applied entries (the log compacted, InstallSnapshot)."""
+        if exact or snapshots:
+            config = harness_config(self.max_batch, self.elections)
+            if exact:
+                config = replace(config, spec_exact=True)
+            self.c = RaftConformance(self.servers, self.values, config=config,
+                                     snapshot_every=2 if snapshots else 0)
 
     def teardown(self) -> None:
+        type(self).snapshots_sent += sum(e.action == "SendSnapshot" for _, e in self.c.sim.events)
         cov = type(self).coverage
         for label, count in self.c.recorder.summary().items():
             cov[label] = cov.get(label, 0) + count
@@ -125,6 +131,25 @@ class RaftMachine(RuleBasedStateMachine):
         self.c.propose(leader, v % self.values)
         self.settle(24)
 
+    @precondition(lambda self: self.c.sim.leader() is not None)
+    @rule(node=st.integers(0, 7), n=st.integers(1, 4))
+    def lag(self, node: int, n: int) -> None:
+        """A follower cut off while the leader appends ``n`` values, then healed and
+        sent a heartbeat: its catch-up (with snapshots on, often an InstallSnapshot)."""
+        leader = self.c.sim.leader()
+        assert leader is not None
+        j = node % self.servers
+        if j == leader:
+            j = (j + 1) % self.servers
+        self.c.partition([j])
+        for v in range(n):
+            self.c.propose(leader, v % self.values)
+            self.settle(24)
+        self.c.heal()
+        self.c.tick(leader)
+        self.c.tick(leader)
+        self.settle(24)
+
 
 def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2,
                  elections: bool = False) -> type[RaftMachine]:
@@ -134,5 +159,5 @@ def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2,
     need in order to show)."""
     attrs: dict[str, Any] = {"servers": servers, "values": values, "max_batch": max_batch,
                              "elections": elections, "examples": 0,
-                             "coverage": {}}
+                             "coverage": {}, "snapshots_sent": 0}
     return type(f"RaftMachine{servers}", (RaftMachine,), attrs)

@@ -59,7 +59,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agree.conformance.harness import ConformanceFailure
-from agree.conformance.raft_adapter import message_key, spec_message, spec_message_key
+from agree.conformance.raft_adapter import (
+    SnapshotPrefix,
+    message_key,
+    spec_message,
+    spec_message_key,
+)
 from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.replay_impl import Rebuild, ReplayResult, plain, replay_config
 from agree.models.raft_types import (
@@ -130,6 +135,11 @@ def _sent(before: RaftState, after: RaftState) -> tuple[Any, ...] | None:
 
 def show_key(key: tuple[Any, ...]) -> str:
     """A message key as the spec shows the message, without the proof-only log."""
+    if key[0] == AEREQ and isinstance(key[4], SnapshotPrefix):
+        p = key[4]
+        return (f"s{key[-2] + 1}->s{key[-1] + 1} AppendEntriesRequest term={key[1]} "
+                f"prev=0/0 commit={key[5]} entries=[the {p.length} committed entries, the "
+                f"last of term {p.last_term}] (a snapshot)")
     if key[0] == AEREQ:
         key = (*key[:4], tuple(Entry(*e) for e in key[4]), *key[5:])
     text = str(spec_message(key))

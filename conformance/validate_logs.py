@@ -20,6 +20,14 @@ interleaving of the servers' Ready batches that the spec allows:
   (raft.tla's network may hold them forever; DropMessage is never required);
 * every safety property is checked on every spec state passed through.
 
+Snapshots (agree's own servers, impl/raft/snapshot.py; the declared deviation
+snapshot_prefix): a ``SendSnapshot`` is the leader's AppendEntries of the log prefix
+the snapshot replaces, known in the logs only by its length and last term
+(raft_adapter.prefix_key, applied to both sides); the follower's ``InstallSnapshot`` is
+the spec's handling of that request to the end (one entry per step, then the reply),
+merged as one step, and its log is that prefix (taken from the request in flight)
+followed by what it kept.
+
 Reading (event_log.py) checks every line against the versioned schema first. Declared
 deviations (deviations.py) add, for the spec steps they name, variants the merge may
 take instead; without any, agree's own server's (monotonic_commit_index) are declared.
@@ -52,6 +60,7 @@ from agree.conformance.raft_adapter import (
     STEP_DOWN,
     RaftMapping,
     message_key,
+    prefix_key,
     spec_message_key,
 )
 from agree.conformance.raft_replay import show_key
@@ -117,7 +126,7 @@ class _Validator:
         """A message key as compared: a reply's term left out under replies_without_term."""
         if self.termless and key[0] in (RVRESP, AERESP):
             return (key[0], 0, *key[2:])
-        return key
+        return prefix_key(key)
 
     def key(self, m: Any) -> tuple[Any, ...]:
         """An implementation message's key."""
@@ -136,6 +145,11 @@ class _Validator:
         not compared)."""
         st = b.state
         log = self.logs[b.node]
+        for e in b.events:  # a snapshot installed: the prefix it replaces, then the rest
+            if e.action == "InstallSnapshot":
+                prefix = self.prefix_of(self.key(dict(e.args)["m"]))
+                if prefix is not None:
+                    log = prefix + log[len(prefix):]
         if "log_from" in st:
             suffix = tuple((int(t), self.mapping.codec.decode(b64(v, b.where)))
                            for t, v in st["log_suffix"])
@@ -173,8 +187,44 @@ class _Validator:
                     hints.append(self.on_message("DuplicateMessage", key))
                     bag[key] += 1
                 bag[key] -= 1
-            hints.append(self.hint_of(e))
+            if e.action == "InstallSnapshot":
+                hints.append(self.installs(self.key(dict(e.args)["m"])))
+            else:
+                hints.append(self.hint_of(e))
         return hints
+
+    def prefix_of(self, key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...] | None:
+        """The entries of the request in flight a snapshot key stands for (None: none)."""
+        for m in self.state.messages:
+            if self.norm(spec_message_key(m)) == key:
+                return tuple((e.term, e.value) for e in m.mentries)
+        return None
+
+    def installs(self, key: tuple[Any, ...]) -> Hint:
+        """A snapshot installed: the spec's HandleAppendEntriesRequest steps on the
+        prefix's request, followed until it is answered, as one merged step."""
+        step = self.on_message("HandleAppendEntriesRequest", key)
+
+        def pending(s: RaftState) -> int:
+            return self.mapping_keys(s).count(key)
+
+        def follow(s: RaftState, t: Transition[Any], left: int,
+                   ) -> Iterator[Transition[Any]]:
+            if pending(t.state) < pending(s) or left == 0:
+                yield t
+                return
+            for t2 in step.candidates(t.state):
+                yield from follow(s, Transition(t2.action, t.args, t2.state), left - 1)
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            bound = 2 * max(len(lg) for lg in s.log) + 2 * (key[5] + 1)
+            for t in step.candidates(s):
+                for end in follow(s, t, bound):
+                    if pending(end.state) < pending(s):
+                        yield Transition(replace(end.action, label=(
+                            "HandleAppendEntriesRequest[snapshot_prefix]")), end.args,
+                            end.state)
+        return Hint("HandleAppendEntriesRequest", candidates, show_key(key))
 
     def deviate(self, base: Hint, sent: tuple[Any, ...] | None = None) -> Hint:
         """base's candidates and their variants under the declared deviations; with

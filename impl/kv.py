@@ -6,6 +6,9 @@ A command is a JSON object encoded as bytes (so it can sit in any log):
 order and so holds the same map. Writes carry a client id and a sequence number:
 a retried write (same client, same seq) is answered from the remembered result
 and not applied twice. A client has one request outstanding at a time.
+
+`snapshot()` gives the whole state (map, sessions, last applied index) as bytes, and
+`restore()` takes it back: what a Raft snapshot holds (impl/raft/snapshot.py).
 """
 
 from __future__ import annotations
@@ -86,3 +89,33 @@ class KVStateMachine:
             self.data[key] = str(cmd.get("value"))
             return {"ok": True, "value": cmd.get("value")}
         return {"ok": False, "value": old}
+
+    def sessions(self) -> dict[str, int]:
+        """Each client's last applied sequence number."""
+        return {client: seq for client, (seq, _) in self._sessions.items()}
+
+    def snapshot(self) -> bytes:
+        """The state machine as bytes (canonical JSON): the map, the client sessions and
+        the index applied last, so that `restore` gives back an equal machine."""
+        state = {"applied": self.last_applied, "data": self.data,
+                 "sessions": {c: [seq, result] for c, (seq, result) in self._sessions.items()}}
+        return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+
+    def restore(self, blob: bytes) -> None:
+        """Replace the state by a `snapshot()`'s; ValueError (one line) if it is not one."""
+        try:
+            state = json.loads(blob.decode())
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError("the snapshot is not a KV state (not JSON)") from None
+        if not isinstance(state, dict):
+            raise ValueError("the snapshot is not a KV state (not an object)")
+        applied, data, sessions = state.get("applied"), state.get("data"), state.get("sessions")
+        if (not isinstance(applied, int) or isinstance(applied, bool) or applied < 0
+                or not isinstance(data, dict) or not isinstance(sessions, dict)
+                or not all(isinstance(v, str) for v in data.values())
+                or not all(isinstance(v, list) and len(v) == 2 and isinstance(v[0], int)
+                           and isinstance(v[1], dict) for v in sessions.values())):
+            raise ValueError("the snapshot is not a KV state (wrong fields)")
+        self.data = dict(data)
+        self._sessions = {c: (v[0], v[1]) for c, v in sessions.items()}
+        self.last_applied = applied

@@ -50,6 +50,9 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reads", choices=("index", "log"), default="index",
                    help="linearizable reads by ReadIndex, confirmed with a heartbeat round "
                    "(default), or through the log")
+    p.add_argument("--snapshot-every", type=int, default=10_000, metavar="N",
+                   help="snapshot the state machine and compact the log every N applied "
+                   "entries (default 10000; 0: never)")
     p.add_argument("--event-log", metavar="FILE",
                    help="append the protocol's steps as JSON lines (raft.tla action names)")
     p.add_argument("--seed", type=int, help="seed of the election-timeout randomness")
@@ -74,6 +77,8 @@ def serve_node(args: argparse.Namespace) -> int:
                              "(one per --peers address)")
     if args.tick_ms <= 0:
         raise NodeUsageError("--tick-ms must be positive")
+    if args.snapshot_every < 0:
+        raise NodeUsageError("--snapshot-every must be >= 0 (0: never)")
     try:
         config = Config(args.election_ticks, args.heartbeat_ticks, args.max_batch,
                         pre_vote=not args.no_pre_vote, check_quorum=not args.no_check_quorum)
@@ -82,7 +87,8 @@ def serve_node(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"node{args.id} %(levelname)s %(message)s")
     opts = ServerOptions(args.id, peers, args.data, args.bind, args.tick_ms, config,
-                         args.event_log, args.seed, reads=args.reads)
+                         args.event_log, args.seed, reads=args.reads,
+                         snapshot_every=args.snapshot_every)
     try:
         server = KVServer(opts)
     except (StorageError, OSError) as exc:

@@ -8,6 +8,10 @@ Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the le
 confirms its leadership with a heartbeat round, then answers once it has applied the
 read index; ``reads="log"``: through the log), so both are linearizable; a request
 to a follower is answered with a redirect to the leader it knows of.
+Every `snapshot_every` applied entries the node snapshots the KV state machine and
+compacts its log behind it (impl/raft/snapshot.py), in the same loop turn as the
+apply; it restarts from its snapshot, and a leader sends InstallSnapshot to a
+follower that needs an entry it compacted.
 If a Ready cannot be persisted (disk full, I/O error) the node fail-stops: it
 sends and acknowledges nothing more, logs one line saying why, and stops;
 `failure` holds that line and `wait_stopped()` returns once it has stopped.
@@ -29,9 +33,20 @@ from typing import Any
 from agree.eventlog import EventLogWriter
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
-from agree.impl.raft import Config, Event, Message, NotLeader, RaftCore, Ready, Role
+from agree.impl.raft import (
+    Config,
+    Event,
+    InstallSnapshotRequest,
+    Message,
+    NotLeader,
+    RaftCore,
+    Ready,
+    Role,
+)
+from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.storage import SQLiteStorage, StorageError
 from agree.impl.wire import (
+    MAX_FRAME,
     CodecError,
     decode_payload,
     encode_frame,
@@ -59,6 +74,9 @@ class ServerOptions:
     request_timeout: float = 5.0
     reads: str = "index"
     """"index": ReadIndex reads; "log": reads appended to the log as commands."""
+    snapshot_every: int = 10_000
+    """snapshot the state machine and compact the log every this many applied entries
+    (0: never)"""
 
 
 def event_args(event: Event) -> dict[str, Any]:
@@ -91,12 +109,21 @@ class KVServer:
         self.storage = SQLiteStorage(os.path.join(opts.data_dir, f"node{self.id}.db"),
                                      self.id, n)
         hard_state, entries = self.storage.load()
+        snapshot = self.storage.load_snapshot()
+        self.kv = KVStateMachine()
+        if snapshot is not None:
+            try:
+                self.kv.restore(snapshot.data)
+            except ValueError as exc:
+                self.storage.close()
+                raise StorageError(f"{self.storage.path}: {exc}; the database is corrupt "
+                                   "(move it away to start this server empty)") from None
         seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(8), "big")
         config = opts.config
         if opts.event_log and not config.trace:
             config = dataclasses.replace(config, trace=True)
-        self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries)
-        self.kv = KVStateMachine()
+        self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries,
+                             snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
         # ReadIndex reads: id -> (key, future) until confirmed, then (index, key, future)
@@ -104,6 +131,7 @@ class KVServer:
         self._reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
         self._flush_pending = False
+        self._oversized = 0  # the snapshot index last found too large to send
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._client_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -207,7 +235,13 @@ class KVServer:
                                 f"({exc.strerror or exc}; is the disk full?)")
                 return
         for m in ready.messages:
-            self.links[m.dest].send(encode_message(m))
+            frame = encode_message(m)
+            if len(frame) - 4 > MAX_FRAME and isinstance(m, InstallSnapshotRequest):
+                self._too_large(m, len(frame))
+                continue
+            self.links[m.dest].send(frame)
+        if ready.snapshot is not None:  # a leader's, persisted above
+            self.kv.restore(ready.snapshot.data)
         for index, entry in ready.committed:
             result = self.kv.apply(index, entry.value)
             waiter = self._waiters.pop(index, None)
@@ -218,6 +252,27 @@ class KVServer:
         self._answer_reads(ready)
         if self.core.role is not Role.LEADER and self._waiters:
             self._fail_waiters("leadership lost")
+        if snapshot_due(self.kv.last_applied, self.core.snapshot, self.opts.snapshot_every):
+            self._take_snapshot()
+
+    def _too_large(self, m: InstallSnapshotRequest, size: int) -> None:
+        """A snapshot too large for one frame (the receiver would drop the connection):
+        not sent; said once per snapshot index, since the follower cannot catch up."""
+        if self._oversized != m.last_included_index:
+            self._oversized = m.last_included_index
+            log.error("node %d: the snapshot at index %d is %d bytes on the wire, above the "
+                      "frame limit of %d: node %d cannot catch up by snapshot (snapshots are "
+                      "not sent in chunks)", self.id, m.last_included_index, size, MAX_FRAME,
+                      m.dest)
+
+    def _take_snapshot(self) -> None:
+        """Snapshot the KV state and compact the log behind it, durably (one transaction:
+        a crash leaves the whole log or the snapshot); fail-stop if it cannot be saved."""
+        snapshot = self.core.compact(self.kv.last_applied, self.kv.snapshot())
+        try:
+            self.storage.compact(snapshot)
+        except StorageError as exc:
+            self._fail_stop(f"{exc}; restart it once the disk has room")
 
     def _answer_reads(self, ready: Ready) -> None:
         """Reads the core confirmed (or refused), then every confirmed read whose index
@@ -352,6 +407,7 @@ class KVServer:
         c = self.core
         return {"ok": True, "node": self.id, "role": c.role.value, "term": c.current_term,
                 "commit_index": c.commit_index, "last_index": c.last_index,
+                "snapshot_index": c.first_index - 1,
                 "last_applied": self.kv.last_applied, "leader": self._address_of(c.leader_hint)}
 
     def _address_of(self, node: int | None) -> str | None:

@@ -6,7 +6,8 @@ any order. Nodes crash (losing everything but their MemoryStorage) and restart;
 groups of nodes are partitioned and healed; time is a logical clock advanced
 explicitly. Nothing is random unless you ask: `random_step` draws from the
 simulator's own seeded generator. Each node runs a KVStateMachine on what its
-core commits.
+core commits and, with ``snapshot_every=N``, snapshots it every N applied entries
+(the log is compacted behind it; a lagging follower gets InstallSnapshot).
 
 Driving it rule by rule (e.g. from Hypothesis)::
 
@@ -29,6 +30,7 @@ from typing import Any
 
 from agree.impl.kv import KVStateMachine
 from agree.impl.raft import Config, Entry, Event, Message, NotLeader, RaftCore, Role
+from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.storage import MemoryStorage
 
 __all__ = ["SimNode", "Simulator"]
@@ -56,9 +58,16 @@ class SimNode:
 class Simulator:
     """An in-process cluster of `n` Raft cores; every method is one environment choice."""
 
-    def __init__(self, n: int = 3, seed: int = 0, config: Config | None = None) -> None:
+    def __init__(self, n: int = 3, seed: int = 0, config: Config | None = None,
+                 snapshot_every: int = 0) -> None:
         if n < 1:
             raise ValueError("a cluster needs at least one node")
+        if snapshot_every < 0:
+            raise ValueError("snapshot_every must be >= 0")
+        self.snapshot_every = snapshot_every
+        #: snapshots taken (node, index) and installed from a leader (node, index)
+        self.snapshots_taken: list[tuple[int, int]] = []
+        self.snapshots_installed: list[tuple[int, int]] = []
         self.n = n
         self.seed = seed
         self.config = config or Config()
@@ -166,6 +175,9 @@ class Simulator:
             return
         node.incarnation += 1
         node.kv = KVStateMachine()
+        snapshot = node.storage.load_snapshot()
+        if snapshot is not None:
+            node.kv.restore(snapshot.data)
         node.applied = []
         node.results = {}
         node.reads = {}
@@ -254,17 +266,22 @@ class Simulator:
     def _new_core(self, node: SimNode) -> RaftCore:
         hs, log = node.storage.load()
         rng = random.Random(f"{self.seed}:{node.id}:{node.incarnation}")
-        return RaftCore(node.id, self.n, rng, self.config, hs, log)
+        return RaftCore(node.id, self.n, rng, self.config, hs, log, node.storage.load_snapshot())
 
     def _process(self, node: SimNode) -> None:
-        """Do node's Ready: persist, then send, then apply."""
-        assert node.core is not None
-        ready = node.core.ready()
+        """Do node's Ready: persist, then send, then apply (after restoring a snapshot a
+        leader sent); then snapshot if due."""
+        core = node.core
+        assert core is not None
+        ready = core.ready()
         node.storage.save(ready)
         self.bag.extend(ready.messages)
         self.sent += len(ready.messages)
         for event in ready.events:
             self.events.append((node.id, event))
+        if ready.snapshot is not None:
+            node.kv.restore(ready.snapshot.data)
+            self.snapshots_installed.append((node.id, ready.snapshot.index))
         for index, entry in ready.committed:
             node.applied.append((index, entry))
             first = self.applied_at.setdefault(index, entry)
@@ -273,3 +290,7 @@ class Simulator:
                                       f"which another node applied as {first}")
             node.results[index] = node.kv.apply(index, entry.value)
         node.reads.update(ready.reads)
+        if snapshot_due(node.kv.last_applied, core.snapshot, self.snapshot_every):
+            snapshot = core.compact(node.kv.last_applied, node.kv.snapshot())
+            node.storage.compact(snapshot)
+            self.snapshots_taken.append((node.id, snapshot.index))

@@ -1,11 +1,15 @@
 """Durable Raft state: SQLite (standard library) with synchronous writes, and an in-memory twin.
 
-Both implement `Storage`: `load()` gives back what was persisted; `save(ready)`
-does step 1 of a Ready (hard state and log suffix) in one transaction. The SQLite
-file carries a format marker, a version and the owner's node id, and the hard
-state and every log entry a CRC32; a database that is corrupt, truncated,
-foreign, of another version or tampered with is refused on open with a one-line
-StorageError, never served.
+Both implement `Storage`: `load()` gives back what was persisted (the hard state and
+the log after the snapshot), `load_snapshot()` the snapshot; `save(ready)` does step 1
+of a Ready (a leader's snapshot, hard state and log suffix) in one transaction, and
+`compact(snapshot)` stores a snapshot the node took and deletes the log it replaces,
+in one transaction too: a crash leaves the old log or the snapshot, never neither.
+The SQLite file carries a format marker, a version and the owner's node id, and the
+hard state, the snapshot and every log entry a CRC32; a database that is corrupt,
+truncated, foreign, of another version or tampered with is refused on open with a
+one-line StorageError, never served. Deleted log rows leave free pages that later
+writes reuse, so a compacted log keeps the file's size bounded.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import struct
 import zlib
 from typing import Protocol
 
-from agree.impl.raft.messages import Entry, HardState, Ready
+from agree.impl.raft.messages import Entry, HardState, Ready, Snapshot
 
 __all__ = ["FORMAT", "VERSION", "MemoryStorage", "SQLiteStorage", "Storage", "StorageError",
-           "entry_checksum", "hard_state_checksum"]
+           "entry_checksum", "hard_state_checksum", "snapshot_checksum"]
 
 FORMAT = "agree-raft"
 #: 2: the hard_state row carries a checksum (version 1 files had none and are refused)
-VERSION = 2
+#: 3: a snapshot table (a version 2 file is upgraded on open: it has no snapshot)
+VERSION = 3
 
 
 class StorageError(Exception):
@@ -36,7 +41,11 @@ class Storage(Protocol):
 
     def load(self) -> tuple[HardState, tuple[Entry, ...]]: ...
 
+    def load_snapshot(self) -> Snapshot | None: ...
+
     def save(self, ready: Ready) -> None: ...
+
+    def compact(self, snapshot: Snapshot) -> None: ...
 
     def close(self) -> None: ...
 
@@ -52,6 +61,12 @@ def hard_state_checksum(hard_state: HardState) -> int:
     return zlib.crc32(b"hard_state" + struct.pack(">Qq", hard_state.current_term, voted_for))
 
 
+def snapshot_checksum(snapshot: Snapshot) -> int:
+    """CRC32 over the snapshot's index, term and data."""
+    return zlib.crc32(b"snapshot" + struct.pack(">QQ", snapshot.index, snapshot.term)
+                      + snapshot.data)
+
+
 def _one_line(text: str, limit: int = 200) -> str:
     """`text` with its whitespace runs (newlines included) collapsed, cut to `limit` chars."""
     flat = " ".join(text.split())
@@ -63,31 +78,55 @@ class MemoryStorage:
 
     def __init__(self) -> None:
         self.hard_state = HardState()
-        self.entries: list[Entry] = []
+        self.entries: list[Entry] = []  # the log after the snapshot
+        self.snapshot: Snapshot | None = None
         self.writes = 0
 
     def load(self) -> tuple[HardState, tuple[Entry, ...]]:
         return self.hard_state, tuple(self.entries)
 
+    def load_snapshot(self) -> Snapshot | None:
+        return self.snapshot
+
     def save(self, ready: Ready) -> None:
         if not ready.must_persist():
             return
+        if ready.snapshot is not None:
+            self._drop_through(ready.snapshot)
         if ready.hard_state is not None:
             self.hard_state = ready.hard_state
         if ready.first_index is not None:
-            del self.entries[ready.first_index - 1:]
+            del self.entries[ready.first_index - 1 - self._offset():]
             self.entries.extend(ready.entries)
         self.writes += 1
+
+    def compact(self, snapshot: Snapshot) -> None:
+        self._drop_through(snapshot)
+        self.writes += 1
+
+    def _offset(self) -> int:
+        return self.snapshot.index if self.snapshot is not None else 0
+
+    def _drop_through(self, snapshot: Snapshot) -> None:
+        """Store `snapshot`; delete the entries up to its index (those after stay)."""
+        del self.entries[:max(snapshot.index - self._offset(), 0)]
+        self.snapshot = snapshot
 
     def close(self) -> None:
         pass
 
 
-_SCHEMA = """
+#: at most one row: the last snapshot (version 3 on)
+_SNAPSHOT_TABLE = ("CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 0), "
+                   "idx INTEGER NOT NULL, term INTEGER NOT NULL, data BLOB NOT NULL, "
+                   "crc INTEGER NOT NULL)")
+
+_SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hard_state (id INTEGER PRIMARY KEY CHECK (id = 0),
                          current_term INTEGER NOT NULL, voted_for INTEGER,
                          crc INTEGER NOT NULL);
+{_SNAPSHOT_TABLE};
 CREATE TABLE log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, value BLOB NOT NULL,
                   crc INTEGER NOT NULL);
 """
@@ -153,19 +192,53 @@ class SQLiteStorage:
         if meta.get("format") != FORMAT:
             raise StorageError(f"{bad}: format marker {_one_line(repr(meta.get('format')))}, "
                                f"expected {FORMAT!r}")
-        if meta.get("version") != str(VERSION):
+        upgrade = meta.get("version") == "2" and "snapshot" not in tables
+        if meta.get("version") != str(VERSION) and not upgrade:
             raise StorageError(f"{bad}: version {_one_line(str(meta.get('version')))}, this "
-                               f"build reads only version {VERSION}; move it away (or use the "
-                               "agree release that wrote it)")
+                               f"build reads only versions 2 and {VERSION}; move it away (or "
+                               "use the agree release that wrote it)")
+        if not upgrade and "snapshot" not in tables:
+            raise StorageError(f"{bad}: its snapshot table is missing; "
+                               "move it away to start this server empty")
         if meta.get("node_id") != str(node_id) or meta.get("cluster_size") != str(cluster_size):
             raise StorageError(f"{bad}: it belongs to node "
                                f"{_one_line(str(meta.get('node_id')))} of a "
                                f"{_one_line(str(meta.get('cluster_size')))}-node cluster, "
                                f"not node {node_id} of {cluster_size}")
-        self.load()  # checks the hard state, every entry's checksum and the index sequence
+        if upgrade:
+            self._upgrade_from_2()
+        self.load()  # checks the hard state, the snapshot, every entry's checksum and the
+        # index sequence
+
+    def _upgrade_from_2(self) -> None:
+        """A version 2 file is a version 3 file without a snapshot: add the table."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(_SNAPSHOT_TABLE)
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(VERSION),))
+        self._db.execute("COMMIT")
+
+    def load_snapshot(self) -> Snapshot | None:
+        """The persisted snapshot, if any; StorageError if its checksum or a type is wrong."""
+        rows = self._db.execute("SELECT id, idx, term, data, crc FROM snapshot").fetchall()
+        if not rows:
+            return None
+        if len(rows) != 1 or rows[0][0] != 0:
+            raise StorageError(f"{self.path}: the snapshot row is damaged; "
+                               "the database is corrupt")
+        _, idx, term, data, crc = rows[0]
+        if not (_is_int(idx) and _is_int(term) and isinstance(data, bytes) and _is_int(crc)
+                and idx >= 1 and term >= 1):
+            raise StorageError(f"{self.path}: the snapshot has values of the wrong type; "
+                               "the database is corrupt")
+        snapshot = Snapshot(idx, term, data)
+        if snapshot_checksum(snapshot) != crc:
+            raise StorageError(f"{self.path}: checksum mismatch in the snapshot; "
+                               "the database is corrupt")
+        return snapshot
 
     def load(self) -> tuple[HardState, tuple[Entry, ...]]:
-        """The persisted hard state and log; StorageError if a checksum or type is wrong."""
+        """The persisted hard state and the log after the snapshot; StorageError if a
+        checksum or type is wrong, or the log does not start right after the snapshot."""
         rows = self._db.execute(
             "SELECT id, current_term, voted_for, crc FROM hard_state").fetchall()
         if len(rows) != 1 or rows[0][0] != 0:
@@ -180,6 +253,8 @@ class SQLiteStorage:
         if hard_state_checksum(hard_state) != hs_crc:
             raise StorageError(f"{self.path}: checksum mismatch in the hard state "
                                "(current term, voted for); the database is corrupt")
+        snapshot = self.load_snapshot()
+        base = snapshot.index if snapshot is not None else 0
         entries: list[Entry] = []
         for idx, e_term, value, crc in self._db.execute(
                 "SELECT idx, term, value, crc FROM log ORDER BY idx"):
@@ -188,7 +263,7 @@ class SQLiteStorage:
                 raise StorageError(f"{self.path}: log entry {_one_line(repr(idx))} has values "
                                    "of the wrong type; the database is corrupt")
             entry = Entry(e_term, value)
-            if idx != len(entries) + 1:
+            if idx != base + len(entries) + 1:
                 raise StorageError(f"{self.path}: log has a gap before index {idx}; "
                                    "the database was tampered with")
             if entry_checksum(idx, entry) != crc:
@@ -215,6 +290,8 @@ class SQLiteStorage:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if ready.snapshot is not None:
+                self._store_snapshot(ready.snapshot)
             if ready.hard_state is not None:
                 db.execute("UPDATE hard_state SET current_term = ?, voted_for = ?, crc = ? "
                            "WHERE id = 0", (*ready.hard_state,
@@ -231,6 +308,31 @@ class SQLiteStorage:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+
+    def compact(self, snapshot: Snapshot) -> None:
+        """Store a snapshot this node took and delete the log up to its index, in one
+        durable transaction; StorageError (one line) if the write fails."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._store_snapshot(snapshot)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write {self.path} ({_one_line(str(exc))}; "
+                               "is the disk full or failing?)") from None
+
+    def _store_snapshot(self, snapshot: Snapshot) -> None:
+        """Within a transaction: the snapshot row, and no log entry up to its index."""
+        self._db.execute("INSERT OR REPLACE INTO snapshot VALUES (0, ?, ?, ?, ?)",
+                         (snapshot.index, snapshot.term, snapshot.data,
+                          snapshot_checksum(snapshot)))
+        self._db.execute("DELETE FROM log WHERE idx <= ?", (snapshot.index,))
 
     def close(self) -> None:
         self._db.close()

@@ -1,11 +1,13 @@
 """The wire format: length-prefixed, versioned frames carrying JSON messages (no IO here).
 
 A frame is a 4-byte big-endian length L, then L bytes: one version byte
-(`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the six
-Raft messages, raft.tla's four and PreVote's two (fields as in
-agree.impl.raft.messages; entries as [term, base64]), "ClientRequest" or
-"ClientReply". An AppendEntriesResponse's rejection hint (reject_index, hint_index,
-hint_term) and the ReadIndex read_ctx may be left out: they read as 0. Frames
+(`WIRE_VERSION`) and a UTF-8 JSON object whose "t" names its kind: one of the seven
+Raft messages, raft.tla's four, PreVote's two and InstallSnapshot (fields as in
+agree.impl.raft.messages; entries as [term, base64], an InstallSnapshotRequest's data as
+base64), "ClientRequest" or "ClientReply". A snapshot travels in one frame, so the state
+machine must fit in `MAX_FRAME` (less a third for base64). An AppendEntriesResponse's
+rejection hint (reject_index, hint_index, hint_term) and the ReadIndex read_ctx may be
+left out: they read as 0. Frames
 longer than the size limit end the connection (the stream cannot be resynchronised);
 a frame with a wrong version or a payload that does not decode is dropped and
 reported, and the stream goes on.
@@ -23,6 +25,7 @@ from agree.impl.raft.messages import (
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
+    InstallSnapshotRequest,
     Message,
     PreVoteRequest,
     PreVoteResponse,
@@ -103,6 +106,8 @@ def message_to_json(m: Message) -> dict[str, Any]:
     for name, value in m._asdict().items():
         if name == "entries":
             obj[name] = [[e.term, base64.b64encode(e.value).decode()] for e in value]
+        elif isinstance(value, bytes):
+            obj[name] = base64.b64encode(value).decode()
         else:
             obj[name] = value
     return obj
@@ -116,7 +121,7 @@ def encode_message(m: Message) -> bytes:
 _MESSAGES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (RequestVoteRequest, RequestVoteResponse,
                                   AppendEntriesRequest, AppendEntriesResponse,
-                                  PreVoteRequest, PreVoteResponse)}
+                                  PreVoteRequest, PreVoteResponse, InstallSnapshotRequest)}
 _BOOL_FIELDS = {"vote_granted", "success"}
 
 
@@ -143,6 +148,15 @@ def _entries(raw: object) -> tuple[Entry, ...]:
     return tuple(out)
 
 
+def _base64(raw: object, name: str) -> bytes:
+    if not isinstance(raw, str):
+        raise CodecError(f"field {name!r} must be a base64 string")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise CodecError(f"bad base64 in field {name!r}") from None
+
+
 def decode_payload(obj: dict[str, Any]) -> Message | dict[str, Any]:
     """A Raft message, or the object itself for client kinds; CodecError otherwise."""
     kind = obj["t"]
@@ -162,9 +176,14 @@ def decode_payload(obj: dict[str, Any]) -> Message | dict[str, Any]:
             values.append(obj[name])
         elif name == "entries":
             values.append(_entries(obj.get(name)))
+        elif name == "data":
+            values.append(_base64(obj.get(name), name))
         else:
             values.append(_nat(obj, name))
     msg: Message = cls(*values)
     if msg.term < 1:
         raise CodecError("term must be >= 1")
+    if isinstance(msg, InstallSnapshotRequest) and (msg.last_included_index < 1
+                                                    or msg.last_included_term < 1):
+        raise CodecError("a snapshot's last included index and term must be >= 1")
     return msg

@@ -91,7 +91,8 @@ RAFT = Protocol(
     conformance="agree.conformance.raft_machine:raft_machine",
     impl_replay="agree.conformance.raft_replay:replay_raft",
     impl_replay_params=("servers", "values"),
-    impl_bugs=(_RBUG + "ACCEPT_STALE_TERM", _RBUG + "HINT_AS_MATCH"),
+    impl_bugs=(_RBUG + "ACCEPT_STALE_TERM", _RBUG + "HINT_AS_MATCH",
+               _RBUG + "SNAPSHOT_DROPS_AN_ENTRY"),
     zoo=(
         ZooVariant("raft-commit-old-term", _ZR + "CommitOldTermRaft",
                    "Raft whose leader commits an earlier term's entry by counting replicas",

@@ -34,12 +34,14 @@ class NodeCluster:
     Node ``k`` keeps its database in ``data`` (or ``data/d{k}`` with ``own_dirs``), writes its
     event log to ``data/events{k}.jsonl`` when ``event_logs`` is set, and its stderr to
     ``data/err{k}.txt`` (or a pipe with ``pipe_stderr``, read through :meth:`stderr`).
-    ``preexec`` maps a node to a function run in its child before exec (resource limits).
+    ``preexec`` maps a node to a function run in its child before exec (resource limits);
+    ``args`` are more server options for every node.
     Every process is killed by :meth:`stop_all` or on leaving the ``with`` block."""
 
     def __init__(self, data: Path, n: int = 3, *, event_logs: bool = True,
                  own_dirs: bool = False, pipe_stderr: bool = False,
-                 preexec: dict[int, Callable[[], None]] | None = None) -> None:
+                 preexec: dict[int, Callable[[], None]] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.data = data
         self.addrs = [f"127.0.0.1:{p}" for p in free_ports(n)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
@@ -48,6 +50,7 @@ class NodeCluster:
         self._pipe_stderr = pipe_stderr
         self._preexec = preexec or {}
         self._files: list[IO[bytes]] = []
+        self._args = args
 
     def log(self, k: int) -> Path:
         """Node ``k``'s event log."""
@@ -57,7 +60,7 @@ class NodeCluster:
         """Start (or restart) node ``k``."""
         data = self.data / f"d{k}" if self._own_dirs else self.data
         cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
-               "--peers", ",".join(self.addrs), "--data", str(data)]
+               "--peers", ",".join(self.addrs), "--data", str(data), *self._args]
         if self._event_logs:
             cmd += ["--event-log", str(self.log(k))]
         if self._pipe_stderr:

@@ -68,11 +68,15 @@ def _commit_one(r: Run) -> None:
             ("advance_commit_index",), commit=1, next=[1, 2, 1], match=[0, 1, 0])
 
 
+#: agree's default without persisted_commit_index (which it declares for its snapshots)
+_NOT_PERSISTED = tuple(d for d in dv.DEFAULT if d != dv.PERSISTED_COMMIT_INDEX)
+
+
 def test_persisted_commit_index(tmp_path: Path) -> None:
     r = Run(tmp_path)
     _commit_one(r)
     r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1], match=[0, 0, 0])
-    refused = r.validate()
+    refused = r.validate(*_NOT_PERSISTED)
     _refused(refused.text, refused.ok)
     assert ("s1 restarted with commit_index 1 where raft.tla's Restart sets 0 (declare "
             "persisted_commit_index if it restores it from storage)") in refused.text
@@ -88,7 +92,7 @@ def test_persisted_commit_index_takes_an_older_lazily_persisted_one(tmp_path: Pa
     _commit_two(r)
     r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1],
             match=[0, 0, 0], commit=1)
-    refused = r.validate()
+    refused = r.validate(*_NOT_PERSISTED)
     _refused(refused.text, refused.ok)
     ok = r.validate(dv.PERSISTED_COMMIT_INDEX)
     assert ok.ok, ok.text
@@ -533,10 +537,42 @@ def test_the_command_line_declares_deviations(tmp_path: Path,
     r.batch(0, ("restart",), role="Follower", vr=[], vg=[], next=[1, 1, 1], match=[0, 0, 0])
     r.validate()  # closes the files
     logs = [str(p) for p in r.paths[:2]]
-    assert main(["validate", *logs]) == 1
+    assert main(["validate", "--deviation", "monotonic_commit_index", *logs]) == 1
     assert main(["validate", "--deviation", "persisted_commit_index",
                  "--deviation", "monotonic_commit_index", *logs]) == 0
     out = capsys.readouterr().out
     assert "deviations declared: monotonic_commit_index, persisted_commit_index" in out
     assert main(["validate", "--deviation", "nosuch", *logs]) == 2
     assert "unknown deviation 'nosuch'" in capsys.readouterr().err
+
+
+def test_snapshot_prefix_maps_install_snapshot_and_still_refuses_a_dropped_entry() -> None:
+    """snapshot_prefix (the conformance harness declares it, with the simulator): a
+    follower caught up by InstallSnapshot conforms; a compaction that also drops the
+    entry after the snapshot is refused."""
+    from agree.conformance.bugs import seeded
+    from agree.conformance.harness import ConformanceFailure
+    from agree.conformance.raft_driver import RaftConformance
+
+    def run() -> RaftConformance:
+        c = RaftConformance(values=4, snapshot_every=2)
+        c.timeout(0)
+        while c.bag_size:
+            c.deliver(0)
+        c.partition([2])
+        for v in range(4):
+            c.propose(0, v)
+            while c.bag_size:
+                c.deliver(0)
+        c.heal()
+        for _ in range(10):
+            c.tick(0)
+            while c.bag_size:
+                c.deliver(0)
+        return c
+
+    c = run()
+    assert c.recorder.summary().get("AppendEntries[snapshot_prefix]", 0) >= 1
+    assert c.sim.snapshots_installed and c.sim.snapshots_installed[0][0] == 2
+    with pytest.raises(ConformanceFailure), seeded("snapshot-drops-an-entry"):
+        run()

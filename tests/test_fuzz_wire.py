@@ -39,10 +39,11 @@ def frame(body: bytes) -> bytes:
 json_objects = st.dictionaries(
     st.sampled_from(["t", "term", "source", "dest", "entries", "prev_log_index",
                      "prev_log_term", "commit_index", "success", "match_index", "vote_granted",
-                     "last_log_term", "last_log_index", "op", "key", "id"]),
+                     "last_log_term", "last_log_index", "op", "key", "id",
+                     "last_included_index", "last_included_term", "data"]),
     st.one_of(st.sampled_from(["RequestVoteRequest", "RequestVoteResponse",
                                "AppendEntriesRequest", "AppendEntriesResponse",
-                               "ClientRequest"]),
+                               "InstallSnapshotRequest", "ClientRequest"]),
               st.integers(-2, 2**70), st.booleans(), st.none(), st.text(max_size=5),
               st.lists(st.lists(st.one_of(st.integers(-1, 3), st.text(max_size=6)),
                                 max_size=3), max_size=3)),

@@ -18,6 +18,7 @@ from agree.impl.raft import (
     AppendEntriesRequest,
     AppendEntriesResponse,
     Entry,
+    InstallSnapshotRequest,
     Message,
     RequestVoteRequest,
     RequestVoteResponse,
@@ -39,7 +40,23 @@ MESSAGES: list[Message] = [
     AppendEntriesRequest(3, 2, 1, (Entry(3, b"\x00\xffx"), Entry(3, b"")), 1, 0, 2),
     AppendEntriesResponse(3, False, 0, 2, 0),
     AppendEntriesResponse(3, False, 0, 2, 0, 7, 4, 2),  # a rejection with its hint
+    InstallSnapshotRequest(4, 120, 3, b'{"data":{}}\x00\xff', 0, 1),
 ]
+
+
+@pytest.mark.parametrize(("field", "value", "error"), [
+    ("data", "not base64!", "bad base64 in field 'data'"),
+    ("data", 7, "field 'data' must be a base64 string"),
+    ("last_included_index", 0, "last included index and term must be >= 1"),
+    ("last_included_term", 0, "last included index and term must be >= 1"),
+    ("last_included_index", -1, "must be a natural number"),
+    ("term", 0, "term must be >= 1"),
+])
+def test_a_bad_install_snapshot_is_a_codec_error(field: str, value: object, error: str) -> None:
+    obj = json.loads(encode_message(MESSAGES[-1])[5:])
+    obj[field] = value
+    with pytest.raises(CodecError, match=error):
+        decode_payload(obj)
 
 
 def raw_frame(body: bytes) -> bytes:

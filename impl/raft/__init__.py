@@ -8,6 +8,7 @@ from agree.impl.raft.messages import (
     Entry,
     Event,
     HardState,
+    InstallSnapshotRequest,
     Message,
     PreVoteRequest,
     PreVoteResponse,
@@ -15,6 +16,7 @@ from agree.impl.raft.messages import (
     RequestVoteRequest,
     RequestVoteResponse,
     Role,
+    Snapshot,
 )
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Entry",
     "Event",
     "HardState",
+    "InstallSnapshotRequest",
     "Message",
     "NotLeader",
     "PreVoteRequest",
@@ -35,4 +38,5 @@ __all__ = [
     "RequestVoteRequest",
     "RequestVoteResponse",
     "Role",
+    "Snapshot",
 ]

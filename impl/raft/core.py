@@ -15,7 +15,8 @@ a RequestVote message to itself (the trace events spell out the spec steps).
 
 Replication and recovery (next/match_index, rejection hints, probing, batches
 in flight) live in impl/raft/replication.py; PreVote and CheckQuorum in
-impl/raft/election.py; ReadIndex reads in impl/raft/reads.py.
+impl/raft/election.py; ReadIndex reads in impl/raft/reads.py; snapshots, log
+compaction and InstallSnapshot in impl/raft/snapshot.py.
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ from agree.impl.raft.messages import (
     Entry,
     Event,
     HardState,
+    InstallSnapshotRequest,
     Message,
     Ready,
     RequestVoteRequest,
     RequestVoteResponse,
     Role,
+    Snapshot,
 )
 from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
+from agree.impl.raft.snapshot import RaftLog, Snapshots
 
 __all__ = ["Config", "NotLeader", "RaftCore", "RandomSource"]
 
@@ -84,17 +88,19 @@ class NotLeader(Exception):
         self.leader_hint = leader_hint
 
 
-class RaftCore(Replication, Election, Reads):
+class RaftCore(Replication, Election, Reads, Snapshots):
     """One Raft server's protocol state machine (Raft paper fig. 2, raft.tla).
 
     Feed it `tick()`, `step(message)`, `propose(value)` or `campaign()`; then take
     `ready()` and do what it says (persist, then send, then apply). A restarted
-    server is a new RaftCore built from the persisted hard state and log: like
-    raft.tla's Restart, everything else starts over.
+    server is a new RaftCore built from the persisted hard state, snapshot and log
+    (the entries after the snapshot): like raft.tla's Restart, everything else starts
+    over (the snapshot's entries count as committed and applied).
     """
 
     def __init__(self, node_id: int, n: int, rng: RandomSource, config: Config | None = None,
-                 hard_state: HardState | None = None, log: tuple[Entry, ...] = ()) -> None:
+                 hard_state: HardState | None = None, log: tuple[Entry, ...] = (),
+                 snapshot: Snapshot | None = None) -> None:
         if not 0 <= node_id < n:
             raise ValueError(f"node id {node_id} is not in 0..{n - 1}")
         self.config = config or Config()
@@ -108,8 +114,8 @@ class RaftCore(Replication, Election, Reads):
         self._role = Role.FOLLOWER
         self._voted_for = hs.voted_for
         # log variables
-        self._log: list[Entry] = list(log)
-        self._commit_index = 0
+        self._log = RaftLog(log, snapshot)
+        self._commit_index = self._log.offset
         # candidate variables
         self._votes_responded: set[int] = set()
         self._votes_granted: set[int] = set()
@@ -127,7 +133,8 @@ class RaftCore(Replication, Election, Reads):
         self._timeout = self._draw_timeout()
         self._persisted_hs = hs
         self._unstable_from: int | None = None
-        self._applied = 0
+        self._applied = self._log.offset
+        self._installed: Snapshot | None = None  # a leader's snapshot, not yet in a Ready
         self._out: list[Message] = []
         self._events: list[Event] = []
         # PreVote and CheckQuorum (election.py), ReadIndex (reads.py)
@@ -165,6 +172,7 @@ class RaftCore(Replication, Election, Reads):
 
     @property
     def log(self) -> tuple[Entry, ...]:
+        """The entries after the snapshot (the whole log while there is none)."""
         return tuple(self._log)
 
     @property
@@ -207,8 +215,9 @@ class RaftCore(Replication, Election, Reads):
         return self._timeout
 
     def term_at(self, index: int) -> int:
-        """The term of the entry at `index` (1-based), 0 for index 0."""
-        return self._log[index - 1].term if index > 0 else 0
+        """The term of the entry at `index` (1-based), 0 for index 0 (CompactedError
+        below the snapshot's index)."""
+        return self._log.term_at(index)
 
     # ---- inputs ----
     def tick(self) -> None:
@@ -295,6 +304,8 @@ class RaftCore(Replication, Election, Reads):
             self._handle_request_vote_response(m)
         elif isinstance(m, AppendEntriesRequest):
             self._handle_append_entries_request(m)
+        elif isinstance(m, InstallSnapshotRequest):
+            self._handle_install_snapshot(m)
         elif isinstance(m, AppendEntriesResponse):
             self._handle_append_entries_response(m)
 
@@ -313,7 +324,8 @@ class RaftCore(Replication, Election, Reads):
                           for k in range(self._applied + 1, self._commit_index + 1))
         self._applied = self._commit_index
         out = Ready(hard_state, first, entries, tuple(self._out), committed, tuple(self._events),
-                    tuple(self._reads_out))
+                    reads=tuple(self._reads_out), snapshot=self._installed)
+        self._installed = None
         self._out = []
         self._events = []
         self._reads_out = []
@@ -374,8 +386,7 @@ class RaftCore(Replication, Election, Reads):
         self._leader_hint = j
         self._reset_timer()
         prev = m.prev_log_index
-        log_ok = prev == 0 or (0 < prev <= self.last_index
-                               and m.prev_log_term == self.term_at(prev))
+        log_ok = self._log.has(prev, m.prev_log_term)
         if not log_ok:
             self._event("RejectAppendEntriesRequest", i=i, j=j, m=m)
             self._out.append(self._rejection(m))
@@ -383,7 +394,7 @@ class RaftCore(Replication, Election, Reads):
         for k, entry in enumerate(m.entries):
             index = prev + 1 + k
             if index <= self.last_index:
-                if self.term_at(index) == entry.term:
+                if self._log.has(index, entry.term):
                     continue
                 while self.last_index >= index:  # conflict: drop it and all after it (§5.3)
                     self._log.pop()

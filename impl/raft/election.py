@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Protocol
 from agree.impl.raft.messages import (
     AppendEntriesRequest,
     AppendEntriesResponse,
-    Entry,
     Message,
     PreVoteRequest,
     PreVoteResponse,
@@ -58,7 +57,6 @@ class _Core(Protocol):
     _current_term: int
     _role: Role
     _voted_for: int | None
-    _log: list[Entry]
     _leader_hint: int | None
     _elapsed: int
     _out: list[Message]
@@ -126,14 +124,14 @@ class Election:
             self._pre_voting = False
             self.campaign()
             return
-        last = len(self._log)
+        last = self.last_index
         for j in self._peers():
             self._out.append(PreVoteRequest(self._current_term + 1, self.term_at(last), last,
                                             i, j))
 
     def _log_ok(self: _Core, last_log_term: int, last_log_index: int) -> bool:
         """The candidate's log is at least as up-to-date as ours (§5.4.1)."""
-        last = len(self._log)
+        last = self.last_index
         mine = self.term_at(last)
         return last_log_term > mine or (last_log_term == mine and last_log_index >= last)
 

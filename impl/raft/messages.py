@@ -19,6 +19,7 @@ __all__ = [
     "Entry",
     "Event",
     "HardState",
+    "InstallSnapshotRequest",
     "Message",
     "PreVoteRequest",
     "PreVoteResponse",
@@ -26,6 +27,7 @@ __all__ = [
     "RequestVoteRequest",
     "RequestVoteResponse",
     "Role",
+    "Snapshot",
 ]
 
 
@@ -126,13 +128,41 @@ class PreVoteResponse(NamedTuple):
     dest: int
 
 
+class InstallSnapshotRequest(NamedTuple):
+    """Leader `source` sends `dest` its snapshot (Raft thesis §5.1; one chunk, no offset).
+
+    `data` is the state machine after applying the log up to `last_included_index`,
+    whose entry has term `last_included_term`. The reply is an AppendEntriesResponse
+    with `match_index` = last_included_index (or a rejection of a stale term): in
+    raft.tla's terms the snapshot stands for the AppendEntries of the log prefix it
+    replaces (conformance/deviations.py: snapshot_prefix).
+    """
+
+    term: int
+    last_included_index: int
+    last_included_term: int
+    data: bytes
+    source: int
+    dest: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state machine after the entry at `index` (of `term`): replaces log[1..index]."""
+
+    index: int
+    term: int
+    data: bytes
+
+
 #: The value of the entry a new leader appends at the start of its term (thesis §6.4):
 #: a real log entry, a ClientRequest in raft.tla's terms, that no state machine applies
 #: (the KV skips it as "not a command").
 NOOP = b""
 
 Message = (RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest
-           | AppendEntriesResponse | PreVoteRequest | PreVoteResponse)
+           | AppendEntriesResponse | PreVoteRequest | PreVoteResponse
+           | InstallSnapshotRequest)
 
 
 class HardState(NamedTuple):
@@ -165,11 +195,13 @@ class Event(NamedTuple):
 class Ready:
     """Everything the driver must do after feeding the core input, in this order.
 
-    1. persist: if `hard_state` is not None, store it; delete the stored log from
-       index `first_index` on and store `entries` there (`first_index` is None when
-       the log did not change). Do both in one durable write.
+    1. persist: if `snapshot` is not None (one a leader sent), store it and delete the
+       stored log up to its index; if `hard_state` is not None, store it; delete the
+       stored log from index `first_index` on and store `entries` there (`first_index`
+       is None when the log did not change). Do all in one durable write.
     2. send `messages` (only after step 1 is durable: persist before send).
-    3. apply `committed` ((index, entry) pairs in index order) to the state machine.
+    3. restore the state machine from `snapshot` if there is one, then apply
+       `committed` ((index, entry) pairs in index order).
     4. answer `reads` ((read id, read index) pairs, impl/raft/reads.py): a read whose
        index is not None may be served once the state machine has applied that index;
        one whose index is None was refused (leadership lost), the client should retry.
@@ -182,10 +214,12 @@ class Ready:
     committed: tuple[tuple[int, Entry], ...] = ()
     events: tuple[Event, ...] = field(default=())
     reads: tuple[tuple[int, int | None], ...] = ()
+    snapshot: Snapshot | None = None
 
     def must_persist(self) -> bool:
         """True if step 1 has anything to write."""
-        return self.hard_state is not None or self.first_index is not None
+        return (self.hard_state is not None or self.first_index is not None
+                or self.snapshot is not None)
 
     def is_empty(self) -> bool:
         """True if there is nothing at all to do."""

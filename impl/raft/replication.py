@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Protocol
 from agree.impl.raft.messages import (
     AppendEntriesRequest,
     AppendEntriesResponse,
-    Entry,
     Message,
     Role,
 )
 
 if TYPE_CHECKING:
     from agree.impl.raft.core import Config
+    from agree.impl.raft.snapshot import RaftLog
 
 __all__ = ["Replication"]
 
@@ -40,7 +40,7 @@ class _Core(Protocol):
     _id: int
     _current_term: int
     _role: Role
-    _log: list[Entry]
+    _log: RaftLog
     _commit_index: int
     _ticks: int
     _out: list[Message]
@@ -60,6 +60,7 @@ class _Core(Protocol):
     def _take_response(self, m: AppendEntriesResponse) -> bool: ...
     def _backup_to(self, m: AppendEntriesResponse) -> int: ...
     def _send_append_entries(self, j: int, limit: int | None = None) -> None: ...
+    def _send_snapshot(self, j: int) -> None: ...
 
 
 class Replication:
@@ -74,7 +75,8 @@ class Replication:
         else:
             hint_term = self.term_at(prev)
             hint_index = prev
-            while hint_index > 1 and self.term_at(hint_index - 1) == hint_term:
+            while (hint_index - 1 >= max(self._log.offset, 1)
+                   and self.term_at(hint_index - 1) == hint_term):
                 hint_index -= 1
         return AppendEntriesResponse(self._current_term, False, 0, self._id, m.source,
                                      prev, hint_index, hint_term, m.read_ctx)
@@ -141,7 +143,8 @@ class Replication:
             target = m.hint_index + 1
         else:
             target = m.hint_index
-            for k in range(min(m.reject_index, self.last_index), 0, -1):
+            for k in range(min(m.reject_index, self.last_index), max(self._log.offset - 1, 0),
+                           -1):
                 term = self.term_at(k)
                 if term == m.hint_term:
                     target = k + 1
@@ -162,9 +165,15 @@ class Replication:
 
     def _send_append_entries(self: _Core, j: int, limit: int | None = None) -> None:
         """AppendEntries(i, j): entries from next_index[j] on, at most ``limit`` (default:
-        max_batch, or one while j is probed; everything spec_exact)."""
+        max_batch, or one while j is probed; everything spec_exact). An entry j needs is
+        compacted: the snapshot instead (a heartbeat: none, prev_log_index at the snapshot)."""
         n = min(self._next_index[j], self.last_index + 1)
         prev = n - 1
+        if prev < self._log.offset:
+            if limit != 0:
+                self._send_snapshot(j)
+                return
+            prev = self._log.offset
         if limit is None:
             exact = self.config.spec_exact
             limit = 1 if self._probing[j] and not exact else self.config.max_batch
