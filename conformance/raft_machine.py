@@ -150,6 +150,19 @@ class RaftMachine(RuleBasedStateMachine):
         self.c.tick(leader)
         self.settle(24)
 
+    @precondition(lambda self: self.c.sim.leader() is not None)
+    @rule()
+    def isolate(self) -> None:
+        """The leader cut off for two election timeouts, then healed: with CheckQuorum
+        it steps down in its term (without, it stays leader and is deposed later)."""
+        leader = self.c.sim.leader()
+        assert leader is not None
+        self.c.partition([leader])
+        for _ in range(2 * self.c.config.election_ticks):
+            self.c.tick(leader)
+        self.c.heal()
+        self.settle(24)
+
 
 def raft_machine(servers: int = 3, values: int = 2, max_batch: int = 2,
                  elections: bool = False) -> type[RaftMachine]:
