@@ -73,7 +73,7 @@ SNAPSHOT_PREFIX = "snapshot_prefix"
 
 DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, SNAPSHOT_PREFIX,
                             MONOTONIC_MATCH_INDEX, MONOTONIC_COMMIT_INDEX,
-                            PERSISTED_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
+                            CHECK_QUORUM_STEP_DOWN, PERSISTED_COMMIT_INDEX)
 """What agree's own server (impl/raft) declares: the validator's default. Its recovery
 (impl/raft/core.py) makes batched_entries, fast_backup and monotonic_match_index:
 heartbeats without entries and one-entry probes, next_index from a rejection's hint, late
