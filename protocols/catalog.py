@@ -153,8 +153,14 @@ RAFT = Protocol(
                    explored_in="too large", small=_RAFT_2_SMALL),
     ))
 
+RAFT_LIVENESS = Protocol(
+    "raft-liveness", "agree.models.raft_liveness:RaftLiveness",
+    "agree.models.raft_liveness:PROPERTIES",
+    "Raft's elections with etcd's PreVote/CheckQuorum options: liveness under a partial "
+    "partition")
+
 #: Every protocol; the order in which `agree prove` names what is encoded.
-PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT)
+PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, RAFT_LIVENESS)
 
 #: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
 #: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.
