@@ -45,22 +45,36 @@ fires) and (b) no campaign is pending anywhere and no heartbeat would change any
 (messages arrive, an election round completes and a winner leads before another timer
 fires: partial synchrony, and randomised timeouts). Every action is weakly fair.
 
-**Terms, made finite.** Every guard compares terms (``<``, ``=``), none reads their
-size, except "next term = term + 1". The model takes the order-only form: a timed-out
-server's next term is *any* term above its own (``Timeout(i, t)`` chooses it; PreVote
-carries it, the campaign uses it). That includes raft's ``term + 1`` (so it has every
-behaviour of etcd's Raft, up to the renaming), and it lets the state keep terms
-normalised to ``0, 2, 4, ...`` in order, a new term between two used ones being odd
-until normalised. The renaming maps each state's successors exactly onto its
-normalised successors, labels and all (a bisimulation; tests/test_raft_liveness.py
-checks it against the un-normalised model, ``normalise=False``), so a fair cycle of the
-finite graph is a fair behaviour of the infinite one and back. A lasso found here is
-also replayed with ``term + 1`` (tests), so it is a behaviour of etcd's Raft itself.
+**Terms, made finite.** Every guard compares terms (``<``, ``=``); the only arithmetic
+is raft's "next term = term + 1". Two renamings, each checked to be a bisimulation
+(tests/test_raft_liveness.py explores the un-normalised model, ``normalise=False``,
+and checks that each state's steps, renamed, are exactly its image's steps, labels and
+all), so a fair cycle of the finite graph is a fair behaviour of the infinite one and
+back:
+
+* ``plus_one``: raft exactly (``Timeout(i, t)`` only with ``t = term + 1``), terms
+  shifted so the least is 0. Every step commutes with a shift, so this renaming is
+  exact. The graph is finite when the terms' spread stays bounded: without the options,
+  with PreVote alone, and with both; not with CheckQuorum alone, where a cut-off server
+  whose vote requests are ignored raises its term forever.
+* the default, order only: a timed-out server's next term is *any* term above its own,
+  terms taken as rationals (``Timeout(i, t)`` chooses it; PreVote carries it, the
+  campaign uses it), and the state keeps terms renamed to ``0, 2, 4, ...`` in order, a
+  new term between two used ones being odd until renamed. Since guards only compare,
+  renaming by order is a bisimulation, and the graph is finite in every case. Raft's
+  ``term + 1`` is one of the choices, so every fair behaviour of raft is one here: a
+  property that holds here holds for raft (CheckQuorum alone is shown so); a lasso found
+  here may choose a term raft would not (look for it with ``plus_one``). Fairness is per
+  binding, ``Timeout(i, t)``, but a timeout always leaves a campaign pending, which
+  disables every timeout: so a timeout enabled for good is one never taken again, for
+  any t, and raft's fair behaviours are fair here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from itertools import pairwise
 from typing import Any, ClassVar, NamedTuple
 
 from agree.spec import (
@@ -76,7 +90,8 @@ from agree.spec import (
     property_of,
 )
 
-__all__ = ["PROPERTIES", "RaftLiveness", "RaftLivenessState", "normalise_terms"]
+__all__ = ["PROPERTIES", "RaftLiveness", "RaftLivenessState", "normalise_terms", "shift_terms",
+           "term_class", "used_terms"]
 
 FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER = "F", "P", "C", "L"
 ROLES = {FOLLOWER: "follower", PRECANDIDATE: "pre-candidate", CANDIDATE: "candidate",
@@ -102,6 +117,15 @@ def used_terms(s: RaftLivenessState) -> list[int]:
     return sorted({*s.term, *(t for t in s.next_term if t is not None)})
 
 
+def shift_terms(s: RaftLivenessState) -> RaftLivenessState:
+    """Shift every term down so the least is 0 (raft's steps commute with a shift)."""
+    low = used_terms(s)[0]
+    if low == 0:
+        return s
+    return s._replace(term=tuple(t - low for t in s.term),
+                      next_term=tuple(None if t is None else t - low for t in s.next_term))
+
+
 def normalise_terms(s: RaftLivenessState) -> RaftLivenessState:
     """Rename the terms in use to 0, 2, 4, ... keeping their order (see the module doc)."""
     used = used_terms(s)
@@ -122,14 +146,16 @@ def term_class(s: RaftLivenessState, t: int) -> int:
     return 2 * k if used[k] == t else 2 * k + 1
 
 
-def _term_choices(spec: RaftLiveness, s: RaftLivenessState) -> list[int]:
+def _term_choices(spec: RaftLiveness, s: RaftLivenessState) -> list[Any]:
     """The terms a timed-out server may campaign in: any above its own. Normalised, one
-    per place in the order (equal to a used term, or between two, or above all); not
-    normalised, the integers up to two above the highest used term (every place again)."""
+    per place in the order (equal to a used term, or between two, or above all). Not
+    normalised, terms are rationals: each used term, each midpoint between two, and each
+    used term + 1 (raft's own choice among them): every place again."""
     used = used_terms(s)
-    if spec.normalise:
+    if spec.normalise or spec.plus_one:
         return sorted({*used, *(u + 1 for u in used)})
-    return list(range(used[0] + 1, used[-1] + 3))
+    return sorted({*used, *(Fraction(a + b, 2) for a, b in pairwise(used)),
+                   *(u + 1 for u in used)})
 
 
 class RaftLiveness(Spec[RaftLivenessState]):
@@ -147,8 +173,12 @@ class RaftLiveness(Spec[RaftLivenessState]):
                         "server following a live leader ignores vote requests (the lease)",
         "partition": "cut the last server off from all but the one before it (3 servers: s3 "
                      "reaches only s2)",
-        "normalise": "keep terms normalised (a finite graph); off: integer terms, an "
-                     "infinite graph (for the bisimulation test, explore with a depth bound)",
+        "normalise": "rename terms: by order (a finite graph), or with --plus-one by a "
+                     "shift; off: terms as they come, an infinite graph (for the "
+                     "bisimulation tests: explore it with a depth bound)",
+        "plus_one": "raft's own next term, term + 1, only (terms are integers, shifted so "
+                    "the least is 0: finite only while their spread stays bounded, not with "
+                    "CheckQuorum alone); off: any higher term, terms rationals",
     }
     names: ClassVar[dict[str, str]] = {"servers": "s"}
     param_max: ClassVar[dict[str, int]] = {"servers": 5}
@@ -156,7 +186,8 @@ class RaftLiveness(Spec[RaftLivenessState]):
                                                 "Heartbeat", "CheckQuorum")
 
     def __init__(self, servers: int = 3, prevote: bool = False, check_quorum: bool = False,
-                 partition: bool = True, normalise: bool = True) -> None:
+                 partition: bool = True, normalise: bool = True, plus_one: bool = False,
+                 ) -> None:
         if not 2 <= servers <= 5:
             raise SpecError("--servers must be 2 to 5")
         if partition and servers < 3:
@@ -164,7 +195,7 @@ class RaftLiveness(Spec[RaftLivenessState]):
         self.n = servers
         self.servers: Sequence[int] = range(servers)
         self.prevote, self.check_quorum = prevote, check_quorum
-        self.partition, self.normalise = partition, normalise
+        self.partition, self.normalise, self.plus_one = partition, normalise, plus_one
         cut = servers - 1
         self.links = frozenset(
             frozenset((a, b)) for a in self.servers for b in self.servers
@@ -182,7 +213,9 @@ class RaftLiveness(Spec[RaftLivenessState]):
         return 2 * len(set(xs)) > self.n
 
     def _norm(self, s: RaftLivenessState) -> RaftLivenessState:
-        return normalise_terms(s) if self.normalise else s
+        if not self.normalise:
+            return s
+        return shift_terms(s) if self.plus_one else normalise_terms(s)
 
     def in_lease(self, s: RaftLivenessState, j: int) -> bool:
         """etcd's inLease: CheckQuorum on and j leads, or follows a leader of its term
@@ -244,7 +277,9 @@ class RaftLiveness(Spec[RaftLivenessState]):
     # becomes a pre-candidate for t, its term unchanged; else a candidate in t.
     @action(i="servers", t=_term_choices)
     def timeout(self, s: RaftLivenessState, i: int, t: int) -> RaftLivenessState | None:
-        if t <= s.term[i] or s.role[i] == LEADER or not self.settled(s):
+        if t <= s.term[i] or (self.plus_one and t != s.term[i] + 1):
+            return None
+        if s.role[i] == LEADER or not self.settled(s):
             return None
         if any(s.role[ld] == LEADER and s.term[ld] >= s.term[i] for ld in self.peers(i)):
             return None
