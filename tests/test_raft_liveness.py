@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from agree.models.raft_liveness import (
     used_terms,
 )
 from agree.spec import Spec, SpecError, Transition, action, eventually_always, property_of
-from agree.traces.trace import Step, Trace
+from agree.protocols import registry
+from agree.traces.trace import Step, Trace, load_trace
 
 #: (prevote, check_quorum) -> (distinct states, edges, leader_stays holds), partition on.
 PINNED = {(False, False): (47, 64, False), (False, True): (37, 50, True),
@@ -172,8 +174,12 @@ def test_the_livelock_is_raft_with_terms_growing_forever(prevote: bool) -> None:
     assert d > 0 and all(_shift(a, d) == b for a, b in pairwise(passes))
 
 
-def test_check_command_shows_the_lasso_and_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "raft-liveness"]) == 1
+def test_check_command_shows_the_lasso_and_the_fix(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    out_file = tmp_path / "lasso.json"
+    assert main(["check", "raft-liveness", "--trace-out", str(out_file)]) == 1
+    # after the safety report, the lasso goes beside --trace-out, and replays as one
+    assert load_trace(tmp_path / "lasso.leader_stays.json", registry.resolve).loop == 7
     out = capsys.readouterr().out
     assert "VIOLATED: leader_stays (eventually_always): a lasso of 17 steps, looping from " \
         "state 7" in out
