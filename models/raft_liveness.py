@@ -391,6 +391,13 @@ def _leaders(s: RaftLivenessState) -> list[int]:
     return [i for i, r in enumerate(s.role) if r == LEADER]
 
 
+def _leads(k: int, t: int) -> Fact:
+    """The fact "s(k+1) leads in term t", for a witness."""
+    def holds(st: RaftLivenessState) -> bool:
+        return st.role[k] == LEADER and st.term[k] == t
+    return Fact(f"s{k + 1} leads in term {t}", holds)
+
+
 @invariant
 def election_safety(spec: RaftLiveness, s: RaftLivenessState) -> bool | Witness:
     """At most one leader per term."""
@@ -399,9 +406,7 @@ def election_safety(spec: RaftLiveness, s: RaftLivenessState) -> bool | Witness:
         t = s.term[i]
         if t in seen:
             a, b = seen[t], i
-            facts = [Fact(f"s{k + 1} leads in term {t}",
-                          lambda st, k=k, t=t: st.role[k] == LEADER and st.term[k] == t)
-                     for k in (a, b)]
+            facts = [_leads(k, t) for k in (a, b)]
             return Witness(f"s{a + 1} and s{b + 1} both lead term {t}",
                            [(facts[0], ", ", facts[1])], {"term": t, "leaders": (a, b)})
         seen[t] = i

@@ -26,8 +26,8 @@ from agree.models.raft_liveness import (
     term_class,
     used_terms,
 )
-from agree.spec import Spec, SpecError, Transition, action, eventually_always, property_of
 from agree.protocols import registry
+from agree.spec import Spec, SpecError, Transition, action, eventually_always, property_of
 from agree.traces.trace import Step, Trace, load_trace
 
 #: (prevote, check_quorum) -> (distinct states, edges, leader_stays holds), partition on.
@@ -231,3 +231,17 @@ def test_eventually_always_on_a_toy() -> None:
     # without fairness, stuttering in 0 forever violates it
     lazy = check_liveness(Ring(ring=False), [prop]).violations
     assert len(lazy) == 1 and len(lazy[0].trace) == 0
+
+
+def test_election_safety_names_both_leaders_when_it_fails() -> None:
+    spec = RaftLiveness()
+    s = next(iter(spec.init()))
+    two = s._replace(term=(2, 0, 2), role=(LEADER, "F", LEADER))
+    prop = next(p for p in PROPERTIES if p.name == "election_safety")
+    assert prop.holds(spec, s)
+    w = prop.fn(spec, two)
+    assert not w and w.data == {"term": 2, "leaders": (0, 2)}
+    facts = w.facts()
+    assert [f.text for f in facts] == ["s1 leads in term 2", "s3 leads in term 2"]
+    assert [f.holds(two) for f in facts] == [True, True]
+    assert [f.holds(s) for f in facts] == [False, False]
