@@ -179,7 +179,10 @@ def test_check_command_shows_the_lasso_and_the_fix(capsys: pytest.CaptureFixture
     out_file = tmp_path / "lasso.json"
     assert main(["check", "raft-liveness", "--trace-out", str(out_file)]) == 1
     # after the safety report, the lasso goes beside --trace-out, and replays as one
-    assert load_trace(tmp_path / "lasso.leader_stays.json", registry.resolve).loop == 7
+    lasso = tmp_path / "lasso.leader_stays.json"
+    assert load_trace(lasso, registry.resolve).loop == 7
+    assert main(["trace", "html", str(lasso), "-o", str(tmp_path / "lasso.html")]) == 0
+    assert "BecomeLeader(i=s3)" in (tmp_path / "lasso.html").read_text()
     out = capsys.readouterr().out
     assert "VIOLATED: leader_stays (eventually_always): a lasso of 17 steps, looping from " \
         "state 7" in out
