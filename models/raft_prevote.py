@@ -14,10 +14,12 @@ from Ongaro's thesis (§9.6, §4.2.3, §6.2). Here, with ``prevote``:
   (etcd adds "and follows no leader": no variable here says so, so this grants more
   often, a superset of etcd's behaviours). The answer carries the request's term when
   granted, j's term when not.
-* ``HandlePreVoteResponse``: a refusal carries a term above i's: UpdateTerm makes i a
-  follower in it first (etcd's ``becomeFollower``). A pre-candidate counts a grant of
-  its term or above (etcd's ``poll``: a late grant of this term counts too), anything
-  else is discarded. A candidate never counts pre-votes, nor a pre-candidate votes.
+* ``HandlePreVoteResponse``: a refusal carrying a term above i's makes i a follower in
+  it first (UpdateTerm; etcd's ``becomeFollower``); a refusal of i's own term (j's log
+  is more up-to-date) is noted as an answer (raft.tla's votesResponded, etcd's
+  ``poll``), so i does not ask j again. A pre-candidate counts a grant of its term or
+  above (etcd's ``poll``: a late grant of this term counts too); anything else is
+  discarded. A candidate never counts pre-votes, nor a pre-candidate votes.
 * ``BecomeCandidate(i)``: a pre-candidate with pre-votes from a quorum starts raft.tla's
   election (raft.tla's Timeout: term + 1, no vote yet).
 * A pre-candidate that receives an AppendEntries of its term becomes a follower, as a
@@ -27,6 +29,10 @@ With ``check_quorum``, ``CheckQuorum(i)``: a leader steps down to follower in it
 (untimed, whenever: it may not have heard from a quorum). CheckQuorum's lease (a server
 that follows a live leader ignores vote requests) removes only message receipts, which
 the lossy network already allows (DropMessage), so it adds no behaviour to check here.
+
+With both options off, every state has exactly raft.tla's steps (the TLC-pinned
+counts of ``raft`` hold; tests/test_raft_prevote.py checks it). etcd answers a stale
+AppendEntries only with one of the options on; raft.tla always does, which is kept.
 
 Not modelled: etcd's "lost" pre-campaign (a quorum of refusals makes a pre-candidate a
 follower in its term; here it waits for its next timeout), and leadership transfer.
