@@ -1,8 +1,13 @@
-"""Liveness on the explicit state graph: ``eventually`` and ``leads_to`` under weak fairness.
+"""Liveness on the explicit state graph: ``eventually``, ``leads_to`` and
+``eventually_always`` under weak fairness.
 
 A behaviour violates ``P ~> Q`` when it reaches a state where P holds and Q does
 not, and from there stays forever in states where Q does not hold, fairly.
-``<>Q`` is the same from an initial state. Fairness is weak fairness of each
+``<>Q`` is the same from an initial state. ``<>[]P`` (``eventually_always``) fails
+when some fair cycle passes infinitely often through a state where P fails: a
+reachable strongly connected component of the whole graph that admits a fair cycle
+and holds such a state (or such a state where nothing fair is enabled, to stutter in).
+Fairness is weak fairness of each
 declared action, per binding of its parameters (``Spec.weak_fairness``): a fair
 behaviour cannot keep such an action instance enabled forever without taking
 it. Stuttering is allowed (TLA+), so a state where no fair instance is enabled
@@ -39,7 +44,7 @@ from agree.traces.trace import Trace
 __all__ = ["LIVENESS_KINDS", "LivenessResult", "LivenessViolation", "check_liveness",
            "refuse_unsound"]
 
-LIVENESS_KINDS = ("eventually", "leads_to")
+LIVENESS_KINDS = ("eventually", "leads_to", "eventually_always")
 
 
 @dataclass
@@ -91,7 +96,7 @@ def refuse_unsound(spec: Spec[Any], symmetry: bool = False) -> None:
 def check_liveness(spec: Spec[Any], properties: Sequence[Property], *,
                    limit: int = DEFAULT_LIMIT, symmetry: bool = False,
                    graph: StateGraph | None = None) -> LivenessResult:
-    """Check every ``eventually`` / ``leads_to`` property of ``properties`` on the graph."""
+    """Check every liveness property (``LIVENESS_KINDS``) of ``properties`` on the graph."""
     refuse_unsound(spec, symmetry)
     props = [p for p in properties if p.kind in LIVENESS_KINDS]
     fair = tuple(spec.weak_fairness)
@@ -108,8 +113,9 @@ def check_liveness(spec: Spec[Any], properties: Sequence[Property], *,
     for prop in props:
         trace = _find_lasso(sg, prop, enabled)
         if trace is not None:
-            what = ("never holds" if prop.kind == "eventually"
-                    else "holds but is never followed by the goal")
+            what = {"eventually": "never holds",
+                    "eventually_always": "fails again and again, forever"}.get(
+                prop.kind, "holds but is never followed by the goal")
             result.violations.append(LivenessViolation(
                 prop.name, prop.kind, trace,
                 f"{prop.name}: a fair behaviour along which the property {what}"))
@@ -126,23 +132,52 @@ def _fair_enabled(sg: StateGraph, fair: set[str]) -> list[frozenset[str]]:
     return out
 
 
-def _find_lasso(sg: StateGraph, prop: Property, enabled: list[frozenset[str]]) -> Trace | None:
-    spec = sg.spec
-    goal = [bool(prop.fn(spec, s)) for s in sg.states]
-    bad = [n for n in range(len(sg)) if not goal[n]]
-    h = sg.graph.subgraph(bad)
-    targets: dict[int, set[int]] = {}  # entry node -> the fair component (or stutter) it is in
-    for n in bad:
+def _fair_components(g: Any, nodes: Sequence[int], enabled: list[frozenset[str]],
+                     ) -> dict[int, set[int]]:
+    """Node -> the fair place it can stay in: itself when nothing fair is enabled there
+    (stutter), else its strongly connected component of ``g`` when that admits a fair
+    cycle (every fair instance enabled in all its states is taken on one of its edges)."""
+    targets: dict[int, set[int]] = {}
+    for n in nodes:
         if not enabled[n]:
             targets[n] = {n}
-    for comp in nx.strongly_connected_components(h):
+    for comp in nx.strongly_connected_components(g):
         if len(comp) < 2:
             continue
-        inside = {k for u, v, k in h.subgraph(comp).edges(keys=True) if u != v}
+        inside = {k for u, v, k in g.subgraph(comp).edges(keys=True) if u != v}
         everywhere = frozenset.intersection(*(enabled[n] for n in comp))
         if everywhere <= inside:
             for n in comp:
                 targets.setdefault(n, set(comp))
+    return targets
+
+
+def _find_recurring(sg: StateGraph, prop: Property, enabled: list[frozenset[str]],
+                    ) -> Trace | None:
+    """``<>[]P``: a lasso whose cycle is fair and passes through a state where P fails."""
+    spec = sg.spec
+    reach = _reachable(sg)
+    g = sg.graph.subgraph(reach)
+    targets = _fair_components(g, reach, enabled)
+    bad = {n for n in targets if not prop.fn(spec, sg.states[n])}
+    if not bad:
+        return None
+    prefix = _bfs(sg.graph, list(sg.init), lambda n: n in bad)
+    assert prefix is not None, "a reachable state is reached"
+    entry = prefix[-1]
+    cycle, cycle_labels = _fair_cycle(sg, g, targets[entry], entry, enabled)
+    labels = [_default_label(sg.graph, u, v) for u, v in pairwise(prefix)]
+    return _lasso_trace(sg, prefix + cycle[1:], labels + cycle_labels, len(prefix) - 1, prop)
+
+
+def _find_lasso(sg: StateGraph, prop: Property, enabled: list[frozenset[str]]) -> Trace | None:
+    if prop.kind == "eventually_always":
+        return _find_recurring(sg, prop, enabled)
+    spec = sg.spec
+    goal = [bool(prop.fn(spec, s)) for s in sg.states]
+    bad = [n for n in range(len(sg)) if not goal[n]]
+    h = sg.graph.subgraph(bad)
+    targets = _fair_components(h, bad, enabled)  # entry node -> its fair component (or stutter)
     if not targets:
         return None
     if prop.kind == "eventually":

@@ -154,8 +154,19 @@ RAFT = Protocol(
                    explored_in="too large", small=_RAFT_2_SMALL),
     ))
 
+RAFT_LIVENESS = Protocol(
+    "raft-liveness", "agree.models.raft_liveness:RaftLiveness",
+    "agree.models.raft_liveness:PROPERTIES",
+    "Raft's elections with etcd's PreVote/CheckQuorum options: liveness under a partial "
+    "partition")
+
+RAFT_PREVOTE = Protocol(
+    "raft-prevote", "agree.models.raft_prevote:RaftPreVote", "agree.properties.raft:PROPERTIES",
+    "raft.tla with etcd's PreVote and CheckQuorum as options (both on): safety",
+    defaults=(("max_messages", 1),))
+
 #: Every protocol; the order in which `agree prove` names what is encoded.
-PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT)
+PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, RAFT_LIVENESS, RAFT_PREVOTE)
 
 #: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
 #: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.

@@ -21,13 +21,14 @@ from agree.spec.witness import Witness
 if TYPE_CHECKING:
     from agree.spec.api import Spec
 
-__all__ = ["Property", "PropertyKind", "action_property", "eventually", "invariant",
-           "leads_to", "property_of", "sometimes"]
+__all__ = ["Property", "PropertyKind", "action_property", "eventually", "eventually_always",
+           "invariant", "leads_to", "property_of", "sometimes"]
 
 #: A property's function: True when it holds, False or a :class:`Witness` when not.
 Predicate = Callable[..., "bool | Witness"]
 
-PropertyKind = Literal["invariant", "action", "sometimes", "eventually", "leads_to"]
+PropertyKind = Literal["invariant", "action", "sometimes", "eventually", "leads_to",
+                       "eventually_always"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ def eventually(fn: Predicate | None = None, /, *, name: str | None = None) -> An
     """Declare a liveness property ``<>P``: every fair behaviour reaches a state where P holds.
     Checked on the explicit state graph (``agree.checker.liveness``)."""
     return _property("eventually", name)(fn) if fn is not None else _property("eventually", name)
+
+
+def eventually_always(fn: Predicate | None = None, /, *, name: str | None = None) -> Any:
+    """Declare ``<>[]P``: every fair behaviour reaches a point from which P holds forever
+    (stability: a leader that stays). Checked on the explicit state graph."""
+    if fn is not None:
+        return _property("eventually_always", name)(fn)
+    return _property("eventually_always", name)
 
 
 def leads_to(premise: Predicate, /, *, name: str | None = None,

@@ -132,7 +132,8 @@ def truth_table(spec: Spec[Any], trace: Trace, properties: Sequence[Property],
     states = trace.states
     rows: list[tuple[str, list[bool | None]]] = []
     for p in properties:
-        if goals and p.name == trace.property and p.kind in ("eventually", "leads_to"):
+        if goals and p.name == trace.property and p.kind in ("eventually", "leads_to",
+                                                                "eventually_always"):
             preds = [("goal", p.fn)] if p.premise is None else [("premise", p.premise),
                                                               ("goal", p.fn)]
             for what, fn in preds:

@@ -179,7 +179,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "steps": (list,), "loop": (int, type(None)),
 }
 _REQUIRED = ("schema", "version", "spec", "params", "init", "steps")
-_KINDS = ("invariant", "action", "sometimes", "deadlock", "eventually", "leads_to", "error")
+_KINDS = ("invariant", "action", "sometimes", "deadlock", "eventually", "leads_to", "error",
+          "eventually_always")
 
 
 def validate_document(doc: Any) -> None:
