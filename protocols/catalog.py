@@ -153,8 +153,12 @@ RAFT = Protocol(
                    explored_in="too large", small=_RAFT_2_SMALL),
     ))
 
+MULTIPAXOS = Protocol(
+    "multipaxos", "agree.models.multipaxos:MultiPaxos", "agree.properties.multipaxos:PROPERTIES",
+    "Multi-Paxos: a log of slots, one phase 1 per leader for all of them")
+
 #: Every protocol; the order in which `agree prove` names what is encoded.
-PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT)
+PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, MULTIPAXOS)
 
 #: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
 #: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.
