@@ -46,7 +46,7 @@ from typing import Any, ClassVar, NamedTuple
 from agree.models.paxos import majorities, put
 from agree.spec import Spec, SpecError, action, indexed, per_state
 
-__all__ = ["CLOSED", "NOOP", "M1a", "M1b", "M2a", "M2b", "MultiPaxos", "MultiPaxosState",
+__all__ = ["CLOSED", "NOOP", "NO_VOTE", "M1a", "M1b", "M2a", "M2b", "MultiPaxos", "MultiPaxosState",
            "Vote", "show_value"]
 
 NOOP = -1  #: the no-op value a leader fills a hole with
@@ -179,6 +179,10 @@ class MultiPaxos(Spec[MultiPaxosState]):
         self.proposable: Sequence[int] = (*range(values), NOOP)
         self.ballots: Sequence[int] = range(max_ballot + 1)
         self.quorums = majorities(acceptors)
+        #: The quorums a leader recovers from: the smallest majorities. A leader acts on
+        #: the first majority of promises to arrive (impl/paxos/multi.py does); one more
+        #: report changes nothing that matters, and each would be another state.
+        self.leader_quorums = tuple(q for q in self.quorums if len(q) == acceptors // 2 + 1)
 
     def owner(self, b: int) -> int:
         """The acceptor whose process leads ballot ``b``."""
@@ -240,7 +244,7 @@ class MultiPaxos(Spec[MultiPaxosState]):
     # BecomeLeader(b, Q): the leader of ballot b has the 1b messages of quorum Q and
     # recovers every slot at once: the value of the highest-ballot vote reported in it,
     # or free where none is. Phase 1 is not run again in ballot b.
-    @action(b="ballots", q="quorums")
+    @action(b="ballots", q="leader_quorums")
     def become_leader(self, s: MultiPaxosState, b: int, q: frozenset[int],
                       ) -> MultiPaxosState | None:
         if s.leaders[b] is not None:
@@ -313,6 +317,8 @@ class MultiPaxos(Spec[MultiPaxosState]):
             inv[p] = i
 
         def val(v: Any) -> Any:
+            if isinstance(v, frozenset):  # a variant's set of values a leader may take
+                return frozenset(val(x) for x in v)
             return v if v is None or v < 0 else pv[v]
 
         def msg(m: Any) -> Any:
