@@ -199,6 +199,7 @@ class MultiPaxosCluster:
         self.stored: list[tuple[Ballot | None, dict[int, Vote]]] = [(None, {}) for _ in range(n)]
         self.bag: list[MultiMessage] = []
         self.msgs: set[Any] = set()
+        self.isolated: int | None = None  # a node cut off from the others (messages lost)
         self.recorder = Recorder(self.spec, SAFETY, _project, _diff, _unproject)
         self.recorder.check_initial(self.mapped())
 
@@ -221,11 +222,22 @@ class MultiPaxosCluster:
                 pass
         return self._after(i, f"propose v{v + 1} at n{i + 1}")
 
+    def isolate(self, i: int) -> Match:
+        """Cut node i off: until heal, every message from or to it is lost on delivery."""
+        self.isolated = i
+        return self._after(None, f"isolate n{i + 1}")
+
+    def heal(self) -> Match:
+        self.isolated = None
+        return self._after(None, "heal")
+
     def deliver(self, k: int) -> Match:
-        """Deliver the k-th message in flight (lost if its destination is down)."""
+        """Deliver the k-th message in flight (lost if its destination is down or one end
+        is isolated)."""
         m = self.bag.pop(k)
         node = self.nodes[m.dest]
-        if node is not None:
+        cut = self.isolated in (m.source, m.dest) and m.source != m.dest
+        if node is not None and not cut:
             node.step(m)
         return self._after(m.dest, f"deliver {type(m).__name__} n{m.source + 1}->n{m.dest + 1} "
                            f"ballot={self.mapping.ballot(m.ballot)}")

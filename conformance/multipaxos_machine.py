@@ -1,7 +1,8 @@
 """Multi-Paxos conformance as a Hypothesis state machine, and seeded Multi-Paxos bugs.
 
 Rules are the environment's choices for impl/paxos/multi.py (a node's election timeout,
-a client's proposal at a node, deliver / drop / duplicate a message, crash, restart);
+a client's proposal at a node, deliver / drop / duplicate a message, crash, restart,
+isolate a node and heal);
 after each, :class:`MultiPaxosCluster` maps the nodes onto models/multipaxos.py and asks
 the spec. Each seeded bug breaks one rule of the spec; the Multi-Paxos bundle
 (protocols/catalog.py) names it, from the zoo variant making the same mistake if any.
@@ -30,13 +31,14 @@ class MultiPaxosMachine(RuleBasedStateMachine):
     servers = 3
     values = 2
     slots = 2
+    max_round = 5
     examples: ClassVar[int] = 0
     coverage: ClassVar[dict[str, int]] = {}
 
     def __init__(self) -> None:
         super().__init__()
         type(self).examples += 1
-        self.c = MultiPaxosCluster(self.servers, self.slots, self.values)
+        self.c = MultiPaxosCluster(self.servers, self.slots, self.values, self.max_round)
 
     def teardown(self) -> None:
         cov = type(self).coverage
@@ -78,6 +80,15 @@ class MultiPaxosMachine(RuleBasedStateMachine):
     def restart(self, node: int) -> None:
         self.c.restart(node % self.servers)
 
+    @rule(node=st.integers(0, 7))
+    def isolate(self, node: int) -> None:
+        self.c.isolate(node % self.servers)
+
+    @precondition(lambda self: self.c.isolated is not None)
+    @rule()
+    def heal(self) -> None:
+        self.c.heal()
+
     @precondition(lambda self: len(self.c.bag) > 0)
     @rule(limit=st.integers(1, 24), stride=st.integers(0, 3))
     def settle(self, limit: int, stride: int) -> None:
@@ -106,14 +117,14 @@ def _recover_with(merge: Callable[[MultiPaxosNode, list[Vote]], dict[int, Vote]]
     """impl's _on_promise with another way of merging the promises' votes per slot."""
 
     def on_promise(self: MultiPaxosNode, m: MPromise) -> None:
-        if m.ballot != self.ballot or self.is_leader:
+        if m.ballot != self.ballot or self._led:
             return
         self._promises[m.source] = m
         if 2 * len(self._promises) <= self.n:
             return
         best = merge(self, [v for p in self._promises.values() for v in p.votes])
         last = max([self._first - 1, *best, *self.chosen])
-        self.is_leader = True
+        self.is_leader = self._led = True
         self.leader_hint = self.id
         self.next_slot = last + 1
         self._elapsed = 0
