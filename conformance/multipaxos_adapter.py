@@ -34,6 +34,7 @@ the node's new messages in the order sent, and its becoming leader before its fi
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -216,10 +217,8 @@ class MultiPaxosCluster:
         """A client asks node i to append value v (phase 2 alone, if it leads)."""
         node = self.nodes[i]
         if node is not None and node.next_slot <= self.slots:
-            try:
+            with contextlib.suppress(NotLeader):
                 node.propose(self.mapping.codec.encode(v))
-            except NotLeader:
-                pass
         return self._after(i, f"propose v{v + 1} at n{i + 1}")
 
     def isolate(self, i: int) -> Match:

@@ -13,7 +13,7 @@ from agree.models.multipaxos import M2b, MultiPaxos, MultiPaxosState, show_value
 from agree.spec import Fact, Witness
 from agree.spec.witness import Line, fallible
 
-__all__ = ["chosen_by", "changed", "never_proposed", "two_chosen"]
+__all__ = ["changed", "chosen_by", "never_proposed", "two_chosen"]
 
 Voters = Mapping[tuple[int, int, int], set[int]]
 
@@ -31,7 +31,8 @@ def _vote_fact(spec: MultiPaxos, a: int, b: int, slot: int, v: int) -> Fact:
     return Fact(spec.show("acceptors", a), lambda st: m in st.msgs)
 
 
-def _quorum_line(spec: MultiPaxos, voters: Voters, slot: int, v: int) -> tuple[Line, dict[str, object]]:
+def _quorum_line(spec: MultiPaxos, voters: Voters, slot: int, v: int,
+                 ) -> tuple[Line, dict[str, object]]:
     b, accs = chosen_by(spec, voters, slot, v)
     parts: list[str | Fact] = [f"{show_value(v)} chosen in slot {slot}, ballot {b}, by "]
     for k, a in enumerate(sorted(accs)):
