@@ -72,8 +72,9 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
     bundle = next(b for b in registry.protocols() if b.name == args.protocol)
     bugs = bundle.seeded_bugs()
     if args.list_bugs:
+        width = max([24, *(len(b.name) for b in bugs)])
         for b in bugs:
-            print(f"{b.name:<24} breaks {b.breaks}")
+            print(f"{b.name:<{width}} breaks {b.breaks}")
         return 0
     if args.examples < 1 or args.steps < 1:
         raise UsageError("agree conform: --examples and --steps must be at least 1")

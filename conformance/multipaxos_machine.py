@@ -18,7 +18,16 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from agree.conformance.bugs import SeededBug
 from agree.conformance.multipaxos_adapter import MultiPaxosCluster
-from agree.impl.paxos import NOOP, MAccept, MAccepted, MPrepare, MPromise, MultiPaxosNode, Vote
+from agree.impl.paxos import (
+    NOOP,
+    MAccept,
+    MAccepted,
+    MNack,
+    MPrepare,
+    MPromise,
+    MultiPaxosNode,
+    Vote,
+)
 from agree.impl.paxos.multi import MultiReady
 
 __all__ = ["ACCEPT_BELOW_PROMISE", "LAST_PROMISE_WINS", "PROMISE_OMITS_VOTES",
@@ -99,6 +108,24 @@ class MultiPaxosMachine(RuleBasedStateMachine):
             self.c.deliver(stride % len(self.c.bag))
 
 
+    @rule(node=st.integers(0, 7), peer=st.integers(0, 7))
+    def elect(self, node: int, peer: int) -> None:
+        """Node's election timeout fires and its phase 1 runs with one peer alone: the
+        Prepare to the peer and the peer's answer are delivered, the rest stays in flight
+        (so a quorum of two recovers, and what the third node holds stays unheard of)."""
+        i = node % self.servers
+        j = (i + 1 + peer % (self.servers - 1)) % self.servers if self.servers > 1 else i
+        self.c.campaign(i)
+        me = self.c.nodes[i]
+        if me is None:
+            return
+        for kinds, src, dst in (((MPrepare,), i, j), ((MPromise, MNack), j, i)):
+            k = next((k for k, m in enumerate(self.c.bag) if isinstance(m, kinds)
+                      and (m.source, m.dest, m.ballot) == (src, dst, me.ballot)), None)
+            if k is not None:
+                self.c.deliver(k)
+
+
 def multipaxos_machine(servers: int = 3, values: int = 2) -> type[MultiPaxosMachine]:
     """A MultiPaxosMachine subclass for another configuration."""
     attrs: dict[str, Any] = {"servers": servers, "values": values, "examples": 0,
@@ -173,7 +200,6 @@ def _promise_omits_votes(self: MultiPaxosNode, m: MPrepare) -> None:
         votes = tuple(self.votes[s] for s in sorted(self.votes) if s > m.first_slot)
         self._deliver(MPromise(m.ballot, votes, self.id, m.source))
     else:
-        from agree.impl.paxos import MNack
         self._deliver(MNack(m.ballot, self.max_bal, self.id, m.source))
 
 
