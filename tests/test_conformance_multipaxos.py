@@ -15,7 +15,7 @@ from agree.protocols import registry
 
 BUDGET = 300
 #: Seeded bugs the derandomized machine catches within BUDGET examples (the others are
-#: caught by the directed schedules below; benchmarks/conformance_power.py measures all).
+#: caught by the directed schedules below; benchmarks/multipaxos.py measures all).
 CAUGHT_BY_THE_MACHINE = ("mp-accept-below-promise", "mp-promise-omits-first-slot",
                          "mp-votes-not-persisted")
 
