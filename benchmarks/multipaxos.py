@@ -3,12 +3,15 @@ variant found by `agree check`, and the conformance harness against impl/paxos/m
 seeded bugs.
 
     python benchmarks/multipaxos.py [--budget 300] [--seeds 1 2] [--quick] [--write-docs]
+                                    [--tlc /work/tlc]
 
 ``--quick`` leaves out the runs of a minute or more (the deep zoo variants and the
 correct spec on their configuration). ``--write-docs`` writes docs/benchmarks/multipaxos.md
 from this run. Each zoo check is the one `agree check VARIANT` makes (its defaults, BFS,
 stopping at the first violation); the correct spec is then explored completely on the
-same configuration.
+same configuration. ``--tlc DIR`` (a TLC_HOME as shared/reference/tlc-kit builds it) also
+counts the states of benchmarks/tla/MCMultiPaxos.tla, models/multipaxos.py transcribed
+into TLA+, with TLC, and stops if a count differs from agree's.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import contextlib
 import io
 import sys
 import time
+from pathlib import Path
 
 from report import Provenance, Table, write_page
+from vs_tlc import Config, run_tlc
 
 from agree.checker.run import check
 from agree.conformance.multipaxos_machine import multipaxos_machine
@@ -43,6 +48,28 @@ def spec_rows(quick: bool) -> list[list[object]]:
                          + (" --symmetry" if symmetry else ""), r.verdict, r.distinct,
                          r.depth, f"{r.seconds:.1f}"])
             print(*rows[-1], flush=True)
+    return rows
+
+
+#: TLC's models of benchmarks/tla/: (cfg, agree's parameters, symmetry).
+TLC_CONFIGS = [("MCMultiPaxos_S2B0.cfg", (2, 0), False), ("MCMultiPaxos_S1B1.cfg", (1, 1), False),
+               ("MCMultiPaxos_S1B1_sym.cfg", (1, 1), True)]
+
+
+def tlc_rows(home: Path) -> list[list[object]]:
+    """agree and TLC on the same configurations of the spec: distinct, generated, depth."""
+    rows: list[list[object]] = []
+    for cfg, (slots, max_ballot), symmetry in TLC_CONFIGS:
+        r = check(MultiPaxos(slots=slots, max_ballot=max_ballot),
+                  registry.get("multipaxos").property_list(), symmetry=symmetry)
+        t = run_tlc(home, Path(__file__).parent, Config(
+            cfg, cfg, (), "tla", "MCMultiPaxos", cfg, r.distinct, r.depth, 0.0, ""), 1)
+        ours, theirs = (r.distinct, r.generated, r.depth), (t.distinct, t.generated, t.depth)
+        if ours != theirs:
+            raise SystemExit(f"{cfg}: agree {ours}, TLC {theirs}")
+        rows.append([f"--slots {slots} --max-ballot {max_ballot}"
+                     + (" --symmetry" if symmetry else ""), cfg, *ours, *theirs])
+        print(*rows[-1], flush=True)
     return rows
 
 
@@ -92,8 +119,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="leave out the minute-long runs")
     ap.add_argument("--write-docs", action="store_true",
                     help="write docs/benchmarks/multipaxos.md from this run")
+    ap.add_argument("--tlc", type=Path, metavar="DIR",
+                    help="TLC_HOME: also count benchmarks/tla/MCMultiPaxos.tla with TLC")
     args = ap.parse_args()
     start = time.perf_counter()
+    tlc = tlc_rows(args.tlc) if args.tlc else []
     specs, zoo = spec_rows(args.quick), zoo_rows(args.quick)
     power = power_rows(args.budget, args.seeds)
     print(f"total {time.perf_counter() - start:.1f}s")
@@ -110,6 +140,14 @@ def main() -> int:
                    ["configuration", "verdict", "distinct states", "depth", "seconds"], specs,
                    "With --symmetry, distinct states are orbits under permutations of the "
                    "acceptors and the client values."),
+             *([Table("Beside TLC", Provenance.now(),
+                      ["configuration", "TLC model (benchmarks/tla/)", "agree distinct",
+                       "agree generated", "agree depth", "TLC distinct", "TLC generated",
+                       "TLC depth"], tlc,
+                      "MCMultiPaxos.tla is models/multipaxos.py transcribed into TLA+ (not "
+                      "Chand-Liu-Stoller's MultiPaxos.tla, whose actions differ); TLC's "
+                      "symmetry permutes the acceptors, as --symmetry does with one client "
+                      "value. TLC ran with one worker.")] if tlc else []),
              Table("The zoo", Provenance.now(),
                    ["command", "defaults", "breaks", "result", "trace steps", "states",
                     "seconds", "correct spec there", "its states", "its seconds"], zoo),

@@ -20,6 +20,9 @@ from agree.protocols import registry
 from agree.traces.trace import load_trace
 
 
+#: The 1,165 and 5,177 states (and their depths) are TLC's too, on benchmarks/tla/
+#: MCMultiPaxos.tla, this spec transcribed into TLA+ (benchmarks/multipaxos.py --tlc);
+#: so are the generated counts pinned in the next test.
 @pytest.mark.parametrize(("params", "symmetry", "distinct", "depth"), [
     ({"slots": 1, "max_ballot": 0}, False, 77, 10),
     ({"slots": 1, "max_ballot": 0}, True, 27, 10),
@@ -31,6 +34,18 @@ def test_pinned_state_counts(params: dict[str, int], symmetry: bool, distinct: i
                              depth: int) -> None:
     result = check(MultiPaxos(**params), PROPERTIES, symmetry=symmetry)
     assert (result.verdict, result.distinct, result.depth) == ("holds", distinct, depth)
+
+
+@pytest.mark.parametrize(("params", "symmetry", "counts"), [
+    ({"slots": 2, "max_ballot": 0}, False, (1165, 7063, 14)),
+    ({"slots": 1, "max_ballot": 1}, True, (1160, 4423, 19)),
+])
+def test_counts_equal_tlcs_on_the_tla_transcription(params: dict[str, int], symmetry: bool,
+                                                    counts: tuple[int, int, int]) -> None:
+    """Distinct, generated and depth as TLC counts them on MCMultiPaxos.tla (one worker;
+    TLC's symmetry permuting the acceptors, as --symmetry does with one client value)."""
+    result = check(MultiPaxos(**params), PROPERTIES, symmetry=symmetry)
+    assert (result.distinct, result.generated, result.depth) == counts
 
 
 def test_acceptors_and_values_are_symmetric_but_not_where_owners_matter() -> None:
