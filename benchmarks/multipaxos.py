@@ -158,7 +158,7 @@ def main() -> int:
                    "catches the two recovery bugs with directed schedules (a leader whose "
                    "own stale vote, or whose last-arriving lower vote, must lose to a "
                    "higher-ballot vote).")],
-            "python benchmarks/multipaxos.py --write-docs")
+            "python benchmarks/multipaxos.py --tlc /work/tlc --write-docs")
     return 0
 
 
