@@ -21,11 +21,12 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "conform", help="hold the implementation to the spec under hostile schedules",
-        description="Drive impl/'s Raft (or Paxos) cores through Hypothesis-chosen schedules "
-        "(deliver, drop, duplicate, tick, timeout, crash, restart, partition, heal, propose); "
-        "after every choice map the cluster onto the spec and check that the spec allows the "
-        "step and every safety property holds. Exit 0: conforms; 1: a step or property failed "
-        "(Hypothesis' minimal program and the mapped trace are printed).")
+        description="Drive impl/'s Raft (or Paxos, or Multi-Paxos) cores through "
+        "Hypothesis-chosen schedules (deliver, drop, duplicate, tick, timeout, crash, restart, "
+        "partition, heal, propose); after every choice map the cluster onto the spec and "
+        "check that the spec allows the step and every safety property holds. Exit 0: "
+        "conforms; 1: a step or property failed (Hypothesis' minimal program and the mapped "
+        "trace are printed).")
     p.add_argument("protocol", choices=[b.name for b in registry.listed(registry.protocols())
                                           if b.conformance])
     p.add_argument("--examples", type=int, default=300, metavar="N",
@@ -71,8 +72,9 @@ def run_conform(args: argparse.Namespace, extra: list[str]) -> int:
     bundle = next(b for b in registry.protocols() if b.name == args.protocol)
     bugs = bundle.seeded_bugs()
     if args.list_bugs:
+        width = max([24, *(len(b.name) for b in bugs)])
         for b in bugs:
-            print(f"{b.name:<24} breaks {b.breaks}")
+            print(f"{b.name:<{width}} breaks {b.breaks}")
         return 0
     if args.examples < 1 or args.steps < 1:
         raise UsageError("agree conform: --examples and --steps must be at least 1")

@@ -165,8 +165,36 @@ RAFT_PREVOTE = Protocol(
     "raft.tla with etcd's PreVote and CheckQuorum as options (both on): safety",
     defaults=(("max_messages", 1),))
 
+_ZM, _MBUG = "agree.models.zoo.multipaxos:", "agree.conformance.multipaxos_machine:"
+#: Multi-Paxos's small configuration for the variants whose defaults are large (they hold
+#: there: it is for comparing engines, e.g. with and without symmetry, not for the bug).
+_MP_SMALL = (("slots", 1), ("max_ballot", 1), ("values", 2))
+
+MULTIPAXOS = Protocol(
+    "multipaxos", "agree.models.multipaxos:MultiPaxos", "agree.properties.multipaxos:PROPERTIES",
+    "Multi-Paxos: a log of slots, one phase 1 per leader for all of them",
+    conformance=_MBUG + "multipaxos_machine",
+    impl_bugs=(_MBUG + "PROMISE_OMITS_VOTES", _MBUG + "VOTES_NOT_PERSISTED"),
+    zoo=(
+        ZooVariant("multipaxos-skip-recovery", _ZM + "SkipRecoveryMultiPaxos",
+                   "Multi-Paxos whose new leader skips phase 1 for slots it voted in",
+                   "agreement", "Paxos Made Simple §3 (phase 1 for every instance not "
+                   "known chosen)", (("slots", 1), ("max_ballot", 2)),
+                   impl_bug=_MBUG + "SKIP_RECOVERY", explored_in="minutes", small=_MP_SMALL),
+        ZooVariant("multipaxos-last-promise-wins", _ZM + "LastPromiseWinsMultiPaxos",
+                   "Multi-Paxos whose leader keeps the last reported vote per slot, not "
+                   "the highest-ballot one", "agreement", "Paxos Made Simple §2.2, §3",
+                   (("slots", 1), ("max_ballot", 2)), impl_bug=_MBUG + "LAST_PROMISE_WINS",
+                   explored_in="minutes", small=_MP_SMALL),
+        ZooVariant("multipaxos-accept-below-promise", _ZM + "AcceptBelowPromiseMultiPaxos",
+                   "Multi-Paxos whose acceptor votes below its promise", "agreement",
+                   "Paxos Made Simple §2.2", (("slots", 1), ("max_ballot", 1)),
+                   impl_bug=_MBUG + "ACCEPT_BELOW_PROMISE", explored_in="seconds"),
+    ))
+
 #: Every protocol; the order in which `agree prove` names what is encoded.
-PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, RAFT_LIVENESS, RAFT_PREVOTE)
+PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, RAFT_LIVENESS, RAFT_PREVOTE,
+                                   MULTIPAXOS)
 
 #: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
 #: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.

@@ -27,7 +27,8 @@ GOLDEN = ROOT / "traces" / "golden"
 #: paxos-pid-timestamp are other specs, not replayable on impl/)
 ZOO = sorted([*GOLDEN.glob("raft-*.json"), *GOLDEN.glob("paxos-*.json"),
               *(ROOT / "traces" / "zoo_deep").glob("*.json")])
-ZOO = [p for p in ZOO if not p.name.startswith(("paxos-article", "paxos-pid-timestamp"))]
+ZOO = [p for p in ZOO if not p.name.startswith(("paxos-article", "paxos-pid-timestamp"))
+       and registry.get(p.name.split(".")[0]).protocol.impl_replay]  # not Multi-Paxos's
 
 
 def first_step_the_correct_spec_refuses(trace: Trace) -> int:

@@ -39,6 +39,7 @@ GOLDENS = {
     "paxos-accept-below-promise.agreement", "paxos-amnesia.agreement",
     "paxos-article.agreement", "paxos-pid-timestamp.agreement", "paxos-wrong-value.agreement",
     "raft-leader-ignores-term.one_leader_per_term", "raft-stale-votes.election_safety",
+    "multipaxos-accept-below-promise.agreement",
 }
 
 

@@ -128,6 +128,7 @@ class MultiPaxosNode:
         self._round = max_bal.round if max_bal else 0
         self.ballot: Ballot | None = None
         self.is_leader = False
+        self._led = False  # this ballot has had its phase 1: never lead it again
         self._promises: dict[int, MPromise] = {}
         self._first = 1
         self.next_slot = 1
@@ -159,6 +160,7 @@ class MultiPaxosNode:
         self._round += 1
         self.ballot = Ballot(self._round, self.id)
         self.is_leader = False
+        self._led = False
         self._promises = {}
         self._first = self._first_unchosen()
         self._reset_timer()
@@ -212,7 +214,9 @@ class MultiPaxosNode:
             self._deliver(MNack(m.ballot, self.max_bal, self.id, m.source))
 
     def _on_promise(self, m: MPromise) -> None:
-        if m.ballot != self.ballot or self.is_leader:
+        # Once led, a ballot is done with phase 1, even after stepping down: a late
+        # promise must not recover it again (that would reuse its slots with new values).
+        if m.ballot != self.ballot or self._led:
             return
         self._promises[m.source] = m
         if 2 * len(self._promises) <= self.n:
@@ -223,7 +227,7 @@ class MultiPaxosNode:
                 if v.slot not in best or v.ballot > best[v.slot].ballot:
                     best[v.slot] = v
         last = max([self._first - 1, *best, *self.chosen])
-        self.is_leader = True
+        self.is_leader = self._led = True
         self.leader_hint = self.id
         self.next_slot = last + 1
         self._elapsed = 0
