@@ -41,7 +41,16 @@ def classify(result: InductionResult, budget: float = 20.0,
     if all(c.reachable == "reachable" for c in result.ctis):
         return
     inv = result.invariant
-    space = Property(SPACE, "invariant", lambda _spec, st: inv.space.contains(st))
+    spaces: dict[int, Any] = {id(spec): inv.space}
+
+    def in_space(of: Spec[Any], st: Any) -> bool:
+        """TypeOK of the configuration searched (the fallback's is its own)."""
+        declared = spaces.get(id(of))
+        if declared is None:
+            declared = spaces[id(of)] = of.state_space()
+        return bool(declared is None or declared.contains(st))
+
+    space = Property(SPACE, "invariant", in_space)
     specs = [spec]
     if fallback is not None and fallback.param_values() != spec.param_values():
         specs.append(fallback)

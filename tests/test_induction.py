@@ -95,6 +95,17 @@ def test_a_too_weak_invariant_gives_unreachable_ctis() -> None:
     assert result.witness is not None and result.witness.status == "holds"
 
 
+def test_the_fallback_configuration_is_held_to_its_own_space() -> None:
+    """The second search runs the default configuration too (3 RMs here, 2 proved): its
+    states are held to its own TypeOK, not to the proved configuration's (a 3-RM state
+    is outside the 2-RM space, which made every search of it end at Init, unknown)."""
+    spec = TwoPhaseCommit(rms=2)
+    result = induct(spec, invariant_of(spec, (), ("decision_followed",)))
+    assert result.ctis
+    classify(result, 20.0, fallback=TwoPhaseCommit())
+    assert result.witness is not None and result.witness.status == "holds", result.witness
+
+
 @pytest.mark.parametrize("strategy", ["mutation", "hypothesis"])
 def test_sampling_strategies_find_the_too_weak_invariants_ctis(strategy: str) -> None:
     result = run(TwoPhaseCommit(rms=3), drop=("decision_followed",), strategy=strategy,
