@@ -238,6 +238,8 @@ class _Search:
                     if not _holds(spec, p, path, init, state, t.state):
                         self.fail(p, "action", init, [*path, t])
                         return False
+                if t.state == state:
+                    continue  # a stuttering step: nothing new to check or to walk on
                 if not self.constrained or spec.constraint(t.state):
                     inside.append(t)
                 elif self.invs and not self.check_state(t.state, init, [*path, t]):
