@@ -15,7 +15,8 @@ engine instead of by hand. Nothing about the spec is assumed beyond its API:
 * **Walks** start from a corpus state chosen by a tournament: of a few drawn at
   random, the one whose rarest new feature has been seen least often since (now and
   then an initial state instead). Each walk takes up to ``depth`` steps inside the
-  state constraint.
+  state constraint, never a stuttering one (a successor equal to its state checks
+  nothing new; simulate.py keeps them, as a walk there is a uniform choice).
 * **Swarm configurations**: each walk enables a random subset of the actions (each
   kept with probability 1/2; when none of the kept ones is enabled the walk takes any
   enabled step), so some walks never drop a message or never time out, and runs that
@@ -25,8 +26,9 @@ engine instead of by hand. Nothing about the spec is assumed beyond its API:
 Properties are checked with TLC's semantics, as simulate.py does: invariants on every
 state visited and on successors outside the constraint, action properties on every
 step generated. A violation's trace is the path from Init (loops cut out), then
-shortened by step removal (checker/minimize.py) keeping every state before the last
-inside the constraint: an ordinary trace that ``agree trace show`` replays.
+shortened by one-step shortcuts (:func:`shortcut`) and step removal
+(checker/minimize.py), keeping every state before the last inside the constraint: an
+ordinary trace that ``agree trace show`` replays.
 
 Reproducible: every choice draws from one ``random.Random(f"{seed}/swarm")`` and
 successors and features come in deterministic order, so the same seed gives the same
@@ -48,7 +50,7 @@ from agree.checker.minimize import minimize_steps
 from agree.checker.result import Violation, ViolationKind
 from agree.checker.simulate import SimulationResult, _cut_cycles, _holds, _raised
 from agree.spec import Property, Spec, SpecError, Transition
-from agree.traces.trace import Trace
+from agree.traces.trace import Step, Trace
 
 __all__ = ["SwarmResult", "features", "swarm"]
 
@@ -57,6 +59,10 @@ Feature = tuple[str, str]
 #: Corpus states drawn per tournament, and the chance a walk starts at Init instead.
 TOURNAMENT = 4
 FROM_INIT = 0.05
+#: Rounds of shortcuts and step removal when shortening a trace.
+SHORTEN_ROUNDS = 4
+#: How many steps a shortcut may take (the states within it: branching ** radius).
+SHORTCUT_RADIUS = 2
 
 
 @dataclass
@@ -264,9 +270,71 @@ class _Search:
 
 
 def _shorten(spec: Spec[Any], props: Sequence[Property], result: SwarmResult) -> None:
-    """Shorten each invariant or action-property trace by step removal, keeping every
-    state before the last inside the state constraint (so it stays a behaviour)."""
+    """Shorten each invariant or action-property trace: shortcuts (below), then step
+    removal keeping every state before the last inside the state constraint (so it stays
+    a behaviour), repeated while either gains."""
     for v in result.violations:
         if v.trace is None or v.kind not in ("invariant", "action"):
             continue
-        v.trace = minimize_steps(spec, v.trace, props, within_constraint=True).trace
+        prop = next(p for p in props if p.name == v.property)
+        trace = v.trace
+        for _ in range(SHORTEN_ROUNDS):
+            before = len(trace)
+            trace = minimize_steps(spec, shortcut(spec, trace, prop), props,
+                                   within_constraint=True).trace
+            if len(trace) == before:
+                break
+        v.trace = trace
+
+
+def shortcut(spec: Spec[Any], trace: Trace, prop: Property, radius: int = SHORTCUT_RADIUS,
+             ) -> Trace:
+    """Take the shortcuts along ``trace``: from each state, a path of at most ``radius``
+    steps (through states inside the constraint) that already violates ``prop`` ends the
+    trace, and one to a later state of the trace skips the steps between, the furthest
+    first. Step removal misses these in message-passing specs, where a step's message
+    records the state it was sent from."""
+    steps, state, i = list(trace.steps), trace.init, 0
+    out: list[Step] = []
+
+    def done(path: list[Step]) -> Trace:
+        return Trace(trace.spec, trace.params, trace.init, path, trace.property, trace.kind)
+
+    while i < len(steps):
+        later = {st.state: j for j, st in enumerate(steps) if j > i}
+        best: tuple[int, list[Step]] | None = None
+        frontier: list[tuple[Any, list[Step]]] = [(state, [])]
+        seen = {state}
+        for _ in range(radius):
+            nxt_frontier: list[tuple[Any, list[Step]]] = []
+            for src, path in frontier:
+                for t in spec.successors(src):
+                    if t.state in seen:
+                        continue
+                    seen.add(t.state)
+                    way = [*path, Step(t.label, t.action.label, t.args, t.state)]
+                    if _violates(spec, prop, src, t.state):
+                        return done(out + way)
+                    j = later.get(t.state)
+                    # steps i..j reach steps[j].state; the way must be shorter
+                    if j is not None and j - i + 1 > len(way) and (
+                            best is None or j - len(way) > best[0] - len(best[1])):
+                        best = (j, way)
+                    if spec.constraint(t.state):
+                        nxt_frontier.append((t.state, way))
+            frontier = nxt_frontier
+        way = best[1] if best is not None else [steps[i]]
+        i = best[0] + 1 if best is not None else i + 1
+        out += way
+        state = way[-1].state
+    return done(out)
+
+
+def _violates(spec: Spec[Any], prop: Property, state: Any, nxt: Any) -> bool:
+    """Whether ``prop`` fails on ``nxt`` (an invariant) or on the step (an action
+    property); a property that raises off the trace counts as holding here."""
+    try:
+        return not (prop.holds(spec, nxt) if prop.kind == "invariant"
+                    else prop.holds(spec, state, nxt))
+    except Exception:  # not a shortcut; the walk reports what it meets itself
+        return False
