@@ -3,8 +3,13 @@
 Written as a new user would: subclass the built-in Raft and change one handler. The
 follower accepts a request whose previous entry it holds at the right *index*, whatever
 that entry's term, so it can append a leader's entry after an entry the leader never
-had: log matching breaks. The mistake needs a deep run (two leaders in two terms,
-entries in both, then the append), beyond breadth-first search at 3 servers:
+had: log matching breaks. The mistake needs three leaders in three terms (terms 2, 3
+and 4, so max_term is 4 here: with terms up to 3 every entry a follower holds at an
+index is the one leader's there, or a term-2 entry the leader's success-driven
+nextIndex never points past, so the unchecked term never differs): s1 writes 2:v1
+alone, s2 writes 3:v1 and copies it to s3, s3 wins term 4, writes 4:v1 and sends it
+after 1/3 to s1, which keeps its 2:v1 underneath. Some forty steps from Init, beyond
+breadth-first search at 3 servers:
 
     agree simulate examples/raft_ignore_prev_log_term.py --swarm --seed 1
 """
@@ -31,7 +36,7 @@ class RaftIgnoringPrevLogTerm(Raft):
 
     name: ClassVar[str] = "raft-ignore-prev-log-term"
 
-    def __init__(self, servers: int = 3, values: int = 1, max_term: int = 3,
+    def __init__(self, servers: int = 3, values: int = 1, max_term: int = 4,
                  max_log: int = 2, max_messages: int = 2, max_restarts: int = 0,
                  entries_per_append: int = 1, history: bool = False) -> None:
         super().__init__(servers, values, max_term, max_log, max_messages, max_restarts,

@@ -14,12 +14,43 @@ from typing import Any
 import pytest
 from _cli import assert_refused, run
 
-from agree.checker.swarm import features, swarm
+from agree import Spec, action, invariant
+from agree.checker.swarm import features, shortcut, swarm
+from agree.models.raft import Raft
+from agree.models.raft_types import AEREQ, AERESP, AppendEntriesRequest, Entry
 from agree.protocols import registry
-from agree.traces.trace import decode_trace, load_trace, to_json
+from agree.traces.trace import Step, Trace, decode_trace, load_trace, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 TWO_PC = str(ROOT / "examples" / "two_phase_commit.py")
+USER = str(ROOT / "examples" / "raft_ignore_prev_log_term.py")
+
+
+class Line(Spec[int]):
+    """A point on a line: one or two steps up, one step down; it must stay below 7."""
+
+    name = "line"
+
+    def __init__(self) -> None:
+        self.sizes = (1, 2)
+
+    def init(self) -> Any:
+        yield 0
+
+    @action(d="sizes")
+    def up(self, s: int, d: int) -> int | None:
+        return s + d
+
+    @action()
+    def down(self, s: int) -> int | None:
+        return s - 1 if s > 0 else None
+
+    def constraint(self, s: int) -> bool:
+        return s <= 7
+
+    @invariant
+    def below_seven(self, s: int) -> bool:
+        return s < 7
 
 
 def _replays_to_violation(name: str, trace: Any, prop_name: str) -> None:
@@ -109,3 +140,42 @@ def test_bad_swarm_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str],
                                              argv: list[str]) -> None:
     code, _, err = run(capsys, "simulate", "raft", *argv)
     assert_refused(code, err)
+
+
+def test_shortcuts_skip_detours_and_stop_at_an_earlier_violation() -> None:
+    spec = Line()
+    prop = next(p for p in spec.declared_properties() if p.name == "below_seven")
+    walk = [1, 1, -1, 1, 1, 1, -1, 2, 1, 1, 1]  # 0 1 2 1 2 3 4 3 5 6 7 8: fails at 7
+    state, steps = 0, []
+    for d in walk:
+        t = next(t for t in spec.successors(state) if t.state == state + d)
+        steps.append(Step(t.label, t.action.label, t.args, t.state))
+        state = t.state
+    out = shortcut(spec, Trace(spec.name, {}, 0, steps, "below_seven", "invariant"), prop)
+    states = [0, *(st.state for st in out.steps)]
+    assert states[-1] >= 7 and all(s < 7 for s in states[:-1])
+    assert len(out) == 4  # 0 -> 2 -> 4 -> 6 -> 7 (or 8): the fewest steps to fail
+    assert all(spec.successors(a) and any(t.state == b for t in spec.successors(a))
+               for a, b in zip(states, states[1:], strict=False))
+    r = swarm(spec, seed=5, walks=50)  # the search's own trace comes back as short
+    v = r.violation("below_seven")
+    assert v is not None and v.trace is not None and len(v.trace) == 4
+
+
+def test_the_user_variant_accepts_a_mismatched_previous_entry() -> None:
+    # examples/raft_ignore_prev_log_term.py, the issue #20 mistake: s1 holds 2:v1 at
+    # index 1; a term-3 leader s2 sends 3:v1 after prev 1/3. Raft refuses; the variant
+    # appends it after the entry the leader never had.
+    cls, _, _ = registry.load(USER)
+    good, bad = Raft(servers=3, max_log=2), cls(servers=3, max_log=2)
+    s0 = next(iter(good.init()))
+    s = s0._replace(current_term=(3, 3, 3), log=((Entry(2, 0),), (Entry(3, 0),), ()))
+    m = AppendEntriesRequest(AEREQ, 3, 1, 3, (Entry(3, 0),), (Entry(3, 0), Entry(3, 0)), 0,
+                             1, 0)
+    s = s._replace(messages=(m,))
+    refused = good.handle_append_entries_request(s, m)
+    assert refused is not None and refused.log[0] == (Entry(2, 0),)
+    assert any(getattr(x, "mtype", None) == AERESP and not x.msuccess
+               for x in refused.messages)
+    accepted = bad.handle_append_entries_request(s, m)
+    assert accepted is not None and accepted.log[0] == (Entry(2, 0), Entry(3, 0))
