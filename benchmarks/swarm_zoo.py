@@ -87,9 +87,9 @@ def summary(name: str, runs: list[dict[str, Any]], budget: float) -> list[object
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="targets (default: all four)")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
-    parser.add_argument("--budget", type=float, default=120.0,
-                        help="seconds per search (default 120)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N (default 5)")
+    parser.add_argument("--budget", type=float, default=90.0,
+                        help="seconds per search (default 90)")
     parser.add_argument("--write-docs", action="store_true",
                         help="write docs/benchmarks/swarm.md from this run")
     args = parser.parse_args()
@@ -111,8 +111,11 @@ def main() -> None:
             "zoo's three Raft bugs beyond breadth-first search from Init, and on the issue "
             "#20 user variant that ignores prevLogTerm, each in its default configuration, "
             "from Init, with no prefix. A seed that finds nothing counts as the budget in "
-            "the median and worst. The trace column: steps of the walk's path from Init "
-            "(loops cut) -> after step removal (checker/minimize.py).",
+            "the median and worst. The budget is wall-clock: on a loaded machine a search "
+            "gets less than a core, so read the CPU seconds beside it (the walks a seed "
+            "runs before it finds the bug are the same on any machine). The trace column: "
+            "steps of the walk's path from Init (loops cut) -> after shortcuts and step "
+            "removal (checker/swarm.py, checker/minimize.py).",
             [Table(f"Per target ({args.seeds} seeds, {args.budget:.0f} s budget each)", now,
                    COLUMNS, rows),
              Table("Per seed", now, DETAIL, detail)],

@@ -4,8 +4,8 @@ Written as a new user would: subclass the built-in Raft and change one handler. 
 follower accepts a request whose previous entry it holds at the right *index*, whatever
 that entry's term, so it can append a leader's entry after an entry the leader never
 had: log matching breaks. The mistake needs three leaders in three terms (terms 2, 3
-and 4, so max_term is 4 here: with terms up to 3 every entry a follower holds at an
-index is the one leader's there, or a term-2 entry the leader's success-driven
+and 4, so max_term is 4 here; by our reading, with terms up to 3 a follower's entry at
+an index is the term-3 leader's own there, or a term-2 entry its success-driven
 nextIndex never points past, so the unchecked term never differs): s1 writes 2:v1
 alone, s2 writes 3:v1 and copies it to s3, s3 wins term 4, writes 4:v1 and sends it
 after 1/3 to s1, which keeps its 2:v1 underneath. Some forty steps from Init, beyond
