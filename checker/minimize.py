@@ -91,8 +91,11 @@ def _property(trace: Trace, properties: Sequence[Property]) -> Property:
                      f"{trace.spec}")
 
 
-def minimize_steps(spec: Spec[Any], trace: Trace, properties: Sequence[Property]) -> Shrunk:
-    """Remove every step (chunk) whose removal keeps the property failing."""
+def minimize_steps(spec: Spec[Any], trace: Trace, properties: Sequence[Property], *,
+                   within_constraint: bool = False) -> Shrunk:
+    """Remove every step (chunk) whose removal keeps the property failing. With
+    ``within_constraint`` a candidate counts only if every state before the failing one
+    lies inside the spec's state constraint (as on a trace the checker reports)."""
     if trace.loop is not None:
         raise TraceError("minimize: lassos (liveness traces) are not shrunk")
     prop = _property(trace, properties)
@@ -111,7 +114,8 @@ def minimize_steps(spec: Spec[Any], trace: Trace, properties: Sequence[Property]
             replayed = _replay_lenient(spec, trace.init, candidate)
             if replayed is not None:
                 at = _fails(spec, prop, trace.init, replayed)
-                if at is not None:
+                if at is not None and (not within_constraint or all(
+                        spec.constraint(st.state) for st in replayed[:at - 1])):
                     steps = replayed[:at]
                     continue
             i += chunk

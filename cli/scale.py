@@ -12,6 +12,7 @@ from typing import Any
 from agree.checker.limits import parse_size
 from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
+from agree.checker.swarm import SwarmResult, swarm
 from agree.cli.common import require_positive
 from agree.cli.trace_files import write_traces
 from agree.spec import Property, Spec, SpecError
@@ -84,12 +85,16 @@ def register(sub: Any) -> None:
         description="Seeded random walks for configurations beyond exhaustive reach "
         "(`agree simulate raft --servers 5 --depth 200 --runs 1000 --seed 7`). Spec "
         "parameters are flags, as for `agree check`. The same seed gives the same walks. "
-        "Exit 0: no violation found (which proves nothing); 1: a property is violated (the "
-        "trace is printed and written); 2: bad input.")
+        "With --swarm the walks are coverage-guided (checker/swarm.py): they restart from "
+        "states that showed something new, so they reach bugs deeper than BFS, on any "
+        "spec. Exit 0: no violation found (which proves nothing); 1: a property is "
+        "violated (the trace is printed and written); 2: bad input.")
     p.add_argument("spec", metavar="SPEC", help="a spec name from `agree list`, or FILE.py")
-    p.add_argument("--depth", type=int, default=100, metavar="D",
-                   help="steps per walk (default 100)")
-    p.add_argument("--runs", type=int, default=1000, metavar="N", help="walks (default 1000)")
+    p.add_argument("--depth", type=int, default=None, metavar="D",
+                   help="steps per walk (default 100; with --swarm 40, from the walk's "
+                   "start)")
+    p.add_argument("--runs", type=int, default=None, metavar="N",
+                   help="walks (default 1000; with --swarm no bound but the time limit)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--invariant", "--property", dest="only", action="append", metavar="NAME",
                    help="check only this property (repeatable)")
@@ -104,7 +109,16 @@ def register(sub: Any) -> None:
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run the walks as a swarm on a Ray cluster (ADDRESS, or a local Ray "
                    "when omitted); needs the `ray` extra")
+    p.add_argument("--swarm", action="store_true",
+                   help="coverage-guided swarm search: walks restart from states with new "
+                   "features of the spec's view, each walk with a random subset of the "
+                   "actions; the trace found is shortened (default budget --time-limit "
+                   f"{SWARM_TIME_LIMIT:g})")
     p.set_defaults(handler=run_simulate, accepts_extra=True)
+
+
+#: `agree simulate --swarm`'s budget when neither --runs nor --time-limit is given.
+SWARM_TIME_LIMIT = 60.0
 
 
 def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
@@ -112,15 +126,26 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
 
     cls, props, defaults = load_spec(args.spec)
     params = parse_spec_params(cls, extra, f"agree simulate {args.spec}", defaults)
-    if args.depth < 1 or args.runs < 1:
+    depth = args.depth if args.depth is not None else 40 if args.swarm else 100
+    runs = args.runs if args.runs is not None or args.swarm else 1000
+    if depth < 1 or (runs is not None and runs < 1):
         raise SpecError("--depth and --runs must be at least 1")
     require_positive(args, "time_limit")
+    if args.swarm and (args.ray or args.keep_going):
+        raise SpecError("--swarm runs in one process and stops at the first violation: "
+                        "without --ray or --continue")
     spec = instantiate(cls, params, args.spec)
     all_props = (*spec.declared_properties(), *props)
-    result = simulate(spec, all_props, depth=args.depth, runs=args.runs, seed=args.seed,
-                      only=args.only, stop_at_first=not args.keep_going,
-                      deadlock=args.deadlock, time_limit=args.time_limit,
-                      ray=ray_option(args.ray))
+    result: SimulationResult
+    if args.swarm:
+        limit = args.time_limit if args.time_limit or runs is not None else SWARM_TIME_LIMIT
+        result = swarm(spec, all_props, depth=depth, walks=runs, seed=args.seed,
+                       only=args.only, deadlock=args.deadlock, time_limit=limit)
+    else:
+        result = simulate(spec, all_props, depth=depth, runs=runs or 1000, seed=args.seed,
+                          only=args.only, stop_at_first=not args.keep_going,
+                          deadlock=args.deadlock, time_limit=args.time_limit,
+                          ray=ray_option(args.ray))
     written = write_traces(result.spec, [(v.property, v.trace) for v in result.violations],
                            args.trace_out)
     if args.json:
@@ -136,10 +161,12 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
                       properties: Sequence[Property] = ()) -> str:
     """The human report of a simulation: verdict, figures, coverage, then any trace."""
     params = " ".join(f"{k}={v}" for k, v in r.params.items())
-    out = [f"agree simulate {r.spec} ({params}) seed={r.seed} depth={r.depth}",
+    mode = " --swarm" if isinstance(r, SwarmResult) else ""
+    out = [f"agree simulate{mode} {r.spec} ({params}) seed={r.seed} depth={r.depth}",
            f"properties: {', '.join(r.properties) or 'none'}", ""]
     if not r.violations:
-        out.append(f"No violation found in {r.runs:,} walks of up to {r.depth} steps "
+        start = " from Init or a corpus state" if isinstance(r, SwarmResult) else ""
+        out.append(f"No violation found in {r.runs:,} walks of up to {r.depth} steps{start} "
                    "(simulation proves nothing).")
     for v in r.violations:
         steps = len(v.trace) if v.trace is not None else 0
@@ -152,6 +179,13 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
             f"steps/s           {rate:,.0f}"]
     if r.stopped:
         out.append(f"stopped           {r.stopped}")
+    if isinstance(r, SwarmResult):
+        out += [f"swarm corpus      {r.corpus:,} states ({r.features:,} features seen; "
+                f"{r.from_init:,} walks from Init)"]
+        for v in r.violations:
+            if v.trace is not None and r.found_steps:
+                out.append(f"shortened         {v.property}: {r.found_steps} steps walked "
+                           f"from Init -> {len(v.trace)} in the trace")
     if somes:
         out.append(f"sometimes seen    {', '.join(somes)}")
     out += ["", "coverage (action: steps taken):"]

@@ -1,0 +1,340 @@
+"""Coverage-guided swarm simulation: a search beyond BFS depth for any spec.
+
+Breadth-first search stops at the depth its levels can hold; plain random walks
+(simulate.py) rarely line up the twenty-odd specific steps a deep bug needs. This
+search keeps a *corpus* of states that showed something new and walks on from them,
+so a deep state is reached as a chain of short walks, each starting where an earlier
+one found novelty: the ``--from`` seeds of a search from a prefix, chosen by the
+engine instead of by hand. Nothing about the spec is assumed beyond its API:
+
+* **Features** (:func:`features`) are read from the spec's own :meth:`Spec.view`:
+  each ``variable = value`` pair (``log[s2] = <<1,v1>>``), each element of a set- or
+  bag-valued variable (a message in flight, an election of the history), and each
+  set's size. A state that shows a feature never seen before joins the corpus,
+  remembered by the walk that reached it (its path from Init).
+* **Walks** start from a corpus state chosen by a tournament: of a few drawn at
+  random, the one whose rarest new feature has been seen least often since (now and
+  then an initial state instead). Each walk takes up to ``depth`` steps inside the
+  state constraint, never a stuttering one (a successor equal to its state checks
+  nothing new; simulate.py keeps them, as a walk there is a uniform choice).
+* **Swarm configurations**: each walk enables a random subset of the actions (each
+  kept with probability 1/2; when none of the kept ones is enabled the walk takes any
+  enabled step), so some walks never drop a message or never time out, and runs that
+  uniform choice makes vanishingly rare become common (Groce et al., "Swarm
+  testing", ISSTA 2012).
+
+Properties are checked with TLC's semantics, as simulate.py does: invariants on every
+state visited and on successors outside the constraint, action properties on every
+step generated. A violation's trace is the path from Init (loops cut out), then
+shortened by one-step shortcuts (:func:`shortcut`) and step removal
+(checker/minimize.py), keeping every state before the last inside the constraint: an
+ordinary trace that ``agree trace show`` replays.
+
+Reproducible: every choice draws from one ``random.Random(f"{seed}/swarm")`` and
+successors and features come in deterministic order, so the same seed gives the same
+walks in any process; a time limit only decides how many of them run. Finding
+nothing proves nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agree.checker.core import initial_states
+from agree.checker.explore import SAFETY_KINDS, select_properties
+from agree.checker.minimize import minimize_steps
+from agree.checker.result import Violation, ViolationKind
+from agree.checker.simulate import SimulationResult, _cut_cycles, _holds, _raised
+from agree.spec import Property, Spec, SpecError, Transition
+from agree.traces.trace import Step, Trace
+
+__all__ = ["SwarmResult", "features", "swarm"]
+
+#: A feature: (variable, value, or "in:" element / "#" size of a collection).
+Feature = tuple[str, str]
+#: Corpus states drawn per tournament, and the chance a walk starts at Init instead.
+TOURNAMENT = 4
+FROM_INIT = 0.05
+#: Rounds of shortcuts and step removal when shortening a trace.
+SHORTEN_ROUNDS = 4
+#: How many steps a shortcut may take (the states within it: branching ** radius).
+SHORTCUT_RADIUS = 2
+
+
+@dataclass
+class SwarmResult(SimulationResult):
+    """A simulation's figures plus the corpus the search grew, and the length of the
+    walk's trace before it was shortened."""
+
+    corpus: int = 0
+    features: int = 0
+    found_steps: int = 0
+    from_init: int = 0  # walks that started at an initial state
+
+    def to_json(self) -> dict[str, Any]:
+        doc = super().to_json()
+        doc["swarm"] = {"corpus": self.corpus, "features": self.features,
+                        "found_steps": self.found_steps, "walks_from_init": self.from_init}
+        return doc
+
+
+@dataclass
+class _Entry:
+    """A corpus state and how it was reached: ``steps`` from ``parent``'s state (a
+    root, with no parent, is an initial state)."""
+
+    parent: _Entry | None
+    steps: tuple[Transition[Any], ...]
+    state: Any
+    novel: tuple[Feature, ...]
+
+    def path(self) -> tuple[Any, list[Transition[Any]]]:
+        """The initial state and the steps from it to this state."""
+        chunks, entry = [], self
+        while entry.parent is not None:
+            chunks.append(entry.steps)
+            entry = entry.parent
+        return entry.state, [t for chunk in reversed(chunks) for t in chunk]
+
+
+def features(spec: Spec[Any], state: Any) -> list[Feature]:
+    """The abstract features of ``state``, read from the spec's view: per variable its
+    value, or for a collection (a set, or a bag as a dict) each element and the size."""
+    out: list[Feature] = []
+    for key, value in spec.view(state).items():
+        if isinstance(value, dict | set | frozenset):
+            out += [(key, f"in:{x}") for x in value]
+            out.append((key, f"#{len(value)}"))
+        else:
+            out.append((key, str(value)))
+    return out
+
+
+def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
+          depth: int = 40, walks: int | None = None, seed: int = 0,
+          only: Sequence[str] | None = None, deadlock: bool = False,
+          time_limit: float | None = None, shorten: bool = True) -> SwarmResult:
+    """Search for a safety violation by coverage-guided swarm walks of up to ``depth``
+    steps each, until one is found, ``walks`` walks have run or ``time_limit`` seconds
+    have passed (at least one of the two bounds is required)."""
+    if depth < 1 or (walks is not None and walks < 1):
+        raise SpecError("--depth and --runs must be at least 1")
+    if walks is None and not time_limit:
+        raise SpecError("--swarm needs a budget: --runs N or --time-limit SECONDS")
+    props = [p for p in select_properties(
+        properties if properties is not None else spec.declared_properties(), only)
+        if p.kind in SAFETY_KINDS]
+    result = SwarmResult(spec.name, spec.param_values(), [p.name for p in props], seed, depth)
+    result.coverage = {a.label: 0 for a in spec.actions()}
+    start = time.monotonic()
+    deadline = start + time_limit if time_limit else None
+    _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock).run(
+        depth, walks, deadline)
+    if shorten and result.violations:
+        _shorten(spec, props, result)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+class _Search:
+    """One search's corpus, feature counts and property bookkeeping."""
+
+    def __init__(self, spec: Spec[Any], props: list[Property], result: SwarmResult,
+                 rng: random.Random, deadlock: bool) -> None:
+        self.spec, self.result, self.rng, self.deadlock = spec, result, rng, deadlock
+        self.invs = [p for p in props if p.kind == "invariant"]
+        self.act_props = [p for p in props if p.kind == "action"]
+        self.somes = [p for p in props if p.kind == "sometimes"]
+        self.constrained = type(spec).constraint is not Spec.constraint
+        self.labels = [a.label for a in spec.actions()]
+        self.counts: dict[Feature, int] = {}
+        self.corpus: list[_Entry] = []
+        self.roots: list[_Entry] = []
+
+    # -- properties --------------------------------------------------------------
+
+    def fail(self, prop: Property | None, kind: ViolationKind, init: Any,
+             steps: list[Transition[Any]]) -> None:
+        name = prop.name if prop is not None else "deadlock"
+        trace = Trace.from_transitions(self.spec, init, _cut_cycles(init, steps), name, kind)
+        self.result.violations.append(Violation(
+            name, kind, trace, prop.doc if prop else
+            "some action is enabled in every reachable state"))
+        self.result.found_steps = len(steps)
+
+    def check_state(self, state: Any, init: Any, steps: list[Transition[Any]]) -> bool:
+        """Check the invariants on ``state`` (reached by ``steps``); False on a violation."""
+        for p in self.invs:
+            if not _holds(self.spec, p, steps, init, state):
+                self.fail(p, "invariant", init, steps)
+                return False
+        for p in tuple(self.somes):
+            if _holds(self.spec, p, steps, init, state):
+                self.somes.remove(p)
+                self.result.satisfied = sorted({*self.result.satisfied, p.name})
+        return True
+
+    # -- the corpus ----------------------------------------------------------------
+
+    def observe(self, state: Any) -> tuple[Feature, ...]:
+        """Count ``state``'s features; return the ones never seen before."""
+        novel = []
+        for f in features(self.spec, state):
+            n = self.counts.get(f, 0)
+            if n == 0:
+                novel.append(f)
+            self.counts[f] = n + 1
+        return tuple(dict.fromkeys(novel))
+
+    def pick(self) -> _Entry:
+        """A walk's start: the corpus state whose rarest new feature is least seen among
+        a few drawn at random, or now and then an initial state."""
+        rng = self.rng
+        if not self.corpus or rng.random() < FROM_INIT:
+            self.result.from_init += 1
+            return self.roots[rng.randrange(len(self.roots))]
+        drawn = [self.corpus[rng.randrange(len(self.corpus))] for _ in range(TOURNAMENT)]
+        return min(drawn, key=lambda e: min(self.counts[f] for f in e.novel))
+
+    def configuration(self) -> frozenset[str]:
+        """A swarm configuration: the actions this walk prefers (each kept w.p. 1/2)."""
+        return frozenset(a for a in self.labels if self.rng.random() < 0.5)
+
+    # -- the search ----------------------------------------------------------------
+
+    def run(self, depth: int, walks: int | None, deadline: float | None) -> None:
+        spec, result = self.spec, self.result
+        inits = list(initial_states(spec))
+        if not inits:
+            raise SpecError(f"spec {spec.name} has no initial state")
+        for init in inits:
+            if not self.check_state(init, init, []):
+                return
+            self.roots.append(_Entry(None, (), init, self.observe(init)))
+        while walks is None or result.runs < walks:
+            if deadline is not None and time.monotonic() > deadline:
+                result.stopped = "time-limit"
+                break
+            if not self.walk(self.pick(), depth):
+                break
+        result.corpus = len(self.corpus)
+        result.features = len(self.counts)
+
+    def walk(self, entry: _Entry, depth: int) -> bool:
+        """One walk from ``entry``; False once a property is violated."""
+        spec, result, rng = self.spec, self.result, self.rng
+        result.runs += 1
+        config = self.configuration()
+        init, path = entry.path()  # from Init; the walk's steps are appended
+        state = entry.state
+        begin = len(path)
+        for _ in range(depth):
+            try:
+                succ = list(spec.successors(state))
+            except Exception as exc:
+                raise _raised(spec, init, path, exc) from exc
+            result.generated += len(succ)
+            inside = []
+            for t in succ:
+                for p in self.act_props:
+                    if not _holds(spec, p, path, init, state, t.state):
+                        self.fail(p, "action", init, [*path, t])
+                        return False
+                if t.state == state:
+                    continue  # a stuttering step: nothing new to check or to walk on
+                if not self.constrained or spec.constraint(t.state):
+                    inside.append(t)
+                elif self.invs and not self.check_state(t.state, init, [*path, t]):
+                    return False
+            if not inside:
+                if self.deadlock and not succ:
+                    self.fail(None, "deadlock", init, path)
+                    return False
+                return True
+            pool = [t for t in inside if t.action.label in config] or inside
+            t = pool[rng.randrange(len(pool))]
+            path.append(t)
+            result.steps += 1
+            result.coverage[t.action.label] += 1
+            state = t.state
+            if not self.check_state(state, init, path):
+                return False
+            novel = self.observe(state)
+            if novel:
+                self.corpus.append(_Entry(entry, tuple(path[begin:]), state, novel))
+        return True
+
+
+def _shorten(spec: Spec[Any], props: Sequence[Property], result: SwarmResult) -> None:
+    """Shorten each invariant or action-property trace: shortcuts (below), then step
+    removal keeping every state before the last inside the state constraint (so it stays
+    a behaviour), repeated while either gains."""
+    for v in result.violations:
+        if v.trace is None or v.kind not in ("invariant", "action"):
+            continue
+        prop = next(p for p in props if p.name == v.property)
+        trace = v.trace
+        for _ in range(SHORTEN_ROUNDS):
+            before = len(trace)
+            trace = minimize_steps(spec, shortcut(spec, trace, prop), props,
+                                   within_constraint=True).trace
+            if len(trace) == before:
+                break
+        v.trace = trace
+
+
+def shortcut(spec: Spec[Any], trace: Trace, prop: Property, radius: int = SHORTCUT_RADIUS,
+             ) -> Trace:
+    """Take the shortcuts along ``trace``: from each state, a path of at most ``radius``
+    steps (through states inside the constraint) that already violates ``prop`` ends the
+    trace, and one to a later state of the trace skips the steps between, the furthest
+    first. Step removal misses these in message-passing specs, where a step's message
+    records the state it was sent from."""
+    steps, state, i = list(trace.steps), trace.init, 0
+    out: list[Step] = []
+
+    def done(path: list[Step]) -> Trace:
+        return Trace(trace.spec, trace.params, trace.init, path, trace.property, trace.kind)
+
+    while i < len(steps):
+        later = {st.state: j for j, st in enumerate(steps) if j > i}
+        best: tuple[int, list[Step]] | None = None
+        frontier: list[tuple[Any, list[Step]]] = [(state, [])]
+        seen = {state}
+        for _ in range(radius):
+            nxt_frontier: list[tuple[Any, list[Step]]] = []
+            for src, path in frontier:
+                for t in spec.successors(src):
+                    if t.state in seen:
+                        continue
+                    seen.add(t.state)
+                    way = [*path, Step(t.label, t.action.label, t.args, t.state)]
+                    if _violates(spec, prop, src, t.state):
+                        return done(out + way)
+                    j = later.get(t.state)
+                    # steps i..j reach steps[j].state; the way must be shorter
+                    if j is not None and j - i + 1 > len(way) and (
+                            best is None or j - len(way) > best[0] - len(best[1])):
+                        best = (j, way)
+                    if spec.constraint(t.state):
+                        nxt_frontier.append((t.state, way))
+            frontier = nxt_frontier
+        way = best[1] if best is not None else [steps[i]]
+        i = best[0] + 1 if best is not None else i + 1
+        out += way
+        state = way[-1].state
+    return done(out)
+
+
+def _violates(spec: Spec[Any], prop: Property, state: Any, nxt: Any) -> bool:
+    """Whether ``prop`` fails on ``nxt`` (an invariant) or on the step (an action
+    property); a property that raises off the trace counts as holding here."""
+    try:
+        return not (prop.holds(spec, nxt) if prop.kind == "invariant"
+                    else prop.holds(spec, state, nxt))
+    except Exception:  # not a shortcut; the walk reports what it meets itself
+        return False
