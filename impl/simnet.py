@@ -1,0 +1,184 @@
+"""The simulator's network pieces: messages in flight with ids and send times, and counters.
+
+Every message the simulator's nodes send becomes an :class:`InFlight`: a monotonic id
+(unique for the simulator's lifetime; a duplicate gets a new one), the logical clock
+tick it was sent at, and the message. :class:`Bag` holds them in arrival order and
+reads as a list of plain messages, so ``sim.bag[i]`` and index-based choices work as
+they always did, while ``Bag.flights()`` and ``Bag.position(id)`` give tests the ids.
+:class:`NetStats` counts, per message type, how many messages and how many bytes (the
+wire encoding's size, :func:`agree.impl.wire.encode_message`) were sent, delivered,
+lost (delivered to a down node or across a cut), dropped and duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from agree.impl.raft import Message
+from agree.impl.wire import encode_message
+
+__all__ = ["EVENTS", "Bag", "Count", "InFlight", "NetStats", "UnknownMessage"]
+
+#: What can happen to a message in the simulator, in the order NetStats reports them.
+EVENTS = ("sent", "delivered", "lost", "dropped", "duplicated")
+
+
+class UnknownMessage(KeyError):
+    """No message with that id is in flight (it was delivered, dropped, or never sent)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown message"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """One message in the network: its id, the tick it was sent at, the message, and its
+    size on the wire in bytes."""
+
+    id: int
+    sent_at: int
+    msg: Message
+    size: int
+
+    @property
+    def kind(self) -> str:
+        """The message's type name, e.g. ``"AppendEntriesRequest"``."""
+        return type(self.msg).__name__
+
+
+class Bag(MutableSequence[Message]):
+    """Messages in flight, in arrival order; a list of messages to index-based callers.
+
+    Whatever is inserted (by the simulator or by a test appending to ``sim.bag``) gets
+    the next id and the current tick as its send time."""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self._items: list[InFlight] = []
+        self._clock = clock
+        self._next_id = 0
+
+    def new(self, msg: Message, size: int | None = None) -> InFlight:
+        """A fresh InFlight for msg (next id, sent now), not yet in the bag."""
+        self._next_id += 1
+        return InFlight(self._next_id, self._clock(), msg,
+                        len(encode_message(msg)) if size is None else size)
+
+    def put(self, flight: InFlight) -> None:
+        """Append an InFlight (keeping its id and send time)."""
+        self._items.append(flight)
+
+    def take(self, i: int) -> InFlight:
+        """Remove and return the i-th InFlight."""
+        return self._items.pop(i)
+
+    def flight(self, i: int) -> InFlight:
+        return self._items[i]
+
+    def flights(self) -> list[InFlight]:
+        """A copy of what is in flight, in arrival order."""
+        return list(self._items)
+
+    def position(self, mid: int) -> int:
+        """The index of the message with id mid; UnknownMessage if it is not in the bag."""
+        for i, f in enumerate(self._items):
+            if f.id == mid:
+                return i
+        raise UnknownMessage(f"no message with id {mid} is in flight")
+
+    # -- MutableSequence[Message] --
+    @overload
+    def __getitem__(self, i: int) -> Message: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Message]: ...
+    def __getitem__(self, i: int | slice) -> Message | list[Message]:
+        if isinstance(i, slice):
+            return [f.msg for f in self._items[i]]
+        return self._items[i].msg
+
+    @overload
+    def __setitem__(self, i: int, m: Message) -> None: ...
+    @overload
+    def __setitem__(self, i: slice, m: Iterable[Message]) -> None: ...
+    def __setitem__(self, i: int | slice, m: Any) -> None:
+        if isinstance(i, slice):
+            self._items[i] = [self.new(x) for x in m]
+        else:
+            self._items[i] = self.new(m)
+
+    def __delitem__(self, i: int | slice) -> None:
+        del self._items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Message]:
+        return (f.msg for f in self._items)
+
+    def insert(self, i: int, m: Message) -> None:
+        self._items.insert(i, self.new(m))
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Bag):
+            return self._items == other._items
+        if isinstance(other, list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Bag({list(self)!r})"
+
+
+@dataclass
+class Count:
+    """How many messages and how many bytes."""
+
+    messages: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class NetStats:
+    """Per event (sent, delivered, lost, dropped, duplicated) and message type: a Count."""
+
+    counts: dict[str, dict[str, Count]] = field(
+        default_factory=lambda: {e: {} for e in EVENTS})
+
+    def record(self, event: str, flight: InFlight) -> None:
+        c = self.counts[event].setdefault(flight.kind, Count())
+        c.messages += 1
+        c.bytes += flight.size
+
+    def get(self, event: str, kind: str | None = None) -> Count:
+        """The Count for one event and message type, or summed over every type (kind None).
+        ValueError for an event that is not one of EVENTS."""
+        if event not in self.counts:
+            raise ValueError(f"unknown event {event!r}: one of {', '.join(EVENTS)}")
+        if kind is not None:
+            c = self.counts[event].get(kind, Count())
+            return Count(c.messages, c.bytes)
+        total = Count()
+        for c in self.counts[event].values():
+            total.messages += c.messages
+            total.bytes += c.bytes
+        return total
+
+    def kinds(self) -> list[str]:
+        """Every message type seen, sorted."""
+        return sorted({k for per in self.counts.values() for k in per})
+
+    def table(self) -> str:
+        """A plain-text table: one row per message type, messages/bytes per event."""
+        head = ["type", *EVENTS]
+        rows = [[k, *(f"{self.get(e, k).messages}/{self.get(e, k).bytes}" for e in EVENTS)]
+                for k in self.kinds()]
+        rows.append(["total", *(f"{self.get(e).messages}/{self.get(e).bytes}" for e in EVENTS)])
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                         for r in [head, *rows])
