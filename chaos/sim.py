@@ -25,8 +25,8 @@ Everything is deterministic in the schedule: replaying it reproduces the run.
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 from agree.chaos.clients import Clients

@@ -40,7 +40,7 @@ from agree.impl.kv import KVStateMachine
 from agree.impl.raft import Config, Entry, Event, Message, NotLeader, RaftCore, Role
 from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.simfaults import Faults
-from agree.impl.simnet import Bag, InFlight, NetStats, UnknownMessage
+from agree.impl.simnet import Bag, InFlight, Links, NetStats, UnknownMessage
 from agree.impl.storage import MemoryStorage
 
 __all__ = ["InFlight", "SimNode", "Simulator", "UnknownMessage"]
@@ -92,10 +92,7 @@ class Simulator:
         self._rates = [Fraction(1)] * n
         self._credit = [Fraction(0)] * n
         self._disconnected: set[int] = set()
-        self._delays: dict[tuple[int | None, int | None], int] = {}
-        self._holds: list[Callable[[InFlight], bool]] = []
-        #: messages held back: (tick they arrive at, or None until released; the message)
-        self._held: list[tuple[int | None, InFlight]] = []
+        self._links = Links()  # messages held back (slow links, holds)
         self.events: list[tuple[int, Event]] = []
         self.sent = 0
         self.delivered = 0
@@ -136,7 +133,7 @@ class Simulator:
 
     def duplicate_id(self, mid: int) -> InFlight:
         """Send another copy of message mid into the bag; returns the copy (its new id)."""
-        for f in self.bag.flights() + [h for _, h in self._held]:
+        for f in self.bag.flights() + self._links.held():
             if f.id == mid:
                 self._duplicate(f)
                 return self.bag.flight(-1)
@@ -152,23 +149,19 @@ class Simulator:
         if not isinstance(ticks, int) or ticks < 0:
             raise ValueError(f"a delay is a number of ticks >= 0, not {ticks!r}")
         if ticks:
-            self._delays[(src, dest)] = ticks
+            self._links.delays[(src, dest)] = ticks
         else:
-            self._delays.pop((src, dest), None)
+            self._links.delays.pop((src, dest), None)
 
     def hold(self, predicate: Callable[[InFlight], bool]) -> None:
         """Hold back every message sent from now on for which predicate(InFlight) is true,
         until ``release``: reorder by releasing, or deliver_id what you want first."""
-        self._holds.append(predicate)
+        self._links.holds.append(predicate)
 
     def release(self, predicate: Callable[[InFlight], bool] | None = None) -> list[InFlight]:
         """Move held messages (those matching predicate; all if None) into the bag in id
         order, and stop every ``hold``; returns what was released."""
-        self._holds.clear()
-        out = sorted((f for _, f in self._held if predicate is None or predicate(f)),
-                     key=lambda f: f.id)
-        gone = {f.id for f in out}
-        self._held = [(t, f) for t, f in self._held if f.id not in gone]
+        out = self._links.release(predicate)
         for f in out:
             self.bag.put(f)
         return out
@@ -179,7 +172,7 @@ class Simulator:
 
     def held(self) -> list[InFlight]:
         """What is held back (delayed links, ``hold``), in id order."""
-        return sorted((f for _, f in self._held), key=lambda f: f.id)
+        return self._links.held()
 
     def disconnect(self, k: int) -> None:
         """Cut node k off from every other node (beside any partition): what it sends and
@@ -220,8 +213,9 @@ class Simulator:
         then every live node ticks once per tick (``rate(k)`` times, see ``skew``)."""
         for _ in range(ticks):
             self.clock += 1
-            if self._held:
-                self._arrive()
+            if self._links:
+                for f in self._links.due(self.clock):
+                    self.bag.put(f)
             for k in range(self.n):
                 rate = self._rates[k]
                 if rate == 1:
@@ -397,36 +391,14 @@ class Simulator:
         return f.msg
 
     def _take_id(self, mid: int) -> InFlight:
-        for i, (_, f) in enumerate(self._held):
-            if f.id == mid:
-                del self._held[i]
-                return f
-        return self.bag.take(self.bag.position(mid))
+        held = self._links.take(mid)
+        return held if held is not None else self.bag.take(self.bag.position(mid))
 
     def _send(self, f: InFlight) -> None:
         """Put a message just sent into the bag, or hold it back (a hold, a slow link)."""
         self.stats.record("sent", f)
-        if self._holds and any(p(f) for p in self._holds):
-            self._held.append((None, f))
-            return
-        if self._delays:
-            m = f.msg
-            for key in ((m.source, m.dest), (m.source, None), (None, m.dest), (None, None)):
-                ticks = self._delays.get(key)
-                if ticks is not None:
-                    self._held.append((f.sent_at + ticks, f))
-                    return
-        self.bag.put(f)
-
-    def _arrive(self) -> None:
-        """Move delayed messages whose time has come into the bag, in id order."""
-        due = sorted((f for t, f in self._held if t is not None and t <= self.clock),
-                     key=lambda f: f.id)
-        if due:
-            gone = {f.id for f in due}
-            self._held = [(t, f) for t, f in self._held if f.id not in gone]
-            for f in due:
-                self.bag.put(f)
+        if not self._links.route(f):
+            self.bag.put(f)
 
     def _new_core(self, node: SimNode) -> RaftCore:
         hs, log = node.storage.load()

@@ -19,7 +19,7 @@ from typing import Any, overload
 from agree.impl.raft import Message
 from agree.impl.wire import encode_message
 
-__all__ = ["EVENTS", "Bag", "Count", "InFlight", "NetStats", "UnknownMessage"]
+__all__ = ["EVENTS", "Bag", "Count", "InFlight", "Links", "NetStats", "UnknownMessage"]
 
 #: What can happen to a message in the simulator, in the order NetStats reports them.
 EVENTS = ("sent", "delivered", "lost", "dropped", "duplicated")
@@ -133,6 +133,62 @@ class Bag(MutableSequence[Message]):
 
     def __repr__(self) -> str:
         return f"Bag({list(self)!r})"
+
+
+class Links:
+    """Messages held back on their way: on a slow link (they arrive at a tick) or by a
+    hold (until released)."""
+
+    def __init__(self) -> None:
+        self.delays: dict[tuple[int | None, int | None], int] = {}
+        self.holds: list[Callable[[InFlight], bool]] = []
+        #: (tick it arrives at, or None until released; the message)
+        self._held: list[tuple[int | None, InFlight]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._held)
+
+    def route(self, f: InFlight) -> bool:
+        """Hold f back if a hold or a slow link says so; False: it goes into the bag now."""
+        if self.holds and any(p(f) for p in self.holds):
+            self._held.append((None, f))
+            return True
+        if self.delays:
+            m = f.msg
+            for key in ((m.source, m.dest), (m.source, None), (None, m.dest), (None, None)):
+                ticks = self.delays.get(key)
+                if ticks is not None:
+                    self._held.append((f.sent_at + ticks, f))
+                    return True
+        return False
+
+    def held(self) -> list[InFlight]:
+        return sorted((f for _, f in self._held), key=lambda f: f.id)
+
+    def take(self, mid: int) -> InFlight | None:
+        """Remove and return held message mid, or None if it is not held."""
+        for i, (_, f) in enumerate(self._held):
+            if f.id == mid:
+                del self._held[i]
+                return f
+        return None
+
+    def due(self, clock: int) -> list[InFlight]:
+        """Remove and return, in id order, the delayed messages that arrive by clock."""
+        return self._remove(lambda t, f: t is not None and t <= clock)
+
+    def release(self, predicate: Callable[[InFlight], bool] | None) -> list[InFlight]:
+        """End every hold; remove and return the held messages matching predicate (all if
+        None), in id order."""
+        self.holds.clear()
+        return self._remove(lambda t, f: predicate is None or predicate(f))
+
+    def _remove(self, which: Callable[[int | None, InFlight], bool]) -> list[InFlight]:
+        out = sorted((f for t, f in self._held if which(t, f)), key=lambda f: f.id)
+        if out:
+            gone = {f.id for f in out}
+            self._held = [(t, f) for t, f in self._held if f.id not in gone]
+        return out
 
 
 @dataclass

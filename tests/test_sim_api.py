@@ -200,4 +200,4 @@ def test_the_guides_examples_run() -> None:
     assert blocks
     scope: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, "docs/simulator.md", "exec"), scope)  # noqa: S102
+        exec(compile(block, "docs/simulator.md", "exec"), scope)
