@@ -117,7 +117,8 @@ class Simulator:
         return f.msg
 
     def duplicate(self, i: int) -> Message:
-        """Send another copy of bag[i] (appended to the bag, with a new id)."""
+        """Send another copy of bag[i] (appended to the bag, with a new id and the
+        original's send time)."""
         return self._duplicate(self.bag.flight(i))
 
     def deliver_id(self, mid: int) -> bool:
@@ -385,7 +386,7 @@ class Simulator:
         return True
 
     def _duplicate(self, f: InFlight) -> Message:
-        copy = self.bag.new(f.msg, f.size)
+        copy = self.bag.new(f.msg, f.sent_at)  # a new id; sent when the original was
         self.bag.put(copy)
         self.stats.record("duplicated", copy)
         return f.msg

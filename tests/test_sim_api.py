@@ -30,8 +30,9 @@ def test_messages_get_monotonic_ids_and_the_tick_they_were_sent_at() -> None:
     sim.deliver_id(first[1].id)
     reply = sim.in_flight()[-1]
     assert reply.id == 3 and reply.sent_at == 3 and reply.msg.dest == 0
+    sim.advance(2)
     copy = sim.duplicate_id(reply.id)
-    assert copy.id == 4 and copy.msg == reply.msg and copy.sent_at == 3
+    assert copy.id == 4 and copy.msg == reply.msg and copy.sent_at == 3  # the original's
     seen = [f.id for f in sim.in_flight()]
     assert len(set(seen)) == len(seen)
 
@@ -102,8 +103,11 @@ def test_a_disconnected_node_hears_nothing_until_reconnected() -> None:
     assert sim.connected(leader, f)
 
 
-def test_counters_are_per_type_and_bytes_are_the_wire_encodings() -> None:
+@pytest.mark.parametrize("pending", [4096, 3])
+def test_counters_are_per_type_and_bytes_are_the_wire_encodings(pending: int) -> None:
+    """Also when bytes are added up every few records rather than when read."""
     sim = Simulator(3, seed=5)
+    sim.stats.PENDING = pending
     sim.timeout(0)
     delivered: dict[str, list[int]] = {}
     dropped = duplicated = 0
