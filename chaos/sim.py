@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 from agree.chaos.clients import Clients
 from agree.chaos.history import Operation
 from agree.chaos.linearizability import LinearizabilityResult, check_history
 from agree.impl.raft import Config, Entry, Role
-from agree.impl.sim import SimNode, Simulator
+from agree.impl.sim import Simulator
 
 __all__ = [
     "FAULT_KINDS",
@@ -152,40 +153,9 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
                     snapshot_every=snapshot_every)
 
 
-class ChaosSimulator(Simulator):
-    """The implementation's simulator plus faults it does not model by itself:
-    a crash between persist and send, a torn write, and per-node timer speeds."""
-
-    def __init__(self, n: int, seed: int, config: Config | None = None,
-                 snapshot_every: int = 0) -> None:
-        super().__init__(n, seed, config, snapshot_every)
-        self.armed: dict[int, str] = {}
-        self.rates = [4] * n
-        self._credit = [0] * n
-        self.triggered: list[tuple[int, str]] = []
-
-    def _process(self, node: SimNode) -> None:
-        fault = self.armed.get(node.id)
-        if fault is None or node.core is None:
-            super()._process(node)
-            return
-        del self.armed[node.id]
-        ready = node.core.ready()
-        if fault == "crash-after-persist":
-            node.storage.save(ready)  # durable, but nothing is sent or applied
-        # a torn write: the transaction never committed, so the disk is as before
-        node.core = None
-        self.triggered.append((node.id, fault))
-
-    def advance(self, ticks: int = 1) -> None:
-        """Advance the clock; node k's timer ticks ``rates[k] / 4`` times per clock tick."""
-        for _ in range(ticks):
-            self.clock += 1
-            for k in range(self.n):
-                self._credit[k] += self.rates[k]
-                while self._credit[k] >= 4:
-                    self._credit[k] -= 4
-                    self.tick(k)
+#: The chaos runs' simulator: the implementation's own, whose public fault hooks
+#: (``sim.faults``, ``sim.skew``) play the schedules' storage faults and clock skew.
+ChaosSimulator = Simulator
 
 
 @dataclass
@@ -271,7 +241,7 @@ class _Run:
         elif f.kind == "heal":
             sim.heal()
         elif f.kind == "skew":
-            sim.rates[f.node] = f.rate
+            sim.skew(f.node, Fraction(f.rate, 4))
             self.stats["skews"] += 1
         elif f.kind == "election":
             for k in f.groups[0]:
@@ -280,19 +250,22 @@ class _Run:
         else:
             k = self._who(f.node)
             if sim.nodes[k].up:
-                sim.armed[k] = f.kind
+                if f.kind == "crash-after-persist":
+                    sim.faults.crash_after_persist(k)
+                else:
+                    sim.faults.torn_write(k)
                 self.down_for[k] = f.down
 
     def _tick(self, now: int, issue: bool) -> None:
         sim = self.sim
-        for k, fault in sim.triggered:
+        for k, fault in sim.faults.triggered:
             self.stats[fault] += 1
             self.restart_at[k] = now + self.down_for.pop(k, 20)
-        sim.triggered.clear()
+        sim.faults.triggered.clear()
         for k in sorted(self.restart_at):
             if self.restart_at[k] <= now:
                 del self.restart_at[k]
-                sim.armed.pop(k, None)
+                sim.faults.disarm(k)
                 sim.restart(k)
         self.clients.step(now, issue)
         self._network()
@@ -349,8 +322,9 @@ class _Run:
         """Heal, restart everyone, let pending calls finish, then read every key."""
         sim = self.sim
         sim.heal()
-        sim.rates = [4] * self.s.nodes
-        sim.armed.clear()
+        for k in range(self.s.nodes):
+            sim.skew(k, 1)
+        sim.faults.disarm()
         self.restart_at = {k: 0 for k in range(self.s.nodes) if not sim.nodes[k].up}
         self.net = (0.0, 0.0, 0.0)
         now = self.s.ticks

@@ -9,6 +9,13 @@ simulator's own seeded generator. Each node runs a KVStateMachine on what its
 core commits and, with ``snapshot_every=N``, snapshots it every N applied entries
 (the log is compacted behind it; a lagging follower gets InstallSnapshot).
 
+Every message in flight also has an id and a send time (``sim.in_flight()``, and
+``deliver_id`` / ``drop_id`` / ``duplicate_id``); links can be slowed (``delay``) and
+messages held back until released (``hold`` / ``release``), nodes disconnected one by
+one, and ``sim.stats`` counts messages and bytes per type (impl/simnet.py). Storage
+faults (``sim.faults``, impl/simfaults.py) and clock skew (``skew``) are the ones
+`agree chaos` uses. The guide's "Testing your code with the simulator" shows them.
+
 Driving it rule by rule (e.g. from Hypothesis)::
 
     sim = Simulator(n=3, seed=7)
@@ -24,16 +31,19 @@ whose read-only state maps onto raft.tla's variables.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from agree.impl.kv import KVStateMachine
 from agree.impl.raft import Config, Entry, Event, Message, NotLeader, RaftCore, Role
 from agree.impl.raft.snapshot import snapshot_due
+from agree.impl.simfaults import Faults
+from agree.impl.simnet import Bag, InFlight, Links, NetStats, UnknownMessage
 from agree.impl.storage import MemoryStorage
 
-__all__ = ["SimNode", "Simulator"]
+__all__ = ["InFlight", "SimNode", "Simulator", "UnknownMessage"]
 
 
 @dataclass
@@ -72,8 +82,17 @@ class Simulator:
         self.seed = seed
         self.config = config or Config()
         self.rng = random.Random(seed)
-        self.bag: list[Message] = []
         self.clock = 0
+        #: what is in flight and deliverable, in arrival order (reads as a list of messages)
+        self.bag = Bag(lambda: self.clock)
+        #: per event and message type: messages and bytes (impl/simnet.py)
+        self.stats = NetStats()
+        #: storage faults armed per node (impl/simfaults.py)
+        self.faults = Faults(n)
+        self._rates = [Fraction(1)] * n
+        self._credit = [Fraction(0)] * n
+        self._disconnected: set[int] = set()
+        self._links = Links()  # messages held back (slow links, holds)
         self.events: list[tuple[int, Event]] = []
         self.sent = 0
         self.delivered = 0
@@ -89,24 +108,97 @@ class Simulator:
     def deliver(self, i: int) -> bool:
         """Take bag[i] out and hand it to its destination; False if it was lost instead
         (destination down, or across a partition)."""
-        m = self.bag.pop(i)
-        node = self.nodes[m.dest]
-        if node.core is None or not self.connected(m.source, m.dest):
-            return False
-        self.delivered += 1
-        node.core.step(m)
-        self._process(node)
-        return True
+        return self._deliver(self.bag.take(i))
 
     def drop(self, i: int) -> Message:
         """Lose bag[i]."""
-        return self.bag.pop(i)
+        f = self.bag.take(i)
+        self.stats.record("dropped", f)
+        return f.msg
 
     def duplicate(self, i: int) -> Message:
-        """Send another copy of bag[i] (appended to the bag)."""
-        m = self.bag[i]
-        self.bag.append(m)
-        return m
+        """Send another copy of bag[i] (appended to the bag, with a new id and the
+        original's send time)."""
+        return self._duplicate(self.bag.flight(i))
+
+    def deliver_id(self, mid: int) -> bool:
+        """Deliver the message with id mid (in the bag or held back), as ``deliver``;
+        UnknownMessage if no such message is in flight."""
+        return self._deliver(self._take_id(mid))
+
+    def drop_id(self, mid: int) -> Message:
+        """Lose the message with id mid (in the bag or held back)."""
+        f = self._take_id(mid)
+        self.stats.record("dropped", f)
+        return f.msg
+
+    def duplicate_id(self, mid: int) -> InFlight:
+        """Send another copy of message mid into the bag; returns the copy (its new id)."""
+        for f in self.bag.flights() + self._links.held():
+            if f.id == mid:
+                self._duplicate(f)
+                return self.bag.flight(-1)
+        raise UnknownMessage(f"no message with id {mid} is in flight")
+
+    def delay(self, src: int | None, dest: int | None, ticks: int) -> None:
+        """Messages sent from src to dest from now on arrive ``ticks`` clock ticks after
+        they were sent (``advance`` moves them into the bag); None matches any node, the
+        most specific setting wins; ticks=0 removes the setting."""
+        for k in (src, dest):
+            if k is not None:
+                self._check_node(k)
+        if not isinstance(ticks, int) or ticks < 0:
+            raise ValueError(f"a delay is a number of ticks >= 0, not {ticks!r}")
+        if ticks:
+            self._links.delays[(src, dest)] = ticks
+        else:
+            self._links.delays.pop((src, dest), None)
+
+    def hold(self, predicate: Callable[[InFlight], bool]) -> None:
+        """Hold back every message sent from now on for which predicate(InFlight) is true,
+        until ``release``: reorder by releasing, or deliver_id what you want first."""
+        self._links.holds.append(predicate)
+
+    def release(self, predicate: Callable[[InFlight], bool] | None = None) -> list[InFlight]:
+        """Move held messages (those matching predicate; all if None) into the bag in id
+        order, and stop every ``hold``; returns what was released."""
+        out = self._links.release(predicate)
+        for f in out:
+            self.bag.put(f)
+        return out
+
+    def in_flight(self) -> list[InFlight]:
+        """What is in the bag (deliverable), in arrival order, with ids and send times."""
+        return self.bag.flights()
+
+    def held(self) -> list[InFlight]:
+        """What is held back (delayed links, ``hold``), in id order."""
+        return self._links.held()
+
+    def disconnect(self, k: int) -> None:
+        """Cut node k off from every other node (beside any partition): what it sends and
+        what is sent to it is lost when delivered, until ``reconnect(k)`` or ``heal``."""
+        self._check_node(k)
+        self._disconnected.add(k)
+
+    def reconnect(self, k: int) -> None:
+        """Undo ``disconnect(k)``."""
+        self._check_node(k)
+        self._disconnected.discard(k)
+
+    def skew(self, k: int, rate: float | Fraction) -> None:
+        """Node k's timers tick ``rate`` times per clock tick from now on (2: twice as
+        fast, 0.5: half as fast; 1: no skew). ``advance`` applies it."""
+        self._check_node(k)
+        r = Fraction(rate).limit_denominator(10**6) if isinstance(rate, float) else \
+            Fraction(rate)
+        if not 0 < r <= 64:
+            raise ValueError(f"a clock rate is in (0, 64], not {rate!r}")
+        self._rates[k] = r
+
+    def rate(self, k: int) -> Fraction:
+        """Node k's timer rate (see ``skew``)."""
+        return self._rates[k]
 
     def tick(self, k: int, count: int = 1) -> None:
         """Tick node k's core `count` times (no-op while it is down)."""
@@ -118,11 +210,22 @@ class Simulator:
             self._process(node)
 
     def advance(self, ticks: int = 1) -> None:
-        """Advance the logical clock, ticking every live node once per tick."""
+        """Advance the logical clock: delayed messages that are due arrive in the bag,
+        then every live node ticks once per tick (``rate(k)`` times, see ``skew``)."""
         for _ in range(ticks):
             self.clock += 1
+            if self._links:
+                for f in self._links.due(self.clock):
+                    self.bag.put(f)
             for k in range(self.n):
-                self.tick(k)
+                rate = self._rates[k]
+                if rate == 1:
+                    self.tick(k)
+                    continue
+                self._credit[k] += rate
+                while self._credit[k] >= 1:
+                    self._credit[k] -= 1
+                    self.tick(k)
 
     def timeout(self, k: int) -> None:
         """Node k's election timer fires now (RaftCore.campaign)."""
@@ -192,8 +295,9 @@ class Simulator:
                 self._group[k] = g
 
     def heal(self) -> None:
-        """Everyone can talk to everyone again."""
+        """Everyone can talk to everyone again (partitions and disconnections end)."""
         self._group = [0] * self.n
+        self._disconnected.clear()
 
     def random_step(self, p_deliver: float = 0.7, p_drop: float = 0.05,
                     p_duplicate: float = 0.02) -> str:
@@ -216,7 +320,9 @@ class Simulator:
 
     # ---- queries ----
     def connected(self, a: int, b: int) -> bool:
-        return self._group[a] == self._group[b]
+        """Whether a message from a reaches b now (same partition group, neither cut off)."""
+        return self._group[a] == self._group[b] and not (
+            self._disconnected and (a in self._disconnected or b in self._disconnected))
 
     def core(self, k: int) -> RaftCore:
         """Node k's core; AssertionError if it is down."""
@@ -263,6 +369,38 @@ class Simulator:
             raise AssertionError(self.conflicts[0])
 
     # ---- machinery ----
+    def _check_node(self, k: int) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.n:
+            raise ValueError(f"no node {k!r}: nodes are 0..{self.n - 1}")
+
+    def _deliver(self, f: InFlight) -> bool:
+        m = f.msg
+        node = self.nodes[m.dest]
+        if node.core is None or not self.connected(m.source, m.dest):
+            self.stats.record("lost", f)
+            return False
+        self.delivered += 1
+        self.stats.record("delivered", f)
+        node.core.step(m)
+        self._process(node)
+        return True
+
+    def _duplicate(self, f: InFlight) -> Message:
+        copy = self.bag.new(f.msg, f.sent_at)  # a new id; sent when the original was
+        self.bag.put(copy)
+        self.stats.record("duplicated", copy)
+        return f.msg
+
+    def _take_id(self, mid: int) -> InFlight:
+        held = self._links.take(mid)
+        return held if held is not None else self.bag.take(self.bag.position(mid))
+
+    def _send(self, f: InFlight) -> None:
+        """Put a message just sent into the bag, or hold it back (a hold, a slow link)."""
+        self.stats.record("sent", f)
+        if not self._links.route(f):
+            self.bag.put(f)
+
     def _new_core(self, node: SimNode) -> RaftCore:
         hs, log = node.storage.load()
         rng = random.Random(f"{self.seed}:{node.id}:{node.incarnation}")
@@ -274,8 +412,12 @@ class Simulator:
         core = node.core
         assert core is not None
         ready = core.ready()
+        if self.faults.armed and self.faults.fire(node.id, ready, node.storage):
+            node.core = None  # crashed at this write: nothing sent, nothing applied
+            return
         node.storage.save(ready)
-        self.bag.extend(ready.messages)
+        for m in ready.messages:
+            self._send(self.bag.new(m))
         self.sent += len(ready.messages)
         for event in ready.events:
             self.events.append((node.id, event))

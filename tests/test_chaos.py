@@ -62,7 +62,7 @@ def test_schedules_round_trip_through_json(tmp_path: Path) -> None:
 
 def test_a_crash_between_persist_and_send_keeps_the_write_and_sends_nothing() -> None:
     sim = ChaosSimulator(3, seed=0)
-    sim.armed[1] = "crash-after-persist"
+    sim.faults.crash_after_persist(1)
     sim.timeout(1)
     assert not sim.nodes[1].up
     assert sim.bag == []  # no RequestVote left the node
@@ -72,7 +72,7 @@ def test_a_crash_between_persist_and_send_keeps_the_write_and_sends_nothing() ->
 
 def test_a_torn_write_leaves_the_disk_as_it_was() -> None:
     sim = ChaosSimulator(3, seed=0)
-    sim.armed[1] = "torn-write"
+    sim.faults.torn_write(1)
     sim.timeout(1)
     assert not sim.nodes[1].up
     assert sim.bag == []
@@ -83,7 +83,8 @@ def test_a_torn_write_leaves_the_disk_as_it_was() -> None:
 
 def test_clock_skew_changes_how_often_a_node_ticks() -> None:
     sim = ChaosSimulator(3, seed=0)
-    sim.rates = [8, 4, 2]
+    sim.skew(0, 2)
+    sim.skew(2, 0.5)
     sim.advance(4)
     # elapsed counts ticks since the last reset; nobody can have timed out in 8 ticks
     assert [sim.core(k).election_elapsed for k in range(3)] == [8, 4, 2]
