@@ -46,13 +46,10 @@ def _stats(sv: z3.Solver) -> dict[str, float]:
     return out
 
 
-def measure(servers: int, part: str, timeout: float, out: Path, actions: list[str],
-            history: bool = False) -> None:
+def measure(servers: int, part: str, timeout: float, out: Path, actions: list[str]) -> None:
     """Ask every obligation, one at a time, appending a JSON line each."""
     enc = raft_encoding_for("raft", servers=servers, values=None, proof=True,
                             params={"max_restarts": -1}, part=part)
-    if history:
-        enc = _history_encoding(servers, part)
     s = enc.fresh_state("s")
     hyp = [*enc.axioms(), *(c.formula for c in enc.invariants(s))]
     prov = Provenance.now().text
@@ -73,7 +70,7 @@ def measure(servers: int, part: str, timeout: float, out: Path, actions: list[st
             sv.add(*facts, z3.Not(goal))
             t0 = time.perf_counter()
             r = sv.check()
-            row = {"servers": servers, "part": part, "history": history, "action": label,
+            row = {"servers": servers, "part": part, "action": label,
                    "conjunct": name, "verdict": str(r), "seconds": time.perf_counter() - t0,
                    "timeout": timeout, "z3": z3_version(), "provenance": prov, **_stats(sv)}
             f.write(json.dumps(row) + "\n")
@@ -82,28 +79,23 @@ def measure(servers: int, part: str, timeout: float, out: Path, actions: list[st
                   f"qi={row['quant instantiations']:.0f}", flush=True)
 
 
-def _history_encoding(servers: int, part: str) -> Any:
-    from agree.symbolic.raft.history import RaftHistoryZ3
-    return RaftHistoryZ3(servers, None, proof=True, max_restarts=-1, part=part)
-
-
 def write_docs(files: list[Path]) -> None:
     """Summarise measured files: per configuration totals, then the slowest obligations."""
     rows: list[dict[str, Any]] = []
     for p in files:
         rows += [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-    groups: dict[tuple[int, str, bool], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        groups[(r["servers"], r["part"], r.get("history", False))].append(r)
+        groups[(r["servers"], r["part"])].append(r)
     tables = []
     summary = []
     prov = ""
-    for (n, part, hist), rs in sorted(groups.items()):
+    for (n, part), rs in sorted(groups.items()):
         prov = rs[0]["provenance"]
         by = defaultdict(int)
         for r in rs:
             by[r["verdict"]] += 1
-        summary.append((n, part + (" + history" if hist else ""), len(rs), by["unsat"],
+        summary.append((n, part, len(rs), by["unsat"],
                         by["sat"], by["unknown"], rs[0]["timeout"],
                         sum(r["seconds"] for r in rs),
                         int(sum(r["quant instantiations"] for r in rs))))
@@ -133,18 +125,16 @@ def write_docs(files: list[Path]) -> None:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--servers", type=int, default=3)
-    ap.add_argument("--part", choices=("all", "election"), default="all")
+    ap.add_argument("--part", choices=("all", "election", "complete"), default="all")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--out", type=Path, default=Path("/tmp/raft-obligations.jsonl"))
     ap.add_argument("--action", action="append", default=[])
-    ap.add_argument("--history", action="store_true",
-                    help="the leader-log history encoding (leader completeness, SMS)")
     ap.add_argument("--write-docs", nargs="+", type=Path, metavar="FILE")
     a = ap.parse_args(argv)
     if a.write_docs:
         write_docs(a.write_docs)
         return 0
-    measure(a.servers, a.part, a.timeout, a.out, a.action, a.history)
+    measure(a.servers, a.part, a.timeout, a.out, a.action)
     return 0
 
 
