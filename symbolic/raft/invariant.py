@@ -33,10 +33,21 @@ Fn = Callable[..., z3.BoolRef]
 
 
 def _all_ints(n: int, fn: Fn, patterns: Any = None) -> z3.BoolRef:
+    """For all n integers. ``patterns(*xs)``: the triggers Z3 instantiates the formula
+    at, each a term or a tuple of terms (a multi-pattern). They are dropped unless every
+    term reads a state variable: a next state's updated array is no pattern, and such a
+    formula is a goal, whose quantifiers Z3 skolemises rather than instantiates."""
     xs = [fresh("k", Int) for _ in range(n)]
-    if patterns is None:
+    pats = [] if patterns is None else [p if isinstance(p, tuple) else (p,)
+                                        for p in patterns(*xs)]
+    if not pats or not all(_reads_state(t) for p in pats for t in p):
         return z3.ForAll(xs, fn(*xs))
-    return z3.ForAll(xs, fn(*xs), patterns=patterns(*xs))
+    return z3.ForAll(xs, fn(*xs), patterns=[z3.MultiPattern(*p) for p in pats])
+
+
+def _reads_state(t: Any) -> bool:
+    return bool(z3.is_app(t) and t.decl().kind() == z3.Z3_OP_SELECT
+                and z3.is_const(t.arg(0)))
 
 
 def _indexes(enc: RaftZ3, n: int, fn: Fn) -> z3.BoolRef:

@@ -69,11 +69,14 @@ def leader_grown_log(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
 def log_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
     """Entry k of a log, of term t: term t had an election, and its grown log holds the
     log's first k entries."""
+    # Triggered by two entries of log j (without the pattern, Z3 matches on the grown
+    # log's terms and loops: Inv => log_matching times out).
     def one(j: Any) -> z3.BoolRef:
         return _all_ints(2, lambda k, k2: z3.Implies(
             z3.And(k >= 1, k <= s.llen[j]),
             z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
-                   z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))))
+                   z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))),
+            lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
     return z3.And([one(j) for j in enc.srv])
 
 
