@@ -101,10 +101,10 @@ class HistoryMixin:
 
     def fresh_state(self, tag: str) -> Any:
         base = super().fresh_state(tag)  # type: ignore[misc]
-        return HistoryVars(*base, z3.Array(f"gllen@{tag}", Int, Int),
-                           z3.Array(f"glt@{tag}", Int, Int, Int),
-                           z3.Array(f"glv@{tag}", Int, Int, self.V),
-                           z3.Array(f"ctop@{tag}", Int, Int))
+        return HistoryVars._make((*base, z3.Array(f"gllen@{tag}", Int, Int),
+                                  z3.Array(f"glt@{tag}", Int, Int, Int),
+                                  z3.Array(f"glv@{tag}", Int, Int, self.V),
+                                  z3.Array(f"ctop@{tag}", Int, Int)))
 
     # -- the actions that write the ghosts ---------------------------------------
 
@@ -174,7 +174,7 @@ class HistoryMixin:
             tops[c.cterm] = max(tops.get(c.cterm, 0), c.cindex)
         for t, top in sorted(tops.items()):
             ctop = z3.Store(ctop, t, top)
-        return HistoryVars(*base, gllen, glt, glv, ctop)
+        return HistoryVars._make((*base, gllen, glt, glv, ctop))
 
     def bounded(self, s: Any, bound: int) -> z3.BoolRef:
         base = super().bounded(s, bound)  # type: ignore[misc]

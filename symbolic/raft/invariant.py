@@ -63,8 +63,9 @@ def _indexes(enc: RaftZ3, n: int, fn: Fn) -> z3.BoolRef:
     return z3.And(go([], n))
 
 
-def _msgs(enc: RaftZ3, s: RaftVars, kind: str, fn: Fn) -> z3.BoolRef:
-    """For every message of a kind in flight (fields as arguments)."""
+def _msgs(enc: RaftZ3, s: Any, kind: str, fn: Fn) -> z3.BoolRef:
+    """For every message of a kind in flight (fields as arguments); ``s`` a RaftVars or
+    a HistoryVars (symbolic/raft/history.py: the same fields first)."""
     bag = getattr(s, kind)
     xs = [fresh("f", srt) for srt in enc.bag_sorts(kind)]
     return z3.ForAll(xs, z3.Implies(bag[tuple(xs)] > 0, fn(*xs)))
@@ -262,7 +263,8 @@ def leader_msg_entries(enc: RaftZ3, s: RaftVars) -> z3.BoolRef:
         for i in enc.srv])
 
 
-def elected_in(enc: RaftZ3, s: RaftVars, t: Any) -> z3.BoolRef:
+def elected_in(enc: RaftZ3, s: Any, t: Any) -> z3.BoolRef:
+    """Term t had an election (``s``: RaftVars or HistoryVars)."""
     return z3.Or([s.elected[t, c] for c in enc.srv])
 
 
