@@ -58,9 +58,10 @@ def register(sub: Any) -> None:
                    help="seconds of explicit search to classify a counterexample (default 20)")
     p.add_argument("--servers", type=int, default=None, metavar="N",
                    help="Raft: number of servers (quorums: majorities); default 3")
-    p.add_argument("--part", choices=("all", "election"), default=None,
-                   help="Raft: the whole invariant (election safety and log matching), or "
-                   "only its election part; default all")
+    p.add_argument("--part", choices=("all", "election", "complete"), default=None,
+                   help="Raft: the whole invariant (election safety and log matching), "
+                   "only its election part, or (complete) leader completeness and state "
+                   "machine safety over the history=True histories; default all")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     induct_cli.add_flags(p)
     p.set_defaults(handler=run_prove, accepts_extra=True)
@@ -109,9 +110,10 @@ def _driver(entry: registry.SpecEntry) -> SymbolicDriver:
     return driver  # type: ignore[no-any-return]
 
 
-def _spec_factory(name: str) -> Callable[[dict[str, Any]], Spec[Any]]:
+def _spec_factory(name: str, fixed: dict[str, Any] | None = None,
+                  ) -> Callable[[dict[str, Any]], Spec[Any]]:
     def build(params: dict[str, Any]) -> Spec[Any]:
-        return registry.build(name, params)[0]
+        return registry.build(name, {**params, **(fixed or {})})[0]
     return build
 
 
@@ -140,11 +142,13 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     options = driver.prove_options(entry, {f: getattr(args, f) for f in own})
     require_positive(args, "timeout", "reach_budget")
     setup = driver.prove_setup(entry, options)
-    return prove_and_report(args, setup.enc, setup.twins, show_invariant=setup.show_invariant)
+    return prove_and_report(args, setup.enc, setup.twins, show_invariant=setup.show_invariant,
+                            spec_params=setup.spec_params)
 
 
 def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
-                     twins: dict[str, Property], *, show_invariant: bool = False) -> int:
+                     twins: dict[str, Property], *, show_invariant: bool = False,
+                     spec_params: dict[str, Any] | None = None) -> int:
     """Check --action against the encoding, prove, print the checklist (or JSON) and
     return the verdict's exit code: the part `agree prove` shares across protocols."""
     if args.action:
@@ -164,7 +168,8 @@ def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
             print(_ob_line(ob), flush=True)
             if ob.cti is not None:
                 print(_cti_text(ob.cti, twins))
-    result = prove(enc, timeout=args.timeout, spec_factory=_spec_factory(args.spec),
+    result = prove(enc, timeout=args.timeout,
+                   spec_factory=_spec_factory(args.spec, spec_params or {}),
                    twins=twins, only_actions=args.action, stop_at_first=args.first,
                    reach_budget=args.reach_budget, progress=show)
     if args.json:

@@ -28,7 +28,10 @@ Differences of form, none of meaning:
   state space is raft.tla's: ``restart_count`` (MCraftBR's bound on Restart,
   used only when ``max_restarts >= 0``) and ``committed`` (a proof-only
   history of what leaders committed, kept only with ``history=True`` for the
-  history forms of LeaderCompleteness and StateMachineSafety).
+  history forms of LeaderCompleteness and StateMachineSafety). With
+  ``history=True`` an election's ``elog`` also grows with its leader's client
+  requests: each term's leader log as it grows (Verdi's ``leaderLogs``), the
+  history `agree prove raft --part complete` reasons about.
 
 Bounds are TLC's state constraint (``constraint``): terms, log lengths and the
 number of messages in flight (the sum of the multiplicities).
@@ -100,8 +103,9 @@ class Raft(Spec[RaftState]):
         "max_restarts": "-1: Restart unbounded (raft.tla); N >= 0: at most N restarts in "
                         "all (MCraftBR's restartCount; 0 removes Restart)",
         "entries_per_append": "entries per AppendEntries request (1 = raft.tla)",
-        "history": "keep the proof-only history of committed entries (for the history "
-                   "forms of leader completeness and state machine safety)",
+        "history": "keep the proof-only history of committed entries, and each term's "
+                   "leader log as it grows (for the history forms of leader completeness "
+                   "and state machine safety)",
     }
     names: ClassVar[dict[str, str]] = {"servers": "s", "values": "v"}
     #: MCraft's Symmetry (servers); values too: no action or property names one.
@@ -237,7 +241,18 @@ class Raft(Spec[RaftState]):
         if s.state[i] != LEADER:
             return None
         entry = Entry(term=s.current_term[i], value=v)
-        return self.step(s, log=put(s.log, i, (*s.log[i], entry)))
+        lg = (*s.log[i], entry)
+        return self.step(s, log=put(s.log, i, lg), elections=self.grow_election(s, i, lg))
+
+    def grow_election(self, s: RaftState, i: int, lg: Log) -> frozenset[Election]:
+        """History (``history=True`` only): the election of leader i in its current term
+        keeps the leader's log as it grows (Verdi's leaderLogs, grown by each client
+        request), so the entries of a term outlive its leader's log."""
+        if not self.history:
+            return s.elections
+        t = s.current_term[i]
+        return frozenset(e._replace(elog=lg) if (e.eterm, e.eleader) == (t, i) else e
+                         for e in s.elections)
 
     # AdvanceCommitIndex(i): leader i commits the highest index that a quorum
     # (itself and the followers whose match_index reaches it) stores, but only

@@ -11,7 +11,7 @@ never branches on a protocol's name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
@@ -33,6 +33,9 @@ class ProveSetup:
     enc: Encoding[Any, Any]
     twins: dict[str, Property]
     show_invariant: bool = False
+    #: Spec parameters every explicit spec of the proof has (CTIs, the reachability
+    #: search's default configuration), e.g. Raft's ``history`` for --part complete.
+    spec_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -24,8 +24,9 @@ __all__ = ["RAFT", "RaftDriver", "raft_encoding_for", "raft_twins"]
 def raft_twins() -> dict[str, Property]:
     """The Python predicates of every Z3 conjunct (safety and lemmas)."""
     from agree.properties.raft import SAFETY
+    from agree.properties.raft_history_lemmas import HISTORY_LEMMAS
     from agree.properties.raft_lemmas import ELECTION_LEMMAS, LOG_LEMMAS
-    return {p.name: p for p in (*SAFETY, *ELECTION_LEMMAS, *LOG_LEMMAS)}
+    return {p.name: p for p in (*SAFETY, *ELECTION_LEMMAS, *LOG_LEMMAS, *HISTORY_LEMMAS)}
 
 
 def _refuse_unencoded(params: Mapping[str, Any], which: str) -> None:
@@ -52,9 +53,12 @@ class RaftDriver(SymbolicDriver):
 
     def prove_setup(self, entry: SpecEntry, options: Mapping[str, Any]) -> ProveSetup:
         # Restart unbounded (raft.tla); the zoo's restart bugs need it.
+        part = options["part"]
         enc = self.encoding(entry, servers=options["servers"], values=None, proof=True,
-                            params={"max_restarts": -1}, part=options["part"])
-        return ProveSetup(enc, raft_twins(), show_invariant=True)
+                            params={"max_restarts": -1}, part=part)
+        # --part complete reasons about the histories: CTIs live in history=True specs.
+        fixed = {"history": True} if part == "complete" else {}
+        return ProveSetup(enc, raft_twins(), show_invariant=True, spec_params=fixed)
 
     def encoding(self, entry: SpecEntry, *, servers: int, values: int | None, proof: bool,
                  params: Mapping[str, Any] | None = None, part: str = "all") -> RaftZ3:
@@ -64,6 +68,10 @@ class RaftDriver(SymbolicDriver):
         if cls is None:
             raise no_encoding(entry.name)
         p = params or {}
+        if part == "complete":
+            from agree.symbolic.raft.history import with_history
+            cls = with_history(cls)
+            p = {k: v for k, v in p.items() if k != "history"}
         _refuse_unencoded(p, "Z3")
         return cls(servers, values, proof=proof, max_term=int(p.get("max_term", 3)),  # type: ignore[no-any-return]
                    max_log=int(p.get("max_log", 2)),

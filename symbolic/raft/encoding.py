@@ -103,8 +103,8 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
     def __init__(self, servers: int = 3, values: int | None = None, *, proof: bool = True,
                  max_term: int = 3, max_log: int = 2, max_messages: int = 2,
                  max_restarts: int = -1, part: str = "all") -> None:
-        if part not in ("all", "election"):
-            raise ValueError("part must be 'all' or 'election'")
+        if part not in ("all", "election", "complete"):
+            raise ValueError("part must be 'all', 'election' or 'complete'")
         self.part = part
         super().__init__(servers, values, proof=proof, max_term=max_term, max_log=max_log)
         self.max_messages = max_messages
@@ -120,7 +120,10 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
             "one entry per AppendEntries (raft.tla); Restart "
             + ("unbounded" if max_restarts < 0 else f"at most {max_restarts} times"),
             "history variables all_logs, voter_log, mlog, election logs/votes: not encoded "
-            "(no action reads them)",
+            "(no action reads them)" if part != "complete" else
+            "history (history=True): each term's leader log as it grows and the highest "
+            "index each term committed; all_logs, voter_log, mlog, election votes: not "
+            "encoded (no action reads them)",
         )
 
     # -- state -----------------------------------------------------------------
