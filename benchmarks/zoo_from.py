@@ -36,12 +36,15 @@ from zoo_scenarios import SCENARIOS, build
 
 from agree.checker.start_from import common_prefix, prefix_trace
 from agree.cli.main import main as agree
-from agree.models.raft import Raft
+from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
 from agree.traces.trace import save_trace
 
 DEEP = Path(__file__).resolve().parent.parent / "traces" / "zoo_deep"
 #: name -> K, the prefix length searched from.
-PREFIX_STEPS = {"raft-commit-old-term": 31, "raft-truncate-on-stale-append": 11}
+PREFIX_STEPS = {"raft-commit-old-term": 31, "raft-truncate-on-stale-append": 11,
+                "raft-reconfig-no-own-term-commit": 46, "raft-reconfig-concurrent-changes": 14,
+                "raft-reconfig-two-at-once": 9}
 COLUMNS = ["variant", "scenario (correct Raft shares)", "prefix K", "found by search",
            "orbits", "time"]
 #: Measured at commit 9414509 (2026-11-27), one process, on the shared 2-core machine.
@@ -71,7 +74,8 @@ def write_docs(rows: dict[str, list[object]]) -> None:
 
 def run(name: str) -> list[object]:
     scenario = build(name)
-    raft = Raft(**scenario.params)
+    # the correct protocol of the variant (raft, or raft-reconfig for its zoo)
+    raft = resolve_ref(registry.get(name).protocol.model)(**scenario.params)
     shared = common_prefix(scenario, raft)
     k = PREFIX_STEPS[name]
     assert k <= shared, f"{name}: the correct Raft leaves the scenario after step {shared}"
