@@ -1,9 +1,10 @@
-"""The two Raft zoo bugs beyond exhaustive search from Init, found by search from a prefix.
+"""The Raft zoo bugs beyond exhaustive search from Init, found by search from a prefix.
 
 For each, the scenario of ``zoo_scenarios.py`` is cut to its first K steps, K no more than
-the longest prefix that the *correct* Raft (models/raft.py, same parameters) takes to the
-very same states: the prefix is a behaviour of Raft itself and holds none of the bug.
-That prefix is saved as a trace of ``raft`` (``traces/zoo_deep/prefix/NAME.json``) and
+the longest prefix that the *correct* protocol (models/raft.py, or models/raft_reconfig.py
+for the membership-change zoo; same parameters) takes to the very same states: the prefix
+is a behaviour of the correct protocol and holds none of the bug. That prefix is saved as
+a trace of it (``traces/zoo_deep/prefix/NAME.json``) and
 
     agree check NAME --symmetry --from traces/zoo_deep/prefix/NAME.json \\
         --invariant PROPERTY --trace-out traces/zoo_deep/NAME.PROPERTY.json
@@ -11,9 +12,11 @@ That prefix is saved as a trace of ``raft`` (``traces/zoo_deep/prefix/NAME.json`
 searches exhaustively from the state it reaches; the steps after the prefix, the buggy
 ones included, are the checker's (a shortest suffix from there). K was lowered step by
 step (each step back costs ~1.3x the states) while the search stayed near two minutes
-here. Prints the figures; usage:
+here. For the membership-change zoo, the correct ``raft-reconfig`` is then searched from
+the same prefix with the same parameters (the fix checked where the bug was found), under
+a time limit of CORRECT_LIMIT seconds. Prints the figures; usage:
 
-    python benchmarks/zoo_from.py [NAME ...] [--write-docs] [--recorded]
+    python benchmarks/zoo_from.py [NAME ...] [--write-docs] [--recorded] [--no-correct]
 
 ``--write-docs`` writes docs/benchmarks/zoo-from.md from this run and the recorded
 figures of the variants not run; ``--recorded`` writes it from the recorded ones only.
@@ -36,14 +39,21 @@ from zoo_scenarios import SCENARIOS, build
 
 from agree.checker.start_from import common_prefix, prefix_trace
 from agree.cli.main import main as agree
-from agree.models.raft import Raft
+from agree.protocols import registry
+from agree.protocols.bundle import resolve_ref
 from agree.traces.trace import save_trace
 
 DEEP = Path(__file__).resolve().parent.parent / "traces" / "zoo_deep"
 #: name -> K, the prefix length searched from.
-PREFIX_STEPS = {"raft-commit-old-term": 31, "raft-truncate-on-stale-append": 11}
+PREFIX_STEPS = {"raft-commit-old-term": 31, "raft-truncate-on-stale-append": 11,
+                "raft-reconfig-no-own-term-commit": 46, "raft-reconfig-concurrent-changes": 14,
+                "raft-reconfig-two-at-once": 9}
 COLUMNS = ["variant", "scenario (correct Raft shares)", "prefix K", "found by search",
            "orbits", "time"]
+#: The correct protocol searched from the prefix: its columns, and its time limit (s).
+CORRECT_COLUMNS = ["variant", "correct spec from the same prefix", "verdict", "orbits",
+                   "depth", "time"]
+CORRECT_LIMIT = 600
 #: Measured at commit 9414509 (2026-11-27), one process, on the shared 2-core machine.
 RECORDED = {
     "raft-commit-old-term": ["55 steps (45)", 31, "last 23 of 54 steps", 111_992, "34 s"],
@@ -52,26 +62,34 @@ RECORDED = {
 }
 
 
-def write_docs(rows: dict[str, list[object]]) -> None:
-    """zoo-from.md: the variants run now, then the recorded rows of the others."""
+def write_docs(rows: dict[str, list[object]], correct: dict[str, list[object]]) -> None:
+    """zoo-from.md: the variants run now, the correct protocol from their prefixes, then
+    the recorded rows of the others."""
     tables = [Table("Measured now", Provenance.now(), COLUMNS,
                     [[n, *r] for n, r in rows.items()])] if rows else []
+    if correct:
+        tables.append(Table("The correct protocol from the same prefix", Provenance.now(),
+                            CORRECT_COLUMNS, [[n, *r] for n, r in correct.items()]))
     old = [[n, *r] for n, r in RECORDED.items() if n not in rows]
     if old:
         tables.append(Table("Recorded", Provenance.recorded(
             "9414509", "2026-11-27", "one process, `--symmetry`, shared 2-core machine"),
             COLUMNS, old))
     write_page("zoo-from", "Deep zoo bugs, searched from a correct prefix",
-               "`agree check NAME --symmetry --from PREFIX.json` for the two Raft zoo bugs "
+               "`agree check NAME --symmetry --from PREFIX.json` for the Raft zoo bugs "
                "beyond exhaustive search from Init: the prefix is K steps of a hand-written "
-               "scenario that the *correct* Raft takes to the very same states; every "
-               "buggy step after it is found by the checker.", tables,
+               "scenario that the *correct* protocol (raft, or raft-reconfig for the "
+               "membership-change zoo) takes to the very same states; every buggy step "
+               "after it is found by the checker. For the membership-change zoo, the "
+               "correct raft-reconfig is then searched from the same prefix with the same "
+               "parameters.", tables,
                "python benchmarks/zoo_from.py --write-docs")
 
 
 def run(name: str) -> list[object]:
     scenario = build(name)
-    raft = Raft(**scenario.params)
+    # the correct protocol of the variant (raft, or raft-reconfig for its zoo)
+    raft = resolve_ref(registry.get(name).protocol.model)(**scenario.params)
     shared = common_prefix(scenario, raft)
     k = PREFIX_STEPS[name]
     assert k <= shared, f"{name}: the correct Raft leaves the scenario after step {shared}"
@@ -98,15 +116,40 @@ def run(name: str) -> list[object]:
             f"{doc['seconds']:.0f} s"]
 
 
+def run_correct(name: str) -> list[object] | None:
+    """The variant's correct protocol (when it is not raft itself), searched from the same
+    prefix with the same parameters: [protocol, verdict, orbits, depth, time]."""
+    protocol = registry.get(name).protocol
+    if protocol.name == "raft":
+        return None
+    scenario = build(name)
+    flags = [x for k, v in scenario.params.items() if not isinstance(v, bool)
+             for x in (f"--{k.replace('_', '-')}", str(v))]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = agree(["check", protocol.name, *flags, "--symmetry", "--from",
+                      str(DEEP / "prefix" / f"{name}.json"), "--time-limit",
+                      str(CORRECT_LIMIT), "--quiet", "--json"])
+    doc = json.loads(buf.getvalue())
+    print(f"  correct {protocol.name} from the prefix: exit {code} ({doc['verdict']}), "
+          f"{doc['distinct']:,} orbits, depth {doc['depth']}, {doc['seconds']:.0f} s")
+    return [protocol.name, doc["verdict"], doc["distinct"], doc["depth"],
+            f"{doc['seconds']:.0f} s"]
+
+
 def main() -> None:
     flags = {a for a in sys.argv[1:] if a.startswith("--")}
     names = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rows = {}
+    rows: dict[str, list[object]] = {}
+    correct: dict[str, list[object]] = {}
     if "--recorded" not in flags:
         for name in names or list(SCENARIOS):
             rows[name] = run(name)
+            row = None if "--no-correct" in flags else run_correct(name)
+            if row is not None:
+                correct[name] = row
     if flags & {"--write-docs", "--recorded"}:
-        write_docs(rows)
+        write_docs(rows, correct)
 
 
 if __name__ == "__main__":

@@ -78,11 +78,57 @@ TRUNCATE_ON_STALE_APPEND = [
     *_vote_new_term("s3", "s2", 3, "0/0"), "BecomeLeader s3",
 ]
 
+def _replicate(leader: str, follower: str, term: int, prev: str, new_term: bool = False,
+               ) -> list[str]:
+    """Leader sends one entry after ``prev``; the follower appends it, acknowledges, and
+    the leader counts the acknowledgement (the follower adopts the term first if new)."""
+    req = f"{leader}->{follower} AppendEntriesRequest term={term} prev={prev}"
+    return [f"AppendEntries {leader} {follower}", *([f"UpdateTerm {req}"] if new_term else []),
+            f"HandleAppendEntriesRequest {req}", f"HandleAppendEntriesRequest {req}",
+            f"HandleAppendEntriesResponse {follower}->{leader} AppendEntriesResponse "
+            f"term={term} success"]
+
+
+#: Ongaro's 2015 bug with four servers (raft-reconfig-no-own-term-commit): s1 (term 2)
+#: commits 2:v1 with s3, s4, then legitimately removes s3 (C_a = {s1,s2,s4}, uncommitted,
+#: in s1's log only); s3 wins term 3 with s2, s4 (s1 refuses it); s1 wins term 4 under C_a
+#: with s2; s3, leader of term 3 without a committed entry of its term, removes s1
+#: (C_b = {s2,s3,s4}) and commits it with s4: C_a and C_b share no majority, and s1, leader
+#: of term 4, lacks the committed entry.
+NO_OWN_TERM_COMMIT = [
+    "Timeout s1", *_vote("s1", "s1", 2, "0/0"), *_vote_new_term("s1", "s2", 2, "0/0"),
+    *_vote_new_term("s1", "s3", 2, "0/0"), "BecomeLeader s1", "ClientRequest s1 v1",
+    *_replicate("s1", "s3", 2, "0/0"), *_replicate("s1", "s4", 2, "0/0", new_term=True),
+    "AdvanceCommitIndex s1", "RemoveServer s1 s3",
+    "Timeout s3", *_vote("s3", "s3", 3, "1/2"), *_vote_new_term("s3", "s2", 3, "1/2"),
+    *_vote_new_term("s3", "s4", 3, "1/2"), *_vote_new_term("s3", "s1", 3, "1/2"),
+    "BecomeLeader s3",
+    "Timeout s1", *_vote("s1", "s1", 4, "2/2"), *_vote_new_term("s1", "s2", 4, "2/2"),
+    "BecomeLeader s1",
+    "RemoveServer s3 s1", *_replicate("s3", "s4", 3, "1/2"), "AdvanceCommitIndex s3",
+]
+
+#: Three servers: s1 (term 2) commits 2:v1 with s2, removes s3 and, before that change
+#: commits, s2 (ConcurrentChanges) or both at once (TwoAtOnce); alone in {s1} it commits;
+#: s2 and s3, still on {s1,s2,s3}, elect s2 in term 3, whose log lacks the commit.
+_ALONE_PREFIX = [
+    "Timeout s1", *_vote("s1", "s1", 2, "0/0"), *_vote_new_term("s1", "s2", 2, "0/0"),
+    "BecomeLeader s1", "ClientRequest s1 v1", *_replicate("s1", "s2", 2, "0/0"),
+    "AdvanceCommitIndex s1"]
+_ELECT_S2 = ["Timeout s2", *_vote("s2", "s2", 3, "1/2"), *_vote_new_term("s2", "s3", 3, "1/2"),
+             "BecomeLeader s2"]
+CONCURRENT_CHANGES = [*_ALONE_PREFIX, "RemoveServer s1 s3", "RemoveServer s1 s2",
+                      "AdvanceCommitIndex s1", *_ELECT_S2]
+TWO_AT_ONCE = [*_ALONE_PREFIX, "RemoveTwo s1 s2 s3", "AdvanceCommitIndex s1", *_ELECT_S2]
+
 #: name -> (property, scenario). raft-vote-any-log had one too, until `agree check
 #: raft-vote-any-log --symmetry` found a shortest counterexample (traces/zoo_deep/).
 SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "raft-commit-old-term": ("leader_completeness", FIGURE_8),
     "raft-truncate-on-stale-append": ("leader_completeness", TRUNCATE_ON_STALE_APPEND),
+    "raft-reconfig-no-own-term-commit": ("leader_completeness", NO_OWN_TERM_COMMIT),
+    "raft-reconfig-concurrent-changes": ("leader_completeness", CONCURRENT_CHANGES),
+    "raft-reconfig-two-at-once": ("leader_completeness", TWO_AT_ONCE),
 }
 
 

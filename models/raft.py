@@ -143,6 +143,11 @@ class Raft(Spec[RaftState]):
         """Quorum: more than half of the servers (any two quorums overlap)."""
         return 2 * len(servers) > self.n
 
+    def wins_election(self, s: RaftState, i: int) -> bool:
+        """Candidate i holds votes from a quorum (models/raft_reconfig.py asks its
+        configuration instead of all servers)."""
+        return self.is_quorum(s.votes_granted[i])
+
     # History (proof only): every step of raft.tla's Next carries
     # allLogs' = allLogs \cup {log[i] : i \in Server}, the logs of the pre-state.
     # Declared once here; self.step applies it to every next state.
@@ -223,7 +228,7 @@ class Raft(Spec[RaftState]):
     # knows of no follower's match yet. History: the election is recorded.
     @action(i="servers")
     def become_leader(self, s: RaftState, i: int) -> RaftState | None:
-        if s.state[i] != CANDIDATE or not self.is_quorum(s.votes_granted[i]):
+        if s.state[i] != CANDIDATE or not self.wins_election(s, i):
             return None
         n = self.n
         election = Election(eterm=s.current_term[i], eleader=i, elog=s.log[i],

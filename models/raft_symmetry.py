@@ -47,8 +47,9 @@ _MEMO = 1 << 15  # entries per memo table (the message table is cleared when ful
 class RaftPermuter:
     """Renames the ids of Raft states; one per spec, holding memo tables per renaming."""
 
-    def __init__(self, servers: int) -> None:
+    def __init__(self, servers: int, configs: bool = False) -> None:
         self.n = servers
+        self.configs = configs  # logs may hold configuration entries (models/raft_reconfig.py)
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._by_id: dict[int, tuple[Any, _Plan]] = {}  # the checker reuses its group's dicts
 
@@ -62,7 +63,7 @@ class RaftPermuter:
         key = (None if ps is None else tuple(ps), None if pv is None else tuple(pv))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _Plan(self.n, *key)
+            plan = self._plans[key] = _Plan(self.n, *key, configs=self.configs)
         if len(self._by_id) > 4096:
             self._by_id.clear()
         self._by_id[id(perms)] = (perms, plan)  # holding perms keeps its id from being reused
@@ -72,10 +73,16 @@ class RaftPermuter:
 class _Plan:
     """One renaming, with what it needs precomputed and its memo tables."""
 
-    def __init__(self, n: int, ps: tuple[int, ...] | None, pv: tuple[int, ...] | None) -> None:
+    def __init__(self, n: int, ps: tuple[int, ...] | None, pv: tuple[int, ...] | None,
+                 configs: bool = False) -> None:
         p = ps if ps is not None else tuple(range(n))
         self.p = p
         self.vp = None if pv is None or pv == tuple(range(len(pv))) else pv
+        # Configuration entries (value < 0, a ``members`` field) name servers: with them,
+        # logs change under a renaming of servers too.
+        self.configs = configs and p != tuple(range(n))
+        self.renames_logs = self.vp is not None or self.configs
+        self.logs: dict[Log, Log] = {}
         inv = [0] * n
         for i, j in enumerate(p):
             inv[j] = i
@@ -90,8 +97,20 @@ class _Plan:
         self.voters: dict[VoterLog, VoterLog] = {(): ()}
 
     def log(self, x: Log) -> Log:
+        if not self.renames_logs:
+            return x
+        out = self.logs.get(x)
+        if out is None:
+            out = tuple(map(self.entry, x))
+            if len(self.logs) < _MEMO:
+                self.logs[x] = out
+        return out
+
+    def entry(self, e: Any) -> Any:
+        if e.value < 0:  # a configuration entry: rename its members
+            return e._replace(members=tuple(sorted(self.p[m] for m in e.members)))
         vp = self.vp
-        return x if vp is None else tuple(Entry(term=e.term, value=vp[e.value]) for e in x)
+        return e if vp is None else Entry(term=e.term, value=vp[e.value])
 
     def voter_log(self, vl: VoterLog) -> VoterLog:
         out = self.voters.get(vl)
@@ -103,7 +122,7 @@ class _Plan:
         return out
 
     def apply(self, s: RaftState) -> RaftState:
-        reindex, vp = self.reindex, self.vp
+        reindex = self.reindex
         memo = self.msgs
         if len(memo) >= _MEMO:
             memo.clear()
@@ -130,7 +149,7 @@ class _Plan:
             elections = pe
 
         all_logs, committed, logs = s.all_logs, s.committed, reindex(s.log)
-        if vp is not None:
+        if self.renames_logs:
             log = self.log
             all_logs = frozenset(map(log, all_logs))
             logs = tuple(map(log, logs))

@@ -192,9 +192,40 @@ MULTIPAXOS = Protocol(
                    impl_bug=_MBUG + "ACCEPT_BELOW_PROMISE", explored_in="seconds"),
     ))
 
+_ZRR = "agree.models.zoo.raft_reconfig:"
+#: raft-reconfig's small configuration: one member and two spares, explored in a second.
+_RECONFIG_SMALL: Params = (("servers", 3), ("members", 1), ("max_term", 2), ("max_log", 2),
+                           ("max_messages", 1))
+
+RAFT_RECONFIG = Protocol(
+    "raft-reconfig", "agree.models.raft_reconfig:RaftReconfig",
+    "agree.properties.raft_reconfig:PROPERTIES",
+    "raft.tla with single-server membership changes (Ongaro's thesis §4.1-4.2)",
+    zoo=(
+        ZooVariant("raft-reconfig-no-own-term-commit", _ZRR + "NoOwnTermCommitReconfig",
+                   "Raft whose new leader changes membership before committing an entry "
+                   "of its term", "leader_completeness",
+                   "Ongaro, raft-dev 2015 \"bug in single-server membership changes\"",
+                   (("servers", 4), ("members", 4), ("max_term", 4), ("max_log", 2),
+                    ("max_messages", 1)), found_with_symmetry=True, explored_in="too large",
+                   small=_RECONFIG_SMALL),
+        ZooVariant("raft-reconfig-concurrent-changes", _ZRR + "ConcurrentChangesReconfig",
+                   "Raft whose leader starts a membership change before the previous one "
+                   "commits", "leader_completeness", "Ongaro's thesis §4.1",
+                   (("servers", 3), ("members", 3), ("max_term", 3), ("max_log", 3),
+                    ("max_messages", 1)), found_with_symmetry=True, explored_in="too large",
+                   small=_RECONFIG_SMALL),
+        ZooVariant("raft-reconfig-two-at-once", _ZRR + "TwoAtOnceReconfig",
+                   "Raft whose leader removes two servers in one configuration entry",
+                   "leader_completeness", "Raft paper §6, figure 10; Ongaro's thesis §4.1",
+                   (("servers", 3), ("members", 3), ("max_term", 3), ("max_log", 2),
+                    ("max_messages", 1)), found_with_symmetry=True, explored_in="too large",
+                   small=_RECONFIG_SMALL),
+    ))
+
 #: Every protocol; the order in which `agree prove` names what is encoded.
 PROTOCOLS: tuple[Protocol, ...] = (PAXOS, ARTICLE, LIVENESS, RAFT, RAFT_LIVENESS, RAFT_PREVOTE,
-                                   MULTIPAXOS)
+                                   MULTIPAXOS, RAFT_RECONFIG)
 
 #: Where a listing names several protocols' zoos or implementation sides (`agree list`'s
 #: zoo, `agree conform`'s choices, `agree trace replay --impl`), Raft's come first.

@@ -23,6 +23,7 @@ from agree.cli.main import main
 from agree.models.multipaxos import MultiPaxos
 from agree.models.paxos import Paxos
 from agree.models.raft import Raft
+from agree.models.raft_reconfig import RaftReconfig
 from agree.protocols import registry
 from agree.protocols.bundle import ZooVariant, resolve_ref
 from agree.traces.trace import TraceError, load_trace, replay, to_json
@@ -55,14 +56,17 @@ def _variant(name: str) -> ZooVariant:
 
 
 def _correct(entry: registry.SpecEntry) -> type[Any]:
-    """The correct protocol a variant changes one step of: its bundle's model."""
-    return resolve_ref(entry.protocol.model)  # type: ignore[no-any-return]
+    """The correct protocol a variant bends (raft, paxos, raft-reconfig)."""
+    cls: type[Any] = resolve_ref(entry.protocol.model)
+    return cls
 
 
 def test_the_zoo_has_every_variant_of_the_issue() -> None:
     names = {e.name for e in ZOO}
-    assert len(names) == 15
-    assert {e.spec_class().__mro__[1] for e in ZOO} == {Raft, Paxos, MultiPaxos}
+    assert len(names) == 18
+    assert {e.spec_class().__mro__[1] for e in ZOO} == {Raft, Paxos, MultiPaxos, RaftReconfig}
+    for e in ZOO:
+        assert issubclass(e.spec_class(), _correct(e)), e.name
     for e in ZOO:
         assert e.defaults and e.variant and e.variant.explored_in, e.name
 
@@ -145,12 +149,13 @@ def test_a_prefix_searched_from_is_correct_raft_and_the_bug_is_in_the_search(
     its first step that the correct Raft does not take comes after it (found by search)."""
     entry = registry.get(prefix.stem)
     start = load_trace(prefix, registry.resolve)  # replays on the correct Raft
-    assert start.spec == "raft" and len(start) > 0
+    correct = _correct(entry)
+    assert start.spec == correct.name and len(start) > 0
     found_path = DEEP_DIR / f"{entry.name}.{entry.breaks}.json"
     found = load_trace(found_path, registry.resolve)
     assert found.params == start.params and found.init == start.init
     assert [s.state for s in found.steps[:len(start)]] == [s.state for s in start.steps]
-    shared = common_prefix(found, Raft(**found.params))
+    shared = common_prefix(found, correct(**found.params))
     assert len(start) <= shared < len(found)
     # ... and it is the first steps of the variant's hand-written scenario.
     loader = importlib.util.spec_from_file_location(
@@ -159,5 +164,5 @@ def test_a_prefix_searched_from_is_correct_raft_and_the_bug_is_in_the_search(
     scenarios = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(scenarios)
     scenario = scenarios.build(entry.name)
-    assert to_json(prefix_trace(scenario, len(start), Raft(**scenario.params))) == json.loads(
+    assert to_json(prefix_trace(scenario, len(start), correct(**scenario.params))) == json.loads(
         prefix.read_text())
