@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from _prevote_deadlock import build_deadlock
 
 from agree.conformance.raft_bugs import PRE_VOTE_ANY_LOG
 from agree.impl.kv import encode_command
@@ -165,44 +166,13 @@ def test_elections_from_cold_start(config: Config) -> None:
     assert sim.leaders() == [leader]
 
 
-def _livelock() -> Simulator:
-    """The PreVote/CheckQuorum deadlock of chaos seed 9422, built step by step: s3 (node
-    2) led term 2 and holds its last entry alone; node 0 is a candidate of term 3 with a
-    shorter log, node 1 one of term 4 with a shorter one still; no leader, nothing in
-    flight, the network healed."""
-    sim = Simulator(3, seed=7)
-    sim.timeout(2)  # node 2 campaigns (term 2) and wins
-    run(sim, 0)
-    while sim.bag:
-        sim.deliver(0)
-    assert sim.leader() == 2 and sim.core(2).current_term == 2
-    commit(sim, 2, 1)
-    sim.partition([1])  # node 0 gets entry b, node 1 does not
-    commit(sim, 2, 2)
-    sim.partition([2])  # entry c reaches nobody
-    assert sim.propose(2, put("k", "c", 3)) is not None
-    while sim.bag:
-        sim.deliver(0)
-    sim.partition([0], [1], [2])  # node 2 steps down (CheckQuorum); pre-votes go nowhere
-    run(sim, 3 * sim.config.election_ticks)
-    assert sim.leader() is None and sim.core(2).current_term == 2
-    sim.timeout(0)  # forced elections (the chaos fault), their RequestVotes lost
-    sim.timeout(1)
-    sim.timeout(1)
-    sim.bag.clear()
-    sim.heal()
-    terms = [sim.core(k).current_term for k in range(3)]
-    lasts = [sim.core(k).last_index for k in range(3)]
-    assert terms == [3, 4, 2] and lasts[2] > lasts[0] > lasts[1]
-    return sim
-
-
 def test_a_refused_prevote_of_a_higher_term_is_taken_and_ends_the_deadlock() -> None:
     """Each refuses the others' pre-votes: node 2's for term 3 (nodes 0 and 1 hold terms
     3 and 4), theirs for its longer log, and node 0's for node 1's vote. Taking the term
     of a refusal (etcd) lets the next pre-vote through: a leader within a few election
     timeouts, which commits. Without it no leader ever (the chaos liveness failure)."""
-    sim = _livelock()
+    sim = Simulator(3, seed=7)
+    build_deadlock(sim)
     ticks = 0
     while sim.leader() is None:
         run(sim, 1)
