@@ -429,8 +429,9 @@ class RaftMapping:
         """A refused pre-vote's term taken by i: no raft.tla step (a stutter labelled
         PreVoteTerm), so that only the pre_vote_term deviation's UpdateTerm fits it."""
         servers = self.spec.action("Restart").domains[0][1]
-        act = replace(self.spec.action("UpdateTerm"), label=PRE_VOTE, domains=(
-            ("i", servers), ("j", servers), ("term", lambda s: ())))
+        update = self.spec.action("UpdateTerm")  # its domain shows a term as a number
+        act = replace(update, label=PRE_VOTE, domains=(
+            ("i", servers), ("j", servers), ("term", update.domains[0][1])))
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
             yield Transition(act, (i, j, term), s)
