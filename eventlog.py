@@ -165,6 +165,12 @@ class EventLogWriter:
         check_quorum_step_down deviation)."""
         self.event("CheckQuorumStepDown", i=self.node)
 
+    def pre_vote_term(self, j: int, term: int) -> None:
+        """A refusal of this server's pre-vote by server j, of a higher term, made it a
+        follower in that term with no vote (PreVote as etcd does it; the pre_vote_term
+        deviation)."""
+        self.event("PreVoteTerm", i=self.node, j=int(j), term=int(term))
+
     def timeout(self) -> None:
         """Timeout(i): the election timer fired; i is a candidate in the next term."""
         self.event("Timeout", i=self.node)

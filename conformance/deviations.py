@@ -27,6 +27,7 @@ from typing import Any
 from agree.models.raft import Raft
 from agree.models.raft_types import (
     AERESP,
+    FOLLOWER,
     LEADER,
     RVRESP,
     RaftState,
@@ -48,6 +49,7 @@ __all__ = [
     "NO_DENIAL_REPLIES",
     "PERSISTED_COMMIT_INDEX",
     "PIPELINED_NEXT_INDEX",
+    "PRE_VOTE_TERM",
     "REPLIES_WITHOUT_TERM",
     "SELF_VOTE_AT_TIMEOUT",
     "SNAPSHOT_PREFIX",
@@ -70,10 +72,11 @@ MONOTONIC_MATCH_INDEX = "monotonic_match_index"
 UNCAPPED_COMMIT_INDEX = "uncapped_commit_index"
 CHECK_QUORUM_STEP_DOWN = "check_quorum_step_down"
 SNAPSHOT_PREFIX = "snapshot_prefix"
+PRE_VOTE_TERM = "pre_vote_term"
 
 DEFAULT: tuple[str, ...] = (BATCHED_ENTRIES, FAST_BACKUP, SNAPSHOT_PREFIX,
                             MONOTONIC_MATCH_INDEX, MONOTONIC_COMMIT_INDEX,
-                            CHECK_QUORUM_STEP_DOWN, PERSISTED_COMMIT_INDEX)
+                            CHECK_QUORUM_STEP_DOWN, PRE_VOTE_TERM, PERSISTED_COMMIT_INDEX)
 """What agree's own server (impl/raft) declares: the validator's default. Its recovery
 (impl/raft/core.py) makes batched_entries, fast_backup and monotonic_match_index:
 heartbeats without entries and one-entry probes, next_index from a rejection's hint, late
@@ -81,7 +84,8 @@ success replies ignored; its log names each AppendEntries' message and each reje
 next_index (``hint``), so they cost the search nothing. Its snapshots
 (impl/raft/snapshot.py) make snapshot_prefix and persisted_commit_index: InstallSnapshot
 as the AppendEntries of the prefix, and a restart from a snapshot with its entries
-committed. Its CheckQuorum (impl/raft/election.py) makes check_quorum_step_down."""
+committed. Its CheckQuorum and PreVote (impl/raft/election.py) make
+check_quorum_step_down and pre_vote_term."""
 
 Variants = Callable[[Raft, RaftState, Transition[Any]], Iterator[RaftState]]
 
@@ -305,12 +309,29 @@ def check_quorum_step_down(spec: Raft, prev: RaftState, t: Transition[Any],
     and every index a server knows committed stays committed (persisted_commit_index's
     argument). Only the event ``CheckQuorumStepDown`` (a Leader's) has this variant, not
     a logged or inferred Restart; undeclared, the event is judged as raft.tla's Restart.
-    PreVote needs no declaration: its messages are not raft.tla's and change no spec
-    variable (the mapping leaves them out), and a vote request ignored in a leader's
-    lease is a message the network lost."""
+    PreVote's messages are not raft.tla's and change no spec variable (the mapping
+    leaves them out; see pre_vote_term for the one step they cause), and a vote request
+    ignored in a leader's lease is a message the network lost."""
     i = t.args[0]
     if prev.state[i] == LEADER and t.state.commit_index[i] != prev.commit_index[i]:
         yield t.state._replace(commit_index=put(t.state.commit_index, i, prev.commit_index[i]))
+
+
+@_deviation(PRE_VOTE_TERM, "PreVoteTerm")
+def pre_vote_term(spec: Raft, prev: RaftState, t: Transition[Any]) -> Iterator[RaftState]:
+    """**A refused pre-vote's term taken** (agree's own server declares it, in the
+    default). A server whose pre-vote (PreVote, thesis §9.6) is refused by a server j of
+    a higher term becomes a follower in j's term, without a vote, as etcd does (without
+    it, a server with the most up-to-date log but a lower term and servers of higher
+    terms with shorter logs refuse each other's pre-votes forever). raft.tla has no
+    pre-vote messages; the step is mapped onto its ``UpdateTerm`` on a message of that
+    term from j, the bag aside: allowed only if j's term is at least that term (terms
+    only grow, so j held it when it refused). The event ``PreVoteTerm`` (``i``, ``j``,
+    ``term``) has this variant alone; undeclared, it changes nothing and is refused."""
+    i, j, term = t.args
+    if prev.current_term[i] < term <= prev.current_term[j]:
+        yield spec.step(prev, current_term=put(prev.current_term, i, term),
+                        state=put(prev.state, i, FOLLOWER), voted_for=put(prev.voted_for, i, None))
 
 
 @_deviation(PERSISTED_COMMIT_INDEX, "Restart")

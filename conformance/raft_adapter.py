@@ -45,8 +45,11 @@ one (a late reply's: the one it had). The rejection's hint fields and the ReadIn
 PreVote and CheckQuorum (impl/raft/election.py): pre-vote messages are not raft.tla's
 and are left out of the mapped bag (:func:`is_spec_message`); handling one changes no
 spec variable, unless a quorum of pre-votes starts the real election (Timeout and the
-rest, as its events say). A CheckQuorum step-down is the declared deviation
-check_quorum_step_down: the leader's Restart(i) keeping its commit_index.
+rest, as its events say), or a refusal of a higher term makes the pre-candidate a
+follower in that term (event ``PreVoteTerm``): the declared deviation pre_vote_term,
+raft.tla's UpdateTerm to a term the refuser holds. A CheckQuorum step-down is the
+declared deviation check_quorum_step_down: the leader's Restart(i) keeping its
+commit_index.
 
 Snapshots (impl/raft/snapshot.py) are mapped onto the log prefix they replace: a
 snapshot at index s stands for the s entries committed at 1..s (the ones the nodes
@@ -72,6 +75,7 @@ from agree.conformance.deviations import (
     FAST_BACKUP,
     MONOTONIC_MATCH_INDEX,
     PERSISTED_COMMIT_INDEX,
+    PRE_VOTE_TERM,
     SNAPSHOT_PREFIX,
     expand,
     kept_commit_index,
@@ -100,6 +104,7 @@ from agree.spec import Transition
 
 __all__ = [
     "ADAPTER_DEVIATIONS",
+    "PRE_VOTE",
     "STEP_DOWN",
     "Projection",
     "RaftMapping",
@@ -117,10 +122,13 @@ Projection = tuple[Any, ...]
 
 #: The declared deviations impl/raft's recovery takes (besides keep_commit_index).
 ADAPTER_DEVIATIONS = (BATCHED_ENTRIES, FAST_BACKUP, MONOTONIC_MATCH_INDEX, SNAPSHOT_PREFIX,
-                      PERSISTED_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN)
+                      PERSISTED_COMMIT_INDEX, CHECK_QUORUM_STEP_DOWN, PRE_VOTE_TERM)
 
 #: The event (and step label) of a CheckQuorum step-down (impl/raft/election.py).
 STEP_DOWN = "CheckQuorumStepDown"
+
+#: The event (and step label) of a refused pre-vote's term taken (impl/raft/election.py).
+PRE_VOTE = "PreVoteTerm"
 
 #: Implementation event -> the raft.tla action it is a step of.
 EVENT_ACTION: dict[str, str] = {
@@ -141,6 +149,7 @@ EVENT_ACTION: dict[str, str] = {
     "AcceptAppendEntriesRequest": "HandleAppendEntriesRequest",
     "HandleAppendEntriesResponse": "HandleAppendEntriesResponse",
     STEP_DOWN: "Restart",  # step_down(): a Restart only check_quorum_step_down rewrites
+    PRE_VOTE: "UpdateTerm",  # pre_vote_term(): a stutter only pre_vote_term rewrites
     "SendSnapshot": "AppendEntries",
     "InstallSnapshot": "HandleAppendEntriesRequest",
     "RejectInstallSnapshot": "HandleAppendEntriesRequest",
@@ -416,6 +425,18 @@ class RaftMapping:
                 yield Transition(replace(t.action, label=STEP_DOWN), t.args, t.state)
         return Hint(STEP_DOWN, candidates)
 
+    def pre_vote_term(self, i: Any, j: Any, term: Any) -> Hint:
+        """A refused pre-vote's term taken by i: no raft.tla step (a stutter labelled
+        PreVoteTerm), so that only the pre_vote_term deviation's UpdateTerm fits it."""
+        servers = self.spec.action("Restart").domains[0][1]
+        update = self.spec.action("UpdateTerm")  # its domain shows a term as a number
+        act = replace(update, label=PRE_VOTE, domains=(
+            ("i", servers), ("j", servers), ("term", update.domains[0][1])))
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            yield Transition(act, (i, j, term), s)
+        return Hint(PRE_VOTE, candidates)
+
     def _expanded(self, base: Hint) -> Hint:
         """base's steps and their variants under the adapter's deviations."""
 
@@ -485,6 +506,9 @@ class RaftMapping:
             return hint
         if event.action == STEP_DOWN:
             return self._expanded(self.step_down(event.get("i")))
+        if event.action == PRE_VOTE:
+            return self._expanded(self.pre_vote_term(event.get("i"), event.get("j"),
+                                                     event.get("term")))
         if label == "ClientRequest":
             value = event.get("v")
             assert isinstance(value, bytes)

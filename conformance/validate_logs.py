@@ -57,6 +57,7 @@ from agree.conformance.explain import diff, plain
 from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
+    PRE_VOTE,
     STEP_DOWN,
     RaftMapping,
     message_key,
@@ -283,6 +284,9 @@ class _Validator:
         args = dict(e.args)
         if e.action == STEP_DOWN:
             return self.deviate(self.mapping.step_down(args["i"]))
+        if e.action == PRE_VOTE:
+            return self.deviate(self.mapping.pre_vote_term(args["i"], args["j"],
+                                                           args["term"]))
         if label in _SENDS:
             sent = self.key(args["m"]) if "m" in args else None
             return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)

@@ -7,7 +7,7 @@ import pytest
 from agree.conformance.bugs import SeededBug, seeded
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.power import measure, run_machine
-from agree.conformance.raft_driver import RaftConformance
+from agree.conformance.raft_driver import RaftConformance, harness_config
 from agree.conformance.raft_machine import raft_machine
 from agree.impl.raft import Role
 from agree.protocols import registry
@@ -136,11 +136,53 @@ def test_seeded_patches_are_undone(bug: SeededBug) -> None:
 
 def test_prevote_and_checkquorum_conform_under_hypothesis() -> None:
     """With PreVote and CheckQuorum on (the server's default), every step is still one of
-    raft.tla's or a declared deviation: pre-votes are stutters (or start the election),
-    a CheckQuorum step-down is the leader's Restart keeping its commit index."""
+    raft.tla's or a declared deviation: pre-votes are stutters (or start the election,
+    or a refusal's term is taken: pre_vote_term), a CheckQuorum step-down is the
+    leader's Restart keeping its commit index."""
     machine = raft_machine(elections=True)
     run_machine(machine, examples=40, steps=40)
     cov = machine.coverage
     for label in ("BecomeLeader", "AdvanceCommitIndex", "UpdateTerm",
-                  "CheckQuorumStepDown[check_quorum_step_down]"):
+                  "CheckQuorumStepDown[check_quorum_step_down]", "PreVoteTerm[pre_vote_term]"):
         assert cov.get(label, 0) > 0, f"{label} never exercised: {cov}"
+
+
+def test_the_prevote_deadlock_and_its_way_out_conform() -> None:
+    """The PreVote/CheckQuorum deadlock of chaos seed 9422 (tests/test_election.py),
+    every step checked: s3 led and holds an entry alone, s1 and s2 are candidates of
+    higher terms with shorter logs. Taking a refused pre-vote's term is the declared
+    pre_vote_term (the refuser holds it), and the cluster elects a leader."""
+    c = RaftConformance(config=harness_config(elections=True))
+
+    def drain() -> None:
+        while c.bag_size:
+            c.deliver(0)
+    _elect(c, 2)
+    assert c.sim.leader() == 2
+    c.propose(2, 0)
+    drain()
+    c.partition([1])  # s1 gets the next entry, s2 does not
+    c.propose(2, 1)
+    drain()
+    c.partition([2])  # the last reaches nobody
+    c.propose(2, 0)
+    drain()
+    c.sim.partition([0], [1], [2])  # nothing the spec sees changes
+    for _ in range(4 * c.config.election_ticks):
+        for k in range(3):
+            c.tick(k)
+        drain()
+    c.timeout(0)
+    c.timeout(1)
+    c.timeout(1)
+    drain()
+    assert [c.sim.core(k).current_term for k in range(3)] == [3, 4, 2]
+    c.heal()
+    for _ in range(12 * c.config.election_ticks):
+        if c.sim.leader() is not None:
+            break
+        for k in range(3):
+            c.tick(k)
+        drain()
+    assert c.sim.leader() is not None
+    assert c.recorder.summary().get("PreVoteTerm[pre_vote_term]", 0) >= 1

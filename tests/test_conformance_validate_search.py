@@ -16,8 +16,10 @@ from types import SimpleNamespace
 from typing import IO, Any
 
 import pytest
+from _prevote_deadlock import build_deadlock
 
 from agree.cli.main import main
+from agree.conformance import deviations as dv
 from agree.conformance import validate_logs
 from agree.conformance.validate_logs import validate_files
 from agree.eventlog import EventLogWriter
@@ -210,3 +212,27 @@ def test_the_servers_fast_backup_validates_by_default_and_only_with_it(tmp_path:
         "batched_entries", "monotonic_match_index", "monotonic_commit_index"])
     assert not without.ok
     assert "next_index" in without.text, without.text
+
+
+def test_a_prevote_refusals_term_taken_validates_by_default_and_only_with_it(
+        tmp_path: Path) -> None:
+    """The seed-9422 deadlock (tests/_prevote_deadlock.py) and its way out, written by
+    the server's event-log writer: a refused pre-vote's term taken is ``PreVoteTerm``,
+    which the default deviations accept (pre_vote_term) and raft.tla alone does not."""
+    paths = [tmp_path / f"events{k}.jsonl" for k in range(3)]
+    files = [p.open("w", encoding="utf-8") for p in paths]
+    try:
+        sim = _LoggingSimulator(files, 7, Config(trace=True))
+        build_deadlock(sim)
+        assert sim.run_until(lambda s: s.leader() is not None, 20_000)
+    finally:
+        for f in files:
+            f.close()
+    assert any(o["action"] == "PreVoteTerm" for p in paths for o in _lines(p))
+    report = validate_files([str(p) for p in paths])
+    assert report.ok, report.text
+    assert report.coverage["PreVoteTerm[pre_vote_term]"] >= 1
+    without = validate_files([str(p) for p in paths], deviations=[
+        d for d in dv.DEFAULT if d != dv.PRE_VOTE_TERM])
+    assert not without.ok
+    assert "PreVoteTerm" in without.text, without.text

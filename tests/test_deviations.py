@@ -163,6 +163,40 @@ def test_check_quorum_step_down_still_refuses_a_term_change(tmp_path: Path) -> N
     _refused((rep := r.validate(dv.CHECK_QUORUM_STEP_DOWN)).text, rep.ok)
 
 
+# -- pre_vote_term -------------------------------------------------------------------
+
+def test_pre_vote_term(tmp_path: Path) -> None:
+    """s3 (term 1) is refused a pre-vote by s1, leader of term 2, and takes term 2 as a
+    follower without a vote (etcd): no raft.tla step (pre-votes are not its messages),
+    accepted declared, as UpdateTerm to s1's term."""
+    r = Run(tmp_path)
+    r.elect()
+    r.batch(2, ("pre_vote_term", 0, 2), term=2, voted=None)
+    _refused((rep := r.validate("none")).text, rep.ok)
+    ok = r.validate(dv.PRE_VOTE_TERM)
+    assert ok.ok, ok.text
+    assert ok.coverage["PreVoteTerm[pre_vote_term]"] == 1
+    assert r.validate().ok  # agree's own server declares it by default
+
+
+def test_pre_vote_term_still_refuses_a_term_its_refuser_never_held(tmp_path: Path) -> None:
+    """Declared, a pre-vote refusal from s1 cannot carry term 3: s1 holds 2."""
+    r = Run(tmp_path)
+    r.elect()
+    r.batch(2, ("pre_vote_term", 0, 3), term=3, voted=None)
+    _refused((rep := r.validate(dv.PRE_VOTE_TERM)).text, rep.ok)
+    assert "current_term[s3]: spec 1, log 3" in rep.text
+
+
+def test_pre_vote_term_still_refuses_keeping_a_vote(tmp_path: Path) -> None:
+    """Declared, s3 taking term 2 from a pre-vote refusal takes no vote with it."""
+    r = Run(tmp_path)
+    r.elect()
+    r.batch(2, ("pre_vote_term", 0, 2), term=2, voted=0)
+    _refused((rep := r.validate(dv.PRE_VOTE_TERM)).text, rep.ok)
+    assert "voted_for[s3]: spec Nil, log s1" in rep.text
+
+
 def _commit_two(r: Run) -> None:
     """s1 leads term 2 and commits entries 1 (a) and 2 (b) with s2."""
     _commit_one(r)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from _prevote_deadlock import build_deadlock
 
 from agree.conformance.raft_bugs import PRE_VOTE_ANY_LOG
 from agree.impl.kv import encode_command
@@ -12,6 +13,7 @@ from agree.impl.raft import (
     AppendEntriesRequest,
     Config,
     PreVoteRequest,
+    PreVoteResponse,
     RaftCore,
     RequestVoteRequest,
     Role,
@@ -162,3 +164,41 @@ def test_elections_from_cold_start(config: Config) -> None:
     commit(sim, leader, 1)
     run(sim, 50)
     assert sim.leaders() == [leader]
+
+
+def test_a_refused_prevote_of_a_higher_term_is_taken_and_ends_the_deadlock() -> None:
+    """Each refuses the others' pre-votes: node 2's for term 3 (nodes 0 and 1 hold terms
+    3 and 4), theirs for its longer log, and node 0's for node 1's vote. Taking the term
+    of a refusal (etcd) lets the next pre-vote through: a leader within a few election
+    timeouts, which commits. Without it no leader ever (the chaos liveness failure)."""
+    sim = Simulator(3, seed=7)
+    build_deadlock(sim)
+    ticks = 0
+    while sim.leader() is None:
+        run(sim, 1)
+        ticks += 1
+        assert ticks <= 6 * sim.config.election_ticks, [
+            (sim.core(k).role, sim.core(k).current_term) for k in range(3)]
+    assert sim.core(sim.leader()).current_term >= 5  # above every term held
+    commit(sim, sim.leader(), 9)
+    sim.check_applied_agree()
+
+
+def test_a_prevote_refusal_carries_the_term_and_a_lower_term_is_answered() -> None:
+    """The two halves of etcd's rule, on one core: a pre-vote of a lower term gets a
+    refusal carrying ours (not silence), and a refusal of a higher term makes the
+    pre-candidate a follower of that term with no vote."""
+    c = RaftCore(1, 3, random.Random(0), Config(trace=True))
+    c.step(AppendEntriesRequest(4, 0, 0, (), 0, 0, 1))  # term 4, from leader 0
+    c.ready()
+    c._elapsed = c.config.election_ticks  # the lease has run out
+    c.step(PreVoteRequest(3, 0, 0, 2, 1))  # node 2's pre-vote for term 3 < 4
+    (reply,) = c.ready().messages
+    assert (reply.vote_granted, reply.term) == (False, 4)
+    c.election_timer_fired()  # node 1 asks for term 5
+    assert c.pre_candidate and c.ready().messages
+    c.step(PreVoteResponse(7, False, 2, 1))
+    assert (c.current_term, c.role, c.voted_for, c.pre_candidate) == (7, Role.FOLLOWER,
+                                                                      None, False)
+    (event,) = c.ready().events
+    assert (event.action, event.args) == ("PreVoteTerm", (("i", 1), ("j", 2), ("term", 7)))

@@ -335,8 +335,13 @@ class RaftCore(Replication, Election, Reads, Snapshots):
     def _update_term(self, m: Message) -> None:
         """UpdateTerm: any message with a newer term makes us a follower in that term (§5.1)."""
         self._event("UpdateTerm", i=self._id, j=m.source, m=m)
+        self._become_follower(m.term)
+
+    def _become_follower(self, term: int) -> None:
+        """Follower in the newer `term`, with no vote (raft.tla's UpdateTerm, and a
+        refused pre-vote's term: election.py)."""
         was_leader = self._role is Role.LEADER
-        self._current_term = m.term
+        self._current_term = term
         self._role = Role.FOLLOWER
         self._voted_for = None
         self._leader_hint = None

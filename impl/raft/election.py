@@ -17,15 +17,23 @@ with etcd's semantics (etcd-io/raft raft.go, thesis §9.6):
   election timeout ago (a leader itself, always) is *in lease*: it ignores
   RequestVote and PreVote requests of a higher term, without taking their term.
 
-Two differences from etcd, both to keep every step one of raft.tla's (or a declared
-deviation): a refused pre-vote's term is not taken (etcd makes the pre-candidate a
-follower of that term; here it learns the term from the leader's next AppendEntries
-or a RequestVote), and a pre-candidate stays what it was (a follower, or a candidate
-that keeps its term and vote) rather than a role of its own. In raft.tla's terms a
-pre-vote is no step at all (its messages are not the spec's; the conformance mapping
-leaves them out), an ignored RequestVote is a message the network lost, and a
-CheckQuorum step-down is the declared deviation check_quorum_step_down
-(conformance/deviations.py): the leader's Restart(i) that keeps its commit_index.
+A refused pre-vote carries the refuser's term, and a pre-vote of a lower term is
+refused (not dropped) with it; a refusal of a higher term makes the pre-candidate (any
+server, as etcd's Step does) a follower in that term, with no vote. etcd relies on it
+to break a deadlock: a server with the most up-to-date log but a lower term (it ignored
+the higher-term RequestVotes while in lease) asks for pre-votes its peers of higher
+terms refuse, and refuses theirs (their logs are behind); only taking their term lets
+its next pre-vote be granted. That step is not one of raft.tla's (pre-vote messages are
+not the spec's): it is the declared deviation pre_vote_term (conformance/deviations.py),
+raft.tla's UpdateTerm with a term some server holds, logged as ``PreVoteTerm``.
+
+One difference from etcd, to keep every other step one of raft.tla's: a pre-candidate
+stays what it was (a follower, or a candidate that keeps its term and vote) rather than
+a role of its own. In raft.tla's terms a pre-vote is otherwise no step at all (its
+messages are not the spec's; the conformance mapping leaves them out), an ignored
+RequestVote is a message the network lost, and a CheckQuorum step-down is the declared
+deviation check_quorum_step_down (conformance/deviations.py): the leader's Restart(i)
+that keeps its commit_index.
 """
 
 from __future__ import annotations
@@ -81,6 +89,7 @@ class _Core(Protocol):
     def _log_ok(self, last_log_term: int, last_log_index: int) -> bool: ...
     def _in_lease(self) -> bool: ...
     def _step_down(self) -> None: ...
+    def _become_follower(self, term: int) -> None: ...
     def _drop_reads(self) -> None: ...
     def _handle_pre_vote_request(self, m: PreVoteRequest) -> None: ...
     def _handle_pre_vote_response(self, m: PreVoteResponse) -> None: ...
@@ -169,6 +178,8 @@ class Election:
         i, j = self._id, m.source
         if m.term > self._current_term and self._in_lease():
             return  # etcd: in lease, not even a refusal
+        # etcd answers a lower term too, with a refusal carrying ours ("the cluster may
+        # deadlock if we drop messages with a lower term"): below, can_vote is False
         can_vote = m.term > self._current_term or self._voted_for == j or (
             m.term == self._current_term and self._voted_for is None
             and self._leader_hint is None)
@@ -180,7 +191,14 @@ class Election:
 
     def _handle_pre_vote_response(self: _Core, m: PreVoteResponse) -> None:
         """Tally a pre-vote for our next term; a quorum starts the real election, a
-        quorum of refusals ends the pre-vote (the timer tries again)."""
+        quorum of refusals ends the pre-vote (the timer tries again). A refusal of a
+        higher term makes us a follower in it, whatever we are (etcd's Step)."""
+        if not m.vote_granted and m.term > self._current_term:
+            self._event("PreVoteTerm", i=self._id, j=m.source, term=m.term)
+            self._become_follower(m.term)
+            self._pre_voting = False
+            self._reset_timer()
+            return
         if not self._pre_voting or self._role is Role.LEADER:
             return
         if m.vote_granted and m.term == self._current_term + 1:
