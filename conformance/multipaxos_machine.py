@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import precondition, rule
 
+from agree.conformance.bag_machine import BagMachine
 from agree.conformance.bugs import SeededBug
 from agree.conformance.multipaxos_adapter import MultiPaxosCluster
 from agree.impl.paxos import (
@@ -34,7 +35,7 @@ __all__ = ["ACCEPT_BELOW_PROMISE", "LAST_PROMISE_WINS", "PROMISE_OMITS_VOTES",
            "SKIP_RECOVERY", "VOTES_NOT_PERSISTED", "MultiPaxosMachine", "multipaxos_machine"]
 
 
-class MultiPaxosMachine(RuleBasedStateMachine):
+class MultiPaxosMachine(BagMachine):
     """Hostile schedules for Multi-Paxos nodes, every step held to the Multi-Paxos spec."""
 
     servers = 3
@@ -49,11 +50,6 @@ class MultiPaxosMachine(RuleBasedStateMachine):
         type(self).examples += 1
         self.c = MultiPaxosCluster(self.servers, self.slots, self.values, self.max_round)
 
-    def teardown(self) -> None:
-        cov = type(self).coverage
-        for label, count in self.c.recorder.summary().items():
-            cov[label] = cov.get(label, 0) + count
-
     @rule(node=st.integers(0, 7))
     def campaign(self, node: int) -> None:
         self.c.campaign(node % self.servers)
@@ -66,29 +62,6 @@ class MultiPaxosMachine(RuleBasedStateMachine):
         target = leaders[node % len(leaders)] if leaders else node % self.servers
         self.c.propose(target, v % self.values)
 
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(k=st.integers(0, 63))
-    def deliver(self, k: int) -> None:
-        self.c.deliver(k % len(self.c.bag))
-
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(k=st.integers(0, 63))
-    def drop(self, k: int) -> None:
-        self.c.drop(k % len(self.c.bag))
-
-    @precondition(lambda self: 0 < len(self.c.bag) < 16)
-    @rule(k=st.integers(0, 63))
-    def duplicate(self, k: int) -> None:
-        self.c.duplicate(k % len(self.c.bag))
-
-    @rule(node=st.integers(0, 7))
-    def crash(self, node: int) -> None:
-        self.c.crash(node % self.servers)
-
-    @rule(node=st.integers(0, 7))
-    def restart(self, node: int) -> None:
-        self.c.restart(node % self.servers)
-
     @rule(node=st.integers(0, 7))
     def isolate(self, node: int) -> None:
         self.c.isolate(node % self.servers)
@@ -97,16 +70,6 @@ class MultiPaxosMachine(RuleBasedStateMachine):
     @rule()
     def heal(self) -> None:
         self.c.heal()
-
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(limit=st.integers(1, 24), stride=st.integers(0, 3))
-    def settle(self, limit: int, stride: int) -> None:
-        """Deliver up to ``limit`` messages, each the ``stride``-th in flight (wrapping)."""
-        for _ in range(limit):
-            if not self.c.bag:
-                return
-            self.c.deliver(stride % len(self.c.bag))
-
 
     @rule(node=st.integers(0, 7), peer=st.integers(0, 7))
     def elect(self, node: int, peer: int) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import rule
 
+from agree.conformance.bag_machine import BagMachine
 from agree.conformance.bugs import SeededBug
 from agree.conformance.paxos_adapter import PaxosCluster
 from agree.impl.paxos import (
@@ -29,7 +30,7 @@ __all__ = ["ACCEPTOR_NOT_PERSISTED", "ACCEPT_BELOW_PROMISE", "IGNORE_REPORTED_VO
            "PROMISE_FORGETS_VOTE", "VOTE_KEEPS_PROMISE", "PaxosMachine", "paxos_machine"]
 
 
-class PaxosMachine(RuleBasedStateMachine):
+class PaxosMachine(BagMachine):
     """Hostile schedules for single-decree Paxos nodes, every step held to Paxos.tla."""
 
     servers = 3
@@ -42,46 +43,9 @@ class PaxosMachine(RuleBasedStateMachine):
         type(self).examples += 1
         self.c = PaxosCluster(self.servers, self.values)
 
-    def teardown(self) -> None:
-        cov = type(self).coverage
-        for label, count in self.c.recorder.summary().items():
-            cov[label] = cov.get(label, 0) + count
-
     @rule(node=st.integers(0, 7), v=st.integers(0, 7))
     def propose(self, node: int, v: int) -> None:
         self.c.propose(node % self.servers, v % self.values)
-
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(k=st.integers(0, 63))
-    def deliver(self, k: int) -> None:
-        self.c.deliver(k % len(self.c.bag))
-
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(k=st.integers(0, 63))
-    def drop(self, k: int) -> None:
-        self.c.drop(k % len(self.c.bag))
-
-    @precondition(lambda self: 0 < len(self.c.bag) < 16)
-    @rule(k=st.integers(0, 63))
-    def duplicate(self, k: int) -> None:
-        self.c.duplicate(k % len(self.c.bag))
-
-    @rule(node=st.integers(0, 7))
-    def crash(self, node: int) -> None:
-        self.c.crash(node % self.servers)
-
-    @rule(node=st.integers(0, 7))
-    def restart(self, node: int) -> None:
-        self.c.restart(node % self.servers)
-
-    @precondition(lambda self: len(self.c.bag) > 0)
-    @rule(limit=st.integers(1, 24), stride=st.integers(0, 3))
-    def settle(self, limit: int, stride: int) -> None:
-        """Deliver up to ``limit`` messages, each the ``stride``-th in flight (wrapping)."""
-        for _ in range(limit):
-            if not self.c.bag:
-                return
-            self.c.deliver(stride % len(self.c.bag))
 
 
 def paxos_machine(servers: int = 3, values: int = 2) -> type[PaxosMachine]:
