@@ -37,7 +37,8 @@ class StateGraph:
 
     ``graph`` is a ``networkx.MultiDiGraph`` whose edges carry ``label`` (the step as a
     trace shows it, ``Phase1b(a=a1, m=<1a bal=0>)``) and ``action`` (the action's label);
-    the edge key is the label, so parallel steps with different arguments stay apart.
+    the edge key is the label, so parallel steps with different arguments stay apart;
+    ``args`` is the step's argument tuple (fairness grouped by some parameters reads it).
     """
 
     spec: Spec[Any]
@@ -107,7 +108,7 @@ def build_graph(spec: Spec[Any], limit: int = DEFAULT_LIMIT, *, what: str = "--g
                 queue.append(v)
             label = tr.label
             if not g.has_edge(u, v, key=label):
-                g.add_edge(u, v, key=label, label=label, action=tr.action.label)
+                g.add_edge(u, v, key=label, label=label, action=tr.action.label, args=tr.args)
     return sg
 
 

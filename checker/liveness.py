@@ -1,5 +1,5 @@
 """Liveness on the explicit state graph: ``eventually``, ``leads_to`` and
-``eventually_always`` under weak fairness.
+``eventually_always`` under weak and strong fairness.
 
 A behaviour violates ``P ~> Q`` when it reaches a state where P holds and Q does
 not, and from there stays forever in states where Q does not hold, fairly.
@@ -7,18 +7,26 @@ not, and from there stays forever in states where Q does not hold, fairly.
 when some fair cycle passes infinitely often through a state where P fails: a
 reachable strongly connected component of the whole graph that admits a fair cycle
 and holds such a state (or such a state where nothing fair is enabled, to stutter in).
-Fairness is weak fairness of each
-declared action, per binding of its parameters (``Spec.weak_fairness``): a fair
-behaviour cannot keep such an action instance enabled forever without taking
-it. Stuttering is allowed (TLA+), so a state where no fair instance is enabled
-is a fair place to stop.
+Fairness is declared per action, each binding of its parameters separately (or
+grouped by some of them: ``"Timeout(i)"``): weak (``Spec.weak_fairness``), a fair
+behaviour cannot keep such an action instance enabled forever without taking it;
+strong (``Spec.strong_fairness``), it cannot have it enabled infinitely often
+(however often disabled in between) without taking it infinitely often.
+Stuttering is allowed (TLA+), so a state where no fair instance is enabled is a
+fair place to stop.
 
-The check: restrict the graph to the states where Q fails, compute its
-strongly connected components (networkx), and keep those that admit a fair
-cycle: every fair instance enabled in *all* their states is taken on one of
-their edges (with weak fairness only, a whole component is the most permissive
-cycle, so checking components is exact). A violation is a lasso: a prefix to
-the component and a cycle in it that takes or disables every fair instance.
+The check: restrict the graph to the states where Q fails, compute its strongly
+connected components (networkx), and keep those that admit a fair cycle. Weak
+fairness: every weakly fair instance enabled in *all* their states is taken on one
+of their edges (a sub-cycle takes fewer steps and leaves the instance enabled in all
+its states, so a component failing this has no fair cycle). Strong fairness, the
+standard refinement for Streett conditions: a component in which a strongly fair
+instance is enabled somewhere but taken on none of its edges has no fair cycle
+through the states where it is enabled, so those states are deleted and the
+components of the rest are checked again, until a component is fair or nothing is
+left. A violation is a lasso: a prefix to the component and a cycle in it that
+takes or disables every weakly fair instance and takes every strongly fair instance
+enabled on it.
 
 Refused: symmetry reduction and state constraints. Fairness is per binding of
 action arguments, which a symmetry quotient merges, so a fair cycle in the
@@ -28,6 +36,7 @@ cycle or a dead end in the cut graph need not exist in the spec.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -69,6 +78,7 @@ class LivenessResult:
     edges: int = 0
     seconds: float = 0.0
     violations: list[LivenessViolation] = field(default_factory=list)
+    strong_fairness: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -99,19 +109,20 @@ def check_liveness(spec: Spec[Any], properties: Sequence[Property], *,
     """Check every liveness property (``LIVENESS_KINDS``) of ``properties`` on the graph."""
     refuse_unsound(spec, symmetry)
     props = [p for p in properties if p.kind in LIVENESS_KINDS]
-    fair = tuple(spec.weak_fairness)
-    known = {a.label for a in spec.actions()}
-    for label in fair:
-        if label not in known:
-            raise SpecError(f"spec {spec.name}: weak_fairness names {label!r}, which is not "
-                            f"an action (actions: {', '.join(sorted(known))})")
+    weak = _fairness_decl(spec, "weak_fairness", spec.weak_fairness)
+    strong = _fairness_decl(spec, "strong_fairness", spec.strong_fairness)
+    both = set(weak) & set(strong)
+    if both:
+        raise SpecError(f"spec {spec.name}: {', '.join(sorted(both))} is declared both weakly "
+                        "and strongly fair; strong fairness implies weak, declare it once")
     start = time.perf_counter()
     sg = graph if graph is not None else build_graph(spec, limit, what="liveness")
     result = LivenessResult(spec.name, spec.param_values(), [p.name for p in props],
-                            list(fair), len(sg), sg.graph.number_of_edges())
-    enabled = _fair_enabled(sg, set(fair))
+                            list(spec.weak_fairness), len(sg), sg.graph.number_of_edges(),
+                            strong_fairness=list(spec.strong_fairness))
+    fair = _Fairness.of(sg, weak, strong)
     for prop in props:
-        trace = _find_lasso(sg, prop, enabled)
+        trace = _find_lasso(sg, prop, fair)
         if trace is not None:
             what = {"eventually": "never holds",
                     "eventually_always": "fails again and again, forever"}.get(
@@ -123,61 +134,129 @@ def check_liveness(spec: Spec[Any], properties: Sequence[Property], *,
     return result
 
 
-def _fair_enabled(sg: StateGraph, fair: set[str]) -> list[frozenset[str]]:
-    """Per node, the fair action instances (step labels) enabled as real (non-stutter) steps."""
-    out = []
-    for u in range(len(sg)):
-        out.append(frozenset(k for _, v, k, a in sg.graph.out_edges(u, keys=True, data="action")
-                             if v != u and a in fair))
+_DECL = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\w+(?:\s*,\s*\w+)*)?\s*\))?\s*$")
+
+
+def _fairness_decl(spec: Spec[Any], attr: str, entries: Sequence[str],
+                   ) -> dict[str, tuple[int, ...] | None]:
+    """Action label -> the positions of the parameters its fairness is grouped by (None:
+    each binding of all of them), from ``"A"`` or ``"A(p, q)"`` entries."""
+    actions = {a.label: a for a in spec.actions()}
+    out: dict[str, tuple[int, ...] | None] = {}
+    for entry in entries:
+        m = _DECL.match(entry)
+        act = actions.get(m.group(1)) if m else None
+        if m is None or act is None:
+            raise SpecError(f"spec {spec.name}: {attr} names {entry!r}, which is not an action "
+                            f"(actions: {', '.join(sorted(actions))}), nor one with some of "
+                            "its parameters, A(p, q)")
+        if m.group(2) is None and "(" not in entry:
+            out[act.label] = None
+            continue
+        names = [p.strip() for p in (m.group(2) or "").split(",") if p.strip()]
+        unknown = [p for p in names if p not in act.param_names]
+        if unknown:
+            raise SpecError(f"spec {spec.name}: {attr} entry {entry!r}: {act.label} has no "
+                            f"parameter {', '.join(unknown)} (its parameters: "
+                            f"{', '.join(act.param_names) or 'none'})")
+        out[act.label] = tuple(act.param_names.index(p) for p in names)
     return out
 
 
-def _fair_components(g: Any, nodes: Sequence[int], enabled: list[frozenset[str]],
-                     ) -> dict[int, set[int]]:
+@dataclass
+class _Fairness:
+    """The fair instances of the graph: per edge, the instance a step takes; per node, the
+    instances enabled (as real, non-stutter steps); and which instances are strongly fair."""
+
+    instance: dict[tuple[int, int, str], str]
+    enabled: list[frozenset[str]]
+    strong: frozenset[str]
+
+    @classmethod
+    def of(cls, sg: StateGraph, weak: dict[str, tuple[int, ...] | None],
+           strong: dict[str, tuple[int, ...] | None]) -> _Fairness:
+        groups = {**weak, **strong}
+        instance: dict[tuple[int, int, str], str] = {}
+        strong_keys: set[str] = set()
+        enabled: list[set[str]] = [set() for _ in range(len(sg))]
+        for u, v, k, data in sg.graph.edges(keys=True, data=True):
+            act = data["action"]
+            if u == v or act not in groups:
+                continue
+            pos = groups[act]
+            key = k if pos is None else _group_key(sg.spec, act, pos, data["args"])
+            instance[(u, v, k)] = key
+            enabled[u].add(key)
+            if act in strong:
+                strong_keys.add(key)
+        return cls(instance, [frozenset(e) for e in enabled], frozenset(strong_keys))
+
+    def taken(self, g: Any) -> set[str]:
+        """The fair instances taken on the (real) edges of ``g``."""
+        return {key for e in g.edges(keys=True) if (key := self.instance.get(e)) is not None}
+
+
+def _group_key(spec: Spec[Any], label: str, pos: tuple[int, ...], args: tuple[Any, ...]) -> str:
+    """The fairness instance of a step grouped by some parameters: ``Timeout(i=s1)``."""
+    act = spec.action(label)
+    shown = []
+    for i in pos:
+        pname, dom = act.domains[i]
+        shown.append(f"{pname}={spec.show(dom if isinstance(dom, str) else '', args[i])}")
+    return f"{label}({', '.join(shown)})"
+
+
+def _fair_components(g: Any, nodes: Sequence[int], fair: _Fairness) -> dict[int, set[int]]:
     """Node -> the fair place it can stay in: itself when nothing fair is enabled there
-    (stutter), else its strongly connected component of ``g`` when that admits a fair
-    cycle (every fair instance enabled in all its states is taken on one of its edges)."""
+    (stutter), else a strongly connected set of ``g`` that admits a fair cycle (see the
+    module docstring: weak fairness by whole components, strong by refinement)."""
+    enabled = fair.enabled
     targets: dict[int, set[int]] = {}
     for n in nodes:
         if not enabled[n]:
             targets[n] = {n}
-    for comp in nx.strongly_connected_components(g):
-        if len(comp) < 2:
-            continue
-        inside = {k for u, v, k in g.subgraph(comp).edges(keys=True) if u != v}
+    pending = [c for c in nx.strongly_connected_components(g) if len(c) > 1]
+    while pending:
+        comp = pending.pop()
+        inside = fair.taken(g.subgraph(comp))
         everywhere = frozenset.intersection(*(enabled[n] for n in comp))
-        if everywhere <= inside:
+        if not everywhere - fair.strong <= inside:
+            continue  # weak fairness fails in every cycle of it
+        unmet = frozenset().union(*(enabled[n] for n in comp)) & fair.strong - inside
+        if not unmet:
             for n in comp:
                 targets.setdefault(n, set(comp))
+            continue
+        rest = [n for n in comp if not enabled[n] & unmet]
+        pending += [c for c in nx.strongly_connected_components(g.subgraph(rest)) if len(c) > 1]
     return targets
 
 
-def _find_recurring(sg: StateGraph, prop: Property, enabled: list[frozenset[str]],
-                    ) -> Trace | None:
+def _find_recurring(sg: StateGraph, prop: Property, fair: _Fairness) -> Trace | None:
     """``<>[]P``: a lasso whose cycle is fair and passes through a state where P fails."""
     spec = sg.spec
     reach = _reachable(sg)
     g = sg.graph.subgraph(reach)
-    targets = _fair_components(g, reach, enabled)
+    targets = _fair_components(g, reach, fair)
     bad = {n for n in targets if not prop.fn(spec, sg.states[n])}
     if not bad:
         return None
     prefix = _bfs(sg.graph, list(sg.init), lambda n: n in bad)
     assert prefix is not None, "a reachable state is reached"
     entry = prefix[-1]
-    cycle, cycle_labels = _fair_cycle(sg, g, targets[entry], entry, enabled)
+    cycle, cycle_labels = _fair_cycle(g, targets[entry], entry, fair)
     labels = [_default_label(sg.graph, u, v) for u, v in pairwise(prefix)]
     return _lasso_trace(sg, prefix + cycle[1:], labels + cycle_labels, len(prefix) - 1, prop)
 
 
-def _find_lasso(sg: StateGraph, prop: Property, enabled: list[frozenset[str]]) -> Trace | None:
+def _find_lasso(sg: StateGraph, prop: Property, fair: _Fairness) -> Trace | None:
     if prop.kind == "eventually_always":
-        return _find_recurring(sg, prop, enabled)
+        return _find_recurring(sg, prop, fair)
     spec = sg.spec
     goal = [bool(prop.fn(spec, s)) for s in sg.states]
     bad = [n for n in range(len(sg)) if not goal[n]]
     h = sg.graph.subgraph(bad)
-    targets = _fair_components(h, bad, enabled)  # entry node -> its fair component (or stutter)
+    targets = _fair_components(h, bad, fair)  # entry node -> its fair component (or stutter)
     if not targets:
         return None
     if prop.kind == "eventually":
@@ -192,7 +271,7 @@ def _find_lasso(sg: StateGraph, prop: Property, enabled: list[frozenset[str]]) -
     middle = hit  # from a start to an entry of a fair component, through bad states
     prefix = _bfs(sg.graph, list(sg.init), lambda n: n == middle[0]) or [middle[0]]
     entry = middle[-1]
-    cycle, cycle_labels = _fair_cycle(sg, h, targets[entry], entry, enabled)
+    cycle, cycle_labels = _fair_cycle(h, targets[entry], entry, fair)
     nodes = prefix + middle[1:]
     labels = [_default_label(sg.graph, u, v) for u, v in pairwise(nodes)]
     loop = len(nodes) - 1
@@ -234,17 +313,22 @@ def _default_label(g: Any, u: int, v: int) -> str:
     return min(k for _, w, k in g.out_edges(u, keys=True) if w == v)  # type: ignore[no-any-return]
 
 
-def _fair_cycle(sg: StateGraph, h: Any, comp: set[int], entry: int,
-                enabled: list[frozenset[str]]) -> tuple[list[int], list[str]]:
+def _fair_cycle(h: Any, comp: set[int], entry: int, fair: _Fairness,
+                ) -> tuple[list[int], list[str]]:
     """A cycle from ``entry`` back to it inside ``comp`` (nodes, and the step label of each
-    edge) that, for every fair instance enabled somewhere in it, visits a state where the
-    instance is disabled or takes it."""
+    edge) that, for every fair instance enabled somewhere in it, takes it, or (weakly fair
+    instances) visits a state where it is disabled."""
+    enabled = fair.enabled
     if comp == {entry} and not enabled[entry]:
         return [entry], []  # stutter forever: nothing fair is enabled here
     sub = h.subgraph(comp)
     nodes = [entry]
     labels: list[str] = []
     unmet = set(frozenset().union(*(enabled[n] for n in comp)))
+
+    def visit(v: int) -> None:
+        unmet.difference_update([k for k in list(unmet)
+                                 if k not in enabled[v] and k not in fair.strong])
 
     def extend(more: Sequence[int], last_label: str | None = None) -> None:
         for i, v in enumerate(more):
@@ -253,22 +337,22 @@ def _fair_cycle(sg: StateGraph, h: Any, comp: set[int], entry: int,
                 _default_label(sub, u, v)
             labels.append(lab)
             nodes.append(v)
-            unmet.discard(lab)
-            unmet.difference_update([k for k in list(unmet) if k not in enabled[v]])
+            unmet.discard(fair.instance.get((u, v, lab), ""))
+            visit(v)
 
-    unmet.difference_update([k for k in list(unmet) if k not in enabled[entry]])
+    visit(entry)
     while unmet:
         k = min(unmet)
         paths = nx.single_source_shortest_path(sub, nodes[-1])
         options: list[tuple[int, list[int], str | None]] = []
         for n, p in paths.items():
-            if k not in enabled[n]:
+            if k not in enabled[n] and k not in fair.strong:
                 options.append((len(p), p, None))
-            for _, v, key in sub.out_edges(n, keys=True):
-                if key == k and v != n:
-                    options.append((len(p) + 1, [*p, v], k))
-        _, best, lab = min(options, key=lambda o: (o[0], o[1], o[2] or ""))
-        extend(best[1:], lab)
+            for _, v, lab in sub.out_edges(n, keys=True):
+                if v != n and fair.instance.get((n, v, lab)) == k:
+                    options.append((len(p) + 1, [*p, v], lab))
+        _, best, last = min(options, key=lambda o: (o[0], o[1], o[2] or ""))
+        extend(best[1:], last)
         if k in unmet:  # pragma: no cover - the component was checked fair
             raise SpecError(f"internal error: cannot satisfy fairness of {k}")
     if len(nodes) == 1:  # entry has fair steps enabled, all taken below: go round once

@@ -35,6 +35,7 @@ def report(spec: Spec[Any], result: LivenessResult, sg: StateGraph, args: argpar
     doc = {
         "spec": result.spec, "params": result.params, "verdict": result.verdict,
         "properties": result.properties, "fairness": result.fairness,
+        "strong_fairness": result.strong_fairness,
         "distinct": result.distinct, "edges": result.edges,
         "seconds": round(result.seconds, 3), "trace_files": written,
         "violations": [{"property": v.property, "kind": v.kind, "message": v.message,
@@ -56,7 +57,10 @@ def report_liveness(spec: Spec[Any], r: LivenessResult) -> str:
     params = " ".join(f"{k}={v}" for k, v in r.params.items())
     fair = ", ".join(r.fairness) or "none (stuttering forever is allowed)"
     out = [f"liveness on the state graph of {r.spec} ({params})",
-           f"properties: {', '.join(r.properties)}", f"weak fairness: {fair}", ""]
+           f"properties: {', '.join(r.properties)}", f"weak fairness: {fair}"]
+    if r.strong_fairness:
+        out.append(f"strong fairness: {', '.join(r.strong_fairness)}")
+    out.append("")
     if not r.violations:
         out.append("All liveness properties hold under the declared fairness.")
     for v in r.violations:

@@ -43,7 +43,12 @@ randomised timeouts, not PreVote, prevent. So ``Timeout(i)`` is enabled only whe
 leader that i reaches has a term at least i's (its heartbeats arrive before i's timer
 fires) and (b) no campaign is pending anywhere and no heartbeat would change anything
 (messages arrive, an election round completes and a winner leads before another timer
-fires: partial synchrony, and randomised timeouts). Every action is weakly fair.
+fires: partial synchrony, and randomised timeouts). Every action is weakly fair but
+``Timeout``, which is strongly fair per server (``Timeout(i)``, whatever the term): a
+server whose timer is enabled again and again (disabled in between while others
+campaign) eventually times out, as a randomised timer would. Weak fairness is not
+enough from four servers on: a cut-off server that cannot win could campaign forever,
+each of its campaigns disabling the others' timers.
 
 **Terms, made finite.** Every guard compares terms (``<``, ``=``); the only arithmetic
 is raft's "next term = term + 1". Two renamings, each checked to be a bisimulation
@@ -65,9 +70,8 @@ back:
   ``term + 1`` is one of the choices, so every fair behaviour of raft is one here: a
   property that holds here holds for raft (CheckQuorum alone is shown so); a lasso found
   here may choose a term raft would not (look for it with ``plus_one``). Fairness is per
-  binding, ``Timeout(i, t)``, but a timeout always leaves a campaign pending, which
-  disables every timeout: so a timeout enabled for good is one never taken again, for
-  any t, and raft's fair behaviours are fair here too.
+  server, ``Timeout(i)`` grouping every t (TLA+'s ``SF(\\E t: Timeout(i, t))``), so
+  raft's fair behaviours, which take term + 1, are fair here too.
 """
 
 from __future__ import annotations
@@ -182,8 +186,10 @@ class RaftLiveness(Spec[RaftLivenessState]):
     }
     names: ClassVar[dict[str, str]] = {"servers": "s"}
     param_max: ClassVar[dict[str, int]] = {"servers": 5}
-    weak_fairness: ClassVar[tuple[str, ...]] = ("Timeout", "RequestVote", "BecomeLeader",
-                                                "Heartbeat", "CheckQuorum")
+    weak_fairness: ClassVar[tuple[str, ...]] = ("RequestVote", "BecomeLeader", "Heartbeat",
+                                                "CheckQuorum")
+    #: per server, whatever the term chosen: raft's timer fires with term + 1 only
+    strong_fairness: ClassVar[tuple[str, ...]] = ("Timeout(i)",)
 
     def __init__(self, servers: int = 3, prevote: bool = False, check_quorum: bool = False,
                  partition: bool = True, normalise: bool = True, plus_one: bool = False,

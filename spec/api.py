@@ -274,6 +274,11 @@ class Spec(Generic[S]):
     #: Action labels under weak fairness, each binding of its parameters separately
     #: (TLA+'s ``\\A p: WF_vars(A(p))``); used only by liveness checking.
     weak_fairness: ClassVar[tuple[str, ...]] = ()
+    #: Action labels under strong fairness (TLA+'s ``\\A p: SF_vars(A(p))``): a fair
+    #: behaviour that has such an instance enabled infinitely often takes it infinitely
+    #: often; used only by liveness checking. In either list, ``"A(p, q)"`` instead of
+    #: ``"A"`` groups the bindings by those parameters only (``\\A p, q: SF(\\E r: A(p, q, r))``).
+    strong_fairness: ClassVar[tuple[str, ...]] = ()
     #: The conjuncts of an inductive invariant, for ``agree prove FILE.py``
     #: (agree.induction): each the name of an invariant declared on the spec or in
     #: its file's ``PROPERTIES``, or an invariant itself (a decorated function or a
