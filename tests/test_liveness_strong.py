@@ -123,3 +123,99 @@ def test_raft_leader_stays_from_four_servers_with_strong_timeouts(
     lasso = check_liveness(weak(servers=servers, prevote=prevote, check_quorum=check_quorum),
                            PROPERTIES)
     assert [v.property for v in lasso.violations] == ["leader_stays"]
+
+
+class RandomGraph(Spec[int]):
+    """Nodes 0..n-1 from 0, the goal n-1; edges of three actions, each with its target as parameter
+    (so a fairness instance is an action and a target): W weakly fair, S strongly
+    fair, U unfair."""
+
+    name = "random-graph"
+    weak_fairness: ClassVar[tuple[str, ...]] = ("W",)
+    strong_fairness: ClassVar[tuple[str, ...]] = ("S",)
+
+    def __init__(self, n: int = 2, edges: str = "") -> None:
+        """``edges``: ``"W0-1 S1-0"``, an action and an edge each."""
+        self.nodes = range(n)
+        self.edges: dict[str, set[tuple[int, int]]] = {"W": set(), "S": set(), "U": set()}
+        for e in edges.split():
+            u, v = e[1:].split("-")
+            self.edges[e[0]].add((int(u), int(v)))
+
+    def init(self) -> Iterable[int]:
+        yield 0
+
+    @action("W", v="nodes")
+    def w(self, s: int, v: int) -> int | None:
+        return v if (s, v) in self.edges["W"] else None
+
+    @action("S", v="nodes")
+    def s(self, s: int, v: int) -> int | None:
+        return v if (s, v) in self.edges["S"] else None
+
+    @action("U", v="nodes")
+    def u(self, s: int, v: int) -> int | None:
+        return v if (s, v) in self.edges["U"] else None
+
+
+@eventually
+def at_last(spec: RandomGraph, s: int) -> bool:
+    return s == spec.nodes[-1]
+
+
+def _brute_force_fair_stay(spec: RandomGraph) -> bool:
+    """Whether some behaviour from 0 stays fairly forever off the goal: by every set of
+    non-goal nodes reachable from 0 off the goal, strongly connected through its own
+    edges (or one node to stutter in), with every edge inside it taken."""
+    import itertools
+
+    import networkx as nx
+    goal = spec.nodes[-1]
+    off = [n for n in spec.nodes if n != goal]
+    g = nx.DiGraph()
+    g.add_nodes_from(off)
+    inst: dict[tuple[int, int], set[tuple[str, int]]] = {}
+    for a, es in spec.edges.items():
+        for u, v in es:
+            if u != goal and v != goal and u != v:
+                g.add_edge(u, v)
+                inst.setdefault((u, v), set()).add((a, v))
+    reach = nx.descendants(g, 0) | {0}
+
+    def enabled(n: int, kind: str) -> set[tuple[str, int]]:
+        return {(kind, v) for u, v in spec.edges[kind] if u == n and v != n}
+
+    for k in range(1, len(off) + 1):
+        for cand in itertools.combinations(sorted(reach), k):
+            sub = g.subgraph(cand)
+            if not nx.is_strongly_connected(sub):
+                continue
+            if k == 1 and not sub.number_of_edges():
+                if not enabled(cand[0], "W") | enabled(cand[0], "S"):
+                    return True  # stutter
+                continue
+            taken = set().union(*(inst[e] for e in sub.edges()))
+            always_w = set.intersection(*(enabled(n, "W") for n in cand))
+            ever_s = set().union(*(enabled(n, "S") for n in cand))
+            if always_w <= taken and ever_s <= taken:
+                return True
+    return False
+
+
+def test_strong_fairness_agrees_with_brute_force_on_random_graphs() -> None:
+    import random
+    rng = random.Random(19)
+    prop = property_of(at_last)
+    seen = {"holds": 0, "violated": 0}
+    for _ in range(150):
+        n = rng.randint(2, 6)
+        edges = " ".join(f"{rng.choice('WSU')}{u}-{v}" for u in range(n) for v in range(n)
+                         if u != v and rng.random() < 0.3)
+        spec = RandomGraph(n, edges)
+        result = check_liveness(spec, [prop])
+        assert (result.verdict == "violated") == _brute_force_fair_stay(spec), edges
+        seen[result.verdict] += 1
+        for v in result.violations:
+            if v.trace.loop is not None and len(v.trace) > v.trace.loop:
+                assert _loop_fair(spec, v.trace, {"S"}), edges
+    assert min(seen.values()) > 20, seen  # both verdicts are exercised
