@@ -61,7 +61,8 @@ back:
   shifted so the least is 0. Every step commutes with a shift, so this renaming is
   exact. The graph is finite when the terms' spread stays bounded: without the options,
   with PreVote alone, and with both; not with CheckQuorum alone, where a cut-off server
-  whose vote requests are ignored raises its term forever.
+  whose vote requests are ignored raises its term forever. From four servers on, only
+  with PreVote: without it the cut-off server, short of a quorum, raises its term forever.
 * the default, order only: a timed-out server's next term is *any* term above its own,
   terms taken as rationals (``Timeout(i, t)`` chooses it; PreVote carries it, the
   campaign uses it), and the state keeps terms renamed to ``0, 2, 4, ...`` in order, a
