@@ -247,14 +247,14 @@ class Raft(Spec[RaftState]):
             return None
         entry = Entry(term=s.current_term[i], value=v)
         lg = (*s.log[i], entry)
-        return self.step(s, log=put(s.log, i, lg), elections=self.grow_election(s, i, lg))
+        if self.history:
+            return self.step(s, log=put(s.log, i, lg), elections=self.grow_election(s, i, lg))
+        return self.step(s, log=put(s.log, i, lg))
 
     def grow_election(self, s: RaftState, i: int, lg: Log) -> frozenset[Election]:
-        """History (``history=True`` only): the election of leader i in its current term
+        """History (asked only with ``history=True``): the election of leader i in its current term
         keeps the leader's log as it grows (Verdi's leaderLogs, grown by each client
         request), so the entries of a term outlive its leader's log."""
-        if not self.history:
-            return s.elections
         t = s.current_term[i]
         return frozenset(e._replace(elog=lg) if (e.eterm, e.eleader) == (t, i) else e
                          for e in s.elections)
