@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agree.conformance.raft_adapter import ValueCodec
+from agree.conformance.codec import ValueCodec
 from agree.models.raft_types import RaftState
 
 __all__ = ["VAR_NAMES", "diff", "plain", "show"]

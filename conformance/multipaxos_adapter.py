@@ -39,9 +39,9 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
 from agree.conformance.matcher import Hint, Match
-from agree.conformance.raft_adapter import ValueCodec
 from agree.impl.paxos import (
     NOOP,
     Ballot,

@@ -34,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
 from agree.conformance.matcher import Hint, Match
-from agree.conformance.raft_adapter import ValueCodec
 from agree.impl.paxos import (
     Accept,
     Accepted,

@@ -69,6 +69,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+from agree.conformance.codec import ValueCodec
 from agree.conformance.deviations import (
     BATCHED_ENTRIES,
     CHECK_QUORUM_STEP_DOWN,
@@ -109,7 +110,6 @@ __all__ = [
     "Projection",
     "RaftMapping",
     "SnapshotPrefix",
-    "ValueCodec",
     "is_spec_message",
     "keep_commit_index",
     "message_key",
@@ -157,32 +157,6 @@ EVENT_ACTION: dict[str, str] = {
     "Restart": "Restart",
     "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
 }
-
-
-class ValueCodec:
-    """Client values (bytes in the implementation) as the spec's values ``0..k-1``.
-
-    The harness proposes ``b"0"``, ``b"1"``...; any other value gets the next free
-    number the first time it is seen (so real logs map too)."""
-
-    def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
-
-    def encode(self, v: int) -> bytes:
-        return str(v).encode()
-
-    def decode(self, value: bytes) -> int:
-        if value not in self._ids:
-            text = value.decode("ascii", "replace")
-            self._ids[value] = int(text) if text.isdigit() else 1000 + len(self._ids)
-        return self._ids[value]
-
-    def show(self, v: int) -> str:
-        """The client value a spec value stands for, as text (for reports)."""
-        for value, k in self._ids.items():
-            if k == v:
-                return value.decode("ascii", "replace")
-        return str(v)
 
 
 def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
