@@ -39,6 +39,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from agree.conformance.bag_cluster import BagCluster
 from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
 from agree.conformance.matcher import Hint, Match
@@ -188,7 +189,7 @@ def _unproject(mapped: Projected, reached: MultiPaxosState) -> MultiPaxosState:
     return MultiPaxosState(mapped[0], mapped[1], reached.leaders, mapped[2])
 
 
-class MultiPaxosCluster:
+class MultiPaxosCluster(BagCluster):
     """n Multi-Paxos nodes over a bag network, every step judged by the spec."""
 
     def __init__(self, n: int = 3, slots: int = 2, values: int = 2, max_round: int = 3) -> None:
@@ -230,30 +231,9 @@ class MultiPaxosCluster:
         self.isolated = None
         return self._after(None, "heal")
 
-    def deliver(self, k: int) -> Match:
-        """Deliver the k-th message in flight (lost if its destination is down or one end
-        is isolated)."""
-        m = self.bag.pop(k)
-        node = self.nodes[m.dest]
-        cut = self.isolated in (m.source, m.dest) and m.source != m.dest
-        if node is not None and not cut:
-            node.step(m)
-        return self._after(m.dest, f"deliver {type(m).__name__} n{m.source + 1}->n{m.dest + 1} "
-                           f"ballot={self.mapping.ballot(m.ballot)}")
-
-    def drop(self, k: int) -> Match:
-        m = self.bag.pop(k)
-        return self._after(None, f"drop {type(m).__name__} n{m.source + 1}->n{m.dest + 1}")
-
-    def duplicate(self, k: int) -> Match:
-        m = self.bag[k]
-        self.bag.append(m)
-        return self._after(None, f"duplicate {type(m).__name__} n{m.source + 1}->n{m.dest + 1}")
-
-    def crash(self, i: int) -> Match:
-        """Node i stops; only its persisted max_bal and votes survive."""
-        self.nodes[i] = None
-        return self._after(None, f"crash n{i + 1}")
+    def _cut(self, m: Any) -> bool:
+        """One end of ``m`` is isolated: it is lost on delivery."""
+        return self.isolated in (m.source, m.dest) and m.source != m.dest
 
     def restart(self, i: int) -> Match:
         if self.nodes[i] is None:

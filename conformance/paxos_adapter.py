@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from agree.conformance.bag_cluster import BagCluster
 from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
 from agree.conformance.matcher import Hint, Match
@@ -159,7 +160,7 @@ def _project(s: PaxosState) -> PaxosState:
     return s
 
 
-class PaxosCluster:
+class PaxosCluster(BagCluster):
     """n single-decree Paxos nodes over a bag network, every step judged by the spec."""
 
     def __init__(self, n: int = 3, values: int = 2, max_round: int = 6,
@@ -206,29 +207,6 @@ class PaxosCluster:
                 return self.deliver(k)
         raise LookupError(f"no {kind} of ballot {ballot} from n{source + 1} to n{dest + 1} "
                           "in flight")
-
-    def deliver(self, k: int) -> Match:
-        """Deliver the k-th message in flight (lost if its destination is down)."""
-        m = self.bag.pop(k)
-        node = self.nodes[m.dest]
-        if node is not None:
-            node.step(m)
-        return self._after(m.dest, f"deliver {type(m).__name__} n{m.source + 1}->n{m.dest + 1} "
-                           f"ballot={self.mapping.ballot(m.ballot)}")
-
-    def drop(self, k: int) -> Match:
-        m = self.bag.pop(k)
-        return self._after(None, f"drop {type(m).__name__} n{m.source + 1}->n{m.dest + 1}")
-
-    def duplicate(self, k: int) -> Match:
-        m = self.bag[k]
-        self.bag.append(m)
-        return self._after(None, f"duplicate {type(m).__name__} n{m.source + 1}->n{m.dest + 1}")
-
-    def crash(self, i: int) -> Match:
-        """Node i stops; only its persisted acceptor state survives."""
-        self.nodes[i] = None
-        return self._after(None, f"crash n{i + 1}")
 
     def restart(self, i: int) -> Match:
         if self.nodes[i] is None:
