@@ -37,7 +37,6 @@ from agree.impl.sim import Simulator
 
 __all__ = [
     "FAULT_KINDS",
-    "ChaosSimulator",
     "Fault",
     "Outcome",
     "Schedule",
@@ -153,11 +152,6 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
                     snapshot_every=snapshot_every)
 
 
-#: The chaos runs' simulator: the implementation's own, whose public fault hooks
-#: (``sim.faults``, ``sim.skew``) play the schedules' storage faults and clock skew.
-ChaosSimulator = Simulator
-
-
 @dataclass
 class Outcome:
     """What one schedule did and whether it broke a claim."""
@@ -188,7 +182,7 @@ class _Run:
                  config: Config | None = None, reads: str = "index") -> None:
         self.s = schedule
         self.rng = random.Random(f"run:{schedule.seed}")
-        self.sim = ChaosSimulator(schedule.nodes, schedule.seed, config,
+        self.sim = Simulator(schedule.nodes, schedule.seed, config,
                                   snapshot_every=schedule.snapshot_every)
         self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng, reads)
         self.restart_at: dict[int, int] = {}

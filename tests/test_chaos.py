@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agree.chaos.sim import (
-    ChaosSimulator,
     Fault,
     Schedule,
     Totals,
@@ -21,6 +20,7 @@ from agree.chaos.sim import (
 from agree.cli.main import main
 from agree.impl.kv import KVStateMachine, decode_command
 from agree.impl.raft import core as raft_core
+from agree.impl.sim import Simulator
 
 # -- the real implementation holds ---------------------------------------------------------
 
@@ -61,7 +61,7 @@ def test_schedules_round_trip_through_json(tmp_path: Path) -> None:
 
 
 def test_a_crash_between_persist_and_send_keeps_the_write_and_sends_nothing() -> None:
-    sim = ChaosSimulator(3, seed=0)
+    sim = Simulator(3, seed=0)
     sim.faults.crash_after_persist(1)
     sim.timeout(1)
     assert not sim.nodes[1].up
@@ -71,7 +71,7 @@ def test_a_crash_between_persist_and_send_keeps_the_write_and_sends_nothing() ->
 
 
 def test_a_torn_write_leaves_the_disk_as_it_was() -> None:
-    sim = ChaosSimulator(3, seed=0)
+    sim = Simulator(3, seed=0)
     sim.faults.torn_write(1)
     sim.timeout(1)
     assert not sim.nodes[1].up
@@ -82,7 +82,7 @@ def test_a_torn_write_leaves_the_disk_as_it_was() -> None:
 
 
 def test_clock_skew_changes_how_often_a_node_ticks() -> None:
-    sim = ChaosSimulator(3, seed=0)
+    sim = Simulator(3, seed=0)
     sim.skew(0, 2)
     sim.skew(2, 0.5)
     sim.advance(4)
