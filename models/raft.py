@@ -70,10 +70,11 @@ from agree.models.raft_types import (
 )
 from agree.spec import Spec, SpecError, action, history, indexed
 
-__all__ = ["Raft"]
+__all__ = ["Raft", "messages_of_type"]
 
 
-def _of_type(kind: str) -> Any:
+def messages_of_type(kind: str) -> Any:
+    """The action domain of the distinct messages of one kind in flight."""
     def domain(spec: Raft, s: RaftState) -> list[Any]:
         return [m for m in dict.fromkeys(s.messages) if m.mtype == kind]
     return domain
@@ -342,7 +343,7 @@ class Raft(Spec[RaftState]):
     # term, j's log is at least as up-to-date as its own (a later last term,
     # or the same last term and at least as long: Raft §5.4.1), and it has
     # not voted for another server in this term. Either way it replies.
-    @action(m=_of_type(RVREQ))
+    @action(m=messages_of_type(RVREQ))
     def handle_request_vote_request(self, s: RaftState, m: RequestVoteRequest,
                                     ) -> RaftState | None:
         i, j = m.mdest, m.msource
@@ -371,7 +372,7 @@ class Raft(Spec[RaftState]):
     # HandleRequestVoteResponse: i tallies j's answer in its current term
     # (even if no longer a candidate: such tallies are never read).
     # History: a granted vote records the voter's log, keeping the first.
-    @action(m=_of_type(RVRESP))
+    @action(m=messages_of_type(RVRESP))
     def handle_request_vote_response(self, s: RaftState, m: RequestVoteResponse,
                                      ) -> RaftState | None:
         if m.mterm != s.current_term[m.mdest]:
@@ -399,7 +400,7 @@ class Raft(Spec[RaftState]):
     # if an entry conflicts, it removes its last entry (one per step, the
     # request stays); if its log ends just before, it appends the entry (the
     # request stays). A leader ignores a request of its own term.
-    @action(m=_of_type(AEREQ))
+    @action(m=messages_of_type(AEREQ))
     def handle_append_entries_request(self, s: RaftState, m: AppendEntriesRequest,
                                       ) -> RaftState | None:
         i, j = m.mdest, m.msource
@@ -442,7 +443,7 @@ class Raft(Spec[RaftState]):
 
     # HandleAppendEntriesResponse: leader i learns how far j matches (on
     # success), or steps next_index[i][j] back by one (on failure, not below 1).
-    @action(m=_of_type(AERESP))
+    @action(m=messages_of_type(AERESP))
     def handle_append_entries_response(self, s: RaftState, m: AppendEntriesResponse,
                                        ) -> RaftState | None:
         i, j = m.mdest, m.msource

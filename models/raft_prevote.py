@@ -42,12 +42,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NamedTuple
 
-from agree.models.raft import Raft
+from agree.models.raft import Raft, messages_of_type
 from agree.models.raft_types import (
+    AEREQ,
     FOLLOWER,
     LEADER,
+    RVRESP,
     RaftState,
     last_term,
+    message_head,
     put,
     with_message,
     without_message,
@@ -73,8 +76,7 @@ class PreVoteRequest(NamedTuple):
     mdest: int
 
     def __str__(self) -> str:
-        return (f"s{self.msource + 1}->s{self.mdest + 1} PreVoteRequest term={self.mterm} "
-                f"last={self.mlast_log_index}/{self.mlast_log_term}")
+        return f"{message_head(self)} last={self.mlast_log_index}/{self.mlast_log_term}"
 
 
 class PreVoteResponse(NamedTuple):
@@ -88,14 +90,8 @@ class PreVoteResponse(NamedTuple):
 
     def __str__(self) -> str:
         verdict = "granted" if self.mvote_granted else "denied"
-        return f"s{self.msource + 1}->s{self.mdest + 1} PreVoteResponse term={self.mterm} " \
-               f"{verdict}"
+        return f"{message_head(self)} {verdict}"
 
-
-def _of_type(kind: str) -> Any:
-    def domain(spec: RaftPreVote, s: RaftState) -> list[Any]:
-        return [m for m in dict.fromkeys(s.messages) if m.mtype == kind]
-    return domain
 
 
 class RaftPreVote(Raft):
@@ -160,7 +156,7 @@ class RaftPreVote(Raft):
         return super().update_term(s, m)
 
     # HandlePreVoteRequest: j answers without changing its term or vote.
-    @action(m=_of_type(PVREQ))
+    @action(m=messages_of_type(PVREQ))
     def handle_pre_vote_request(self, s: RaftState, m: PreVoteRequest) -> RaftState | None:
         i, j = m.mdest, m.msource
         term = s.current_term[i]
@@ -173,7 +169,7 @@ class RaftPreVote(Raft):
     # HandlePreVoteResponse: a pre-candidate counts a grant of its term or above, and
     # notes a refusal of its term as an answer (raft.tla's votesResponded: no resending);
     # any other pre-vote answer (once a refusal's term is adopted) is discarded.
-    @action(m=_of_type(PVRESP))
+    @action(m=messages_of_type(PVRESP))
     def handle_pre_vote_response(self, s: RaftState, m: PreVoteResponse) -> RaftState | None:
         i, j = m.mdest, m.msource
         if m.mterm > s.current_term[i] and not m.mvote_granted:
@@ -189,14 +185,14 @@ class RaftPreVote(Raft):
                          messages=without_message(m, s.messages))
 
     # HandleRequestVoteResponse: a pre-candidate does not count (late) votes.
-    @action(m=_of_type("RequestVoteResponse"))
+    @action(m=messages_of_type(RVRESP))
     def handle_request_vote_response(self, s: RaftState, m: Any) -> RaftState | None:
         if s.state[m.mdest] == PRECANDIDATE and m.mterm == s.current_term[m.mdest]:
             return self.step(s, messages=without_message(m, s.messages))
         return super().handle_request_vote_response(s, m)
 
     # HandleAppendEntriesRequest: a pre-candidate of the request's term becomes a follower.
-    @action(m=_of_type("AppendEntriesRequest"))
+    @action(m=messages_of_type(AEREQ))
     def handle_append_entries_request(self, s: RaftState, m: Any) -> RaftState | None:
         i = m.mdest
         if s.state[i] == PRECANDIDATE and m.mterm == s.current_term[i]:

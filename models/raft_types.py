@@ -34,6 +34,7 @@ __all__ = [
     "VoterLog",
     "bag_counts",
     "last_term",
+    "message_head",
     "put",
     "show_log",
     "with_message",
@@ -69,7 +70,7 @@ def last_term(log: Log) -> int:
     return log[-1].term if log else 0
 
 
-def _head(m: Any) -> str:
+def message_head(m: Any) -> str:
     """How every message reads first: ``s1->s2 RequestVoteRequest term=2``."""
     return f"s{m.msource + 1}->s{m.mdest + 1} {type(m).__name__} term={m.mterm}"
 
@@ -85,7 +86,7 @@ class RequestVoteRequest(NamedTuple):
     mdest: int
 
     def __str__(self) -> str:
-        return f"{_head(self)} last={self.mlast_log_index}/{self.mlast_log_term}"
+        return f"{message_head(self)} last={self.mlast_log_index}/{self.mlast_log_term}"
 
 
 class RequestVoteResponse(NamedTuple):
@@ -100,7 +101,7 @@ class RequestVoteResponse(NamedTuple):
 
     def __str__(self) -> str:
         verdict = "granted" if self.mvote_granted else "denied"
-        return f"{_head(self)} {verdict} log={show_log(self.mlog)}"
+        return f"{message_head(self)} {verdict} log={show_log(self.mlog)}"
 
 
 class AppendEntriesRequest(NamedTuple):
@@ -118,7 +119,7 @@ class AppendEntriesRequest(NamedTuple):
     mdest: int
 
     def __str__(self) -> str:
-        return (f"{_head(self)} "
+        return (f"{message_head(self)} "
                 f"prev={self.mprev_log_index}/{self.mprev_log_term} "
                 f"commit={self.mcommit_index} entries={show_log(self.mentries)} "
                 f"log={show_log(self.mlog)}")
@@ -136,7 +137,7 @@ class AppendEntriesResponse(NamedTuple):
 
     def __str__(self) -> str:
         verdict = "success" if self.msuccess else "failure"
-        return f"{_head(self)} {verdict} match={self.mmatch_index}"
+        return f"{message_head(self)} {verdict} match={self.mmatch_index}"
 
 
 Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse
