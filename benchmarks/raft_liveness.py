@@ -113,11 +113,12 @@ def safety_rows() -> list[list[object]]:
 
 
 def lasso_output() -> str:
-    """What ``agree check raft-liveness`` prints (its lasso written to a temporary dir)."""
+    """What ``agree check raft-liveness`` prints, but the line naming its temporary trace file."""
     buf = io.StringIO()
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(buf):
         agree(["check", "raft-liveness", "--quiet", "--trace-out", str(Path(tmp) / "t.json")])
-    return buf.getvalue().rstrip()
+    lines = buf.getvalue().rstrip().splitlines()
+    return "\n".join(line for line in lines if not line.startswith("trace written to "))
 
 
 def main() -> None:
