@@ -447,6 +447,7 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
         """BecomeLeader: a candidate with votes from a quorum leads its term (§5.2), and
         (unless spec_exact) appends a no-op entry of its term, so that entries of older
         terms commit without waiting for a client (thesis §6.4)."""
+        self._membership_ready()  # learners of an earlier leadership are given up
         self._role = Role.LEADER
         self._next_index = [self.last_index + 1] * self._n
         self._match_index = [0] * self._n
