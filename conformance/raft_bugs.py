@@ -189,8 +189,9 @@ HINT_AS_MATCH = SeededBug("hint-as-match", "§5.3: a rejection's hint moves next
 
 # Bugs in what raft.tla does not model (no bundle lists them, so the conformance budget
 # does not measure them): the chaos checks catch the first (tests/test_chaos.py), the
-# PreVote tests the second (tests/test_election.py), the chaos schedules with membership
-# changes the third (their commit-quorum check, tests/test_membership.py).
+# PreVote tests the second (tests/test_election.py); the third both conformance against
+# raft-reconfig (RaftConformance(voters=3)) and the chaos schedules with membership
+# changes (their commit-quorum check) catch (tests/test_membership.py).
 READ_WITHOUT_HEARTBEAT = SeededBug("read-without-heartbeat",
                                    "thesis §6.4: a ReadIndex read waits for a heartbeat round "
                                    "confirming the leadership", Reads, "_release_reads",

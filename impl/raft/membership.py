@@ -24,16 +24,18 @@ Mixed into RaftCore, with the rule models/raft_reconfig.py checks:
   that makes it a voter. After ``MAX_ROUNDS`` rounds, or a round that lasts longer than
   ``MAX_ROUNDS`` election timeouts (j is down), the change is given up; so it is when
   the leader loses its leadership. Learners are the leader's volatile state, not the
-  log's: the spec's AddServer is the configuration entry; the catch-up before it sends
-  AppendEntries to a server outside the configuration, which models/raft_reconfig.py
-  does not do (it leaves catch-up out: thesis §4.2.1 makes it an availability measure).
+  log's (next/match_index stay as raft.tla keeps them for every server).
 
-Conformance: the harness (conformance/raft_adapter.py) holds runs with a fixed
-configuration to models/raft.py, unchanged by this module (with every server a voter the
-rules are raft.tla's). Runs with membership changes are not mapped onto raft-reconfig
-step by step; the simulator checks them instead (impl/sim.py ``false_commits``: every
-commit index a leader takes is stored by a majority of its configuration, the spec's
-AdvanceCommitIndex on the real logs) with chaos schedules (chaos/sim.py ``spares``).
+Conformance (conformance/raft_adapter.py, ``RaftConformance(voters=...)``): a run with
+membership changes is held to models/raft_reconfig.py step by step. A configuration
+entry is its ``ConfigEntry``; appending one is its AddServer / RemoveServer (events of
+those names); a removed leader's step-down is part of AdvanceCommitIndex, as there; the
+learner bookkeeping changes no spec variable. The one step raft-reconfig does not take
+is the catch-up's AppendEntries to a server outside the configuration (it leaves
+catch-up out: thesis §4.2.1 makes it an availability measure, not a safety one): it is
+raft.tla's AppendEntries(i, j) without the membership guard, labelled
+``AppendEntries[learner_catch_up]``. A run with a fixed configuration is held to
+models/raft.py as before (with every server a voter the rules are raft.tla's).
 
 A change is taken with ``add_server`` / ``remove_server`` (a change id) and answered in a
 later Ready's ``changes`` as (id, index of the configuration entry, None), to be
@@ -173,6 +175,8 @@ class _Core(Protocol):
     _n: int
     _current_term: int
     _role: Role
+    _leader_hint: int | None
+
     @property
     def _log(self) -> ConfigLog: ...
     _commit_index: int
@@ -192,7 +196,8 @@ class _Core(Protocol):
     def _mark_unstable(self, index: int) -> None: ...
     def _send_append_entries(self, j: int, limit: int | None = None) -> None: ...
     def _advance_commit_index(self) -> None: ...
-    def _step_down(self) -> None: ...
+    def _reset_timer(self) -> None: ...
+    def _drop_reads(self) -> None: ...
     def _change_refused(self) -> str | None: ...
     def _change_refused_for_promotion(self) -> str | None: ...
     def _append_config(self, voters: frozenset[int], change: int) -> int: ...
@@ -203,6 +208,8 @@ class Membership:
     """RaftCore's membership rules: configuration entries, learners, quorums."""
 
     # RaftCore's attributes these rules assign (RaftCore.__init__ sets them)
+    _role: Role
+    _leader_hint: int | None
     _learners: dict[int, _CatchUp]
     _change_seq: int
     _changes_out: list[tuple[int, int | None, str | None]]
@@ -240,8 +247,8 @@ class Membership:
             raise MembershipError(why)
         self._change_seq += 1
         self._learners[j] = _CatchUp(self._change_seq, self.last_index, self._ticks)
-        self._match_index[j] = 0
-        self._next_index[j] = self.last_index + 1
+        # next/match_index[j] stay as they are (raft.tla keeps them for every server):
+        # the first AppendEntries probes from there
         self._inflight[j] = False
         self._probing[j] = True
         self._event("AddLearner", i=self._id, j=j)
@@ -281,11 +288,14 @@ class Membership:
         return None
 
     def _append_config(self: _Core, voters: frozenset[int], change: int) -> int:
-        """Append the configuration entry `voters` (it takes effect at once) and send it."""
+        """AddServer / RemoveServer: append the configuration entry `voters` (one server
+        more or less than ours; it takes effect at once) and send it."""
+        old = self._log.voters
+        (j,) = voters ^ old
         self._log.append(Entry(self._current_term, encode_config(voters)))
         index = self.last_index
         self._mark_unstable(index)
-        self._event("ClientRequest", i=self._id, v=encode_config(voters))
+        self._event("AddServer" if j in voters else "RemoveServer", i=self._id, j=j)
         self._changes_out.append((change, index, None))
         for k in sorted((voters | set(self._learners)) - {self._id}):
             if not self._inflight[k]:
@@ -341,10 +351,15 @@ class Membership:
                 self._give_up(j, "leadership lost during the catch-up; retry")
 
     def _removed_step_down(self: _Core) -> None:
-        """A leader outside its configuration steps down once it is committed (§4.2.2)."""
+        """A leader outside its configuration steps down once it is committed (§4.2.2):
+        part of the AdvanceCommitIndex step, as in raft-reconfig (only its role changes;
+        next/match_index and the votes stay, as there)."""
         if (self._role is Role.LEADER and self._id not in self._log.voters
                 and self._log.config_index <= self._commit_index):
-            self._step_down()
+            self._role = Role.FOLLOWER
+            self._leader_hint = None
+            self._reset_timer()
+            self._drop_reads()
 
 
 def _check_node(j: int, n: int) -> None:
