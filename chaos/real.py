@@ -14,7 +14,10 @@ write must be in every node's log, or in its snapshot (which keeps each client's
 last sequence number: a client has one request outstanding, so every write of
 its up to that number was applied). With ``snapshot_every`` the nodes snapshot
 and compact that often, so SIGKILLs land during snapshots and a node cut off
-catches up by InstallSnapshot. Only loopback addresses are used.
+catches up by InstallSnapshot. With ``spares`` the cluster has that many more servers,
+not voting at first, and every other fault is a membership change (a voter added or
+removed, one at a time) with the leader SIGKILLed while the change is in flight; the
+checks then read the voters of the final configuration. Only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class RealOptions:
     data: str | None = None
     snapshot_every: int | None = None
     """the servers' --snapshot-every (None: their default)"""
+    spares: int = 0
+    """servers beyond ``nodes``, not voting at first: membership changes are faults too"""
 
 
 @dataclass
@@ -249,8 +254,17 @@ class RealCluster:
                 return k
         return None
 
+    async def voters(self) -> list[int]:
+        """The voters of the leader's configuration (every node when nobody leads)."""
+        for k in range(self.n):
+            st = await self.status(k)
+            if st is not None and st.get("role") == "Leader":
+                return [int(v) for v in st.get("voters", range(self.n))]
+        return list(range(self.n))
+
     async def converged(self) -> bool:
-        statuses = [await self.status(k) for k in range(self.n)]
+        """A leader, and its configuration's voters all committed and applied alike."""
+        statuses = [await self.status(k) for k in await self.voters()]
         if any(s is None for s in statuses):
             return False
         commits = {(s or {}).get("commit_index") for s in statuses}
@@ -280,11 +294,18 @@ class _RealRun:
     def __init__(self, opts: RealOptions, data: Path) -> None:
         self.opts = opts
         self.rng = random.Random(f"real:{opts.seed}")
-        self.cluster = RealCluster(opts.nodes, data, snapshot_every=opts.snapshot_every)
+        self.universe = opts.nodes + opts.spares
+        voters = ("--voters", ",".join(str(k) for k in range(opts.nodes))) if opts.spares \
+            else ()
+        self.cluster = RealCluster(self.universe, data, voters,
+                                   snapshot_every=opts.snapshot_every)
+        self.final_voters: list[int] = list(range(self.universe))
         self.history = HistoryRecorder(sessions=True)
         self.writes: dict[int, tuple[str, int]] = {}
         self.out = RealOutcome(faults={"kills": 0, "stops": 0, "partitions": 0, "delays": 0,
                                        "drops": 0})
+        if opts.spares:
+            self.out.faults.update({"membership changes": 0, "changes committed": 0})
         self.t0 = time.monotonic()
 
     def now(self) -> float:
@@ -313,6 +334,10 @@ class _RealRun:
             if time.monotonic() >= end - 1:
                 break
             kind = kinds[count] if count < 3 else rng.choice(kinds)
+            if self.opts.spares and count % 2 == 0:
+                await self._membership_change()
+                await asyncio.sleep(rng.uniform(0.3, 1.0))
+                continue
             leader = await cluster.leader()
             k = leader if leader is not None and rng.random() < 0.6 else rng.randrange(
                 self.opts.nodes)
@@ -348,6 +373,41 @@ class _RealRun:
             await asyncio.sleep(rng.uniform(0.3, 1.0))
         while time.monotonic() < end:
             await asyncio.sleep(0.05)
+
+    async def _membership_change(self) -> None:
+        """Add a non-voter or remove a voter (keeping three), and SIGKILL the leader while
+        the change is in flight (after 0 to 0.3 s); restart it after a while."""
+        rng, cluster = self.rng, self.cluster
+        voters = await cluster.voters()
+        spares = [k for k in range(self.universe) if k not in voters]
+        add = bool(spares) and (len(voters) <= 3 or rng.random() < 0.5)
+        target = rng.choice(spares) if add else rng.choice(voters)
+        what = f"{'add' if add else 'remove'} node {target}"
+        client = KVClient(cluster.addresses, client_id="admin", timeout=4.0)
+        change = asyncio.create_task(client.add_server(target) if add
+                                     else client.remove_server(target))
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
+        leader = await cluster.leader()
+        self.out.faults["membership changes"] += 1
+        hold = rng.uniform(0.3, 1.5)
+        if leader is not None:
+            cluster.kill(leader)
+            self.out.faults["kills"] += 1
+            what += f", SIGKILL leader node {leader} during it for {hold:.2f}s"
+        self.out.fault_log.append(f"t={self.now():.2f}s: {what}")
+        try:
+            reply = await change
+        except Exception as exc:  # unavailable: the change's outcome is unknown
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            await client.close()
+        if reply.get("ok"):
+            self.out.faults["changes committed"] += 1
+        self.out.fault_log[-1] += (f"; voters {reply.get('voters')}" if reply.get("ok")
+                                   else f"; not done ({reply.get('error')})")
+        if leader is not None:
+            await asyncio.sleep(max(hold - 0.3, 0.0))
+            cluster.start_node(leader)
 
     # -- clients ------------------------------------------------------------------------
     async def _client(self, c: int, end: float) -> None:
@@ -405,7 +465,7 @@ class _RealRun:
         while not await self.cluster.converged():
             if time.monotonic() > deadline:
                 views = []
-                for k in range(self.opts.nodes):
+                for k in range(self.universe):
                     st = await self.cluster.status(k)
                     views.append(f"node {k}: " + ("no answer" if st is None else
                                  f"{st.get('role')} term {st.get('term')} commit "
@@ -426,7 +486,8 @@ class _RealRun:
         deadline = time.monotonic() + 10
         while not await self.cluster.converged() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        for k in range(self.opts.nodes):
+        self.final_voters = await self.cluster.voters()
+        for k in range(self.universe):
             st = await self.cluster.status(k)
             self.out.snapshot_index.append(int((st or {}).get("snapshot_index") or 0))
 
@@ -447,10 +508,10 @@ class _RealRun:
         if any(v.startswith("liveness") for v in out.violations):
             return
         lost: dict[int, Operation] = {}
-        for k in range(self.opts.nodes):
+        for k in self.final_voters:  # every node without membership changes
             try:
                 storage = SQLiteStorage(str(self.cluster.data / f"node{k}.db"), k,
-                                        self.opts.nodes)
+                                        self.universe)
                 _, log = storage.load()
                 snapshot = storage.load_snapshot()
                 storage.close()

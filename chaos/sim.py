@@ -6,7 +6,12 @@ crashes and restarts (a crashed node keeps only what it persisted), partitions
 and heals, a crash between persist and send, a torn final write (the last
 write before the crash never reached the disk), and clock skew between the
 nodes' election timers; with ``snapshot_every`` the nodes snapshot and compact their
-logs that often (a lagging node catches up by InstallSnapshot). :func:`run_schedule`
+logs that often (a lagging node catches up by InstallSnapshot). With ``spares`` the
+cluster has that many more servers, not voting at first, and the schedule adds and
+removes voters (``add`` / ``remove`` faults, one server at a time: the leader catches
+a new one up first, impl/raft/membership.py; an add with every server a voter removes
+one instead, a remove that would leave fewer than two voters adds one); a change the
+leader refuses (one in progress, no leader) is retried for 30 ticks. :func:`run_schedule`
 plays it on the implementation's
 simulator with concurrent clients that retry (same client id and sequence
 number, so a retried write applies once), then heals everything, lets the
@@ -17,6 +22,8 @@ clients finish, reads every key and checks:
   standing for the entries committed at the indices it covers);
 * no two nodes ever applied different entries at one index, and no term ever
   had two leaders;
+* every commit index a leader took was stored by a majority of its configuration's
+  voters when it took it (``Simulator.false_commits``);
 * the implementation never raised, and the cluster settled once healed.
 
 Everything is deterministic in the schedule: replaying it reproduces the run.
@@ -25,15 +32,15 @@ Everything is deterministic in the schedule: replaying it reproduces the run.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
 from agree.chaos.clients import Clients
 from agree.chaos.history import Operation
 from agree.chaos.linearizability import LinearizabilityResult, check_history
-from agree.impl.raft import Config, Entry, Role
-from agree.impl.sim import Simulator
+from agree.impl.raft import Config, Entry, MembershipError, Role, decode_config
+from agree.impl.sim import SimNode, Simulator
 
 __all__ = [
     "FAULT_KINDS",
@@ -48,10 +55,14 @@ __all__ = [
 ]
 
 FaultKind = Literal["crash", "partition", "heal", "crash-after-persist", "torn-write", "skew",
-                    "election"]
+                    "election", "add", "remove"]
 #: What a fault can be; ``node = -1`` means "whoever leads at that moment".
 FAULT_KINDS: tuple[FaultKind, ...] = ("crash", "partition", "heal", "crash-after-persist",
                                       "torn-write", "skew", "election")
+#: Membership changes (schedules with spares): ``node = -1`` means "chosen when it
+#: happens" (a non-voter to add, a voter to remove).
+MEMBERSHIP_KINDS: tuple[FaultKind, ...] = ("add", "remove")
+_ORDER = FAULT_KINDS + MEMBERSHIP_KINDS
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,10 @@ class Fault:
             return f"t={self.at}: heal the network"
         if self.kind == "skew":
             return f"t={self.at}: {who}'s timer runs at {self.rate / 4:g}x"
+        if self.kind in MEMBERSHIP_KINDS:
+            whom = "a non-voter" if self.kind == "add" else "a voter"
+            target = whom if self.node < 0 else f"node {self.node}"
+            return f"t={self.at}: {self.kind} {target} (retried for 30 ticks if refused)"
         if self.kind == "election":
             return (f"t={self.at}: nodes {list(self.groups[0])} time out at once (clients pause "
                     "from 20 ticks before to 5 after, so that logs are even)")
@@ -101,9 +116,13 @@ class Schedule:
     p_delay: float = 0.2
     faults: tuple[Fault, ...] = ()
     snapshot_every: int = 0
+    spares: int = 0
+    """servers beyond ``nodes``, not voting at first (ids nodes..nodes+spares-1)"""
 
     def describe(self) -> str:
-        head = (f"schedule seed={self.seed}: {self.nodes} nodes, {self.clients} clients, "
+        spares = f" (+{self.spares} spare{'s' if self.spares > 1 else ''})" \
+            if self.spares else ""
+        head = (f"schedule seed={self.seed}: {self.nodes} nodes{spares}, {self.clients} clients, "
                 f"{self.keys} keys, {self.ticks} ticks; network drops {self.p_drop:.0%}, "
                 f"duplicates {self.p_duplicate:.0%}, delays {self.p_delay:.0%} of messages")
         if self.snapshot_every:
@@ -113,9 +132,11 @@ class Schedule:
 
 
 def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
-                  ticks: int = 300, snapshot_every: int = 0) -> Schedule:
+                  ticks: int = 300, snapshot_every: int = 0, spares: int = 0) -> Schedule:
     """A random schedule drawn from ``seed``: 2 to 10 faults of every kind (nodes
-    snapshotting every ``snapshot_every`` applied entries; 0: never)."""
+    snapshotting every ``snapshot_every`` applied entries; 0: never); with ``spares``,
+    that many more servers and 2 to 6 membership changes besides (drawn from their own
+    generator, so the other faults are those of the schedule without spares)."""
     rng = random.Random(f"schedule:{seed}")
     faults: list[Fault] = []
     for _ in range(rng.randint(2, 10)):
@@ -144,12 +165,17 @@ def make_schedule(seed: int, nodes: int = 3, clients: int = 4, keys: int = 2,
                                     down=rng.randint(1, 6)))
         else:
             faults.append(Fault(at, kind, node=node, down=down))
-    faults.sort(key=lambda f: (f.at, FAULT_KINDS.index(f.kind), f.node))
+    if spares:
+        mrng = random.Random(f"membership:{seed}")
+        for n in range(mrng.randint(2, 6)):
+            change: FaultKind = "add" if n % 2 == 0 else "remove"
+            faults.append(Fault(mrng.randrange(10, max(11, ticks - 10)), change))
+    faults.sort(key=lambda f: (f.at, _ORDER.index(f.kind), f.node))
     return Schedule(seed, nodes, clients, keys, ticks,
                     p_drop=rng.choice((0.0, 0.02, 0.05, 0.15)),
                     p_duplicate=rng.choice((0.0, 0.02, 0.05)),
                     p_delay=rng.choice((0.0, 0.2, 0.5)), faults=tuple(faults),
-                    snapshot_every=snapshot_every)
+                    snapshot_every=snapshot_every, spares=spares)
 
 
 @dataclass
@@ -182,18 +208,24 @@ class _Run:
                  config: Config | None = None, reads: str = "index") -> None:
         self.s = schedule
         self.rng = random.Random(f"run:{schedule.seed}")
-        self.sim = Simulator(schedule.nodes, schedule.seed, config,
-                                  snapshot_every=schedule.snapshot_every)
+        self.universe = schedule.nodes + schedule.spares
+        if schedule.spares:
+            config = replace(config or Config(), voters=tuple(range(schedule.nodes)))
+        self.sim = Simulator(self.universe, schedule.seed, config,
+                             snapshot_every=schedule.snapshot_every)
+        self.changing: list[tuple[Fault, int]] = []  # changes being retried, until when
         self.clients = Clients(self.sim, schedule.clients, schedule.keys, self.rng, reads)
         self.restart_at: dict[int, int] = {}
         self.down_for: dict[int, int] = {}
-        self.applied_seen = [0] * schedule.nodes
-        self.incarnation = [0] * schedule.nodes
+        self.applied_seen = [0] * self.universe
+        self.incarnation = [0] * self.universe
         self.committed: dict[int, Entry] = {}
         self.leader_of_term: dict[int, int] = {}
         self.outcome = Outcome(schedule)
         self.stats = {"crashes": 0, "partitions": 0, "crash-after-persist": 0, "torn-write": 0,
                       "skews": 0, "elections": 0, "dropped": 0, "duplicated": 0}
+        if schedule.spares:
+            self.stats.update({"changes taken": 0, "changes refused": 0})
         self.check_time_limit = check_time_limit
         self.net = (schedule.p_drop, schedule.p_duplicate, schedule.p_delay)
 
@@ -241,6 +273,8 @@ class _Run:
             for k in f.groups[0]:
                 sim.timeout(k)
             self.stats["elections"] += 1
+        elif f.kind in MEMBERSHIP_KINDS:
+            self.changing.append((f, now + 30))
         else:
             k = self._who(f.node)
             if sim.nodes[k].up:
@@ -262,6 +296,8 @@ class _Run:
                 sim.faults.disarm(k)
                 sim.restart(k)
         self.clients.step(now, issue)
+        if self.changing:
+            self._change(now)
         self._network()
         sim.advance()
         self._watch()
@@ -286,6 +322,34 @@ class _Run:
             else:
                 sim.deliver(i)
 
+    def _change(self, now: int) -> None:
+        """Ask the leader for the membership changes due (one at a time); a refused one
+        is retried next tick, until its 30 ticks are up."""
+        f, until = self.changing[0]
+        sim = self.sim
+        leader = sim.leader()
+        if leader is not None:
+            core = sim.core(leader)
+            add = f.kind == "add"
+            spares = [k for k in range(self.universe) if k not in core.voters]
+            if f.node < 0 and (not spares if add else len(core.voters) <= 2):
+                add = not add  # nobody to add (or too few to remove): the other change
+            pool = spares if add else sorted(core.voters) if len(core.voters) > 2 else []
+            target = f.node if f.node >= 0 else (self.rng.choice(pool) if pool else None)
+            if target is not None:
+                try:
+                    cid = (sim.add_server(leader, target) if add
+                           else sim.remove_server(leader, target))
+                except MembershipError:
+                    cid = None
+                if cid is not None:
+                    self.stats["changes taken"] += 1
+                    self.changing.pop(0)
+                    return
+        if now >= until:
+            self.stats["changes refused"] += 1
+            self.changing.pop(0)
+
     def _watch(self) -> None:
         """State machine safety and election safety, checked after every tick
         (the first breach of each is recorded; the run goes on to the other checks)."""
@@ -306,6 +370,8 @@ class _Run:
                 if first_leader != k:
                     self._breach("election safety", f"nodes {first_leader} and {k} both led "
                                  f"term {core.current_term}")
+        if self.sim.false_commits:
+            self._breach("commit quorum", self.sim.false_commits[0])
 
     def _breach(self, claim: str, detail: str) -> None:
         if not any(v.startswith(claim) for v in self.outcome.violations):
@@ -316,10 +382,11 @@ class _Run:
         """Heal, restart everyone, let pending calls finish, then read every key."""
         sim = self.sim
         sim.heal()
-        for k in range(self.s.nodes):
+        for k in range(self.universe):
             sim.skew(k, 1)
         sim.faults.disarm()
-        self.restart_at = {k: 0 for k in range(self.s.nodes) if not sim.nodes[k].up}
+        self.changing = []
+        self.restart_at = {k: 0 for k in range(self.universe) if not sim.nodes[k].up}
         self.net = (0.0, 0.0, 0.0)
         now = self.s.ticks
         limit = now + 600
@@ -346,7 +413,16 @@ class _Run:
         if leader is None:
             return False
         target = self.sim.core(leader).commit_index
-        return all(n.kv.last_applied >= target for n in self.sim.nodes)
+        return all(n.kv.last_applied >= target for n in self._voters())
+
+    def _voters(self) -> list[SimNode]:
+        """The nodes that must hold everything: the voters of the leader's configuration
+        (every node without membership changes), or every node when nobody leads."""
+        leader = self.sim.leader()
+        if not self.s.spares or leader is None:
+            return self.sim.nodes
+        voters = self.sim.core(leader).voters
+        return [n for n in self.sim.nodes if n.id in voters]
 
     def _check(self) -> None:
         out = self.outcome
@@ -355,6 +431,9 @@ class _Run:
         out.indeterminate = len(out.operations) - out.acknowledged
         out.stats = {**self.stats, "messages sent": self.sim.sent,
                      "messages delivered": self.sim.delivered}
+        if self.s.spares:
+            out.stats["configurations committed"] = sum(
+                1 for e in self.sim.applied_at.values() if decode_config(e.value) is not None)
         if self.s.snapshot_every:
             out.stats["snapshots taken"] = len(self.sim.snapshots_taken)
             out.stats["snapshots installed"] = len(self.sim.snapshots_installed)
@@ -368,7 +447,7 @@ class _Run:
             return
         # every node, healed and caught up, must hold every acknowledged write
         lost: dict[int, Operation] = {}
-        for node in self.sim.nodes:
+        for node in self._voters():
             held = dict(node.applied)
             snapshot = node.core.snapshot if node.core is not None else None
             for index in range(1, (snapshot.index if snapshot is not None else 0) + 1):
@@ -428,6 +507,7 @@ def schedule_to_json(s: Schedule) -> dict[str, Any]:
             "clients": s.clients, "keys": s.keys, "ticks": s.ticks, "p_drop": s.p_drop,
             "p_duplicate": s.p_duplicate, "p_delay": s.p_delay,
             "snapshot_every": s.snapshot_every,
+            **({"spares": s.spares} if s.spares else {}),
             "faults": [{"at": f.at, "kind": f.kind, "node": f.node, "down": f.down,
                         "groups": [list(g) for g in f.groups], "rate": f.rate}
                        for f in s.faults]}
@@ -454,23 +534,28 @@ def schedule_from_json(doc: Any) -> Schedule:
     if doc.get("version") != 1:
         raise ValueError(f"unsupported chaos schedule version {doc.get('version')!r}")
     nodes = _int(doc, "nodes", 1, 9)
+    spares = _int({"spares": 0, **doc}, "spares", 0, 9)
+    universe = nodes + spares
+    kinds = FAULT_KINDS + (MEMBERSHIP_KINDS if spares else ())
     faults = []
     raw = doc.get("faults")
     if not isinstance(raw, list):
         raise ValueError("'faults' must be a list")
     for n, f in enumerate(raw, 1):
-        if not isinstance(f, dict) or f.get("kind") not in FAULT_KINDS:
-            raise ValueError(f"fault {n}: 'kind' must be one of {', '.join(FAULT_KINDS)}")
+        if not isinstance(f, dict) or f.get("kind") not in kinds:
+            raise ValueError(f"fault {n}: 'kind' must be one of {', '.join(kinds)}")
         groups = f.get("groups", [])
         if not (isinstance(groups, list) and all(
                 isinstance(g, list) and all(isinstance(k, int) and not isinstance(k, bool)
-                                            and 0 <= k < nodes for k in g) for g in groups)):
-            raise ValueError(f"fault {n}: 'groups' must be lists of node ids below {nodes}")
-        faults.append(Fault(_int(f, "at", 0, 10**6), f["kind"], _int(f, "node", -1, nodes - 1),
+                                            and 0 <= k < universe for k in g)
+                for g in groups)):
+            raise ValueError(f"fault {n}: 'groups' must be lists of node ids below {universe}")
+        faults.append(Fault(_int(f, "at", 0, 10**6), f["kind"],
+                            _int(f, "node", -1, universe - 1),
                             _int(f, "down", 0, 10**6), tuple(tuple(g) for g in groups),
                             _int(f, "rate", 1, 16)))
     return Schedule(_int(doc, "seed", -(2**63), 2**63), nodes, _int(doc, "clients", 1, 64),
                     _int(doc, "keys", 1, 64), _int(doc, "ticks", 1, 10**6),
                     _prob(doc, "p_drop"), _prob(doc, "p_duplicate"), _prob(doc, "p_delay"),
                     tuple(sorted(faults, key=lambda f: f.at)),
-                    _int({"snapshot_every": 0, **doc}, "snapshot_every", 0, 10**6))
+                    _int({"snapshot_every": 0, **doc}, "snapshot_every", 0, 10**6), spares)

@@ -89,6 +89,9 @@ def register(sub: Any) -> None:
                    help="nodes snapshot and compact their logs every N applied entries "
                    "(0: never; default: never in the simulator, the servers' default "
                    "with --real)")
+    p.add_argument("--spares", type=_natural, default=0, metavar="N",
+                   help="N more servers, not voting at first: each schedule also adds and "
+                   "removes voters, one at a time (membership changes; default 0)")
     p.add_argument("--replay", metavar="FILE",
                    help="run the one schedule in FILE (written by --out) instead")
     p.add_argument("--out", metavar="FILE", help="write the shrunk failing schedule here")
@@ -146,15 +149,19 @@ def run_chaos(args: argparse.Namespace, extra: list[str]) -> int:
             raise UsageError("agree chaos: --cluster-cmd and --client go together, with --real "
                              "(--deviation and --keep only with them)")
         return _run_outside(args)
+    if args.spares > 6:
+        raise UsageError("agree chaos: --spares must be in 0..6")
     if args.real:
         return _run_real(args)
     if args.nodes > 9 or args.clients > 64 or args.keys > 64 or args.ticks > 100_000:
         raise UsageError("agree chaos: at most 9 nodes, 64 clients, 64 keys, 100000 ticks")
+    if args.nodes + args.spares > 9:
+        raise UsageError("agree chaos: at most 9 nodes and spares together")
     if args.replay:
         schedules = [_load_schedule(args.replay)]
     else:
         schedules = [make_schedule(args.seed + i, args.nodes, args.clients, args.keys,
-                                   args.ticks, args.snapshot_every or 0)
+                                   args.ticks, args.snapshot_every or 0, args.spares)
                      for i in range(args.schedules)]
     totals = Totals()
     first: Outcome | None = None
@@ -219,7 +226,7 @@ def _run_real(args: argparse.Namespace) -> int:
     outcome = run_real(RealOptions(duration=args.duration, faults=args.faults,
                                    clients=args.clients, keys=args.keys, seed=args.seed,
                                    stale_reads=args.stale_reads,
-                                   snapshot_every=args.snapshot_every))
+                                   snapshot_every=args.snapshot_every, spares=args.spares))
     if args.json:
         print(json.dumps({"operations": len(outcome.operations),
                           "acknowledged": outcome.acknowledged, "faults": outcome.faults,
@@ -227,7 +234,9 @@ def _run_real(args: argparse.Namespace) -> int:
                           "lost_writes": len(outcome.lost_writes),
                           "seconds": round(outcome.seconds, 2)}, indent=1))
     else:
-        print(real_text(outcome, args.seed))
+        what = (f"3 `agree serve` processes and {args.spares} spare{'s' * (args.spares > 1)}"
+                if args.spares else "3 `agree serve` processes")
+        print(real_text(outcome, args.seed, what))
     return 1 if outcome.failed else 0
 
 
@@ -283,6 +292,9 @@ def real_text(o: Any, seed: int, what: str = "3 `agree serve` processes",
         f"faults injected      {f.get('kills', 0)} SIGKILLs, {f.get('stops', 0)} SIGSTOPs, "
         f"{f.get('partitions', 0)} partitions, {f.get('delays', 0)} delays, "
         f"{f.get('drops', 0)} connection drops",
+        *([f"membership changes   {f['membership changes']} requested with the leader "
+           f"SIGKILLed during each, {f.get('changes committed', 0)} acknowledged"]
+          if "membership changes" in f else []),
         f"violations           {sum(1 for v in o.violations if not v.startswith('lost'))}",
         f"lost writes          {len(o.lost_writes)}" if lost else
         "lost writes          not read from storage (the reads' linearizability covers them)",
@@ -324,6 +336,10 @@ def totals_text(t: Totals, seed: int, seconds: float, replay: str | None = None)
         *([f"snapshots            {f['snapshots taken']:,} taken, "
            f"{f.get('snapshots installed', 0):,} installed by InstallSnapshot"]
           if f.get("snapshots taken") else []),
+        *([f"membership changes   {f['changes taken']:,} taken by a leader, "
+           f"{f.get('configurations committed', 0):,} configuration entries committed, "
+           f"{f.get('changes refused', 0):,} refused for 30 ticks (no leader, one in progress)"]
+          if "changes taken" in f else []),
         f"violations           {t.violations:,}",
         f"lost writes          {t.lost_writes:,}",
         f"time                 {seconds:.1f} s",
@@ -366,5 +382,6 @@ def failure_text(original: Outcome, schedule: Schedule, outcome: Outcome, runs: 
         lines.append(f"reproduce (unshrunk): agree chaos --schedules 1 --seed {o.seed} "
                      f"--nodes {o.nodes} --clients {o.clients} --keys {o.keys} --ticks {o.ticks}"
                      + (f" --snapshot-every {o.snapshot_every}" if o.snapshot_every else "")
+                     + (f" --spares {o.spares}" if o.spares else "")
                      + "; add --out FILE to save the shrunk schedule for --replay")
     return "\n".join(lines)

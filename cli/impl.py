@@ -49,7 +49,24 @@ def register(sub: Any) -> None:
                     help=f"data directory (default ./{DEFAULT_CLUSTER_DIR})")
     up.add_argument("--event-log", action="store_true",
                     help="each node writes DIR/eventsK.jsonl")
+    up.add_argument("--spares", type=int, default=0,
+                    help="also start this many spare nodes (ids N, N+1, ...), running but "
+                    "not voting until `agree cluster add` makes them voters (default 0)")
     up.set_defaults(handler=run_cluster_up)
+    for name, helptext in [
+            ("add", "make node ID a voter: the leader catches it up first, then commits "
+             "the configuration with it (one change at a time)"),
+            ("remove", "remove node ID from the voters (the leader may remove itself: it "
+             "steps down once the change commits)")]:
+        ch = csub.add_parser(name, help=helptext, description=helptext + ". Exit 0 once "
+                             "committed, 1 if refused or no leader answered.")
+        ch.add_argument("node", type=int, metavar="ID",
+                        help="the node's id (its position in the cluster file)")
+        ch.add_argument("--to", metavar="ADDRS", help="comma-separated HOST:PORT of nodes")
+        ch.add_argument("--cluster", metavar="FILE",
+                        help=f"cluster file (default ./{DEFAULT_CLUSTER_DIR}/cluster.json)")
+        ch.add_argument("--timeout", type=float, default=10.0, help="give up after SECONDS")
+        ch.set_defaults(handler=run_cluster_change)
 
     p = sub.add_parser("kv", help="put, get, delete or compare-and-set a key",
                        description="Talk to a cluster: any node will do (followers "
@@ -97,9 +114,12 @@ def run_serve(args: argparse.Namespace, extra: list[str]) -> int:
 def run_cluster_up(args: argparse.Namespace, extra: list[str]) -> int:
     if not 1 <= args.nodes <= 99:
         raise _usage("--nodes must be in 1..99")
-    if not (args.base_port > 0 and args.base_port + args.nodes <= 65536):
+    if not 0 <= args.spares <= 99 - args.nodes:
+        raise _usage("--spares must be in 0..99 less --nodes")
+    total = args.nodes + args.spares
+    if not (args.base_port > 0 and args.base_port + total <= 65536):
         raise _usage("--base-port leaves no room for the nodes' ports")
-    addrs = [f"127.0.0.1:{args.base_port + k}" for k in range(args.nodes)]
+    addrs = [f"127.0.0.1:{args.base_port + k}" for k in range(total)]
     os.makedirs(args.data, exist_ok=True)
     with open(os.path.join(args.data, "cluster.json"), "w", encoding="utf-8") as f:
         json.dump({"nodes": addrs}, f)
@@ -113,13 +133,16 @@ def run_cluster_up(args: argparse.Namespace, extra: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for k in range(args.nodes):
+        for k in range(total):
             cmd = [sys.executable, "-m", "agree.impl.server", "--id", str(k),
                    "--peers", ",".join(addrs), "--data", args.data]
+            if args.spares:
+                cmd += ["--voters", ",".join(str(v) for v in range(args.nodes))]
             if args.event_log:
                 cmd += ["--event-log", os.path.join(args.data, f"events{k}.jsonl")]
             procs.append(subprocess.Popen(cmd))
-            print(f"node {k}: {addrs[k]} (pid {procs[-1].pid})", flush=True)
+            spare = " (spare)" if k >= args.nodes else ""
+            print(f"node {k}: {addrs[k]}{spare} (pid {procs[-1].pid})", flush=True)
         print(f"cluster file: {os.path.join(args.data, 'cluster.json')}; Ctrl-C stops "
               "the cluster", flush=True)
         reported: set[int] = set()
@@ -141,6 +164,34 @@ def run_cluster_up(args: argparse.Namespace, extra: list[str]) -> int:
                 p.kill()
                 p.wait()
     print("cluster stopped", flush=True)
+    return 0
+
+
+def run_cluster_change(args: argparse.Namespace, extra: list[str]) -> int:
+    addrs = _addresses(args)
+    if not 0 <= args.node < len(addrs):
+        raise _usage(f"unknown node {args.node}: the cluster's nodes are 0..{len(addrs) - 1}")
+    return asyncio.run(_change(args, addrs))
+
+
+async def _change(args: argparse.Namespace, addrs: list[str]) -> int:
+    client = KVClient(addrs, timeout=args.timeout)
+    try:
+        if args.cluster_command == "add":
+            reply = await client.add_server(args.node)
+        else:
+            reply = await client.remove_server(args.node)
+    except ClusterUnavailable as exc:
+        print(f"error: no leader took the change: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+    if not reply.get("ok"):
+        print(f"error: {reply.get('error')}", file=sys.stderr)
+        return 1
+    voters = ", ".join(str(v) for v in reply.get("voters", []))
+    print(f"ok: the voters are now {voters} (configuration entry {reply.get('index')})")
     return 0
 
 

@@ -51,6 +51,13 @@ raft.tla's UpdateTerm to a term the refuser holds. A CheckQuorum step-down is th
 declared deviation check_quorum_step_down: the leader's Restart(i) keeping its
 commit_index.
 
+Membership changes (impl/raft/membership.py, with ``spec_class`` RaftReconfig): a
+configuration entry maps onto raft-reconfig's ``ConfigEntry`` (:func:`_entry`), the
+events AddServer and RemoveServer onto its actions, the learner events onto no step
+(:data:`LEARNER_EVENTS`), and an AppendEntries to a server outside the leader's
+configuration (the learner's catch-up, which raft-reconfig leaves out) onto raft.tla's
+AppendEntries without the membership guard, labelled :data:`LEARNER_CATCH_UP`.
+
 Snapshots (impl/raft/snapshot.py) are mapped onto the log prefix they replace: a
 snapshot at index s stands for the s entries committed at 1..s (the ones the nodes
 applied there, ``Simulator.applied_at``; State Machine Safety is checked on every
@@ -96,10 +103,12 @@ from agree.impl.raft import (
     RequestVoteRequest,
     RequestVoteResponse,
     Snapshot,
+    decode_config,
 )
 from agree.impl.sim import Simulator
 from agree.models import raft_types as rt
 from agree.models.raft import Raft
+from agree.models.raft_reconfig import CONFIG, ConfigEntry, RaftReconfig
 from agree.models.raft_types import RaftState
 from agree.spec import Transition
 
@@ -130,6 +139,13 @@ STEP_DOWN = "CheckQuorumStepDown"
 #: The event (and step label) of a refused pre-vote's term taken (impl/raft/election.py).
 PRE_VOTE = "PreVoteTerm"
 
+#: A leader's learner bookkeeping (impl/raft/membership.py): no spec variable changes.
+LEARNER_EVENTS = frozenset({"AddLearner", "CaughtUp", "GiveUpLearner"})
+
+#: The label of an AppendEntries to a learner: raft.tla's AppendEntries(i, j) for a j
+#: outside i's configuration, which raft-reconfig does not send (it has no catch-up).
+LEARNER_CATCH_UP = "AppendEntries[learner_catch_up]"
+
 #: Implementation event -> the raft.tla action it is a step of.
 EVENT_ACTION: dict[str, str] = {
     "Timeout": "Timeout",
@@ -153,6 +169,9 @@ EVENT_ACTION: dict[str, str] = {
     "SendSnapshot": "AppendEntries",
     "InstallSnapshot": "HandleAppendEntriesRequest",
     "RejectInstallSnapshot": "HandleAppendEntriesRequest",
+    # membership changes (impl/raft/membership.py), held to models/raft_reconfig.py
+    "AddServer": "AddServer",
+    "RemoveServer": "RemoveServer",
     # written by other implementations (agree.eventlog), never by impl/raft
     "Restart": "Restart",
     "HandleAppendEntriesRequest": "HandleAppendEntriesRequest",
@@ -160,7 +179,16 @@ EVENT_ACTION: dict[str, str] = {
 
 
 def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
-    return tuple(rt.Entry(e.term, codec.decode(e.value)) for e in log)
+    return tuple(_entry(codec, e) for e in log)
+
+
+def _entry(codec: ValueCodec, e: Entry) -> Any:
+    """A log entry as the spec's: a configuration entry (impl/raft/membership.py) as
+    raft-reconfig's ConfigEntry, any other as raft.tla's Entry of the decoded value."""
+    voters = decode_config(e.value)
+    if voters is not None:
+        return ConfigEntry(e.term, CONFIG, tuple(sorted(voters)))
+    return rt.Entry(e.term, codec.decode(e.value))
 
 
 def is_spec_message(m: Message) -> bool:
@@ -286,12 +314,13 @@ class RaftMapping:
     """The spec to hold the cluster to, the mapping onto it, and the hints from events."""
 
     def __init__(self, n: int, values: int, max_batch: int,
-                 spec_class: type[Raft] = Raft) -> None:
+                 spec_class: type[Raft] = Raft, **spec_args: Any) -> None:
         self.n = n
         # The bounds are TLC's state constraint, which conformance does not apply: set
         # high so that a saved trace replays through `agree trace` unconstrained.
         self.spec = spec_class(servers=n, values=values, entries_per_append=max_batch,
-                               history=True, max_term=99, max_log=99, max_messages=999)
+                               history=True, max_term=99, max_log=99, max_messages=999,
+                               **spec_args)
         self.codec = ValueCodec()
         self.deviations = resolve(ADAPTER_DEVIATIONS)
         #: the entry committed at each index (the simulator's applied_at, shared)
@@ -376,7 +405,7 @@ class RaftMapping:
     def _sends(self, i: Any, j: Any, key: tuple[Any, ...]) -> Hint:
         """AppendEntries(i, j) sending exactly the message ``key`` (raft.tla's step, or
         its batched_entries variant: a heartbeat, a one-entry probe)."""
-        base = self.on_server("AppendEntries", i, j)
+        base = self._catch_up(self.on_server("AppendEntries", i, j), i, j)
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
             before = rt.bag_counts(s.messages)
@@ -387,6 +416,24 @@ class RaftMapping:
                            for m, k in after.items()):
                         yield v
         return Hint("AppendEntries", candidates, str(spec_message(key)))
+
+    def _catch_up(self, base: Hint, i: Any, j: Any) -> Hint:
+        """base, or, under raft-reconfig when j is outside i's configuration (a learner
+        being caught up), raft.tla's AppendEntries(i, j) labelled LEARNER_CATCH_UP: the
+        one step the implementation takes that raft-reconfig leaves out."""
+        spec = self.spec
+        if not isinstance(spec, RaftReconfig):
+            return base
+        act = spec.action("AppendEntries")
+
+        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
+            if j in spec.config(s, i):
+                yield from base.candidates(s)
+                return
+            nxt = Raft.append_entries(spec, s, i, j)
+            if nxt is not None:
+                yield Transition(replace(act, label=LEARNER_CATCH_UP), (i, j), nxt)
+        return Hint(base.label, candidates, base.note)
 
     def step_down(self, i: Any) -> Hint:
         """A CheckQuorum step-down of i: raft.tla's Restart(i), labelled as the step-down
@@ -435,6 +482,8 @@ class RaftMapping:
         """The spec steps an implementation trace event claims, from spec state `state`
         (the one before the rule): one, except for a snapshot installed, which is as
         many raft.tla steps as handling the prefix's AppendEntries takes there."""
+        if event.action in LEARNER_EVENTS:
+            return []
         if event.action != "InstallSnapshot":
             return [self.hint_of(event)]
         key = self.key(event.get("m"))  # type: ignore[arg-type]

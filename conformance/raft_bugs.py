@@ -24,12 +24,14 @@ from agree.impl.raft import (
     Snapshot,
 )
 from agree.impl.raft.election import Election
+from agree.impl.raft.membership import Membership
 from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
 from agree.impl.raft.snapshot import RaftLog
 from agree.impl.storage import MemoryStorage
 
-__all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "HINT_AS_MATCH", "KEEP_OLD_VOTES",
+__all__ = ["ACCEPT_STALE_TERM", "COMMIT_OLD_TERM", "COUNTS_BEFORE_CATCH_UP", "HINT_AS_MATCH",
+           "KEEP_OLD_VOTES",
            "LEADER_NO_STEP_DOWN", "PRE_VOTE_ANY_LOG", "READ_WITHOUT_HEARTBEAT",
            "SNAPSHOT_DROPS_AN_ENTRY", "TERM_NOT_PERSISTED", "TRUNCATE_ON_MATCH", "VOTE_ANY_LOG",
            "VOTE_NOT_PERSISTED"]
@@ -140,6 +142,15 @@ def _compact_one_too_many(self: RaftLog, snapshot: Snapshot) -> None:
     del self._entries[:1]
 
 
+def _count_before_catch_up(self: RaftCore, voters: frozenset[int], change: int) -> int:
+    """The leader counts a voter it adds as holding its whole log, the new configuration
+    entry included, from the moment it adds it (not from its replies)."""
+    for j in voters - self.voters:
+        self._match_index[j] = self.last_index + 1
+    return _ORIGINAL_APPEND_CONFIG(self, voters, change)
+
+
+_ORIGINAL_APPEND_CONFIG = Membership._append_config
 _ORIGINAL_SAVE = MemoryStorage.save
 _ORIGINAL_COMPACT = RaftLog.compact
 _ORIGINAL_BACKUP_TO = RaftCore._backup_to
@@ -178,7 +189,9 @@ HINT_AS_MATCH = SeededBug("hint-as-match", "§5.3: a rejection's hint moves next
 
 # Bugs in what raft.tla does not model (no bundle lists them, so the conformance budget
 # does not measure them): the chaos checks catch the first (tests/test_chaos.py), the
-# PreVote tests the second (tests/test_election.py).
+# PreVote tests the second (tests/test_election.py); the third both conformance against
+# raft-reconfig (RaftConformance(voters=3)) and the chaos schedules with membership
+# changes (their commit-quorum check) catch (tests/test_membership.py).
 READ_WITHOUT_HEARTBEAT = SeededBug("read-without-heartbeat",
                                    "thesis §6.4: a ReadIndex read waits for a heartbeat round "
                                    "confirming the leadership", Reads, "_release_reads",
@@ -186,3 +199,7 @@ READ_WITHOUT_HEARTBEAT = SeededBug("read-without-heartbeat",
 PRE_VOTE_ANY_LOG = SeededBug("pre-vote-any-log",
                              "thesis §9.6: a pre-vote, like a vote, needs an up-to-date log",
                              Election, "_handle_pre_vote_request", _pre_vote_any_log)
+COUNTS_BEFORE_CATCH_UP = SeededBug("counts-before-catch-up",
+                                   "thesis §4.2.1: a new server counts towards commitment "
+                                   "only for what it has stored (its replies say)",
+                                   Membership, "_append_config", _count_before_catch_up)

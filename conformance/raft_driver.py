@@ -11,6 +11,7 @@ one of its steps (harness.py); a step it does not allow raises ConformanceFailur
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from agree.conformance.harness import Recorder
@@ -24,11 +25,13 @@ from agree.conformance.raft_adapter import (
     project,
     spec_message,
 )
-from agree.impl.raft import Config
+from agree.impl.raft import Config, MembershipError
 from agree.impl.sim import Simulator
 from agree.models.raft import Raft
+from agree.models.raft_reconfig import RaftReconfig
 from agree.models.raft_types import RaftState
 from agree.properties.raft import SAFETY
+from agree.properties.raft_reconfig import SAFETY_RECONFIG
 
 __all__ = ["RaftConformance", "harness_config"]
 
@@ -45,14 +48,22 @@ class RaftConformance:
 
     def __init__(self, n: int = 3, values: int = 2, seed: int = 0,
                  config: Config | None = None, spec_class: type[Raft] = Raft,
-                 snapshot_every: int = 0) -> None:
+                 snapshot_every: int = 0, voters: int | None = None) -> None:
+        """``voters``: membership changes, held to models/raft_reconfig.py, the servers
+        0..voters-1 voting at first (None: a fixed configuration, models/raft.py)."""
         self.config = config or harness_config()
+        spec_args: dict[str, Any] = {}
+        safety = SAFETY
+        if voters is not None:
+            self.config = replace(self.config, voters=tuple(range(voters)))
+            spec_class, safety = RaftReconfig, SAFETY_RECONFIG
+            spec_args = {"members": voters, "max_restarts": -1}
         self.sim = Simulator(n, seed, self.config, snapshot_every)
-        self.mapping = RaftMapping(n, values, self.config.max_batch, spec_class)
+        self.mapping = RaftMapping(n, values, self.config.max_batch, spec_class, **spec_args)
         self.mapping.committed = self.sim.applied_at
         self.spec = self.mapping.spec
         self.values = values
-        self.recorder = Recorder(self.spec, SAFETY, project, diff, self._unproject,
+        self.recorder = Recorder(self.spec, safety, project, diff, self._unproject,
                                  keep_commit_index)
         self._seen_events = 0
         self.recorder.check_initial(self.mapping.map_sim(self.sim))
@@ -124,6 +135,24 @@ class RaftConformance:
         index = self.sim.propose(i, self.mapping.codec.encode(v))
         what = "accepted" if index is not None else "refused"
         return self._judge(f"propose v{v + 1} at s{i + 1} ({what})", self._event_hints())
+
+    def add_server(self, i: int, j: int) -> Match:
+        """An administrator asks node i to add server j (it catches j up first; refused
+        unless i leads and may change the configuration now)."""
+        return self._change(i, j, add=True)
+
+    def remove_server(self, i: int, j: int) -> Match:
+        """An administrator asks node i to remove server j."""
+        return self._change(i, j, add=False)
+
+    def _change(self, i: int, j: int, add: bool) -> Match:
+        try:
+            cid = self.sim.add_server(i, j) if add else self.sim.remove_server(i, j)
+        except MembershipError:
+            cid = None
+        what = "accepted" if cid is not None else "refused"
+        return self._judge(f"{'add' if add else 'remove'} s{j + 1} at s{i + 1} ({what})",
+                           self._event_hints())
 
     def crash(self, i: int) -> Match:
         """Node i crashes, keeping only what it persisted: raft.tla's Restart(i)."""

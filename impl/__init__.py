@@ -6,7 +6,8 @@
   `simnet`: messages in flight with ids and send times, counters; `simfaults`: storage
   faults shared with chaos
 - `agree.impl.storage`: SQLite and in-memory storage
-- `agree.impl.kv`: the KV state machine; `agree.impl.server` / `client`: the service
+- `agree.impl.kv`: the KV state machine; `agree.impl.server` / `client`: the service;
+  `changes`: its membership requests
 - `agree.impl.wire` / `net`: framing and asyncio transport
 
 Nothing here imports the rest of agree (models, checker, properties, traces).

@@ -58,6 +58,16 @@ class KVClient:
         """Set key to value if it currently holds `expected` (None: if it is absent)."""
         return await self.request("cas", key, value, expected)
 
+    async def add_server(self, node: int) -> dict[str, Any]:
+        """Make node (one of the cluster's --peers ids) a voter: the leader catches it up,
+        then commits the configuration with it. ``{"ok": true, "voters": [...]}``, or
+        ``{"ok": false, "error": why}`` (unknown node, a change in progress...)."""
+        return await self.request("add", "", node=node)
+
+    async def remove_server(self, node: int) -> dict[str, Any]:
+        """Remove node from the voters (the leader itself included), as ``add_server``."""
+        return await self.request("remove", "", node=node)
+
     async def status(self, address: str) -> dict[str, Any]:
         """One node's view (role, term, commit index, leader), without redirects."""
         host, port = parse_address(address)
@@ -71,17 +81,25 @@ class KVClient:
             writer.close()
 
     async def request(self, op: str, key: str, value: str | None = None,
-                      expected: str | None = None, stale: bool = False) -> dict[str, Any]:
-        """Send one operation, retrying across nodes until a definite reply or the deadline."""
+                      expected: str | None = None, stale: bool = False,
+                      node: int | None = None) -> dict[str, Any]:
+        """Send one operation, retrying across nodes until a definite reply or the deadline.
+
+        ``node``: the node a membership change (op add or remove) is about; such a
+        request waits for its answer up to the whole timeout (a catch-up takes time)."""
         async with self._lock:
-            return await self._request(op, key, value, expected, stale)
+            return await self._request(op, key, value, expected, stale, node)
 
     async def _request(self, op: str, key: str, value: str | None, expected: str | None,
-                       stale: bool) -> dict[str, Any]:
+                       stale: bool, node: int | None = None) -> dict[str, Any]:
         self._seq += 1
         req: dict[str, Any] = {"t": "ClientRequest", "op": op, "key": key, "value": value,
                "expected": expected, "client": self.client_id, "seq": self._seq,
                "stale": stale}
+        attempt_timeout = self.attempt_timeout
+        if node is not None:
+            req["node"] = node
+            attempt_timeout = self.timeout
         deadline = time.monotonic() + self.timeout
         pause = 0.02
         last_error = "no reply"
@@ -92,7 +110,7 @@ class KVClient:
                 reader, writer = await self._connect()
                 writer.write(encode_frame(req))
                 reply = await asyncio.wait_for(self._read_reply(reader, rid, self._decoder),
-                                               min(self.attempt_timeout,
+                                               min(attempt_timeout,
                                                    max(deadline - time.monotonic(), 0.01)))
             except (OSError, TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 last_error = f"{self._address()}: {type(exc).__name__} {exc}".strip()

@@ -19,7 +19,8 @@ from agree.impl.raft import Config
 from agree.impl.server import KVServer, ServerOptions
 from agree.impl.storage import StorageError
 
-__all__ = ["NodeUsageError", "add_serve_arguments", "main", "parse_peers", "serve_node"]
+__all__ = ["NodeUsageError", "add_serve_arguments", "main", "parse_peers", "parse_voters",
+           "serve_node"]
 
 
 class NodeUsageError(ValueError):
@@ -53,6 +54,10 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--snapshot-every", type=int, default=10_000, metavar="N",
                    help="snapshot the state machine and compact the log every N applied "
                    "entries (default 10000; 0: never)")
+    p.add_argument("--voters", metavar="IDS",
+                   help="the initial configuration: comma-separated ids of the nodes that "
+                   "vote (default: every --peers node; the others are spares that `agree "
+                   "cluster add` can make voters)")
     p.add_argument("--event-log", metavar="FILE",
                    help="append the protocol's steps as JSON lines (raft.tla action names)")
     p.add_argument("--seed", type=int, help="seed of the election-timeout randomness")
@@ -67,6 +72,22 @@ def parse_peers(text: str) -> tuple[tuple[str, int], ...]:
         raise NodeUsageError(str(exc)) from None
 
 
+def parse_voters(text: str, n: int) -> tuple[int, ...]:
+    """``0,1,2`` as node ids, each in 0..n-1; anything else is a usage error."""
+    try:
+        ids = tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise NodeUsageError(f"--voters {text!r} is not a comma-separated list of node "
+                             "ids") from None
+    if not ids:
+        raise NodeUsageError("--voters lists no node")
+    bad = [v for v in ids if not 0 <= v < n]
+    if bad:
+        raise NodeUsageError(f"--voters names node {bad[0]}, not one of the --peers "
+                             f"(0..{n - 1})")
+    return ids
+
+
 def serve_node(args: argparse.Namespace) -> int:
     """Run the node the options describe until SIGINT/SIGTERM; returns the exit code."""
     peers = parse_peers(args.peers)
@@ -79,9 +100,11 @@ def serve_node(args: argparse.Namespace) -> int:
         raise NodeUsageError("--tick-ms must be positive")
     if args.snapshot_every < 0:
         raise NodeUsageError("--snapshot-every must be >= 0 (0: never)")
+    voters = parse_voters(args.voters, len(peers)) if args.voters is not None else None
     try:
         config = Config(args.election_ticks, args.heartbeat_ticks, args.max_batch,
-                        pre_vote=not args.no_pre_vote, check_quorum=not args.no_check_quorum)
+                        pre_vote=not args.no_pre_vote, check_quorum=not args.no_check_quorum,
+                        voters=voters)
     except ValueError as exc:
         raise NodeUsageError(str(exc)) from None
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -8,6 +8,7 @@ Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the le
 confirms its leadership with a heartbeat round, then answers once it has applied the
 read index; ``reads="log"``: through the log), so both are linearizable; a request
 to a follower is answered with a redirect to the leader it knows of.
+Membership requests (add or remove a voter) are impl/changes.py's.
 Every `snapshot_every` applied entries the node snapshots the KV state machine and
 compacts its log behind it (impl/raft/snapshot.py), in the same loop turn as the
 apply; it restarts from its snapshot, and a leader sends InstallSnapshot to a
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agree.eventlog import EventLogWriter
+from agree.impl.changes import MEMBERSHIP_OPS, PendingChanges
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import (
@@ -126,6 +128,7 @@ class KVServer:
                              snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
         self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
+        self._changes = PendingChanges(self._redirect, self._retry)  # add/remove a voter
         # ReadIndex reads: id -> (key, future) until confirmed, then (index, key, future)
         # until applied
         self._reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
@@ -171,6 +174,7 @@ class KVServer:
         for link in self.links.values():
             await link.close()
         self._fail_waiters("server stopping")
+        self._changes.fail("server stopping")
         self._fail_reads("server stopping")
         for writer in self._connections.values():
             writer.close()
@@ -250,8 +254,11 @@ class KVServer:
                 fut.set_result(result if entry.term == term else
                                self._retry("entry lost to a new leader"))
         self._answer_reads(ready)
+        self._changes.answer(ready, self.core.current_term)
         if self.core.role is not Role.LEADER and self._waiters:
             self._fail_waiters("leadership lost")
+        if self.core.role is not Role.LEADER and self._changes:
+            self._changes.fail("leadership lost")
         if snapshot_due(self.kv.last_applied, self.core.snapshot, self.opts.snapshot_every):
             self._take_snapshot()
 
@@ -362,6 +369,8 @@ class KVServer:
             return {"ok": False, "retry": True, "error": self.failure, "leader": None}
         if op == "status":
             return self._status()
+        if op in MEMBERSHIP_OPS:
+            return await self._change(str(op), req.get("node"))
         key = req.get("key")
         if op not in OPS or not isinstance(key, str):
             raise CodecError(f"bad request: op must be one of {', '.join(OPS)} or status, "
@@ -387,6 +396,19 @@ class KVServer:
             self._waiters.pop(index, None)
             return self._retry("timed out waiting for commit")
 
+    async def _change(self, op: str, node: object) -> dict[str, Any]:
+        """Add or remove a voter (impl/changes.py); answered once its entry commits."""
+        taken = self._changes.take(self.core, op, node)
+        if isinstance(taken, dict):
+            return taken
+        self._schedule_flush()
+        try:
+            return await asyncio.wait_for(taken, self.opts.request_timeout)
+        except TimeoutError:
+            self._changes.forget(taken)
+            return {"ok": False, "error": "timed out waiting for the configuration to "
+                    "commit; see `agree kv status` for whether it did"}
+
     async def _read(self, key: str) -> dict[str, Any]:
         """A ReadIndex read of key: confirmed by a heartbeat round, served once applied."""
         try:
@@ -407,7 +429,7 @@ class KVServer:
         c = self.core
         return {"ok": True, "node": self.id, "role": c.role.value, "term": c.current_term,
                 "commit_index": c.commit_index, "last_index": c.last_index,
-                "snapshot_index": c.first_index - 1,
+                "snapshot_index": c.first_index - 1, "voters": sorted(c.voters),
                 "last_applied": self.kv.last_applied, "leader": self._address_of(c.leader_hint)}
 
     def _address_of(self, node: int | None) -> str | None:

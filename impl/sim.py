@@ -59,6 +59,9 @@ class SimNode:
     incarnation: int = 0
     #: ReadIndex reads answered by the core: read id -> read index (None: refused)
     reads: dict[int, int | None] = field(default_factory=dict)
+    #: membership changes answered by the core: change id -> (configuration entry's
+    #: index, None) or (None, why it was given up)
+    changes: dict[int, tuple[int | None, str | None]] = field(default_factory=dict)
 
     @property
     def up(self) -> bool:
@@ -99,6 +102,10 @@ class Simulator:
         #: every entry any node ever applied, by index (across crashes), and conflicts seen
         self.applied_at: dict[int, Entry] = {}
         self.conflicts: list[str] = []
+        #: a leader's commit index that a majority of its configuration did not store (at
+        #: the step it advanced): the first few, and each leader's last one checked
+        self.false_commits: list[str] = []
+        self._commit_seen = [0] * n
         self._group = [0] * n  # nodes in different groups cannot talk
         self.nodes = [SimNode(k, None) for k in range(n)]
         for node in self.nodes:
@@ -267,6 +274,27 @@ class Simulator:
         self._process(node)
         return rid
 
+    def add_server(self, k: int, j: int) -> int | None:
+        """AddServer(j) at node k (impl/raft/membership.py): the change's id (answered in
+        ``nodes[k].changes``), or None if k is down or not the leader; MembershipError
+        if the change cannot start now."""
+        return self._change(k, j, add=True)
+
+    def remove_server(self, k: int, j: int) -> int | None:
+        """RemoveServer(j) at node k, as ``add_server``."""
+        return self._change(k, j, add=False)
+
+    def _change(self, k: int, j: int, add: bool) -> int | None:
+        node = self.nodes[k]
+        if node.core is None:
+            return None
+        try:
+            cid = node.core.add_server(j) if add else node.core.remove_server(j)
+        except NotLeader:
+            return None
+        self._process(node)
+        return cid
+
     def crash(self, k: int) -> None:
         """Node k stops; only its MemoryStorage survives."""
         self.nodes[k].core = None
@@ -277,6 +305,7 @@ class Simulator:
         if node.core is not None:
             return
         node.incarnation += 1
+        self._commit_seen[k] = 0
         node.kv = KVStateMachine()
         snapshot = node.storage.load_snapshot()
         if snapshot is not None:
@@ -284,6 +313,7 @@ class Simulator:
         node.applied = []
         node.results = {}
         node.reads = {}
+        node.changes = {}
         node.core = self._new_core(node)
 
     def partition(self, *groups: Iterable[int]) -> None:
@@ -362,6 +392,34 @@ class Simulator:
             raise RuntimeError(f"no leader after {max_steps} steps")
         return leader
 
+    def stores(self, k: int, index: int, term: int) -> bool:
+        """Whether node k's storage holds an entry of `term` at `index` (or a snapshot
+        covering it), up or down: what it has acknowledged it stores."""
+        st = self.nodes[k].storage
+        offset = st.snapshot.index if st.snapshot is not None else 0
+        if index <= offset:
+            return True
+        position = index - offset - 1
+        return position < len(st.entries) and st.entries[position].term == term
+
+    def _check_commit(self, node: SimNode) -> None:
+        """A leader's new commit index is stored by a majority of its configuration's
+        voters (what it counted must be true; impl/raft/membership.py)."""
+        core = node.core
+        if core is None:
+            return
+        k, seen = core.commit_index, self._commit_seen[node.id]
+        self._commit_seen[node.id] = k
+        if core.role is not Role.LEADER or k <= seen:
+            return  # a follower's commit index is its leader's, checked there
+        term = core.term_at(k)
+        voters = core.voters
+        holders = sorted(j for j in voters if self.stores(j, k, term))
+        if 2 * len(holders) <= len(voters) and len(self.false_commits) < 5:
+            self.false_commits.append(
+                f"node {node.id} (leader of term {core.current_term}) committed index {k}, "
+                f"stored only by {holders} of the voters {sorted(voters)}")
+
     def check_applied_agree(self) -> None:
         """State machine safety: no two nodes ever applied different entries at one index
         (checked on every apply, across crashes); AssertionError naming the first conflict."""
@@ -432,6 +490,9 @@ class Simulator:
                                       f"which another node applied as {first}")
             node.results[index] = node.kv.apply(index, entry.value)
         node.reads.update(ready.reads)
+        self._check_commit(node)
+        for cid, at, why in ready.changes:
+            node.changes[cid] = (at, why)
         if snapshot_due(node.kv.last_applied, core.snapshot, self.snapshot_every):
             snapshot = core.compact(node.kv.last_applied, node.kv.snapshot())
             node.storage.compact(snapshot)

@@ -5,6 +5,9 @@ the log after the snapshot), `load_snapshot()` the snapshot; `save(ready)` does 
 of a Ready (a leader's snapshot, hard state and log suffix) in one transaction, and
 `compact(snapshot)` stores a snapshot the node took and deletes the log it replaces,
 in one transaction too: a crash leaves the old log or the snapshot, never neither.
+A snapshot's configuration (membership changes: the voters at its index) is kept in
+the meta table's ``snapshot_voters`` row, written in the snapshot's transaction and
+covered by its checksum; configuration entries are log entries like any other.
 The SQLite file carries a format marker, a version and the owner's node id, and the
 hard state, the snapshot and every log entry a CRC32; a database that is corrupt,
 truncated, foreign, of another version or tampered with is refused on open with a
@@ -62,9 +65,16 @@ def hard_state_checksum(hard_state: HardState) -> int:
 
 
 def snapshot_checksum(snapshot: Snapshot) -> int:
-    """CRC32 over the snapshot's index, term and data."""
-    return zlib.crc32(b"snapshot" + struct.pack(">QQ", snapshot.index, snapshot.term)
-                      + snapshot.data)
+    """CRC32 over the snapshot's index, term, data and configuration (when it has one)."""
+    crc = zlib.crc32(b"snapshot" + struct.pack(">QQ", snapshot.index, snapshot.term)
+                     + snapshot.data)
+    if snapshot.voters is not None:
+        crc = zlib.crc32(_voters_text(snapshot.voters).encode(), crc)
+    return crc
+
+
+def _voters_text(voters: tuple[int, ...]) -> str:
+    return ",".join(str(v) for v in voters)
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -230,7 +240,16 @@ class SQLiteStorage:
                 and idx >= 1 and term >= 1):
             raise StorageError(f"{self.path}: the snapshot has values of the wrong type; "
                                "the database is corrupt")
-        snapshot = Snapshot(idx, term, data)
+        # the configuration in force at the snapshot (membership changes), if any
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'snapshot_voters'").fetchone()
+        voters: tuple[int, ...] | None = None
+        if row is not None:
+            try:
+                voters = tuple(int(v) for v in str(row[0]).split(",") if v)
+            except ValueError:
+                raise StorageError(f"{self.path}: the snapshot's configuration is damaged; "
+                                   "the database is corrupt") from None
+        snapshot = Snapshot(idx, term, data, voters)
         if snapshot_checksum(snapshot) != crc:
             raise StorageError(f"{self.path}: checksum mismatch in the snapshot; "
                                "the database is corrupt")
@@ -332,6 +351,11 @@ class SQLiteStorage:
         self._db.execute("INSERT OR REPLACE INTO snapshot VALUES (0, ?, ?, ?, ?)",
                          (snapshot.index, snapshot.term, snapshot.data,
                           snapshot_checksum(snapshot)))
+        if snapshot.voters is None:
+            self._db.execute("DELETE FROM meta WHERE key = 'snapshot_voters'")
+        else:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot_voters', ?)",
+                             (_voters_text(snapshot.voters),))
         self._db.execute("DELETE FROM log WHERE idx <= ?", (snapshot.index,))
 
     def close(self) -> None:

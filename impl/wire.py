@@ -148,6 +148,16 @@ def _entries(raw: object) -> tuple[Entry, ...]:
     return tuple(out)
 
 
+def _voters(raw: object) -> tuple[int, ...] | None:
+    """A snapshot's configuration: null, or a list of node ids."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw):
+        raise CodecError("field 'voters' must be null or a list of node ids")
+    return tuple(raw)
+
+
 def _base64(raw: object, name: str) -> bytes:
     if not isinstance(raw, str):
         raise CodecError(f"field {name!r} must be a base64 string")
@@ -178,6 +188,8 @@ def decode_payload(obj: dict[str, Any]) -> Message | dict[str, Any]:
             values.append(_entries(obj.get(name)))
         elif name == "data":
             values.append(_base64(obj.get(name), name))
+        elif name == "voters":
+            values.append(_voters(obj.get(name)))
         else:
             values.append(_nat(obj, name))
     msg: Message = cls(*values)

@@ -1,6 +1,7 @@
 """Sans-IO Raft: the protocol core and its values (no IO; drivers live elsewhere)."""
 
 from agree.impl.raft.core import Config, NotLeader, RaftCore, RandomSource
+from agree.impl.raft.membership import MembershipError, decode_config, encode_config
 from agree.impl.raft.messages import (
     NOOP,
     AppendEntriesRequest,
@@ -28,6 +29,7 @@ __all__ = [
     "Event",
     "HardState",
     "InstallSnapshotRequest",
+    "MembershipError",
     "Message",
     "NotLeader",
     "PreVoteRequest",
@@ -39,4 +41,6 @@ __all__ = [
     "RequestVoteResponse",
     "Role",
     "Snapshot",
+    "decode_config",
+    "encode_config",
 ]

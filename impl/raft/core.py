@@ -16,7 +16,9 @@ a RequestVote message to itself (the trace events spell out the spec steps).
 Replication and recovery (next/match_index, rejection hints, probing, batches
 in flight) live in impl/raft/replication.py; PreVote and CheckQuorum in
 impl/raft/election.py; ReadIndex reads in impl/raft/reads.py; snapshots, log
-compaction and InstallSnapshot in impl/raft/snapshot.py.
+compaction and InstallSnapshot in impl/raft/snapshot.py; membership changes
+(configuration entries, learners, quorums of the configuration) in
+impl/raft/membership.py.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agree.impl.raft.election import Election
+from agree.impl.raft.membership import ConfigLog, Membership, _CatchUp
 from agree.impl.raft.messages import (
     NOOP,
     AppendEntriesRequest,
@@ -42,7 +45,7 @@ from agree.impl.raft.messages import (
 )
 from agree.impl.raft.reads import Reads
 from agree.impl.raft.replication import Replication
-from agree.impl.raft.snapshot import RaftLog, Snapshots
+from agree.impl.raft.snapshot import Snapshots
 
 __all__ = ["Config", "NotLeader", "RaftCore", "RandomSource"]
 
@@ -74,10 +77,15 @@ class Config:
     check_quorum: bool = True
     """A leader not heard from by a quorum for an election timeout steps down, and a
     server in a leader's lease ignores vote requests (impl/raft/election.py)."""
+    voters: tuple[int, ...] | None = None
+    """The initial configuration (impl/raft/membership.py): these servers vote until a
+    configuration entry says otherwise; None: every server."""
 
     def __post_init__(self) -> None:
         if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
             raise ValueError("election_ticks, heartbeat_ticks and max_batch must be >= 1")
+        if self.voters is not None and not self.voters:
+            raise ValueError("the initial configuration needs at least one voter")
 
 
 class NotLeader(Exception):
@@ -88,7 +96,7 @@ class NotLeader(Exception):
         self.leader_hint = leader_hint
 
 
-class RaftCore(Replication, Election, Reads, Snapshots):
+class RaftCore(Replication, Election, Reads, Snapshots, Membership):
     """One Raft server's protocol state machine (Raft paper fig. 2, raft.tla).
 
     Feed it `tick()`, `step(message)`, `propose(value)` or `campaign()`; then take
@@ -107,14 +115,16 @@ class RaftCore(Replication, Election, Reads, Snapshots):
         self._id = node_id
         self._n = n
         self._rng = rng
-        self._peer_ids = tuple(j for j in range(n) if j != node_id)
+        initial = frozenset(range(n) if self.config.voters is None else self.config.voters)
+        if not all(0 <= v < n for v in initial):
+            raise ValueError(f"the initial voters {sorted(initial)} are not all in 0..{n - 1}")
         hs = hard_state or HardState()
         # server variables
         self._current_term = hs.current_term
         self._role = Role.FOLLOWER
         self._voted_for = hs.voted_for
         # log variables
-        self._log = RaftLog(log, snapshot)
+        self._log = ConfigLog(log, snapshot, initial)
         self._commit_index = self._log.offset
         # candidate variables
         self._votes_responded: set[int] = set()
@@ -148,6 +158,12 @@ class RaftCore(Replication, Election, Reads, Snapshots):
         self._pending_reads: list[tuple[int, int, int | None]] = []
         self._read_round_due = False
         self._reads_out: list[tuple[int, int | None]] = []
+        # membership changes (membership.py)
+        self._learners: dict[int, _CatchUp] = {}
+        self._change_seq = 0
+        self._changes_out: list[tuple[int, int | None, str | None]] = []
+        self._peers_key: tuple[frozenset[int], tuple[int, ...]] = (frozenset(), ())
+        self._peer_ids: tuple[int, ...] = ()
 
     # ---- read-only protocol state (what a conformance harness maps onto raft.tla) ----
     @property
@@ -230,8 +246,13 @@ class RaftCore(Replication, Election, Reads, Snapshots):
                 for j in self._peers():
                     self._heartbeat(j)
             self._check_quorum()
+            if self._learners:
+                self._membership_tick()
         elif self._elapsed >= self._timeout:
-            self.election_timer_fired()
+            if self._id in self._log.voters:
+                self.election_timer_fired()
+            else:  # a spare or a removed server never starts an election
+                self._reset_timer()
 
     def campaign(self) -> None:
         """Timeout: start an election for the next term and vote for yourself (§5.2).
@@ -240,7 +261,7 @@ class RaftCore(Replication, Election, Reads, Snapshots):
         to itself and its handling, then RequestVote(i, j) for every other j. This is
         the election itself, without a pre-vote (the timer's is election_timer_fired()).
         """
-        if self._role is Role.LEADER:
+        if self._role is Role.LEADER or self._id not in self._log.voters:
             return
         self._pre_voting = False
         i = self._id
@@ -308,12 +329,15 @@ class RaftCore(Replication, Election, Reads, Snapshots):
             self._handle_install_snapshot(m)
         elif isinstance(m, AppendEntriesResponse):
             self._handle_append_entries_response(m)
+            if self._learners:
+                self._catch_up(m.source)
 
     # ---- output ----
     def ready(self) -> Ready:
         """Drain what to persist, send and apply since the last call (see Ready)."""
         self._read_round()
         self._release_reads()
+        self._membership_ready()
         hs = HardState(self._current_term, self._voted_for)
         hard_state = hs if hs != self._persisted_hs else None
         self._persisted_hs = hs
@@ -324,8 +348,10 @@ class RaftCore(Replication, Election, Reads, Snapshots):
                           for k in range(self._applied + 1, self._commit_index + 1))
         self._applied = self._commit_index
         out = Ready(hard_state, first, entries, tuple(self._out), committed, tuple(self._events),
-                    reads=tuple(self._reads_out), snapshot=self._installed)
+                    reads=tuple(self._reads_out), snapshot=self._installed,
+                    changes=tuple(self._changes_out))
         self._installed = None
+        self._changes_out = []
         self._out = []
         self._events = []
         self._reads_out = []
@@ -421,6 +447,7 @@ class RaftCore(Replication, Election, Reads, Snapshots):
         """BecomeLeader: a candidate with votes from a quorum leads its term (§5.2), and
         (unless spec_exact) appends a no-op entry of its term, so that entries of older
         terms commit without waiting for a client (thesis §6.4)."""
+        self._membership_ready()  # learners of an earlier leadership are given up
         self._role = Role.LEADER
         self._next_index = [self.last_index + 1] * self._n
         self._match_index = [0] * self._n
@@ -443,22 +470,33 @@ class RaftCore(Replication, Election, Reads, Snapshots):
 
     def _advance_commit_index(self) -> None:
         """AdvanceCommitIndex: commit the newest entry of our term stored on a quorum,
-        counting match_index (§5.3, §5.4.2: never count replicas of older terms)."""
+        counting match_index (§5.3, §5.4.2: never count replicas of older terms) among the
+        configuration's voters, the leader only while it is one (membership.py)."""
+        voters = self._log.voters
         for k in range(self.last_index, self._commit_index, -1):
             if self.term_at(k) != self._current_term:
                 break
-            agree = 1 + sum(1 for j in self._peers() if self._match_index[j] >= k)
-            if 2 * agree > self._n:
+            agree = sum(1 for j in voters if j == self._id or self._match_index[j] >= k)
+            if 2 * agree > len(voters):
                 self._commit_index = k
                 self._event("AdvanceCommitIndex", i=self._id)
+                self._removed_step_down()
                 break
 
     # ---- helpers ----
     def _peers(self) -> tuple[int, ...]:
+        """Who a leader replicates to: the voters and learners but itself."""
+        key = (self._log.voters, tuple(self._learners))
+        if key != self._peers_key:
+            servers = key[0] | set(key[1])
+            self._peers_key = key
+            self._peer_ids = tuple(j for j in sorted(servers) if j != self._id)
         return self._peer_ids
 
     def _is_quorum(self, servers: set[int]) -> bool:
-        return 2 * len(servers) > self._n
+        """`servers` holds a majority of the configuration's voters."""
+        voters = self._log.voters
+        return 2 * len(servers & voters) > len(voters)
 
     def _draw_timeout(self) -> int:
         t = self.config.election_ticks

@@ -144,15 +144,21 @@ class InstallSnapshotRequest(NamedTuple):
     data: bytes
     source: int
     dest: int
+    voters: tuple[int, ...] | None = None
+    """The configuration in force at last_included_index (impl/raft/membership.py)."""
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The state machine after the entry at `index` (of `term`): replaces log[1..index]."""
+    """The state machine after the entry at `index` (of `term`): replaces log[1..index].
+
+    `voters` is the configuration in force at `index` (impl/raft/membership.py; None:
+    the initial one), since the entry that set it may be among those replaced."""
 
     index: int
     term: int
     data: bytes
+    voters: tuple[int, ...] | None = None
 
 
 #: The value of the entry a new leader appends at the start of its term (thesis §6.4):
@@ -205,6 +211,10 @@ class Ready:
     4. answer `reads` ((read id, read index) pairs, impl/raft/reads.py): a read whose
        index is not None may be served once the state machine has applied that index;
        one whose index is None was refused (leadership lost), the client should retry.
+    5. answer `changes` ((change id, index, why) triples, impl/raft/membership.py): a
+       membership change whose configuration entry is at `index` is done once that index
+       is committed (in this Ready's `committed` or a later one's, with the term it was
+       appended in); one whose index is None was given up, `why` says why.
     """
 
     hard_state: HardState | None = None
@@ -215,6 +225,7 @@ class Ready:
     events: tuple[Event, ...] = field(default=())
     reads: tuple[tuple[int, int | None], ...] = ()
     snapshot: Snapshot | None = None
+    changes: tuple[tuple[int, int | None, str | None], ...] = ()
 
     def must_persist(self) -> bool:
         """True if step 1 has anything to write."""
@@ -224,4 +235,4 @@ class Ready:
     def is_empty(self) -> bool:
         """True if there is nothing at all to do."""
         return not (self.must_persist() or self.messages or self.committed or self.events
-                    or self.reads)
+                    or self.reads or self.changes)

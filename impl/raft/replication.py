@@ -40,7 +40,8 @@ class _Core(Protocol):
     _id: int
     _current_term: int
     _role: Role
-    _log: RaftLog
+    @property
+    def _log(self) -> RaftLog: ...
     _commit_index: int
     _ticks: int
     _out: list[Message]

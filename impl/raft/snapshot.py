@@ -160,7 +160,8 @@ class _Core(Protocol):
     _id: int
     _current_term: int
     _role: Role
-    _log: RaftLog
+    @property
+    def _log(self) -> RaftLog: ...
     _commit_index: int
     _applied: int
     _unstable_from: int | None
@@ -210,8 +211,9 @@ class Snapshots:
         if self._unstable_from is not None and self._unstable_from <= index:
             raise ValueError(f"cannot snapshot at {index}: entries from "
                              f"{self._unstable_from} on are not persisted yet")
-        snap = Snapshot(index, self.term_at(index), data)
-        self._log.compact(snap)
+        self._log.compact(Snapshot(index, self.term_at(index), data))
+        snap = self._log.snapshot  # the log may add what it knows (membership's voters)
+        assert snap is not None
         return snap
 
     def _send_snapshot(self: _Core, j: int) -> None:
@@ -219,7 +221,7 @@ class Snapshots:
         snap = self._log.snapshot
         assert snap is not None
         m = InstallSnapshotRequest(self._current_term, snap.index, snap.term, snap.data,
-                                   self._id, j)
+                                   self._id, j, snap.voters)
         self._event("SendSnapshot", i=self._id, j=j, m=m)
         self._out.append(m)
         self._inflight[j] = True
@@ -243,7 +245,7 @@ class Snapshots:
         self._reset_timer()
         index = m.last_included_index
         if index > self._commit_index:
-            snap = Snapshot(index, m.last_included_term, m.data)
+            snap = Snapshot(index, m.last_included_term, m.data, m.voters)
             kept = self._log.install(snap)
             if self._unstable_from is not None:  # what is left to persist starts after it
                 self._unstable_from = max(self._unstable_from, index + 1)
