@@ -1,9 +1,16 @@
 """The KV server: one Raft node over asyncio TCP with SQLite storage (a thin driver).
 
-Each Ready from the core is done in the contract's order: one durable SQLite
-transaction, then the messages, then applying committed entries to the KV state
-machine and answering the clients that waited for them. Proposals that arrive
-together share one transaction (the flush is scheduled once per loop turn).
+Each Ready from the core is done in the contract's order: its write, then its
+messages, then applying committed entries to the KV state machine and answering
+the clients that waited for them. The writes go to a storage thread
+(impl/storage_writer.py) that does every write waiting in one SQLite transaction
+(group commit) while the loop goes on; Readys finish in order as their writes
+become durable. One exception to "persist, then send" (thesis §10.2.1): a leader
+sends its AppendEntries and InstallSnapshot requests at once, while its own write
+is in flight, and counts its own log toward commit only once that write is
+reported durable (Config.async_persist), so an acknowledged write is on a
+majority's disks all the same. With an event log every send waits for its write,
+so the events are logged before the sends they describe.
 Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the leader
 confirms its leadership with a heartbeat round, then answers once it has applied the
 read index; ``reads="log"``: through the log), so both are linearizable; a request
@@ -27,6 +34,8 @@ import logging
 import os
 import random
 import sys
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +43,7 @@ from agree.eventlog import EventLogWriter
 from agree.impl.kv import OPS, KVStateMachine, encode_command
 from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import (
+    AppendEntriesRequest,
     Config,
     Event,
     InstallSnapshotRequest,
@@ -42,9 +52,11 @@ from agree.impl.raft import (
     RaftCore,
     Ready,
     Role,
+    Snapshot,
 )
 from agree.impl.raft.snapshot import snapshot_due
 from agree.impl.storage import SQLiteStorage, StorageError
+from agree.impl.storage_writer import StorageWriter
 from agree.impl.wire import (
     MAX_FRAME,
     CodecError,
@@ -77,6 +89,19 @@ class ServerOptions:
     snapshot_every: int = 10_000
     """snapshot the state machine and compact the log every this many applied entries
     (0: never)"""
+
+
+#: what a leader sends before its own write of the same Ready is durable
+_EARLY = (AppendEntriesRequest, InstallSnapshotRequest)
+
+
+@dataclass
+class _Step:
+    """A Ready on its way: the messages it still holds back, and whether it is durable."""
+
+    ready: Ready
+    held: tuple[Message, ...]
+    durable: bool
 
 
 def event_args(event: Event) -> dict[str, Any]:
@@ -119,9 +144,10 @@ class KVServer:
                 raise StorageError(f"{self.storage.path}: {exc}; the database is corrupt "
                                    "(move it away to start this server empty)") from None
         seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(8), "big")
-        config = opts.config
-        if opts.event_log and not config.trace:
-            config = dataclasses.replace(config, trace=True)
+        # the storage thread reports each write (log_persisted); with an event log,
+        # tracing on
+        config = dataclasses.replace(opts.config, async_persist=True,
+                                     trace=opts.config.trace or bool(opts.event_log))
         self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries,
                              snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
@@ -131,6 +157,11 @@ class KVServer:
         self._reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
         self._flush_pending = False
+        self._proposals: list[tuple[bytes, asyncio.Future[dict[str, Any]]]] = []
+        # Readys not finished yet, in order; the writes handed to the storage thread
+        self._pending: deque[_Step] = deque()
+        self._writing: deque[_Step | Snapshot] = deque()
+        self._writer: StorageWriter | None = None
         self._oversized = 0  # the snapshot index last found too large to send
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._client_tasks: set[asyncio.Task[None]] = set()
@@ -152,6 +183,7 @@ class KVServer:
         """Listen, connect to peers and start ticking. OSError if the port is taken."""
         _, port = self.opts.peers[self.id]
         self._server = await asyncio.start_server(self._on_connection, self.opts.bind_host, port)
+        self._writer = StorageWriter(self.storage, asyncio.get_running_loop(), self._on_written)
         for link in self.links.values():
             link.start()
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -176,6 +208,8 @@ class KVServer:
             writer.close()
         if self._connections:  # let each handler see EOF and return, so none is cancelled
             await asyncio.wait(list(self._connections), timeout=2)
+        if self._writer is not None:  # let the writes queued so far finish, then close
+            await asyncio.to_thread(self._writer.close)
         self.storage.close()
         if self._event_log is not None:
             with contextlib.suppress(OSError):  # a full disk may refuse the last flush
@@ -209,22 +243,93 @@ class KVServer:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
-        """Do one Ready: persist (one transaction), log its events, send, then apply.
-
-        If the Ready cannot be persisted, nothing of it is sent or applied: fail-stop.
-        """
+        """Take one Ready and start it: its write goes to the storage thread; a leader's
+        AppendEntries and InstallSnapshot requests go out at once, while its own write
+        is in flight (thesis §10.2.1: the core counts its own log toward commit only
+        once the write is reported durable); everything else waits for the write."""
         self._flush_pending = False
         if self.failure is not None:
             return
+        if self._proposals:
+            self._propose()
         ready = self.core.ready()
         if ready.is_empty():
             return
+        held = ready.messages
+        if (self._event_log is None and ready.hard_state is None
+                and self.core.role is Role.LEADER):
+            # a leader's requests need nothing of this Ready durable; with an event log,
+            # every send waits, so its events are logged before the sends they describe
+            self._send(m for m in held if isinstance(m, _EARLY))
+            held = tuple(m for m in held if not isinstance(m, _EARLY))
+        step = _Step(ready, held, durable=not ready.must_persist())
+        self._pending.append(step)
+        if not step.durable:
+            self._write(step)
+        self._drain()
+
+    def _propose(self) -> None:
+        """Propose the writes that arrived since the last flush, as one batch."""
+        batch, self._proposals = self._proposals, []
         try:
-            self.storage.save(ready)
-        except StorageError as exc:
-            self._fail_stop(f"{exc}; it acknowledged nothing it did not save, "
+            last = self.core.propose_batch([command for command, _ in batch])
+        except NotLeader as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_result(self._redirect(exc.leader_hint))
+            return
+        term = self.core.current_term
+        for index, (_, fut) in enumerate(batch, last - len(batch) + 1):
+            if not fut.done():  # not timed out meanwhile
+                self._waiters[index] = (term, fut)
+
+    def _write(self, item: _Step | Snapshot) -> None:
+        """Hand a write to the storage thread; _on_written hears of it, in order."""
+        assert self._writer is not None
+        self._writing.append(item)
+        self._writer.submit(item.ready if isinstance(item, _Step) else item)
+
+    def _on_written(self, count: int, error: StorageError | None) -> None:
+        """The storage thread finished the next `count` writes (durable unless `error`):
+        report the log written to the core, then finish what is now durable, in order."""
+        if self.failure is not None or self._stopping is not None:
+            return
+        if error is not None:
+            self._fail_stop(f"{error}; it acknowledged nothing it did not save, "
                             "restart it once the disk has room")
             return
+        for _ in range(count):
+            item = self._writing.popleft()
+            if isinstance(item, _Step):
+                item.durable = True
+                ready = item.ready
+                if ready.entries:
+                    assert ready.first_index is not None
+                    self.core.log_persisted(ready.first_index + len(ready.entries) - 1,
+                                            ready.entries[-1].term)
+        self._drain()
+        self._schedule_flush()  # the commit index may have moved
+
+    def _drain(self) -> None:
+        while self._pending and self._pending[0].durable and self.failure is None:
+            self._finish(self._pending.popleft())
+
+    def _send(self, messages: Iterable[Message]) -> None:
+        """Send each message; those for one peer go out in one write."""
+        frames: dict[int, list[bytes]] = {}
+        for m in messages:
+            frame = encode_message(m)
+            if len(frame) - 4 > MAX_FRAME and isinstance(m, InstallSnapshotRequest):
+                self._too_large(m, len(frame))
+                continue
+            frames.setdefault(m.dest, []).append(frame)
+        for dest, out in frames.items():
+            self.links[dest].send(b"".join(out))
+
+    def _finish(self, step: _Step) -> None:
+        """A durable Ready's steps 2-4: log its events, send what it held back, then
+        apply and answer."""
+        ready = step.ready
         if self._event_log is not None:
             # logged before sending, so a process killed in between never leaves a
             # receive whose send is missing from the logs
@@ -234,12 +339,7 @@ class KVServer:
                 self._fail_stop(f"cannot write the event log {self.opts.event_log} "
                                 f"({exc.strerror or exc}; is the disk full?)")
                 return
-        for m in ready.messages:
-            frame = encode_message(m)
-            if len(frame) - 4 > MAX_FRAME and isinstance(m, InstallSnapshotRequest):
-                self._too_large(m, len(frame))
-                continue
-            self.links[m.dest].send(frame)
+        self._send(step.held)
         if ready.snapshot is not None:  # a leader's, persisted above
             self.kv.restore(ready.snapshot.data)
         for index, entry in ready.committed:
@@ -266,13 +366,10 @@ class KVServer:
                       m.dest)
 
     def _take_snapshot(self) -> None:
-        """Snapshot the KV state and compact the log behind it, durably (one transaction:
-        a crash leaves the whole log or the snapshot); fail-stop if it cannot be saved."""
-        snapshot = self.core.compact(self.kv.last_applied, self.kv.snapshot())
-        try:
-            self.storage.compact(snapshot)
-        except StorageError as exc:
-            self._fail_stop(f"{exc}; restart it once the disk has room")
+        """Snapshot the KV state and compact the log behind it, durably (one transaction,
+        after the writes queued before it: a crash leaves the whole log or the snapshot);
+        fail-stop if it cannot be saved."""
+        self._write(self.core.compact(self.kv.last_applied, self.kv.snapshot()))
 
     def _answer_reads(self, ready: Ready) -> None:
         """Reads the core confirmed (or refused), then every confirmed read whose index
@@ -374,17 +471,15 @@ class KVServer:
         command = encode_command(op, key, _opt_str(req, "value"), _opt_str(req, "expected"),
                                  str(req.get("client") or ""),
                                  seq if isinstance(seq, int) and not isinstance(seq, bool) else 0)
-        try:
-            index = self.core.propose(command)
-        except NotLeader as exc:
-            return self._redirect(exc.leader_hint)
+        if self.core.role is not Role.LEADER:
+            return self._redirect(self.core.leader_hint)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiters[index] = (self.core.current_term, fut)
+        self._proposals.append((command, fut))  # proposed with this loop turn's others
         self._schedule_flush()
         try:
             return await asyncio.wait_for(fut, self.opts.request_timeout)
         except TimeoutError:
-            self._waiters.pop(index, None)
+            self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
             return self._retry("timed out waiting for commit")
 
     async def _read(self, key: str) -> dict[str, Any]:
@@ -425,8 +520,10 @@ class KVServer:
                 "leader": self._address_of(self.core.leader_hint)}
 
     def _fail_waiters(self, why: str) -> None:
-        waiters, self._waiters = self._waiters, {}
-        for _, fut in waiters.values():
+        futures = [fut for _, fut in self._waiters.values()]
+        futures += [fut for _, fut in self._proposals]
+        self._waiters, self._proposals = {}, []
+        for fut in futures:
             if not fut.done():
                 fut.set_result(self._retry(why))
 

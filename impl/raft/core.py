@@ -21,6 +21,7 @@ compaction and InstallSnapshot in impl/raft/snapshot.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,6 +75,11 @@ class Config:
     check_quorum: bool = True
     """A leader not heard from by a quorum for an election timeout steps down, and a
     server in a leader's lease ignores vote requests (impl/raft/election.py)."""
+    async_persist: bool = False
+    """The driver writes a Ready's entries while it goes on (thesis §10.2.1) and reports
+    each write with `log_persisted`: a leader counts its own log toward commit only up
+    to what was reported durable. False: a Ready's entries count as soon as they are
+    in the log (the driver persists before doing anything else)."""
 
     def __post_init__(self) -> None:
         if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
@@ -133,6 +139,7 @@ class RaftCore(Replication, Election, Reads, Snapshots):
         self._timeout = self._draw_timeout()
         self._persisted_hs = hs
         self._unstable_from: int | None = None
+        self._stable_index = len(self._log)  # own log durable up to here (async_persist)
         self._applied = self._log.offset
         self._installed: Snapshot | None = None  # a leader's snapshot, not yet in a Ready
         self._out: list[Message] = []
@@ -273,11 +280,19 @@ class RaftCore(Replication, Election, Reads, Snapshots):
 
         Raises NotLeader elsewhere. The entry is committed when a later Ready lists it.
         """
+        return self.propose_batch((value,))
+
+    def propose_batch(self, values: Sequence[bytes]) -> int:
+        """ClientRequest for each of `values` in turn, sent to the followers together
+        (one AppendEntries to each that has none in flight); returns the last index.
+
+        Raises NotLeader elsewhere (and appends nothing)."""
         if self._role is not Role.LEADER:
             raise NotLeader(self._leader_hint)
-        self._log.append(Entry(self._current_term, value))
-        self._mark_unstable(len(self._log))
-        self._event("ClientRequest", i=self._id, v=value)
+        for value in values:
+            self._log.append(Entry(self._current_term, value))
+            self._mark_unstable(len(self._log))
+            self._event("ClientRequest", i=self._id, v=value)
         for j in self._peers():
             if not self._inflight[j]:
                 self._send_append_entries(j)
@@ -308,6 +323,20 @@ class RaftCore(Replication, Election, Reads, Snapshots):
             self._handle_install_snapshot(m)
         elif isinstance(m, AppendEntriesResponse):
             self._handle_append_entries_response(m)
+
+    def log_persisted(self, index: int, term: int) -> None:
+        """The driver's write of the log up to `index`, whose entry there is of `term`, is
+        durable (Config.async_persist); a leader may now count its own copy toward commit.
+
+        A report the log has since moved past (the entry at `index` was replaced or
+        compacted) changes nothing; call `ready()` afterwards."""
+        if index <= self._stable_index or index > self.last_index:
+            return
+        if index >= self._log.offset and self.term_at(index) != term:
+            return
+        self._stable_index = index
+        if self._role is Role.LEADER:
+            self._advance_commit_index()
 
     # ---- output ----
     def ready(self) -> Ready:
@@ -443,15 +472,16 @@ class RaftCore(Replication, Election, Reads, Snapshots):
 
     def _advance_commit_index(self) -> None:
         """AdvanceCommitIndex: commit the newest entry of our term stored on a quorum,
-        counting match_index (§5.3, §5.4.2: never count replicas of older terms)."""
-        for k in range(self.last_index, self._commit_index, -1):
-            if self.term_at(k) != self._current_term:
-                break
-            agree = 1 + sum(1 for j in self._peers() if self._match_index[j] >= k)
-            if 2 * agree > self._n:
-                self._commit_index = k
-                self._event("AdvanceCommitIndex", i=self._id)
-                break
+        counting match_index (§5.3, §5.4.2: never count replicas of older terms) and our
+        own log (only as far as it is durable, under async_persist: §10.2.1)."""
+        own = self._stable_index if self.config.async_persist else self.last_index
+        # the newest index a quorum holds: the (n//2 + 1)-th largest of the matches
+        held = sorted([own, *(self._match_index[j] for j in self._peers())], reverse=True)
+        k = held[self._n // 2]
+        # the entries below an older term's are older still: none of them may be counted
+        if k > self._commit_index and self.term_at(k) == self._current_term:
+            self._commit_index = k
+            self._event("AdvanceCommitIndex", i=self._id)
 
     # ---- helpers ----
     def _peers(self) -> tuple[int, ...]:
@@ -471,6 +501,8 @@ class RaftCore(Replication, Election, Reads, Snapshots):
     def _mark_unstable(self, index: int) -> None:
         if self._unstable_from is None or index < self._unstable_from:
             self._unstable_from = index
+        if index <= self._stable_index:
+            self._stable_index = index - 1
 
     def _event(self, action: str, **args: object) -> None:
         if self.config.trace:
