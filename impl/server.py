@@ -1,16 +1,18 @@
 """The KV server: one Raft node over asyncio TCP with SQLite storage (a thin driver).
 
-Each Ready from the core is done in the contract's order: its write, then its
+Each Ready from the core is done as the Ready contract asks: its write, then its
 messages, then applying committed entries to the KV state machine and answering
 the clients that waited for them. The writes go to a storage thread
 (impl/storage_writer.py) that does every write waiting in one SQLite transaction
-(group commit) while the loop goes on; Readys finish in order as their writes
-become durable. One exception to "persist, then send" (thesis §10.2.1): a leader
-sends its AppendEntries and InstallSnapshot requests at once, while its own write
-is in flight, and counts its own log toward commit only once that write is
-reported durable (Config.async_persist), so an acknowledged write is on a
-majority's disks all the same. With an event log every send waits for its write,
-so the events are logged before the sends they describe.
+(group commit) while the loop goes on; a Ready's messages wait for its write, and
+Readys finish in order. Two things do not wait (thesis §10.2.1): a leader sends its
+AppendEntries and InstallSnapshot requests at once, while its own write is in
+flight, and counts its own log toward commit only once that write is reported
+durable (Config.async_persist); and committed entries, being on a majority's disks,
+are applied and answered at once. So an acknowledged write is on a majority's disks
+as before, and a follower still persists before it replies. With an event log
+nothing skips ahead: every send and apply waits for its write, so the events are
+logged before the sends they describe.
 Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the leader
 confirms its leadership with a heartbeat round, then answers once it has applied the
 read index; ``reads="log"``: through the log), so both are linearizable; a request
@@ -27,14 +29,12 @@ sends and acknowledges nothing more, logs one line saying why, and stops;
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
 import os
 import random
 import sys
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,25 +45,23 @@ from agree.impl.net import PeerLink, read_frames
 from agree.impl.raft import (
     AppendEntriesRequest,
     Config,
-    Event,
     InstallSnapshotRequest,
     Message,
     NotLeader,
     RaftCore,
     Ready,
     Role,
-    Snapshot,
 )
 from agree.impl.raft.snapshot import snapshot_due
+from agree.impl.server_events import event_args, log_ready, ready_state
 from agree.impl.storage import SQLiteStorage, StorageError
-from agree.impl.storage_writer import StorageWriter
+from agree.impl.storage_writer import ReadyPipeline, Step
 from agree.impl.wire import (
     MAX_FRAME,
     CodecError,
     decode_payload,
     encode_frame,
     encode_message,
-    message_to_json,
 )
 
 __all__ = ["KVServer", "ServerOptions", "event_args"]
@@ -93,32 +91,6 @@ class ServerOptions:
 
 #: what a leader sends before its own write of the same Ready is durable
 _EARLY = (AppendEntriesRequest, InstallSnapshotRequest)
-
-
-@dataclass
-class _Step:
-    """A Ready on its way: the messages it still holds back, and whether it is durable."""
-
-    ready: Ready
-    held: tuple[Message, ...]
-    durable: bool
-
-
-def event_args(event: Event) -> dict[str, Any]:
-    """An Event's arguments as JSON values: messages as on the wire, values in base64."""
-    args: dict[str, Any] = {}
-    for name, value in event.args:
-        if name == "next_index":  # the next_index a leader took from a reply
-            if not args["m"]["success"]:  # a rejection's: fast_backup's hint
-                args["m"]["hint"] = value
-            continue
-        if isinstance(value, bytes):
-            args[name] = base64.b64encode(value).decode()
-        elif isinstance(value, tuple) and hasattr(value, "_fields"):
-            args[name] = message_to_json(value)  # type: ignore[arg-type]
-        else:
-            args[name] = value
-    return args
 
 
 class KVServer:
@@ -158,10 +130,7 @@ class KVServer:
         self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
         self._flush_pending = False
         self._proposals: list[tuple[bytes, asyncio.Future[dict[str, Any]]]] = []
-        # Readys not finished yet, in order; the writes handed to the storage thread
-        self._pending: deque[_Step] = deque()
-        self._writing: deque[_Step | Snapshot] = deque()
-        self._writer: StorageWriter | None = None
+        self._pipeline: ReadyPipeline | None = None  # Readys on their way to disk
         self._oversized = 0  # the snapshot index last found too large to send
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._client_tasks: set[asyncio.Task[None]] = set()
@@ -183,7 +152,9 @@ class KVServer:
         """Listen, connect to peers and start ticking. OSError if the port is taken."""
         _, port = self.opts.peers[self.id]
         self._server = await asyncio.start_server(self._on_connection, self.opts.bind_host, port)
-        self._writer = StorageWriter(self.storage, asyncio.get_running_loop(), self._on_written)
+        self._pipeline = ReadyPipeline(self.storage, asyncio.get_running_loop(),
+                                       self.core.log_persisted, self._finish,
+                                       self._schedule_flush, self._write_failed)
         for link in self.links.values():
             link.start()
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -208,8 +179,8 @@ class KVServer:
             writer.close()
         if self._connections:  # let each handler see EOF and return, so none is cancelled
             await asyncio.wait(list(self._connections), timeout=2)
-        if self._writer is not None:  # let the writes queued so far finish, then close
-            await asyncio.to_thread(self._writer.close)
+        if self._pipeline is not None:  # let the writes queued so far finish, then close
+            await asyncio.to_thread(self._pipeline.close)
         self.storage.close()
         if self._event_log is not None:
             with contextlib.suppress(OSError):  # a full disk may refuse the last flush
@@ -225,6 +196,8 @@ class KVServer:
         if self.failure is not None:
             return
         self.failure = f"node {self.id} stopped: {why}"
+        if self._pipeline is not None:
+            self._pipeline.halted = True
         log.error("%s", self.failure)
         if self._stopping is None:
             self._stopping = asyncio.get_running_loop().create_task(self._shutdown())
@@ -262,11 +235,16 @@ class KVServer:
             # every send waits, so its events are logged before the sends they describe
             self._send(m for m in held if isinstance(m, _EARLY))
             held = tuple(m for m in held if not isinstance(m, _EARLY))
-        step = _Step(ready, held, durable=not ready.must_persist())
-        self._pending.append(step)
-        if not step.durable:
-            self._write(step)
-        self._drain()
+        step = Step(ready, held, durable=not ready.must_persist(),
+                    applied=self._event_log is None,
+                    state=None if self._event_log is None else ready_state(self.core, ready))
+        assert self._pipeline is not None
+        self._pipeline.add(step)
+        if step.applied:
+            # committed entries are on a majority's disks: applied (and answered) at once,
+            # in order, whether or not this node's own write is durable yet
+            self._apply(ready)
+        self._pipeline.drain()
 
     def _propose(self) -> None:
         """Propose the writes that arrived since the last flush, as one batch."""
@@ -283,37 +261,6 @@ class KVServer:
             if not fut.done():  # not timed out meanwhile
                 self._waiters[index] = (term, fut)
 
-    def _write(self, item: _Step | Snapshot) -> None:
-        """Hand a write to the storage thread; _on_written hears of it, in order."""
-        assert self._writer is not None
-        self._writing.append(item)
-        self._writer.submit(item.ready if isinstance(item, _Step) else item)
-
-    def _on_written(self, count: int, error: StorageError | None) -> None:
-        """The storage thread finished the next `count` writes (durable unless `error`):
-        report the log written to the core, then finish what is now durable, in order."""
-        if self.failure is not None or self._stopping is not None:
-            return
-        if error is not None:
-            self._fail_stop(f"{error}; it acknowledged nothing it did not save, "
-                            "restart it once the disk has room")
-            return
-        for _ in range(count):
-            item = self._writing.popleft()
-            if isinstance(item, _Step):
-                item.durable = True
-                ready = item.ready
-                if ready.entries:
-                    assert ready.first_index is not None
-                    self.core.log_persisted(ready.first_index + len(ready.entries) - 1,
-                                            ready.entries[-1].term)
-        self._drain()
-        self._schedule_flush()  # the commit index may have moved
-
-    def _drain(self) -> None:
-        while self._pending and self._pending[0].durable and self.failure is None:
-            self._finish(self._pending.popleft())
-
     def _send(self, messages: Iterable[Message]) -> None:
         """Send each message; those for one peer go out in one write."""
         frames: dict[int, list[bytes]] = {}
@@ -326,21 +273,25 @@ class KVServer:
         for dest, out in frames.items():
             self.links[dest].send(b"".join(out))
 
-    def _finish(self, step: _Step) -> None:
-        """A durable Ready's steps 2-4: log its events, send what it held back, then
-        apply and answer."""
+    def _finish(self, step: Step) -> None:
+        """A durable Ready: log its events, send what it held back, then apply and answer
+        (unless that was done already)."""
         ready = step.ready
-        if self._event_log is not None:
-            # logged before sending, so a process killed in between never leaves a
-            # receive whose send is missing from the logs
-            try:
-                self._log_events(ready)
+        if self._event_log is not None and step.state is not None:
+            try:  # before sending (impl/server_events.py)
+                log_ready(self._event_log, ready, step.state)
             except OSError as exc:
                 self._fail_stop(f"cannot write the event log {self.opts.event_log} "
                                 f"({exc.strerror or exc}; is the disk full?)")
                 return
         self._send(step.held)
-        if ready.snapshot is not None:  # a leader's, persisted above
+        if not step.applied:
+            self._apply(ready)
+
+    def _apply(self, ready: Ready) -> None:
+        """Restore a leader's snapshot, apply the committed entries, answer the clients
+        and reads waiting for them; snapshot when due."""
+        if ready.snapshot is not None:  # a leader's
             self.kv.restore(ready.snapshot.data)
         for index, entry in ready.committed:
             result = self.kv.apply(index, entry.value)
@@ -354,6 +305,10 @@ class KVServer:
             self._fail_waiters("leadership lost")
         if snapshot_due(self.kv.last_applied, self.core.snapshot, self.opts.snapshot_every):
             self._take_snapshot()
+
+    def _write_failed(self, error: StorageError) -> None:
+        self._fail_stop(f"{error}; it acknowledged nothing it did not save, "
+                        "restart it once the disk has room")
 
     def _too_large(self, m: InstallSnapshotRequest, size: int) -> None:
         """A snapshot too large for one frame (the receiver would drop the connection):
@@ -369,7 +324,8 @@ class KVServer:
         """Snapshot the KV state and compact the log behind it, durably (one transaction,
         after the writes queued before it: a crash leaves the whole log or the snapshot);
         fail-stop if it cannot be saved."""
-        self._write(self.core.compact(self.kv.last_applied, self.kv.snapshot()))
+        assert self._pipeline is not None
+        self._pipeline.compact(self.core.compact(self.kv.last_applied, self.kv.snapshot()))
 
     def _answer_reads(self, ready: Ready) -> None:
         """Reads the core confirmed (or refused), then every confirmed read whose index
@@ -393,21 +349,6 @@ class KVServer:
             else:
                 waiting.append((index, key, fut))
         self._confirmed = waiting
-
-    def _log_events(self, ready: Ready) -> None:
-        """The Ready's events, then the State line (agree.eventlog: the same writer as
-        any other implementation's)."""
-        assert self._event_log is not None
-        c = self.core
-        for event in ready.events:
-            self._event_log.event(event.action, **event_args(event))
-        suffix = None
-        if ready.first_index is not None:
-            suffix = [(e.term, e.value) for e in ready.entries]
-        self._event_log.state(c.current_term, c.role.value, c.voted_for, c.commit_index,
-                              votes_responded=c.votes_responded, votes_granted=c.votes_granted,
-                              next_index=c.next_index, match_index=c.match_index,
-                              log_from=ready.first_index, log_suffix=suffix)
 
     # ---- connections ----
     async def _on_connection(self, reader: asyncio.StreamReader,
