@@ -151,16 +151,22 @@ class AgreePut:
 
 
 class AgreeCluster:
-    """Three `python -m agree.impl.server` processes with fresh data."""
+    """Three `python -m agree.impl.server` processes with fresh data; with `tree`, the
+    servers of that source tree (imported through a symlink agree -> tree on PYTHONPATH),
+    named `name`."""
 
-    name = "agree"
-
-    def __init__(self) -> None:
+    def __init__(self, tree: str | None = None, name: str = "agree") -> None:
+        self.name = name
         self.data = tempfile.mkdtemp(prefix="agree-bench-")
         self.addrs = [f"127.0.0.1:{p}" for p in free_ports(3)]
+        env = None
+        if tree is not None:
+            os.symlink(os.path.abspath(tree), os.path.join(self.data, "agree"))
+            env = {**os.environ, "PYTHONPATH": self.data}
         self.procs = [subprocess.Popen([sys.executable, "-m", "agree.impl.server", "--id",
                                         str(k), "--peers", ",".join(self.addrs), "--data",
-                                        self.data], stdout=subprocess.DEVNULL)
+                                        self.data], stdout=subprocess.DEVNULL, env=env,
+                                       cwd=self.data)
                       for k in range(3)]
 
     async def ready(self) -> None:
@@ -319,7 +325,7 @@ def etcd_binary() -> tuple[str | None, str]:
 
 
 def rows_of(points: list[Point], round_no: int, clients: Sequence[int],
-            with_etcd: bool) -> list[list[object]]:
+            with_etcd: bool, with_base: bool) -> list[list[object]]:
     rows: list[list[object]] = []
     for n in clients:
         a = next(p for p in points if p.system == "agree" and p.clients == n)
@@ -330,8 +336,11 @@ def rows_of(points: list[Point], round_no: int, clients: Sequence[int],
             row += [round(e.ops_per_s), f"{e.p50_ms:.2f}", f"{e.p99_ms:.2f}",
                     f"{e.cpu_ms:.2f}", f"{a.ops_per_s / e.ops_per_s:.2f}",
                     f"{a.p99_ms / e.p99_ms:.2f}"]
-        row.append(a.errors + sum(p.errors for p in points
-                                  if p.clients == n and p.system == "etcd"))
+        if with_base:
+            b = next(p for p in points if p.system == "baseline" and p.clients == n)
+            row += [round(b.ops_per_s), f"{b.p50_ms:.2f}", f"{b.p99_ms:.2f}",
+                    f"{a.ops_per_s / b.ops_per_s:.2f}"]
+        row.append(sum(p.errors for p in points if p.clients == n))
         rows.append(row)
     return rows
 
@@ -344,6 +353,11 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per point")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-etcd", action="store_true", help="measure agree alone")
+    ap.add_argument("--baseline", metavar="TREE",
+                    help="also measure the servers of another agree source tree (e.g. a "
+                         "`git archive` of an older commit), as 'baseline'")
+    ap.add_argument("--baseline-label", default="the --baseline tree",
+                    help="what the baseline is, for the docs page (e.g. 'main at fafc7e2')")
     ap.add_argument("--write-docs", action="store_true",
                     help="write docs/benchmarks/kv-etcd.md")
     args = ap.parse_args()
@@ -353,6 +367,8 @@ def main() -> None:
             raise ValueError
     except ValueError:
         ap.error(f"--clients {args.clients!r}: expected positive integers separated by commas")
+    if args.baseline and not os.path.isfile(os.path.join(args.baseline, "impl", "server.py")):
+        ap.error(f"--baseline {args.baseline!r}: not an agree source tree (no impl/server.py)")
     etcd, why = (None, "--no-etcd given") if args.no_etcd else etcd_binary()
     print(f"3 nodes on loopback, fsync on, {os.cpu_count()} CPUs, {args.seconds:g} s per "
           f"point after {args.warmup:g} s warm-up, {args.rounds} round(s)")
@@ -364,12 +380,18 @@ def main() -> None:
         points = run_system(AgreeCluster(), clients, args.seconds, args.warmup)
         if etcd is not None:
             points += run_system(EtcdCluster(etcd), clients, args.seconds, args.warmup)
-        all_rows += rows_of(points, r, clients, etcd is not None)
+        if args.baseline:
+            points += run_system(AgreeCluster(args.baseline, "baseline"), clients,
+                                 args.seconds, args.warmup)
+        all_rows += rows_of(points, r, clients, etcd is not None, bool(args.baseline))
     columns = ["round", "clients", "agree puts/s", "agree p50 ms", "agree p99 ms",
                "agree CPU ms/put"]
     if etcd is not None:
         columns += ["etcd puts/s", "etcd p50 ms", "etcd p99 ms", "etcd CPU ms/put",
                     "ratio (agree/etcd)", "p99 ratio (agree/etcd)"]
+    if args.baseline:
+        columns += ["baseline puts/s", "baseline p50 ms", "baseline p99 ms",
+                    "ratio (agree/baseline)"]
     columns.append("errors")
     print("\n" + " | ".join(columns))
     for row in all_rows:
@@ -380,6 +402,8 @@ def main() -> None:
                 "the three server processes' CPU time (user + system) per put, warm-up "
                 "included. "
                 + ("" if etcd is not None else f"etcd was not measured: {why}. ")
+                + (f"baseline: agree's servers from {args.baseline_label}. "
+                   if args.baseline else "")
                 + "Both run on the same cores as the clients, which run in one Python "
                 "process; other work on the machine inflates every figure.")
         table = Table(f"Durable puts, 3 nodes on loopback ({why if etcd else 'agree alone'})",
