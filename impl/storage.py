@@ -22,6 +22,7 @@ import os
 import sqlite3
 import struct
 import zlib
+from collections.abc import Sequence
 from typing import Protocol
 
 from agree.impl.raft.messages import Entry, HardState, Ready, Snapshot
@@ -306,21 +307,29 @@ class SQLiteStorage:
                                "is the disk full or failing?)") from None
 
     def _save(self, ready: Ready) -> None:
+        self._transaction([ready])
+
+    def write_batch(self, batch: Sequence[Ready | Snapshot]) -> None:
+        """Several writes in order, in one durable transaction (one fsync: group commit):
+        a Ready's step 1 (as `save`), or a snapshot this node took (as `compact`).
+
+        StorageError (one line) if the write fails: nothing of the batch may then be
+        treated as saved."""
+        try:
+            self._transaction(batch)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write {self.path} ({_one_line(str(exc))}; "
+                               "is the disk full or failing?)") from None
+
+    def _transaction(self, batch: Sequence[Ready | Snapshot]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if ready.snapshot is not None:
-                self._store_snapshot(ready.snapshot)
-            if ready.hard_state is not None:
-                db.execute("UPDATE hard_state SET current_term = ?, voted_for = ?, crc = ? "
-                           "WHERE id = 0", (*ready.hard_state,
-                                            hard_state_checksum(ready.hard_state)))
-            if ready.first_index is not None:
-                first = ready.first_index
-                db.execute("DELETE FROM log WHERE idx >= ?", (first,))
-                db.executemany("INSERT INTO log VALUES (?, ?, ?, ?)", [
-                    (first + k, e.term, e.value, entry_checksum(first + k, e))
-                    for k, e in enumerate(ready.entries)])
+            for item in batch:
+                if isinstance(item, Snapshot):
+                    self._store_snapshot(item)
+                else:
+                    self._write(item)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
@@ -328,23 +337,26 @@ class SQLiteStorage:
                     db.execute("ROLLBACK")
             raise
 
+    def _write(self, ready: Ready) -> None:
+        """Within a transaction: a Ready's step 1."""
+        db = self._db
+        if ready.snapshot is not None:
+            self._store_snapshot(ready.snapshot)
+        if ready.hard_state is not None:
+            db.execute("UPDATE hard_state SET current_term = ?, voted_for = ?, crc = ? "
+                       "WHERE id = 0", (*ready.hard_state,
+                                        hard_state_checksum(ready.hard_state)))
+        if ready.first_index is not None:
+            first = ready.first_index
+            db.execute("DELETE FROM log WHERE idx >= ?", (first,))
+            db.executemany("INSERT INTO log VALUES (?, ?, ?, ?)", [
+                (first + k, e.term, e.value, entry_checksum(first + k, e))
+                for k, e in enumerate(ready.entries)])
+
     def compact(self, snapshot: Snapshot) -> None:
         """Store a snapshot this node took and delete the log up to its index, in one
         durable transaction; StorageError (one line) if the write fails."""
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._store_snapshot(snapshot)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot write {self.path} ({_one_line(str(exc))}; "
-                               "is the disk full or failing?)") from None
+        self.write_batch([snapshot])
 
     def _store_snapshot(self, snapshot: Snapshot) -> None:
         """Within a transaction: the snapshot row, and no log entry up to its index."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import IO, Any
 
 import pytest
@@ -24,7 +23,7 @@ from agree.conformance import validate_logs
 from agree.conformance.validate_logs import validate_files
 from agree.eventlog import EventLogWriter
 from agree.impl.raft import Config, RaftCore, Ready
-from agree.impl.server import KVServer
+from agree.impl.server_events import log_ready, ready_state
 from agree.impl.sim import SimNode, Simulator
 
 
@@ -38,13 +37,12 @@ class _LoggingSimulator(Simulator):
     def _new_core(self, node: SimNode) -> RaftCore:
         core = super()._new_core(node)
         take = core.ready
-        writer = SimpleNamespace(_event_log=EventLogWriter(self.files[node.id], node.id),
-                                 core=core, id=node.id)
+        writer = EventLogWriter(self.files[node.id], node.id)
 
         def ready() -> Ready:
             r = take()
             if not r.is_empty():
-                KVServer._log_events(writer, r)  # type: ignore[arg-type]
+                log_ready(writer, r, ready_state(core, r))
             return r
 
         core.ready = ready  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ impl/raft/membership.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,6 +81,15 @@ class Config:
     voters: tuple[int, ...] | None = None
     """The initial configuration (impl/raft/membership.py): these servers vote until a
     configuration entry says otherwise; None: every server."""
+    inflight_entries: int = 0
+    """Pipelining: while a matched follower has fewer than this many entries sent and
+    not acknowledged, new entries go to it at once, after those in flight (0: one
+    message with entries in flight at a time, the replication conformance checks)."""
+    async_persist: bool = False
+    """The driver writes a Ready's entries while it goes on (thesis §10.2.1) and reports
+    each write with `log_persisted`: a leader counts its own log toward commit only up
+    to what was reported durable. False: a Ready's entries count as soon as they are
+    in the log (the driver persists before doing anything else)."""
 
     def __post_init__(self) -> None:
         if self.election_ticks < 1 or self.heartbeat_ticks < 1 or self.max_batch < 1:
@@ -143,6 +153,7 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
         self._timeout = self._draw_timeout()
         self._persisted_hs = hs
         self._unstable_from: int | None = None
+        self._stable_index = len(self._log)  # own log durable up to here (async_persist)
         self._applied = self._log.offset
         self._installed: Snapshot | None = None  # a leader's snapshot, not yet in a Ready
         self._out: list[Message] = []
@@ -294,13 +305,21 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
 
         Raises NotLeader elsewhere. The entry is committed when a later Ready lists it.
         """
+        return self.propose_batch((value,))
+
+    def propose_batch(self, values: Sequence[bytes]) -> int:
+        """ClientRequest for each of `values` in turn, sent to the followers together
+        (one AppendEntries to each that has none in flight); returns the last index.
+
+        Raises NotLeader elsewhere (and appends nothing)."""
         if self._role is not Role.LEADER:
             raise NotLeader(self._leader_hint)
-        self._log.append(Entry(self._current_term, value))
-        self._mark_unstable(len(self._log))
-        self._event("ClientRequest", i=self._id, v=value)
+        for value in values:
+            self._log.append(Entry(self._current_term, value))
+            self._mark_unstable(len(self._log))
+            self._event("ClientRequest", i=self._id, v=value)
         for j in self._peers():
-            if not self._inflight[j]:
+            if not self._inflight[j] or self._pipelines(j):
                 self._send_append_entries(j)
         self._advance_commit_index()
         return len(self._log)
@@ -331,6 +350,20 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
             self._handle_append_entries_response(m)
             if self._learners:
                 self._catch_up(m.source)
+
+    def log_persisted(self, index: int, term: int) -> None:
+        """The driver's write of the log up to `index`, whose entry there is of `term`, is
+        durable (Config.async_persist); a leader may now count its own copy toward commit.
+
+        A report the log has since moved past (the entry at `index` was replaced or
+        compacted) changes nothing; call `ready()` afterwards."""
+        if index <= self._stable_index or index > self.last_index:
+            return
+        if index >= self._log.offset and self.term_at(index) != term:
+            return
+        self._stable_index = index
+        if self._role is Role.LEADER:
+            self._advance_commit_index()
 
     # ---- output ----
     def ready(self) -> Ready:
@@ -471,17 +504,19 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
     def _advance_commit_index(self) -> None:
         """AdvanceCommitIndex: commit the newest entry of our term stored on a quorum,
         counting match_index (§5.3, §5.4.2: never count replicas of older terms) among the
-        configuration's voters, the leader only while it is one (membership.py)."""
+        configuration's voters, the leader only while it is one (membership.py), and its
+        own log only as far as it is durable under async_persist (§10.2.1)."""
         voters = self._log.voters
-        for k in range(self.last_index, self._commit_index, -1):
-            if self.term_at(k) != self._current_term:
-                break
-            agree = sum(1 for j in voters if j == self._id or self._match_index[j] >= k)
-            if 2 * agree > len(voters):
-                self._commit_index = k
-                self._event("AdvanceCommitIndex", i=self._id)
-                self._removed_step_down()
-                break
+        own = self._stable_index if self.config.async_persist else self.last_index
+        # the newest index a quorum of the voters holds: the (n//2 + 1)-th largest match
+        held = sorted((own if j == self._id else self._match_index[j] for j in voters),
+                      reverse=True)
+        k = held[len(voters) // 2]
+        # the entries below an older term's are older still: none of them may be counted
+        if k > self._commit_index and self.term_at(k) == self._current_term:
+            self._commit_index = k
+            self._event("AdvanceCommitIndex", i=self._id)
+            self._removed_step_down()
 
     # ---- helpers ----
     def _peers(self) -> tuple[int, ...]:
@@ -509,6 +544,8 @@ class RaftCore(Replication, Election, Reads, Snapshots, Membership):
     def _mark_unstable(self, index: int) -> None:
         if self._unstable_from is None or index < self._unstable_from:
             self._unstable_from = index
+        if index <= self._stable_index:
+            self._stable_index = index - 1
 
     def _event(self, action: str, **args: object) -> None:
         if self.config.trace:

@@ -205,9 +205,12 @@ class Ready:
        stored log up to its index; if `hard_state` is not None, store it; delete the
        stored log from index `first_index` on and store `entries` there (`first_index`
        is None when the log did not change). Do all in one durable write.
-    2. send `messages` (only after step 1 is durable: persist before send).
+    2. send `messages` (only after step 1 is durable: persist before send; under
+       Config.async_persist a leader's AppendEntries and InstallSnapshot requests may
+       go first, thesis §10.2.1, and the driver reports the write with log_persisted).
     3. restore the state machine from `snapshot` if there is one, then apply
-       `committed` ((index, entry) pairs in index order).
+       `committed` ((index, entry) pairs in index order). This may also go before
+       step 1 is durable (committed entries are on a majority's disks), in Ready order.
     4. answer `reads` ((read id, read index) pairs, impl/raft/reads.py): a read whose
        index is not None may be served once the state machine has applied that index;
        one whose index is None was refused (leadership lost), the client should retry.

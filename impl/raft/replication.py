@@ -62,6 +62,7 @@ class _Core(Protocol):
     def _backup_to(self, m: AppendEntriesResponse) -> int: ...
     def _send_append_entries(self, j: int, limit: int | None = None) -> None: ...
     def _send_snapshot(self, j: int) -> None: ...
+    def _pipelines(self, j: int) -> bool: ...
 
 
 class Replication:
@@ -154,6 +155,12 @@ class Replication:
                     break
         return max(self._match_index[j] + 1, min(target, m.reject_index), 1)
 
+    def _pipelines(self: _Core, j: int) -> bool:
+        """Whether entries for matched follower j go out after those in flight, without
+        waiting for their reply (Config.inflight_entries; never while j is probed)."""
+        return (self._inflight[j] and not self._probing[j]
+                and self._sent_upto[j] - self._match_index[j] < self.config.inflight_entries)
+
     def _heartbeat(self: _Core, j: int) -> None:
         """The heartbeat to j: a full AppendEntries under spec_exact; otherwise one
         without entries while entries sent are in flight and not presumed lost (they
@@ -162,6 +169,8 @@ class Replication:
                 and self._ticks - self._sent_at[j] < self.config.election_ticks):
             self._send_append_entries(j, 0)
         else:
+            if self.config.inflight_entries:  # presumed lost: again from next_index
+                self._inflight[j] = False
             self._send_append_entries(j)
 
     def _send_append_entries(self: _Core, j: int, limit: int | None = None) -> None:
@@ -169,6 +178,10 @@ class Replication:
         max_batch, or one while j is probed; everything spec_exact). An entry j needs is
         compacted: the snapshot instead (a heartbeat: none, prev_log_index at the snapshot)."""
         n = min(self._next_index[j], self.last_index + 1)
+        if limit != 0 and self._pipelines(j):
+            n = self._sent_upto[j] + 1  # after what is in flight (Config.inflight_entries)
+            if n > self.last_index:
+                return
         prev = n - 1
         if prev < self._log.offset:
             if limit != 0:
