@@ -115,7 +115,9 @@ def main() -> None:
             "gets less than a core, so read the CPU seconds beside it (the walks a seed "
             "runs before it finds the bug are the same on any machine). The trace column: "
             "steps of the walk's path from Init (loops cut) -> after shortcuts and step "
-            "removal (checker/swarm.py, checker/minimize.py).",
+            "removal (checker/swarm.py, checker/minimize.py). Every other walk chooses its "
+            "steps by random weights per action and step instead of a subset of the actions "
+            "(the weighted walks, since commit h-20d).",
             [Table(f"Per target ({args.seeds} seeds, {args.budget:.0f} s budget each)", now,
                    COLUMNS, rows),
              Table("Per seed", now, DETAIL, detail)],

@@ -112,7 +112,8 @@ def register(sub: Any) -> None:
     p.add_argument("--swarm", action="store_true",
                    help="coverage-guided swarm search: walks restart from states with new "
                    "features of the spec's view, each walk with a random subset of the "
-                   "actions; the trace found is shortened (default budget --time-limit "
+                   "actions or random weights per step; the trace found is shortened "
+                   "(default budget --time-limit "
                    f"{SWARM_TIME_LIMIT:g})")
     p.set_defaults(handler=run_simulate, accepts_extra=True)
 
@@ -181,7 +182,7 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
         out.append(f"stopped           {r.stopped}")
     if isinstance(r, SwarmResult):
         out += [f"swarm corpus      {r.corpus:,} states ({r.features:,} features seen; "
-                f"{r.from_init:,} walks from Init)"]
+                f"{r.from_init:,} walks from Init, {r.weighted:,} weighted)"]
         for v in r.violations:
             if v.trace is not None and r.found_steps:
                 out.append(f"shortened         {v.property}: {r.found_steps} steps walked "
