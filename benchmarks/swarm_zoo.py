@@ -117,7 +117,8 @@ def main() -> None:
             "steps of the walk's path from Init (loops cut) -> after shortcuts and step "
             "removal (checker/swarm.py, checker/minimize.py). Every other walk chooses its "
             "steps by random weights per action and step instead of a subset of the actions "
-            "(the weighted walks, since commit h-20d).",
+            "(PCT-like starvation: a step with a small weight waits, a message is delivered "
+            "late).",
             [Table(f"Per target ({args.seeds} seeds, {args.budget:.0f} s budget each)", now,
                    COLUMNS, rows),
              Table("Per seed", now, DETAIL, detail)],
