@@ -1,5 +1,6 @@
-"""Weighted swarm walks (checker/swarm.py): a message delivered late, after the rest of the
-run, found from Init where bounded BFS is not; and `agree trace ... --spec FILE.py`,
+"""Weighted swarm walks (checker/swarm.py, `agree simulate --swarm --weighted F`): a
+message delivered late, after the rest of the run, found from Init where bounded BFS and
+the subset walks with the same seed are not; and `agree trace ... --spec FILE.py`,
 which opens the traces a user's spec file writes."""
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def test_a_late_delivery_is_found_from_init_where_bounded_bfs_is_not() -> None:
     spec = StaleSet()
     bfs = check(spec, max_states=5_000)
     assert not bfs.violations and not bfs.complete  # the budget ran out first
-    r = swarm(spec, seed=2, walks=300)  # measured: found after 19 walks
+    plain = swarm(spec, seed=2, walks=300)  # subset walks only (the default)
+    assert not plain.violations and plain.weighted == 0
+    r = swarm(spec, seed=2, walks=300, weighted=0.5)  # measured: found after 19 walks
     v = r.violation("no_big_fall")
     assert v is not None and v.trace is not None, "not found within 300 walks"
     assert r.weighted == r.runs // 2  # every other walk is weighted
@@ -128,3 +131,14 @@ def test_a_wrong_spec_file_is_a_one_line_error(
     code, _, err = run(capsys, "trace", "replay", trace, "--spec", spec_ref)
     assert_refused(code, err)
     assert says in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["--weighted", "0.5"],  # not a swarm
+    ["--swarm", "--weighted", "1.5"],
+    ["--swarm", "--weighted", "-0.1"],
+])
+def test_bad_weighted_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str],
+                                                argv: list[str]) -> None:
+    code, _, err = run(capsys, "simulate", "raft", *argv)
+    assert_refused(code, err)
