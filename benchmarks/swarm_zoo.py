@@ -46,12 +46,14 @@ def _label(name: str) -> str:
     return f"`{Path(name).relative_to(ROOT)}`" if name == USER else f"`{name}`"
 
 
-def run_one(name: str, seed: int, budget: float) -> dict[str, Any]:
-    """One seeded search of ``name`` in its default configuration."""
+def run_one(name: str, seed: int, budget: float, weighted: float = 0.0) -> dict[str, Any]:
+    """One seeded search of ``name`` in its default configuration (``weighted``: the
+    fraction of weighted walks, `agree simulate --swarm --weighted F`)."""
     cls, props, defaults = registry.load(name)
     spec = cls(**registry.coerce_params(cls, {}, defaults))
     wall, cpu = time.perf_counter(), time.process_time()
-    r = swarm(spec, (*spec.declared_properties(), *props), seed=seed, time_limit=budget)
+    r = swarm(spec, (*spec.declared_properties(), *props), seed=seed, time_limit=budget,
+              weighted=weighted)
     out = {"found": [v.property for v in r.violations], "wall": time.perf_counter() - wall,
            "cpu": time.process_time() - cpu, "walks": r.runs, "steps": r.steps,
            "corpus": r.corpus, "walked": r.found_steps,
@@ -90,13 +92,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N (default 5)")
     parser.add_argument("--budget", type=float, default=90.0,
                         help="seconds per search (default 90)")
+    parser.add_argument("--weighted", type=float, default=0.0, metavar="F",
+                        help="the fraction of weighted walks (default 0, as `agree "
+                        "simulate --swarm`); the page is then swarm-weighted.md")
     parser.add_argument("--write-docs", action="store_true",
-                        help="write docs/benchmarks/swarm.md from this run")
+                        help="write docs/benchmarks/swarm.md (with --weighted: "
+                        "swarm-weighted.md) from this run")
     args = parser.parse_args()
     names = [USER if n.endswith(".py") else n for n in args.names] or list(TARGETS)
     rows, detail = [], []
     for name in names:
-        runs = [run_one(name, seed, args.budget) for seed in range(1, args.seeds + 1)]
+        runs = [run_one(name, seed, args.budget, args.weighted)
+                for seed in range(1, args.seeds + 1)]
         rows.append(summary(name, runs, args.budget))
         detail += [[_label(name), seed, ", ".join(r["found"]) or "none found",
                     f"{r['wall']:.1f}", f"{r['cpu']:.1f}", r["walks"], r["steps"],
@@ -105,9 +112,19 @@ def main() -> None:
         print(" | ".join(map(str, rows[-1])), flush=True)
     if args.write_docs:
         now = Provenance.now()
+        flag = f" --weighted {args.weighted:g}" if args.weighted else ""
+        weighted_note = (
+            f" A fraction {args.weighted:g} of the walks (spread evenly) choose their steps "
+            "by random weights per action and per step instead of among a random subset of "
+            "the actions: a step with a small weight waits, so a message is delivered late "
+            "or a server never times out. The same search without them: "
+            "[deep bugs from Init](swarm.md)." if args.weighted else "")
         write_page(
-            "swarm", "Deep bugs from Init: coverage-guided swarm simulation",
-            "`agree simulate NAME --swarm --seed S --time-limit B` (checker/swarm.py) on the "
+            "swarm-weighted" if args.weighted else "swarm",
+            "Deep bugs from Init: coverage-guided swarm simulation"
+            + (", weighted walks" if args.weighted else ""),
+            f"`agree simulate NAME --swarm{flag} --seed S --time-limit B` (checker/swarm.py) "
+            "on the "
             "zoo's three Raft bugs beyond breadth-first search from Init, and on the issue "
             "#20 user variant that ignores prevLogTerm, each in its default configuration, "
             "from Init, with no prefix. A seed that finds nothing counts as the budget in "
@@ -115,11 +132,11 @@ def main() -> None:
             "gets less than a core, so read the CPU seconds beside it (the walks a seed "
             "runs before it finds the bug are the same on any machine). The trace column: "
             "steps of the walk's path from Init (loops cut) -> after shortcuts and step "
-            "removal (checker/swarm.py, checker/minimize.py).",
+            "removal (checker/swarm.py, checker/minimize.py)." + weighted_note,
             [Table(f"Per target ({args.seeds} seeds, {args.budget:.0f} s budget each)", now,
                    COLUMNS, rows),
              Table("Per seed", now, DETAIL, detail)],
-            "python benchmarks/swarm_zoo.py --write-docs")
+            f"python benchmarks/swarm_zoo.py{flag} --write-docs")
 
 
 if __name__ == "__main__":

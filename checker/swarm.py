@@ -22,6 +22,19 @@ engine instead of by hand. Nothing about the spec is assumed beyond its API:
   enabled step), so some walks never drop a message or never time out, and runs that
   uniform choice makes vanishingly rare become common (Groce et al., "Swarm
   testing", ISSTA 2012).
+* **Weighted walks** (``weighted``, off by default): a fraction of the walks instead
+  draws a random weight per action and per step (an action with its arguments:
+  ``Timeout(i=s3)``, the delivery of one message), skewed so that a few steps dominate
+  and most are starved, and chooses among the enabled steps in proportion. A starved
+  message stays in flight while the rest of the run goes on and is delivered late, when
+  little else is enabled; a starved server never times out. This is the idea of PCT's
+  random priorities (Burckhardt et al., ASPLOS 2010; Ozkan et al., OOPSLA 2018 for
+  message passing) as weights: a bug that needs one message delivered late, after a
+  dozen other steps, is one a uniform choice almost never makes, and one a subset of
+  the actions cannot single out (the same action delivers every message). Off by
+  default: on the zoo's deep Raft bugs from Init they found none the subset walks do
+  not, and they cost the issue #20 user variant seeds (benchmarks/swarm_zoo.py
+  --weighted).
 
 Properties are checked with TLC's semantics, as simulate.py does: invariants on every
 state visited and on successors outside the constraint, action properties on every
@@ -38,6 +51,7 @@ nothing proves nothing.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -63,6 +77,9 @@ FROM_INIT = 0.05
 SHORTEN_ROUNDS = 4
 #: How many steps a shortcut may take (the states within it: branching ** radius).
 SHORTCUT_RADIUS = 2
+#: Weighted walks draw each weight as uniform(0, 1) ** WEIGHT_SKEW: the larger, the
+#: more a few steps dominate a walk and the rest are starved (delivered late, or never).
+WEIGHT_SKEW = 3.0
 
 
 @dataclass
@@ -74,11 +91,13 @@ class SwarmResult(SimulationResult):
     features: int = 0
     found_steps: int = 0
     from_init: int = 0  # walks that started at an initial state
+    weighted: int = 0  # walks that chose their steps by random weights
 
     def to_json(self) -> dict[str, Any]:
         doc = super().to_json()
         doc["swarm"] = {"corpus": self.corpus, "features": self.features,
-                        "found_steps": self.found_steps, "walks_from_init": self.from_init}
+                        "found_steps": self.found_steps, "walks_from_init": self.from_init,
+                        "weighted_walks": self.weighted}
         return doc
 
 
@@ -117,12 +136,17 @@ def features(spec: Spec[Any], state: Any) -> list[Feature]:
 def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
           depth: int = 40, walks: int | None = None, seed: int = 0,
           only: Sequence[str] | None = None, deadlock: bool = False,
-          time_limit: float | None = None, shorten: bool = True) -> SwarmResult:
+          time_limit: float | None = None, shorten: bool = True,
+          weighted: float = 0.0) -> SwarmResult:
     """Search for a safety violation by coverage-guided swarm walks of up to ``depth``
     steps each, until one is found, ``walks`` walks have run or ``time_limit`` seconds
-    have passed (at least one of the two bounds is required)."""
+    have passed (at least one of the two bounds is required). ``weighted``: the fraction
+    of the walks that choose their steps by random weights (spread evenly: 0.5 is every
+    other walk); 0 draws the very walks of a search without them."""
     if depth < 1 or (walks is not None and walks < 1):
         raise SpecError("--depth and --runs must be at least 1")
+    if not 0.0 <= weighted <= 1.0:
+        raise SpecError("--weighted must be a fraction from 0 to 1")
     if walks is None and not time_limit:
         raise SpecError("--swarm needs a budget: --runs N or --time-limit SECONDS")
     props = [p for p in select_properties(
@@ -132,7 +156,7 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
     result.coverage = {a.label: 0 for a in spec.actions()}
     start = time.monotonic()
     deadline = start + time_limit if time_limit else None
-    _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock).run(
+    _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock, weighted).run(
         depth, walks, deadline)
     if shorten and result.violations:
         _shorten(spec, props, result)
@@ -144,8 +168,9 @@ class _Search:
     """One search's corpus, feature counts and property bookkeeping."""
 
     def __init__(self, spec: Spec[Any], props: list[Property], result: SwarmResult,
-                 rng: random.Random, deadlock: bool) -> None:
+                 rng: random.Random, deadlock: bool, weighted: float = 0.0) -> None:
         self.spec, self.result, self.rng, self.deadlock = spec, result, rng, deadlock
+        self.weighted = weighted
         self.invs = [p for p in props if p.kind == "invariant"]
         self.act_props = [p for p in props if p.kind == "action"]
         self.somes = [p for p in props if p.kind == "sometimes"]
@@ -200,9 +225,15 @@ class _Search:
         drawn = [self.corpus[rng.randrange(len(self.corpus))] for _ in range(TOURNAMENT)]
         return min(drawn, key=lambda e: min(self.counts[f] for f in e.novel))
 
-    def configuration(self) -> frozenset[str]:
-        """A swarm configuration: the actions this walk prefers (each kept w.p. 1/2)."""
-        return frozenset(a for a in self.labels if self.rng.random() < 0.5)
+    def configuration(self) -> _Config:
+        """A walk's swarm configuration: a subset of the actions (each kept w.p. 1/2), or
+        for the ``weighted`` fraction of the walks (walk n when n * weighted passes a
+        whole number) random weights per action and step."""
+        n = self.result.runs
+        if math.floor(n * self.weighted) > math.floor((n - 1) * self.weighted):
+            self.result.weighted += 1
+            return _Weights(self.rng)
+        return _Subset(self.rng, frozenset(a for a in self.labels if self.rng.random() < 0.5))
 
     # -- the search ----------------------------------------------------------------
 
@@ -226,7 +257,7 @@ class _Search:
 
     def walk(self, entry: _Entry, depth: int) -> bool:
         """One walk from ``entry``; False once a property is violated."""
-        spec, result, rng = self.spec, self.result, self.rng
+        spec, result = self.spec, self.result
         result.runs += 1
         config = self.configuration()
         init, path = entry.path()  # from Init; the walk's steps are appended
@@ -255,8 +286,7 @@ class _Search:
                     self.fail(None, "deadlock", init, path)
                     return False
                 return True
-            pool = [t for t in inside if t.action.label in config] or inside
-            t = pool[rng.randrange(len(pool))]
+            t = config.choose(inside)
             path.append(t)
             result.steps += 1
             result.coverage[t.action.label] += 1
@@ -267,6 +297,49 @@ class _Search:
             if novel:
                 self.corpus.append(_Entry(entry, tuple(path[begin:]), state, novel))
         return True
+
+
+class _Config:
+    """How a walk chooses among the enabled steps inside the constraint."""
+
+    def choose(self, inside: list[Transition[Any]]) -> Transition[Any]:
+        raise NotImplementedError
+
+
+class _Subset(_Config):
+    """Uniformly among the steps of the kept actions (any step when none is enabled)."""
+
+    def __init__(self, rng: random.Random, keep: frozenset[str]) -> None:
+        self.rng, self.keep = rng, keep
+
+    def choose(self, inside: list[Transition[Any]]) -> Transition[Any]:
+        pool = [t for t in inside if t.action.label in self.keep] or inside
+        return pool[self.rng.randrange(len(pool))]
+
+
+class _Weights(_Config):
+    """In proportion to weights drawn once per walk, when first met: one per action and
+    one per step (action and arguments), multiplied."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.weights: dict[Any, float] = {}
+
+    def weight(self, key: Any) -> float:
+        w = self.weights.get(key)
+        if w is None:
+            w = self.weights[key] = self.rng.random() ** WEIGHT_SKEW
+        return w
+
+    def choose(self, inside: list[Transition[Any]]) -> Transition[Any]:
+        ws = []
+        for t in inside:
+            try:
+                step = self.weight((t.action.label, t.args))
+            except TypeError:  # unhashable arguments: weigh them by how they print
+                step = self.weight((t.action.label, repr(t.args)))
+            ws.append(self.weight(t.action.label) * step + 1e-12)
+        return self.rng.choices(inside, ws)[0]
 
 
 def _shorten(spec: Spec[Any], props: Sequence[Property], result: SwarmResult) -> None:

@@ -114,6 +114,10 @@ def register(sub: Any) -> None:
                    "features of the spec's view, each walk with a random subset of the "
                    "actions; the trace found is shortened (default budget --time-limit "
                    f"{SWARM_TIME_LIMIT:g})")
+    p.add_argument("--weighted", type=float, default=None, metavar="F",
+                   help="with --swarm: this fraction of the walks (0 to 1; default 0) "
+                   "choose their steps by random weights per action and step, so some "
+                   "messages are delivered late and some servers never time out")
     p.set_defaults(handler=run_simulate, accepts_extra=True)
 
 
@@ -131,6 +135,8 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     if depth < 1 or (runs is not None and runs < 1):
         raise SpecError("--depth and --runs must be at least 1")
     require_positive(args, "time_limit")
+    if args.weighted is not None and not args.swarm:
+        raise SpecError("--weighted is an option of --swarm")
     if args.swarm and (args.ray or args.keep_going):
         raise SpecError("--swarm runs in one process and stops at the first violation: "
                         "without --ray or --continue")
@@ -140,7 +146,8 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     if args.swarm:
         limit = args.time_limit if args.time_limit or runs is not None else SWARM_TIME_LIMIT
         result = swarm(spec, all_props, depth=depth, walks=runs, seed=args.seed,
-                       only=args.only, deadlock=args.deadlock, time_limit=limit)
+                       only=args.only, deadlock=args.deadlock, time_limit=limit,
+                       weighted=args.weighted or 0.0)
     else:
         result = simulate(spec, all_props, depth=depth, runs=runs or 1000, seed=args.seed,
                           only=args.only, stop_at_first=not args.keep_going,
@@ -181,7 +188,8 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
         out.append(f"stopped           {r.stopped}")
     if isinstance(r, SwarmResult):
         out += [f"swarm corpus      {r.corpus:,} states ({r.features:,} features seen; "
-                f"{r.from_init:,} walks from Init)"]
+                f"{r.from_init:,} walks from Init" + (f", {r.weighted:,} weighted)"
+                                                      if r.weighted else ")")]
         for v in r.violations:
             if v.trace is not None and r.found_steps:
                 out.append(f"shortened         {v.property}: {r.found_steps} steps walked "

@@ -10,9 +10,13 @@ from typing import Any
 
 from agree.protocols import registry
 from agree.spec import Property, Spec
-from agree.traces.trace import Trace, TraceError, load_trace, save_trace
+from agree.traces.trace import Resolver, Trace, TraceError, load_trace, save_trace
 
 __all__ = ["CHART_FORMATS", "register"]
+
+#: `--spec` on the commands that read a trace: the help text.
+SPEC_HELP = ("the spec file (FILE.py[:Class]) of a trace written from a user's spec; a "
+             "registered spec is found by the name the trace records")
 
 #: `agree trace chart --format NAME`: the module under agree.traces and its exporter.
 CHART_FORMATS = {"mermaid": ("mermaid", "chart_mermaid"),
@@ -35,6 +39,7 @@ def register(sub: Any) -> None:
                            "then which invariants hold in each state, and a message sequence "
                            "chart.")
     show.add_argument("file", metavar="FILE")
+    show.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     show.add_argument("--full", action="store_true", help="print every state in full")
     show.add_argument("--no-table", action="store_true", help="leave out the invariant table")
     show.add_argument("--no-chart", action="store_true", help="leave out the sequence chart")
@@ -47,6 +52,7 @@ def register(sub: Any) -> None:
                         "key steps of the property's witness highlighted, and a view with "
                         "the key steps only.")
     h.add_argument("file", metavar="FILE")
+    h.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     h.add_argument("-o", "--output", metavar="OUT", required=True, help="the .html to write")
     h.set_defaults(handler=run_html)
 
@@ -56,6 +62,7 @@ def register(sub: Any) -> None:
                         "standalone SVG file. A column per node, an arrow per send, delivery, "
                         "drop or duplicate, a note per step; the steps that matter are marked.")
     c.add_argument("file", metavar="FILE")
+    c.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     c.add_argument("--format", choices=sorted(CHART_FORMATS), default="mermaid",
                    help="mermaid (default), plantuml or svg")
     c.add_argument("-o", "--output", metavar="OUT", help="the file to write (default stdout)")
@@ -71,6 +78,7 @@ def register(sub: Any) -> None:
                         "they differ; 2: unreadable files or traces of different specs.")
     d.add_argument("a", metavar="A")
     d.add_argument("b", metavar="B")
+    d.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     d.add_argument("--limit", type=int, metavar="N",
                    help="show at most N differing steps (default all)")
     d.set_defaults(handler=run_diff)
@@ -78,6 +86,7 @@ def register(sub: Any) -> None:
     e = tsub.add_parser("itf", help="export a trace to ITF (Apalache/Quint)",
                         description="Write FILE in the Informal Trace Format (ADR-015).")
     e.add_argument("file", metavar="FILE")
+    e.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     e.add_argument("-o", "--output", metavar="OUT", help="the .itf.json to write (default "
                    "stdout)")
     e.set_defaults(handler=run_itf)
@@ -94,6 +103,7 @@ def register(sub: Any) -> None:
                         "longer replays and why. Exit 0: it replays; 1: it does not; 2: the "
                         "file is unreadable.")
     r.add_argument("file", metavar="FILE")
+    r.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     r.add_argument("--impl", action="store_true",
                    help="drive the implementation (impl/raft, impl/paxos) through the trace and "
                    "report the first step it does not take (exit 1 if there is one)")
@@ -106,6 +116,7 @@ def register(sub: Any) -> None:
                         "fails, and search smaller configurations (fewer servers, values, "
                         "ballots) for the smallest that still fails. Reports what was removed.")
     m.add_argument("file", metavar="FILE")
+    m.add_argument("--spec", metavar="FILE.py", help=SPEC_HELP)
     m.add_argument("-o", "--output", metavar="OUT", help="where to write the smaller trace")
     m.add_argument("--no-config", action="store_true", help="only remove steps")
     m.add_argument("--max-states", type=int, default=200_000, metavar="N",
@@ -113,10 +124,27 @@ def register(sub: Any) -> None:
     m.set_defaults(handler=run_minimize)
 
 
-def _load(path: str) -> tuple[Trace, Spec[Any], list[Property]]:
-    trace = load_trace(path, registry.resolve)
-    spec, props = registry.resolve(trace.spec, trace.params)
+def _resolver(args: argparse.Namespace) -> Resolver:
+    """How a trace's spec is found: by its registered name, or with ``--spec FILE.py``
+    from the user's file (a trace records only the spec's name)."""
+    ref = getattr(args, "spec", None)
+    return registry.resolve if ref is None else registry.file_resolver(ref)
+
+
+def _load(path: str, resolve: Resolver) -> tuple[Trace, Spec[Any], list[Property]]:
+    try:
+        trace = load_trace(path, resolve)
+    except TraceError as exc:
+        raise TraceError(_hint(str(exc), resolve)) from None
+    spec, props = resolve(trace.spec, trace.params)
     return trace, spec, list(dict.fromkeys((*spec.declared_properties(), *props)))
+
+
+def _hint(msg: str, resolve: Resolver) -> str:
+    """An unknown spec name may be a user's spec: say how to name its file."""
+    if resolve is registry.resolve and ": unknown spec " in msg:
+        return msg + "; a trace of a spec file: add --spec FILE.py"
+    return msg
 
 
 def _write(path: str, text: str) -> None:
@@ -131,7 +159,7 @@ def run_show(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.traces.msc import render_chart
     from agree.traces.text import render_text, render_truth_table
 
-    trace, spec, props = _load(args.file)
+    trace, spec, props = _load(args.file, _resolver(args))
     if args.chart:
         print(render_chart(spec, trace), end="")
         return 0
@@ -147,7 +175,7 @@ def run_show(args: argparse.Namespace, extra: list[str]) -> int:
 def run_html(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.traces.html import render_html
 
-    trace, spec, props = _load(args.file)
+    trace, spec, props = _load(args.file, _resolver(args))
     _write(args.output, render_html(spec, trace, props))
     print(f"wrote {args.output}")
     return 0
@@ -157,7 +185,7 @@ def run_chart(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.traces.chart import chart_of
     from agree.traces.explain import explain
 
-    trace, spec, props = _load(args.file)
+    trace, spec, props = _load(args.file, _resolver(args))
     module, exporter = CHART_FORMATS[args.format]
     explanation = None if args.plain else explain(spec, trace, props)
     text = getattr(importlib.import_module(f"agree.traces.{module}"), exporter)(
@@ -186,8 +214,8 @@ def run_diff(args: argparse.Namespace, extra: list[str]) -> int:
 
     if args.limit is not None and args.limit <= 0:
         raise TraceError("--limit must be positive")
-    a, spec_a, _ = _load(args.a)
-    b, spec_b, _ = _load(args.b)
+    a, spec_a, _ = _load(args.a, _resolver(args))
+    b, spec_b, _ = _load(args.b, _resolver(args))
     if _family(a.spec) != _family(b.spec):
         raise TraceError(f"{args.a} is a trace of {a.spec}, {args.b} of {b.spec}: trace diff "
                          "compares two traces of one spec (or of a protocol and its zoo)")
@@ -204,7 +232,7 @@ def run_diff(args: argparse.Namespace, extra: list[str]) -> int:
 def run_itf(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.traces.itf import to_itf
 
-    trace, _, _ = _load(args.file)
+    trace, _, _ = _load(args.file, _resolver(args))
     text = json.dumps(to_itf(trace), indent=1) + "\n"
     if args.output:
         _write(args.output, text)
@@ -231,10 +259,11 @@ def run_replay(args: argparse.Namespace, extra: list[str]) -> int:
         from agree.cli.replay import run_replay_impl
 
         return run_replay_impl(args)
+    resolve = _resolver(args)
     try:
-        trace = load_trace(args.file, registry.resolve)
+        trace = load_trace(args.file, resolve)
     except TraceError as exc:
-        msg = str(exc)
+        msg = _hint(str(exc), resolve)
         if not msg.startswith(("step ", "the trace's initial state")):
             raise  # unreadable or malformed: exit 2
         print(f"{args.file} does not replay: {msg}")
@@ -247,7 +276,7 @@ def run_replay(args: argparse.Namespace, extra: list[str]) -> int:
 def run_minimize(args: argparse.Namespace, extra: list[str]) -> int:
     from agree.checker.minimize import minimize_config, minimize_steps
 
-    trace, spec, props = _load(args.file)
+    trace, spec, props = _load(args.file, _resolver(args))
     shrunk = minimize_steps(spec, trace, props)
     best = shrunk.trace
     print(f"{trace.spec}: {trace.property} fails in {len(trace)} steps")
@@ -260,7 +289,7 @@ def run_minimize(args: argparse.Namespace, extra: list[str]) -> int:
     if not args.no_config:
         if args.max_states <= 0:
             raise TraceError("--max-states must be positive")
-        search = minimize_config(best, registry.resolve, max_states=args.max_states)
+        search = minimize_config(best, _resolver(args), max_states=args.max_states)
         smaller = search.best
         cut = (f", {search.inconclusive} cut short by --max-states {args.max_states:,}"
                if search.inconclusive else "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,26 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Spec[Any], Sequence[P
     cls, props, defaults = load(name)
     spec = cls(**coerce_params(cls, params, defaults))
     return spec, (*spec.declared_properties(), *props)
+
+
+def file_resolver(ref: str) -> Callable[[str, Mapping[str, Any]],
+                                        tuple[Spec[Any], Sequence[Property]]]:
+    """A resolver for trace files of the user spec ``FILE.py[:Class]`` (a trace records
+    the spec's name, not the file it came from): the file is loaded now, and a trace
+    naming another spec is refused."""
+    if not is_file(ref):
+        raise SpecError(f"--spec {ref}: give the spec's FILE.py[:Class] (a registered spec "
+                        "is found by the name the trace records)")
+    entry = lookup(ref)
+
+    def resolve_file(name: str, params: Mapping[str, Any],
+                     ) -> tuple[Spec[Any], Sequence[Property]]:
+        if name != entry.name:
+            raise SpecError(f"{ref} defines spec {entry.name!r}, not {name!r}")
+        cls = entry.spec_class()
+        spec = cls(**coerce_params(cls, params))
+        return spec, (*spec.declared_properties(), *entry.property_list())
+    return resolve_file
 
 
 def is_file(name: str) -> bool:
