@@ -69,15 +69,18 @@ def leader_grown_log(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
 def log_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
     """Entry k of a log, of term t: term t had an election, and its grown log holds the
     log's first k entries."""
+    return z3.And([log_in_grown_of(enc, s, j) for j in enc.srv])
+
+
+def log_in_grown_of(enc: RaftHistoryZ3, s: HistoryVars, j: Any) -> z3.BoolRef:
+    """log_in_grown for the log of server j (a term of the server sort): for all k, k2."""
     # Triggered by two entries of log j (without the pattern, Z3 matches on the grown
     # log's terms and loops: Inv => log_matching times out).
-    def one(j: Any) -> z3.BoolRef:
-        return _all_ints(2, lambda k, k2: z3.Implies(
-            z3.And(k >= 1, k <= s.llen[j]),
-            z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
-                   z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))),
-            lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
-    return z3.And([one(j) for j in enc.srv])
+    return _all_ints(2, lambda k, k2: z3.Implies(
+        z3.And(k >= 1, k <= s.llen[j]),
+        z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
+               z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))),
+        lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
 
 
 def msg_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
@@ -93,12 +96,13 @@ def msg_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
 
 
 def grown_logs_match(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
-    """Entry k of term t2's grown log, of term t1: term t1's grown log holds the same
-    first k entries."""
+    """Entry k of term t2's grown log, of term t1: term t1 had an election, and its
+    grown log holds the same first k entries."""
     def fn(t1: Any, t2: Any, k: Any, k2: Any) -> z3.BoolRef:
         return z3.Implies(
             z3.And(elected_in(enc, s, t2), k >= 1, k <= s.gllen[t2], s.glt[t2, k] == t1),
-            z3.And(k <= s.gllen[t1], z3.Implies(z3.And(k2 >= 1, k2 <= k),
+            z3.And(elected_in(enc, s, t1), k <= s.gllen[t1],
+                   z3.Implies(z3.And(k2 >= 1, k2 <= k),
                                                 _gl_same(s, t1, t2, k2))))
     return _all_ints(4, fn)
 

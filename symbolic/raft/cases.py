@@ -1,0 +1,134 @@
+"""How ``agree prove raft`` asks Z3 the obligations it cannot take whole: the hard
+(action, conjunct) pairs split into cases, as a paper proof would.
+
+Asked whole, these obligations ran into the timeout (docs/benchmarks/
+prove-raft-servers.md): with every conjunct of the invariant as a hypothesis and the
+goal a conjunction of quantified formulas, Z3's quantifier instantiation blows up on
+the disjunction of the negated parts (``elected_quorum`` with 5 servers: one part per
+candidate, each over the 10 majorities; the history lemmas of ``--part complete``).
+Each split here asks small queries instead:
+
+* the goal's parts (``z3base.parts``): the negation of one part, not of their
+  conjunction; for BecomeLeader => grown_logs_match', its quantifier taken at
+  constants (``z3base.instances``) and split on one of them;
+* HandleAppendEntriesRequest by its branches (reject, step down, append, conflict,
+  done: ``RaftZ3.append_branches``);
+* facts proved first and then assumed: a post-state conjunct whose own obligation
+  holds (commit_known'), or a pre-state consequence of the election lemmas (the
+  term of a candidate that becomes leader had no election yet);
+* per query only the conjuncts its argument needs (``uses``), where the others feed
+  instantiation loops.
+
+The prover checks every case, every fact, and that the cases cover the obligation
+(symbolic/prove.py ``by_cases``); when a split fails (a buggy variant) it asks the
+obligation whole, so a split only decides how fast, never what is proved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import z3  # type: ignore[import-untyped]
+
+from agree.symbolic.raft.invariant import ELECTION, elected_in
+from agree.symbolic.raft.invariant_history import grown_logs_match, log_in_grown_of
+from agree.symbolic.z3base import Case, instances, parts
+
+if TYPE_CHECKING:
+    from agree.symbolic.raft.encoding import RaftZ3
+    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+
+__all__ = ["PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
+
+
+class Plan(NamedTuple):
+    """How to split one obligation."""
+
+    #: The invariant conjuncts each part may use (None: all of them).
+    uses: tuple[str, ...] | None = None
+    #: Split HandleAppendEntriesRequest by its branches.
+    branches: bool = False
+    #: Post-state conjuncts proved first (per branch) and then assumed.
+    facts: tuple[str, ...] = ()
+    #: Per branch, the conjuncts its parts use (instead of ``uses``).
+    branch_uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+#: Conjuncts whose every step obligation is asked part by part (one per candidate).
+SPLIT = ("elected_quorum",)
+
+#: --part complete: the obligations asked by cases; the others as ``raft_cases`` says.
+PLANS: dict[tuple[str, str], Plan] = {
+    ("ClientRequest", "log_in_grown"): Plan(),
+    ("HandleAppendEntriesRequest", "log_in_grown"): Plan(branches=True),
+    ("HandleAppendEntriesRequest", "leader_completeness"): Plan(branches=True),
+    # The done branch sets a commit index: commit_known' says which term committed
+    # that far; log_in_grown and grown_logs_match carry its entries to the logs.
+    ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
+        branches=True, facts=("commit_known",), branch_uses=(("done", (
+            "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
+}
+
+def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
+               ) -> list[Case] | None:
+    """The split of an obligation of the election and log invariant, or None."""
+    if label is None or goal is None or conjunct not in SPLIT:
+        return None
+    return [Case(f"part {n + 1}", z3.BoolVal(True), part) for n, part in enumerate(parts(goal))]
+
+
+def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
+                  t: HistoryVars | None, tag: str, goal: z3.BoolRef | None,
+                  ) -> list[Case] | None:
+    """The split of one obligation (module doc), or None to ask it whole."""
+    if label is None or t is None or goal is None:
+        return None
+    if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
+        return _become_leader_grown(enc, s, tag, goal)
+    plan = PLANS.get((label, conjunct))
+    if plan is None:
+        return raft_cases(enc, label, conjunct, goal)
+    # HistoryVars has RaftVars' fields first: the branches read only those.
+    branches = (enc.append_branches(s, tag) if plan.branches  # type: ignore[arg-type]
+                else {"": z3.BoolVal(True)})
+    post = {c.name: c.formula for c in enc.invariants(t)} if plan.facts else {}
+    out: list[Case] = []
+    for name, cond in branches.items():
+        where = f" ({name})" if name else ""
+        out += [Case(f"{f}'{where} first", cond, post[f], None, fact=True) for f in plan.facts]
+        uses = dict(plan.branch_uses).get(name, plan.uses)
+        out += [Case(f"part {n + 1}{where}", cond, part, uses)
+                for n, part in enumerate(parts(goal))]
+    return out
+
+
+def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula q with its bound variables set to ``consts``
+    (in the order they are bound)."""
+    return z3.substitute_vars(q.body(), *reversed(consts))  # de Bruijn: 0 is the last
+
+
+def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.BoolRef,
+                         ) -> list[Case] | None:
+    """BecomeLeader => grown_logs_match', at constants t1, t2, k, k2 (``instances``):
+    first three facts of the pre-state, each from the conjuncts it follows from: the new
+    leader's term had no election (the election lemmas: its voters are bound to it, no
+    one else's), log_in_grown for the leader's log at k, k2, and grown_logs_match at
+    t1, t2, k, k2; then two quantifier-free cases: t2 is the new term (its grown log is
+    the leader's log), or not (nothing changed, and t1 is not the new term)."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 4:
+        return None
+    part, (t1, t2, k, k2) = inst[0]
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    return [Case("the new term had no election", z3.BoolVal(True),
+                 z3.Not(elected_in(enc, s, term)), (*ELECTION, "candidate_not_elected"),
+                 fact=True),
+            Case("log_in_grown at the leader's log", z3.BoolVal(True),
+                 _at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",), fact=True),
+            Case("grown_logs_match before", z3.BoolVal(True),
+                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 fact=True),
+            Case("t2 is the new term", t2 == term, part, ()),
+            Case("t2 is an older term", t2 != term, part, ())]
