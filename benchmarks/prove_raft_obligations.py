@@ -155,7 +155,10 @@ def write_docs(files: list[Path]) -> None:
                "goes, what grows with the number of servers, and which obligations of "
                "`--part complete` (leader completeness and state machine safety over the "
                "`history=True` leader logs) are not proved. An unknown is Z3 giving up "
-               "at the timeout, not a counterexample: no CTI exists to render.", tables,
+               "at the timeout, not a counterexample; the five unknowns of `--part "
+               "complete` are counterexamples to induction Z3 does not find (the invariant "
+               "lacks a lemma; explicit ones in tests/test_z3_raft_cases.py, see "
+               "[Z3](../z3.md)).", tables,
                "python benchmarks/prove_raft_obligations.py --write-docs FILE.jsonl ...")
 
 

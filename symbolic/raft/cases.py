@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft.invariant import ELECTION, elected_in
-from agree.symbolic.raft.invariant_history import grown_logs_match, log_in_grown_of
+from agree.symbolic.raft.invariant_history import HISTORY, grown_logs_match, log_in_grown_of
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ class Plan(NamedTuple):
 #: Conjuncts whose every step obligation is asked part by part (one per candidate).
 SPLIT = ("elected_quorum",)
 
-#: --part complete: the obligations asked by cases; the others as ``raft_cases`` says.
+#: --part complete: how the obligations are asked by cases; the other steps of the
+#: history lemmas and properties part by part, the rest as ``raft_cases`` says.
 PLANS: dict[tuple[str, str], Plan] = {
     ("ClientRequest", "log_in_grown"): Plan(),
     ("HandleAppendEntriesRequest", "log_in_grown"): Plan(branches=True),
@@ -86,6 +87,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
     if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
         return _become_leader_grown(enc, s, tag, goal)
     plan = PLANS.get((label, conjunct))
+    if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
+        plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
     if plan is None:
         return raft_cases(enc, label, conjunct, goal)
     # HistoryVars has RaftVars' fields first: the branches read only those.
