@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft.invariant import ELECTION, elected_in
-from agree.symbolic.raft.invariant_history import HISTORY, grown_logs_match, log_in_grown_of
+from agree.symbolic.raft.invariant_history import (
+    HISTORY,
+    gl_is,
+    grown_logs_match,
+    log_in_grown_of,
+)
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
@@ -60,7 +65,6 @@ SPLIT = ("elected_quorum",)
 #: --part complete: how the obligations are asked by cases; the other steps of the
 #: history lemmas and properties part by part, the rest as ``raft_cases`` says.
 PLANS: dict[tuple[str, str], Plan] = {
-    ("ClientRequest", "log_in_grown"): Plan(),
     ("HandleAppendEntriesRequest", "log_in_grown"): Plan(branches=True),
     ("HandleAppendEntriesRequest", "leader_completeness"): Plan(branches=True),
     # The done branch sets a commit index: commit_known' says which term committed
@@ -86,8 +90,10 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return None
     if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
         return _become_leader_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("ClientRequest", "log_in_grown"):
+        return _client_request_in_grown(enc, s, tag, goal)
     plan = PLANS.get((label, conjunct))
-    if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
+    if plan is None and conjunct in HISTORY:
         plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
     if plan is None:
         return raft_cases(enc, label, conjunct, goal)
@@ -135,3 +141,27 @@ def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.
                  fact=True),
             Case("t2 is the new term", t2 == term, part, ()),
             Case("t2 is an older term", t2 != term, part, ())]
+
+
+def _client_request_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                             goal: z3.BoolRef) -> list[Case] | None:
+    """ClientRequest => log_in_grown', per log j at constants k, k2: first log_in_grown
+    for log j at k, k2 and leader_grown_log for the leader at k2; then the part holds
+    without quantifiers (the new entry is the grown log's new one; older entries keep
+    their index, below the grown log's new length)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    out: list[Case] = []
+    for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
+        lead = z3.Implies(s.role[i] == enc.L, z3.And(
+            s.elected[term, i], s.gllen[term] == s.llen[i],
+            z3.Implies(z3.And(k2 >= 1, k2 <= s.llen[i]), gl_is(s, term, k2, i))))
+        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                Case(f"leader_grown_log at the leader ({j})", z3.BoolVal(True), lead,
+                     ("leader_grown_log",), fact=True),
+                Case(f"{j}'s log", z3.BoolVal(True), part, ())]
+    return out

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["COMPLETE", "COMPLETE_SAFETY", "complete", "complete_safety"]
 
 
-def _gl_is(s: HistoryVars, t: Any, k: Any, j: Any) -> z3.BoolRef:
+def gl_is(s: HistoryVars, t: Any, k: Any, j: Any) -> z3.BoolRef:
     """Entry k of term t's grown log is entry k of log j."""
     return z3.And(s.glt[t, k] == s.lterm[j, k], s.glv[t, k] == s.lval[j, k])
 
@@ -62,7 +62,7 @@ def leader_grown_log(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
         return z3.Implies(s.role[i] == enc.L, z3.And(
             s.elected[t, i], s.gllen[t] == s.llen[i],
             _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[i]),
-                                              _gl_is(s, t, k, i)))))
+                                              gl_is(s, t, k, i)))))
     return z3.And([one(i) for i in enc.srv])
 
 
@@ -79,7 +79,7 @@ def log_in_grown_of(enc: RaftHistoryZ3, s: HistoryVars, j: Any) -> z3.BoolRef:
     return _all_ints(2, lambda k, k2: z3.Implies(
         z3.And(k >= 1, k <= s.llen[j]),
         z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
-               z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))),
+               z3.Implies(z3.And(k2 >= 1, k2 <= k), gl_is(s, s.lterm[j, k], k2, j)))),
         lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
 
 
@@ -166,7 +166,7 @@ def leader_completeness(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
     hist = _all_ints(1, lambda t: z3.And([z3.Implies(
         z3.And(s.ctop[t] > 0, s.role[i] == enc.L, s.term[i] > t),
         z3.And(s.ctop[t] <= s.llen[i], _all_ints(1, lambda k, i=i: z3.Implies(
-            z3.And(k >= 1, k <= s.ctop[t]), _gl_is(s, t, k, i))))) for i in enc.srv]))
+            z3.And(k >= 1, k <= s.ctop[t]), gl_is(s, t, k, i))))) for i in enc.srv]))
     later = _all_ints(3, lambda t, t2, k: z3.Implies(
         z3.And(s.ctop[t] > 0, t < t2, elected_in(enc, s, t2), k >= 1, k <= s.ctop[t]),
         z3.And(s.ctop[t] <= s.gllen[t2], _gl_same(s, t, t2, k))))
