@@ -36,6 +36,7 @@ from agree.symbolic.raft.invariant_history import (
     gl_is,
     grown_logs_match,
     log_in_grown_of,
+    msg_in_grown,
 )
 from agree.symbolic.z3base import Case, instances, parts
 
@@ -65,7 +66,6 @@ SPLIT = ("elected_quorum",)
 #: --part complete: how the obligations are asked by cases; the other steps of the
 #: history lemmas and properties part by part, the rest as ``raft_cases`` says.
 PLANS: dict[tuple[str, str], Plan] = {
-    ("HandleAppendEntriesRequest", "log_in_grown"): Plan(branches=True),
     ("HandleAppendEntriesRequest", "leader_completeness"): Plan(branches=True),
     # The done branch sets a commit index: commit_known' says which term committed
     # that far; log_in_grown and grown_logs_match carry its entries to the logs.
@@ -92,8 +92,10 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return _become_leader_grown(enc, s, tag, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):
         return _client_request_in_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "log_in_grown"):
+        return _append_in_grown(enc, s, tag, goal)
     plan = PLANS.get((label, conjunct))
-    if plan is None and conjunct in HISTORY:
+    if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
         plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
     if plan is None:
         return raft_cases(enc, label, conjunct, goal)
@@ -164,4 +166,34 @@ def _client_request_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
                 Case(f"leader_grown_log at the leader ({j})", z3.BoolVal(True), lead,
                      ("leader_grown_log",), fact=True),
                 Case(f"{j}'s log", z3.BoolVal(True), part, ())]
+    return out
+
+
+def _append_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                     goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => log_in_grown', per log j at constants k, k2 and per
+    branch, without quantifiers, from instantiated facts: msg_in_grown for the request
+    (term t, previous index p and term pt, entry e); log_in_grown for log j at k, k2 and
+    for the receiver's log at p, k2; grown_logs_match from t's grown log to e's term at
+    p + 1 and to pt at p. An appended entry then is t's grown log's, whose prefix is
+    the receiver's; the other branches keep or shorten the log."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    m = enc.msg_params("aereq", tag)
+    _src, i, t, p, pt, e, _c = m
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    out = [Case("msg_in_grown for the request", z3.BoolVal(True),
+                _at(msg_in_grown(enc, s), *m), ("msg_in_grown",), fact=True)]
+    for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
+        glm = grown_logs_match(enc, s)
+        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                Case(f"log_in_grown at the receiver's log ({j})", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",), fact=True),
+                Case(f"grown_logs_match at the entry ({j})", z3.BoolVal(True),
+                     _at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",), fact=True),
+                Case(f"grown_logs_match at the previous entry ({j})", z3.BoolVal(True),
+                     _at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
+        out += [Case(f"{j}'s log ({name})", cond, part, ()) for name, cond in branches.items()]
     return out
