@@ -92,6 +92,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return _become_leader_grown(enc, s, tag, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):
         return _client_request_in_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("ClientRequest", "grown_logs_match"):
+        return _client_request_grown(enc, s, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "log_in_grown"):
         return _append_in_grown(enc, s, tag, goal)
     plan = PLANS.get((label, conjunct))
@@ -197,3 +199,24 @@ def _append_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
                      _at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
         out += [Case(f"{j}'s log ({name})", cond, part, ()) for name, cond in branches.items()]
     return out
+
+
+def _client_request_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """ClientRequest => grown_logs_match' at constants t1, t2, k, k2, without
+    quantifiers, from grown_logs_match at them and the leader's grown log being its log:
+    the new entry is its term's only change, one past every older entry."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 4:
+        return None
+    part, (t1, t2, k, k2) = inst[0]
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    lead = z3.Implies(s.role[i] == enc.L,
+                      z3.And(s.elected[term, i], s.gllen[term] == s.llen[i]))
+    return [Case("grown_logs_match before", z3.BoolVal(True),
+                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 fact=True),
+            Case("leader_grown_log at the leader", z3.BoolVal(True), lead,
+                 ("leader_grown_log",), fact=True),
+            Case("the grown logs", z3.BoolVal(True), part, ())]
