@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from agree.symbolic.raft.encoding import RaftZ3
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
+__all__ = ["INSTANCED", "PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
 
 
 class Plan(NamedTuple):
@@ -80,6 +80,11 @@ def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef |
     if label is None or goal is None or conjunct not in SPLIT:
         return None
     return [Case(f"part {n + 1}", z3.BoolVal(True), part) for n, part in enumerate(parts(goal))]
+
+
+#: --part complete: the obligations proved from instantiated facts without quantifiers.
+INSTANCED = (("BecomeLeader", "grown_logs_match"), ("ClientRequest", "log_in_grown"),
+             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
 
 
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
