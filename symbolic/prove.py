@@ -28,7 +28,7 @@ import z3  # type: ignore[import-untyped]
 from agree.checker.cti import obligation_title, reachable_cti
 from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError, Transition
-from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, solver, z3_version
+from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, instances, solver, z3_version
 
 __all__ = ["CTI", "Obligation", "ProofResult", "classify", "prove"]
 
@@ -196,32 +196,54 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
             facts = [*hyp, guard]
             if run("step", c.name, label, facts, c.formula,
                    decoder(facts, c.formula, label, t),
-                   enc.cases(label, c.name, s, t, "p"), [*enc.axioms(), guard]) and stop_at_first:
+                   enc.cases(label, c.name, s, t, "p", c.formula),
+                   [*enc.axioms(), guard]) and stop_at_first:
                 break
     for c in enc.safety(s):
         run("safety", c.name, None, hyp, c.formula, decoder(hyp, c.formula, None, None),
-            enc.cases(None, c.name, s, None, ""), enc.axioms())
+            enc.cases(None, c.name, s, None, "", c.formula), enc.axioms())
     result.seconds = time.perf_counter() - start
     return result
 
 
 def by_cases(base: Sequence[z3.BoolRef], inv: Sequence[Conjunct], goal: z3.BoolRef,
-             cases: Sequence[Case], timeout: float) -> bool:
+             cases: Sequence[Case], timeout: float,
+             on_check: Callable[[z3.Solver], None] | None = None) -> bool:
     """True when each case is proved (``base``, i.e. the axioms and the action's
-    guard, the invariant conjuncts the case uses, and its assumption imply its
-    goal) and the cases together imply the goal (``base`` and each assumption
-    implying its goal leave no model of not goal): then the obligation is proved.
-    Fewer facts only make each query a stronger claim."""
-    goals = [goal if c.goal is None else c.goal for c in cases]
-    glue = z3.And([z3.Implies(c.assume, g) for c, g in zip(cases, goals, strict=True)])
-    queries = [([*base, *(i.formula for i in inv if c.uses is None or i.name in c.uses),
-                 c.assume], g) for c, g in zip(cases, goals, strict=True)]
-    for facts, target in [*queries, ([*base, glue], goal)]:
+    guard, the facts proved before it, the invariant conjuncts the case uses, and
+    its assumption imply its goal) and the cases together imply the goal (``base``,
+    the facts and each assumption implying its goal leave no model of not goal):
+    then the obligation is proved. A case may prove an instance of the goal
+    (``instances``). A ``fact`` case is a step, not a case: its goal,
+    once proved, joins the facts. Fewer facts only make each query a stronger claim.
+    ``on_check`` sees each solver after its check (statistics)."""
+    facts: list[z3.BoolRef] = []
+    glue: list[z3.BoolRef] = []
+    for c in cases:
+        target = goal if c.goal is None else c.goal
         sv = solver(timeout)
-        sv.add(*facts, z3.Not(target))
-        if sv.check() != z3.unsat:
+        sv.add(*base, *facts, *(i.formula for i in inv if c.uses is None or i.name in c.uses),
+               c.assume, z3.Not(target))
+        r = sv.check()
+        if on_check is not None:
+            on_check(sv)
+        if r != z3.unsat:
             return False
-    return True
+        if c.fact:
+            facts.append(z3.Implies(c.assume, target))
+        else:
+            glue.append(z3.Implies(c.assume, target))
+    # When cases prove instances of the goal (``instances``: its quantifiers taken at
+    # constants no fact mentions), the glue asks for them: the same claim.
+    inst = [x for x, _ in instances(goal)]
+    if any(c.goal is not None and any(z3.eq(c.goal, x) for x in inst) for c in cases):
+        goal = z3.And(inst)
+    sv = solver(timeout)
+    sv.add(*base, *facts, *glue, z3.Not(goal))
+    r = sv.check()
+    if on_check is not None:
+        on_check(sv)
+    return bool(r == z3.unsat)
 
 
 def decode_cti(enc: Encoding[Any, Any], spec_factory: SpecFactory,

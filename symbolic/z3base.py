@@ -29,6 +29,8 @@ __all__ = [
     "OptionSort",
     "Quorums",
     "fresh",
+    "instances",
+    "parts",
     "solver",
     "solver_for",
     "z3_version",
@@ -76,6 +78,31 @@ def fresh(name: str, sort: z3.SortRef) -> Any:
     return z3.Const(f"{name}!{next(_ids)}", sort)
 
 
+def parts(goal: z3.BoolRef) -> list[z3.BoolRef]:
+    """The goal's top-level conjuncts, nested conjunctions flattened."""
+    if z3.is_and(goal):
+        return [x for c in goal.children() for x in parts(c)]
+    return [goal]
+
+
+def instances(goal: z3.BoolRef) -> list[tuple[z3.BoolRef, list[Any]]]:
+    """The goal's top-level conjuncts (nested conjunctions flattened), each with its
+    outermost universal quantifier replaced by constants: (instance, constants). The
+    constants are named after the bound variables (which ``fresh`` made unique), so
+    two calls on one goal give the same instances. Proving an instance from facts
+    that do not mention its constants proves the quantified conjunct: the prover
+    splits a hard obligation into such parts (``Encoding.cases``)."""
+    out: list[tuple[z3.BoolRef, list[Any]]] = []
+    for p in parts(goal):
+        if not (z3.is_quantifier(p) and p.is_forall()):
+            out.append((p, []))
+            continue
+        consts = [z3.Const(f"sk.{p.var_name(k)}", p.var_sort(k)) for k in range(p.num_vars())]
+        # De Bruijn: variable 0 is the last one bound.
+        out.append((z3.substitute_vars(p.body(), *reversed(consts)), consts))
+    return out
+
+
 def uid() -> int:
     """A number to keep sort names of different encodings apart."""
     return next(_ids)
@@ -102,6 +129,9 @@ class Case:
     goal: z3.BoolRef | None
     #: The invariant conjuncts (names) the case may assume; None: all of them.
     uses: tuple[str, ...] | None = None
+    #: A step of the proof rather than a case: once proved, its goal is a fact
+    #: the later cases and the glue may use (a lemma of the pre-state, say).
+    fact: bool = False
 
 
 class Domain:
@@ -316,10 +346,11 @@ class Encoding(Generic[S, V]):
         return params, states
 
     def cases(self, label: str | None, conjunct: str, s: V, t: V | None,
-              tag: str) -> list[Case] | None:
+              tag: str, goal: z3.BoolRef | None = None) -> list[Case] | None:
         """A split of the obligation (``label`` None: Init or safety) into cases the
         solver handles better, or None to ask it whole. ``tag`` is the one the
-        action's parameters were made with."""
+        action's parameters were made with; ``goal`` the obligation's goal (its
+        ``instances`` are what a case may prove instead of it)."""
         return None
 
     def equal(self, s: V, t: V) -> z3.BoolRef:

@@ -180,7 +180,7 @@ class PaxosZ3(PaxosActionsZ3):
     }
 
     def cases(self, label: str | None, conjunct: str, s: PaxosVars, t: PaxosVars | None,
-              tag: str) -> list[Case] | None:
+              tag: str, goal: z3.BoolRef | None = None) -> list[Case] | None:
         """How to ask Z3: each step, and each safety property, from only the conjuncts
         its proof needs (``USES``); Phase2a => inv_2a_safe' by cases: the old 2a
         messages (the old conjunct), and the new one, whose ShowsSafeAt has as

@@ -51,7 +51,7 @@ from agree.models.raft_types import (
     RaftState,
 )
 from agree.symbolic.raft.messages import RaftSorts
-from agree.symbolic.z3base import Conjunct, Encoding, fresh
+from agree.symbolic.z3base import Case, Conjunct, Encoding, fresh
 
 __all__ = ["RaftVars", "RaftZ3", "project"]
 
@@ -367,10 +367,11 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
             vgrant=z3.If(granted, z3.Store(s.vgrant, i, j, True), s.vgrant),
             rvresp=self.bump(s.rvresp, m, -1), inflight=s.inflight - 1)
 
-    def a_handle_append_entries_request(self, s: RaftVars, tag: str,
-                                        ) -> tuple[z3.BoolRef, RaftVars]:
-        m = self.msg_params("aereq", tag)
-        j, i, t, prev, prev_term, entry, mcommit = m
+    def append_branches(self, s: RaftVars, tag: str) -> dict[str, z3.BoolRef]:
+        """HandleAppendEntriesRequest's branches (the request of ``tag``'s parameters):
+        reject, step down (a candidate), and the accept branch's append, conflict and
+        done. Given the action's guard, exactly one holds (the prover splits on them)."""
+        _j, i, t, prev, prev_term, entry, _c = self.msg_params("aereq", tag)
         role, lg_len = s.role[i], s.llen[i]
         log_ok = z3.Or(prev == 0, z3.And(prev > 0, prev <= lg_len,
                                          prev_term == s.lterm[i, prev]))
@@ -381,6 +382,17 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
         append = z3.And(accept, has, lg_len < index)
         conflict = z3.And(accept, has, lg_len >= index, s.lterm[i, index] != self.eterm(entry))
         done = z3.And(accept, z3.Not(append), z3.Not(conflict))
+        return {"reject": reject, "step down": z3.And(z3.Not(reject), role == self.C),
+                "append": append, "conflict": conflict, "done": done}
+
+    def a_handle_append_entries_request(self, s: RaftVars, tag: str,
+                                        ) -> tuple[z3.BoolRef, RaftVars]:
+        m = self.msg_params("aereq", tag)
+        j, i, t, prev, _prev_term, entry, mcommit = m
+        role, lg_len = s.role[i], s.llen[i]
+        b = self.append_branches(s, tag)
+        reject, append, conflict, done = b["reject"], b["append"], b["conflict"], b["done"]
+        has = self.is_ent(entry)
         reply = z3.Or(reject, done)
         # The reply: a failure (reject) or, when done, a success up to the last entry.
         answer = (i, j, s.term[i], z3.Not(reject), z3.If(reject, 0, prev + z3.If(has, 1, 0)))
@@ -449,6 +461,12 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
         return safety(self, s)
 
     # -- explicit states ---------------------------------------------------------
+
+    def cases(self, label: str | None, conjunct: str, s: RaftVars, t: RaftVars | None,
+              tag: str, goal: z3.BoolRef | None = None) -> list[Case] | None:
+        """The splits of symbolic/raft/cases.py (proofs only)."""
+        from agree.symbolic.raft.cases import raft_cases
+        return raft_cases(self, label, conjunct, goal) if self.proof else None
 
     def concrete(self, state: RaftState) -> RaftVars:
         from agree.symbolic.raft.messages import concrete

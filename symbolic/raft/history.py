@@ -30,7 +30,7 @@ import z3  # type: ignore[import-untyped]
 
 from agree.models.raft_types import Committed, Election, Entry, RaftState
 from agree.symbolic.raft.encoding import RaftZ3, project
-from agree.symbolic.z3base import Conjunct, fresh
+from agree.symbolic.z3base import Case, Conjunct, fresh
 
 __all__ = ["HistoryVars", "RaftHistoryZ3", "project_history", "with_history"]
 
@@ -151,6 +151,14 @@ class HistoryMixin:
         if getattr(self, "part", "all") != "complete":
             return super().safety(s)  # type: ignore[misc,no-any-return]
         return complete_safety(self, s)  # type: ignore[arg-type]
+
+    def cases(self, label: str | None, conjunct: str, s: Any, t: Any, tag: str,
+              goal: z3.BoolRef | None = None) -> list[Case] | None:
+        """--part complete: the splits of symbolic/raft/cases.py."""
+        if getattr(self, "part", "all") != "complete":
+            return super().cases(label, conjunct, s, t, tag, goal)  # type: ignore[misc,no-any-return]
+        from agree.symbolic.raft.cases import history_cases
+        return history_cases(self, label, conjunct, s, t, tag, goal)  # type: ignore[arg-type]
 
     # -- explicit states --------------------------------------------------------------
 

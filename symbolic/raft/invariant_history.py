@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["COMPLETE", "COMPLETE_SAFETY", "complete", "complete_safety"]
 
 
-def _gl_is(s: HistoryVars, t: Any, k: Any, j: Any) -> z3.BoolRef:
+def gl_is(s: HistoryVars, t: Any, k: Any, j: Any) -> z3.BoolRef:
     """Entry k of term t's grown log is entry k of log j."""
     return z3.And(s.glt[t, k] == s.lterm[j, k], s.glv[t, k] == s.lval[j, k])
 
@@ -62,22 +62,25 @@ def leader_grown_log(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
         return z3.Implies(s.role[i] == enc.L, z3.And(
             s.elected[t, i], s.gllen[t] == s.llen[i],
             _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[i]),
-                                              _gl_is(s, t, k, i)))))
+                                              gl_is(s, t, k, i)))))
     return z3.And([one(i) for i in enc.srv])
 
 
 def log_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
     """Entry k of a log, of term t: term t had an election, and its grown log holds the
     log's first k entries."""
+    return z3.And([log_in_grown_of(enc, s, j) for j in enc.srv])
+
+
+def log_in_grown_of(enc: RaftHistoryZ3, s: HistoryVars, j: Any) -> z3.BoolRef:
+    """log_in_grown for the log of server j (a term of the server sort): for all k, k2."""
     # Triggered by two entries of log j (without the pattern, Z3 matches on the grown
     # log's terms and loops: Inv => log_matching times out).
-    def one(j: Any) -> z3.BoolRef:
-        return _all_ints(2, lambda k, k2: z3.Implies(
-            z3.And(k >= 1, k <= s.llen[j]),
-            z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
-                   z3.Implies(z3.And(k2 >= 1, k2 <= k), _gl_is(s, s.lterm[j, k], k2, j)))),
-            lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
-    return z3.And([one(j) for j in enc.srv])
+    return _all_ints(2, lambda k, k2: z3.Implies(
+        z3.And(k >= 1, k <= s.llen[j]),
+        z3.And(elected_in(enc, s, s.lterm[j, k]), k <= s.gllen[s.lterm[j, k]],
+               z3.Implies(z3.And(k2 >= 1, k2 <= k), gl_is(s, s.lterm[j, k], k2, j)))),
+        lambda k, k2: [(s.lterm[j, k], s.lterm[j, k2])])
 
 
 def msg_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
@@ -93,12 +96,13 @@ def msg_in_grown(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
 
 
 def grown_logs_match(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
-    """Entry k of term t2's grown log, of term t1: term t1's grown log holds the same
-    first k entries."""
+    """Entry k of term t2's grown log, of term t1: term t1 had an election, and its
+    grown log holds the same first k entries."""
     def fn(t1: Any, t2: Any, k: Any, k2: Any) -> z3.BoolRef:
         return z3.Implies(
             z3.And(elected_in(enc, s, t2), k >= 1, k <= s.gllen[t2], s.glt[t2, k] == t1),
-            z3.And(k <= s.gllen[t1], z3.Implies(z3.And(k2 >= 1, k2 <= k),
+            z3.And(elected_in(enc, s, t1), k <= s.gllen[t1],
+                   z3.Implies(z3.And(k2 >= 1, k2 <= k),
                                                 _gl_same(s, t1, t2, k2))))
     return _all_ints(4, fn)
 
@@ -162,7 +166,7 @@ def leader_completeness(enc: RaftHistoryZ3, s: HistoryVars) -> z3.BoolRef:
     hist = _all_ints(1, lambda t: z3.And([z3.Implies(
         z3.And(s.ctop[t] > 0, s.role[i] == enc.L, s.term[i] > t),
         z3.And(s.ctop[t] <= s.llen[i], _all_ints(1, lambda k, i=i: z3.Implies(
-            z3.And(k >= 1, k <= s.ctop[t]), _gl_is(s, t, k, i))))) for i in enc.srv]))
+            z3.And(k >= 1, k <= s.ctop[t]), gl_is(s, t, k, i))))) for i in enc.srv]))
     later = _all_ints(3, lambda t, t2, k: z3.Implies(
         z3.And(s.ctop[t] > 0, t < t2, elected_in(enc, s, t2), k >= 1, k <= s.ctop[t]),
         z3.And(s.ctop[t] <= s.gllen[t2], _gl_same(s, t, t2, k))))

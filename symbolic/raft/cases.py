@@ -1,0 +1,227 @@
+"""How ``agree prove raft`` asks Z3 the obligations it cannot take whole: the hard
+(action, conjunct) pairs split into cases, as a paper proof would.
+
+Asked whole, these obligations ran into the timeout (docs/benchmarks/
+prove-raft-servers.md): with every conjunct of the invariant as a hypothesis and the
+goal a conjunction of quantified formulas, Z3's quantifier instantiation blows up on
+the disjunction of the negated parts (``elected_quorum`` with 5 servers: one part per
+candidate, each over the 10 majorities; the history lemmas of ``--part complete``).
+Each split here asks small queries instead:
+
+* the goal's parts (``z3base.parts``): the negation of one part, not of their
+  conjunction; for BecomeLeader => grown_logs_match', its quantifier taken at
+  constants (``z3base.instances``) and split on one of them;
+* HandleAppendEntriesRequest by its branches (reject, step down, append, conflict,
+  done: ``RaftZ3.append_branches``);
+* facts proved first and then assumed: a post-state conjunct whose own obligation
+  holds (commit_known'), or a pre-state consequence of the election lemmas (the
+  term of a candidate that becomes leader had no election yet);
+* per query only the conjuncts its argument needs (``uses``), where the others feed
+  instantiation loops.
+
+The prover checks every case, every fact, and that the cases cover the obligation
+(symbolic/prove.py ``by_cases``); when a split fails (a buggy variant) it asks the
+obligation whole, so a split only decides how fast, never what is proved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import z3  # type: ignore[import-untyped]
+
+from agree.symbolic.raft.invariant import ELECTION, elected_in
+from agree.symbolic.raft.invariant_history import (
+    HISTORY,
+    gl_is,
+    grown_logs_match,
+    log_in_grown_of,
+    msg_in_grown,
+)
+from agree.symbolic.z3base import Case, instances, parts
+
+if TYPE_CHECKING:
+    from agree.symbolic.raft.encoding import RaftZ3
+    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+
+__all__ = ["INSTANCED", "PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
+
+
+class Plan(NamedTuple):
+    """How to split one obligation."""
+
+    #: The invariant conjuncts each part may use (None: all of them).
+    uses: tuple[str, ...] | None = None
+    #: Split HandleAppendEntriesRequest by its branches.
+    branches: bool = False
+    #: Post-state conjuncts proved first (per branch) and then assumed.
+    facts: tuple[str, ...] = ()
+    #: Per branch, the conjuncts its parts use (instead of ``uses``).
+    branch_uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+#: Conjuncts whose every step obligation is asked part by part (one per candidate).
+SPLIT = ("elected_quorum",)
+
+#: --part complete: how the obligations are asked by cases; the other steps of the
+#: history lemmas and properties part by part, the rest as ``raft_cases`` says.
+PLANS: dict[tuple[str, str], Plan] = {
+    ("HandleAppendEntriesRequest", "leader_completeness"): Plan(branches=True),
+    # The done branch sets a commit index: commit_known' says which term committed
+    # that far; log_in_grown and grown_logs_match carry its entries to the logs.
+    ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
+        branches=True, facts=("commit_known",), branch_uses=(("done", (
+            "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
+}
+
+def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
+               ) -> list[Case] | None:
+    """The split of an obligation of the election and log invariant, or None."""
+    if label is None or goal is None or conjunct not in SPLIT:
+        return None
+    return [Case(f"part {n + 1}", z3.BoolVal(True), part) for n, part in enumerate(parts(goal))]
+
+
+#: --part complete: the obligations proved from instantiated facts without quantifiers.
+INSTANCED = (("BecomeLeader", "grown_logs_match"), ("ClientRequest", "log_in_grown"),
+             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
+
+
+def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
+                  t: HistoryVars | None, tag: str, goal: z3.BoolRef | None,
+                  ) -> list[Case] | None:
+    """The split of one obligation (module doc), or None to ask it whole."""
+    if label is None or t is None or goal is None:
+        return None
+    if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
+        return _become_leader_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("ClientRequest", "log_in_grown"):
+        return _client_request_in_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("ClientRequest", "grown_logs_match"):
+        return _client_request_grown(enc, s, tag, goal)
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "log_in_grown"):
+        return _append_in_grown(enc, s, tag, goal)
+    plan = PLANS.get((label, conjunct))
+    if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
+        plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
+    if plan is None:
+        return raft_cases(enc, label, conjunct, goal)
+    # HistoryVars has RaftVars' fields first: the branches read only those.
+    branches = (enc.append_branches(s, tag) if plan.branches  # type: ignore[arg-type]
+                else {"": z3.BoolVal(True)})
+    post = {c.name: c.formula for c in enc.invariants(t)} if plan.facts else {}
+    out: list[Case] = []
+    for name, cond in branches.items():
+        where = f" ({name})" if name else ""
+        out += [Case(f"{f}'{where} first", cond, post[f], None, fact=True) for f in plan.facts]
+        uses = dict(plan.branch_uses).get(name, plan.uses)
+        out += [Case(f"part {n + 1}{where}", cond, part, uses)
+                for n, part in enumerate(parts(goal))]
+    return out
+
+
+def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula q with its bound variables set to ``consts``
+    (in the order they are bound)."""
+    return z3.substitute_vars(q.body(), *reversed(consts))  # de Bruijn: 0 is the last
+
+
+def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.BoolRef,
+                         ) -> list[Case] | None:
+    """BecomeLeader => grown_logs_match', at constants t1, t2, k, k2 (``instances``):
+    first three facts of the pre-state, each from the conjuncts it follows from: the new
+    leader's term had no election (the election lemmas: its voters are bound to it, no
+    one else's), log_in_grown for the leader's log at k, k2, and grown_logs_match at
+    t1, t2, k, k2; then two quantifier-free cases: t2 is the new term (its grown log is
+    the leader's log), or not (nothing changed, and t1 is not the new term)."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 4:
+        return None
+    part, (t1, t2, k, k2) = inst[0]
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    return [Case("the new term had no election", z3.BoolVal(True),
+                 z3.Not(elected_in(enc, s, term)), (*ELECTION, "candidate_not_elected"),
+                 fact=True),
+            Case("log_in_grown at the leader's log", z3.BoolVal(True),
+                 _at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",), fact=True),
+            Case("grown_logs_match before", z3.BoolVal(True),
+                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 fact=True),
+            Case("t2 is the new term", t2 == term, part, ()),
+            Case("t2 is an older term", t2 != term, part, ())]
+
+
+def _client_request_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                             goal: z3.BoolRef) -> list[Case] | None:
+    """ClientRequest => log_in_grown', per log j at constants k, k2: first log_in_grown
+    for log j at k, k2 and leader_grown_log for the leader at k2; then the part holds
+    without quantifiers (the new entry is the grown log's new one; older entries keep
+    their index, below the grown log's new length)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    out: list[Case] = []
+    for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
+        lead = z3.Implies(s.role[i] == enc.L, z3.And(
+            s.elected[term, i], s.gllen[term] == s.llen[i],
+            z3.Implies(z3.And(k2 >= 1, k2 <= s.llen[i]), gl_is(s, term, k2, i))))
+        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                Case(f"leader_grown_log at the leader ({j})", z3.BoolVal(True), lead,
+                     ("leader_grown_log",), fact=True),
+                Case(f"{j}'s log", z3.BoolVal(True), part, ())]
+    return out
+
+
+def _append_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                     goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => log_in_grown', per log j at constants k, k2 and per
+    branch, without quantifiers, from instantiated facts: msg_in_grown for the request
+    (term t, previous index p and term pt, entry e); log_in_grown for log j at k, k2 and
+    for the receiver's log at p, k2; grown_logs_match from t's grown log to e's term at
+    p + 1 and to pt at p. An appended entry then is t's grown log's, whose prefix is
+    the receiver's; the other branches keep or shorten the log."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    m = enc.msg_params("aereq", tag)
+    _src, i, t, p, pt, e, _c = m
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    out = [Case("msg_in_grown for the request", z3.BoolVal(True),
+                _at(msg_in_grown(enc, s), *m), ("msg_in_grown",), fact=True)]
+    for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
+        glm = grown_logs_match(enc, s)
+        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                Case(f"log_in_grown at the receiver's log ({j})", z3.BoolVal(True),
+                     _at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",), fact=True),
+                Case(f"grown_logs_match at the entry ({j})", z3.BoolVal(True),
+                     _at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",), fact=True),
+                Case(f"grown_logs_match at the previous entry ({j})", z3.BoolVal(True),
+                     _at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
+        out += [Case(f"{j}'s log ({name})", cond, part, ()) for name, cond in branches.items()]
+    return out
+
+
+def _client_request_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """ClientRequest => grown_logs_match' at constants t1, t2, k, k2, without
+    quantifiers, from grown_logs_match at them and the leader's grown log being its log:
+    the new entry is its term's only change, one past every older entry."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 4:
+        return None
+    part, (t1, t2, k, k2) = inst[0]
+    i = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[i]
+    lead = z3.Implies(s.role[i] == enc.L,
+                      z3.And(s.elected[term, i], s.gllen[term] == s.llen[i]))
+    return [Case("grown_logs_match before", z3.BoolVal(True),
+                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 fact=True),
+            Case("leader_grown_log at the leader", z3.BoolVal(True), lead,
+                 ("leader_grown_log",), fact=True),
+            Case("the grown logs", z3.BoolVal(True), part, ())]
