@@ -10,15 +10,17 @@ tests/test_golden_traces.py`` and review the diff.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from agree.checker.run import check
 from agree.protocols import registry
 from agree.traces.trace import Trace, to_json
 
-__all__ = ["GOLDEN_DIR", "golden_files", "regenerate", "regenerate_file"]
+__all__ = ["GOLDEN_DIR", "golden_files", "regenerate", "regenerate_file", "zoo_scenarios"]
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "traces" / "golden"
 
@@ -48,3 +50,14 @@ def regenerate_file(path: Path, symmetry: bool = False,
     stored = json.loads(path.read_text())
     trace = regenerate(stored["spec"], stored["params"], stored["property"], symmetry)
     return stored, to_json(trace)
+
+
+def zoo_scenarios() -> ModuleType:
+    """benchmarks/zoo_scenarios.py (not a package): the hand-written scenarios whose
+    correct prefixes the deep zoo counterexamples are searched from."""
+    path = GOLDEN_DIR.parent.parent / "benchmarks" / "zoo_scenarios.py"
+    loader = importlib.util.spec_from_file_location("zoo_scenarios", path)
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module

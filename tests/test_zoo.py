@@ -9,13 +9,12 @@ explores the same configuration completely without violating it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _golden import GOLDEN_DIR, regenerate_file
+from _golden import GOLDEN_DIR, regenerate_file, zoo_scenarios
 
 from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
@@ -158,11 +157,6 @@ def test_a_prefix_searched_from_is_correct_raft_and_the_bug_is_in_the_search(
     shared = common_prefix(found, correct(**found.params))
     assert len(start) <= shared < len(found)
     # ... and it is the first steps of the variant's hand-written scenario.
-    loader = importlib.util.spec_from_file_location(
-        "zoo_scenarios", DEEP_DIR.parent.parent / "benchmarks" / "zoo_scenarios.py")
-    assert loader is not None and loader.loader is not None
-    scenarios = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(scenarios)
-    scenario = scenarios.build(entry.name)
+    scenario = zoo_scenarios().build(entry.name)
     assert to_json(prefix_trace(scenario, len(start), correct(**scenario.params))) == json.loads(
         prefix.read_text())
