@@ -186,7 +186,7 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
             if result.start:
                 print(result.start.describe())
             print(report_text(spec, result, written, all_props))
-            if result.start:
+            if result.start and written:
                 print(f"search found the last {', '.join(map(str, result.found_steps)) or 'no'}"
                       f" step(s) of the trace written; the first {result.start.step} are the "
                       "replayed prefix")

@@ -66,6 +66,10 @@ def test_without_k_the_search_starts_from_the_last_state(
     assert code == 0 and doc["verdict"] == "holds"  # the correct Raft holds from there
     assert doc["start"] == {"file": str(prefix), "step": k, "found_steps": []}
     assert doc["distinct"] > 1
+    code, out, _ = run(capsys, "check", *RAFT, "--from", str(prefix), "--quiet",
+                       "--invariant", "election_safety")
+    assert code == 0 and "All properties hold." in out
+    assert "search found" not in out  # no trace written, nothing to say of its steps
 
 
 @pytest.mark.parametrize("argv,needle", [
