@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from agree.checker.reads import fields_read
+from agree.checker.reads import conjuncts, fields_read
 from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
@@ -99,6 +99,7 @@ class Core:
         # built from it for the properties still checked (rebuilt when they change)
         self._reads: dict[tuple[type, Any], tuple[int, ...] | None] = {}
         self._step_check: list[Callable[[Any, Any], Any] | None] = [None]
+        self._act_check: list[Callable[[Any, Any], bool] | None] = [None]
 
     @property
     def generated(self) -> int:
@@ -115,6 +116,7 @@ class Core:
         """The properties to check changed (one failed or was satisfied, or an engine
         edited ``invs``/``somes``): the step checker is rebuilt before its next use."""
         self._step_check[0] = None
+        self._act_check[0] = None
 
     def _fail(self, prop: Property, parent: Any, index: int, args: tuple[Any, ...],
               state: Any) -> None:
@@ -177,9 +179,12 @@ class Core:
         property raised: check_state reports it)."""
         ns: dict[str, Any] = {"_spec": self.spec, "_cls": cls, "_type": type, "_SLOW": _SLOW}
         body: list[str] = []
+        every: set[int] | None = set()  # the fields any of them reads (None: unknown)
         for kind, props in (("b", self.invs), ("r", self.somes)):
             for k, p in enumerate(props):
                 fields = self._fields(cls, p.fn)
+                if every is not None:
+                    every = None if fields is None else every | set(fields)
                 if fields == ():
                     continue  # reads no field: as on s
                 ns[f"_f{kind}{k}"], ns[f"_p{kind}{k}"] = p.fn, p
@@ -191,6 +196,9 @@ class Core:
         lines = ["def check(_s, _t):",
                  "    if _type(_t) is not _cls or _type(_s) is not _cls:",
                  "        return _SLOW",
+                 # the common case first: the step left alone every field they read
+                 *([f"    if {_same_objects(sorted(every))}:", "        return None"]
+                   if every else []),
                  "    _b = _r = ()",
                  "    try:", *(body or ["        pass"]),
                  "    except Exception:",
@@ -200,20 +208,66 @@ class Core:
         fn: Callable[[Any, Any], Any] = ns["check"]
         return fn
 
+    def _build_act_check(self, cls: type) -> Callable[[Any, Any], bool]:
+        """``ok(s, t)``: every action property still checked holds on the step from
+        ``s`` to ``t`` (states of type ``cls``). One whose fields of ``t`` are the very
+        objects of ``s``'s answers as on the step from ``s`` to ``s``, evaluated once per
+        ``s``: it reads the same objects either way."""
+        ns: dict[str, Any] = {"_spec": self.spec, "_cls": cls, "_type": type}
+        body: list[str] = []
+        for k, p in enumerate(self.act_props):
+            ns[f"_f{k}"], ns[f"_m{k}"] = p.fn, [None, True]
+            fields = self._fields(cls, p.fn, 2)
+            if fields is None:
+                body += [f"    if not _f{k}(_spec, _s, _t):", "        return False"]
+                continue
+            body += [f"    if {_same_objects(fields)}:",
+                     f"        _m = _m{k}",
+                     "        if _m[0] is not _s:",
+                     f"            _m[1] = bool(_f{k}(_spec, _s, _s))",
+                     "            _m[0] = _s",
+                     "        if not _m[1]:",
+                     "            return False",
+                     f"    elif not _f{k}(_spec, _s, _t):",
+                     "        return False"]
+        plain = [f"_f{k}(_spec, _s, _t)" for k in range(len(self.act_props))]
+        lines = ["def ok(_s, _t):",
+                 "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+                 f"        return bool({' and '.join(plain) or 'True'})",
+                 *body,
+                 "    return True"]
+        exec(compile("\n".join(lines), "<agree action properties>", "exec"), ns)
+        fn: Callable[[Any, Any], bool] = ns["ok"]
+        return fn
+
     def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
         """``inside(s, t)``: the state constraint on a successor ``t`` of an expanded
-        state ``s`` (inside it) of type ``cls``; True without evaluating it when every
-        field it reads is the very object of ``s``'s."""
+        state ``s`` (inside it) of type ``cls``. A constraint written as a conjunction
+        (``return A and B and ...``, see reads.conjuncts) is evaluated conjunct by
+        conjunct, skipping each whose fields are the very objects of ``s``'s (it held on
+        ``s``); another, as a whole unless every field it reads is ``s``'s."""
         constraint = self.spec.constraint
-        fields = self._fields(cls, type(self.spec).constraint)
-        if fields is None:
-            return lambda _s, t: bool(constraint(t))
-        ns: dict[str, Any] = {"_constraint": constraint, "_cls": cls, "_type": type}
-        exec(compile("\n".join([
-            "def inside(_s, _t):",
-            f"    if {_same_objects(fields)} and _type(_t) is _cls and _type(_s) is _cls:",
-            "        return True",
-            "    return _constraint(_t)"]), "<agree constraint>", "exec"), ns)
+        method = type(self.spec).constraint
+        index = field_index(cls)
+        parts = conjuncts(method, list(index)) if index is not None else None
+        if parts is None:
+            fields = self._fields(cls, method)
+            if fields is None:
+                return lambda _s, t: bool(constraint(t))
+            parts = [(method, frozenset(f for f in index or {} if index[f] in fields))]
+        ns: dict[str, Any] = {"_constraint": constraint, "_cls": cls, "_type": type,
+                              "_spec": self.spec}
+        lines = ["def inside(_s, _t):",
+                 "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+                 "        return bool(_constraint(_t))"]
+        for k, (fn, read) in enumerate(parts):
+            if not read:
+                continue  # reads no field: as on s
+            ns[f"_c{k}"] = fn
+            same = _same_objects(sorted(index[f] for f in read))  # type: ignore[index]
+            lines += [f"    if not ({same}) and not _c{k}(_spec, _t):", "        return False"]
+        lines.append("    return True")
+        exec(compile("\n".join(lines), "<agree constraint>", "exec"), ns)
         fn: Callable[[Any, Any], bool] = ns["inside"]
         return fn
 
@@ -249,7 +303,7 @@ class Core:
                                                   self._step_broken)
         record = self._record
         labels = [a.label for a in self.actions]
-        holder = self._step_check
+        holder, act_holder = self._step_check, self._act_check
         # per state type (one in practice): the constraint and step checker for it
         current: list[Any] = [None, None]
 
@@ -262,15 +316,17 @@ class Core:
             cls = type(s)
             if current[0] is not cls:
                 current[0], current[1] = cls, self._build_inside(cls) if constrained else None
-                holder[0] = None
+                holder[0] = act_holder[0] = None
             inside = current[1]
             for ai, args, t in succ:
                 st = stats[ai]
                 st.generated += 1
-                for p in act_props:
-                    if not p.fn(spec, s, t):
+                if act_props:
+                    act_ok = act_holder[0]
+                    if act_ok is None:
+                        act_ok = act_holder[0] = self._build_act_check(cls)
+                    if not act_ok(s, t):
                         step_broken(s, t, parent, ai, args, stop)
-                        break
                 if t is s:  # a stutter returning the very state: seen, nothing to do
                     continue
                 if not constrained or inside(s, t):
