@@ -271,3 +271,31 @@ def test_an_action_property_is_evaluated_once_per_state_on_steps_leaving_its_fie
     result = check(Three(bad=9), props)
     assert [v.property for v in result.violations] == ["a_never_falls"]
     assert result.violations[0].trace is not None and len(result.violations[0].trace) == 2
+
+
+class Fan(Three):
+    """Three whose first state's successors each satisfy ``moved`` and break
+    ``below_one`` or ``below_two``: the expansion code must not check again what the
+    successors before in the same state already decided."""
+
+    @invariant
+    def below_one(self, s: S) -> bool:
+        return s.a + s.b < 2
+
+    @invariant
+    def c_below_two(self, s: S) -> bool:
+        return s.c < 2
+
+    @sometimes
+    def moved(self, s: S) -> bool:
+        return s.a + s.b + s.c > 0
+
+
+def test_what_one_successor_decides_is_not_decided_again_by_the_next() -> None:
+    spec = Fan(limit=3, bad=9)
+    result = check(spec, stop_at_first=False)
+    assert sorted(v.property for v in result.violations) == ["below_one", "c_below_two"]
+    assert [len(v.trace or ()) for v in result.violations] == [2, 2]
+    assert (result.distinct, result.generated) == (64, 1 + 64 * 3)
+    first = check(Fan(limit=3, bad=9))
+    assert [v.property for v in first.violations] == ["below_one"]
