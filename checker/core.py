@@ -36,8 +36,10 @@ from agree.checker.stepcode import (
     check_lines,
     compile_function,
     expansion,
+    flag_lines,
     indent,
     inside_lines,
+    parent_lines,
 )
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
@@ -167,6 +169,13 @@ class Core:
     def _namespace(self, cls: type) -> dict[str, Any]:
         return {"_spec": self.spec, "_cls": cls, "_type": type}
 
+    def _flagged(self, fragment: Callable[..., list[str]], cls: type, ns: dict[str, Any],
+                 ) -> list[str]:
+        """A fragment's code in a function body, after the flags it uses."""
+        used: set[int] = set()
+        lines = fragment(self, cls, ns, used)
+        return indent([*parent_lines(used), *flag_lines(used), *lines], 1)
+
     def _build_step_check(self, cls: type) -> Callable[[Any, Any], Any]:
         """``check(s, t)``: the invariants and ``sometimes`` properties on a successor
         ``t`` of an expanded state ``s`` of type ``cls`` (stepcode.check_lines): None,
@@ -177,7 +186,7 @@ class Core:
             "def check(_s, _t):",
             "    if _type(_t) is not _cls or _type(_s) is not _cls:",
             "        return _SLOW",
-            *indent(check_lines(self, cls, ns), 1),
+            *self._flagged(check_lines, cls, ns),
             "    return _res"], ns, "check", "<agree step check>")
 
     def _build_act_check(self, cls: type) -> Callable[[Any, Any], bool]:
@@ -189,7 +198,7 @@ class Core:
             "def ok(_s, _t):",
             "    if _type(_t) is not _cls or _type(_s) is not _cls:",
             "        return all(p.fn(_spec, _s, _t) for p in _props)",
-            *indent(act_lines(self, cls, ns), 1),
+            *self._flagged(act_lines, cls, ns),
             "    return _ok"], ns, "ok", "<agree action properties>")
 
     def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
@@ -201,7 +210,7 @@ class Core:
             "def inside(_s, _t):",
             "    if _type(_t) is not _cls or _type(_s) is not _cls:",
             "        return bool(_whole(_t))",
-            *indent(inside_lines(self, cls, ns), 1),
+            *self._flagged(inside_lines, cls, ns),
             "    return _in"], ns, "inside", "<agree constraint>")
 
     def initial(self, s: Any, admit: Admit, root: Any = None) -> None:

@@ -21,17 +21,29 @@ from agree.spec.build import field_index
 if TYPE_CHECKING:
     from agree.checker.core import Core
 
-__all__ = ["SLOW", "act_lines", "check_lines", "compile_function", "expansion",
-           "inside_lines", "same_objects"]
+__all__ = ["SLOW", "act_lines", "check_lines", "compile_function", "expansion", "flag_lines",
+           "indent", "inside_lines", "parent_lines", "same_objects"]
 
 #: The step checker's answer "check this successor the ordinary way".
 SLOW = object()
 
 
-def same_objects(fields: Sequence[int]) -> str:
+def same_objects(fields: Sequence[int], used: set[int]) -> str:
     """The generated test that successor ``_t`` holds the very objects of parent ``_s`` in
-    those fields (``True`` for none)."""
-    return " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
+    those fields (``True`` for none): the flags ``_u{i}`` (see :func:`flag_lines`), whose
+    fields are added to ``used``."""
+    used.update(fields)
+    return " and ".join(f"_u{i}" for i in fields) or "True"
+
+
+def parent_lines(used: set[int]) -> list[str]:
+    """The parent's fields in ``used``, read once per state (``_p{i}``)."""
+    return [f"_p{i} = _s[{i}]" for i in sorted(used)]
+
+
+def flag_lines(used: set[int]) -> list[str]:
+    """``_u{i}``, per successor: its field ``i`` is the very object of the parent's."""
+    return [f"_u{i} = _t[{i}] is _p{i}" for i in sorted(used)]
 
 
 def indent(lines: Sequence[str], depth: int) -> list[str]:
@@ -45,7 +57,7 @@ def compile_function(lines: Sequence[str], ns: dict[str, Any], name: str, where:
     return fn
 
 
-def act_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
+def act_lines(core: Core, cls: type, ns: dict[str, Any], used: set[int]) -> list[str]:
     """Code leaving ``_ok`` False when an action property still checked fails on the
     step from ``_s`` to ``_t`` (the first failure ends the evaluation). One whose fields
     of ``_t`` are the very objects of ``_s``'s answers as on the step from ``_s`` to
@@ -56,7 +68,7 @@ def act_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
         fields = core.fields_of(cls, p.fn, 2)
         lines += ["if not _ok:", "    pass"]
         if fields is not None:
-            lines += [f"elif {same_objects(fields)}:",
+            lines += [f"elif {same_objects(fields, used)}:",
                       f"    _m = _am{k}",
                       "    if _m[0] is not _s:",
                       f"        _m[1] = bool(_af{k}(_spec, _s, _s))",
@@ -66,7 +78,8 @@ def act_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
     return lines
 
 
-def inside_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
+def inside_lines(core: Core, cls: type, ns: dict[str, Any], used: set[int],
+                 ) -> list[str]:
     """Code setting ``_in``: the state constraint holds on ``_t`` (``_s`` is inside it).
     A constraint written as a conjunction (``return A and B and ...``, see
     reads.conjuncts) is evaluated conjunct by conjunct, skipping each whose fields are the
@@ -93,13 +106,14 @@ def inside_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
         if not fields:
             continue  # reads no field: as on s
         ns[f"_c{k}"] = fn
-        lines += [f"{word} not ({same_objects(fields)}) and not _c{k}(_spec, _t):",
+        lines += [f"{word} not ({same_objects(fields, used)}) and not _c{k}(_spec, _t):",
                   "    _in = False"]
         word = "elif"
     return lines
 
 
-def check_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
+def check_lines(core: Core, cls: type, ns: dict[str, Any], used: set[int],
+                ) -> list[str]:
     """Code setting ``_res`` for successor ``_t`` of ``_s``: the invariants and
     ``sometimes`` properties still checked, each evaluated on ``_t`` unless every field
     it reads is the very object of ``_s``'s (then it answers as it did on ``_s``: an
@@ -121,7 +135,7 @@ def check_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
             test = f"_f{kind}{k}(_spec, _t)"
             cond = test if kind == "r" else f"not {test}"
             if fields is not None:
-                cond = f"not ({same_objects(fields)}) and {cond}"
+                cond = f"not ({same_objects(fields, used)}) and {cond}"
             body += [f"        if {cond}:", f"            _{kind} += (_p{kind}{k},)"]
     if not body:
         return ["_res = None"]
@@ -134,7 +148,7 @@ def check_lines(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
              "        if _b or _r:",
              "            _res = (_b, _r)"]
     if every:  # the common case first: the step left alone every field they read
-        return [*lines, f"if not ({same_objects(sorted(every))}):", *inner]
+        return [*lines, f"if not ({same_objects(sorted(every), used)}):", *inner]
     return [*lines, "if True:", *inner]
 
 
@@ -149,6 +163,7 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
     0, it ends as a stutter or a state seen; 1, it gets to the end; 2, and something was
     found), ``_resume`` and ``_position``."""
     ns.update(_cls=cls, _type=type, _spec=core.spec)
+    used: set[int] = set()
     rest = "return _resume(_s, _parent, _succ, _position(_succ, _ai, _args, _t) + 1)"
     body = ["_st = _stats[_ai]",
             "_st.generated += 1",
@@ -161,13 +176,13 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
             f"            {rest}",
             "    continue"]
     if core.act_props:
-        body += [*act_lines(core, cls, ns),
+        body += [*act_lines(core, cls, ns, used),
                  "if not _ok:",
                  "    _broken(_s, _t, _parent, _ai, _args, _stop)"]
     body += ["if _t is _s:", "    continue"]  # a stutter: the very state, seen
     check = []
     if core.invs or core.somes:
-        check = [*check_lines(core, cls, ns),
+        check = [*check_lines(core, cls, ns, used),
                  "if _res is not None:",
                  "    if _res is _SLOW:",
                  "        _check_state(_t, _parent, _ai, _args)",
@@ -176,7 +191,7 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
                  "    if _found and _stop:",
                  "        return",
                  f"    {rest}"]
-    body += [*(inside_lines(core, cls, ns) if constrained else ["_in = True"]),
+    body += [*(inside_lines(core, cls, ns, used) if constrained else ["_in = True"]),
              "if _in:",
              "    if not _admit(_t, _parent, _ai, _args):",
              "        continue",
@@ -185,6 +200,10 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
              *(check if check_pruned else []),
              "if _found and _stop:",
              "    return"]
+    # the flags, computed once per successor of the state type, before what uses them
+    at = body.index("    continue") + 1  # after the branch of another type's successor
+    body[at:at] = flag_lines(used)
     return ["def expand(_s, _parent, _succ, _start):",
+            *indent(parent_lines(used), 1),
             "    for _ai, _args, _t in (_succ[_start:] if _start else _succ):",
             *indent(body, 2)]
