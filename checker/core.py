@@ -17,8 +17,11 @@ What a step cannot have changed is not evaluated again: an invariant held, and a
 ``sometimes`` property was false, on the state being expanded, so on a successor whose
 variables it reads are the very objects of its parent's (``step`` passes on the objects
 of the variables an action leaves UNCHANGED) it gives the same answer and is skipped; so
-is the state constraint. What a predicate reads is inferred from its source (reads.py);
-when that is not sure, it is evaluated every time.
+is each conjunct of the state constraint, and an action property answers as on the
+step from the state to itself (evaluated once per state). What a predicate reads is
+inferred from its source (reads.py); when that is not sure, it is evaluated every time.
+The successors go through code generated for the state type and the properties still
+checked (stepcode.py), rebuilt when a property fails or is satisfied.
 
 The core never prints and keeps what it finds as :data:`Found` records; the engines
 turn them into traces their own way.
