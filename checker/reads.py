@@ -52,6 +52,8 @@ def _function_def(fn: types.FunctionType) -> ast.FunctionDef | None:
 
 def _reads(fn: Any, position: int, fields: frozenset[str], depth: int, top: bool = False,
            ) -> frozenset[str] | None:
+    if getattr(fn, "_agree_per_state", False) is True:  # a memo: it reads what fn reads
+        fn = getattr(fn, "__wrapped__", None)
     if depth < 0 or type(fn) is not types.FunctionType or inspect.unwrap(fn) is not fn:
         return None
     node = _function_def(fn)

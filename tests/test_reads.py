@@ -12,7 +12,7 @@ from agree import Spec, action, check, invariant, sometimes
 from agree.checker.core import Core
 from agree.checker.reads import conjuncts, fields_read
 from agree.checker.result import SpecRuntimeError
-from agree.spec import Property, Witness
+from agree.spec import Property, Witness, per_state
 from agree.spec.witness import fallible
 
 FIELDS = ("a", "b", "c")
@@ -299,3 +299,20 @@ def test_what_one_successor_decides_is_not_decided_again_by_the_next() -> None:
     assert (result.distinct, result.generated) == (64, 1 + 64 * 3)
     first = check(Fan(limit=3, bad=9))
     assert [v.property for v in first.violations] == ["below_one"]
+
+
+@per_state
+def _summary(spec: Any, s: S) -> int:
+    return s.b + s.c
+
+
+def _through_memo(spec: Any, s: S) -> bool:
+    return _summary(spec, s) >= 0
+
+
+def test_a_per_state_memo_reads_what_its_function_reads() -> None:
+    assert fields_read(_through_memo, FIELDS) == {"b", "c"}
+    from agree.models.paxos import PaxosState
+    from agree.properties import paxos
+
+    assert fields_read(paxos.agreement, PaxosState._fields) == {"msgs"}
