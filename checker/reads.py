@@ -150,6 +150,10 @@ def _conjuncts(fn: Any, fields: frozenset[str], position: int,
     expr = body[0].value
     if not (isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.And)):
         return None
+    for sub in ast.walk(expr):  # a private name, mangled in a class body, would not be here
+        name = sub.attr if isinstance(sub, ast.Attribute) else getattr(sub, "id", "")
+        if isinstance(name, str) and name.startswith("__") and not name.endswith("__"):
+            return None
     params = node.args.posonlyargs + node.args.args
     if position >= len(params) or position >= fn.__code__.co_argcount:
         return None

@@ -88,7 +88,7 @@ def inside_lines(core: Core, cls: type, ns: dict[str, Any], used: set[int],
     spec = core.spec
     method = type(spec).constraint
     index = field_index(cls)
-    if index is None:
+    if index is None or "constraint" in vars(spec):  # (one set on the instance: as is)
         ns["_constraint"] = spec.constraint
         return ["_in = bool(_constraint(_t))"]
     found = conjuncts(method, list(index))

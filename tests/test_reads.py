@@ -316,3 +316,19 @@ def test_a_per_state_memo_reads_what_its_function_reads() -> None:
     from agree.properties import paxos
 
     assert fields_read(paxos.agreement, PaxosState._fields) == {"msgs"}
+
+
+class Private(Three):
+    """A constraint reading a private (name-mangled) attribute: not split."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=1)
+        self.__top = 1
+
+    def constraint(self, s: S) -> bool:
+        return s.a <= self.__top and s.b <= self.__top and s.c <= self.__top
+
+
+def test_a_constraint_with_a_private_name_is_evaluated_whole() -> None:
+    assert conjuncts(Private.constraint, FIELDS) is None
+    assert check(Private()).distinct == 8
