@@ -61,8 +61,10 @@ class Compactor:
     def __init__(self) -> None:
         self._layouts: dict[type, _Layout | None] = {}
 
-    def pack(self, state: Any) -> Any:
-        """A smaller stand-in for ``state`` (or the state itself)."""
+    def pack(self, state: Any, parent: Any = None) -> Any:
+        """A smaller stand-in for ``state`` (or the state itself). ``parent``, the
+        unpacked state it is a successor of, if any: a field holding the parent's very
+        object is already the shared instance, and is not looked up again."""
         cls = type(state)
         layout = self._layouts.get(cls)
         if layout is None:
@@ -75,8 +77,11 @@ class Compactor:
         fields = list(state)
         changed = False
         sampling = layout.seen < _SAMPLE
+        same = type(parent) is cls
         for i, table in layout.interned:
             f = fields[i]
+            if same and f is parent[i]:
+                continue  # the parent's, interned when it was packed
             try:
                 g = table.setdefault(f, f)
             except TypeError:  # unhashable: leave this field alone

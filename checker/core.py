@@ -17,8 +17,11 @@ What a step cannot have changed is not evaluated again: an invariant held, and a
 ``sometimes`` property was false, on the state being expanded, so on a successor whose
 variables it reads are the very objects of its parent's (``step`` passes on the objects
 of the variables an action leaves UNCHANGED) it gives the same answer and is skipped; so
-is the state constraint. What a predicate reads is inferred from its source (reads.py);
-when that is not sure, it is evaluated every time.
+is each conjunct of the state constraint, and an action property answers as on the
+step from the state to itself (evaluated once per state). What a predicate reads is
+inferred from its source (reads.py); when that is not sure, it is evaluated every time.
+The successors go through code generated for the state type and the properties still
+checked (stepcode.py), rebuilt when a property fails or is satisfied.
 
 The core never prints and keeps what it finds as :data:`Found` records; the engines
 turn them into traces their own way.
@@ -31,6 +34,16 @@ from typing import Any
 
 from agree.checker.reads import fields_read
 from agree.checker.result import ActionStats, SpecRuntimeError
+from agree.checker.stepcode import (
+    act_lines,
+    check_lines,
+    compile_function,
+    expansion,
+    flag_lines,
+    indent,
+    inside_lines,
+    parent_lines,
+)
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
 from agree.spec.enabled import ActionRaised, enumerator
@@ -45,10 +58,6 @@ Found = tuple[Property | None, Any, int, tuple[Any, ...], Any]
 #: The engine's seen-set: ``admit(state, parent, action index, args)`` is True when
 #: the state is new and the engine has queued it.
 Admit = Callable[[Any, Any, int, tuple[Any, ...]], bool]
-
-
-#: The step checker's answer "check this successor the ordinary way".
-_SLOW = object()
 
 
 class Raised(Exception):
@@ -73,12 +82,6 @@ def initial_states(spec: Spec[Any]) -> Iterator[Any]:
             from exc
 
 
-def _same_objects(fields: Sequence[int]) -> str:
-    """The generated test that successor ``_t`` holds the very objects of parent ``_s`` in
-    those fields (``True`` for none)."""
-    return " and ".join(f"_t[{i}] is _s[{i}]" for i in fields) or "True"
-
-
 class Core:
     """The properties still to check and the per-action coverage of one engine (or one
     worker), and the expansion of a state."""
@@ -97,8 +100,8 @@ class Core:
         self.satisfied: list[str] = []  # ``sometimes`` properties seen true
         # what each predicate reads, per state type (see reads.py), and the step checker
         # built from it for the properties still checked (rebuilt when they change)
-        self._reads: dict[tuple[type, Any], tuple[int, ...] | None] = {}
-        self._step_check: list[Callable[[Any, Any], Any] | None] = [None]
+        self._reads: dict[tuple[type, Any, int], tuple[int, ...] | None] = {}
+        self._expand_code: list[Callable[..., None] | None] = [None]
 
     @property
     def generated(self) -> int:
@@ -114,7 +117,7 @@ class Core:
     def changed(self) -> None:
         """The properties to check changed (one failed or was satisfied, or an engine
         edited ``invs``/``somes``): the step checker is rebuilt before its next use."""
-        self._step_check[0] = None
+        self._expand_code[0] = None
 
     def _fail(self, prop: Property, parent: Any, index: int, args: tuple[Any, ...],
               state: Any) -> None:
@@ -155,10 +158,10 @@ class Core:
         for p in broken:
             self._fail(p, parent, index, args, state)
 
-    def _fields(self, cls: type, fn: Callable[..., Any], position: int = 1,
-                ) -> tuple[int, ...] | None:
+    def fields_of(self, cls: type, fn: Callable[..., Any], position: int = 1,
+                  ) -> tuple[int, ...] | None:
         """The positions of the fields of a ``cls`` state that ``fn`` reads (None: any)."""
-        key = (cls, fn)
+        key = (cls, fn, position)
         if key not in self._reads:
             index = field_index(cls)
             found = fields_read(fn, list(index), position) if index is not None else None
@@ -166,56 +169,52 @@ class Core:
                                 else tuple(sorted(index[f] for f in found)))
         return self._reads[key]
 
+    def _namespace(self, cls: type) -> dict[str, Any]:
+        return {"_spec": self.spec, "_cls": cls, "_type": type}
+
+    def _flagged(self, fragment: Callable[..., list[str]], cls: type, ns: dict[str, Any],
+                 ) -> list[str]:
+        """A fragment's code in a function body, after the flags it uses."""
+        used: set[int] = set()
+        lines = fragment(self, cls, ns, used)
+        return indent([*parent_lines(used), *flag_lines(used), *lines], 1)
+
     def _build_step_check(self, cls: type) -> Callable[[Any, Any], Any]:
-        """``check(s, t)`` for a successor ``t`` of an expanded state ``s`` of type
-        ``cls``: the invariants and ``sometimes`` properties still checked, each
-        evaluated on ``t`` unless every field it reads is the very object of ``s``'s
-        (then it answers as it did on ``s``: an invariant held there, since ``s`` was
-        checked and it is still checked; a ``sometimes`` property was false there, else
-        it would be satisfied). Returns None (nothing found), ``(broken, reached)``, or
-        :data:`_SLOW`: evaluate ``t`` the ordinary way (another state type, or a
-        property raised: check_state reports it)."""
-        ns: dict[str, Any] = {"_spec": self.spec, "_cls": cls, "_type": type, "_SLOW": _SLOW}
-        body: list[str] = []
-        for kind, props in (("b", self.invs), ("r", self.somes)):
-            for k, p in enumerate(props):
-                fields = self._fields(cls, p.fn)
-                if fields == ():
-                    continue  # reads no field: as on s
-                ns[f"_f{kind}{k}"], ns[f"_p{kind}{k}"] = p.fn, p
-                test = f"_f{kind}{k}(_spec, _t)"
-                cond = test if kind == "r" else f"not {test}"
-                if fields is not None:
-                    cond = f"not ({_same_objects(fields)}) and {cond}"
-                body += [f"        if {cond}:", f"            _{kind} += (_p{kind}{k},)"]
-        lines = ["def check(_s, _t):",
-                 "    if _type(_t) is not _cls or _type(_s) is not _cls:",
-                 "        return _SLOW",
-                 "    _b = _r = ()",
-                 "    try:", *(body or ["        pass"]),
-                 "    except Exception:",
-                 "        return _SLOW",
-                 "    return (_b, _r) if _b or _r else None"]
-        exec(compile("\n".join(lines), "<agree step check>", "exec"), ns)
-        fn: Callable[[Any, Any], Any] = ns["check"]
-        return fn
+        """``check(s, t)``: the invariants and ``sometimes`` properties on a successor
+        ``t`` of an expanded state ``s`` of type ``cls`` (stepcode.check_lines): None,
+        ``(broken, reached)`` or stepcode.SLOW (another state type, or a property
+        raised: evaluate ``t`` the ordinary way, check_state reports it)."""
+        ns = self._namespace(cls)
+        return compile_function([
+            "def check(_s, _t):",
+            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+            "        return _SLOW",
+            *self._flagged(check_lines, cls, ns),
+            "    return _res"], ns, "check", "<agree step check>")
+
+    def _build_act_check(self, cls: type) -> Callable[[Any, Any], bool]:
+        """``ok(s, t)``: every action property still checked holds on the step from
+        ``s`` to ``t`` (stepcode.act_lines)."""
+        ns = self._namespace(cls)
+        ns["_props"] = self.act_props
+        return compile_function([
+            "def ok(_s, _t):",
+            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+            "        return all(p.fn(_spec, _s, _t) for p in _props)",
+            *self._flagged(act_lines, cls, ns),
+            "    return _ok"], ns, "ok", "<agree action properties>")
 
     def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
         """``inside(s, t)``: the state constraint on a successor ``t`` of an expanded
-        state ``s`` (inside it) of type ``cls``; True without evaluating it when every
-        field it reads is the very object of ``s``'s."""
-        constraint = self.spec.constraint
-        fields = self._fields(cls, type(self.spec).constraint)
-        if fields is None:
-            return lambda _s, t: bool(constraint(t))
-        ns: dict[str, Any] = {"_constraint": constraint, "_cls": cls, "_type": type}
-        exec(compile("\n".join([
+        state ``s`` (inside it) of type ``cls`` (stepcode.inside_lines)."""
+        ns = self._namespace(cls)
+        ns["_whole"] = self.spec.constraint
+        return compile_function([
             "def inside(_s, _t):",
-            f"    if {_same_objects(fields)} and _type(_t) is _cls and _type(_s) is _cls:",
-            "        return True",
-            "    return _constraint(_t)"]), "<agree constraint>", "exec"), ns)
-        fn: Callable[[Any, Any], bool] = ns["inside"]
-        return fn
+            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+            "        return bool(_whole(_t))",
+            *self._flagged(inside_lines, cls, ns),
+            "    return _in"], ns, "inside", "<agree constraint>")
 
     def initial(self, s: Any, admit: Admit, root: Any = None) -> None:
         """An initial state, with TLC's semantics: inside the constraint it is the
@@ -237,21 +236,59 @@ class Core:
                 if stop:  # stopping anyway: the first is reported
                     return
 
+    def _other(self, s: Any, t: Any, parent: Any, ai: int, args: tuple[Any, ...],
+               admit: Admit, stop: bool) -> int:
+        """A successor of another type than its parent's, the ordinary way: 0 when it
+        ends as a stutter or a state already seen, 1 when it gets to the end, 2 when
+        something was found on the way."""
+        before = (len(self.found), len(self.somes), len(self.act_props))
+        spec = self.spec
+        for p in self.act_props:
+            if not p.fn(spec, s, t):
+                self._step_broken(s, t, parent, ai, args, stop)
+                break
+        if t is s:
+            return 0
+        if type(spec).constraint is Spec.constraint or spec.constraint(t):
+            if not admit(t, parent, ai, args):
+                return 0
+            self.stats[ai].distinct += 1
+            checked = True
+        else:
+            checked = self.check_pruned
+        if checked and (self.invs or self.somes):
+            self.check_state(t, parent, ai, args)
+        return 1 if (len(self.found), len(self.somes), len(self.act_props)) == before else 2
+
     def expander(self, admit: Admit, stop: bool) -> Callable[[Any, Any], None]:
         """The function expanding a state (``expand(state, parent key)``); with ``stop``
-        it returns at the first violation (the run is about to stop)."""
+        it returns at the first violation (the run is about to stop). The successors go
+        through code generated for the state type and the properties still checked
+        (stepcode.expansion), built anew when either changes."""
         spec = self.spec
         enabled = enumerator(spec)
         constrained = type(spec).constraint is not Spec.constraint
-        stats = self.stats
-        invs, act_props, somes, found = self.invs, self.act_props, self.somes, self.found
-        check_pruned, check_state, step_broken = (self.check_pruned, self.check_state,
-                                                  self._step_broken)
-        record = self._record
+        found = self.found
         labels = [a.label for a in self.actions]
-        holder = self._step_check
-        # per state type (one in practice): the constraint and step checker for it
-        current: list[Any] = [None, None]
+        holder = self._expand_code
+        current: list[Any] = [None]  # the state type the code is for
+
+        def other(s: Any, t: Any, parent: Any, ai: int, args: tuple[Any, ...]) -> int:
+            return self._other(s, t, parent, ai, args, admit, stop)
+
+        def resume(s: Any, parent: Any, succ: list[Any], start: int) -> None:
+            code = holder[0]
+            if code is None or current[0] is not type(s):
+                ns: dict[str, Any] = {
+                    "_admit": admit, "_stats": self.stats, "_found": found, "_stop": stop,
+                    "_broken": self._step_broken, "_record": self._record,
+                    "_check_state": self.check_state, "_other": other, "_resume": resume,
+                    "_position": _position}
+                lines = expansion(self, type(s), ns, constrained=constrained,
+                                  check_pruned=self.check_pruned)
+                code = holder[0] = compile_function(lines, ns, "expand", "<agree expansion>")
+                current[0] = type(s)
+            code(s, parent, succ, start)
 
         def expand(s: Any, parent: Any) -> None:
             try:
@@ -259,41 +296,16 @@ class Core:
             except ActionRaised as raised:
                 raise Raised(labels[raised.index], parent, -1, (), s, raised.exc) \
                     from raised.exc
-            cls = type(s)
-            if current[0] is not cls:
-                current[0], current[1] = cls, self._build_inside(cls) if constrained else None
-                holder[0] = None
-            inside = current[1]
-            for ai, args, t in succ:
-                st = stats[ai]
-                st.generated += 1
-                for p in act_props:
-                    if not p.fn(spec, s, t):
-                        step_broken(s, t, parent, ai, args, stop)
-                        break
-                if t is s:  # a stutter returning the very state: seen, nothing to do
-                    continue
-                if not constrained or inside(s, t):
-                    if not admit(t, parent, ai, args):
-                        continue
-                    st.distinct += 1
-                    checked = True
-                else:
-                    checked = check_pruned
-                if checked and (invs or somes):
-                    check = holder[0]
-                    if check is None:
-                        check = holder[0] = self._build_step_check(cls)
-                    res = check(s, t)
-                    if res is not None:
-                        if res is _SLOW:
-                            check_state(t, parent, ai, args)
-                        else:
-                            record(res[0], res[1], parent, ai, args, t)
-                if found and stop:
-                    break
-            if not succ and self.deadlock and not (found and stop):
+            if succ:
+                resume(s, parent, succ, 0)
+            elif self.deadlock and not (found and stop):
                 found.append((None, parent, -1, (), s))
                 self.deadlock = False  # report the first (shallowest) deadlock only
 
         return expand
+
+
+def _position(succ: Sequence[Any], ai: int, args: tuple[Any, ...], t: Any) -> int:
+    """Where the step (action ``ai``, ``args``, ``t``) is in a state's list of steps
+    (an action's steps of one state each have their own argument tuple)."""
+    return next(k for k, (bi, a, u) in enumerate(succ) if bi == ai and a is args and u is t)

@@ -139,9 +139,11 @@ def _explore(
     level: list[Any] = []
     seen_add = seen.add
 
+    expanding: list[Any] = [None]  # the state being expanded, parent of those admitted
+
     def admit(t: Any, parent: int, _ai: int, _args: tuple[Any, ...]) -> bool:
         if seen_add(fingerprint(t), parent):
-            level.append(pack(t))
+            level.append(pack(t, expanding[0]))
             return True
         return False
 
@@ -158,7 +160,7 @@ def _explore(
         level = []
         base = len(seen) - len(frontier)  # the frontier's first ordinal
         for k in range(len(frontier)):
-            s = unpack(frontier[k])
+            s = expanding[0] = unpack(frontier[k])
             frontier[k] = None  # expanded: its memory can go
             expand(s, base + k)  # its ordinal in seen: its successors' parent link
             if found and stop_at_first:

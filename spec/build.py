@@ -102,8 +102,14 @@ def compile_step(state_type: type, history: tuple[str, ...],
     for k, f in enumerate(fields):
         unchanged = f"_h[{history.index(f)}]" if f in history else f"_s[{k}]"
         parts.append(f"{unchanged} if {f} is _KEEP else {f}")
+    # The variables are positional-or-keyword parameters, not keyword-only: their
+    # defaults are then read from a tuple, not looked up by name in a dict, which makes
+    # a call a little faster. ``_positional`` catches a value given by position.
     lines = [
-        f"def step(_self, _s, /, *, {params}):",
+        f"def step(_self, _s, _positional=_KEEP, /, {params}):",
+        "    if _positional is not _KEEP:",
+        "        raise TypeError('step() takes the new values of variables by name: "
+        "step(state, var=value)')",
         "    if _type(_s) is not _cls:",
         f"        _given = {{{given}}}",
         "        return _generic(_self, _s, **{k: v for k, v in _given.items() "

@@ -45,22 +45,40 @@ def enumerator(spec: Spec[Any]) -> Enabled:
     ns: dict[str, Any] = {"_spec": spec, "_ActionRaised": ActionRaised,
                           "_labels": [a.label for a in actions]}
     body: list[str] = []
+    # A domain function several actions range over (every message in flight) is a
+    # function of the state: called once per state, at its first use, and kept as a list.
+    uses: dict[int, int] = {}
+    for act in actions:
+        for _, d in act.domains:
+            if callable(d) and not isinstance(d, str):
+                uses[id(d)] = uses.get(id(d), 0) + 1
+    shared: dict[int, str] = {}  # id of a shared domain -> its local, once computed
     for ai, act in enumerate(actions):
         # a domain named by a string is a fixed attribute: read it once
         doms = [getattr(spec, d) if isinstance(d, str) else d for _, d in act.domains]
         ns[f"_fn{ai}"], ns[f"_act{ai}"] = act.fn, act
         for k, d in enumerate(doms):
             ns[f"_d{ai}_{k}"] = d
-        dom = [f"_d{ai}_{k}(_spec, _s)" if callable(d) else f"_d{ai}_{k}"
-               for k, d in enumerate(doms)]
         body.append(f"        _ai = {ai}")
+        dom = []
+        for k, d in enumerate(doms):
+            if not callable(d):
+                dom.append(f"_d{ai}_{k}")
+            elif len(doms) <= 2 and uses.get(id(d), 0) > 1:
+                if id(d) not in shared:
+                    shared[id(d)] = f"_v{ai}_{k}"
+                    body.append(f"        _v{ai}_{k} = list(_d{ai}_{k}(_spec, _s))")
+                dom.append(shared[id(d)])
+            else:
+                dom.append(f"_d{ai}_{k}(_spec, _s)")
         if len(doms) == 1:
             body += [f"        for _x in {dom[0]}:",
                      f"            _t = _fn{ai}(_s, _x)",
                      "            if _t is not None:",
                      f"                _append(({ai}, (_x,), _t))"]
         elif len(doms) == 2:
-            ys = f"list({dom[1]})" if callable(doms[1]) else dom[1]
+            ys = f"list({dom[1]})" if callable(doms[1]) and id(doms[1]) not in shared \
+                else dom[1]
             body += [f"        _ys = {ys}",
                      f"        for _x in {dom[0]}:",
                      "            for _y in _ys:",

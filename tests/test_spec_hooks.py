@@ -113,6 +113,15 @@ def test_step_compiles_for_fields_named_like_builtins() -> None:
     assert OddSpec().step(Odd(type=0, all=1), type=2) == Odd(type=2, all=1)
 
 
+def test_step_takes_new_values_by_name_only() -> None:
+    s = Odd(type=0, all=1)
+    with pytest.raises(TypeError, match="by name"):
+        OddSpec().step(s, 2)  # would otherwise set the first variable
+    with pytest.raises(TypeError):
+        OddSpec().step(s, 2, 3)
+    assert OddSpec().step(s, all=3, type=4) == Odd(type=4, all=3)
+
+
 def test_step_is_compiled_for_named_tuple_states() -> None:
     assert getattr(CounterSpec.step, "_agree_compiled", False)
     assert getattr(Raft.step, "_agree_compiled", False)
