@@ -35,53 +35,35 @@ The first batch that fits nowhere is refused with the closest attempt (the Resta
 the merge inferred included), what went wrong in plain words where it can say (a term
 that went backwards over a restart...), and the file:line of the batch and of the last
 batches that matched.
+
+This file is the merge; validate_steps.py says what one batch's events are as spec
+steps and its State line as spec variables.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from agree.conformance.deviations import (
-    FAST_BACKUP,
     PERSISTED_COMMIT_INDEX,
     REPLIES_WITHOUT_TERM,
     Deviation,
-    expand,
     resolve,
 )
-from agree.conformance.event_log import Batch, b64, max_batch_of, read_logs
+from agree.conformance.event_log import Batch, max_batch_of, read_logs
 from agree.conformance.explain import diff, plain
-from agree.conformance.matcher import Hint, Match, Mismatch, check_properties, match_step
-from agree.conformance.raft_adapter import (
-    EVENT_ACTION,
-    PRE_VOTE,
-    STEP_DOWN,
-    RaftMapping,
-    message_key,
-    prefix_key,
-    spec_message_key,
-)
+from agree.conformance.matcher import Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_replay import show_key
-from agree.impl.raft import Event
-from agree.models.raft_types import (
-    AERESP,
-    RVRESP,
-    Entry,
-    RaftState,
-    with_message,
-    without_message,
-)
+from agree.conformance.validate_steps import SENDS, BatchSteps
+from agree.models.raft_types import AERESP, RVRESP, RaftState
 from agree.properties.raft import SAFETY
 from agree.spec import Transition
 
 __all__ = ["Batch", "Report", "max_batch_of", "read_logs", "validate", "validate_files"]
 
-_SENDS = ("RequestVote", "AppendEntries")
-#: State fields an implementation that does not keep them may leave out
-_OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
 
 
 @dataclass
@@ -94,20 +76,13 @@ class Report:
     coverage: dict[str, int] = field(default_factory=dict)
 
 
-class _Validator:
+class _Validator(BatchSteps):
     def __init__(self, nodes: list[list[Batch]], max_batch: int,
                  deviations: Sequence[Deviation]) -> None:
+        super().__init__(len(nodes), max_batch, deviations)
         self.nodes = nodes
-        self.n = len(nodes)
-        self.mapping = RaftMapping(self.n, 1, max_batch)
-        self.spec = self.mapping.spec
-        self.deviations = tuple(deviations)
-        self.termless = any(d.name == REPLIES_WITHOUT_TERM for d in self.deviations)
         self.props = [p for p in SAFETY if p.kind in ("invariant", "action")]
-        self.state: RaftState = next(iter(self.spec.init()))
-        self.logs: list[tuple[Any, ...]] = [() for _ in range(self.n)]
         self.pos = [0] * self.n
-        self.receives: Counter[tuple[Any, ...]] = Counter()
         for batches in nodes:
             for b in batches:
                 self.receives.update(self.received(b))
@@ -121,181 +96,6 @@ class _Validator:
         self.matched: list[str | None] = [None] * self.n  # each server's last batch merged
         self.last: str | None = None  # the last batch merged
 
-    # -- messages ----------------------------------------------------------------
-
-    def norm(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A message key as compared: a reply's term left out under replies_without_term."""
-        if self.termless and key[0] in (RVRESP, AERESP):
-            return (key[0], 0, *key[2:])
-        return prefix_key(key)
-
-    def key(self, m: Any) -> tuple[Any, ...]:
-        """An implementation message's key."""
-        return self.norm(message_key(self.mapping.codec, m))
-
-    def mapping_keys(self, s: RaftState) -> list[tuple[Any, ...]]:
-        return [self.norm(spec_message_key(m)) for m in s.messages]
-
-    def received(self, b: Batch) -> list[tuple[Any, ...]]:
-        return [self.norm(k) for k in b.received(self.mapping)]
-
-    # -- the batch's state ---------------------------------------------------------
-
-    def node_vars(self, b: Batch) -> tuple[Any, ...]:
-        """The batch's State as the spec's variables of its server (None: not logged,
-        not compared)."""
-        st = b.state
-        log = self.logs[b.node]
-        for e in b.events:  # a snapshot installed: the prefix it replaces, then the rest
-            if e.action == "InstallSnapshot":
-                prefix = self.prefix_of(self.key(dict(e.args)["m"]))
-                if prefix is not None:
-                    log = prefix + log[len(prefix):]
-        if "log_from" in st:
-            suffix = tuple((int(t), self.mapping.codec.decode(b64(v, b.where)))
-                           for t, v in st["log_suffix"])
-            log = log[:int(st["log_from"]) - 1] + suffix
-
-        def opt(name: str, make: Any) -> Any:
-            return make(st[name]) if name in st else None
-        return (st["current_term"], st["role"], st["voted_for"],
-                tuple(Entry(t, v) for t, v in log), st["commit_index"],
-                opt("votes_responded", frozenset), opt("votes_granted", frozenset),
-                opt("next_index", tuple), opt("match_index", tuple))
-
-    def project_node(self, b: Batch) -> Any:
-        i = b.node
-        keep = [name in b.state for name in _OPTIONAL]
-
-        def project(s: RaftState) -> tuple[Any, ...]:
-            opt = [v if k else None for v, k in zip(
-                (s.votes_responded[i], s.votes_granted[i], s.next_index[i], s.match_index[i]),
-                keep, strict=True)]
-            return (s.current_term[i], s.state[i], s.voted_for[i], s.log[i], s.commit_index[i],
-                    *opt)
-        return project
-
-    # -- hints ---------------------------------------------------------------------
-
-    def hints(self, b: Batch) -> list[Hint]:
-        hints: list[Hint] = []
-        bag = Counter(self.mapping_keys(self.state))
-        for e, m in b.deliveries():
-            if m is not None:
-                key = self.key(m)
-                self.receives[key] -= 1
-                if bag[key] == 1 and self.receives[key] > 0:
-                    hints.append(self.on_message("DuplicateMessage", key))
-                    bag[key] += 1
-                bag[key] -= 1
-            if e.action == "InstallSnapshot":
-                hints.append(self.installs(self.key(dict(e.args)["m"])))
-            else:
-                hints.append(self.hint_of(e))
-        return hints
-
-    def prefix_of(self, key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...] | None:
-        """The entries of the request in flight a snapshot key stands for (None: none)."""
-        for m in self.state.messages:
-            if self.norm(spec_message_key(m)) == key:
-                return tuple((e.term, e.value) for e in m.mentries)
-        return None
-
-    def installs(self, key: tuple[Any, ...]) -> Hint:
-        """A snapshot installed: the spec's HandleAppendEntriesRequest steps on the
-        prefix's request, followed until it is answered, as one merged step."""
-        step = self.on_message("HandleAppendEntriesRequest", key)
-
-        def pending(s: RaftState) -> int:
-            return self.mapping_keys(s).count(key)
-
-        def follow(s: RaftState, t: Transition[Any], left: int,
-                   ) -> Iterator[Transition[Any]]:
-            if pending(t.state) < pending(s) or left == 0:
-                yield t
-                return
-            for t2 in step.candidates(t.state):
-                yield from follow(s, Transition(t2.action, t.args, t2.state), left - 1)
-
-        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            bound = 2 * max(len(lg) for lg in s.log) + 2 * (key[5] + 1)
-            for t in step.candidates(s):
-                for end in follow(s, t, bound):
-                    if pending(end.state) < pending(s):
-                        yield Transition(replace(end.action, label=(
-                            "HandleAppendEntriesRequest[snapshot_prefix]")), end.args,
-                            end.state)
-        return Hint("HandleAppendEntriesRequest", candidates, show_key(key))
-
-    def deviate(self, base: Hint, sent: tuple[Any, ...] | None = None) -> Hint:
-        """base's candidates and their variants under the declared deviations; with
-        ``sent``, only those that send exactly that message."""
-        spec, devs = self.spec, self.deviations
-        blind_send = sent is None and base.label in _SENDS
-
-        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            before = self.mapping_keys(s).count(sent) if sent is not None else 0
-            seen: set[RaftState] = set()
-            for t in base.candidates(s):
-                for v in expand(spec, devs, s, t):
-                    if sent is not None:
-                        if self.mapping_keys(v.state).count(sent) > before:
-                            yield v
-                        continue
-                    if not blind_send:
-                        yield v
-                        continue
-                    # a send the log does not spell out: variants that differ only in
-                    # the message sent look alike to every State line; the first stands
-                    # for them (log sends with their message to tell them apart)
-                    alike = v.state._replace(messages=())
-                    if alike not in seen:
-                        seen.add(alike)
-                        yield v
-        return Hint(base.label, candidates, base.note)
-
-    def on_message(self, label: str, key: tuple[Any, ...]) -> Hint:
-        """A step of ``label`` on (a copy of) the message with this (compared) key; under
-        replies_without_term, a reply of an older term handled as of the receiver's."""
-        act = self.spec.action(label)
-        handles_reply = self.termless and label in ("HandleRequestVoteResponse",
-                                                    "HandleAppendEntriesResponse")
-
-        def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-            for m in dict.fromkeys(s.messages):
-                if self.norm(spec_message_key(m)) != key:
-                    continue
-                nxt = act.fn(s, m)
-                if nxt is not None:
-                    yield Transition(act, (m,), nxt)
-                elif handles_reply and m.mterm < s.current_term[m.mdest]:
-                    now = m._replace(mterm=s.current_term[m.mdest])
-                    nxt = act.fn(s._replace(messages=with_message(
-                        now, without_message(m, s.messages))), now)
-                    if nxt is not None:
-                        yield Transition(replace(act, label=f"{label}[{REPLIES_WITHOUT_TERM}]"),
-                                         (m,), nxt)
-        return self.deviate(Hint(label, candidates, show_key(key)))
-
-    def hint_of(self, e: Event) -> Hint:
-        """The spec step an event claims; a send that names its message (as
-        agree.eventlog writes it) only by a step that sends exactly that message."""
-        label = EVENT_ACTION[e.action]
-        args = dict(e.args)
-        if e.action == STEP_DOWN:
-            return self.deviate(self.mapping.step_down(args["i"]))
-        if e.action == PRE_VOTE:
-            return self.deviate(self.mapping.pre_vote_term(args["i"], args["j"],
-                                                           args["term"]))
-        if label in _SENDS:
-            sent = self.key(args["m"]) if "m" in args else None
-            return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)
-        if "m" in args:
-            hint = self.on_message(label, self.key(args["m"]))
-            if "hint" in args:
-                return _hinted(hint, args["m"], int(args["hint"]))  # type: ignore[call-overload]
-            return hint
-        return self.deviate(self.mapping.hint_of(e))
 
     # -- one batch -------------------------------------------------------------------
 
@@ -403,7 +203,7 @@ class _Validator:
                 out.append(f"s{i + 1} at {b.where}"
                            + (f" needs {show_key(missing[0])}" if missing else ""))
                 if missing and missing[0][0] in (RVRESP, AERESP) and any(
-                        e.action in _SENDS and dict(e.args).get("j") == missing[0][-2]
+                        e.action in SENDS and dict(e.args).get("j") == missing[0][-2]
                         for e in b.events):
                     out[-1] += (f" (a reply to a request this same batch sends to "
                                 f"s{missing[0][-2] + 1}? end a batch, with its State line, "
@@ -456,7 +256,7 @@ class _Validator:
                 ) -> Transition[Any] | None:
         """The spec step of key's sender that sends key (to i) from state, if one."""
         source = key[-2]
-        for label in _SENDS:
+        for label in SENDS:
             hint = self.deviate(self.mapping.on_server(label, source, i), key)
             for t in hint.candidates(state):
                 return t
@@ -474,18 +274,6 @@ class _Validator:
         self.pos[b.node] += 1
         self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
 
-
-def _hinted(hint: Hint, m: Any, next_index: int) -> Hint:
-    """A failure reply carrying the follower's hint: fast_backup's variants only with the
-    next_index the hint names (the others could not have been taken)."""
-    i, j = m.dest, m.source
-
-    def candidates(s: RaftState) -> Iterator[Transition[Any]]:
-        for t in hint.candidates(s):
-            if f"[{FAST_BACKUP}]" not in t.action.label or \
-                    t.state.next_index[i][j] == next_index:
-                yield t
-    return Hint(hint.label, candidates, hint.note)
 
 
 def validate(nodes: list[list[Batch]], max_batch: int,
