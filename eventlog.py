@@ -77,6 +77,11 @@ HANDLERS = frozenset({
     "NoConflictAppendEntriesRequest", "AcceptAppendEntriesRequest",
     "HandleAppendEntriesResponse"})
 
+#: The membership events (raft-reconfig's AddServer / RemoveServer, and the catch-up of a
+#: learner, which is no spec step).
+MEMBERSHIP = frozenset({"AddServer", "RemoveServer", "AddLearner", "CaughtUp",
+                        "GiveUpLearner"})
+
 Message = dict[str, Any]
 EntryLike = tuple[int, bytes]
 
@@ -153,6 +158,28 @@ class EventLogWriter:
     def event(self, action: str, **args: Any) -> None:
         """Any event of the schema, its arguments as given (the calls below build them)."""
         self._pending.append(json.dumps({"node": self.node, "action": action, "args": args}))
+
+    def initial_configuration(self, voters: Iterable[int], servers: int | None = None,
+                              ) -> None:
+        """The voters this server starts with, before any configuration entry (optional;
+        written at once, when the log is opened: again after a restart). With fewer
+        voters than servers, or with :meth:`membership` events in the logs, `agree
+        validate` holds the run to raft-reconfig (membership changes)."""
+        args: dict[str, Any] = {"voters": sorted({int(v) for v in voters})}
+        if servers is not None:
+            args["servers"] = int(servers)
+        self._file.write(json.dumps({"node": self.node, "action": "InitialConfiguration",
+                                     "args": args}) + "\n")
+        self._file.flush()
+
+    def membership(self, action: str, j: int) -> None:
+        """A membership change by this leader about server j: ``AddServer`` /
+        ``RemoveServer`` (it appended the configuration entry that adds / removes j: the
+        value of a configuration entry is impl/raft/membership.py's encode_config) or
+        ``AddLearner`` / ``CaughtUp`` / ``GiveUpLearner`` (its catch-up of j: no spec step)."""
+        if action not in MEMBERSHIP:
+            raise ValueError(f"unknown membership event {action!r} (one of {sorted(MEMBERSHIP)})")
+        self.event(action, i=self.node, j=int(j))
 
     def restart(self) -> None:
         """Restart(i): the server came back from its storage (optional: `agree validate`

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastjsonschema
 
@@ -33,7 +33,8 @@ from agree.impl.raft.messages import AppendEntriesResponse, RequestVoteResponse
 from agree.impl.wire import CodecError, decode_payload
 from agree.traces.trace import TraceError
 
-__all__ = ["SCHEMAS", "Batch", "b64", "line_error", "max_batch_of", "read_logs", "schema"]
+__all__ = ["SCHEMAS", "Batch", "EventLogs", "b64", "line_error", "max_batch_of",
+           "read_event_logs", "read_logs", "schema"]
 
 #: protocol -> the schema file of its event log (version 1)
 SCHEMAS = {"raft": "raft-event-log.v1.schema.json", "paxos": "paxos-event-log.v1.schema.json"}
@@ -130,13 +131,31 @@ def _event(obj: dict[str, Any], where: str, termless: bool) -> Event:
     return Event(str(obj["action"]), tuple(args))
 
 
+class EventLogs(NamedTuple):
+    """What the logs hold: each server's batches, notes, and the initial configuration
+    its ``InitialConfiguration`` line gives (node -> (voters, servers or None))."""
+
+    nodes: list[list[Batch]]
+    notes: list[str]
+    initial: dict[int, tuple[tuple[int, ...], int | None]]
+
+
 def read_logs(paths: list[str], termless_replies: bool = False,
               ) -> tuple[list[list[Batch]], list[str]]:
     """Each server's batches in its own order (servers by id), and notes; a TraceError
     at the first line the schema refuses. ``termless_replies``: replies may leave out
     their term (the replies_without_term deviation; such a term reads as 0)."""
+    logs = read_event_logs(paths, termless_replies)
+    return logs.nodes, logs.notes
+
+
+def read_event_logs(paths: list[str], termless_replies: bool = False) -> EventLogs:
+    """`read_logs`, with the initial configurations the logs record (a TraceError if a
+    server records two different ones)."""
     per: dict[int, list[Batch]] = {}
     notes: list[str] = []
+    initial: dict[int, tuple[tuple[int, ...], int | None]] = {}
+    first: dict[int, str] = {}
     for path in paths:
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -163,6 +182,15 @@ def read_logs(paths: list[str], termless_replies: bool = False,
                 raise TraceError(f"{where}: not an event-log line of the schema "
                                  f"({SCHEMAS['raft']}): {problem}")
             node, action = int(obj["node"]), str(obj["action"])
+            if action == "InitialConfiguration":
+                args = dict(obj["args"])
+                config = (tuple(sorted(args["voters"])), args.get("servers"))
+                if initial.setdefault(node, config) != config:
+                    raise TraceError(f"{where}: s{node + 1}'s initial configuration "
+                                     f"{_show_config(config)} is not the one at {first[node]} "
+                                     f"({_show_config(initial[node])})")
+                first.setdefault(node, where)
+                continue
             if action == "State":
                 states += 1
                 per.setdefault(node, []).append(Batch(node, pending.pop(node, []),
@@ -175,7 +203,8 @@ def read_logs(paths: list[str], termless_replies: bool = False,
         for node, events in sorted(pending.items()):
             notes.append(f"{path}: {len(events)} trailing events of s{node + 1} without their "
                          "State line were ignored (process killed mid-batch?)")
-    n = max(per) + 1
+    n = max([*per, *(v for voters, _ in initial.values() for v in voters)]) + 1
+    n = max([n, *(servers for _, servers in initial.values() if servers is not None)])
     for batches in per.values():  # servers that never wrote a State line count too
         for b in batches:
             n = max(n, len(b.state.get("next_index") or ()),
@@ -184,7 +213,13 @@ def read_logs(paths: list[str], termless_replies: bool = False,
                 m = dict(e.args).get("m")
                 if m is not None:
                     n = max(n, getattr(m, "source", 0) + 1, getattr(m, "dest", 0) + 1)
-    return [per.get(k, []) for k in range(n)], notes
+    return EventLogs([per.get(k, []) for k in range(n)], notes, initial)
+
+
+def _show_config(config: tuple[tuple[int, ...], int | None]) -> str:
+    voters, servers = config
+    text = "{" + ", ".join(f"s{v + 1}" for v in voters) + "}"
+    return text + (f" of {servers} servers" if servers is not None else "")
 
 
 def max_batch_of(nodes: list[list[Batch]]) -> int:

@@ -145,6 +145,9 @@ class KVServer:
         self._ticker: asyncio.Task[None] | None = None
         self._event_log: EventLogWriter | None = (EventLogWriter(opts.event_log, self.id)
                                                   if opts.event_log else None)
+        if self._event_log is not None:  # what raft-reconfig's InitServer starts from
+            self._event_log.initial_configuration(
+                range(n) if config.voters is None else config.voters, n)
         #: why the node fail-stopped (one line), or None while it is healthy
         self.failure: str | None = None
         self._stopped = asyncio.Event()
