@@ -52,7 +52,7 @@ declared deviation check_quorum_step_down: the leader's Restart(i) keeping its
 commit_index.
 
 Membership changes (impl/raft/membership.py, with ``spec_class`` RaftReconfig): a
-configuration entry maps onto raft-reconfig's ``ConfigEntry`` (:func:`_entry`), the
+configuration entry maps onto raft-reconfig's ``ConfigEntry`` (:func:`spec_entry`), the
 events AddServer and RemoveServer onto its actions, the learner events onto no step
 (:data:`LEARNER_EVENTS`), and an AppendEntries to a server outside the leader's
 configuration (the learner's catch-up, which raft-reconfig leaves out) onto raft.tla's
@@ -123,6 +123,7 @@ __all__ = [
     "keep_commit_index",
     "message_key",
     "project",
+    "spec_entry",
     "spec_message_key",
 ]
 
@@ -179,10 +180,10 @@ EVENT_ACTION: dict[str, str] = {
 
 
 def _entries(codec: ValueCodec, log: Iterable[Entry]) -> rt.Log:
-    return tuple(_entry(codec, e) for e in log)
+    return tuple(spec_entry(codec, e) for e in log)
 
 
-def _entry(codec: ValueCodec, e: Entry) -> Any:
+def spec_entry(codec: ValueCodec, e: Entry) -> Any:
     """A log entry as the spec's: a configuration entry (impl/raft/membership.py) as
     raft-reconfig's ConfigEntry, any other as raft.tla's Entry of the decoded value."""
     voters = decode_config(e.value)
@@ -405,7 +406,7 @@ class RaftMapping:
     def _sends(self, i: Any, j: Any, key: tuple[Any, ...]) -> Hint:
         """AppendEntries(i, j) sending exactly the message ``key`` (raft.tla's step, or
         its batched_entries variant: a heartbeat, a one-entry probe)."""
-        base = self._catch_up(self.on_server("AppendEntries", i, j), i, j)
+        base = self.catch_up(self.on_server("AppendEntries", i, j), i, j)
 
         def candidates(s: RaftState) -> Iterator[Transition[Any]]:
             before = rt.bag_counts(s.messages)
@@ -417,7 +418,7 @@ class RaftMapping:
                         yield v
         return Hint("AppendEntries", candidates, str(spec_message(key)))
 
-    def _catch_up(self, base: Hint, i: Any, j: Any) -> Hint:
+    def catch_up(self, base: Hint, i: Any, j: Any) -> Hint:
         """base, or, under raft-reconfig when j is outside i's configuration (a learner
         being caught up), raft.tla's AppendEntries(i, j) labelled LEARNER_CATCH_UP: the
         one step the implementation takes that raft-reconfig leaves out."""

@@ -67,6 +67,7 @@ from agree.conformance.raft_adapter import (
 )
 from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.replay_impl import Rebuild, ReplayResult, plain, replay_config
+from agree.models.raft_reconfig import ConfigEntry
 from agree.models.raft_types import (
     AEREQ,
     AERESP,
@@ -141,7 +142,8 @@ def show_key(key: tuple[Any, ...]) -> str:
                 f"prev=0/0 commit={key[5]} entries=[the {p.length} committed entries, the "
                 f"last of term {p.last_term}] (a snapshot)")
     if key[0] == AEREQ:
-        key = (*key[:4], tuple(Entry(*e) for e in key[4]), *key[5:])
+        key = (*key[:4], tuple(Entry(*e) if len(e) == 2 else ConfigEntry(*e)
+                               for e in key[4]), *key[5:])
     text = str(spec_message(key))
     return text.removesuffix(" log=[]") if key[0] != AERESP else text
 

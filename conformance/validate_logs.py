@@ -36,6 +36,10 @@ the merge inferred included), what went wrong in plain words where it can say (a
 that went backwards over a restart...), and the file:line of the batch and of the last
 batches that matched.
 
+Membership changes (validate_membership.py): logs with membership events, or whose
+``InitialConfiguration`` lines name fewer voters than servers, are held to
+raft-reconfig (its safety properties too), as the simulator conformance holds them.
+
 This file is the merge; validate_steps.py says what one batch's events are as spec
 steps and its State line as spec variables.
 """
@@ -53,13 +57,13 @@ from agree.conformance.deviations import (
     Deviation,
     resolve,
 )
-from agree.conformance.event_log import Batch, max_batch_of, read_logs
+from agree.conformance.event_log import Batch, max_batch_of, read_event_logs, read_logs
 from agree.conformance.explain import diff, plain
 from agree.conformance.matcher import Match, Mismatch, check_properties, match_step
 from agree.conformance.raft_replay import show_key
+from agree.conformance.validate_membership import choose_spec, safety_for, send_hint
 from agree.conformance.validate_steps import SENDS, BatchSteps
 from agree.models.raft_types import AERESP, RVRESP, RaftState
-from agree.properties.raft import SAFETY
 from agree.spec import Transition
 
 __all__ = ["Batch", "Report", "max_batch_of", "read_logs", "validate", "validate_files"]
@@ -78,10 +82,10 @@ class Report:
 
 class _Validator(BatchSteps):
     def __init__(self, nodes: list[list[Batch]], max_batch: int,
-                 deviations: Sequence[Deviation]) -> None:
-        super().__init__(len(nodes), max_batch, deviations)
+                 deviations: Sequence[Deviation], members: int | None = None) -> None:
+        super().__init__(len(nodes), max_batch, deviations, members)
         self.nodes = nodes
-        self.props = [p for p in SAFETY if p.kind in ("invariant", "action")]
+        self.props = [p for p in safety_for(members) if p.kind in ("invariant", "action")]
         self.pos = [0] * self.n
         for batches in nodes:
             for b in batches:
@@ -257,7 +261,7 @@ class _Validator(BatchSteps):
         """The spec step of key's sender that sends key (to i) from state, if one."""
         source = key[-2]
         for label in SENDS:
-            hint = self.deviate(self.mapping.on_server(label, source, i), key)
+            hint = self.deviate(send_hint(self.mapping, label, source, i), key)
             for t in hint.candidates(state):
                 return t
         return None
@@ -270,17 +274,18 @@ class _Validator(BatchSteps):
 
     def apply(self, b: Batch, steps: list[Transition[Any]]) -> None:
         self.apply_steps(steps)
-        self.logs[b.node] = tuple((e.term, e.value) for e in self.state.log[b.node])
+        self.logs[b.node] = tuple(self.state.log[b.node])
         self.pos[b.node] += 1
         self.matched[b.node] = self.last = f"{b.where} (s{b.node + 1})"
 
 
 
 def validate(nodes: list[list[Batch]], max_batch: int,
-             deviations: Sequence[str] | None = None) -> Report:
+             deviations: Sequence[str] | None = None, members: int | None = None) -> Report:
     """Search an interleaving of the servers' batches that is a behaviour of the spec,
-    with the declared deviations (None: agree's own server's)."""
-    return _Validator(nodes, max_batch, resolve(deviations)).run()
+    with the declared deviations (None: agree's own server's); ``members`` k: of
+    raft-reconfig with s1..sk voting at first (None: of raft.tla)."""
+    return _Validator(nodes, max_batch, resolve(deviations), members).run()
 
 
 def validate_files(paths: Sequence[str], max_batch: int | None = None,
@@ -290,23 +295,27 @@ def validate_files(paths: Sequence[str], max_batch: int | None = None,
     (deviations.DEFAULT), ``["none"]``: none; a ValueError names an unknown one."""
     declared = resolve(deviations)
     termless = any(d.name == REPLIES_WITHOUT_TERM for d in declared)
-    nodes, notes = read_logs(list(paths), termless_replies=termless)
+    logs = read_event_logs(list(paths), termless_replies=termless)
+    nodes, notes = logs.nodes, logs.notes
+    spec = choose_spec(logs)
     batch = max_batch or max_batch_of(nodes)
-    report = _Validator(nodes, batch, declared).run()
+    report = _Validator(nodes, batch, declared, spec.members).run()
     notes = notes + report.notes
     head = [f"note: {n}" for n in notes]
     names = ", ".join(d.name for d in declared) or "none (raft.tla exactly)"
     if report.ok:
         head.append(f"{len(paths)} logs, {len(nodes)} servers: {report.batches} Ready batches "
-                    f"merged into {report.steps} spec steps; the run is a behaviour of the "
-                    "Raft spec and every safety property holds")
+                    f"merged into {report.steps} spec steps; the run is a behaviour of "
+                    f"{spec.why} and every safety property holds")
         head.append(f"deviations declared: {names}; entries per AppendEntries: {batch}")
         head += [f"  {label:<46} {count}" for label, count in report.coverage.items()]
         report.text = "\n".join(head) + "\n"
     else:
         report.text = "\n".join([*head, report.text.rstrip("\n"),
                                   f"({report.batches} batches merged before it; deviations "
-                                  f"declared: {names})"]) + "\n"
+                                  f"declared: {names}"
+                                  + ("" if spec.members is None else f"; held to {spec.why}")
+                                  + ")"]) + "\n"
     report.notes = notes
     return report
 

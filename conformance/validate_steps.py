@@ -25,19 +25,21 @@ from agree.conformance.event_log import Batch, b64
 from agree.conformance.matcher import Hint
 from agree.conformance.raft_adapter import (
     EVENT_ACTION,
+    LEARNER_EVENTS,
     PRE_VOTE,
     STEP_DOWN,
-    RaftMapping,
     message_key,
     prefix_key,
+    spec_entry,
     spec_message_key,
 )
 from agree.conformance.raft_replay import show_key
+from agree.conformance.validate_membership import mapping_for, send_hint
 from agree.impl.raft import Event
+from agree.impl.raft.messages import Entry
 from agree.models.raft_types import (
     AERESP,
     RVRESP,
-    Entry,
     RaftState,
     with_message,
     without_message,
@@ -55,13 +57,17 @@ _OPTIONAL = ("votes_responded", "votes_granted", "next_index", "match_index")
 class BatchSteps:
     """The spec, the merge's spec state, and the hints of a batch's events from there."""
 
-    def __init__(self, n: int, max_batch: int, deviations: Sequence[Deviation]) -> None:
+    def __init__(self, n: int, max_batch: int, deviations: Sequence[Deviation],
+                 members: int | None = None) -> None:
+        """``members``: None holds the run to raft.tla, k to raft-reconfig with s1..sk
+        voting at first (validate_membership.py)."""
         self.n = n
-        self.mapping = RaftMapping(n, 1, max_batch)
+        self.mapping = mapping_for(n, max_batch, members)
         self.spec = self.mapping.spec
         self.deviations = tuple(deviations)
         self.termless = any(d.name == REPLIES_WITHOUT_TERM for d in self.deviations)
         self.state: RaftState = next(iter(self.spec.init()))
+        #: each server's log as the spec's entries, as far as the merge has come
         self.logs: list[tuple[Any, ...]] = [() for _ in range(n)]
         #: how many receives of each message key the logs still hold
         self.receives: Counter[tuple[Any, ...]] = Counter()
@@ -97,14 +103,14 @@ class BatchSteps:
                 if prefix is not None:
                     log = prefix + log[len(prefix):]
         if "log_from" in st:
-            suffix = tuple((int(t), self.mapping.codec.decode(b64(v, b.where)))
+            suffix = tuple(spec_entry(self.mapping.codec, Entry(int(t), b64(v, b.where)))
                            for t, v in st["log_suffix"])
             log = log[:int(st["log_from"]) - 1] + suffix
 
         def opt(name: str, make: Any) -> Any:
             return make(st[name]) if name in st else None
         return (st["current_term"], st["role"], st["voted_for"],
-                tuple(Entry(t, v) for t, v in log), st["commit_index"],
+                tuple(log), st["commit_index"],
                 opt("votes_responded", frozenset), opt("votes_granted", frozenset),
                 opt("next_index", tuple), opt("match_index", tuple))
 
@@ -135,15 +141,15 @@ class BatchSteps:
                 bag[key] -= 1
             if e.action == "InstallSnapshot":
                 hints.append(self.installs(self.key(dict(e.args)["m"])))
-            else:
+            elif e.action not in LEARNER_EVENTS:  # a leader's catch-up bookkeeping
                 hints.append(self.hint_of(e))
         return hints
 
-    def prefix_of(self, key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...] | None:
+    def prefix_of(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """The entries of the request in flight a snapshot key stands for (None: none)."""
         for m in self.state.messages:
             if self.norm(spec_message_key(m)) == key:
-                return tuple((e.term, e.value) for e in m.mentries)
+                return tuple(m.mentries)
         return None
 
     def installs(self, key: tuple[Any, ...]) -> Hint:
@@ -234,7 +240,7 @@ class BatchSteps:
                                                            args["term"]))
         if label in SENDS:
             sent = self.key(args["m"]) if "m" in args else None
-            return self.deviate(self.mapping.on_server(label, args["i"], args["j"]), sent)
+            return self.deviate(send_hint(self.mapping, label, args["i"], args["j"]), sent)
         if "m" in args:
             hint = self.on_message(label, self.key(args["m"]))
             if "hint" in args:
