@@ -173,3 +173,20 @@ def test_a_real_run_with_an_add_and_a_remove_validates(
     assert report.ok, report.text
     assert "behaviour of raft-reconfig" in report.text
     assert report.coverage.get("AddServer") == 1 and report.coverage.get("RemoveServer") == 1
+
+
+def test_the_writer_writes_membership_events_the_schema_accepts(tmp_path: Path) -> None:
+    from agree.conformance.event_log import line_error
+
+    path = tmp_path / "events0.jsonl"
+    with EventLogWriter(path, 0) as w:
+        w.initial_configuration([2, 0, 1], 4)
+        w.membership("AddServer", 3)
+        with pytest.raises(ValueError, match="unknown membership event 'Add'"):
+            w.membership("Add", 3)
+        w.state(current_term=1, role="Leader", voted_for=0, commit_index=0)
+    objs = _lines(str(path))
+    assert [o["action"] for o in objs] == ["InitialConfiguration", "AddServer", "State"]
+    assert objs[0]["args"] == {"voters": [0, 1, 2], "servers": 4}
+    assert all(line_error(o) is None for o in objs)
+    assert line_error({"node": 0, "action": "AddServer", "args": {"i": 0}}) is not None
