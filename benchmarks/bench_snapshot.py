@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from agree.impl.net import free_ports
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import Provenance, Table, write_page
@@ -35,15 +36,6 @@ COLUMNS = ["snapshots", "puts", "seconds", "puts/s", "RSS MB (min-max of 3 nodes
            "database MB (max)", "snapshot index"]
 
 
-def free_ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def rss_mb(pid: int) -> float:

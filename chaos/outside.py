@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agree.chaos.history import HistoryRecorder, Kind
-from agree.chaos.real import HOST, RealCluster, RealOptions, RealOutcome, _free_ports, _RealRun
+from agree.chaos.real import HOST, RealCluster, RealOptions, RealOutcome, _RealRun
+from agree.impl.net import free_ports
 
 __all__ = ["PLACEHOLDERS", "ClientAdapter", "OutsideOutcome", "load_client", "run_outside"]
 
@@ -121,7 +122,7 @@ class OutsideCluster(RealCluster):
     def __init__(self, n: int, data: Path, template: str) -> None:
         super().__init__(n, data)
         self.template = template
-        self.api = _free_ports(n)
+        self.api = free_ports(n)
         self.client: ClientAdapter | None = None
 
     @property

@@ -27,7 +27,6 @@ import contextlib
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from agree.chaos.history import HistoryRecorder, Kind, Operation
 from agree.chaos.linearizability import LinearizabilityResult, check_history
 from agree.impl.client import KVClient
 from agree.impl.kv import KVStateMachine, decode_command
+from agree.impl.net import free_ports
 from agree.impl.storage import SQLiteStorage, StorageError
 
 __all__ = ["RealOptions", "RealOutcome", "run_real"]
@@ -89,15 +89,6 @@ class RealOutcome:
         return sum(1 for o in self.operations if not o.indeterminate)
 
 
-def _free_ports(k: int) -> list[int]:
-    socks = [socket.socket() for _ in range(k)]
-    try:
-        for s in socks:
-            s.bind((HOST, 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 class Proxy:
@@ -172,7 +163,7 @@ class RealCluster:
         self.data = data
         self.args = args  # more options for every node (those of ``agree serve``)
         self.snapshot_every = snapshot_every
-        self.ports = _free_ports(n)
+        self.ports = free_ports(n)
         self.proxies: dict[tuple[int, int], Proxy] = {
             (i, j): Proxy(self.ports[j]) for i in range(n) for j in range(n) if i != j}
         self.procs: dict[int, subprocess.Popen[bytes]] = {}

@@ -10,17 +10,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agree.impl.wire import CodecError, FrameDecoder, FrameTooLarge
 
-__all__ = ["PeerLink", "parse_address", "read_frames"]
+__all__ = ["PeerLink", "free_ports", "parse_address", "read_frames"]
 
 log = logging.getLogger("agree.impl.net")
 
 #: drop messages for a peer once this many bytes wait in its socket buffer
 MAX_BUFFERED = 8 * 1024 * 1024
+
+
+def free_ports(k: int, host: str = "127.0.0.1") -> list[int]:
+    """``k`` distinct ports on ``host`` that were free a moment ago (all bound at once, so
+    the kernel cannot hand out the same one twice): for local clusters and tests."""
+    socks = [socket.socket() for _ in range(k)]
+    try:
+        for s in socks:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def parse_address(text: str) -> tuple[str, int]:

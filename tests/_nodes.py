@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,19 +12,7 @@ from types import TracebackType
 from typing import IO
 
 from agree.impl.client import KVClient
-
-
-def free_ports(k: int) -> list[int]:
-    """``k`` distinct loopback ports that were free a moment ago (all bound at once, so the
-    kernel cannot hand out the same one twice)."""
-    socks = [socket.socket() for _ in range(k)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+from agree.impl.net import free_ports
 
 
 class NodeCluster:
