@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
+from _fresh import in_fresh_process
 from _search import reachable
 
 from agree.cli.main import main
@@ -78,6 +79,11 @@ class WeakPaxosZ3(PaxosZ3):
 
 
 def test_weakened_invariant_gives_an_unreachable_cti() -> None:
+    in_fresh_process("test_z3_paxos_cti", "weakened_gives_an_unreachable_cti")
+
+
+def weakened_gives_an_unreachable_cti() -> None:
+    """The body, run in a fresh process (tests/_fresh.py)."""
     enc = WeakPaxosZ3(acceptors=3, values=None, max_ballot=None)
     # {} (the default configuration, searched for a reachable CTI): a small one here
     res = prove(enc, timeout=60, twins=TWINS, only_actions=["Phase1b"], reach_budget=30,

@@ -39,6 +39,10 @@ def test_vote_ghost_adds_the_conjuncts() -> None:
     assert "commit_in_later" in names
 
 
+# Reference tier: Z3's verdict here depends on the fresh names earlier queries used (unsat
+# in 0.2 s after test_vote_ghost_adds_the_conjuncts, unknown at 30 s in a fresh process or
+# after the rest of the suite): the spike's result is not yet a stable proof.
+@pytest.mark.reference
 def test_advance_commit_index_commit_in_later_needs_acked_in_later() -> None:
     assert _check("AdvanceCommitIndex", "commit_in_later", 30) == z3.unsat
     assert _check("AdvanceCommitIndex", "commit_in_later", 5,
