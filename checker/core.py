@@ -35,14 +35,8 @@ from typing import Any
 from agree.checker.reads import fields_read
 from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.checker.stepcode import (
-    act_lines,
-    check_lines,
     compile_function,
     expansion,
-    flag_lines,
-    indent,
-    inside_lines,
-    parent_lines,
 )
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
@@ -168,53 +162,6 @@ class Core:
             self._reads[key] = (None if found is None or index is None
                                 else tuple(sorted(index[f] for f in found)))
         return self._reads[key]
-
-    def _namespace(self, cls: type) -> dict[str, Any]:
-        return {"_spec": self.spec, "_cls": cls, "_type": type}
-
-    def _flagged(self, fragment: Callable[..., list[str]], cls: type, ns: dict[str, Any],
-                 ) -> list[str]:
-        """A fragment's code in a function body, after the flags it uses."""
-        used: set[int] = set()
-        lines = fragment(self, cls, ns, used)
-        return indent([*parent_lines(used), *flag_lines(used), *lines], 1)
-
-    def _build_step_check(self, cls: type) -> Callable[[Any, Any], Any]:
-        """``check(s, t)``: the invariants and ``sometimes`` properties on a successor
-        ``t`` of an expanded state ``s`` of type ``cls`` (stepcode.check_lines): None,
-        ``(broken, reached)`` or stepcode.SLOW (another state type, or a property
-        raised: evaluate ``t`` the ordinary way, check_state reports it)."""
-        ns = self._namespace(cls)
-        return compile_function([
-            "def check(_s, _t):",
-            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
-            "        return _SLOW",
-            *self._flagged(check_lines, cls, ns),
-            "    return _res"], ns, "check", "<agree step check>")
-
-    def _build_act_check(self, cls: type) -> Callable[[Any, Any], bool]:
-        """``ok(s, t)``: every action property still checked holds on the step from
-        ``s`` to ``t`` (stepcode.act_lines)."""
-        ns = self._namespace(cls)
-        ns["_props"] = self.act_props
-        return compile_function([
-            "def ok(_s, _t):",
-            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
-            "        return all(p.fn(_spec, _s, _t) for p in _props)",
-            *self._flagged(act_lines, cls, ns),
-            "    return _ok"], ns, "ok", "<agree action properties>")
-
-    def _build_inside(self, cls: type) -> Callable[[Any, Any], bool]:
-        """``inside(s, t)``: the state constraint on a successor ``t`` of an expanded
-        state ``s`` (inside it) of type ``cls`` (stepcode.inside_lines)."""
-        ns = self._namespace(cls)
-        ns["_whole"] = self.spec.constraint
-        return compile_function([
-            "def inside(_s, _t):",
-            "    if _type(_t) is not _cls or _type(_s) is not _cls:",
-            "        return bool(_whole(_t))",
-            *self._flagged(inside_lines, cls, ns),
-            "    return _in"], ns, "inside", "<agree constraint>")
 
     def initial(self, s: Any, admit: Admit, root: Any = None) -> None:
         """An initial state, with TLC's semantics: inside the constraint it is the

@@ -12,8 +12,48 @@ from agree import Spec, action, check, invariant, sometimes
 from agree.checker.core import Core
 from agree.checker.reads import conjuncts, fields_read
 from agree.checker.result import SpecRuntimeError
+from agree.checker.stepcode import (
+    act_lines,
+    check_lines,
+    compile_function,
+    flag_lines,
+    indent,
+    inside_lines,
+    parent_lines,
+)
 from agree.spec import Property, Witness, per_state
 from agree.spec.witness import fallible
+
+
+# The step checker, action-property check and constraint of one state type, built from
+# the very fragments the expansion code inlines (checker/stepcode.py), to test them alone.
+def _function(core: Core, cls: type, fragment: Any, head: str, fallback: str, result: str,
+              extra: dict[str, Any]) -> Any:
+    ns: dict[str, Any] = {"_spec": core.spec, "_cls": cls, "_type": type, **extra}
+    used: set[int] = set()
+    lines = fragment(core, cls, ns, used)
+    return compile_function([
+        f"def {head}(_s, _t):",
+        "    if _type(_t) is not _cls or _type(_s) is not _cls:",
+        f"        return {fallback}",
+        *indent([*parent_lines(used), *flag_lines(used), *lines], 1),
+        f"    return {result}"], ns, head, f"<test {head}>")
+
+
+def _step_check(core: Core, cls: type) -> Any:
+    return _function(core, cls, check_lines, "check", "_SLOW", "_res", {})
+
+
+def _inside(core: Core, cls: type) -> Any:
+    return _function(core, cls, inside_lines, "inside", "bool(_whole(_t))", "_in",
+                     {"_whole": core.spec.constraint})
+
+
+def _act_check(core: Core, cls: type) -> Any:
+    return _function(core, cls, act_lines, "ok",
+                     "all(p.fn(_spec, _s, _t) for p in _props)", "_ok",
+                     {"_props": core.act_props})
+
 
 FIELDS = ("a", "b", "c")
 
@@ -129,7 +169,7 @@ def test_the_step_checker_skips_unread_fields() -> None:
     spec = Three()
     props = [Property("counted", "invariant", _counted), *spec.declared_properties()]
     core = Core(spec, props, check_pruned=True, deadlock=False)
-    step_check = core._build_step_check(S)
+    step_check = _step_check(core, S)
     s = S(0, 0, 0)
     _CALLS.clear()
     assert step_check(s, s._replace(b=1)) is None  # a and c alone: only b_and_c runs
@@ -237,7 +277,7 @@ def _count(name: str, ok: bool) -> bool:
 def test_the_constraint_evaluates_only_the_conjuncts_a_step_can_change() -> None:
     spec = Counted(limit=2)
     core = Core(spec, [], check_pruned=True, deadlock=False)
-    inside = core._build_inside(S)
+    inside = _inside(core, S)
     s = S(1, 1, 1)
     Counted.calls.clear()
     assert inside(s, s._replace(c=9)) is False  # only the conjunct of c
@@ -261,7 +301,7 @@ def test_an_action_property_is_evaluated_once_per_state_on_steps_leaving_its_fie
     spec = Three(bad=9)
     props = [Property("a_never_falls", "action", _a_never_falls)]
     core = Core(spec, props, check_pruned=True, deadlock=False)
-    ok = core._build_act_check(S)
+    ok = _act_check(core, S)
     s = S(1, 0, 0)
     _STEPS.clear()
     assert ok(s, s._replace(b=1)) and ok(s, s._replace(c=1)) and ok(s, s._replace(b=2))
