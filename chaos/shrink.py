@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from agree.chaos.sim import Outcome, Schedule, run_schedule
+from agree.chaos.schedule import Schedule
+from agree.chaos.sim import Outcome, run_schedule
 
 __all__ = ["shrink"]
 

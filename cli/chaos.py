@@ -11,16 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from agree.chaos.history import format_history
+from agree.chaos.schedule import Schedule, make_schedule, schedule_from_json, schedule_to_json
 from agree.chaos.shrink import shrink
-from agree.chaos.sim import (
-    Outcome,
-    Schedule,
-    Totals,
-    make_schedule,
-    run_schedule,
-    schedule_from_json,
-    schedule_to_json,
-)
+from agree.chaos.sim import Outcome, Totals, run_schedule
 from agree.cli.common import UsageError
 
 __all__ = ["failure_text", "register", "totals_text"]

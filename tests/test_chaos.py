@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from agree.chaos.sim import (
+from agree.chaos.schedule import (
     Fault,
     Schedule,
-    Totals,
     make_schedule,
-    run_schedule,
     schedule_from_json,
     schedule_to_json,
 )
+from agree.chaos.sim import Totals, run_schedule
 from agree.cli.main import main
 from agree.impl.kv import KVStateMachine, decode_command
 from agree.impl.raft import core as raft_core

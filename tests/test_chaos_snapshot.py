@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agree.chaos.sim import make_schedule, run_schedule, schedule_from_json, schedule_to_json
+from agree.chaos.schedule import make_schedule, schedule_from_json, schedule_to_json
+from agree.chaos.sim import run_schedule
 from agree.cli.main import main
 
 DATA = Path(__file__).parent / "data"

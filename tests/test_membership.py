@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 from _cli import assert_refused, run
 
-from agree.chaos.sim import (
-    make_schedule,
-    run_schedule,
-    schedule_from_json,
-    schedule_to_json,
-)
+from agree.chaos.schedule import make_schedule, schedule_from_json, schedule_to_json
+from agree.chaos.sim import run_schedule
 from agree.conformance.harness import ConformanceFailure
 from agree.conformance.raft_bugs import COUNTS_BEFORE_CATCH_UP
 from agree.conformance.raft_driver import RaftConformance

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from agree.chaos.sim import Fault, Schedule, make_schedule, run_schedule
+from agree.chaos.schedule import Fault, Schedule, make_schedule
+from agree.chaos.sim import run_schedule
 from agree.conformance.raft_bugs import READ_WITHOUT_HEARTBEAT
 from agree.impl.kv import encode_command
 from agree.impl.raft import (
