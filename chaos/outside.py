@@ -35,8 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agree.chaos.cluster import HOST, RealCluster
 from agree.chaos.history import HistoryRecorder, Kind
-from agree.chaos.real import HOST, RealCluster, RealOptions, RealOutcome, _RealRun
+from agree.chaos.real import RealOptions, RealOutcome, _RealRun
 from agree.impl.net import free_ports
 
 __all__ = ["PLACEHOLDERS", "ClientAdapter", "OutsideOutcome", "load_client", "run_outside"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from agree.chaos.cluster import HOST, Proxy
 from agree.chaos.outside import ClientAdapter, OutsideCluster, check_template, load_client
-from agree.chaos.real import HOST, Proxy
 from agree.cli.main import main
 
 CLIENT = "CLIENT"  # replaced by the adapter file the fixture writes

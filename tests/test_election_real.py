@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agree.chaos.real import RealCluster
+from agree.chaos.cluster import RealCluster
 from agree.impl.client import ClusterUnavailable, KVClient
 
 
