@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 import fastjsonschema
 
-from agree.conformance.raft_adapter import RaftMapping, message_key
+from agree.conformance.raft_adapter import RaftMapping
+from agree.conformance.raft_messages import message_key
 from agree.impl.raft import Event
 from agree.impl.raft.messages import AppendEntriesResponse, RequestVoteResponse
 from agree.impl.wire import CodecError, decode_payload

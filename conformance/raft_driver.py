@@ -16,12 +16,11 @@ from typing import Any
 
 from agree.conformance.harness import Recorder
 from agree.conformance.matcher import Hint, Match
-from agree.conformance.raft_adapter import (
+from agree.conformance.raft_adapter import RaftMapping, keep_commit_index
+from agree.conformance.raft_messages import (
     Projection,
-    RaftMapping,
     diff,
     is_spec_message,
-    keep_commit_index,
     project,
     spec_message,
 )

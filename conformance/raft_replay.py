@@ -59,13 +59,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from agree.conformance.harness import ConformanceFailure
-from agree.conformance.raft_adapter import (
+from agree.conformance.raft_driver import RaftConformance
+from agree.conformance.raft_messages import (
     SnapshotPrefix,
     message_key,
     spec_message,
     spec_message_key,
 )
-from agree.conformance.raft_driver import RaftConformance
 from agree.conformance.replay_impl import Rebuild, ReplayResult, plain, replay_config
 from agree.models.raft_reconfig import ConfigEntry
 from agree.models.raft_types import (

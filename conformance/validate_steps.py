@@ -23,16 +23,8 @@ from agree.conformance.deviations import (
 )
 from agree.conformance.event_log import Batch, b64
 from agree.conformance.matcher import Hint
-from agree.conformance.raft_adapter import (
-    EVENT_ACTION,
-    LEARNER_EVENTS,
-    PRE_VOTE,
-    STEP_DOWN,
-    message_key,
-    prefix_key,
-    spec_entry,
-    spec_message_key,
-)
+from agree.conformance.raft_adapter import EVENT_ACTION, LEARNER_EVENTS, PRE_VOTE, STEP_DOWN
+from agree.conformance.raft_messages import message_key, prefix_key, spec_entry, spec_message_key
 from agree.conformance.raft_replay import show_key
 from agree.conformance.validate_membership import mapping_for, send_hint
 from agree.impl.raft import Event
