@@ -19,7 +19,7 @@ chance before it is declared not a step of the spec.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,22 @@ class Hint:
     label: str
     candidates: Callable[[Any], Iterable[Transition[Any]]]
     note: str = ""
+
+
+def action_hint(spec: Spec[Any], label: str, args: tuple[Any, ...], note: str = "",
+                answers: Any = None) -> Hint:
+    """The hint of one step of ``spec``'s action ``label`` with ``args``, taken where it
+    is enabled; with ``answers`` (a message), only from states where that message was
+    sent (``s.msgs``): a reply to a message never sent explains nothing."""
+    act = spec.action(label)
+
+    def candidates(s: Any) -> Iterator[Transition[Any]]:
+        if answers is not None and answers not in s.msgs:
+            return
+        nxt = act.fn(s, *args)
+        if nxt is not None:
+            yield Transition(act, args, nxt)
+    return Hint(label, candidates, note)
 
 
 @dataclass

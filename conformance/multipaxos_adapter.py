@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
 from typing import Any
 
 from agree.conformance.bag_cluster import BagCluster
 from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
-from agree.conformance.matcher import Hint, Match
+from agree.conformance.matcher import Hint, Match, action_hint
 from agree.impl.paxos import (
     NOOP,
     Ballot,
@@ -67,7 +66,6 @@ from agree.models.multipaxos import (
 )
 from agree.models.multipaxos import NOOP as SPEC_NOOP
 from agree.properties.multipaxos import SAFETY, chosen
-from agree.spec import Transition
 from agree.traces.text import render_text
 
 __all__ = ["Lead", "MultiPaxosCluster", "MultiPaxosMapping", "ObservedMultiNode"]
@@ -139,15 +137,8 @@ class MultiPaxosMapping:
         spec = self.spec
 
         def step(label: str, *args: Any) -> Hint:
-            act = spec.action(label)
-
-            def candidates(s: MultiPaxosState) -> Iterator[Transition[Any]]:
-                if label in ("Phase1b", "Phase2b") and args[1] not in s.msgs:
-                    return  # the message it answers was never sent
-                nxt = act.fn(s, *args)
-                if nxt is not None:
-                    yield Transition(act, args, nxt)
-            return Hint(label, candidates, str(spec_msg))
+            answers = args[1] if label in ("Phase1b", "Phase2b") else None
+            return action_hint(spec, label, args, str(spec_msg), answers)
 
         if isinstance(spec_msg, Lead):
             ballot, promised = spec_msg

@@ -31,13 +31,12 @@ a first 2a Phase2a(b, v), a vote Phase2b(a, 2a); a message already in ``msgs``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from agree.conformance.bag_cluster import BagCluster
 from agree.conformance.codec import ValueCodec
 from agree.conformance.harness import ConformanceFailure, Recorder
-from agree.conformance.matcher import Hint, Match
+from agree.conformance.matcher import Hint, Match, action_hint
 from agree.impl.paxos import (
     Accept,
     Accepted,
@@ -51,7 +50,6 @@ from agree.impl.paxos import (
 )
 from agree.models.paxos import M1a, M1b, M2a, M2b, Paxos, PaxosState, show_value
 from agree.properties.paxos import INDUCTIVE, SAFETY, chosen
-from agree.spec import Transition
 from agree.traces.text import render_text
 
 __all__ = ["ObservedNode", "PaxosCluster", "PaxosMapping"]
@@ -122,15 +120,8 @@ class PaxosMapping:
         spec = self.spec
 
         def step(label: str, *args: Any) -> Hint:
-            act = spec.action(label)
-
-            def candidates(s: PaxosState) -> Iterator[Transition[Any]]:
-                if label in ("Phase1b", "Phase2b") and args[1] not in s.msgs:
-                    return  # the message it answers was never sent
-                nxt = act.fn(s, *args)
-                if nxt is not None:
-                    yield Transition(act, args, nxt)
-            return Hint(label, candidates, str(spec_msg))
+            answers = args[1] if label in ("Phase1b", "Phase2b") else None
+            return action_hint(spec, label, args, str(spec_msg), answers)
 
         if isinstance(spec_msg, M1a):
             return step("Phase1a", spec_msg.bal)
