@@ -301,6 +301,15 @@ def run_system(cluster: AgreeCluster | EtcdCluster, clients: Sequence[int], seco
         cluster.stop()
 
 
+def server_loop() -> str:
+    """The event loop agree's servers run on (--event-loop auto: uvloop if installed)."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio's event loop (uvloop not installed: pip install 'agree[fast]')"
+    return f"uvloop {uvloop.__version__}"
+
+
 def etcd_binary() -> tuple[str | None, str]:
     """etcd's path and version line, or None and why not."""
     etcd = shutil.which("etcd")
@@ -363,6 +372,8 @@ def main() -> None:
     print(f"3 nodes on loopback, fsync on, {os.cpu_count()} CPUs, {args.seconds:g} s per "
           f"point after {args.warmup:g} s warm-up, {args.rounds} round(s)")
     print(f"etcd: {why}" if etcd is None else f"etcd: {why} ({etcd})")
+    loop = server_loop()
+    print(f"agree's servers: {loop}")
     provenance = Provenance.now()
     all_rows: list[list[object]] = []
     for r in range(1, args.rounds + 1):
@@ -390,7 +401,7 @@ def main() -> None:
         note = ("ratio: agree's puts/s over etcd's (above 1: agree is faster); p99 ratio: "
                 "agree's p99 over etcd's (below 1: agree's tail is shorter); CPU ms/put: "
                 "the three server processes' CPU time (user + system) per put, warm-up "
-                "included. "
+                f"included. agree's servers ran on {loop}. "
                 + ("" if etcd is not None else f"etcd was not measured: {why}. ")
                 + (f"baseline: agree's servers from {args.baseline_label}. "
                    if args.baseline else "")
