@@ -1,6 +1,7 @@
 """Durable put throughput and latency: agree beside etcd, three processes each, on loopback.
 
     python benchmarks/bench_kv.py [--clients 1,8,32,128] [--seconds 10] [--rounds 2]
+                                  [--interleave WINDOW]
                                   [--write-docs]
 
 agree: three `agree serve` processes (python -m agree.impl.server; SQLite with
@@ -16,8 +17,11 @@ asked for with the maintenance status call first, so no put is forwarded). agree
 client speaks its own framed JSON over TCP; etcd's speaks HTTP/1.1 JSON to etcd's
 gRPC gateway (POST /v3/kv/put), so both encode and parse JSON per request. Keys cycle
 over 1,000 names, values are ~10 bytes. Each system runs once per round with a fresh
-cluster, taking every client count in turn. Without etcd on PATH, agree's figures
-are printed alone (and said so). PySyncObj's comparison: bench_pysyncobj.py.
+cluster, taking every client count in turn; with --interleave W, all systems are up at
+once and take turns of W seconds within each point, so a change in the machine's load
+(other work, the disk's fsync latency, which on some virtual machines is ten times
+longer when the disk is otherwise idle) reaches all alike. Without etcd on PATH,
+agree's figures are printed alone (and said so). PySyncObj's comparison: bench_pysyncobj.py.
 """
 
 from __future__ import annotations
@@ -68,9 +72,10 @@ class Point:
 
 
 async def drive(make: Callable[[], Awaitable[PutClient]], clients: int, seconds: float,
-                warmup: float) -> tuple[list[float], float, int]:
+                warmup: float, close: bool = True) -> tuple[list[float], float, int]:
     """`clients` closed-loop clients putting for `warmup` then `seconds`; the latencies
-    of the puts started after the warm-up, the measured span, and the failed puts."""
+    of the puts started after the warm-up, the measured span, and the failed puts
+    (the clients are closed after, unless `close` is false)."""
     conns = [await make() for _ in range(clients)]
     latencies: list[float] = []
     errors = 0
@@ -97,8 +102,9 @@ async def drive(make: Callable[[], Awaitable[PutClient]], clients: int, seconds:
 
     await asyncio.gather(*(worker(c, k) for k, c in enumerate(conns)))
     span = time.perf_counter() - t_start
-    for c in conns:
-        await c.close()
+    if close:
+        for c in conns:
+            await c.close()
     return latencies, span, errors
 
 
@@ -288,10 +294,7 @@ def run_system(cluster: AgreeCluster | EtcdCluster, clients: Sequence[int], seco
             cpu = cpu_seconds(cluster.procs)
             result = await drive(cluster.client, n, seconds, warmup)
             p = point(cluster.name, n, result, cpu_seconds(cluster.procs) - cpu)
-            print(f"  {p.system:6} {n:>4} clients  {p.ops_per_s:>9.1f} puts/s  "
-                  f"p50 {p.p50_ms:>7.2f} ms  p99 {p.p99_ms:>7.2f} ms  "
-                  f"server CPU {p.cpu_ms:.2f} ms/put  ({p.ops} puts, {p.errors} errors)",
-                  flush=True)
+            report(p)
             out.append(p)
         return out
 
@@ -299,6 +302,72 @@ def run_system(cluster: AgreeCluster | EtcdCluster, clients: Sequence[int], seco
         return asyncio.run(go())
     finally:
         cluster.stop()
+
+
+def server_loop() -> str:
+    """The event loop agree's servers run on (--event-loop auto: uvloop if installed)."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio's event loop (uvloop not installed: pip install 'agree[fast]')"
+    return f"uvloop {uvloop.__version__}"
+
+
+def run_interleaved(clusters: Sequence[AgreeCluster | EtcdCluster], clients: Sequence[int],
+                    seconds: float, warmup: float, window: float) -> list[Point]:
+    """Every client count against all the clusters at once, up side by side: after a
+    warm-up of each, they take turns of `window` seconds until each has had `seconds`,
+    so a change in the machine's load (other work, the disk's latency) reaches all
+    alike; the idle clusters only tick meanwhile."""
+    async def go() -> list[Point]:
+        for c in clusters:
+            await c.ready()
+        out = []
+        for n in clients:
+            conns = {c.name: [await c.client() for _ in range(n)] for c in clusters}
+            for c in clusters:
+                await measure_window(conns[c.name], warmup)
+            got: dict[str, tuple[list[float], float, int, float]] = {
+                c.name: ([], 0.0, 0, 0.0) for c in clusters}
+            turns = max(1, round(seconds / window))
+            for _ in range(turns):
+                for c in clusters:
+                    cpu = cpu_seconds(c.procs)
+                    lat, span, errors = await measure_window(conns[c.name], seconds / turns)
+                    old = got[c.name]
+                    got[c.name] = (old[0] + lat, old[1] + span, old[2] + errors,
+                                   old[3] + cpu_seconds(c.procs) - cpu)
+            for c in clusters:
+                lat, span, errors, cpu = got[c.name]
+                p = point(c.name, n, (lat, span, errors), cpu)
+                report(p)
+                out.append(p)
+                for conn in conns[c.name]:
+                    await conn.close()
+        return out
+
+    try:
+        return asyncio.run(go())
+    finally:
+        for c in clusters:
+            c.stop()
+
+
+async def measure_window(conns: Sequence[PutClient], seconds: float) -> tuple[list[float],
+                                                                              float, int]:
+    """The clients `conns` (already connected) putting for `seconds`: the latencies,
+    the span and the failed puts."""
+    async def make() -> PutClient:
+        return next(pool)
+
+    pool = iter(conns)
+    return await drive(make, len(conns), seconds, 0.0, close=False)
+
+
+def report(p: Point) -> None:
+    print(f"  {p.system:8} {p.clients:>4} clients  {p.ops_per_s:>9.1f} puts/s  "
+          f"p50 {p.p50_ms:>7.2f} ms  p99 {p.p99_ms:>7.2f} ms  "
+          f"server CPU {p.cpu_ms:.2f} ms/put  ({p.ops} puts, {p.errors} errors)", flush=True)
 
 
 def etcd_binary() -> tuple[str | None, str]:
@@ -342,6 +411,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per point")
     ap.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per point")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--interleave", type=float, default=0.0, metavar="WINDOW",
+                    help="run the systems side by side, taking turns of WINDOW seconds "
+                    "within each point (for a machine whose load changes: other work, "
+                    "the disk's latency); default 0: one system after the other")
     ap.add_argument("--no-etcd", action="store_true", help="measure agree alone")
     ap.add_argument("--baseline", metavar="TREE",
                     help="also measure the servers of another agree source tree (e.g. a "
@@ -357,22 +430,35 @@ def main() -> None:
             raise ValueError
     except ValueError:
         ap.error(f"--clients {args.clients!r}: expected positive integers separated by commas")
+    if args.interleave < 0 or args.seconds <= 0:
+        ap.error("--interleave must be >= 0 and --seconds > 0")
     if args.baseline and not os.path.isfile(os.path.join(args.baseline, "impl", "server.py")):
         ap.error(f"--baseline {args.baseline!r}: not an agree source tree (no impl/server.py)")
     etcd, why = (None, "--no-etcd given") if args.no_etcd else etcd_binary()
     print(f"3 nodes on loopback, fsync on, {os.cpu_count()} CPUs, {args.seconds:g} s per "
           f"point after {args.warmup:g} s warm-up, {args.rounds} round(s)")
     print(f"etcd: {why}" if etcd is None else f"etcd: {why} ({etcd})")
+    loop = server_loop()
+    print(f"agree's servers: {loop}")
     provenance = Provenance.now()
     all_rows: list[list[object]] = []
     for r in range(1, args.rounds + 1):
         print(f"round {r}", flush=True)
-        points = run_system(AgreeCluster(), clients, args.seconds, args.warmup)
-        if etcd is not None:
-            points += run_system(EtcdCluster(etcd), clients, args.seconds, args.warmup)
-        if args.baseline:
-            points += run_system(AgreeCluster(args.baseline, "baseline"), clients,
-                                 args.seconds, args.warmup)
+        if args.interleave:
+            clusters: list[AgreeCluster | EtcdCluster] = [AgreeCluster()]
+            if etcd is not None:
+                clusters.append(EtcdCluster(etcd))
+            if args.baseline:
+                clusters.append(AgreeCluster(args.baseline, "baseline"))
+            points = run_interleaved(clusters, clients, args.seconds, args.warmup,
+                                     args.interleave)
+        else:
+            points = run_system(AgreeCluster(), clients, args.seconds, args.warmup)
+            if etcd is not None:
+                points += run_system(EtcdCluster(etcd), clients, args.seconds, args.warmup)
+            if args.baseline:
+                points += run_system(AgreeCluster(args.baseline, "baseline"), clients,
+                                     args.seconds, args.warmup)
         all_rows += rows_of(points, r, clients, etcd is not None, bool(args.baseline))
     columns = ["round", "clients", "agree puts/s", "agree p50 ms", "agree p99 ms",
                "agree CPU ms/put"]
@@ -389,8 +475,12 @@ def main() -> None:
     if args.write_docs:
         note = ("ratio: agree's puts/s over etcd's (above 1: agree is faster); p99 ratio: "
                 "agree's p99 over etcd's (below 1: agree's tail is shorter); CPU ms/put: "
-                "the three server processes' CPU time (user + system) per put, warm-up "
-                "included. "
+                "the three server processes' CPU time (user + system) per put, "
+                + (f"over the measured turns. Measured side by side (--interleave): the "
+                   f"systems up at once, taking turns of {args.interleave:g} s within each "
+                   "point. " if args.interleave else
+                   "warm-up included. Measured one system after the other. ")
+                + f"agree's servers ran on {loop}. "
                 + ("" if etcd is not None else f"etcd was not measured: {why}. ")
                 + (f"baseline: agree's servers from {args.baseline_label}. "
                    if args.baseline else "")

@@ -109,9 +109,10 @@ class KVClient:
             try:
                 reader, writer = await self._connect()
                 writer.write(encode_frame(req))
-                reply = await asyncio.wait_for(self._read_reply(reader, rid, self._decoder),
-                                               min(attempt_timeout,
-                                                   max(deadline - time.monotonic(), 0.01)))
+                # asyncio.timeout, not wait_for: no task per request
+                async with asyncio.timeout(min(attempt_timeout,
+                                               max(deadline - time.monotonic(), 0.01))):
+                    reply = await self._read_reply(reader, rid, self._decoder)
             except (OSError, TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 last_error = f"{self._address()}: {type(exc).__name__} {exc}".strip()
                 self._disconnect()

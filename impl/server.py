@@ -372,7 +372,7 @@ class KVServer:
         def handle(obj: dict[str, Any]) -> None:
             payload = decode_payload(obj)
             if isinstance(payload, dict):
-                if payload["t"] == "ClientRequest":
+                if payload["t"] == "ClientRequest" and not self._serve_write(payload, writer):
                     task = asyncio.get_running_loop().create_task(
                         self._serve_client(payload, writer))
                     self._client_tasks.add(task)  # keep a strong reference until done
@@ -403,10 +403,39 @@ class KVServer:
             reply = await self._execute(req)
         except CodecError as exc:
             reply = {"ok": False, "error": str(exc)}
-        reply["t"] = "ClientReply"
-        reply["id"] = req.get("id")
-        if not writer.is_closing():
-            writer.write(encode_frame(reply))
+        _reply(writer, req, reply)
+
+    def _serve_write(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        """A leader's put, del or cas, proposed here and answered from a callback when its
+        entry is applied (or times out): no task per request, and the answer is written in
+        the loop turn after the apply. False (nothing done) for anything else, and for a
+        malformed request: `_serve_client` takes those."""
+        if (req.get("op") not in _WRITES or not isinstance(req.get("key"), str)
+                or self.failure is not None or self.core.role is not Role.LEADER):
+            return False
+        try:
+            command = _command(req)
+        except CodecError:
+            return False
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._proposals.append((command, fut))  # proposed with this loop turn's others
+        self._schedule_flush()
+        timer = loop.call_later(self.opts.request_timeout, self._time_out, fut)
+
+        def answer(done: asyncio.Future[dict[str, Any]]) -> None:
+            timer.cancel()
+            _reply(writer, req, done.result())
+
+        fut.add_done_callback(answer)
+        return True
+
+    def _time_out(self, fut: asyncio.Future[dict[str, Any]]) -> None:
+        """A write not answered within the request timeout: told to retry (a retry with
+        the same client id and number is applied once)."""
+        if not fut.done():
+            self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
+            fut.set_result(self._retry("timed out waiting for commit"))
 
     async def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
@@ -424,10 +453,7 @@ class KVServer:
             return {"ok": True, "value": self.kv.data.get(key), "stale": True}
         if op == "get" and self.opts.reads == "index":
             return await self._read(key)
-        seq = req.get("seq")
-        command = encode_command(op, key, _opt_str(req, "value"), _opt_str(req, "expected"),
-                                 str(req.get("client") or ""),
-                                 seq if isinstance(seq, int) and not isinstance(seq, bool) else 0)
+        command = _command(req)
         if self.core.role is not Role.LEADER:
             return self._redirect(self.core.leader_hint)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -504,6 +530,26 @@ class KVServer:
         for fut in futures:
             if not fut.done():
                 fut.set_result(self._retry(why))
+
+
+#: the operations that change the state machine (proposed by `_serve_write`)
+_WRITES = frozenset(OPS) - {"get"}
+
+
+def _command(req: dict[str, Any]) -> bytes:
+    """The command to propose for a client's request (CodecError if malformed)."""
+    seq = req.get("seq")
+    return encode_command(str(req["op"]), str(req["key"]), _opt_str(req, "value"),
+                          _opt_str(req, "expected"), str(req.get("client") or ""),
+                          seq if isinstance(seq, int) and not isinstance(seq, bool) else 0)
+
+
+def _reply(writer: asyncio.StreamWriter, req: dict[str, Any], reply: dict[str, Any]) -> None:
+    """Answer `req` on its connection (unless the client has gone)."""
+    reply["t"] = "ClientReply"
+    reply["id"] = req.get("id")
+    if not writer.is_closing():
+        writer.write(encode_frame(reply))
 
 
 def _opt_str(req: dict[str, Any], name: str) -> str | None:

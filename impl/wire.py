@@ -49,9 +49,14 @@ class FrameTooLarge(CodecError):
     """A length prefix above the size limit: the connection must be closed."""
 
 
+#: json.dumps(obj, separators=(",", ":")) without building an encoder per call
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_VERSION = bytes([WIRE_VERSION])
+
+
 def encode_frame(obj: dict[str, Any]) -> bytes:
     """One frame holding `obj` as JSON."""
-    body = bytes([WIRE_VERSION]) + json.dumps(obj, separators=(",", ":")).encode()
+    body = _VERSION + _ENCODE(obj).encode()
     return _HEADER.pack(len(body)) + body
 
 

@@ -22,6 +22,7 @@ IMPL = Path(__file__).resolve().parent.parent / "impl"
     ["serve", "--id", "0", "--peers", "127.0.0.1:7000", "--data", "d", "--max-batch", "0"],
     ["serve", "--id", "x", "--peers", "127.0.0.1:7000", "--data", "d"],
     ["serve", "--id", "0", "--peers", "127.0.0.1:7000", "--data", "d", "--reads", "lease"],
+    ["serve", "--id", "0", "--peers", "127.0.0.1:7000", "--data", "d", "--event-loop", "x"],
     ["kv", "get", "k", "--to", "127.0.0.1:0"],
     ["kv", "put", "k"],
     ["kv", "get", "k", "--cluster", "/nonexistent/cluster.json"],
