@@ -16,6 +16,7 @@ search with iterative deepening (`agree simulate --swarm --deepen N`). Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
@@ -114,6 +115,11 @@ def main() -> None:
                         "swarm-deepen.md")
     parser.add_argument("--cpu", action="store_true",
                         help="the budget counts CPU seconds of this process, not wall-clock")
+    parser.add_argument("--save", type=Path, metavar="DIR",
+                        help="also write each target's runs to DIR/TARGET.json")
+    parser.add_argument("--load", type=Path, metavar="DIR",
+                        help="read the runs from DIR/TARGET.json (written by --save, e.g. by "
+                        "one process per target) instead of running them")
     parser.add_argument("--write-docs", action="store_true",
                         help="write docs/benchmarks/swarm.md (with --weighted: "
                         "swarm-weighted.md, with --deepen: swarm-deepen.md) from this run")
@@ -121,8 +127,15 @@ def main() -> None:
     names = [USER if n.endswith(".py") else n for n in args.names] or list(TARGETS)
     rows, detail = [], []
     for name in names:
-        runs = [run_one(name, seed, args.budget, args.weighted, args.deepen, args.cpu)
-                for seed in range(1, args.seeds + 1)]
+        saved = f"{Path(name).stem}.json"
+        if args.load:
+            runs = json.loads((args.load / saved).read_text())
+        else:
+            runs = [run_one(name, seed, args.budget, args.weighted, args.deepen, args.cpu)
+                    for seed in range(1, args.seeds + 1)]
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / saved).write_text(json.dumps(runs, indent=1) + "\n")
         rows.append(summary(name, runs, args.budget, args.cpu))
         detail += [[_label(name), seed, ", ".join(r["found"]) or "none found",
                     f"{r['wall']:.1f}", f"{r['cpu']:.1f}", r["walks"], r["steps"],

@@ -75,3 +75,20 @@ def test_bad_deepen_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str]
                                               argv: list[str]) -> None:
     code, _, err = run(capsys, "simulate", "raft", *argv)
     assert_refused(code, err)
+
+
+@pytest.mark.reference  # ~35 s of CPU: beyond the default budget
+def test_figure_8_is_found_from_init() -> None:
+    # raft-commit-old-term (Raft's figure 8): four elections in terms 2-5, 54 steps in the
+    # shortest trace known, never found from Init without deepening
+    # (docs/benchmarks/swarm.md); seed 1 finds it after 16,349 walks (a walk budget, so
+    # the same on any machine)
+    spec, props = registry.build("raft-commit-old-term")
+    r = swarm(spec, props, seed=1, walks=17_000, deepen=300)
+    v = r.violation("leader_completeness")
+    assert v is not None and v.trace is not None, "not found within 17,000 walks"
+    assert r.path_cap is not None and r.found_steps <= r.path_cap
+    states = [v.trace.init, *(st.state for st in v.trace.steps)]
+    prop = next(p for p in props if p.name == "leader_completeness")
+    assert not prop.holds(spec, states[-1]) and all(prop.holds(spec, s) for s in states[:-1])
+    assert all(spec.constraint(s) for s in states[:-1])
