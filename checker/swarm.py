@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,10 @@ SHORTCUT_RADIUS = 2
 #: Weighted walks draw each weight as uniform(0, 1) ** WEIGHT_SKEW: the larger, the
 #: more a few steps dominate a walk and the rest are starved (delivered late, or never).
 WEIGHT_SKEW = 3.0
+#: With deepening, the first cap on a path from Init (steps).
+DEEPEN_START = 10
+#: With deepening, corpus states drawn before giving up on one below the cap.
+DEEPEN_DRAWS = 16
 
 
 @dataclass
@@ -92,24 +96,26 @@ class SwarmResult(SimulationResult):
     found_steps: int = 0
     from_init: int = 0  # walks that started at an initial state
     weighted: int = 0  # walks that chose their steps by random weights
+    path_cap: int | None = None  # with deepening: the cap on paths from Init at the end
 
     def to_json(self) -> dict[str, Any]:
         doc = super().to_json()
         doc["swarm"] = {"corpus": self.corpus, "features": self.features,
                         "found_steps": self.found_steps, "walks_from_init": self.from_init,
-                        "weighted_walks": self.weighted}
+                        "weighted_walks": self.weighted, "path_cap": self.path_cap}
         return doc
 
 
 @dataclass
 class _Entry:
     """A corpus state and how it was reached: ``steps`` from ``parent``'s state (a
-    root, with no parent, is an initial state)."""
+    root, with no parent, is an initial state), ``length`` steps from Init in all."""
 
     parent: _Entry | None
     steps: tuple[Transition[Any], ...]
     state: Any
     novel: tuple[Feature, ...]
+    length: int = 0
 
     def path(self) -> tuple[Any, list[Transition[Any]]]:
         """The initial state and the steps from it to this state."""
@@ -137,16 +143,21 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
           depth: int = 40, walks: int | None = None, seed: int = 0,
           only: Sequence[str] | None = None, deadlock: bool = False,
           time_limit: float | None = None, shorten: bool = True,
-          weighted: float = 0.0) -> SwarmResult:
+          weighted: float = 0.0, deepen: int = 0,
+          clock: Callable[[], float] = time.monotonic) -> SwarmResult:
     """Search for a safety violation by coverage-guided swarm walks of up to ``depth``
     steps each, until one is found, ``walks`` walks have run or ``time_limit`` seconds
     have passed (at least one of the two bounds is required). ``weighted``: the fraction
     of the walks that choose their steps by random weights (spread evenly: 0.5 is every
-    other walk); 0 draws the very walks of a search without them."""
+    other walk); 0 draws the very walks of a search without them. ``deepen``: with N > 0,
+    paths from Init are capped at ``DEEPEN_START`` steps plus one per N walks run.
+    ``clock``: what ``time_limit`` counts (``time.process_time``: CPU seconds)."""
     if depth < 1 or (walks is not None and walks < 1):
         raise SpecError("--depth and --runs must be at least 1")
     if not 0.0 <= weighted <= 1.0:
         raise SpecError("--weighted must be a fraction from 0 to 1")
+    if deepen < 0:
+        raise SpecError("--deepen must be 0 (off) or a number of walks")
     if walks is None and not time_limit:
         raise SpecError("--swarm needs a budget: --runs N or --time-limit SECONDS")
     props = [p for p in select_properties(
@@ -154,10 +165,10 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
         if p.kind in SAFETY_KINDS]
     result = SwarmResult(spec.name, spec.param_values(), [p.name for p in props], seed, depth)
     result.coverage = {a.label: 0 for a in spec.actions()}
-    start = time.monotonic()
-    deadline = start + time_limit if time_limit else None
-    _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock, weighted).run(
-        depth, walks, deadline)
+    start, begin = time.monotonic(), clock()
+    deadline = begin + time_limit if time_limit else None
+    _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock, weighted,
+            deepen).run(depth, walks, deadline, clock)
     if shorten and result.violations:
         _shorten(spec, props, result)
     result.seconds = time.monotonic() - start
@@ -168,9 +179,10 @@ class _Search:
     """One search's corpus, feature counts and property bookkeeping."""
 
     def __init__(self, spec: Spec[Any], props: list[Property], result: SwarmResult,
-                 rng: random.Random, deadlock: bool, weighted: float = 0.0) -> None:
+                 rng: random.Random, deadlock: bool, weighted: float = 0.0,
+                 deepen: int = 0) -> None:
         self.spec, self.result, self.rng, self.deadlock = spec, result, rng, deadlock
-        self.weighted = weighted
+        self.weighted, self.deepen = weighted, deepen
         self.invs = [p for p in props if p.kind == "invariant"]
         self.act_props = [p for p in props if p.kind == "action"]
         self.somes = [p for p in props if p.kind == "sometimes"]
@@ -222,8 +234,25 @@ class _Search:
         if not self.corpus or rng.random() < FROM_INIT:
             self.result.from_init += 1
             return self.roots[rng.randrange(len(self.roots))]
-        drawn = [self.corpus[rng.randrange(len(self.corpus))] for _ in range(TOURNAMENT)]
+        cap = self.cap()
+        if cap is None:
+            drawn = [self.corpus[rng.randrange(len(self.corpus))] for _ in range(TOURNAMENT)]
+        else:  # deepening: only states below the cap can be walked on
+            drawn = []
+            for _ in range(DEEPEN_DRAWS):
+                e = self.corpus[rng.randrange(len(self.corpus))]
+                if e.length < cap:
+                    drawn.append(e)
+                    if len(drawn) == TOURNAMENT:
+                        break
+            if not drawn:
+                self.result.from_init += 1
+                return self.roots[rng.randrange(len(self.roots))]
         return min(drawn, key=lambda e: min(self.counts[f] for f in e.novel))
+
+    def cap(self) -> int | None:
+        """With deepening, the cap on a path's length from Init now; else None."""
+        return DEEPEN_START + self.result.runs // self.deepen if self.deepen else None
 
     def configuration(self) -> _Config:
         """A walk's swarm configuration: a subset of the actions (each kept w.p. 1/2), or
@@ -237,7 +266,8 @@ class _Search:
 
     # -- the search ----------------------------------------------------------------
 
-    def run(self, depth: int, walks: int | None, deadline: float | None) -> None:
+    def run(self, depth: int, walks: int | None, deadline: float | None,
+            clock: Callable[[], float] = time.monotonic) -> None:
         spec, result = self.spec, self.result
         inits = list(initial_states(spec))
         if not inits:
@@ -247,12 +277,15 @@ class _Search:
                 return
             self.roots.append(_Entry(None, (), init, self.observe(init)))
         while walks is None or result.runs < walks:
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and clock() > deadline:
                 result.stopped = "time-limit"
                 break
-            if not self.walk(self.pick(), depth):
+            entry = self.pick()
+            cap = self.cap()
+            if not self.walk(entry, depth if cap is None else min(depth, cap - entry.length)):
                 break
         result.corpus = len(self.corpus)
+        result.path_cap = self.cap()
         result.features = len(self.counts)
 
     def walk(self, entry: _Entry, depth: int) -> bool:
@@ -295,7 +328,8 @@ class _Search:
                 return False
             novel = self.observe(state)
             if novel:
-                self.corpus.append(_Entry(entry, tuple(path[begin:]), state, novel))
+                self.corpus.append(_Entry(entry, tuple(path[begin:]), state, novel,
+                                          len(path)))
         return True
 
 

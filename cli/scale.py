@@ -12,7 +12,7 @@ from typing import Any
 from agree.checker.limits import parse_size
 from agree.checker.result import CheckResult
 from agree.checker.simulate import SimulationResult, simulate
-from agree.checker.swarm import SwarmResult, swarm
+from agree.checker.swarm import DEEPEN_START, SwarmResult, swarm
 from agree.cli.common import require_positive
 from agree.cli.trace_files import write_traces
 from agree.spec import Property, Spec, SpecError
@@ -118,6 +118,11 @@ def register(sub: Any) -> None:
                    help="with --swarm: this fraction of the walks (0 to 1; default 0) "
                    "choose their steps by random weights per action and step, so some "
                    "messages are delivered late and some servers never time out")
+    p.add_argument("--deepen", type=int, default=None, metavar="N",
+                   help="with --swarm: iterative deepening, every path from Init capped at "
+                   f"{DEEPEN_START} steps plus one per N walks, so the corpus fills with "
+                   "states reached by short paths (for bugs that need several terms, rounds "
+                   "or ballots spent sparingly)")
     p.set_defaults(handler=run_simulate, accepts_extra=True)
 
 
@@ -137,6 +142,10 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
     require_positive(args, "time_limit")
     if args.weighted is not None and not args.swarm:
         raise SpecError("--weighted is an option of --swarm")
+    if args.deepen is not None and not args.swarm:
+        raise SpecError("--deepen is an option of --swarm")
+    if args.deepen is not None and args.deepen < 1:
+        raise SpecError("--deepen must be at least 1 (walks per step of the cap)")
     if args.swarm and (args.ray or args.keep_going):
         raise SpecError("--swarm runs in one process and stops at the first violation: "
                         "without --ray or --continue")
@@ -147,7 +156,7 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
         limit = args.time_limit if args.time_limit or runs is not None else SWARM_TIME_LIMIT
         result = swarm(spec, all_props, depth=depth, walks=runs, seed=args.seed,
                        only=args.only, deadlock=args.deadlock, time_limit=limit,
-                       weighted=args.weighted or 0.0)
+                       weighted=args.weighted or 0.0, deepen=args.deepen or 0)
     else:
         result = simulate(spec, all_props, depth=depth, runs=runs or 1000, seed=args.seed,
                           only=args.only, stop_at_first=not args.keep_going,
@@ -190,6 +199,9 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
         out += [f"swarm corpus      {r.corpus:,} states ({r.features:,} features seen; "
                 f"{r.from_init:,} walks from Init" + (f", {r.weighted:,} weighted)"
                                                       if r.weighted else ")")]
+        if r.path_cap is not None:
+            out.append(f"deepening         paths from Init capped at {r.path_cap} steps "
+                       "at the end")
         for v in r.violations:
             if v.trace is not None and r.found_steps:
                 out.append(f"shortened         {v.property}: {r.found_steps} steps walked "
