@@ -18,6 +18,7 @@ from agree.chaos.schedule import (
 from agree.chaos.sim import Totals, run_schedule
 from agree.cli.main import main
 from agree.impl.kv import KVStateMachine, decode_command
+from agree.impl.raft import Config
 from agree.impl.raft import core as raft_core
 from agree.impl.sim import Simulator
 
@@ -142,7 +143,7 @@ def test_voting_without_checking_the_log_is_caught(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(raft_core.RaftCore, "_handle_request_vote_request", handle)
     # PreVote checks the log too (and so hides this bug): raft.tla's elections here
-    classic = raft_core.Config(pre_vote=False, check_quorum=False)
+    classic = Config(pre_vote=False, check_quorum=False)
     outcomes = [run_schedule(make_schedule(seed), config=classic) for seed in range(20)]
     assert any(o.failed for o in outcomes)
 

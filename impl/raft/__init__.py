@@ -1,6 +1,7 @@
 """Sans-IO Raft: the protocol core and its values (no IO; drivers live elsewhere)."""
 
-from agree.impl.raft.core import Config, NotLeader, RaftCore, RandomSource
+from agree.impl.raft.config import Config, NotLeader, RandomSource
+from agree.impl.raft.core import RaftCore
 from agree.impl.raft.membership import MembershipError, decode_config, encode_config
 from agree.impl.raft.messages import (
     NOOP,

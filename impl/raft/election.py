@@ -51,7 +51,7 @@ from agree.impl.raft.messages import (
 )
 
 if TYPE_CHECKING:
-    from agree.impl.raft.core import Config
+    from agree.impl.raft.config import Config
 
 __all__ = ["Election"]
 

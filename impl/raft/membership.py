@@ -48,11 +48,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
+from agree.impl.raft.config import NotLeader
 from agree.impl.raft.messages import Entry, Role, Snapshot
 from agree.impl.raft.snapshot import RaftLog
 
 if TYPE_CHECKING:
-    from agree.impl.raft.core import Config
+    from agree.impl.raft.config import Config
 
 __all__ = ["CONFIG_PREFIX", "MAX_ROUNDS", "ConfigLog", "Membership", "MembershipError",
            "decode_config", "encode_config"]
@@ -235,7 +236,6 @@ class Membership:
 
         NotLeader elsewhere; MembershipError if j is unknown or a voter already, or a
         change is in progress or not yet allowed."""
-        from agree.impl.raft.core import NotLeader
 
         if self._role is not Role.LEADER:
             raise NotLeader(getattr(self, "_leader_hint", None))
@@ -258,7 +258,6 @@ class Membership:
     def remove_server(self: _Core, j: int) -> int:
         """RemoveServer(j): append the configuration without j (j may be this leader);
         returns the change's id (answered in the next Ready's ``changes``)."""
-        from agree.impl.raft.core import NotLeader
 
         if self._role is not Role.LEADER:
             raise NotLeader(getattr(self, "_leader_hint", None))

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from agree.impl.raft.config import NotLeader
 from agree.impl.raft.messages import Role
 
 if TYPE_CHECKING:
-    from agree.impl.raft.core import Config
+    from agree.impl.raft.config import Config
 
 __all__ = ["Reads"]
 
@@ -66,7 +67,6 @@ class Reads:
         """Take a linearizable read; returns its id (answered in a later Ready's reads).
 
         Raises NotLeader elsewhere."""
-        from agree.impl.raft.core import NotLeader
 
         if self._role is not Role.LEADER:
             raise NotLeader(self._leader_hint)

@@ -27,7 +27,7 @@ from agree.impl.raft.messages import (
 )
 
 if TYPE_CHECKING:
-    from agree.impl.raft.core import Config
+    from agree.impl.raft.config import Config
     from agree.impl.raft.snapshot import RaftLog
 
 __all__ = ["Replication"]

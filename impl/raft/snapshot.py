@@ -39,7 +39,7 @@ from agree.impl.raft.messages import (
 )
 
 if TYPE_CHECKING:
-    from agree.impl.raft.core import Config
+    from agree.impl.raft.config import Config
 
 __all__ = ["CompactedError", "RaftLog", "Snapshots", "snapshot_due"]
 
