@@ -22,6 +22,13 @@ to time out, makes the correct spec's continuations outgrow a five-minute search
 so a step back costs far more than 1.3x. Prints the figures; usage:
 
     python benchmarks/zoo_from.py [NAME ...] [--write-docs] [--recorded] [--no-correct]
+        [--exercised]
+
+For the correct spec, the new states of BecomeLeader, AddServer and RemoveServer are
+printed (and tabled): a clean run in which no configuration change is ever taken is
+vacuous about the fix. ``--exercised`` also searches, for the variants of EXERCISED, the
+variant and the correct spec from an earlier step of the stored prefix with larger
+bounds, where the correct spec does change the configuration.
 
 ``--write-docs`` writes docs/benchmarks/zoo-from.md from this run and the recorded
 figures of the variants not run; ``--recorded`` writes it from the recorded ones only.
@@ -34,6 +41,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,8 +65,19 @@ COLUMNS = ["variant", "scenario (correct Raft shares)", "prefix K", "found by se
            "orbits", "time"]
 #: The correct protocol searched from the prefix: its columns, and its time limit (s).
 CORRECT_COLUMNS = ["variant", "correct spec from the same prefix", "verdict", "orbits",
-                   "depth", "time"]
+                   "depth", "time", "new leaders", "changes exercised"]
+#: The actions whose new states show the correct spec elects and changes membership in
+#: the space searched (a clean run where they find nothing new is vacuous about the fix).
+LEADER_ACTION = "BecomeLeader"
+CHANGE_ACTIONS = ("AddServer", "RemoveServer")
 CORRECT_LIMIT = 600
+#: name -> (K, parameters changed): a start and bounds where the correct spec does take
+#: the changes the fix governs (a new leader commits an entry of its term, then changes
+#: the configuration), searched with ``--exercised``: step K of the stored prefix, with
+#: logs long enough for that (the catalog's max_log 2 leaves no room for it after K).
+EXERCISED = {"raft-reconfig-no-own-term-commit": (51, {"max_log": 3, "max_client_entries": 2})}
+EXERCISED_COLUMNS = ["spec", "start", "parameters changed", "verdict", "orbits", "depth",
+                     "time", "new leaders", "changes exercised"]
 #: The correct spec's JSON verdict as the table reads it.
 VERDICTS = {"holds": "clean (exhaustive)", "incomplete": "incomplete (time limit)",
             "violated": "VIOLATED"}
@@ -70,14 +89,26 @@ RECORDED = {
 }
 
 
-def write_docs(rows: dict[str, list[object]], correct: dict[str, list[object]]) -> None:
-    """zoo-from.md: the variants run now, the correct protocol from their prefixes, then
-    the recorded rows of the others."""
+def write_docs(rows: dict[str, list[object]], correct: dict[str, list[object]],
+               exercised: list[list[object]]) -> None:
+    """zoo-from.md: the variants run now, the correct protocol from their prefixes, the
+    starts where the fix is exercised, then the recorded rows of the others."""
     tables = [Table("Measured now", Provenance.now(), COLUMNS,
                     [[n, *r] for n, r in rows.items()])] if rows else []
     if correct:
         tables.append(Table("The correct protocol from the same prefix", Provenance.now(),
-                            CORRECT_COLUMNS, [[n, *r] for n, r in correct.items()]))
+                            CORRECT_COLUMNS, [[n, *r] for n, r in correct.items()],
+                            "\"new leaders\" and \"changes exercised\": new states of "
+                            "BecomeLeader, AddServer and RemoveServer, of those generated. "
+                            "A clean run whose changes are \"none\" says nothing about the "
+                            "fix: from that prefix no configuration change is possible."))
+    if exercised:
+        tables.append(Table("Where the fix is exercised", Provenance.now(),
+                            EXERCISED_COLUMNS, exercised,
+                            f"`--exercised`: the variant, then the correct spec (time limit "
+                            f"{CORRECT_LIMIT} s), from step K of the stored prefix with "
+                            "larger bounds, where a new leader may commit an entry of its "
+                            "term and then change the configuration."))
     old = [[n, *r] for n, r in RECORDED.items() if n not in rows]
     if old:
         tables.append(Table("Recorded", Provenance.recorded(
@@ -91,7 +122,7 @@ def write_docs(rows: dict[str, list[object]], correct: dict[str, list[object]]) 
                "after it is found by the checker. For the membership-change zoo, the "
                "correct raft-reconfig is then searched from the same prefix with the same "
                "parameters.", tables,
-               "python benchmarks/zoo_from.py --write-docs")
+               "python benchmarks/zoo_from.py [NAME ...] --exercised --write-docs")
 
 
 def run(name: str) -> list[object]:
@@ -139,10 +170,50 @@ def run_correct(name: str) -> list[object] | None:
                       str(DEEP / "prefix" / f"{name}.json"), "--time-limit",
                       str(CORRECT_LIMIT), "--quiet", "--json"])
     doc = json.loads(buf.getvalue())
+    leaders, changes = membership_coverage(doc["coverage"])
     print(f"  correct {protocol.name} from the prefix: exit {code} ({doc['verdict']}), "
-          f"{doc['distinct']:,} orbits, depth {doc['depth']}, {doc['seconds']:.0f} s")
+          f"{doc['distinct']:,} orbits, depth {doc['depth']}, {doc['seconds']:.0f} s; "
+          f"new states: {leaders}; {changes}")
     return [protocol.name, VERDICTS.get(doc["verdict"], doc["verdict"]), doc["distinct"],
-            doc["depth"], f"{doc['seconds']:.0f} s"]
+            doc["depth"], f"{doc['seconds']:.0f} s", leaders, changes]
+
+
+def membership_coverage(coverage: dict[str, dict[str, int]]) -> tuple[str, str]:
+    """From a check's JSON coverage: the new states of BecomeLeader, and of AddServer and
+    RemoveServer ("none" when a change is never taken to a new state)."""
+    def new(action: str) -> str:
+        stats = coverage.get(action, {})
+        return f"{action} {stats.get('distinct', 0):,} of {stats.get('generated', 0):,}"
+    exercised = any(coverage.get(a, {}).get("distinct", 0) for a in CHANGE_ACTIONS)
+    changes = " / ".join(new(a) for a in CHANGE_ACTIONS)
+    return new(LEADER_ACTION), changes if exercised else f"none ({changes})"
+
+
+def run_exercised(name: str) -> list[list[object]]:
+    """The variant and its correct spec from step K of the stored prefix, with the
+    parameters of EXERCISED: one row each."""
+    k, changed = EXERCISED[name]
+    params = {**build(name).params, **changed}
+    flags = [x for key, v in params.items() if not isinstance(v, bool)
+             for x in (f"--{key.replace('_', '-')}", str(v))]
+    start = f"{DEEP / 'prefix' / f'{name}.json'}:{k}"
+    rows = []
+    for spec in (name, registry.get(name).protocol.name):
+        only = ["--invariant", "leader_completeness"] if spec == name else []
+        buf = io.StringIO()
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(buf):
+            code = agree(["check", spec, *flags, "--symmetry", "--from", start, *only,
+                          "--time-limit", str(CORRECT_LIMIT), "--trace-out",
+                          str(Path(tmp) / "trace.json"), "--quiet", "--json"])
+        doc = json.loads(buf.getvalue())
+        leaders, changes = membership_coverage(doc["coverage"])
+        print(f"  {spec} from step {k}, {changed}: exit {code} ({doc['verdict']}), "
+              f"{doc['distinct']:,} orbits, depth {doc['depth']}, {doc['seconds']:.0f} s; "
+              f"new states: {leaders}; {changes}")
+        rows.append([spec, f"step {k}", ", ".join(f"{a}={v}" for a, v in changed.items()),
+                     VERDICTS.get(doc["verdict"], doc["verdict"]), doc["distinct"],
+                     doc["depth"], f"{doc['seconds']:.0f} s", leaders, changes])
+    return rows
 
 
 def main() -> None:
@@ -156,8 +227,12 @@ def main() -> None:
             row = None if "--no-correct" in flags else run_correct(name)
             if row is not None:
                 correct[name] = row
+    exercised: list[list[object]] = []
+    if "--exercised" in flags:
+        for name in [n for n in names or list(EXERCISED) if n in EXERCISED]:
+            exercised += run_exercised(name)
     if flags & {"--write-docs", "--recorded"}:
-        write_docs(rows, correct)
+        write_docs(rows, correct, exercised)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ __all__ = [
     "CONFIG",
     "ConfigEntry",
     "RaftReconfig",
+    "client_entries",
     "config_index",
     "config_of",
     "overlap_in_majority",
@@ -81,6 +82,12 @@ def config_index(log: Log) -> int:
         if log[k - 1].value == CONFIG:
             return k
     return 0
+
+
+@lru_cache(maxsize=8192)
+def client_entries(log: Log) -> int:
+    """How many client (not configuration) entries ``log`` holds."""
+    return sum(e.value != CONFIG for e in log)
 
 
 def config_of(log: Log, initial: frozenset[int]) -> frozenset[int]:
@@ -115,6 +122,9 @@ class RaftReconfig(Raft):
         **Raft.param_help,
         "servers": "number of servers in the universe (members and spares)",
         "members": "the initial configuration: servers s1..sN (the rest are spares)",
+        "max_client_entries": "state constraint: every log holds at most this many client "
+                              "entries (configuration entries not counted; -1: no bound "
+                              "but --max-log)",
     }
 
     #: Members and spares (each among themselves) and values; configuration entries'
@@ -123,12 +133,16 @@ class RaftReconfig(Raft):
 
     def __init__(self, servers: int = 3, members: int = 2, values: int = 1, max_term: int = 2,
                  max_log: int = 2, max_messages: int = 1, max_restarts: int = 0,
-                 entries_per_append: int = 1, history: bool = False) -> None:
+                 entries_per_append: int = 1, history: bool = False,
+                 max_client_entries: int = -1) -> None:
         super().__init__(servers=servers, values=values, max_term=max_term, max_log=max_log,
                          max_messages=max_messages, max_restarts=max_restarts,
                          entries_per_append=entries_per_append, history=history)
         if not 1 <= members <= servers:
             raise SpecError("--members must be between 1 and --servers")
+        if max_client_entries < -1:
+            raise SpecError("--max-client-entries must be -1 (no bound) or 0 or more")
+        self.max_client_entries = max_client_entries
         self.members = members
         self.initial: frozenset[int] = frozenset(range(members))
         # Symmetry: members of the initial configuration are interchangeable, and so are
@@ -137,6 +151,17 @@ class RaftReconfig(Raft):
         self.spare_ids: Sequence[int] = range(servers - members)
         self._permuter = RaftPermuter(servers, configs=True)
         self._perms: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def constraint(self, s: RaftState) -> bool:
+        """raft.tla's bounds (models/raft.py, as a conjunction the checker evaluates part
+        by part), and at most ``max_client_entries`` client entries per log: a log can be
+        long enough for a new leader to commit an entry of its term and change the
+        configuration after it, without every leader filling it with client values
+        (docs/raft-reconfig.md)."""
+        return (len(s.messages) <= self.max_messages and max(s.current_term) <= self.max_term
+                and max(map(len, s.log)) <= self.max_log
+                and (self.max_client_entries < 0
+                     or max(map(client_entries, s.log)) <= self.max_client_entries))
 
     # -- configurations ------------------------------------------------------------
 

@@ -5,6 +5,13 @@ every continuation and keeps every property (the fix holds where the bug was fou
 The default run does it at the latest start the correct spec shares with a scenario
 (seconds); ``pytest -m reference`` does it from the stored prefixes that
 benchmarks/zoo_from.py searches from (minutes each; docs/benchmarks/zoo-from.md).
+
+A clean run says something about the 2015 fix only where the fix is at work: the correct
+spec must itself change the configuration there. From the stored prefix of
+raft-reconfig-no-own-term-commit, with the catalog's max_log 2, it cannot (no log has
+room for an entry of the new leader's term and a change after it); the default run shows
+that, with room for one, a new leader is refused the change until its own entry commits
+and then takes it (a bounded search: the whole space from there does not end in minutes).
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ from _golden import GOLDEN_DIR, zoo_scenarios
 
 from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
-from agree.models.raft_reconfig import RaftReconfig
+from agree.models.raft_reconfig import CONFIG, ConfigEntry, RaftReconfig
+from agree.models.raft_types import LEADER, Entry
 from agree.protocols import registry
-from agree.traces.trace import load_trace, save_trace
+from agree.spec import Transition
+from agree.traces.trace import Trace, load_trace, save_trace
 
 PREFIX_DIR = GOLDEN_DIR.parent / "zoo_deep" / "prefix"
 RECONFIG_ZOO = [v.name for v in registry.get("raft-reconfig").protocol.zoo]
@@ -56,3 +65,55 @@ def test_the_correct_spec_is_clean_from_each_stored_prefix(name: str) -> None:
     """The full-size runs of docs/benchmarks/zoo-from.md: the stored prefix, the catalog's
     parameters (1-3 minutes each for the correct spec here)."""
     _both(name, PREFIX_DIR / f"{name}.json")
+
+
+#: Room for a new leader's own entry and a change after it (docs/raft-reconfig.md).
+ROOMY = dict(servers=4, members=4, max_term=4, max_log=3, max_messages=1,
+             max_client_entries=2)
+
+
+def _own_term_first(tmp_path: Path) -> tuple[RaftReconfig, list[Transition], Path]:
+    """zoo_scenarios.OWN_TERM_FIRST on the correct spec, saved as a start for --from."""
+    spec = RaftReconfig(**ROOMY)
+    taken = zoo_scenarios().replay(spec, zoo_scenarios().OWN_TERM_FIRST, "own-term-first")
+    start = tmp_path / "own-term-first.json"
+    save_trace(Trace.from_transitions(spec, next(iter(spec.init())), taken, None, None),
+               start)
+    return spec, taken, start
+
+
+def test_a_new_leader_changes_membership_only_after_committing_its_term(
+        tmp_path: Path) -> None:
+    """Where the 2015 bug happens (s3 leads term 3, s1 has voted for itself in term 4,
+    s1's uncommitted {s1,s2,s4} in its log), the correct s3 has replicated 3:v1 to s2 and
+    s4: no change is enabled until it commits it; the search from there takes
+    AdvanceCommitIndex and then RemoveServer to new states, every property holding."""
+    spec, taken, start = _own_term_first(tmp_path)
+    state = taken[-1].state
+    s3 = 2
+    assert state.state[s3] == LEADER
+    assert not spec.own_term_committed(state, s3) and not spec.may_change(state, s3)
+    assert not [t for t in spec.successors(state)
+                if t.action.label in ("AddServer", "RemoveServer")]
+    committed = next(t.state for t in spec.successors(state)
+                     if t.action.label == "AdvanceCommitIndex" and t.args == (s3,))
+    assert spec.may_change(committed, s3)
+    result = check(spec, (*spec.declared_properties(), *registry.build("raft-reconfig",
+                                                                       ROOMY)[1]),
+                   symmetry=True, start=str(start), max_states=1000)
+    assert result.violations == []
+    assert result.coverage["RemoveServer"].distinct > 0
+    assert result.coverage["AdvanceCommitIndex"].distinct > 0
+
+
+def test_client_entries_bound_is_a_plain_constraint() -> None:
+    """--max-client-entries prunes logs with more client entries, configuration entries
+    not counted; -1 (the default) bounds nothing."""
+    spec = RaftReconfig(servers=2, members=1, max_log=2, max_client_entries=1)
+    free = RaftReconfig(servers=2, members=1, max_log=2)
+    state = next(iter(spec.init()))
+    two = state._replace(log=((Entry(1, 0), Entry(1, 0)), ()))
+    assert free.constraint(two) and not spec.constraint(two)
+    one_and_config = state._replace(log=((Entry(1, 0), ConfigEntry(1, CONFIG, (0, 1))), ()))
+    assert spec.constraint(one_and_config)
+    assert check(spec).distinct < check(free).distinct
