@@ -340,6 +340,8 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
     if stats is not None:
         stats["worker_cpu"] = [r["cpu"] for r in rep]
         stats["worker_rss_growth"] = [r["rss"] for r in rep]
+        stats["worker_phase_cpu"] = [r["phase_cpu"] for r in rep]
+        stats["worker_counts"] = [r["counts"] for r in rep]
     result.coverage = {a.label: ActionStats(sum(r["cov_gen"][i] for r in rep),
                                             sum(r["cov_new"][i] for r in rep))
                        for i, a in enumerate(spec.actions())}

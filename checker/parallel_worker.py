@@ -46,8 +46,15 @@ class Worker:
         self.frontier: list[tuple[int, Any]] = []
         self.next: list[tuple[int, Any]] = []
         self.stopped: str | None = None
+        self.phase_cpu: dict[str, float] = {}  # CPU seconds per request kind
+        self.counts = {"candidates": 0, "claims": 0, "kept": 0, "sent_bytes": 0}
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
-        self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
+        # per other worker: this level's candidates (fingerprint, parent's, action, args,
+        # state) for their owner to claim, and their fingerprints (one candidate each)
+        self.cand: list[list[tuple[int, int, int, tuple[Any, ...], Any]]] = [
+            [] for _ in range(n)]
+        self.claimed: list[set[int]] = [set() for _ in range(n)]
+        self.expanding: list[Any] = [None]  # the state being expanded
         # the coordinator sends the time left, not its clock (a Ray actor may run on
         # another machine)
         left = opts.get("time_left")
@@ -56,6 +63,40 @@ class Worker:
         # collector, whose full passes grow with the heap: collect rarely.
         gc.freeze()
         gc.set_threshold(200_000, 20, 1_000)
+        self._expand = self._expander()
+
+    def _expander(self) -> Callable[[Any, Any], None]:
+        """The core's expansion of a state, with this worker's ``admit``: built once (and
+        after ``load``, which replaces the seen-set), since each build leaves a cycle
+        (the generated code and its namespace) that only a full collection frees, with
+        whatever the closure holds."""
+        fingerprint, n, wid, seen_add = self.fingerprint, self.n, self.wid, self.seen.add
+        cand, claimed, nxt = self.cand, self.claimed, self.next
+        expanding, pack = self.expanding, self.compactor.pack
+
+        def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
+            tfp = fingerprint(t)
+            o = tfp % n
+            if o == wid:
+                if seen_add(tfp, sfp):
+                    nxt.append((tfp, pack(t, expanding[0])))
+                    return True
+                return False
+            seen = claimed[o]
+            if tfp not in seen:  # its owner decides (claim), then keep
+                seen.add(tfp)
+                cand[o].append((tfp, sfp, ai, args, t))
+            return False
+
+        # the workers stop between states, not within one: every violation of a state
+        # is reported
+        return self.core.expander(admit, stop=False)
+
+    def _next_level(self) -> None:
+        """The states queued become the frontier (``next`` stays the same list: the
+        expander's ``admit`` appends to it)."""
+        self.frontier = self.next.copy()
+        self.next.clear()
 
     def init(self, states: list[Any]) -> None:
         """Initial states whose fingerprints this worker owns (TLC's semantics: the core)."""
@@ -70,41 +111,22 @@ class Worker:
 
         for s in states:
             self.core.initial(s, admit)
-        self.frontier, self.next = self.next, []
+        self._next_level()
 
     def expand(self, failed: list[str]) -> dict[int, bytes]:
+        """Expand the frontier: successors this worker owns are queued at once, the others'
+        (fingerprint, parent) pairs are returned per owner, to claim."""
         self.core.drop(failed)
-        fingerprint, n, wid, seen = self.fingerprint, self.n, self.wid, self.seen
         stop_first, deadline = self.opts["stop_at_first"], self.deadline
         share = self.opts["memory_share"]
-        cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {
-            o: [] for o in range(n) if o != wid}
-        self.cand = cand
-        claimed: dict[int, set[int]] = {o: set() for o in cand}
-        pack, unpack = self.compactor.pack, self.compactor.unpack
-        nxt, found = self.next, self.core.found
-
-        def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
-            tfp = fingerprint(t)
-            o = tfp % n
-            if o == wid:
-                if seen.add(tfp, sfp):
-                    nxt.append((tfp, pack(t)))
-                    return True
-            elif tfp not in claimed[o]:  # its owner decides (claim), then keep
-                claimed[o].add(tfp)
-                cand[o].append((tfp, sfp, ai, args, t))
-            return False
-
-        # the workers stop between states, not within one: every violation of a state
-        # is reported
-        expand = self.core.expander(admit, stop=False)
+        unpack, found, expand = self.compactor.unpack, self.core.found, self._expand
+        expanding = self.expanding
         frontier: list[Any] = self.frontier
         self.frontier = []
         for count in range(len(frontier)):
             sfp, packed = frontier[count]
             frontier[count] = None  # expanded: its memory can go
-            s = unpack(packed)
+            s = expanding[0] = unpack(packed)
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
                     self.stopped = "time-limit"
@@ -113,8 +135,14 @@ class Worker:
             if self.stopped or (stop_first and found):
                 break
             expand(s, sfp)
-        return {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
-                for o, cands in cand.items()}
+        expanding[0] = None
+        for c in self.claimed:
+            c.clear()
+        out = {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
+               for o, cands in enumerate(self.cand) if o != self.wid}
+        self.counts["candidates"] += sum(len(c) for c in self.cand)
+        self.counts["sent_bytes"] += sum(len(b) for b in out.values())
+        return out
 
     def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
         out = {}
@@ -124,6 +152,7 @@ class Worker:
                 if self.seen.add(fp, parent):
                     kept.append(i)
             out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+            self.counts["kept"] += len(kept)
         return out
 
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
@@ -136,8 +165,9 @@ class Worker:
                 stats[ai].distinct += 1
                 self.core.check_state(t, parent, ai, args)
                 self.next.append((fp, pack(t)))
-        self.cand = {}
-        self.frontier, self.next = self.next, []
+        for c in self.cand:
+            c.clear()
+        self._next_level()
         return self.report()
 
     def give(self, counts: dict[int, int]) -> dict[int, bytes]:
@@ -181,7 +211,8 @@ class Worker:
                "cov_gen": [st.generated for st in core.stats],
                "cov_new": [st.distinct for st in core.stats], "reports": self._reports(),
                "satisfied": list(core.satisfied), "stopped": self.stopped,
-               "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time()}
+               "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time(),
+               "phase_cpu": dict(self.phase_cpu), "counts": dict(self.counts)}
         core.satisfied.clear()
         return out
 
@@ -206,6 +237,7 @@ class Worker:
         core.invs[:] = [p for p in core.invs if p.name in invs]
         core.somes[:] = [p for p in core.somes if p.name in somes]
         core.changed()
+        self._expand = self._expander()  # its admit adds to the seen-set just loaded
 
     def handle(self, cmd: str, arg: Any) -> tuple[str, Any]:
         """Run one coordinator request: ``("ok", answer)`` or ``("error", message)``."""
@@ -216,12 +248,15 @@ class Worker:
             "load": self.load,
             "parent": self.parent,
         }
+        c0 = time.process_time()
         try:
             return "ok", handlers[cmd](arg)
         except Raised as raised:  # the spec's own exception, as the user wrote it
             return "error", f"{type(raised.exc).__name__}: {raised.exc}"
         except Exception as exc:
             return "error", f"{type(exc).__name__}: {exc}"
+        finally:
+            self.phase_cpu[cmd] = self.phase_cpu.get(cmd, 0.0) + time.process_time() - c0
 
     def serve(self) -> None:
         """Answer requests from the pipe until told to stop."""
