@@ -8,6 +8,7 @@ import gc
 import os
 import pickle
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -46,12 +47,15 @@ class Worker:
         self.frontier: list[tuple[int, Any]] = []
         self.next: list[tuple[int, Any]] = []
         self.stopped: str | None = None
-        self.phase_cpu: dict[str, float] = {}  # CPU seconds per request kind
+        # CPU seconds per request kind, and of each request in turn (see parallel.Timed)
+        self.phase_cpu: dict[str, float] = {}
+        self.timeline: list[float] = []
         self.counts = {"candidates": 0, "claims": 0, "kept": 0, "sent_bytes": 0}
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
         # per other worker: this level's candidates (fingerprint, parent's, action, args,
-        # state) for their owner to claim, and their fingerprints (one candidate each)
-        self.cand: list[list[tuple[int, int, int, tuple[Any, ...], Any]]] = [
+        # state, parent state) for their owner to claim, and their fingerprints (one
+        # candidate each); a candidate kept is checked as the expansion checks a successor
+        self.cand: list[list[tuple[int, int, int, tuple[Any, ...], Any, Any]]] = [
             [] for _ in range(n)]
         self.claimed: list[set[int]] = [set() for _ in range(n)]
         self.expanding: list[Any] = [None]  # the state being expanded
@@ -85,7 +89,7 @@ class Worker:
             seen = claimed[o]
             if tfp not in seen:  # its owner decides (claim), then keep
                 seen.add(tfp)
-                cand[o].append((tfp, sfp, ai, args, t))
+                cand[o].append((tfp, sfp, ai, args, t, expanding[0]))
             return False
 
         # the workers stop between states, not within one: every violation of a state
@@ -138,33 +142,39 @@ class Worker:
         expanding[0] = None
         for c in self.claimed:
             c.clear()
-        out = {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
+        # to each owner: the candidates' fingerprints, then their parents', as 64-bit ints
+        out = {o: (array("q", [c[0] for c in cands]).tobytes()
+                   + array("q", [c[1] for c in cands]).tobytes())
                for o, cands in enumerate(self.cand) if o != self.wid}
         self.counts["candidates"] += sum(len(c) for c in self.cand)
         self.counts["sent_bytes"] += sum(len(b) for b in out.values())
         return out
 
     def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
+        """Keep the candidates never seen (in sender order: the first claim wins) and
+        answer each sender with the positions of its candidates kept."""
         out = {}
+        add = self.seen.add
         for src in sorted(claims):
-            kept = []
-            for i, (fp, parent) in enumerate(pickle.loads(claims[src])):
-                if self.seen.add(fp, parent):
-                    kept.append(i)
-            out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+            pairs = array("q", claims[src])
+            half = len(pairs) // 2
+            kept = array("q", [i for i, fp, parent in zip(range(half), pairs[:half],
+                                                           pairs[half:]) if add(fp, parent)])
+            out[src] = kept.tobytes()
             self.counts["kept"] += len(kept)
         return out
 
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
-        stats, pack = self.core.stats, self.compactor.pack
+        stats, pack, check = self.core.stats, self.compactor.pack, self.core.check_successor
+        nxt = self.next
         for o in sorted(kept):
             cands = self.cand[o]
-            for i in pickle.loads(kept[o]):
-                fp, parent, ai, args, t = cands[i]
+            for i in array("q", kept[o]):
+                fp, parent, ai, args, t, s = cands[i]
                 stats[ai].distinct += 1
-                self.core.check_state(t, parent, ai, args)
-                self.next.append((fp, pack(t)))
+                check(s, t, parent, ai, args)
+                nxt.append((fp, pack(t, s)))
         for c in self.cand:
             c.clear()
         self._next_level()
@@ -247,6 +257,7 @@ class Worker:
             "save": self.save,
             "load": self.load,
             "parent": self.parent,
+            "timeline": lambda _: self.timeline,
         }
         c0 = time.process_time()
         try:
@@ -256,7 +267,9 @@ class Worker:
         except Exception as exc:
             return "error", f"{type(exc).__name__}: {exc}"
         finally:
-            self.phase_cpu[cmd] = self.phase_cpu.get(cmd, 0.0) + time.process_time() - c0
+            spent = time.process_time() - c0
+            self.phase_cpu[cmd] = self.phase_cpu.get(cmd, 0.0) + spent
+            self.timeline.append(spent)
 
     def serve(self) -> None:
         """Answer requests from the pipe until told to stop."""
