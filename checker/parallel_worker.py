@@ -158,8 +158,8 @@ class Worker:
         for src in sorted(claims):
             pairs = array("q", claims[src])
             half = len(pairs) // 2
-            kept = array("q", [i for i, fp, parent in zip(range(half), pairs[:half],
-                                                           pairs[half:]) if add(fp, parent)])
+            kept = array("q", [i for i, fp, parent in zip(
+                range(half), pairs[:half], pairs[half:], strict=True) if add(fp, parent)])
             out[src] = kept.tobytes()
             self.counts["kept"] += len(kept)
         return out
