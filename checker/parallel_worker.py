@@ -44,8 +44,12 @@ class Worker:
         # fingerprint -> parent's fingerprint (its own for an initial state)
         self.seen = SeenSet("q")
         self.compactor = Compactor()  # frontier states are kept packed
-        self.frontier: list[tuple[int, Any]] = []
-        self.next: list[tuple[int, Any]] = []
+        # the frontier and the next level: packed states, and their fingerprints apart
+        # (64-bit ints in an array: a tuple and an int object per state saved)
+        self.frontier: list[Any] = []
+        self.frontier_fps = array("q")
+        self.next: list[Any] = []
+        self.next_fps = array("q")
         self.stopped: str | None = None
         # CPU seconds per request kind, and of each request in turn (see parallel.Timed)
         self.phase_cpu: dict[str, float] = {}
@@ -75,7 +79,7 @@ class Worker:
         (the generated code and its namespace) that only a full collection frees, with
         whatever the closure holds."""
         fingerprint, n, wid, seen_add = self.fingerprint, self.n, self.wid, self.seen.add
-        cand, claimed, nxt = self.cand, self.claimed, self.next
+        cand, claimed, nxt, nxt_fp = self.cand, self.claimed, self.next.append, self.next_fps.append
         expanding, pack = self.expanding, self.compactor.pack
 
         def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
@@ -83,7 +87,8 @@ class Worker:
             o = tfp % n
             if o == wid:
                 if seen_add(tfp, sfp):
-                    nxt.append((tfp, pack(t, expanding[0])))
+                    nxt(pack(t, expanding[0]))
+                    nxt_fp(tfp)
                     return True
                 return False
             seen = claimed[o]
@@ -99,17 +104,19 @@ class Worker:
     def _next_level(self) -> None:
         """The states queued become the frontier (``next`` stays the same list: the
         expander's ``admit`` appends to it)."""
-        self.frontier = self.next.copy()
+        self.frontier, self.frontier_fps = self.next.copy(), self.next_fps[:]
         self.next.clear()
+        del self.next_fps[:]
 
     def init(self, states: list[Any]) -> None:
         """Initial states whose fingerprints this worker owns (TLC's semantics: the core)."""
-        fingerprint, seen, nxt, pack = self.fingerprint, self.seen, self.next, self.compactor.pack
+        fingerprint, seen, pack = self.fingerprint, self.seen, self.compactor.pack
 
         def admit(t: Any, _parent: Any, _ai: int, _args: tuple[Any, ...]) -> bool:
             fp = fingerprint(t)
             if seen.add(fp, fp):
-                nxt.append((fp, pack(t)))
+                self.next.append(pack(t))
+                self.next_fps.append(fp)
                 return True
             return False
 
@@ -125,12 +132,12 @@ class Worker:
         share = self.opts["memory_share"]
         unpack, found, expand = self.compactor.unpack, self.core.found, self._expand
         expanding = self.expanding
-        frontier: list[Any] = self.frontier
-        self.frontier = []
+        frontier, fps = self.frontier, self.frontier_fps
+        self.frontier, self.frontier_fps = [], array("q")
         for count in range(len(frontier)):
-            sfp, packed = frontier[count]
+            s = expanding[0] = unpack(frontier[count])
             frontier[count] = None  # expanded: its memory can go
-            s = expanding[0] = unpack(packed)
+            sfp = fps[count]
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
                     self.stopped = "time-limit"
@@ -167,14 +174,15 @@ class Worker:
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
         stats, pack, check = self.core.stats, self.compactor.pack, self.core.check_successor
-        nxt = self.next
+        nxt, nxt_fp = self.next.append, self.next_fps.append
         for o in sorted(kept):
             cands = self.cand[o]
             for i in array("q", kept[o]):
                 fp, parent, ai, args, t, s = cands[i]
                 stats[ai].distinct += 1
                 check(s, t, parent, ai, args)
-                nxt.append((fp, pack(t, s)))
+                nxt(pack(t, s))
+                nxt_fp(fp)
         for c in self.cand:
             c.clear()
         self._next_level()
@@ -184,13 +192,17 @@ class Worker:
         """Hand states of the frontier to other workers (load balancing)."""
         out = {}
         for dst, count in sorted(counts.items()):
-            moved, self.frontier = self.frontier[-count:], self.frontier[:-count]
+            moved = list(zip(self.frontier_fps[-count:], self.frontier[-count:], strict=True))
+            del self.frontier[-count:]
+            del self.frontier_fps[-count:]
             out[dst] = pickle.dumps(moved, pickle.HIGHEST_PROTOCOL)
         return out
 
     def take(self, given: dict[int, bytes]) -> int:
         for src in sorted(given):
-            self.frontier.extend(pickle.loads(given[src]))
+            for fp, packed in pickle.loads(given[src]):
+                self.frontier_fps.append(fp)
+                self.frontier.append(packed)
         return len(self.frontier)
 
     def parent(self, fp: int) -> tuple[bool, int | None]:
@@ -230,7 +242,8 @@ class Worker:
         core = self.core
         tmp = f"{path}.tmp"
         with open(tmp, "wb") as f:
-            pickle.dump((self.seen, self.frontier, core.generated,
+            frontier = list(zip(self.frontier_fps, self.frontier, strict=True))
+            pickle.dump((self.seen, frontier, core.generated,
                          [st.generated for st in core.stats],
                          [st.distinct for st in core.stats],
                          [p.name for p in core.invs], [p.name for p in core.somes]), f,
@@ -239,8 +252,10 @@ class Worker:
 
     def load(self, path: str) -> None:
         with open(path, "rb") as f:
-            (self.seen, self.frontier, _generated, cov_gen, cov_new, invs,
+            (self.seen, frontier, _generated, cov_gen, cov_new, invs,
              somes) = pickle.load(f)
+        self.frontier = [packed for _, packed in frontier]
+        self.frontier_fps = array("q", [fp for fp, _ in frontier])
         core = self.core
         for st, g, d in zip(core.stats, cov_gen, cov_new, strict=True):
             st.generated, st.distinct = g, d
