@@ -9,14 +9,20 @@ calling process) runs two exchanges between workers:
 
 1. every worker expands its frontier; successors whose fingerprint it owns are
    deduplicated on the spot; the others are deduplicated within the level and
-   their ``(fingerprint, parent)`` pairs go to their owners;
+   their fingerprints and parents' go to their owners (as two arrays of 64-bit
+   ints);
 2. each owner keeps the fingerprints it has never seen (first claim wins, in
    worker order) and answers which; the worker that generated a kept state
-   checks the invariants on it and queues it for its next level.
+   checks the properties on it as the expansion checks a successor (skipping what
+   the step left alone: it still holds the parent) and queues it for its next level.
 
 States themselves never travel, except to even out the frontiers when they
-drift apart (at the start, every state is at one worker): duplicates cost one
-integer each, and pickling is rare.
+drift apart (at the start, every state is at one worker): duplicates cost 16
+bytes each, and pickling is rare. A worker builds its expansion (core.py) once,
+and every worker runs the same generated code as the one-process engine.
+With ``stats``, :class:`Timed` adds up the critical path (per round, the busiest
+worker's CPU) and each worker's wait at the barriers, the figures that decide
+the speed-up on an idle machine (benchmarks/bench_scale.py prints them).
 
 Hashing across processes: workers are *forked* from the coordinator, so they
 share its string-hash key and its object addresses and Python's ``hash`` gives
