@@ -1,16 +1,35 @@
-"""Scale benchmark: time with one process and with --workers 2, and bytes of memory per
-distinct state, beside TLC's figures (../shared/reference/tlc-counts.md, issue 8).
+"""Scale benchmark: time with one process and with --workers 2, CPU seconds of every
+process, and bytes of memory per distinct state, beside TLC's figures
+(../shared/reference/tlc-counts.md, issue 8).
 
     python benchmarks/bench_scale.py                      # every configuration, both modes
+    python benchmarks/bench_scale.py --configs raft-3-log0 --modes 1 2
     python benchmarks/bench_scale.py --configs paxos-2 --modes 1 2 sym
+
+The configurations (``--configs``; each is one ``agree check`` run, every property):
+
+    paxos-2      agree check paxos --max-ballot 2
+    raft-3-log0  agree check raft --servers 3 --values 1 --max-term 2 --max-log 0 --max-messages 1
+    raft-3-log1  agree check raft --servers 3 --values 1 --max-term 2 --max-log 1 --max-messages 1
+
+(raft-3-log0 takes about 40 CPU seconds with one process, raft-3-log1 about 3 minutes.)
 
 Each run happens in a fresh subprocess, so its peak resident memory (ru_maxrss; with
 workers, plus each worker's growth past the fork) minus the interpreter's baseline is
 the memory the search used; divided by the distinct states it gives bytes per state.
-Every property of the spec is checked, as in TLC's runs. The machine is shared: the load
-average is printed, and "cpu s" (CPU seconds on the critical path) estimates the time on
-an idle machine. ``--write-docs`` writes docs/benchmarks/scale.md from this run, with the
-recorded figures of the runs not made (``--recorded``: from those only, running nothing).
+Every property of the spec is checked, as in TLC's runs.
+
+The machine is shared, so wall time is only good on a quiet one; CPU seconds are what
+to compare under load. Printed per run: "cpu total", every process's CPU seconds added
+(one process: its own; workers: the coordinator's and each worker's, each listed under
+"per worker"): what parallel mode costs beyond one process; "critical", the CPU seconds on
+the critical path (workers: per round of the level-synchronous search, the busiest
+worker, plus the coordinator): the wall time on an idle machine with a core per worker,
+so one process's "cpu total" over the workers' "critical" is the speed-up to expect;
+"wait", per worker, the CPU seconds it would idle at the barriers waiting for the
+busiest (the imbalance). ``--write-docs`` writes docs/benchmarks/scale.md from this run,
+with the recorded figures of the runs not made (``--recorded``: from those only,
+running nothing).
 """
 
 from __future__ import annotations
@@ -35,7 +54,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], int, float, float]] = {
                              "max_messages": 1}, 2_379_781, 372.0, 235.0),
 }
 
-COLUMNS = ["configuration", "mode", "distinct", "agree wall", "agree CPU", "TLC", "verdict"]
+COLUMNS = ["configuration", "mode", "distinct", "agree wall", "agree CPU, critical path",
+           "agree CPU, all processes", "per worker: CPU / wait", "TLC", "verdict"]
 MODES = {"1": "1 process / 1 worker", "2": "2 workers", "sym": "symmetry"}
 #: Measured at commit 12dfc5d on the 2-core machine TLC was timed on, nearly idle (wall
 #: seconds); their bytes/state predate the compact seen-set, so they are left out.
@@ -49,7 +69,8 @@ RECORDED: dict[tuple[str, str], tuple[float, float]] = {
 def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
     """scale.md: this run's rows, then the recorded rows of the runs not made now."""
     tables = [Table("Measured now", Provenance.now(), COLUMNS, rows)] if rows else []
-    old = [[config, MODES[mode], CONFIGS[config][2], f"{agree:.1f} s", "", f"{tlc:.0f} s"
+    old = [[config, MODES[mode], CONFIGS[config][2], f"{agree:.1f} s", "", "", "",
+            f"{tlc:.0f} s"
             if tlc >= 100 else f"{tlc:.1f} s", "holds"]
            for (config, mode), (agree, tlc) in RECORDED.items() if (config, mode) not in done]
     if old:
@@ -62,7 +83,11 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
                "property checked, distinct counts equal to TLC's, each run a fresh "
                "subprocess. Memory per state is on the [memory page](memory.md). Under "
                "load the level-synchronous workers wait for each other and "
-               "lose more than one process.", tables,
+               "lose more than one process. The CPU columns do not depend on the load "
+               "much: the critical path (per barrier round, the busiest worker, plus the "
+               "coordinator) is the wall time on an idle machine with a core per worker; "
+               "a worker's wait is the CPU seconds the busiest spent beyond its own.",
+               tables,
                "python benchmarks/bench_scale.py --write-docs")
 
 
@@ -86,23 +111,27 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     else:
         r = check(spec, chosen, workers=int(mode), time_limit=time_limit, stats=stats)
     seconds = time.perf_counter() - start
-    # CPU seconds on the critical path: what the wall time would be on an idle machine
-    # (one process: its CPU time; workers: the busiest worker plus the coordinator)
-    cpu = time.process_time() - cpu0 + max(stats.get("worker_cpu", [0.0]))
+    own = time.process_time() - cpu0
+    workers = stats.get("worker_cpu", [])
+    # the critical path: what the wall time would be on an idle machine (one process: its
+    # CPU time; workers: per barrier round the busiest worker, plus the coordinator)
+    critical = own + stats.get("critical_cpu", 0.0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # workers: add each one's growth past the fork (their final resident memory; Python
     # seldom gives memory back, so it is close to their peak)
     peak += sum(stats.get("worker_rss_growth", []))
     return {"config": config, "mode": mode, "distinct": r.distinct, "generated": r.generated,
             "depth": r.depth, "verdict": r.verdict, "seconds": round(seconds, 1),
-            "cpu_seconds": round(cpu, 1), "worker_cpu": [round(c, 1) for c in
-                                                         stats.get("worker_cpu", [])],
+            "cpu_seconds": round(critical, 1), "cpu_total": round(own + sum(workers), 1),
+            "worker_cpu": [round(c, 1) for c in workers],
+            "wait_cpu": [round(c, 1) for c in stats.get("wait_cpu", [])],
             "bytes_per_state": round((peak - base) / max(r.distinct, 1)),
             "peak_rss_mb": round(peak / 2**20)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--modes", nargs="+", default=["1", "2"],
                     help="1 = one process, N = --workers N, sym = one process with symmetry")
@@ -118,7 +147,8 @@ def main() -> None:
         return
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'configuration':<13} {'mode':<5} {'distinct':>10} {'TLC distinct':>12} "
-          f"{'seconds':>8} {'cpu s':>7} {'TLC s':>6} {'bytes/state':>11} {'verdict':<10}")
+          f"{'seconds':>8} {'critical':>8} {'cpu total':>9} {'TLC s':>6} {'bytes/state':>11} "
+          f"{'verdict':<8} per worker: cpu / wait")
     rows: list[list[object]] = []
     done: set[tuple[str, str]] = set()
     for config in [] if args.recorded else args.configs:
@@ -134,13 +164,16 @@ def main() -> None:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             tlc = tlc1 if mode == "1" else tlc2 if mode == "2" else float("nan")
             done.add((config, mode))
+            each = ", ".join(f"{c:.1f} s / {w:.1f} s" for c, w in zip(
+                r["worker_cpu"], r["wait_cpu"] or [0.0] * len(r["worker_cpu"]), strict=True))
             rows.append([config, MODES.get(mode, f"{mode} workers"), r["distinct"],
                          f"{r['seconds']:.1f} s", f"{r['cpu_seconds']:.1f} s",
+                         f"{r['cpu_total']:.1f} s", each,
                          "" if tlc != tlc else f"{tlc:.1f} s", r["verdict"]])
             print(f"{config:<13} {mode:<5} {r['distinct']:>10,} {tlc_distinct:>12,} "
-                  f"{r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f} {tlc:>6.1f} "
-                  f"{r['bytes_per_state']:>11,} "
-                  f"{r['verdict']:<10}", flush=True)
+                  f"{r['seconds']:>8.1f} {r['cpu_seconds']:>8.1f} {r['cpu_total']:>9.1f} "
+                  f"{tlc:>6.1f} {r['bytes_per_state']:>11,} {r['verdict']:<8} {each}",
+                  flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if args.write_docs or args.recorded:
         write_docs(rows, done)

@@ -37,6 +37,7 @@ from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.checker.stepcode import (
     compile_function,
     expansion,
+    successor_check,
 )
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
@@ -96,6 +97,7 @@ class Core:
         # built from it for the properties still checked (rebuilt when they change)
         self._reads: dict[tuple[type, Any, int], tuple[int, ...] | None] = {}
         self._expand_code: list[Callable[..., None] | None] = [None]
+        self._check_code: tuple[type, Callable[..., None]] | None = None
 
     @property
     def generated(self) -> int:
@@ -104,14 +106,17 @@ class Core:
 
     def drop(self, names: Sequence[str]) -> None:
         """Stop checking properties already violated (elsewhere: another worker)."""
+        before = len(self.invs) + len(self.act_props)
         self.invs[:] = [p for p in self.invs if p.name not in names]
         self.act_props[:] = [p for p in self.act_props if p.name not in names]
-        self.changed()
+        if len(self.invs) + len(self.act_props) != before:  # (the workers call it per level)
+            self.changed()
 
     def changed(self) -> None:
         """The properties to check changed (one failed or was satisfied, or an engine
         edited ``invs``/``somes``): the step checker is rebuilt before its next use."""
         self._expand_code[0] = None
+        self._check_code = None
 
     def _fail(self, prop: Property, parent: Any, index: int, args: tuple[Any, ...],
               state: Any) -> None:
@@ -141,6 +146,24 @@ class Core:
             name = p.name if p is not None else "?"
             raise Raised(f"property {name}", parent, index, args, state, exc) from exc
         self._record(broken, reached, parent, index, args, state)
+
+    def check_successor(self, s: Any, t: Any, parent: Any, index: int,
+                        args: tuple[Any, ...]) -> None:
+        """Check a new successor ``t`` of ``s`` (a state checked with the properties
+        checked now) reached by the step (``index``, ``args``) from ``parent``: as
+        :meth:`check_state`, skipping what the step cannot have changed (as the
+        expansion does; stepcode.successor_check)."""
+        cls = type(s)
+        if type(t) is not cls:
+            self.check_state(t, parent, index, args)
+            return
+        code = self._check_code
+        if code is None or code[0] is not cls:
+            ns: dict[str, Any] = {"_record": self._record, "_check_state": self.check_state}
+            fn = compile_function(successor_check(self, cls, ns), ns, "check",
+                                  "<agree successor check>")
+            code = self._check_code = (cls, fn)
+        code[1](s, t, parent, index, args)
 
     def _record(self, broken: Sequence[Property], reached: Sequence[Property], parent: Any,
                 index: int, args: tuple[Any, ...], state: Any) -> None:

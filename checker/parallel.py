@@ -9,14 +9,20 @@ calling process) runs two exchanges between workers:
 
 1. every worker expands its frontier; successors whose fingerprint it owns are
    deduplicated on the spot; the others are deduplicated within the level and
-   their ``(fingerprint, parent)`` pairs go to their owners;
+   their fingerprints and parents' go to their owners (as two arrays of 64-bit
+   ints);
 2. each owner keeps the fingerprints it has never seen (first claim wins, in
    worker order) and answers which; the worker that generated a kept state
-   checks the invariants on it and queues it for its next level.
+   checks the properties on it as the expansion checks a successor (skipping what
+   the step left alone: it still holds the parent) and queues it for its next level.
 
 States themselves never travel, except to even out the frontiers when they
-drift apart (at the start, every state is at one worker): duplicates cost one
-integer each, and pickling is rare.
+drift apart (at the start, every state is at one worker): duplicates cost 16
+bytes each, and pickling is rare. A worker builds its expansion (core.py) once,
+and every worker runs the same generated code as the one-process engine.
+With ``stats``, :class:`Timed` adds up the critical path (per round, the busiest
+worker's CPU) and each worker's wait at the barriers, the figures that decide
+the speed-up on an idle machine (benchmarks/bench_scale.py prints them).
 
 Hashing across processes: workers are *forked* from the coordinator, so they
 share its string-hash key and its object addresses and Python's ``hash`` gives
@@ -148,6 +154,44 @@ class ForkPool:
                 proc.join()
 
 
+class Timed:
+    """A pool that notes which workers each round of requests went to, so that the
+    workers' CPU seconds per request (their ``timeline``) give the run's critical path:
+    per round, the busiest worker's CPU, since the others wait for it at the barrier.
+    On an idle machine with a core per worker, that (plus the coordinator's own CPU)
+    is the wall time; the rest of each worker's round is its wait."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool, self.size = pool, pool.size
+        self.rounds: list[list[bool]] = []
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        self.rounds.append([r is not None for r in requests])
+        return self.pool.ask(requests)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def figures(self) -> dict[str, Any]:
+        """``critical_cpu`` (seconds) and per worker ``wait_cpu``: the CPU seconds the
+        busiest worker of each round spent beyond this one's."""
+        rounds = self.rounds
+        lines = self.pool.ask([("timeline", None)] * self.size)
+        at = [0] * self.size
+        critical, wait = 0.0, [0.0] * self.size
+        for mask in rounds:
+            spent = [0.0] * self.size
+            for w, asked in enumerate(mask):
+                if asked:
+                    spent[w] = lines[w][at[w]]
+                    at[w] += 1
+            top = max(spent)
+            critical += top
+            for w in range(self.size):
+                wait[w] += top - spent[w]
+        return {"critical_cpu": critical, "wait_cpu": wait}
+
+
 def _balance(pool: Pool, rep: list[dict[str, Any]]) -> None:
     """Even out the next level's frontiers when they differ by more than a tenth
     (at the start every state is at one worker; later they stay roughly even)."""
@@ -241,7 +285,10 @@ def run_parallel(
         _checkpoint_dir(Path(checkpoint))
     result = CheckResult(spec.name, spec.param_values(), [p.name for p in props])
     result.symmetry = symmetry
-    pool = (pool_factory or ForkPool)(workers, spec, props, fingerprint, opts)
+    pool: Pool = (pool_factory or ForkPool)(workers, spec, props, fingerprint, opts)
+    timed = None
+    if stats is not None:
+        pool = timed = Timed(pool)
     try:
         return _run(spec, props, pool, fingerprint, result, resumed, meta, start,
                     stop_at_first=stop_at_first, max_states=max_states, progress=progress,
@@ -250,6 +297,9 @@ def run_parallel(
                     deadline=start + time_limit if time_limit else None,
                     stats=stats)
     finally:
+        if timed is not None and stats is not None:
+            with contextlib.suppress(SpecRuntimeError):
+                stats.update(timed.figures())
         pool.close()
 
 
@@ -340,6 +390,8 @@ def _run(spec: Spec[Any], props: Sequence[Property], pool: Pool, fingerprint: Fi
     if stats is not None:
         stats["worker_cpu"] = [r["cpu"] for r in rep]
         stats["worker_rss_growth"] = [r["rss"] for r in rep]
+        stats["worker_phase_cpu"] = [r["phase_cpu"] for r in rep]
+        stats["worker_counts"] = [r["counts"] for r in rep]
     result.coverage = {a.label: ActionStats(sum(r["cov_gen"][i] for r in rep),
                                             sum(r["cov_new"][i] for r in rep))
                        for i, a in enumerate(spec.actions())}

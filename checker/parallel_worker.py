@@ -8,6 +8,7 @@ import gc
 import os
 import pickle
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -43,11 +44,25 @@ class Worker:
         # fingerprint -> parent's fingerprint (its own for an initial state)
         self.seen = SeenSet("q")
         self.compactor = Compactor()  # frontier states are kept packed
-        self.frontier: list[tuple[int, Any]] = []
-        self.next: list[tuple[int, Any]] = []
+        # the frontier and the next level: packed states, and their fingerprints apart
+        # (64-bit ints in an array: a tuple and an int object per state saved)
+        self.frontier: list[Any] = []
+        self.frontier_fps = array("q")
+        self.next: list[Any] = []
+        self.next_fps = array("q")
         self.stopped: str | None = None
+        # CPU seconds per request kind, and of each request in turn (see parallel.Timed)
+        self.phase_cpu: dict[str, float] = {}
+        self.timeline: list[float] = []
+        self.counts = {"candidates": 0, "claims": 0, "kept": 0, "sent_bytes": 0}
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
-        self.cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {}
+        # per other worker: this level's candidates (fingerprint, parent's, action, args,
+        # state, parent state) for their owner to claim, and their fingerprints (one
+        # candidate each); a candidate kept is checked as the expansion checks a successor
+        self.cand: list[list[tuple[int, int, int, tuple[Any, ...], Any, Any]]] = [
+            [] for _ in range(n)]
+        self.claimed: list[set[int]] = [set() for _ in range(n)]
+        self.expanding: list[Any] = [None]  # the state being expanded
         # the coordinator sends the time left, not its clock (a Ray actor may run on
         # another machine)
         left = opts.get("time_left")
@@ -56,55 +71,73 @@ class Worker:
         # collector, whose full passes grow with the heap: collect rarely.
         gc.freeze()
         gc.set_threshold(200_000, 20, 1_000)
+        self._expand = self._expander()
 
-    def init(self, states: list[Any]) -> None:
-        """Initial states whose fingerprints this worker owns (TLC's semantics: the core)."""
-        fingerprint, seen, nxt, pack = self.fingerprint, self.seen, self.next, self.compactor.pack
-
-        def admit(t: Any, _parent: Any, _ai: int, _args: tuple[Any, ...]) -> bool:
-            fp = fingerprint(t)
-            if seen.add(fp, fp):
-                nxt.append((fp, pack(t)))
-                return True
-            return False
-
-        for s in states:
-            self.core.initial(s, admit)
-        self.frontier, self.next = self.next, []
-
-    def expand(self, failed: list[str]) -> dict[int, bytes]:
-        self.core.drop(failed)
-        fingerprint, n, wid, seen = self.fingerprint, self.n, self.wid, self.seen
-        stop_first, deadline = self.opts["stop_at_first"], self.deadline
-        share = self.opts["memory_share"]
-        cand: dict[int, list[tuple[int, int, int, tuple[Any, ...], Any]]] = {
-            o: [] for o in range(n) if o != wid}
-        self.cand = cand
-        claimed: dict[int, set[int]] = {o: set() for o in cand}
-        pack, unpack = self.compactor.pack, self.compactor.unpack
-        nxt, found = self.next, self.core.found
+    def _expander(self) -> Callable[[Any, Any], None]:
+        """The core's expansion of a state, with this worker's ``admit``: built once (and
+        after ``load``, which replaces the seen-set), since each build leaves a cycle
+        (the generated code and its namespace) that only a full collection frees, with
+        whatever the closure holds."""
+        fingerprint, n, wid, seen_add = self.fingerprint, self.n, self.wid, self.seen.add
+        cand, claimed, nxt, nxt_fp = self.cand, self.claimed, self.next.append, self.next_fps.append
+        expanding, pack = self.expanding, self.compactor.pack
 
         def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
             tfp = fingerprint(t)
             o = tfp % n
             if o == wid:
-                if seen.add(tfp, sfp):
-                    nxt.append((tfp, pack(t)))
+                if seen_add(tfp, sfp):
+                    nxt(pack(t, expanding[0]))
+                    nxt_fp(tfp)
                     return True
-            elif tfp not in claimed[o]:  # its owner decides (claim), then keep
-                claimed[o].add(tfp)
-                cand[o].append((tfp, sfp, ai, args, t))
+                return False
+            seen = claimed[o]
+            if tfp not in seen:  # its owner decides (claim), then keep
+                seen.add(tfp)
+                cand[o].append((tfp, sfp, ai, args, t, expanding[0]))
             return False
 
         # the workers stop between states, not within one: every violation of a state
         # is reported
-        expand = self.core.expander(admit, stop=False)
-        frontier: list[Any] = self.frontier
-        self.frontier = []
+        return self.core.expander(admit, stop=False)
+
+    def _next_level(self) -> None:
+        """The states queued become the frontier (``next`` stays the same list: the
+        expander's ``admit`` appends to it)."""
+        self.frontier, self.frontier_fps = self.next.copy(), self.next_fps[:]
+        self.next.clear()
+        del self.next_fps[:]
+
+    def init(self, states: list[Any]) -> None:
+        """Initial states whose fingerprints this worker owns (TLC's semantics: the core)."""
+        fingerprint, seen, pack = self.fingerprint, self.seen, self.compactor.pack
+
+        def admit(t: Any, _parent: Any, _ai: int, _args: tuple[Any, ...]) -> bool:
+            fp = fingerprint(t)
+            if seen.add(fp, fp):
+                self.next.append(pack(t))
+                self.next_fps.append(fp)
+                return True
+            return False
+
+        for s in states:
+            self.core.initial(s, admit)
+        self._next_level()
+
+    def expand(self, failed: list[str]) -> dict[int, bytes]:
+        """Expand the frontier: successors this worker owns are queued at once, the others'
+        (fingerprint, parent) pairs are returned per owner, to claim."""
+        self.core.drop(failed)
+        stop_first, deadline = self.opts["stop_at_first"], self.deadline
+        share = self.opts["memory_share"]
+        unpack, found, expand = self.compactor.unpack, self.core.found, self._expand
+        expanding = self.expanding
+        frontier, fps = self.frontier, self.frontier_fps
+        self.frontier, self.frontier_fps = [], array("q")
         for count in range(len(frontier)):
-            sfp, packed = frontier[count]
+            s = expanding[0] = unpack(frontier[count])
             frontier[count] = None  # expanded: its memory can go
-            s = unpack(packed)
+            sfp = fps[count]
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
                     self.stopped = "time-limit"
@@ -113,44 +146,63 @@ class Worker:
             if self.stopped or (stop_first and found):
                 break
             expand(s, sfp)
-        return {o: pickle.dumps([(c[0], c[1]) for c in cands], pickle.HIGHEST_PROTOCOL)
-                for o, cands in cand.items()}
+        expanding[0] = None
+        for c in self.claimed:
+            c.clear()
+        # to each owner: the candidates' fingerprints, then their parents', as 64-bit ints
+        out = {o: (array("q", [c[0] for c in cands]).tobytes()
+                   + array("q", [c[1] for c in cands]).tobytes())
+               for o, cands in enumerate(self.cand) if o != self.wid}
+        self.counts["candidates"] += sum(len(c) for c in self.cand)
+        self.counts["sent_bytes"] += sum(len(b) for b in out.values())
+        return out
 
     def claim(self, claims: dict[int, bytes]) -> dict[int, bytes]:
+        """Keep the candidates never seen (in sender order: the first claim wins) and
+        answer each sender with the positions of its candidates kept."""
         out = {}
+        add = self.seen.add
         for src in sorted(claims):
-            kept = []
-            for i, (fp, parent) in enumerate(pickle.loads(claims[src])):
-                if self.seen.add(fp, parent):
-                    kept.append(i)
-            out[src] = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+            pairs = array("q", claims[src])
+            half = len(pairs) // 2
+            kept = array("q", [i for i, fp, parent in zip(
+                range(half), pairs[:half], pairs[half:], strict=True) if add(fp, parent)])
+            out[src] = kept.tobytes()
+            self.counts["kept"] += len(kept)
         return out
 
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
-        stats, pack = self.core.stats, self.compactor.pack
+        stats, pack, check = self.core.stats, self.compactor.pack, self.core.check_successor
+        nxt, nxt_fp = self.next.append, self.next_fps.append
         for o in sorted(kept):
             cands = self.cand[o]
-            for i in pickle.loads(kept[o]):
-                fp, parent, ai, args, t = cands[i]
+            for i in array("q", kept[o]):
+                fp, parent, ai, args, t, s = cands[i]
                 stats[ai].distinct += 1
-                self.core.check_state(t, parent, ai, args)
-                self.next.append((fp, pack(t)))
-        self.cand = {}
-        self.frontier, self.next = self.next, []
+                check(s, t, parent, ai, args)
+                nxt(pack(t, s))
+                nxt_fp(fp)
+        for c in self.cand:
+            c.clear()
+        self._next_level()
         return self.report()
 
     def give(self, counts: dict[int, int]) -> dict[int, bytes]:
         """Hand states of the frontier to other workers (load balancing)."""
         out = {}
         for dst, count in sorted(counts.items()):
-            moved, self.frontier = self.frontier[-count:], self.frontier[:-count]
+            moved = list(zip(self.frontier_fps[-count:], self.frontier[-count:], strict=True))
+            del self.frontier[-count:]
+            del self.frontier_fps[-count:]
             out[dst] = pickle.dumps(moved, pickle.HIGHEST_PROTOCOL)
         return out
 
     def take(self, given: dict[int, bytes]) -> int:
         for src in sorted(given):
-            self.frontier.extend(pickle.loads(given[src]))
+            for fp, packed in pickle.loads(given[src]):
+                self.frontier_fps.append(fp)
+                self.frontier.append(packed)
         return len(self.frontier)
 
     def parent(self, fp: int) -> tuple[bool, int | None]:
@@ -181,7 +233,8 @@ class Worker:
                "cov_gen": [st.generated for st in core.stats],
                "cov_new": [st.distinct for st in core.stats], "reports": self._reports(),
                "satisfied": list(core.satisfied), "stopped": self.stopped,
-               "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time()}
+               "rss": max(rss_bytes() - self.baseline, 0), "cpu": time.process_time(),
+               "phase_cpu": dict(self.phase_cpu), "counts": dict(self.counts)}
         core.satisfied.clear()
         return out
 
@@ -189,7 +242,8 @@ class Worker:
         core = self.core
         tmp = f"{path}.tmp"
         with open(tmp, "wb") as f:
-            pickle.dump((self.seen, self.frontier, core.generated,
+            frontier = list(zip(self.frontier_fps, self.frontier, strict=True))
+            pickle.dump((self.seen, frontier, core.generated,
                          [st.generated for st in core.stats],
                          [st.distinct for st in core.stats],
                          [p.name for p in core.invs], [p.name for p in core.somes]), f,
@@ -198,14 +252,17 @@ class Worker:
 
     def load(self, path: str) -> None:
         with open(path, "rb") as f:
-            (self.seen, self.frontier, _generated, cov_gen, cov_new, invs,
+            (self.seen, frontier, _generated, cov_gen, cov_new, invs,
              somes) = pickle.load(f)
+        self.frontier = [packed for _, packed in frontier]
+        self.frontier_fps = array("q", [fp for fp, _ in frontier])
         core = self.core
         for st, g, d in zip(core.stats, cov_gen, cov_new, strict=True):
             st.generated, st.distinct = g, d
         core.invs[:] = [p for p in core.invs if p.name in invs]
         core.somes[:] = [p for p in core.somes if p.name in somes]
         core.changed()
+        self._expand = self._expander()  # its admit adds to the seen-set just loaded
 
     def handle(self, cmd: str, arg: Any) -> tuple[str, Any]:
         """Run one coordinator request: ``("ok", answer)`` or ``("error", message)``."""
@@ -215,13 +272,19 @@ class Worker:
             "save": self.save,
             "load": self.load,
             "parent": self.parent,
+            "timeline": lambda _: self.timeline,
         }
+        c0 = time.process_time()
         try:
             return "ok", handlers[cmd](arg)
         except Raised as raised:  # the spec's own exception, as the user wrote it
             return "error", f"{type(raised.exc).__name__}: {raised.exc}"
         except Exception as exc:
             return "error", f"{type(exc).__name__}: {exc}"
+        finally:
+            spent = time.process_time() - c0
+            self.phase_cpu[cmd] = self.phase_cpu.get(cmd, 0.0) + spent
+            self.timeline.append(spent)
 
     def serve(self) -> None:
         """Answer requests from the pipe until told to stop."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from agree.checker.core import Core
 
 __all__ = ["SLOW", "act_lines", "check_lines", "compile_function", "expansion", "flag_lines",
-           "indent", "inside_lines", "parent_lines", "same_objects"]
+           "indent", "inside_lines", "parent_lines", "same_objects", "successor_check"]
 
 #: The step checker's answer "check this successor the ordinary way".
 SLOW = object()
@@ -207,3 +207,21 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
             *indent(parent_lines(used), 1),
             "    for _ai, _args, _t in (_succ[_start:] if _start else _succ):",
             *indent(body, 2)]
+
+
+def successor_check(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
+    """``check(_s, _t, _parent, _ai, _args)``: the invariants and ``sometimes``
+    properties still checked on a new successor ``_t`` of type ``cls`` of the checked
+    state ``_s`` (of the same type), as the expansion checks them (:func:`check_lines`),
+    for an engine that learns a successor is new only after its expansion (the
+    multi-process workers). ``ns`` must hold ``_record`` and ``_check_state``."""
+    ns.update(_spec=core.spec)
+    used: set[int] = set()
+    check = check_lines(core, cls, ns, used)
+    return ["def check(_s, _t, _parent, _ai, _args):",
+            *indent([*parent_lines(used), *flag_lines(used), *check,
+                     "if _res is not None:",
+                     "    if _res is _SLOW:",
+                     "        _check_state(_t, _parent, _ai, _args)",
+                     "    else:",
+                     "        _record(_res[0], _res[1], _parent, _ai, _args, _t)"], 1)]

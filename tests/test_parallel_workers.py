@@ -1,0 +1,132 @@
+"""The multi-process workers on Raft (constraint, action property, property skipping):
+same figures and shortest counterexamples as one process; the expansion is built once
+per worker; the CPU accounting of the barrier rounds (parallel.Timed)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from _results import figures
+
+from agree.checker import core as core_module
+from agree.checker.parallel import run_parallel
+from agree.checker.parallel_worker import Fingerprint, Worker
+from agree.checker.run import check
+from agree.protocols import registry
+from agree.spec import Property, Spec
+
+SMALL_RAFT = {"servers": 2, "max_term": 2, "max_log": 1, "max_messages": 1}
+
+
+def _raft(name: str = "raft") -> tuple[Spec[Any], list[Property]]:
+    spec, props = registry.build(name, SMALL_RAFT)
+    chosen = [p for p in (*spec.declared_properties(), *props)
+              if p.kind in ("invariant", "action", "sometimes")]
+    return spec, list({p.name: p for p in chosen}.values())
+
+
+def test_raft_figures_are_those_of_one_process() -> None:
+    spec, props = _raft()
+    serial = check(spec, props)
+    assert serial.distinct > 1000  # a real search: several levels, states moving
+    assert figures(check(spec, props, workers=2)) == figures(serial)
+
+
+def _no_leader(_spec: Any, s: Any) -> bool:
+    return "Leader" not in s.state
+
+
+def _no_second_term(_spec: Any, s: Any) -> bool:
+    return max(s.current_term) < 2
+
+
+def test_raft_counterexamples_are_as_short_as_with_one_process() -> None:
+    spec, props = _raft()
+    props = [p for p in props if p.kind != "sometimes"]
+    props += [Property("no_leader", "invariant", _no_leader),
+              Property("no_second_term", "invariant", _no_second_term)]
+    serial = check(spec, props, stop_at_first=False)
+    par = check(spec, props, workers=2, stop_at_first=False)
+    assert {v.property for v in serial.violations} == {"no_leader", "no_second_term"}
+    assert figures(par) == figures(serial)
+    first = check(spec, props, workers=2)
+    assert first.stopped == "violation"
+    shortest = min(len(v.trace or []) for v in serial.violations)
+    assert len(first.violations[0].trace or []) == shortest
+    trace = first.violations[0].trace
+    assert trace is not None
+    prop = next(p for p in props if p.name == first.violations[0].property)
+    assert not prop.holds(spec, trace.states[-1])
+
+
+class _InProcess:
+    """A pool of workers in this process (the coordinator's protocol, no fork)."""
+
+    def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
+                 fingerprint: Fingerprint, opts: dict[str, Any]) -> None:
+        self.size = n
+        self.workers = [Worker(w, n, spec, props, fingerprint, None, opts) for w in range(n)]
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        out: list[Any] = []
+        for worker, req in zip(self.workers, requests, strict=True):
+            if req is None:
+                out.append(None)
+                continue
+            status, value = worker.handle(*req)
+            assert status == "ok", value
+            out.append(value)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def test_each_worker_builds_its_expansion_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build per level left a reference cycle (the generated code and its namespace)
+    holding that level's candidate states until a full collection: the workers' memory
+    grew with every state they ever generated."""
+    built: list[int] = []
+    compiled: list[str] = []
+    expander, compile_function = core_module.Core.expander, core_module.compile_function
+
+    def counting_expander(self: Any, *args: Any, **kw: Any) -> Any:
+        built.append(id(self))
+        return expander(self, *args, **kw)
+
+    def counting_compile(lines: Any, ns: Any, name: str, where: str) -> Any:
+        compiled.append(name)
+        return compile_function(lines, ns, name, where)
+
+    spec, props = _raft()
+    distinct = check(spec, props).distinct
+    monkeypatch.setattr(core_module.Core, "expander", counting_expander)
+    monkeypatch.setattr(core_module, "compile_function", counting_compile)
+    threshold = gc.get_threshold()
+    try:
+        result = run_parallel(spec, props, workers=2, pool_factory=_InProcess)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert result.depth > 10 and result.distinct == distinct
+    assert len(built) == 2 and len(set(built)) == 2
+    # rebuilt only when what is checked changes (two ``sometimes`` satisfied, per worker)
+    assert compiled.count("expand") <= 2 * 3
+
+
+def test_stats_give_the_critical_path_and_the_waits() -> None:
+    spec, props = _raft()
+    stats: dict[str, Any] = {}
+    check(spec, props, workers=2, stats=stats)
+    cpu, wait, critical = stats["worker_cpu"], stats["wait_cpu"], stats["critical_cpu"]
+    assert len(cpu) == len(wait) == 2 and all(w >= 0 for w in wait)
+    # every round's busiest worker: at least each worker's own requests, at most all
+    # of the workers' CPU together
+    assert 0 < critical <= sum(cpu)
+    assert min(wait) < critical
+    counts = stats["worker_counts"]
+    assert sum(c["kept"] for c in counts) <= sum(c["candidates"] for c in counts)
+    assert all(c["sent_bytes"] == 16 * c["candidates"] for c in counts)
