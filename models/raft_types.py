@@ -201,6 +201,10 @@ class RaftState(NamedTuple):
     # history, proof only; empty unless history=True (a default: older callers build 15)
     votes_cast: frozenset[VoteCast] = frozenset()
 
+    #: Written to traces only when not empty (traces/trace.py record_fields): traces
+    #: saved before the field existed still replay.
+    OMIT_AT_DEFAULT = ("votes_cast",)
+
 
 def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
     """``[t EXCEPT ![i] = v]``."""
