@@ -201,9 +201,11 @@ class RaftState(NamedTuple):
     # history, proof only; empty unless history=True (a default: older callers build 15)
     votes_cast: frozenset[VoteCast] = frozenset()
 
-    #: Written to traces only when not empty (traces/trace.py record_fields): traces
-    #: saved before the field existed still replay.
-    OMIT_AT_DEFAULT = ("votes_cast",)
+    @staticmethod
+    def omit_at_default() -> tuple[str, ...]:
+        """Fields written to traces only when not at their default (traces/trace.py
+        ``record_fields``): traces saved before ``votes_cast`` existed still replay."""
+        return ("votes_cast",)
 
 
 def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:

@@ -83,7 +83,7 @@ class Trace:
 
 def record_fields(v: Any) -> list[str] | None:
     """The fields a NamedTuple or dataclass record is written with (None: not a record):
-    all of them, except those its type names in ``OMIT_AT_DEFAULT`` while they hold
+    all of them, except those its type's ``omit_at_default()`` names while they hold
     their default (a field added later, such as a proof-only history that is empty
     unless asked for, so traces saved before it was added still replay)."""
     fields = getattr(v, "_fields", None)
@@ -91,7 +91,8 @@ def record_fields(v: Any) -> list[str] | None:
         fields = getattr(v, "__dataclass_fields__", None)
     if fields is None:
         return None
-    omit = getattr(type(v), "OMIT_AT_DEFAULT", ())
+    named = getattr(type(v), "omit_at_default", None)
+    omit = named() if callable(named) else ()
     defaults = getattr(v, "_field_defaults", {})
     return [f for f in fields
             if not (f in omit and f in defaults and getattr(v, f) == defaults[f])]

@@ -21,7 +21,7 @@ from agree.symbolic.raft.invariant import _all_ints, _msgs, elected_in, granted,
 from agree.symbolic.z3base import Conjunct
 
 if TYPE_CHECKING:
-    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+    from agree.symbolic.raft.history import RaftHistoryZ3
 
 __all__ = ["VOTE_CONJUNCTS", "at_least", "vote_lemmas"]
 
@@ -32,8 +32,9 @@ def at_least(lt: Any, ll: Any, t: Any, m: Any) -> z3.BoolRef:
     return z3.Or(lt > t, z3.And(lt == t, ll >= m))
 
 
-def vote_lemmas(enc: RaftHistoryZ3, s: HistoryVars) -> list[Conjunct]:
-    """The Z3 forms of properties/raft_vote_lemmas.py over the summary ghost."""
+def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
+    """The Z3 forms of properties/raft_vote_lemmas.py over the summary ghost (``s``: a
+    HistoryVars, read by the RaftVars helpers of invariant.py)."""
     srv = enc.srv
 
     def le_log(j: Any, c: Any, t: Any) -> z3.BoolRef:
