@@ -161,11 +161,11 @@ def write_docs(files: list[Path]) -> None:
                "goes, what grows with the number of servers, and which obligations of "
                "`--part complete` (leader completeness and state machine safety over the "
                "`history=True` leader logs) are not proved. An unknown is Z3 giving up "
-               "at the timeout, not a counterexample. In `--part complete`, five of them "
-               "(BecomeLeader and AdvanceCommitIndex) are counterexamples to induction Z3 "
-               "does not find: the invariant lacks a lemma (explicit ones in "
-               "tests/test_z3_raft_cases.py); the others are solver trouble, and whether "
-               "a split finishes in time moves with load and names (see [Z3](../z3.md)).",
+               "at the timeout, not a counterexample. In `--part complete` the vote "
+               "lemmas (symbolic/raft/votes.py) close the counterexamples to induction "
+               "the invariant had without them (tests/test_z3_raft_cases.py); what stays "
+               "unknown is solver trouble as far as is known, and whether a split "
+               "finishes in time moves with load and names (see [Z3](../z3.md)).",
                tables,
                "python benchmarks/prove_raft_obligations.py --write-docs FILE.jsonl ...")
 

@@ -31,7 +31,9 @@ Differences of form, none of meaning:
   history forms of LeaderCompleteness and StateMachineSafety). With
   ``history=True`` an election's ``elog`` also grows with its leader's client
   requests: each term's leader log as it grows (Verdi's ``leaderLogs``), the
-  history `agree prove raft --part complete` reasons about.
+  history `agree prove raft --part complete` reasons about, and ``votes_cast``
+  keeps each server's first vote of each term with its log's last term and length
+  (Verdi's ``votesWithLog``; ``voter_log`` loses a vote whose response is lost).
 
 Bounds are TLC's state constraint (``constraint``): terms, log lengths and the
 number of messages in flight (the sum of the multiplicities).
@@ -60,6 +62,7 @@ from agree.models.raft_types import (
     RaftState,
     RequestVoteRequest,
     RequestVoteResponse,
+    VoteCast,
     VoterLog,
     bag_counts,
     last_term,
@@ -172,7 +175,7 @@ class Raft(Spec[RaftState]):
             votes_responded=(frozenset(),) * n, votes_granted=(frozenset(),) * n,
             voter_log=((),) * n,
             next_index=((1,) * n,) * n, match_index=((0,) * n,) * n,
-            restart_count=0, committed=frozenset())
+            restart_count=0, committed=frozenset(), votes_cast=frozenset())
 
     # -- server actions ------------------------------------------------------------
 
@@ -353,8 +356,20 @@ class Raft(Spec[RaftState]):
                  and s.voted_for[i] in (None, j))
         reply = RequestVoteResponse(mtype=RVRESP, mterm=s.current_term[i],
                                     mvote_granted=grant, mlog=s.log[i], msource=i, mdest=j)
+        msgs = without_message(m, with_message(reply, s.messages))
+        if self.history and grant and s.voted_for[i] is None:
+            return self.step(s, voted_for=put(s.voted_for, i, j), messages=msgs,
+                             votes_cast=self.cast_vote(s, i))
         return self.step(s, voted_for=put(s.voted_for, i, j) if grant else s.voted_for,
-                         messages=without_message(m, with_message(reply, s.messages)))
+                         messages=msgs)
+
+    def cast_vote(self, s: RaftState, i: int) -> frozenset[VoteCast]:
+        """History (``history=True`` only): i's first vote in its term, with the last term
+        and length of its log (replacing an earlier one of that term, which only a zoo
+        variant that forgets its vote casts)."""
+        t, lg = s.current_term[i], s.log[i]
+        return frozenset(v for v in s.votes_cast if (v.vterm, v.vvoter) != (t, i)) | {
+            VoteCast(t, i, last_term(lg), len(lg))}
 
     def log_ok_for_vote(self, s: RaftState, i: int, m: RequestVoteRequest) -> bool:
         """The candidate's log is at least as up-to-date as i's."""
@@ -515,4 +530,7 @@ class Raft(Spec[RaftState]):
         if self.history:
             out["committed (history)"] = frozenset(
                 f"index {c.cindex}: {c.centry} in term {c.cterm}" for c in state.committed)
+            out["votes_cast (history)"] = frozenset(
+                f"term {v.vterm}: s{v.vvoter + 1} last={v.vlast_index}/{v.vlast_term}"
+                for v in state.votes_cast)
         return out

@@ -165,7 +165,8 @@ class _Plan:
             tuple(map(voters, reindex(s.voter_log))),
             tuple(map(reindex, reindex(s.next_index))),
             tuple(map(reindex, reindex(s.match_index))),
-            s.restart_count, committed))
+            s.restart_count, committed,
+            frozenset(v._replace(vvoter=self.p[v.vvoter]) for v in s.votes_cast)))
 
 
 def _message(m: Any, p: tuple[int, ...], lg: Any) -> Any:

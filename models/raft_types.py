@@ -31,6 +31,7 @@ __all__ = [
     "RaftState",
     "RequestVoteRequest",
     "RequestVoteResponse",
+    "VoteCast",
     "VoterLog",
     "bag_counts",
     "last_term",
@@ -166,6 +167,19 @@ class Committed(NamedTuple):
     cterm: int
 
 
+class VoteCast(NamedTuple):
+    """History (proof only, ``history=True``): voter ``vvoter`` granted its first vote of
+    term ``vterm`` (HandleRequestVoteRequest with ``voted_for`` Nil) with a log whose last
+    term was ``vlast_term`` and length ``vlast_index``. Kept after the response is lost
+    (``voter_log`` only has the tallied ones): the summary Verdi's ``votesWithLog`` needs,
+    since the up-to-date check reads only those two numbers."""
+
+    vterm: int
+    vvoter: int
+    vlast_term: int
+    vlast_index: int
+
+
 class RaftState(NamedTuple):
     """raft.tla's variables; per-server ones are tuples indexed by server."""
 
@@ -184,6 +198,14 @@ class RaftState(NamedTuple):
     match_index: tuple[tuple[int, ...], ...]
     restart_count: int  # MCraftBR's counter; stays 0 unless max_restarts >= 0
     committed: frozenset[Committed]  # history, proof only; empty unless history=True
+    # history, proof only; empty unless history=True (a default: older callers build 15)
+    votes_cast: frozenset[VoteCast] = frozenset()
+
+    @staticmethod
+    def omit_at_default() -> tuple[str, ...]:
+        """Fields written to traces only when not at their default (traces/trace.py
+        ``record_fields``): traces saved before ``votes_cast`` existed still replay."""
+        return ("votes_cast",)
 
 
 def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:

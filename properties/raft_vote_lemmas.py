@@ -1,143 +1,199 @@
-"""Vote lemmas for leader completeness (Verdi's ``votesWithLog``): a granted vote
-records the voter's log at the time of the vote (``voter_log``, a granted
-RequestVoteResponse's ``mlog``, an election's ``evoter_log``), and what a quorum
-acknowledged in its leader's term is in every vote its members cast later.
+"""Vote lemmas for leader completeness over the ``votes_cast`` history of
+``Raft(history=True)`` (Verdi's ``votesWithLog``): each server's first vote of each
+term, with the last term and length of its log then. Python twins of the vote
+conjuncts of ``agree prove raft --part complete`` (symbolic/raft/votes.py, same names),
+held to them by tests and checked on reachable states.
 
-These are the facts the ``--part complete`` invariant lacks (issue 20, point 1): its
-five unknown obligations (BecomeLeader and AdvanceCommitIndex against
-commit_in_later, leader_completeness, state_machine_safety) have pre-states where a
-voter acknowledged an entry and then voted for a candidate whose log lacks it. With
-these lemmas the argument is Raft's §5.4.3: a committed (quorum-acknowledged) entry of
-term t is in the recorded log of some voter of every later election, and the
-candidate's log is at least as up to date as that recorded log, so (by the grown-log
-lemmas and induction on terms) the candidate's log holds the entry.
+The argument is Raft's §5.4.3: what a quorum acknowledged in its leader's term t (up
+to index m, an entry of term t) stays in its members' logs, and every vote they cast
+in a later term was cast with a log at least as up to date as (t, m) (``kept``); every
+later election had a quorum of votes from logs no more up to date than its leader's
+grown log; two quorums meet, so that grown log is at least as up to date as (t, m),
+hence (the grown-log lemmas, terms in a log never decrease) holds the entry.
 
-Python only so far: checked on reachable states (tests/test_raft_vote_lemmas.py); the
-Z3 encoding keeps no voter logs yet (symbolic/raft/history.py).
+Read as the encoding reads the ghost: ``votes[(j, t)]`` is (last term, length) of j's
+log at its first vote of term t; ``grown[t]`` term t's grown leader log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from agree.models.raft import Raft
-from agree.models.raft_types import AERESP, CANDIDATE, LEADER, RVRESP, Log, RaftState
+from agree.models.raft_types import (
+    AERESP,
+    CANDIDATE,
+    LEADER,
+    RVREQ,
+    RVRESP,
+    RaftState,
+    last_term,
+)
 from agree.properties.raft_history_lemmas import _commit_tops, grown
 from agree.spec import Property, invariant, property_of
 
-__all__ = ["VOTE_LEMMAS", "recorded_votes", "up_to_date"]
+__all__ = ["VOTE_LEMMAS", "at_least", "votes"]
 
 
-def up_to_date(lg: Log, other: Log) -> bool:
-    """``lg`` is at least as up to date as ``other`` (Raft §5.4.1, log_ok_for_vote)."""
-    lt, ot = (lg[-1].term if lg else 0), (other[-1].term if other else 0)
-    return lt > ot or (lt == ot and len(lg) >= len(other))
+def votes(s: RaftState) -> dict[tuple[int, int], tuple[int, int]]:
+    """(voter, term) -> (last term, length) of the voter's log at its first vote then."""
+    return {(v.vvoter, v.vterm): (v.vlast_term, v.vlast_index) for v in s.votes_cast}
 
 
-def _tallying(s: RaftState, i: int) -> bool:
-    """i's ``voter_log`` is of its current term: i is a candidate or a leader (a
-    follower may keep an older term's tally)."""
-    return s.state[i] in (CANDIDATE, LEADER)
-
-
-def recorded_votes(s: RaftState) -> Iterator[tuple[int, int, int, Log]]:
-    """Every granted vote the state still records, as (voter, term, candidate, the
-    voter's log when it voted): tallies of candidates and leaders, granted responses
-    in flight, elections."""
-    for i, vl in enumerate(s.voter_log):
-        if _tallying(s, i):
-            for j, lg in vl:
-                yield j, s.current_term[i], i, lg
-    for m in s.messages:
-        if m.mtype == RVRESP and m.mvote_granted:
-            yield m.msource, m.mterm, m.mdest, m.mlog
-    for e in s.elections:
-        for j, lg in e.evoter_log:
-            yield j, e.eterm, e.eleader, lg
+def at_least(lt: int, ll: int, t: int, m: int) -> bool:
+    """A log with last term ``lt`` and length ``ll`` is at least as up to date as one
+    with last term t and length m (Raft §5.4.1, log_ok_for_vote)."""
+    return lt > t or (lt == t and ll >= m)
 
 
 @invariant
-def votes_logged(spec: Raft, s: RaftState) -> bool:
-    """Every vote a candidate or leader counts has its voter's log recorded, and every
-    election records its voters' logs."""
-    return (all({j for j, _ in s.voter_log[i]} == s.votes_granted[i]
-                for i in spec.servers if _tallying(s, i))
-            and all({j for j, _ in e.evoter_log} == e.evotes for e in s.elections))
+def vote_recorded(spec: Raft, s: RaftState) -> bool:
+    """A server that voted in its term has that vote recorded."""
+    v = votes(s)
+    return all((j, s.current_term[j]) in v for j in spec.servers
+               if s.voted_for[j] is not None)
 
 
 @invariant
-def voter_log_up_to_date(spec: Raft, s: RaftState) -> bool:
-    """A candidate's or leader's log, and an election's grown log, is at least as up to
-    date as every recorded log of a vote it got in its term (a candidate's log does not
-    change; a leader only appends entries of its own term)."""
-    for _j, t, i, lg in recorded_votes(s):
-        if _tallying(s, i) and s.current_term[i] == t and not up_to_date(s.log[i], lg):
+def vote_term_le(spec: Raft, s: RaftState) -> bool:
+    """A recorded vote is of its voter's term or an earlier one, cast with a log whose
+    entries are of that term or earlier; of its current term only if it voted."""
+    return all((t < s.current_term[j] or (t == s.current_term[j]
+                                          and s.voted_for[j] is not None))
+               and 0 <= lt <= t and ll >= 0 for (j, t), (lt, ll) in votes(s).items())
+
+
+@invariant
+def vote_msg_terms(spec: Raft, s: RaftState) -> bool:
+    """Vote requests and granted responses are of their candidate's term or an earlier
+    one, and so is the term of a server that voted for it."""
+    return all(m.mterm <= s.current_term[m.msource if m.mtype == RVREQ else m.mdest]
+               for m in s.messages if m.mtype == RVREQ
+               or (m.mtype == RVRESP and m.mvote_granted)) and all(
+        s.current_term[j] <= s.current_term[c] for j, c in enumerate(s.voted_for)
+        if c is not None)
+
+
+@invariant
+def request_log(spec: Raft, s: RaftState) -> bool:
+    """A candidate's or leader's log is at least as up to date as the log its vote
+    requests of its term carry."""
+    return all(at_least(last_term(s.log[c]), len(s.log[c]), m.mlast_log_term,
+                        m.mlast_log_index)
+               for m in s.messages if m.mtype == RVREQ
+               for c in (m.msource,) if s.state[c] in (CANDIDATE, LEADER)
+               and m.mterm == s.current_term[c])
+
+
+def _up_to(s: RaftState, v: dict[tuple[int, int], tuple[int, int]], j: int, c: int) -> bool:
+    """j voted in c's term, with a log no more up to date than c's."""
+    t = s.current_term[c]
+    if (j, t) not in v:
+        return False
+    return at_least(last_term(s.log[c]), len(s.log[c]), *v[(j, t)])
+
+
+@invariant
+def vote_up_to_date(spec: Raft, s: RaftState) -> bool:
+    """A candidate's or leader's log is at least as up to date as the log every vote it
+    got (tallied, in flight, or cast for it in its term) was cast with."""
+    v = votes(s)
+    for c in spec.servers:
+        if s.state[c] not in (CANDIDATE, LEADER):
+            continue
+        t = s.current_term[c]
+        flight = {m.msource for m in s.messages if m.mtype == RVRESP and m.mvote_granted
+                  and m.mdest == c and m.mterm == t}
+        cast = {j for j in spec.servers if s.current_term[j] == t and s.voted_for[j] == c}
+        if not all(_up_to(s, v, j, c) for j in s.votes_granted[c] | flight | cast):
             return False
-    g = grown(s)
-    return all(up_to_date(g[e.eterm], lg) for e in s.elections for _, lg in e.evoter_log)
+    return True
 
 
-def _holds(lg: Log, prefix: Log) -> bool:
-    return len(lg) >= len(prefix) and lg[:len(prefix)] == prefix
+@invariant
+def elected_up_to_date(spec: Raft, s: RaftState) -> bool:
+    """Term t's grown leader log is at least as up to date as the logs a quorum voted
+    with in t."""
+    v, g = votes(s), grown(s)
+    for t, lg in g.items():
+        lt = lg[-1].term if lg else 0
+        ok = frozenset(j for j in spec.servers
+                       if (j, t) in v and at_least(lt, len(lg), *v[(j, t)]))
+        if not spec.is_quorum(ok):
+            return False
+    return True
 
 
-def _kept_by(spec: Raft, s: RaftState, t: int, prefix: Log) -> frozenset[int]:
-    """Servers whose log holds ``prefix`` (entries of leader t's log) and whose every
-    recorded vote in a term after t held it too."""
-    lost = {j for j, vt, _, lg in recorded_votes(s) if vt > t and not _holds(lg, prefix)}
-    return frozenset(j for j in spec.servers if j not in lost and _holds(s.log[j], prefix))
+def kept(s: RaftState, v: dict[tuple[int, int], tuple[int, int]], j: int, t: int,
+         m: int) -> bool:
+    """j's log has an entry of term t at m, and every vote j cast after t was cast with
+    a log at least as up to date as (t, m)."""
+    lg = s.log[j]
+    return (1 <= m <= len(lg) and lg[m - 1].term == t
+            and all(at_least(lt, ll, t, m) for (j2, u), (lt, ll) in v.items()
+                    if j2 == j and u > t))
 
 
 @invariant
 def committed_kept(spec: Raft, s: RaftState) -> bool:
-    """What term t committed (its grown log up to its highest commit) is held by a
-    quorum of servers, in their logs and in every vote they cast in a later term."""
-    g = grown(s)
-    return all(spec.is_quorum(_kept_by(spec, s, t, g[t][:k]))
-               for t, k in _commit_tops(s).items())
+    """What term t committed (up to its highest commit) a quorum keeps (``kept``)."""
+    v = votes(s)
+    return all(spec.is_quorum(frozenset(j for j in spec.servers if kept(s, v, j, t, k)))
+               for t, k in _commit_tops(s).items() if k > 0)
 
 
-def _acks(spec: Raft, s: RaftState, i: int, k: int) -> frozenset[int]:
-    """Servers that acknowledged leader i's log up to index k in its term: i itself,
-    match indexes, successful responses in flight."""
-    t = s.current_term[i]
-    sent = {m.msource for m in s.messages if m.mtype == AERESP and m.msuccess
-            and m.mdest == i and m.mterm == t and m.mmatch_index >= k}
-    return frozenset({i, *sent, *(j for j in spec.servers if s.match_index[i][j] >= k)})
+def _acked(spec: Raft, s: RaftState, i: int, j: int, k: int) -> bool:
+    return i == j or s.match_index[i][j] >= k
+
+
+def _own_acked(spec: Raft, s: RaftState, i: int, k: int) -> bool:
+    """Leader i's entry k is of its term and a quorum (i and match indexes) has it."""
+    lg = s.log[i]
+    return (s.state[i] == LEADER and 1 <= k <= len(lg)
+            and lg[k - 1].term == s.current_term[i]
+            and spec.is_quorum(frozenset(j for j in spec.servers
+                                         if _acked(spec, s, i, j, k))))
 
 
 @invariant
 def acked_kept(spec: Raft, s: RaftState) -> bool:
-    """A leader's log up to an entry of its own term that a quorum acknowledged is
-    kept (as in committed_kept) by every server that acknowledged it."""
-    for i in spec.servers:
-        if s.state[i] != LEADER:
+    """Every server that acknowledged a quorum-acknowledged entry of its leader's term
+    keeps it."""
+    v = votes(s)
+    return all(kept(s, v, j, s.current_term[i], k)
+               for i in spec.servers for k in range(1, len(s.log[i]) + 1)
+               if _own_acked(spec, s, i, k)
+               for j in spec.servers if _acked(spec, s, i, j, k))
+
+
+@invariant
+def ack_msg_kept(spec: Raft, s: RaftState) -> bool:
+    """A successful AppendEntries response of term t matching an entry of term t of t's
+    grown log: its sender keeps it."""
+    v, g = votes(s), grown(s)
+    for m in s.messages:
+        if m.mtype != AERESP or not m.msuccess or m.mmatch_index < 1:
             continue
-        t, lg = s.current_term[i], s.log[i]
-        for k in range(1, len(lg) + 1):
-            acks = _acks(spec, s, i, k)
-            if lg[k - 1].term == t and spec.is_quorum(acks) and not acks <= _kept_by(
-                    spec, s, t, lg[:k]):
-                return False
+        t, k, lg = m.mterm, m.mmatch_index, g.get(m.mterm, ())
+        if k <= len(lg) and lg[k - 1].term == t and not kept(s, v, m.msource, t, k):
+            return False
     return True
 
 
 @invariant
 def acked_in_later(spec: Raft, s: RaftState) -> bool:
-    """A leader's log up to an entry of its own term that a quorum acknowledged is in
-    the grown log of every election of a later term (commit_in_later for what is not
-    committed yet: AdvanceCommitIndex needs it of the pre-state)."""
+    """A quorum-acknowledged entry of a leader's term is in every later term's grown
+    log, at its index (commit_in_later for what is not committed yet)."""
     g = grown(s)
     for i in spec.servers:
-        if s.state[i] != LEADER:
-            continue
-        t, lg = s.current_term[i], s.log[i]
-        for k in range(1, len(lg) + 1):
-            if lg[k - 1].term == t and spec.is_quorum(_acks(spec, s, i, k)) and not all(
-                    _holds(g[t2], lg[:k]) for t2 in g if t2 > t):
+        for k in range(1, len(s.log[i]) + 1):
+            if not _own_acked(spec, s, i, k):
+                continue
+            t = s.current_term[i]
+            if not all(k <= len(lg) and lg[k - 1].term == t for t2, lg in g.items()
+                       if t2 > t):
                 return False
     return True
 
 
 VOTE_LEMMAS: tuple[Property, ...] = tuple(property_of(f) for f in (
-    votes_logged, voter_log_up_to_date, committed_kept, acked_kept, acked_in_later))
+    vote_recorded, vote_term_le, vote_msg_terms, request_log, vote_up_to_date,
+    elected_up_to_date, committed_kept, acked_kept, ack_msg_kept, acked_in_later))

@@ -25,10 +25,11 @@ from typing import Any, Literal
 
 import z3  # type: ignore[import-untyped]
 
-from agree.checker.cti import obligation_title, reachable_cti
+from agree.checker.cti import ReachableCTI, obligation_title, reachable_cti
 from agree.checker.run import check
 from agree.spec import Property, Spec, SpecError, Transition
 from agree.symbolic.z3base import SEED, Case, Conjunct, Encoding, instances, solver, z3_version
+from agree.traces.trace import Trace
 
 __all__ = ["CTI", "Obligation", "ProofResult", "classify", "prove"]
 
@@ -171,11 +172,41 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
                 verdict, reason = "counterexample", ""
                 classify(cti, enc, twins, budget=reach_budget, find_reachable_cti=True,
                          fallback=fallback)
+        if verdict == "unknown" and kind == "step" and twins is not None:
+            # Z3 found no model (nested quantifiers): the explicit model may still
+            # reach a state where this action breaks this conjunct.
+            cti = explicit_cti(conjunct, action)
+            if cti is not None:
+                verdict, reason = "counterexample", ""
         ob = Obligation(kind, conjunct, action, verdict, time.perf_counter() - t0, reason, cti)
         result.obligations.append(ob)
         if progress is not None:
             progress(ob)
         return verdict == "counterexample"
+
+    searched: list[ReachableCTI] = []
+
+    def explicit_cti(conjunct: str, action: str | None) -> CTI | None:
+        """A reachable CTI of (action, conjunct) from the explicit search for the
+        shortest path breaking any conjunct (once per run, in the spec's default
+        configuration), or None."""
+        assert twins is not None
+        if fallback is None or any(c.name not in twins for c in inv):
+            return None
+        if not searched:
+            searched.append(reachable_cti([fallback], [twins[c.name] for c in inv],
+                                          reach_budget))
+        found = searched[0]
+        w = found.trace
+        if found.status != "found" or w is None or found.conjunct != conjunct \
+                or w.steps[-1].action != action:
+            return None
+        states = w.states
+        pre_trace = Trace(w.spec, w.params, w.init, w.steps[:-1])
+        return CTI(fallback.param_values(), states[-2], w.steps[-1].label, states[-1],
+                   reachable="reachable", trace=pre_trace, spec=fallback,
+                   witness_status="found", witness=w, witness_conjunct=conjunct,
+                   witness_spec=fallback)
 
     def decoder(facts: list[z3.BoolRef], goal: z3.BoolRef, label: str | None,
                 post: Any) -> Callable[[], CTI | None]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agree.spec import Spec, SpecError, Transition
-from agree.traces.trace import Resolver, Step, Trace, TraceError
+from agree.traces.trace import Resolver, Step, Trace, TraceError, record_fields
 
 __all__ = ["decode_itf_value", "from_itf", "itf_value", "load_itf", "save_itf", "to_itf"]
 
@@ -43,11 +43,9 @@ def itf_value(v: Any) -> Any:
         return {"#unserializable": "None"}
     if isinstance(v, int):
         return v if -_SAFE <= v <= _SAFE else {"#bigint": str(v)}
-    fields = getattr(v, "_fields", None)
+    fields = record_fields(v)
     if fields is not None:
         return {f: itf_value(getattr(v, f)) for f in fields}
-    if hasattr(v, "__dataclass_fields__"):
-        return {f: itf_value(getattr(v, f)) for f in v.__dataclass_fields__}
     if isinstance(v, tuple):
         return {"#tup": [itf_value(x) for x in v]}
     if isinstance(v, list):
@@ -105,7 +103,7 @@ def _list(x: dict[str, Any], key: str) -> list[Any]:
 
 
 def _state_vars(state: Any) -> dict[str, Any]:
-    fields = getattr(state, "_fields", None) or getattr(state, "__dataclass_fields__", None)
+    fields = record_fields(state)
     if fields is None:
         return {"state": itf_value(state)}
     return {f: itf_value(getattr(state, f)) for f in fields}

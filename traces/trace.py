@@ -81,6 +81,23 @@ class Trace:
                    [Step(t.label, t.action.label, t.args, t.state) for t in steps], prop, kind)
 
 
+def record_fields(v: Any) -> list[str] | None:
+    """The fields a NamedTuple or dataclass record is written with (None: not a record):
+    all of them, except those its type's ``omit_at_default()`` names while they hold
+    their default (a field added later, such as a proof-only history that is empty
+    unless asked for, so traces saved before it was added still replay)."""
+    fields = getattr(v, "_fields", None)
+    if fields is None:
+        fields = getattr(v, "__dataclass_fields__", None)
+    if fields is None:
+        return None
+    named = getattr(type(v), "omit_at_default", None)
+    omit = named() if callable(named) else ()
+    defaults = getattr(v, "_field_defaults", {})
+    return [f for f in fields
+            if not (f in omit and f in defaults and getattr(v, f) == defaults[f])]
+
+
 def encode_value(v: Any) -> Any:
     """A state or value as plain JSON data, deterministically ordered.
 
@@ -89,11 +106,9 @@ def encode_value(v: Any) -> Any:
     """
     if v is None or isinstance(v, bool | int | str | float):
         return v
-    fields = getattr(v, "_fields", None)
+    fields = record_fields(v)
     if fields is not None:
         return {f: encode_value(getattr(v, f)) for f in fields}
-    if hasattr(v, "__dataclass_fields__"):
-        return {f: encode_value(getattr(v, f)) for f in v.__dataclass_fields__}
     if isinstance(v, tuple | list):
         return [encode_value(x) for x in v]
     if isinstance(v, frozenset | set):

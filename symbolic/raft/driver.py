@@ -26,7 +26,9 @@ def raft_twins() -> dict[str, Property]:
     from agree.properties.raft import SAFETY
     from agree.properties.raft_history_lemmas import HISTORY_LEMMAS
     from agree.properties.raft_lemmas import ELECTION_LEMMAS, LOG_LEMMAS
-    return {p.name: p for p in (*SAFETY, *ELECTION_LEMMAS, *LOG_LEMMAS, *HISTORY_LEMMAS)}
+    from agree.properties.raft_vote_lemmas import VOTE_LEMMAS
+    return {p.name: p for p in (*SAFETY, *ELECTION_LEMMAS, *LOG_LEMMAS, *HISTORY_LEMMAS,
+                                *VOTE_LEMMAS)}
 
 
 def _refuse_unencoded(params: Mapping[str, Any], which: str) -> None:

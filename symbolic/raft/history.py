@@ -10,6 +10,10 @@ Ghost variables (added to the state of any Raft encoding, the zoo's included, by
   BecomeLeader sets it to the new leader's log, ClientRequest appends (only for a
   leader with an election recorded in its term, as the explicit spec does). Read only
   where ``elected`` says the term had an election.
+* ``von[j, t]``, ``vlt[j, t]``, ``vll[j, t]``: the ``votes_cast`` history: j granted
+  its first vote of term t (HandleRequestVoteRequest with ``voted[j]`` nil), with a
+  log of last term ``vlt`` and length ``vll`` (Verdi's ``votesWithLog``, as the
+  summary the up-to-date check reads; symbolic/raft/votes.py states its lemmas).
 * ``ctop[t]``: the highest index a leader of term t committed (0: none), the
   ``committed`` history read as ``max cindex`` per ``cterm``. The committed entries of
   term t are then ``gl[t][1..ctop[t]]``: a leader commits entries of its own log, which
@@ -28,14 +32,14 @@ from typing import Any, NamedTuple
 
 import z3  # type: ignore[import-untyped]
 
-from agree.models.raft_types import Committed, Election, Entry, RaftState
+from agree.models.raft_types import Committed, Election, Entry, RaftState, VoteCast
 from agree.symbolic.raft.encoding import RaftZ3, project
 from agree.symbolic.z3base import Case, Conjunct, fresh
 
 __all__ = ["HistoryVars", "RaftHistoryZ3", "project_history", "with_history"]
 
 Int = z3.IntSort()
-GHOSTS = ("gllen", "glt", "glv", "ctop")
+GHOSTS = ("gllen", "glt", "glv", "ctop", "von", "vlt", "vll")
 
 
 class HistoryVars(NamedTuple):
@@ -63,6 +67,9 @@ class HistoryVars(NamedTuple):
     glt: Any
     glv: Any
     ctop: Any
+    von: Any
+    vlt: Any
+    vll: Any
 
 
 def _grown(state: RaftState) -> dict[int, tuple[Entry, ...]]:
@@ -104,7 +111,10 @@ class HistoryMixin:
         return HistoryVars._make((*base, z3.Array(f"gllen@{tag}", Int, Int),
                                   z3.Array(f"glt@{tag}", Int, Int, Int),
                                   z3.Array(f"glv@{tag}", Int, Int, self.V),
-                                  z3.Array(f"ctop@{tag}", Int, Int)))
+                                  z3.Array(f"ctop@{tag}", Int, Int),
+                                  z3.Array(f"von@{tag}", self.S, Int, z3.BoolSort()),
+                                  z3.Array(f"vlt@{tag}", self.S, Int, Int),
+                                  z3.Array(f"vll@{tag}", self.S, Int, Int)))
 
     # -- the actions that write the ghosts ---------------------------------------
 
@@ -130,6 +140,17 @@ class HistoryMixin:
             gllen=z3.If(on, z3.Store(s.gllen, term, k), s.gllen),
             glt=z3.If(on, z3.Store(s.glt, term, k, term), s.glt),
             glv=z3.If(on, z3.Store(s.glv, term, k, v), s.glv))
+
+    def a_handle_request_vote_request(self, s: Any, tag: str) -> tuple[z3.BoolRef, Any]:
+        guard, t = super().a_handle_request_vote_request(s, tag)  # type: ignore[misc]
+        i = self.msg_params("rvreq", tag)[1]  # type: ignore[attr-defined]
+        first = z3.And(t.voted[i] != self.nil, s.voted[i] == self.nil)  # type: ignore[attr-defined]
+        term = s.term[i]
+        last = self.last_term(s, i)  # type: ignore[attr-defined]
+        return guard, t._replace(
+            von=z3.If(first, z3.Store(s.von, i, term, True), s.von),
+            vlt=z3.If(first, z3.Store(s.vlt, i, term, last), s.vlt),
+            vll=z3.If(first, z3.Store(s.vll, i, term, s.llen[i]), s.vll))
 
     def a_advance_commit_index(self, s: Any, tag: str) -> tuple[z3.BoolRef, Any]:
         guard, t = super().a_advance_commit_index(s, tag)  # type: ignore[misc]
@@ -182,7 +203,16 @@ class HistoryMixin:
             tops[c.cterm] = max(tops.get(c.cterm, 0), c.cindex)
         for t, top in sorted(tops.items()):
             ctop = z3.Store(ctop, t, top)
-        return HistoryVars._make((*base, gllen, glt, glv, ctop))
+        a, u = fresh("a", self.S), fresh("t", Int)
+        von: Any = z3.Lambda([a, u], z3.BoolVal(False))
+        vlt: Any = z3.Lambda([a, u], z3.IntVal(0))
+        vll: Any = z3.Lambda([a, u], z3.IntVal(0))
+        for v in sorted(st.votes_cast):
+            j = self.srv[v.vvoter]
+            von = z3.Store(von, j, v.vterm, True)
+            vlt = z3.Store(vlt, j, v.vterm, v.vlast_term)
+            vll = z3.Store(vll, j, v.vterm, v.vlast_index)
+        return HistoryVars._make((*base, gllen, glt, glv, ctop, von, vlt, vll))
 
     def bounded(self, s: Any, bound: int) -> z3.BoolRef:
         base = super().bounded(s, bound)  # type: ignore[misc]
@@ -192,7 +222,11 @@ class HistoryMixin:
         return z3.And(base, z3.ForAll([t], z3.And(
             s.ctop[t] >= 0, s.ctop[t] <= hi, s.gllen[t] >= 0, s.gllen[t] <= hi,
             z3.Implies(z3.Not(inside), z3.And(s.ctop[t] == 0, s.gllen[t] == 0)))),
-            z3.ForAll([t, k], z3.And(s.glt[t, k] >= 0, s.glt[t, k] <= hi)))
+            z3.ForAll([t, k], z3.And(s.glt[t, k] >= 0, s.glt[t, k] <= hi)),
+            *(z3.ForAll([t], z3.And(s.vlt[j, t] >= 0, s.vlt[j, t] <= hi, s.vll[j, t] >= 0,
+                                    s.vll[j, t] <= hi,
+                                    z3.Implies(z3.Not(inside), z3.Not(s.von[j, t]))))
+              for j in self.srv))
 
     def decode(self, model: z3.ModelRef, s: Any, bound: int) -> RaftState:
         base: RaftState = super().decode(model, s, bound)  # type: ignore[misc]
@@ -214,7 +248,11 @@ class HistoryMixin:
         committed = frozenset(
             Committed(k, logs[t][k - 1], t) for t in range(hi + 1) if t in logs
             for k in range(1, min(num(s.ctop[t]), len(logs[t])) + 1))
-        return base._replace(elections=elections, committed=committed)
+        votes = frozenset(
+            VoteCast(t, n, num(s.vlt[j, t]), num(s.vll[j, t]))
+            for n, j in enumerate(self.srv) for t in range(hi + 1)
+            if z3.is_true(model.eval(s.von[j, t], model_completion=True)))
+        return base._replace(elections=elections, committed=committed, votes_cast=votes)
 
     def explicit_params(self, model: z3.ModelRef, bound: int) -> dict[str, Any]:
         return {**super().explicit_params(model, bound), "history": True}  # type: ignore[misc]

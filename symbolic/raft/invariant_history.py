@@ -9,7 +9,8 @@ term t's grown leader log at its index, with the same prefix; a leader's log is
 its term's grown log; terms in a log never decrease), the commit lemmas (term t's
 highest committed index holds an entry of term t; every later election's grown
 log holds it) and the two properties. Log matching follows from the grown-log
-lemmas (the invariant implies it: a safety obligation).
+lemmas (the invariant implies it: a safety obligation). The vote lemmas of
+symbolic/raft/votes.py (Verdi's ``votesWithLog``) come before the two properties.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft import invariant as base
 from agree.symbolic.raft.invariant import _all_ints, _msgs, elected_in
+from agree.symbolic.raft.votes import VOTE_CONJUNCTS, vote_lemmas
 from agree.symbolic.z3base import Conjunct
 
 if TYPE_CHECKING:
@@ -186,12 +188,14 @@ HISTORY = ("log_terms", "grown_log_terms", "leader_grown_log", "log_in_grown", "
            "grown_logs_match", "leader_indexes", "commit_in_grown", "commit_in_later",
            "commit_known", "msg_commit_known")
 COMPLETE = (*base.ELECTION, "leader_elected", "elected_term_le", "candidate_not_elected",
-            *HISTORY, "leader_completeness", "state_machine_safety")
+            *HISTORY, *VOTE_CONJUNCTS, "leader_completeness", "state_machine_safety")
 COMPLETE_SAFETY = ("election_safety", "one_leader_per_term", "log_matching",
                    "leader_completeness", "state_machine_safety", "commit_index_in_log")
 
 
 def _conjunct(enc: RaftHistoryZ3, s: HistoryVars, name: str) -> Conjunct:
+    if name in VOTE_CONJUNCTS:
+        return next(c for c in vote_lemmas(enc, s) if c.name == name)
     fn = globals().get(name) if name in (*HISTORY, "leader_completeness",
                                          "state_machine_safety") else None
     if fn is None:
