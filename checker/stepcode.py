@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agree.checker.reads import conjuncts
 from agree.spec.build import field_index
+from agree.spec.reads import conjuncts
 
 if TYPE_CHECKING:
     from agree.checker.core import Core
