@@ -42,13 +42,14 @@ class _Set(tuple):  # type: ignore[type-arg]
 class _Layout:
     """What to do with the fields of one state type."""
 
-    __slots__ = ("interned", "saved", "seen", "sets")
+    __slots__ = ("interned", "looked", "saved", "seen", "sets")
 
     def __init__(self, state: tuple[Any, ...]) -> None:
         self.sets = [i for i, f in enumerate(state) if type(f) is frozenset]
         self.interned: list[tuple[int, dict[Any, Any]]] = [
             (i, {}) for i in range(len(state)) if i not in self.sets]
         self.saved = [0] * len(state)  # per field: states it gave a shared instance
+        self.looked = [0] * len(state)  # per field: states it was looked up for
         self.seen = 0
 
 
@@ -87,6 +88,8 @@ class Compactor:
             except TypeError:  # unhashable: leave this field alone
                 layout.interned = [x for x in layout.interned if x[0] != i]
                 continue
+            if sampling:
+                layout.looked[i] += 1
             if g is not f:
                 fields[i] = g
                 changed = True
@@ -117,7 +120,12 @@ class Compactor:
 
 def _prune(layout: _Layout) -> None:
     """Stop interning the fields where it hardly saves anything: values that seldom
-    recur (the table would grow with the states) or that states already share (an
-    action that leaves a field alone passes its parent's instance on)."""
+    recur (the table would grow with the states) or that states already share (looked
+    up, they give back the instance they hold). A field that holds its parent's
+    instance is not looked up (nothing to save, nothing spent): what decides is how
+    often a lookup gave a shared instance, not how many states did (a model that passes
+    unchanged values on, as Raft's ``put`` does, would lose the interning of the values
+    it does build)."""
     layout.interned = [(i, table) for i, table in layout.interned
-                       if len(table) <= _SAMPLE // 2 and 8 * layout.saved[i] >= _SAMPLE]
+                       if len(table) <= _SAMPLE // 2
+                       and 8 * layout.saved[i] >= layout.looked[i]]

@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from agree.checker.reads import fields_read
 from agree.checker.result import ActionStats, SpecRuntimeError
 from agree.checker.stepcode import (
     compile_function,
@@ -42,6 +41,7 @@ from agree.checker.stepcode import (
 from agree.spec import Property, Spec
 from agree.spec.build import field_index
 from agree.spec.enabled import ActionRaised, enumerator
+from agree.spec.reads import fields_read
 
 __all__ = ["Admit", "Core", "Found", "Raised", "initial_states"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agree.checker.reads import conjuncts
 from agree.spec.build import field_index
+from agree.spec.reads import conjuncts
 
 if TYPE_CHECKING:
     from agree.checker.core import Core
@@ -180,9 +180,11 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
                  "if not _ok:",
                  "    _broken(_s, _t, _parent, _ai, _args, _stop)"]
     body += ["if _t is _s:", "    continue"]  # a stutter: the very state, seen
+    inside = inside_lines(core, cls, ns, used) if constrained else ["_in = True"]
+    late: set[int] = set()  # the fields only the properties read: flagged when checked
     check = []
     if core.invs or core.somes:
-        check = [*check_lines(core, cls, ns, used),
+        check = [*check_lines(core, cls, ns, late),
                  "if _res is not None:",
                  "    if _res is _SLOW:",
                  "        _check_state(_t, _parent, _ai, _args)",
@@ -191,7 +193,9 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
                  "    if _found and _stop:",
                  "        return",
                  f"    {rest}"]
-    body += [*(inside_lines(core, cls, ns, used) if constrained else ["_in = True"]),
+    if check:
+        check[:0] = flag_lines(late - used)
+    body += [*inside,
              "if _in:",
              "    if not _admit(_t, _parent, _ai, _args):",
              "        continue",
@@ -201,10 +205,11 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
              "if _found and _stop:",
              "    return"]
     # the flags, computed once per successor of the state type, before what uses them
+    # (those of the properties alone after the seen-set, which drops most successors)
     at = body.index("    continue") + 1  # after the branch of another type's successor
     body[at:at] = flag_lines(used)
     return ["def expand(_s, _parent, _succ, _start):",
-            *indent(parent_lines(used), 1),
+            *indent(parent_lines(used | late), 1),
             "    for _ai, _args, _t in (_succ[_start:] if _start else _succ):",
             *indent(body, 2)]
 

@@ -209,7 +209,11 @@ class RaftState(NamedTuple):
 
 
 def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
-    """``[t EXCEPT ![i] = v]``."""
+    """``[t EXCEPT ![i] = v]``: ``t`` itself when it already holds ``v`` there (most
+    updates of a step write the value a variable has: the checker then sees the variable
+    unchanged, and nothing is built)."""
+    if t[i] == v:
+        return t
     out = list(t)
     out[i] = v
     return tuple(out)
@@ -217,6 +221,8 @@ def put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 def with_message(m: Any, bag: Bag) -> Bag:
     """WithMessage: the bag with one more ``m``."""
+    if not bag:
+        return (m,)
     return tuple(sorted((*bag, m)))
 
 

@@ -164,7 +164,7 @@ def per_state(fn: F) -> F:
         last[0], last[1], last[2] = spec, state, value
         return value
 
-    # it reads what fn reads (agree.checker.reads looks through it)
+    # it reads what fn reads (agree.spec.reads looks through it)
     cached._agree_per_state = True  # type: ignore[attr-defined]
     return cached  # type: ignore[return-value]
 

@@ -89,6 +89,6 @@ def fallible(build: Callable[..., Witness]) -> Callable[..., Witness | bool]:
             return False
 
     # Its result is always falsy (a Witness or False): what it reads does not decide
-    # whether the property calling it holds (agree.checker.reads uses this).
+    # whether the property calling it holds (agree.spec.reads uses this).
     wrapper.always_falsy = True  # type: ignore[attr-defined]
     return wrapper

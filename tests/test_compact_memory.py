@@ -69,3 +69,25 @@ def test_other_states_pass_through() -> None:
     compactor = Compactor()
     for s in (3, "x", (1, 2), frozenset({1})):
         assert compactor.pack(s) is s and compactor.unpack(s) is s
+
+
+def test_a_field_mostly_passed_on_from_the_parent_stays_interned() -> None:
+    """A model that keeps unchanged values (the parent's instance) builds a field anew
+    only now and then: those lookups are what tell whether interning pays, not how many
+    states skipped it, so the values it does build are still shared."""
+    from typing import NamedTuple
+
+    class S(NamedTuple):
+        n: int
+        pair: tuple[int, int]
+
+    compactor = Compactor()
+    parent = S(0, (1, 2))
+    compactor.pack(parent)
+    packed = []
+    for k in range(3 * 4096):
+        # one successor in ten builds an equal pair anew; the others pass it on
+        pair = tuple([1, 2]) if k % 10 == 0 else parent.pair
+        packed.append(compactor.pack(S(k, pair), parent))  # type: ignore[arg-type]
+    built = [p for k, p in enumerate(packed) if k % 10 == 0]
+    assert len({id(p.pair) for p in built[-100:]}) == 1

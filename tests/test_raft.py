@@ -17,6 +17,8 @@ from agree.models.raft_types import (
     Entry,
     RaftState,
     RequestVoteResponse,
+    put,
+    with_message,
 )
 from agree.properties.raft import PROPERTIES, SAFETY
 from agree.protocols import registry
@@ -185,3 +187,14 @@ def test_commit_index_in_log_can_fail() -> None:
     s = _init(spec)._replace(log=((Entry(2, 0),), (), ()), commit_index=(2, 0, 0))
     assert not _prop("commit_index_in_log").holds(spec, s)
     assert _prop("commit_index_in_log").holds(spec, s._replace(commit_index=(1, 0, 0)))
+
+
+def test_put_and_with_message_build_the_same_values_and_keep_what_is_unchanged() -> None:
+    t = (1, (2, 3), None)
+    assert put(t, 1, (2, 3)) is t  # the value it holds: the very tuple
+    assert put(t, 1, (2, 4)) == (1, (2, 4), None)
+    assert put(t, 2, 0) == (1, (2, 3), 0)
+    m = RequestVoteResponse(RVRESP, 2, True, (), 0, 1)
+    assert with_message(m, ()) == (m,)
+    later = m._replace(mterm=3)
+    assert with_message(m, (later,)) == (m, later) == tuple(sorted((later, m)))

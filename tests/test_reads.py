@@ -1,5 +1,5 @@
 """The core skips a property (or the constraint) on a successor that leaves the fields it
-reads alone (checker/reads.py): what is inferred, and that no violation is missed."""
+reads alone (spec/reads.py): what is inferred, and that no violation is missed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from agree import Spec, action, check, invariant, sometimes
 from agree.checker.core import Core
-from agree.checker.reads import conjuncts, fields_read
 from agree.checker.result import SpecRuntimeError
 from agree.checker.stepcode import (
     act_lines,
@@ -22,6 +21,7 @@ from agree.checker.stepcode import (
     parent_lines,
 )
 from agree.spec import Property, Witness, per_state
+from agree.spec.reads import conjuncts, fields_read
 from agree.spec.witness import fallible
 
 

@@ -1,5 +1,7 @@
-"""Which variables of a state a property (or the state constraint) reads, inferred from
-its source, so the core can skip evaluating it on a successor that leaves them alone.
+"""Which variables of a state a property (or the state constraint, or an action's domain)
+reads, inferred from its source, so the core can skip evaluating it on a successor that
+leaves them alone (and the enumeration, spec/enabled.py, can keep a domain's values by
+the value of the variables it reads).
 
 A state predicate ``fn(spec, s)`` that only ever touches ``s`` as ``s.field`` (directly,
 or by passing ``s`` to a module-level function that does the same, recursively) is
