@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from agree.checker.core import Core
 
 __all__ = ["SLOW", "act_lines", "check_lines", "compile_function", "expansion", "flag_lines",
-           "indent", "inside_lines", "parent_lines", "same_objects", "successor_check"]
+           "indent", "inside_lines", "parent_lines", "same_objects", "successor_check",
+           "verdict_lines"]
 
 #: The step checker's answer "check this successor the ordinary way".
 SLOW = object()
@@ -184,12 +185,7 @@ def expansion(core: Core, cls: type, ns: dict[str, Any], *, constrained: bool,
     late: set[int] = set()  # the fields only the properties read: flagged when checked
     check = []
     if core.invs or core.somes:
-        check = [*check_lines(core, cls, ns, late),
-                 "if _res is not None:",
-                 "    if _res is _SLOW:",
-                 "        _check_state(_t, _parent, _ai, _args)",
-                 "    else:",
-                 "        _record(_res[0], _res[1], _parent, _ai, _args, _t)",
+        check = [*check_lines(core, cls, ns, late), *verdict_lines(),
                  "    if _found and _stop:",
                  "        return",
                  f"    {rest}"]
@@ -224,9 +220,14 @@ def successor_check(core: Core, cls: type, ns: dict[str, Any]) -> list[str]:
     used: set[int] = set()
     check = check_lines(core, cls, ns, used)
     return ["def check(_s, _t, _parent, _ai, _args):",
-            *indent([*parent_lines(used), *flag_lines(used), *check,
-                     "if _res is not None:",
-                     "    if _res is _SLOW:",
-                     "        _check_state(_t, _parent, _ai, _args)",
-                     "    else:",
-                     "        _record(_res[0], _res[1], _parent, _ai, _args, _t)"], 1)]
+            *indent([*parent_lines(used), *flag_lines(used), *check, *verdict_lines()], 1)]
+
+
+def verdict_lines() -> list[str]:
+    """What follows :func:`check_lines`: a successor it could not judge by its fields
+    checked the ordinary way, one with properties broken or reached recorded."""
+    return ["if _res is not None:",
+            "    if _res is _SLOW:",
+            "        _check_state(_t, _parent, _ai, _args)",
+            "    else:",
+            "        _record(_res[0], _res[1], _parent, _ai, _args, _t)"]
