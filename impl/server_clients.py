@@ -78,8 +78,12 @@ class ClientRequests:
         """A write not answered within the request timeout: told to retry (a retry with
         the same client id and number is applied once)."""
         if not fut.done():
-            self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
+            self._forget_waiter(fut)
             fut.set_result(self._retry("timed out waiting for commit"))
+
+    def _forget_waiter(self, fut: asyncio.Future[dict[str, Any]]) -> None:
+        """Stop waiting on a write's entry for ``fut`` (it timed out)."""
+        self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
 
     async def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
@@ -106,7 +110,7 @@ class ClientRequests:
         try:
             return await asyncio.wait_for(fut, self.opts.request_timeout)
         except TimeoutError:
-            self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
+            self._forget_waiter(fut)
             return self._retry("timed out waiting for commit")
 
     async def _change(self, op: str, node: object) -> dict[str, Any]:
