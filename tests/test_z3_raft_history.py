@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import z3
+from _fresh import in_fresh_process
 from _search import reachable
 
 from agree.models.raft import Raft
@@ -237,6 +238,12 @@ def test_complete_invariant_names_have_twins() -> None:
 
 
 def test_the_history_invariant_implies_the_properties() -> None:
+    # Z3's verdict on Inv => log_matching depends on what the process asked before (it
+    # went unknown late in a full run): asked in a fresh process, as tests/_fresh.py says
+    in_fresh_process("test_z3_raft_history", "_history_invariant_implies_the_properties")
+
+
+def _history_invariant_implies_the_properties() -> None:
     """The safety obligations of --part complete (Inv => property) are proved: log
     matching, leader completeness and state machine safety follow from the grown-log and
     commit lemmas. (The invariant's own preservation is not fully proved: some action
