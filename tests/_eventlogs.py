@@ -20,9 +20,18 @@ from agree.eventlog import (
     request_vote_response,
 )
 
-__all__ = ["Run", "ae", "aer", "rv", "rvr"]
+__all__ = ["A", "B", "C", "Run", "ae", "aer", "refused", "rv", "rvr"]
 
 rv, rvr, ae, aer = request_vote, request_vote_response, append_entries, append_entries_response
+
+#: three term-2 entries, the values a, b, c
+A, B, C = (2, b"a"), (2, b"b"), (2, b"c")
+
+
+def refused(report_text: str, ok: bool) -> None:
+    """Assert that validation refused the run, as a violation or a non-behaviour."""
+    assert not ok, report_text
+    assert "NOT a behaviour of the spec" in report_text or "is violated" in report_text
 
 
 class Run:
