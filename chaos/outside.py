@@ -37,7 +37,7 @@ from pathlib import Path
 
 from agree.chaos.cluster import HOST, RealCluster
 from agree.chaos.history import HistoryRecorder, Kind
-from agree.chaos.real import RealOptions, RealOutcome, _RealRun
+from agree.chaos.real import RealOptions, RealOutcome, RealRun
 from agree.impl.net import free_ports
 
 __all__ = ["PLACEHOLDERS", "ClientAdapter", "OutsideOutcome", "load_client", "run_outside"]
@@ -149,7 +149,7 @@ class OutsideCluster(RealCluster):
             return None
 
 
-class _OutsideRun(_RealRun):
+class _OutsideRun(RealRun):
     def __init__(self, opts: RealOptions, data: Path, template: str,
                  client: ClientFactory) -> None:
         super().__init__(opts, data)

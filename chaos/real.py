@@ -38,7 +38,7 @@ from agree.impl.client import KVClient
 from agree.impl.kv import KVStateMachine, decode_command
 from agree.impl.storage import SQLiteStorage, StorageError
 
-__all__ = ["RealOptions", "RealOutcome", "run_real"]
+__all__ = ["RealOptions", "RealOutcome", "RealRun", "run_real"]
 
 _WIRE = {"put": "put", "get": "get", "delete": "del", "cas": "cas"}
 
@@ -84,9 +84,11 @@ class RealOutcome:
         return sum(1 for o in self.operations if not o.indeterminate)
 
 
+class RealRun:
+    """One real-process chaos run: the cluster, the client workload and its schedule of
+    faults, and the history they leave. chaos/outside.py subclasses it for another
+    implementation's processes."""
 
-
-class _RealRun:
     def __init__(self, opts: RealOptions, data: Path) -> None:
         self.opts = opts
         self.rng = random.Random(f"real:{opts.seed}")
@@ -348,7 +350,7 @@ def run_real(opts: RealOptions) -> RealOutcome:
     data = Path(opts.data) if opts.data else Path(tempfile.mkdtemp(prefix="agree-chaos-"))
     data.mkdir(parents=True, exist_ok=True)
     try:
-        return asyncio.run(_RealRun(opts, data).run())
+        return asyncio.run(RealRun(opts, data).run())
     finally:
         if not opts.data:
             shutil.rmtree(data, ignore_errors=True)
