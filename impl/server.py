@@ -143,6 +143,7 @@ class KVServer(ClientRequests):
         self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
         self._flush_pending: asyncio.Handle | None = None  # a _flush called soon
         self._flushing = False  # in _flush
+        self._stepped = False  # a peer's message stepped since the last flush
         self._proposals: list[tuple[bytes, Outcome]] = []
         self._pipeline: ReadyPipeline | None = None  # Readys on their way to disk
         self._oversized = 0  # the snapshot index last found too large to send
@@ -237,8 +238,9 @@ class KVServer(ClientRequests):
             self._flush_pending = asyncio.get_running_loop().call_soon(self._flush)
 
     def _on_read(self) -> None:
-        """The messages of one read were taken: flush (now or soon, `_flush_now`)."""
-        if self._flush_pending is not None:
+        """The frames of one read were taken: flush (now or soon, `_flush_now`) if a
+        message was stepped or a flush is due."""
+        if self._stepped or self._flush_pending is not None:
             self._flush_now()
 
     def _written(self) -> None:
@@ -263,6 +265,7 @@ class KVServer(ClientRequests):
         if self._flush_pending is not None:
             self._flush_pending.cancel()
             self._flush_pending = None
+        self._stepped = False
         if self.failure is not None:
             return
         if self._proposals:
@@ -424,7 +427,7 @@ class KVServer(ClientRequests):
             log.warning("dropped %s addressed to node %d", type(m).__name__, m.dest)
             return
         self.core.step(m)
-        self._schedule_flush()
+        self._stepped = True  # flushed at the end of the read (_on_read)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m agree.impl.server`
