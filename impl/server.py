@@ -244,7 +244,11 @@ class KVServer(ClientRequests):
             self._flush_now()
 
     def _written(self) -> None:
-        """Writes of the storage thread are durable: flush (now or soon, `_flush_now`)."""
+        """Writes are durable: flush (now or soon, `_flush_now`), since a leader's commit
+        index may have moved (RaftCore.log_persisted). Not after a follower's inline
+        write, reported from within its flush: nothing of a follower's moves with it."""
+        if self._flushing and self.core.role is not Role.LEADER:
+            return
         self._flush_now()
 
     def _flush_now(self) -> None:
