@@ -13,6 +13,12 @@ are applied and answered at once. So an acknowledged write is on a majority's di
 as before, and a follower still persists before it replies. With an event log
 nothing skips ahead: every send and apply waits for its write, so the events are
 logged before the sends they describe.
+No loop turn is lost on a put's way (issue 16 point 7): accepted connections are
+read by impl/net.py's FrameProtocol, which hands each frame over in the turn that
+read it; the node flushes at the end of that read (or when its storage thread
+reports) rather than a turn later, unless clients' writes wait to be proposed (those
+wait for the turn's end, so every write that arrived in it goes into one batch); and
+a write is answered in the call that applies it.
 Writes go through the log; reads are ReadIndex reads (impl/raft/reads.py: the leader
 confirms its leadership with a heartbeat round, then answers once it has applied the
 read index; ``reads="log"``: through the log), so both are linearizable; a request
@@ -44,7 +50,7 @@ from typing import Any
 from agree.eventlog import EventLogWriter
 from agree.impl.changes import PendingChanges
 from agree.impl.kv import KVStateMachine
-from agree.impl.net import PeerLink, read_frames
+from agree.impl.net import FrameProtocol, PeerLink
 from agree.impl.raft import (
     AppendEntriesRequest,
     Config,
@@ -56,7 +62,7 @@ from agree.impl.raft import (
     Role,
 )
 from agree.impl.raft.snapshot import snapshot_due
-from agree.impl.server_clients import ClientRequests
+from agree.impl.server_clients import ClientRequests, Outcome
 from agree.impl.server_events import event_args, log_ready, ready_state
 from agree.impl.storage import SQLiteStorage, StorageError
 from agree.impl.storage_writer import ReadyPipeline, Step
@@ -129,17 +135,19 @@ class KVServer(ClientRequests):
         self.core = RaftCore(self.id, n, random.Random(seed), config, hard_state, entries,
                              snapshot)
         self.links = {j: PeerLink(*opts.peers[j]) for j in range(n) if j != self.id}
-        self._waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
+        self._waiters: dict[int, tuple[int, Outcome]] = {}
         self._changes = PendingChanges(self._redirect, self._retry)  # add/remove a voter
         # ReadIndex reads: id -> (key, future) until confirmed, then (index, key, future)
         # until applied
         self._reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
-        self._flush_pending = False
-        self._proposals: list[tuple[bytes, asyncio.Future[dict[str, Any]]]] = []
+        self._flush_pending: asyncio.Handle | None = None  # a _flush called soon
+        self._flushing = False  # in _flush
+        self._stepped = False  # a peer's message stepped since the last flush
+        self._proposals: list[tuple[bytes, Outcome]] = []
         self._pipeline: ReadyPipeline | None = None  # Readys on their way to disk
         self._oversized = 0  # the snapshot index last found too large to send
-        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._connections: set[FrameProtocol] = set()  # accepted, still open
         self._client_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -161,10 +169,12 @@ class KVServer(ClientRequests):
     async def start(self) -> None:
         """Listen, connect to peers and start ticking. OSError if the port is taken."""
         _, port = self.opts.peers[self.id]
-        self._server = await asyncio.start_server(self._on_connection, self.opts.bind_host, port)
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: FrameProtocol(self._on_frame, self._connections, self._on_read),
+            self.opts.bind_host, port)
         self._pipeline = ReadyPipeline(self.storage, asyncio.get_running_loop(),
                                        self.core.log_persisted, self._finish,
-                                       self._schedule_flush, self._write_failed)
+                                       self._written, self._write_failed)
         for link in self.links.values():
             link.start()
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -186,10 +196,12 @@ class KVServer(ClientRequests):
         self._fail_waiters("server stopping")
         self._changes.fail("server stopping")
         self._fail_reads("server stopping")
-        for writer in self._connections.values():
-            writer.close()
-        if self._connections:  # let each handler see EOF and return, so none is cancelled
-            await asyncio.wait(list(self._connections), timeout=2)
+        for conn in list(self._connections):
+            conn.close()
+        for _ in range(200):  # each closed connection is reported lost a loop turn later
+            if not self._connections:
+                break
+            await asyncio.sleep(0.01)
         if self._pipeline is not None:  # let the writes queued so far finish, then close
             await asyncio.to_thread(self._pipeline.close)
         self.storage.close()
@@ -222,16 +234,42 @@ class KVServer(ClientRequests):
             self._flush()
 
     def _schedule_flush(self) -> None:
-        if not self._flush_pending:
-            self._flush_pending = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if self._flush_pending is None:
+            self._flush_pending = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _on_read(self) -> None:
+        """The frames of one read were taken: flush (now or soon, `_flush_now`) if a
+        message was stepped or a flush is due."""
+        if self._stepped or self._flush_pending is not None:
+            self._flush_now()
+
+    def _written(self) -> None:
+        """Writes are durable: flush (now or soon, `_flush_now`), since a leader's commit
+        index may have moved (RaftCore.log_persisted). Not after a follower's inline
+        write, reported from within its flush: nothing of a follower's moves with it."""
+        if self._flushing and self.core.role is not Role.LEADER:
+            return
+        self._flush_now()
+
+    def _flush_now(self) -> None:
+        """Flush now, not a loop turn later (a follower's reply and a leader's commit
+        wait for the flush), unless clients' writes wait to be proposed (they wait for
+        the turn's end, so every write that arrived in it goes into one batch) or this
+        is called from within a flush (an inline write reporting back)."""
+        if self._proposals or self._flushing:
+            self._schedule_flush()
+        else:
+            self._flush()
 
     def _flush(self) -> None:
         """Take one Ready and start it: its write goes to the storage thread; a leader's
         AppendEntries and InstallSnapshot requests go out at once, while its own write
         is in flight (thesis §10.2.1: the core counts its own log toward commit only
         once the write is reported durable); everything else waits for the write."""
-        self._flush_pending = False
+        if self._flush_pending is not None:
+            self._flush_pending.cancel()
+            self._flush_pending = None
+        self._stepped = False
         if self.failure is not None:
             return
         if self._proposals:
@@ -239,6 +277,14 @@ class KVServer(ClientRequests):
         ready = self.core.ready()
         if ready.is_empty():
             return
+        self._flushing = True
+        try:
+            self._start(ready)
+        finally:
+            self._flushing = False
+
+    def _start(self, ready: Ready) -> None:
+        """Start one Ready, as `_flush` says."""
         held = ready.messages
         if (self._event_log is None and ready.hard_state is None
                 and self.core.role is Role.LEADER):
@@ -365,29 +411,18 @@ class KVServer(ClientRequests):
         self._confirmed = waiting
 
     # ---- connections ----
-    async def _on_connection(self, reader: asyncio.StreamReader,
-                             writer: asyncio.StreamWriter) -> None:
-        peer = str(writer.get_extra_info("peername"))
-
-        def handle(obj: dict[str, Any]) -> None:
-            payload = decode_payload(obj)
-            if isinstance(payload, dict):
-                if payload["t"] == "ClientRequest" and not self._serve_write(payload, writer):
-                    task = asyncio.get_running_loop().create_task(
-                        self._serve_client(payload, writer))
-                    self._client_tasks.add(task)  # keep a strong reference until done
-                    task.add_done_callback(self._client_tasks.discard)
-                return
-            self._on_message(payload)
-
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections[task] = writer
-        try:
-            await read_frames(reader, handle, peer)
-        finally:
-            writer.close()
-            del self._connections[task]
+    def _on_frame(self, obj: dict[str, Any], transport: asyncio.Transport) -> None:
+        """One frame from an accepted connection: a client's request or a peer's message
+        (CodecError if malformed: the protocol logs and drops it)."""
+        payload = decode_payload(obj)
+        if isinstance(payload, dict):
+            if payload["t"] == "ClientRequest" and not self._serve_write(payload, transport):
+                task = asyncio.get_running_loop().create_task(
+                    self._serve_client(payload, transport))
+                self._client_tasks.add(task)  # keep a strong reference until done
+                task.add_done_callback(self._client_tasks.discard)
+            return
+        self._on_message(payload)
 
     def _on_message(self, m: Message) -> None:
         if self.failure is not None:
@@ -396,7 +431,7 @@ class KVServer(ClientRequests):
             log.warning("dropped %s addressed to node %d", type(m).__name__, m.dest)
             return
         self.core.step(m)
-        self._schedule_flush()
+        self._stepped = True  # flushed at the end of the read (_on_read)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m agree.impl.server`

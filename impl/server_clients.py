@@ -2,7 +2,7 @@
 
 A :class:`ClientRequests` is mixed into :class:`~agree.impl.server.KVServer` (which
 provides the attributes declared here): a leader proposes a put, del or cas as it
-arrives and answers it from a callback once applied (or tells the client to retry after
+arrives and answers it as its entry is applied (or tells the client to retry after
 the request timeout: a retry with the same client id and number is applied once); a get
 is a ReadIndex read (impl/raft/reads.py) or, with ``reads="log"``, a command; membership
 requests are impl/changes.py's; a follower redirects to the leader it knows of. Every
@@ -12,7 +12,7 @@ reply is one frame on the request's connection.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agree.impl.changes import MEMBERSHIP_OPS, PendingChanges
 from agree.impl.kv import OPS, KVStateMachine, encode_command
@@ -22,7 +22,40 @@ from agree.impl.wire import CodecError, encode_frame
 if TYPE_CHECKING:
     from agree.impl.server import ServerOptions
 
-__all__ = ["ClientRequests"]
+__all__ = ["ClientRequests", "Outcome"]
+
+
+class Outcome(Protocol):
+    """Where a request's result goes once known: a future a coroutine awaits, or an
+    `_Answer` that replies on the spot."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: dict[str, Any], /) -> None: ...
+
+
+class _Answer:
+    """A write's reply, sent on its connection the moment its result is set (not from a
+    future's callback one loop turn later); the request timeout's timer is cancelled
+    then."""
+
+    __slots__ = ("_done", "_req", "_writer", "timer")
+
+    def __init__(self, writer: asyncio.Transport, req: dict[str, Any]) -> None:
+        self._writer, self._req = writer, req
+        self._done = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: dict[str, Any], /) -> None:
+        if self._done:
+            raise asyncio.InvalidStateError("the reply was sent already")
+        self._done = True
+        if self.timer is not None:
+            self.timer.cancel()
+        _reply(self._writer, self._req, result)
 
 
 class ClientRequests:
@@ -33,8 +66,8 @@ class ClientRequests:
     core: RaftCore
     kv: KVStateMachine
     failure: str | None
-    _waiters: dict[int, tuple[int, asyncio.Future[dict[str, Any]]]]
-    _proposals: list[tuple[bytes, asyncio.Future[dict[str, Any]]]]
+    _waiters: dict[int, tuple[int, Outcome]]
+    _proposals: list[tuple[bytes, Outcome]]
     _changes: PendingChanges
     _reads: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]]
     _confirmed: list[tuple[int, str, asyncio.Future[dict[str, Any]]]]
@@ -42,17 +75,17 @@ class ClientRequests:
     def _schedule_flush(self) -> None:
         raise NotImplementedError
 
-    async def _serve_client(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+    async def _serve_client(self, req: dict[str, Any], writer: asyncio.Transport) -> None:
         try:
             reply = await self._execute(req)
         except CodecError as exc:
             reply = {"ok": False, "error": str(exc)}
         _reply(writer, req, reply)
 
-    def _serve_write(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
-        """A leader's put, del or cas, proposed here and answered from a callback when its
-        entry is applied (or times out): no task per request, and the answer is written in
-        the loop turn after the apply. False (nothing done) for anything else, and for a
+    def _serve_write(self, req: dict[str, Any], writer: asyncio.Transport) -> bool:
+        """A leader's put, del or cas, proposed here and answered when its entry is
+        applied (or times out): no task per request, and the answer is written in the
+        apply's own loop turn (`_Answer`). False (nothing done) for anything else, and for a
         malformed request: `_serve_client` takes those."""
         if (req.get("op") not in _WRITES or not isinstance(req.get("key"), str)
                 or self.failure is not None or self.core.role is not Role.LEADER):
@@ -61,27 +94,21 @@ class ClientRequests:
             command = _command(req)
         except CodecError:
             return False
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._proposals.append((command, fut))  # proposed with this loop turn's others
+        answer = _Answer(writer, req)
+        self._proposals.append((command, answer))  # proposed with this loop turn's others
         self._schedule_flush()
-        timer = loop.call_later(self.opts.request_timeout, self._time_out, fut)
-
-        def answer(done: asyncio.Future[dict[str, Any]]) -> None:
-            timer.cancel()
-            _reply(writer, req, done.result())
-
-        fut.add_done_callback(answer)
+        answer.timer = asyncio.get_running_loop().call_later(self.opts.request_timeout,
+                                                             self._time_out, answer)
         return True
 
-    def _time_out(self, fut: asyncio.Future[dict[str, Any]]) -> None:
+    def _time_out(self, fut: Outcome) -> None:
         """A write not answered within the request timeout: told to retry (a retry with
         the same client id and number is applied once)."""
         if not fut.done():
             self._forget_waiter(fut)
             fut.set_result(self._retry("timed out waiting for commit"))
 
-    def _forget_waiter(self, fut: asyncio.Future[dict[str, Any]]) -> None:
+    def _forget_waiter(self, fut: Outcome) -> None:
         """Stop waiting on a write's entry for ``fut`` (it timed out)."""
         self._waiters = {k: w for k, w in self._waiters.items() if w[1] is not fut}
 
@@ -192,7 +219,7 @@ def _command(req: dict[str, Any]) -> bytes:
                           seq if isinstance(seq, int) and not isinstance(seq, bool) else 0)
 
 
-def _reply(writer: asyncio.StreamWriter, req: dict[str, Any], reply: dict[str, Any]) -> None:
+def _reply(writer: asyncio.Transport, req: dict[str, Any], reply: dict[str, Any]) -> None:
     """Answer `req` on its connection (unless the client has gone)."""
     reply["t"] = "ClientReply"
     reply["id"] = req.get("id")

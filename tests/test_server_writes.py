@@ -1,7 +1,7 @@
-"""A leader's writes (put, del, cas) are proposed as they arrive and answered from a
-callback (KVServer._serve_write), without a task per request: answered once applied, in
-the loop turn after; told to retry when they time out; a malformed one still gets its
-one-line error. On live in-process servers."""
+"""A leader's writes (put, del, cas) are proposed as they arrive and answered without a
+task per request (KVServer._serve_write): answered once applied, in the apply's own
+loop turn; told to retry when they time out; a malformed one still gets its one-line
+error. On live in-process servers."""
 
 from __future__ import annotations
 
