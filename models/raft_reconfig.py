@@ -57,6 +57,7 @@ __all__ = [
     "client_entries",
     "config_index",
     "config_of",
+    "contenders",
     "overlap_in_majority",
 ]
 
@@ -88,6 +89,15 @@ def config_index(log: Log) -> int:
 def client_entries(log: Log) -> int:
     """How many client (not configuration) entries ``log`` holds."""
     return sum(e.value != CONFIG for e in log)
+
+
+def contenders(terms: tuple[int, ...], states: tuple[str, ...]) -> int:
+    """The most servers that are candidates or leaders of one and the same term."""
+    counts: dict[int, int] = {}
+    for term, state in zip(terms, states, strict=True):
+        if state != FOLLOWER:
+            counts[term] = counts.get(term, 0) + 1
+    return max(counts.values(), default=0)
 
 
 def config_of(log: Log, initial: frozenset[int]) -> frozenset[int]:
@@ -125,6 +135,9 @@ class RaftReconfig(Raft):
         "max_client_entries": "state constraint: every log holds at most this many client "
                               "entries (configuration entries not counted; -1: no bound "
                               "but --max-log)",
+        "max_contenders": "state constraint: at most this many servers are candidates or "
+                          "leaders of any one term (-1: no bound; 1: one campaign per "
+                          "term, no split votes)",
     }
 
     #: Members and spares (each among themselves) and values; configuration entries'
@@ -134,7 +147,7 @@ class RaftReconfig(Raft):
     def __init__(self, servers: int = 3, members: int = 2, values: int = 1, max_term: int = 2,
                  max_log: int = 2, max_messages: int = 1, max_restarts: int = 0,
                  entries_per_append: int = 1, history: bool = False,
-                 max_client_entries: int = -1) -> None:
+                 max_client_entries: int = -1, max_contenders: int = -1) -> None:
         super().__init__(servers=servers, values=values, max_term=max_term, max_log=max_log,
                          max_messages=max_messages, max_restarts=max_restarts,
                          entries_per_append=entries_per_append, history=history)
@@ -142,7 +155,10 @@ class RaftReconfig(Raft):
             raise SpecError("--members must be between 1 and --servers")
         if max_client_entries < -1:
             raise SpecError("--max-client-entries must be -1 (no bound) or 0 or more")
+        if max_contenders < -1 or max_contenders == 0:
+            raise SpecError("--max-contenders must be -1 (no bound) or 1 or more")
         self.max_client_entries = max_client_entries
+        self.max_contenders = max_contenders
         self.members = members
         self.initial: frozenset[int] = frozenset(range(members))
         # Symmetry: members of the initial configuration are interchangeable, and so are
@@ -157,11 +173,16 @@ class RaftReconfig(Raft):
         by part), and at most ``max_client_entries`` client entries per log: a log can be
         long enough for a new leader to commit an entry of its term and change the
         configuration after it, without every leader filling it with client values
-        (docs/raft-reconfig.md)."""
+        (docs/raft-reconfig.md); and at most ``max_contenders`` candidates or leaders in
+        any one term: with 1, one server campaigns per term, so the search skips split
+        votes and campaigns that can no longer win (a bound for searches from a deep
+        prefix, docs/raft-reconfig.md)."""
         return (len(s.messages) <= self.max_messages and max(s.current_term) <= self.max_term
                 and max(map(len, s.log)) <= self.max_log
                 and (self.max_client_entries < 0
-                     or max(map(client_entries, s.log)) <= self.max_client_entries))
+                     or max(map(client_entries, s.log)) <= self.max_client_entries)
+                and (self.max_contenders < 0
+                     or contenders(s.current_term, s.state) <= self.max_contenders))
 
     # -- configurations ------------------------------------------------------------
 

@@ -9,24 +9,29 @@ benchmarks/zoo_from.py searches from (minutes each; docs/benchmarks/zoo-from.md)
 A clean run says something about the 2015 fix only where the fix is at work: the correct
 spec must itself change the configuration there. From the stored prefix of
 raft-reconfig-no-own-term-commit, with the catalog's max_log 2, it cannot (no log has
-room for an entry of the new leader's term and a change after it); the default run shows
-that, with room for one, a new leader is refused the change until its own entry commits
-and then takes it (a bounded search: the whole space from there does not end in minutes).
+room for an entry of the new leader's term and a change after it). From step 51 of it,
+with room for one change (EXERCISED: max_log 3, two client entries per log) and one
+campaign per term (max_contenders 1), the variant is found and the correct spec's whole
+space is explored (minutes: ``pytest -m reference``); the default run searches the first
+states of that space (seconds) and checks the correct spec elects a leader, commits an
+entry of the new term and removes a server there, every property holding.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from _golden import GOLDEN_DIR, zoo_scenarios
 
 from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
-from agree.models.raft_reconfig import CONFIG, ConfigEntry, RaftReconfig
-from agree.models.raft_types import LEADER, Entry
+from agree.models.raft_reconfig import CONFIG, ConfigEntry, RaftReconfig, contenders
+from agree.models.raft_types import CANDIDATE, FOLLOWER, LEADER, Entry
 from agree.protocols import registry
-from agree.spec import Transition
+from agree.spec import SpecError, Transition
 from agree.traces.trace import Trace, load_trace, save_trace
 
 PREFIX_DIR = GOLDEN_DIR.parent / "zoo_deep" / "prefix"
@@ -117,3 +122,77 @@ def test_client_entries_bound_is_a_plain_constraint() -> None:
     one_and_config = state._replace(log=((Entry(1, 0), ConfigEntry(1, CONFIG, (0, 1))), ()))
     assert spec.constraint(one_and_config)
     assert check(spec).distinct < check(free).distinct
+
+
+NO_OWN_TERM = "raft-reconfig-no-own-term-commit"
+
+
+def _zoo_from() -> ModuleType:
+    """benchmarks/zoo_from.py (not a package): its EXERCISED start and parameters are the
+    ones tested here."""
+    path = GOLDEN_DIR.parent.parent / "benchmarks" / "zoo_from.py"
+    loader = importlib.util.spec_from_file_location("zoo_from", path)
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+#: Where the 2015 fix is exercised and the correct spec's search still ends
+#: (benchmarks/zoo_from.py EXERCISED): step 51 of the stored prefix (s3 leads term 3 with
+#: no entry of its term, s1 asks s2 for its vote in term 4), room for one change after a
+#: new entry, one campaign per term.
+EXERCISED_STEP, _CHANGED = _zoo_from().EXERCISED[NO_OWN_TERM]
+EXERCISED = {**dict(registry.get(NO_OWN_TERM).defaults), **_CHANGED}
+
+
+def _exercised_start() -> str:
+    return f"{PREFIX_DIR / f'{NO_OWN_TERM}.json'}:{EXERCISED_STEP}"
+
+
+def test_where_the_fix_is_exercised_the_correct_spec_elects_commits_and_changes() -> None:
+    """The first states of the correct spec's search from the EXERCISED start: a leader
+    elected (s1, term 4), entries of a leader's own term committed, and RemoveServer
+    taken to new states, with every property holding; the variant breaks
+    leader_completeness from the very same start and parameters."""
+    spec, props = registry.build("raft-reconfig", EXERCISED)
+    result = check(spec, (*spec.declared_properties(), *props), symmetry=True,
+                   start=_exercised_start(), max_states=8_000)
+    assert result.violations == []
+    for label in ("BecomeLeader", "AdvanceCommitIndex", "RemoveServer"):
+        assert result.coverage[label].distinct > 0, label
+    variant, vprops = registry.build(NO_OWN_TERM, EXERCISED)
+    found = check(variant, vprops, only=["leader_completeness"], symmetry=True,
+                  start=_exercised_start())
+    assert [v.property for v in found.violations] == ["leader_completeness"]
+
+
+@pytest.mark.reference
+def test_where_the_fix_is_exercised_the_correct_spec_is_clean_exhaustively() -> None:
+    """The full run of docs/benchmarks/zoo-from.md ("Where the fix is exercised"): the
+    correct spec's whole space from the EXERCISED start, every property (minutes)."""
+    spec, props = registry.build("raft-reconfig", EXERCISED)
+    result = check(spec, (*spec.declared_properties(), *props), symmetry=True,
+                   start=_exercised_start())
+    assert result.complete and result.violations == []
+    for label in ("BecomeLeader", "AdvanceCommitIndex", "RemoveServer"):
+        assert result.coverage[label].distinct > 0, label
+
+
+def test_contenders_bound_is_a_plain_constraint() -> None:
+    """--max-contenders N prunes states in which more than N servers are candidates or
+    leaders of one term (of different terms they do not count together); -1 (the
+    default) bounds nothing, and 0 is refused."""
+    spec = RaftReconfig(servers=3, members=3, max_term=3, max_contenders=1)
+    free = RaftReconfig(servers=3, members=3, max_term=3)
+    state = next(iter(spec.init()))
+    split = state._replace(current_term=(2, 2, 1), state=(CANDIDATE, CANDIDATE, FOLLOWER))
+    stale = state._replace(current_term=(2, 3, 1), state=(LEADER, CANDIDATE, FOLLOWER))
+    assert contenders(split.current_term, split.state) == 2
+    assert free.constraint(split) and not spec.constraint(split)
+    assert spec.constraint(stale)
+    two = dict(servers=2, members=2, max_log=1)
+    assert (check(RaftReconfig(**two, max_contenders=1)).distinct
+            < check(RaftReconfig(**two)).distinct)
+    with pytest.raises(SpecError, match="--max-contenders"):
+        RaftReconfig(max_contenders=0)
