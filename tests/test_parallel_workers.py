@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from _results import figures
@@ -135,7 +135,7 @@ def test_stats_give_the_critical_path_and_the_waits() -> None:
 class _Inspecting(_InProcess):
     """After each expansion, what the workers hold for the level's candidates."""
 
-    levels: list[tuple[int, int, int, bool]] = []
+    levels: ClassVar[list[tuple[int, int, int, bool]]] = []
 
     def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
         out = super().ask(requests)
