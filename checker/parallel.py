@@ -13,8 +13,12 @@ calling process) runs two exchanges between workers:
    ints);
 2. each owner keeps the fingerprints it has never seen (first claim wins, in
    worker order) and answers which; the worker that generated a kept state
-   checks the properties on it as the expansion checks a successor (skipping what
-   the step left alone: it still holds the parent) and queues it for its next level.
+   rebuilds it (the step again, from the packed parent it kept), checks the
+   properties on it as the expansion checks a successor (skipping what the step
+   left alone) and queues it for its next level. A candidate is held as its
+   fingerprints, its parent's place in the frontier and its step, not as a state:
+   a level of candidate states alive (most of them duplicates) cost the workers
+   about a fifth more CPU than one process (allocation, garbage collection).
 
 States themselves never travel, except to even out the frontiers when they
 drift apart (at the start, every state is at one worker): duplicates cost 16

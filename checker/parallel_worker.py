@@ -26,6 +26,8 @@ Fingerprint = Callable[[Any], int]
 #: initial state), the action label and arguments of the last step (None when the
 #: owner only has the state), and the state.
 Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
+#: Items per candidate in ``Worker.cand``.
+_CAND = 5
 
 
 class Worker:
@@ -56,13 +58,18 @@ class Worker:
         self.timeline: list[float] = []
         self.counts = {"candidates": 0, "claims": 0, "kept": 0, "sent_bytes": 0}
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
-        # per other worker: this level's candidates (fingerprint, parent's, action, args,
-        # state, parent state) for their owner to claim, and their fingerprints (one
-        # candidate each); a candidate kept is checked as the expansion checks a successor
-        self.cand: list[list[tuple[int, int, int, tuple[Any, ...], Any, Any]]] = [
-            [] for _ in range(n)]
+        # per other worker: this level's candidates for their owner to claim, flat, five
+        # items each (see _CAND): fingerprint, parent's, the parent's position in the
+        # frontier, action index, arguments; and their fingerprints (one candidate each).
+        # Not the states: a level's candidates kept alive cost more CPU (allocation,
+        # garbage collection) than rebuilding the few kept from their packed parent.
+        self.cand: list[list[Any]] = [[] for _ in range(n)]
         self.claimed: list[set[int]] = [set() for _ in range(n)]
-        self.expanding: list[Any] = [None]  # the state being expanded
+        # the state being expanded, its position in the frontier, and whether it has
+        # candidates (then its packed form is kept until ``keep``)
+        self.expanding: list[Any] = [None, 0, False]
+        self.expanded: list[Any] = []  # the frontier just expanded: parents of candidates
+        self.fns = [a.fn for a in self.actions]
         # the coordinator sends the time left, not its clock (a Ray actor may run on
         # another machine)
         left = opts.get("time_left")
@@ -94,7 +101,8 @@ class Worker:
             seen = claimed[o]
             if tfp not in seen:  # its owner decides (claim), then keep
                 seen.add(tfp)
-                cand[o].append((tfp, sfp, ai, args, t, expanding[0]))
+                cand[o].extend((tfp, sfp, expanding[1], ai, args))
+                expanding[2] = True
             return False
 
         # the workers stop between states, not within one: every violation of a state
@@ -134,9 +142,10 @@ class Worker:
         expanding = self.expanding
         frontier, fps = self.frontier, self.frontier_fps
         self.frontier, self.frontier_fps = [], array("q")
+        self.expanded = frontier
         for count in range(len(frontier)):
             s = expanding[0] = unpack(frontier[count])
-            frontier[count] = None  # expanded: its memory can go
+            expanding[1], expanding[2] = count, False
             sfp = fps[count]
             if count & 1023 == 1023:
                 if deadline is not None and time.monotonic() > deadline:
@@ -146,14 +155,15 @@ class Worker:
             if self.stopped or (stop_first and found):
                 break
             expand(s, sfp)
+            if not expanding[2]:
+                frontier[count] = None  # expanded, no candidate: its memory can go
         expanding[0] = None
         for c in self.claimed:
             c.clear()
         # to each owner: the candidates' fingerprints, then their parents', as 64-bit ints
-        out = {o: (array("q", [c[0] for c in cands]).tobytes()
-                   + array("q", [c[1] for c in cands]).tobytes())
+        out = {o: array("q", cands[0::_CAND]).tobytes() + array("q", cands[1::_CAND]).tobytes()
                for o, cands in enumerate(self.cand) if o != self.wid}
-        self.counts["candidates"] += sum(len(c) for c in self.cand)
+        self.counts["candidates"] += sum(len(c) for c in self.cand) // _CAND
         self.counts["sent_bytes"] += sum(len(b) for b in out.values())
         return out
 
@@ -174,17 +184,27 @@ class Worker:
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
         stats, pack, check = self.core.stats, self.compactor.pack, self.core.check_successor
+        unpack, fns, parents = self.compactor.unpack, self.fns, self.expanded
         nxt, nxt_fp = self.next.append, self.next_fps.append
         for o in sorted(kept):
             cands = self.cand[o]
+            at, s = -1, None
             for i in array("q", kept[o]):
-                fp, parent, ai, args, t, s = cands[i]
+                k = _CAND * i
+                fp, parent, here, ai, args = cands[k:k + _CAND]
+                if here != at:  # (candidates come in frontier order: a parent once)
+                    at, s = here, unpack(parents[here])
+                try:  # the step again, from the packed parent (the spec is deterministic)
+                    t = fns[ai](s, *args)
+                except Exception as exc:
+                    raise Raised(self.actions[ai].label, parent, ai, args, s, exc) from exc
                 stats[ai].distinct += 1
                 check(s, t, parent, ai, args)
                 nxt(pack(t, s))
                 nxt_fp(fp)
         for c in self.cand:
             c.clear()
+        self.expanded = []
         self._next_level()
         return self.report()
 
