@@ -1,0 +1,159 @@
+"""The instantiated splits of ``agree prove raft --part complete`` for the obligations
+about what a term committed: BecomeLeader => commit_in_later and leader_completeness,
+AdvanceCommitIndex => leader_completeness (symbolic/raft/cases.py has the others).
+
+Asked whole, Z3 has to find a chain of instances on its own: the committed term's
+quorum (``committed_kept``) meets the new leader's voters (``vote_up_to_date``) in a
+voter whose vote summary is at least the committed entry, so the new leader's log is
+at least as up to date as that entry; its last entry lies in some term's grown log
+(``log_in_grown``), which holds the committed entry (``commit_in_later`` at that
+term, or ``commit_in_grown`` when it is the committed term), and reaches that far
+(``grown_logs_match`` and ``grown_log_terms``: a shorter log would end in a term
+larger than the committed one inside the committed term's grown log). It often did
+not, or only in a fresh process. Here each lemma is asked at the terms and indexes
+of that chain, quantified over the committed term only, as facts proved one by one
+from the conjunct they instantiate; the goal's own parts then need no lemma.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import z3  # type: ignore[import-untyped]
+
+from agree.symbolic.raft.invariant import ELECTION, _all_ints, elected_in, same_entry
+from agree.symbolic.raft.invariant_history import (
+    commit_in_later,
+    gl_is,
+    grown_log_terms,
+    grown_logs_match,
+    leader_completeness,
+    log_in_grown_of,
+)
+from agree.symbolic.raft.votes import at_least
+from agree.symbolic.z3base import Case, instances, parts
+
+if TYPE_CHECKING:
+    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+
+__all__ = ["become_leader_commit"]
+
+TRUE = z3.BoolVal(True)
+
+
+def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula q with its bound variables set to ``consts``."""
+    return z3.substitute_vars(q.body(), *reversed(consts))
+
+
+def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...]) -> Case:
+    return Case(name, TRUE, goal, uses, fact=True)
+
+
+def new_leader_holds(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
+    """Facts for BecomeLeader of server c (term T): every term t < T that committed
+    (its highest index m = ctop[t]) has its grown log's first m entries in c's log
+    (the module doc's chain; the last two facts state it, over every t)."""
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)
+    m = s.ctop  # m[t]: the highest index term t committed
+
+    def over_t(fn: Any) -> z3.BoolRef:
+        return _all_ints(1, fn)
+
+    def kept_at_new_term(j: Any, t: Any) -> z3.BoolRef:
+        return z3.And(m[t] <= s.llen[j], s.lterm[j, m[t]] == t, z3.Implies(
+            s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], t, m[t])))
+
+    cil, glm = commit_in_later(enc, s), grown_logs_match(enc, s)
+    glt, lig = grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    return [
+        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+              (*ELECTION, "candidate_not_elected")),
+        _fact("the new term committed nothing", m[term] <= 0, ("commit_in_grown",)),
+        _fact("committed_kept at the new term", over_t(lambda t: z3.Implies(
+            z3.And(m[t] > 0, t < term), enc.quorum(lambda j: kept_at_new_term(j, t)))),
+            ("committed_kept",)),
+        _fact("commit_in_later at the new leader's last term",
+              over_t(lambda t: _at(cil, t, last)), ("commit_in_later",)),
+        _fact("grown_logs_match at the commit and the new leader's length",
+              over_t(lambda t: _at(glm, t, last, m[t], length)), ("grown_logs_match",)),
+        _fact("grown_log_terms at the new leader's length",
+              over_t(lambda t: _at(glt, t, length)), ("grown_log_terms",)),
+        _fact("grown_log_terms at the commit",
+              over_t(lambda t: _at(glt, t, m[t])), ("grown_log_terms",)),
+        _fact("log_in_grown at the new leader's last entry",
+              z3.And(_at(lig, length, length), over_t(lambda t: _at(lig, length, m[t]))),
+              ("log_in_grown",)),
+        _fact("the new leader's log length", length >= 0, ("type_ok",)),
+        _fact("the new leader holds each committed index", over_t(lambda t: z3.Implies(
+            z3.And(m[t] > 0, t < term), z3.And(m[t] <= length, s.lterm[c, m[t]] == t))),
+            ("vote_up_to_date", "commit_in_grown")),
+        _fact("the new leader holds each committed prefix", _all_ints(2, lambda t, k: z3.Implies(
+            z3.And(m[t] > 0, t < term, k >= 1, k <= m[t]), gl_is(s, t, k, c))),
+            ("log_in_grown",)),
+    ]
+
+
+def become_leader_commit(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                         goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => commit_in_later' or leader_completeness': the facts of
+    ``new_leader_holds``, the pre-state conjunct at the goal's constants, then each
+    part of the goal on whether its later term is the new one."""
+    c = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[c]
+    out = new_leader_holds(enc, s, c)
+    if conjunct == "commit_in_later":
+        (part, consts), = instances(goal)
+        if len(consts) != 2:
+            return None
+        t, t2 = consts
+        out += [_fact("commit_in_later before", _at(commit_in_later(enc, s), t, t2),
+                      ("commit_in_later",)),
+                Case("t2 is the new term", t2 == term, part, ()),
+                Case("t2 is an older term", t2 != term, part, ())]
+        return out
+    pre = leader_completeness(enc, s)
+    hist, later = pre.children()[-2:]
+    before = parts(pre)
+    out += committed_in_new_leader(enc, s, c)
+    for n, (part, consts) in enumerate(instances(goal)):
+        if len(consts) == 3:  # later: (t, t2, k)
+            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
+                          ("leader_completeness",)),
+                    Case("later part: t2 is the new term", consts[1] == term, part, ()),
+                    Case("later part: t2 is an older term", consts[1] != term, part, ())]
+        elif len(consts) == 1:  # hist: (t), per leader
+            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
+                          ("leader_completeness",)),
+                    Case("leaders part", TRUE, part, ())]
+        else:  # the state form, per (leader, server) pair
+            out += [_fact(f"leader_completeness part {n + 1} before", before[n],
+                          ("leader_completeness",)),
+                    Case(f"part {n + 1}", TRUE, part, ())]
+    return out
+
+
+def committed_in_new_leader(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
+    """Facts: the committed prefix of every server j of a term no later than the new
+    leader c's is in c's log (commit_known's term t for j, whose grown log j's log
+    matches up to j's commit index by log_in_grown and grown_logs_match, and which c
+    holds by ``new_leader_holds``)."""
+    out: list[Case] = []
+    glm = grown_logs_match(enc, s)
+    for j in enc.srv:
+        cj = s.commit[j]
+        lig = log_in_grown_of(enc, s, j)
+        out += [
+            _fact(f"log_in_grown at {j}'s commit index",
+                  _all_ints(1, lambda k, lig=lig, cj=cj: _at(lig, cj, k)), ("log_in_grown",)),
+            _fact(f"grown_logs_match at {j}'s commit index",
+                  _all_ints(2, lambda t, k, cj=cj, j=j: _at(glm, s.lterm[j, cj], t, cj, k)),
+                  ("grown_logs_match",)),
+            _fact(f"{j}'s committed prefix is in the new leader's log", z3.Implies(
+                z3.And(s.term[j] <= s.term[c], cj > 0), z3.And(
+                    cj <= s.llen[j], cj <= s.llen[c],
+                    _all_ints(1, lambda k, j=j, cj=cj: z3.Implies(
+                        z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),
+                  ("commit_known",)),
+        ]
+    return out
