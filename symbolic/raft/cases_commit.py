@@ -30,13 +30,13 @@ from agree.symbolic.raft.invariant_history import (
     leader_completeness,
     log_in_grown_of,
 )
-from agree.symbolic.raft.votes import at_least
+from agree.symbolic.raft.votes import at_least, own_acked_by, vote_lemmas
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["become_leader_commit"]
+__all__ = ["become_leader_acked", "become_leader_commit"]
 
 TRUE = z3.BoolVal(True)
 
@@ -156,4 +156,54 @@ def committed_in_new_leader(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[
                         z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),
                   ("commit_known",)),
         ]
+    return out
+
+
+def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                        goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => acked_in_later', per leader i at constants k, t2: the chain of
+    the module doc for i's acknowledged entry k of its term (``acked_kept`` gives the
+    quorum, ``leader_grown_log`` its place in i's grown log, ``acked_in_later`` at the
+    new leader's last term the later grown log's); then t2 is the new term (the new
+    leader's log holds the entry) or an older one (the pre-state's conjunct). The new
+    leader itself acknowledges nothing yet (its match indexes are reset)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    c = z3.Const(f"i@{tag}", enc.S)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)
+    ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
+    glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    out = [_fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+                 (*ELECTION, "candidate_not_elected")),
+           _fact("the new leader's log length", length >= 0, ("type_ok",)),
+           _fact("log_in_grown at the new leader's last entry", _at(lig, length, length),
+                 ("log_in_grown",))]
+    for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
+        ti, acked = s.term[i], own_acked_by(enc, s, i, k)
+
+        def kept_at_new_term(j: Any, ti: Any = ti, k: Any = k) -> z3.BoolRef:
+            return z3.And(k <= s.llen[j], s.lterm[j, k] == ti, z3.Implies(
+                s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], ti, k)))
+
+        out += [
+            _fact(f"acked_kept at {i}'s entry", z3.Implies(
+                z3.And(acked, ti < term), enc.quorum(kept_at_new_term)), ("acked_kept",)),
+            _fact(f"leader_grown_log at {i}'s entry", z3.Implies(acked, z3.And(
+                elected_in(enc, s, ti), k <= s.gllen[ti], s.glt[ti, k] == ti)),
+                ("leader_grown_log",)),
+            _fact(f"acked_in_later at the new leader's last term ({i})",
+                  _at(before, k, last), ("acked_in_later",)),
+            _fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
+            _fact(f"grown_logs_match at {i}'s entry and the new leader's length",
+                  _at(glm, ti, last, k, length), ("grown_logs_match",)),
+            _fact(f"grown_log_terms at {i}'s term",
+                  z3.And(_at(glt, ti, length), _at(glt, ti, k)), ("grown_log_terms",)),
+            _fact(f"log_in_grown at the new leader's last entry ({i})", _at(lig, length, k),
+                  ("log_in_grown",)),
+            _fact(f"the new leader holds {i}'s entry", z3.Implies(
+                z3.And(acked, ti < term), z3.And(k <= length, s.lterm[c, k] == ti)),
+                ("vote_up_to_date",)),
+            Case(f"{i}: t2 is the new term", t2 == term, part, ()),
+            Case(f"{i}: t2 is an older term", t2 != term, part, ())]
     return out
