@@ -30,7 +30,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import z3  # type: ignore[import-untyped]
 
-from agree.symbolic.raft.cases_commit import become_leader_acked, become_leader_commit
+from agree.symbolic.raft.cases_commit import (
+    advance_commit_completeness,
+    become_leader_acked,
+    become_leader_commit,
+)
 from agree.symbolic.raft.invariant import ELECTION, elected_in
 from agree.symbolic.raft.invariant_history import (
     COMPLETE,
@@ -88,6 +92,7 @@ def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef |
 #: --part complete: the obligations proved from instantiated facts without quantifiers.
 INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_later"),
              ("BecomeLeader", "leader_completeness"), ("BecomeLeader", "acked_in_later"),
+             ("AdvanceCommitIndex", "leader_completeness"),
              ("ClientRequest", "log_in_grown"),
              ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
 
@@ -107,6 +112,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return _become_leader_grown(enc, s, tag, goal)
     if label == "BecomeLeader" and conjunct in ("commit_in_later", "leader_completeness"):
         return become_leader_commit(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("AdvanceCommitIndex", "leader_completeness"):
+        return advance_commit_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):

@@ -36,7 +36,7 @@ from agree.symbolic.z3base import Case, instances, parts
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["become_leader_acked", "become_leader_commit"]
+__all__ = ["advance_commit_completeness", "become_leader_acked", "become_leader_commit"]
 
 TRUE = z3.BoolVal(True)
 
@@ -206,4 +206,57 @@ def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: 
                 ("vote_up_to_date",)),
             Case(f"{i}: t2 is the new term", t2 == term, part, ()),
             Case(f"{i}: t2 is an older term", t2 != term, part, ())]
+    return out
+
+
+def advance_commit_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars,
+                                tag: str, goal: z3.BoolRef) -> list[Case] | None:
+    """AdvanceCommitIndex => leader_completeness': when leader a (term T) commits a new
+    index n, n is an entry of term T a quorum acknowledged (``own_acked_by``), so every
+    later term's grown log has it (``acked_in_later`` at n) and, below it, T's grown
+    log (``grown_logs_match`` at n); every later leader's log is its grown log
+    (``leader_grown_log``). Facts at the goal's terms; each part whole from them."""
+    a = z3.Const(f"i@{tag}", enc.S)
+    term, n = s.term[a], t.commit[a]
+    grew = n > s.commit[a]
+    glm = grown_logs_match(enc, s)
+    pre = leader_completeness(enc, s)
+    hist, later = pre.children()[-2:]
+    before = parts(pre)
+
+    def in_later(t2: Any) -> z3.BoolRef:
+        """acked_in_later for a's entry n and term t2."""
+        return z3.Implies(z3.And(grew, t2 > term, elected_in(enc, s, t2)),
+                          z3.And(n <= s.gllen[t2], s.glt[t2, n] == term))
+
+    # own_acked_by reads "a counts itself" off the servers' names: a is one of them.
+    acked = z3.Or([z3.And(a == i, own_acked_by(enc, s, i, n)) for i in enc.srv])
+    out = [_fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+           _fact("the committing leader's log is its grown log",
+                 _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]), z3.And(
+                     s.gllen[term] == s.llen[a], gl_is(s, term, k, a)))),
+                 ("leader_grown_log",))]
+    for i in enc.srv:
+        ti = s.term[i]
+        out += [_fact(f"acked_in_later at {i}'s term", in_later(ti), ("acked_in_later",)),
+                _fact(f"grown_logs_match below the commit at {i}'s term",
+                      _all_ints(1, lambda k, ti=ti: _at(glm, term, ti, n, k)),
+                      ("grown_logs_match",))]
+    for k, (part, consts) in enumerate(instances(goal)):
+        if len(consts) == 3:  # later: (t, t2, k)
+            _t, t2, kc = consts
+            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
+                          ("leader_completeness",)),
+                    _fact("acked_in_later at t2", in_later(t2), ("acked_in_later",)),
+                    _fact("grown_logs_match below the commit at t2", _at(glm, term, t2, n, kc),
+                          ("grown_logs_match",)),
+                    Case("later part", TRUE, part, ())]
+        elif len(consts) == 1:
+            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
+                          ("leader_completeness",)),
+                    Case("leaders part", TRUE, part, ("leader_grown_log",))]
+        else:
+            out += [_fact(f"leader_completeness part {k + 1} before", before[k],
+                          ("leader_completeness",)),
+                    Case(f"part {k + 1}", TRUE, part, ("leader_grown_log", "one_leader_per_term"))]
     return out
