@@ -34,6 +34,7 @@ from agree.symbolic.raft.cases_commit import (
     advance_commit_completeness,
     become_leader_acked,
     become_leader_commit,
+    client_request_acked,
 )
 from agree.symbolic.raft.invariant import ELECTION, elected_in
 from agree.symbolic.raft.invariant_history import (
@@ -92,7 +93,7 @@ def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef |
 #: --part complete: the obligations proved from instantiated facts without quantifiers.
 INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_later"),
              ("BecomeLeader", "leader_completeness"), ("BecomeLeader", "acked_in_later"),
-             ("AdvanceCommitIndex", "leader_completeness"),
+             ("AdvanceCommitIndex", "leader_completeness"), ("ClientRequest", "acked_in_later"),
              ("ClientRequest", "log_in_grown"),
              ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
 
@@ -114,6 +115,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return become_leader_commit(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("AdvanceCommitIndex", "leader_completeness"):
         return advance_commit_completeness(enc, s, t, tag, goal)
+    if (label, conjunct) == ("ClientRequest", "acked_in_later"):
+        return client_request_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):
