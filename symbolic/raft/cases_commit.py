@@ -36,8 +36,8 @@ from agree.symbolic.z3base import Case, instances, parts
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["advance_commit_completeness", "become_leader_acked", "become_leader_commit",
-           "client_request_acked"]
+__all__ = ["advance_commit_completeness", "append_request_completeness", "become_leader_acked",
+           "become_leader_commit", "client_request_acked"]
 
 TRUE = z3.BoolVal(True)
 
@@ -282,4 +282,46 @@ def client_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct:
     for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
         out += [_fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
                 Case(f"{i}", TRUE, part, ())]
+    return out
+
+
+def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars,
+                                tag: str, goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => leader_completeness', by branches. Only the done
+    branch moves a commit index (the receiver r's, to c); there, first commit_known'
+    (some term t committed that far, and r's log agrees with t's grown log up to c),
+    log_in_grown for r's log at c and grown_logs_match from its entry's term, over
+    every t; then, per leader, that r's new committed prefix is in its log (an
+    earlier t: the pre-state's conjunct; t its own term: its log is t's grown log).
+    The other branches keep every committed prefix, part by part."""
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    r = enc.msg_params("aereq", tag)[1]
+    c = t.commit[r]
+    lig, glm = log_in_grown_of(enc, s, r), grown_logs_match(enc, s)
+    post = next(x.formula for x in enc.invariants(t) if x.name == "commit_known")
+    uses = ("leader_completeness", "log_in_grown", "grown_logs_match", "leader_grown_log",
+            "one_leader_per_term", "commit_known", "type_ok")
+    out: list[Case] = []
+    for name, cond in branches.items():
+        if name == "done":
+            out += [
+                Case("commit_known' (done) first", cond, post, None, fact=True),
+                _fact("log_in_grown at the receiver's commit index",
+                      _all_ints(1, lambda k: _at(lig, c, k)), ("log_in_grown",)),
+                _fact("grown_logs_match at the receiver's commit index",
+                      _all_ints(2, lambda tc, k: _at(glm, s.lterm[r, c], tc, c, k)),
+                      ("grown_logs_match",))]
+            for i in enc.srv:
+                out.append(Case(f"the receiver's committed prefix is in {i}'s log (done)",
+                                cond, z3.Implies(
+                                    z3.And(s.role[i] == enc.L, t.term[r] <= s.term[i], c > 0),
+                                    z3.And(c <= s.llen[i], _all_ints(1, lambda k, i=i: z3.Implies(
+                                        z3.And(k >= 1, k <= c), same_entry(t, i, r, k))))),
+                                ("leader_completeness", "leader_grown_log", "commit_in_grown"),
+                                fact=True))
+            out += [Case(f"part {n + 1} (done)", cond, part, ("leader_completeness", "type_ok"))
+                    for n, part in enumerate(parts(goal))]
+        else:
+            out += [Case(f"part {n + 1} ({name})", cond, part, uses)
+                    for n, part in enumerate(parts(goal))]
     return out
