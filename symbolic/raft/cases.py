@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft.cases_commit import (
+    acked_in_later_kept,
     advance_commit_completeness,
     append_request_completeness,
     become_leader_acked,
     become_leader_commit,
-    client_request_acked,
 )
 from agree.symbolic.raft.invariant import ELECTION, elected_in
 from agree.symbolic.raft.invariant_history import (
@@ -118,10 +118,10 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return advance_commit_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "leader_completeness"):
         return append_request_completeness(enc, s, t, tag, goal)
-    if (label, conjunct) == ("ClientRequest", "acked_in_later"):
-        return client_request_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
+    if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":
+        return acked_in_later_kept(enc, s, label, tag, conjunct, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):
         return _client_request_in_grown(enc, s, tag, goal)
     if (label, conjunct) == ("ClientRequest", "grown_logs_match"):

@@ -36,8 +36,13 @@ from agree.symbolic.z3base import Case, instances, parts
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["advance_commit_completeness", "append_request_completeness", "become_leader_acked",
-           "become_leader_commit", "client_request_acked"]
+__all__ = [
+    "acked_in_later_kept",
+    "advance_commit_completeness",
+    "append_request_completeness",
+    "become_leader_acked",
+    "become_leader_commit",
+]
 
 TRUE = z3.BoolVal(True)
 
@@ -263,22 +268,25 @@ def advance_commit_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
     return out
 
 
-def client_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
-                         goal: z3.BoolRef) -> list[Case] | None:
-    """ClientRequest => acked_in_later', per leader i at constants k, t2: the new entry
-    is one past the leader's log, so no follower acknowledged it (``leader_indexes``)
-    and it is one past its term's grown log (``leader_grown_log``): an acknowledged
-    entry keeps its index in every grown log (the pre-state's conjunct at k, t2)."""
+def acked_in_later_kept(enc: RaftHistoryZ3, s: HistoryVars, label: str, tag: str,
+                        conjunct: str, goal: z3.BoolRef) -> list[Case] | None:
+    """acked_in_later' for an action that acknowledges nothing new (all but BecomeLeader
+    and HandleAppendEntriesResponse), per leader i at constants k, t2: the pre-state's
+    conjunct at k, t2, then the part without lemmas. ClientRequest also needs that its
+    new entry is one past the leader's log, so no follower acknowledged it
+    (``leader_indexes``), and one past its term's grown log (``leader_grown_log``)."""
     inst = instances(goal)
     if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
         return None
-    c = z3.Const(f"i@{tag}", enc.S)
-    term = s.term[c]
     ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
-    out = [_fact("leader_grown_log at the leader", z3.And(
-               s.elected[term, c], s.gllen[term] == s.llen[c]), ("leader_grown_log",)),
-           _fact("leader_indexes at the leader", z3.And(
-               [s.match_idx[c, j] <= s.llen[c] for j in enc.srv]), ("leader_indexes",))]
+    out: list[Case] = []
+    if label == "ClientRequest":
+        c = z3.Const(f"i@{tag}", enc.S)
+        term = s.term[c]
+        out += [_fact("leader_grown_log at the leader", z3.And(
+                    s.elected[term, c], s.gllen[term] == s.llen[c]), ("leader_grown_log",)),
+                _fact("leader_indexes at the leader", z3.And(
+                    [s.match_idx[c, j] <= s.llen[c] for j in enc.srv]), ("leader_indexes",))]
     for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
         out += [_fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
                 Case(f"{i}", TRUE, part, ())]
