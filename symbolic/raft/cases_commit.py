@@ -60,7 +60,7 @@ def new_leader_holds(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
     """Facts for BecomeLeader of server c (term T): every term t < T that committed
     (its highest index m = ctop[t]) has its grown log's first m entries in c's log
     (the module doc's chain; the last two facts state it, over every t)."""
-    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
     m = s.ctop  # m[t]: the highest index term t committed
 
     def over_t(fn: Any) -> z3.BoolRef:
@@ -159,7 +159,7 @@ def committed_in_new_leader(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[
                 z3.And(s.term[j] <= s.term[c], cj > 0), z3.And(
                     cj <= s.llen[j], cj <= s.llen[c],
                     _all_ints(1, lambda k, j=j, cj=cj: z3.Implies(
-                        z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),
+                        z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),  # type: ignore[arg-type]
                   ("commit_known",)),
         ]
     return out
@@ -177,7 +177,7 @@ def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: 
     if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
         return None
     c = z3.Const(f"i@{tag}", enc.S)
-    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
     ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
     glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
     out = [_fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
@@ -324,7 +324,7 @@ def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
                                 cond, z3.Implies(
                                     z3.And(s.role[i] == enc.L, t.term[r] <= s.term[i], c > 0),
                                     z3.And(c <= s.llen[i], _all_ints(1, lambda k, i=i: z3.Implies(
-                                        z3.And(k >= 1, k <= c), same_entry(t, i, r, k))))),
+                                        z3.And(k >= 1, k <= c), same_entry(t, i, r, k))))),  # type: ignore[arg-type]
                                 ("leader_completeness", "leader_grown_log", "commit_in_grown"),
                                 fact=True))
             out += [Case(f"part {n + 1} (done)", cond, part, ("leader_completeness", "type_ok"))
