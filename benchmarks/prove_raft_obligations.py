@@ -163,9 +163,12 @@ def write_docs(files: list[Path]) -> None:
                "`history=True` leader logs) are not proved. An unknown is Z3 giving up "
                "at the timeout, not a counterexample. In `--part complete` the vote "
                "lemmas (symbolic/raft/votes.py) close the counterexamples to induction "
-               "the invariant had without them (tests/test_z3_raft_cases.py); what stays "
-               "unknown is solver trouble as far as is known, and whether a split "
-               "finishes in time moves with load and names (see [Z3](../z3.md)).",
+               "the invariant had without them (tests/test_z3_raft_cases.py), and the "
+               "obligations that go through them are proved from instantiated facts "
+               "(symbolic/raft/cases_commit.py); the vote lemmas' own steps at "
+               "HandleAppendEntriesResponse and HandleAppendEntriesRequest stay unknown "
+               "for want of a lemma about in-flight acknowledgements, and an obligation "
+               "split only by parts may still time out under load (see [Z3](../z3.md)).",
                tables,
                "python benchmarks/prove_raft_obligations.py --write-docs FILE.jsonl ...")
 

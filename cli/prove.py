@@ -143,12 +143,13 @@ def run_prove(args: argparse.Namespace, extra: list[str]) -> int:
     require_positive(args, "timeout", "reach_budget")
     setup = driver.prove_setup(entry, options)
     return prove_and_report(args, setup.enc, setup.twins, show_invariant=setup.show_invariant,
-                            spec_params=setup.spec_params)
+                            spec_params=setup.spec_params, search_params=setup.search_params)
 
 
 def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
                      twins: dict[str, Property], *, show_invariant: bool = False,
-                     spec_params: dict[str, Any] | None = None) -> int:
+                     spec_params: dict[str, Any] | None = None,
+                     search_params: tuple[dict[str, Any], ...] = ()) -> int:
     """Check --action against the encoding, prove, print the checklist (or JSON) and
     return the verdict's exit code: the part `agree prove` shares across protocols."""
     if args.action:
@@ -171,7 +172,8 @@ def prove_and_report(args: argparse.Namespace, enc: Encoding[Any, Any],
     result = prove(enc, timeout=args.timeout,
                    spec_factory=_spec_factory(args.spec, spec_params or {}),
                    twins=twins, only_actions=args.action, stop_at_first=args.first,
-                   reach_budget=args.reach_budget, progress=show)
+                   reach_budget=args.reach_budget, progress=show,
+                   search_params=search_params)
     if args.json:
         print(json.dumps(_prove_json(result), indent=1))
     else:

@@ -36,6 +36,9 @@ class ProveSetup:
     #: Spec parameters every explicit spec of the proof has (CTIs, the reachability
     #: search's default configuration), e.g. Raft's ``history`` for --part complete.
     spec_params: dict[str, Any] = field(default_factory=dict)
+    #: Smaller configurations the search for a reachable CTI tries before the default
+    #: one (each within the reach budget), where a bug shows at a depth BFS reaches.
+    search_params: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass

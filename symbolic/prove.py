@@ -116,10 +116,12 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
           twins: dict[str, Property] | None = None,
           only_actions: Sequence[str] | None = None,
           stop_at_first: bool = False, reach_budget: float = 20.0,
-          progress: Callable[[Obligation], None] | None = None) -> ProofResult:
+          progress: Callable[[Obligation], None] | None = None,
+          search_params: Sequence[dict[str, Any]] = ()) -> ProofResult:
     """Run the checklist. ``spec_factory`` builds the explicit spec (from decoded
     parameters) and ``twins`` maps conjunct names to Python predicates: with both,
-    CTIs are decoded, re-checked and classified."""
+    CTIs are decoded, re-checked and classified. ``search_params``: smaller
+    configurations the search for a reachable CTI tries before the default one."""
     start = time.perf_counter()
     result = ProofResult(enc.spec_name, enc.assumptions)
     fallback = _default_spec(spec_factory)
@@ -194,7 +196,8 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
         if fallback is None or any(c.name not in twins for c in inv):
             return None
         if not searched:
-            searched.append(reachable_cti([fallback], [twins[c.name] for c in inv],
+            smaller = [spec_factory(p) for p in search_params] if spec_factory else []
+            searched.append(reachable_cti([*smaller, fallback], [twins[c.name] for c in inv],
                                           reach_budget))
         found = searched[0]
         w = found.trace
@@ -203,10 +206,11 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
             return None
         states = w.states
         pre_trace = Trace(w.spec, w.params, w.init, w.steps[:-1])
-        return CTI(fallback.param_values(), states[-2], w.steps[-1].label, states[-1],
-                   reachable="reachable", trace=pre_trace, spec=fallback,
+        where = found.spec or fallback
+        return CTI(where.param_values(), states[-2], w.steps[-1].label, states[-1],
+                   reachable="reachable", trace=pre_trace, spec=where,
                    witness_status="found", witness=w, witness_conjunct=conjunct,
-                   witness_spec=fallback)
+                   witness_spec=where)
 
     def decoder(facts: list[z3.BoolRef], goal: z3.BoolRef, label: str | None,
                 post: Any) -> Callable[[], CTI | None]:

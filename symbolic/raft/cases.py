@@ -30,6 +30,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import z3  # type: ignore[import-untyped]
 
+from agree.symbolic.raft.cases_commit import (
+    acked_in_later_kept,
+    advance_commit_completeness,
+    append_request_completeness,
+    become_leader_acked,
+    become_leader_commit,
+)
 from agree.symbolic.raft.invariant import ELECTION, elected_in
 from agree.symbolic.raft.invariant_history import (
     COMPLETE,
@@ -68,7 +75,6 @@ SPLIT = ("elected_quorum",)
 #: --part complete: how the obligations are asked by cases; the other steps of the
 #: history lemmas and properties part by part, the rest as ``raft_cases`` says.
 PLANS: dict[tuple[str, str], Plan] = {
-    ("HandleAppendEntriesRequest", "leader_completeness"): Plan(branches=True),
     # The done branch sets a commit index: commit_known' says which term committed
     # that far; log_in_grown and grown_logs_match carry its entries to the logs.
     ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
@@ -85,7 +91,11 @@ def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef |
 
 
 #: --part complete: the obligations proved from instantiated facts without quantifiers.
-INSTANCED = (("BecomeLeader", "grown_logs_match"), ("ClientRequest", "log_in_grown"),
+INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_later"),
+             ("BecomeLeader", "leader_completeness"), ("BecomeLeader", "acked_in_later"),
+             ("AdvanceCommitIndex", "leader_completeness"), ("ClientRequest", "acked_in_later"),
+             ("HandleAppendEntriesRequest", "leader_completeness"),
+             ("ClientRequest", "log_in_grown"),
              ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
 
 
@@ -102,6 +112,16 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return None
     if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
         return _become_leader_grown(enc, s, tag, goal)
+    if label == "BecomeLeader" and conjunct in ("commit_in_later", "leader_completeness"):
+        return become_leader_commit(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("AdvanceCommitIndex", "leader_completeness"):
+        return advance_commit_completeness(enc, s, t, tag, goal)
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "leader_completeness"):
+        return append_request_completeness(enc, s, t, tag, goal)
+    if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
+        return become_leader_acked(enc, s, tag, conjunct, goal)
+    if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":
+        return acked_in_later_kept(enc, s, label, tag, conjunct, goal)
     if (label, conjunct) == ("ClientRequest", "log_in_grown"):
         return _client_request_in_grown(enc, s, tag, goal)
     if (label, conjunct) == ("ClientRequest", "grown_logs_match"):

@@ -23,13 +23,30 @@ from agree.symbolic.z3base import Conjunct
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import RaftHistoryZ3
 
-__all__ = ["VOTE_CONJUNCTS", "at_least", "vote_lemmas"]
+__all__ = ["VOTE_CONJUNCTS", "acked_by", "at_least", "kept_by", "own_acked_by", "vote_lemmas"]
 
 
 def at_least(lt: Any, ll: Any, t: Any, m: Any) -> z3.BoolRef:
     """A log with last term ``lt`` and length ``ll`` is at least as up to date as one
     with last term t and length m."""
     return z3.Or(lt > t, z3.And(lt == t, ll >= m))
+
+
+def kept_by(s: Any, j: Any, t: Any, m: Any) -> z3.BoolRef:
+    """j's log has term t at m, and every vote j cast after t had such a log."""
+    return z3.And(m <= s.llen[j], s.lterm[j, m] == t, _all_ints(1, lambda u: z3.Implies(
+        z3.And(u > t, s.von[j, u]), at_least(s.vlt[j, u], s.vll[j, u], t, m))))
+
+
+def acked_by(s: Any, i: Any, j: Any, k: Any) -> z3.BoolRef:
+    """Leader i counts j as storing index k (i itself, or j's match index)."""
+    return z3.Or(z3.BoolVal(z3.eq(i, j)), s.match_idx[i, j] >= k)
+
+
+def own_acked_by(enc: RaftHistoryZ3, s: Any, i: Any, k: Any) -> z3.BoolRef:
+    """Leader i's entry k is of its own term and a quorum acknowledged it."""
+    return z3.And(s.role[i] == enc.L, k >= 1, k <= s.llen[i], s.lterm[i, k] == s.term[i],
+                  enc.quorum(lambda j: acked_by(s, i, j, k)))
 
 
 def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
@@ -65,19 +82,16 @@ def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
         s.elected[t, c], enc.quorum(lambda j: le_grown(j, t))) for c in srv]))
 
     def kept(j: Any, t: Any, m: Any) -> z3.BoolRef:
-        """j's log has term t at m, and every vote j cast after t had such a log."""
-        return z3.And(m <= s.llen[j], s.lterm[j, m] == t, _all_ints(1, lambda u: z3.Implies(
-            z3.And(u > t, s.von[j, u]), at_least(s.vlt[j, u], s.vll[j, u], t, m))))
+        return kept_by(s, j, t, m)
 
     committed = _all_ints(1, lambda t: z3.Implies(
         s.ctop[t] > 0, enc.quorum(lambda j: kept(j, t, s.ctop[t]))))
 
     def acked(i: Any, j: Any, k: Any) -> z3.BoolRef:
-        return z3.Or(z3.BoolVal(z3.eq(i, j)), s.match_idx[i, j] >= k)
+        return acked_by(s, i, j, k)
 
     def own_acked(i: Any, k: Any) -> z3.BoolRef:
-        return z3.And(s.role[i] == enc.L, k >= 1, k <= s.llen[i], s.lterm[i, k] == s.term[i],
-                      enc.quorum(lambda j: acked(i, j, k)))
+        return own_acked_by(enc, s, i, k)
 
     acked_kept = z3.And([_all_ints(1, lambda k, i=i: z3.Implies(own_acked(i, k), z3.And(
         [z3.Implies(acked(i, j, k), kept(j, s.term[i], k)) for j in srv]))) for i in srv])

@@ -1,0 +1,335 @@
+"""The instantiated splits of ``agree prove raft --part complete`` for the obligations
+about what a term committed: BecomeLeader => commit_in_later and leader_completeness,
+AdvanceCommitIndex => leader_completeness (symbolic/raft/cases.py has the others).
+
+Asked whole, Z3 has to find a chain of instances on its own: the committed term's
+quorum (``committed_kept``) meets the new leader's voters (``vote_up_to_date``) in a
+voter whose vote summary is at least the committed entry, so the new leader's log is
+at least as up to date as that entry; its last entry lies in some term's grown log
+(``log_in_grown``), which holds the committed entry (``commit_in_later`` at that
+term, or ``commit_in_grown`` when it is the committed term), and reaches that far
+(``grown_logs_match`` and ``grown_log_terms``: a shorter log would end in a term
+larger than the committed one inside the committed term's grown log). It often did
+not, or only in a fresh process. Here each lemma is asked at the terms and indexes
+of that chain, quantified over the committed term only, as facts proved one by one
+from the conjunct they instantiate; the goal's own parts then need no lemma.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import z3  # type: ignore[import-untyped]
+
+from agree.symbolic.raft.invariant import ELECTION, _all_ints, elected_in, same_entry
+from agree.symbolic.raft.invariant_history import (
+    commit_in_later,
+    gl_is,
+    grown_log_terms,
+    grown_logs_match,
+    leader_completeness,
+    log_in_grown_of,
+)
+from agree.symbolic.raft.votes import at_least, own_acked_by, vote_lemmas
+from agree.symbolic.z3base import Case, instances, parts
+
+if TYPE_CHECKING:
+    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+
+__all__ = [
+    "acked_in_later_kept",
+    "advance_commit_completeness",
+    "append_request_completeness",
+    "become_leader_acked",
+    "become_leader_commit",
+]
+
+TRUE = z3.BoolVal(True)
+
+
+def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula q with its bound variables set to ``consts``."""
+    return z3.substitute_vars(q.body(), *reversed(consts))
+
+
+def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...]) -> Case:
+    return Case(name, TRUE, goal, uses, fact=True)
+
+
+def new_leader_holds(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
+    """Facts for BecomeLeader of server c (term T): every term t < T that committed
+    (its highest index m = ctop[t]) has its grown log's first m entries in c's log
+    (the module doc's chain; the last two facts state it, over every t)."""
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
+    m = s.ctop  # m[t]: the highest index term t committed
+
+    def over_t(fn: Any) -> z3.BoolRef:
+        return _all_ints(1, fn)
+
+    def kept_at_new_term(j: Any, t: Any) -> z3.BoolRef:
+        return z3.And(m[t] <= s.llen[j], s.lterm[j, m[t]] == t, z3.Implies(
+            s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], t, m[t])))
+
+    cil, glm = commit_in_later(enc, s), grown_logs_match(enc, s)
+    glt, lig = grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    return [
+        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+              (*ELECTION, "candidate_not_elected")),
+        _fact("the new term committed nothing", m[term] <= 0, ("commit_in_grown",)),
+        _fact("committed_kept at the new term", over_t(lambda t: z3.Implies(
+            z3.And(m[t] > 0, t < term), enc.quorum(lambda j: kept_at_new_term(j, t)))),
+            ("committed_kept",)),
+        _fact("commit_in_later at the new leader's last term",
+              over_t(lambda t: _at(cil, t, last)), ("commit_in_later",)),
+        _fact("grown_logs_match at the commit and the new leader's length",
+              over_t(lambda t: _at(glm, t, last, m[t], length)), ("grown_logs_match",)),
+        _fact("grown_log_terms at the new leader's length",
+              over_t(lambda t: _at(glt, t, length)), ("grown_log_terms",)),
+        _fact("grown_log_terms at the commit",
+              over_t(lambda t: _at(glt, t, m[t])), ("grown_log_terms",)),
+        _fact("log_in_grown at the new leader's last entry",
+              z3.And(_at(lig, length, length), over_t(lambda t: _at(lig, length, m[t]))),
+              ("log_in_grown",)),
+        _fact("the new leader's log length", length >= 0, ("type_ok",)),
+        _fact("the new leader holds each committed index", over_t(lambda t: z3.Implies(
+            z3.And(m[t] > 0, t < term), z3.And(m[t] <= length, s.lterm[c, m[t]] == t))),
+            ("vote_up_to_date", "commit_in_grown")),
+        _fact("the new leader holds each committed prefix", _all_ints(2, lambda t, k: z3.Implies(
+            z3.And(m[t] > 0, t < term, k >= 1, k <= m[t]), gl_is(s, t, k, c))),
+            ("log_in_grown",)),
+    ]
+
+
+def become_leader_commit(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                         goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => commit_in_later' or leader_completeness': the facts of
+    ``new_leader_holds``, the pre-state conjunct at the goal's constants, then each
+    part of the goal on whether its later term is the new one."""
+    c = z3.Const(f"i@{tag}", enc.S)
+    term = s.term[c]
+    out = new_leader_holds(enc, s, c)
+    if conjunct == "commit_in_later":
+        (part, consts), = instances(goal)
+        if len(consts) != 2:
+            return None
+        t, t2 = consts
+        out += [_fact("commit_in_later before", _at(commit_in_later(enc, s), t, t2),
+                      ("commit_in_later",)),
+                Case("t2 is the new term", t2 == term, part, ()),
+                Case("t2 is an older term", t2 != term, part, ())]
+        return out
+    pre = leader_completeness(enc, s)
+    hist, later = pre.children()[-2:]
+    before = parts(pre)
+    out += committed_in_new_leader(enc, s, c)
+    for n, (part, consts) in enumerate(instances(goal)):
+        if len(consts) == 3:  # later: (t, t2, k)
+            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
+                          ("leader_completeness",)),
+                    Case("later part: t2 is the new term", consts[1] == term, part, ()),
+                    Case("later part: t2 is an older term", consts[1] != term, part, ())]
+        elif len(consts) == 1:  # hist: (t), per leader
+            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
+                          ("leader_completeness",)),
+                    Case("leaders part", TRUE, part, ())]
+        else:  # the state form, per (leader, server) pair
+            out += [_fact(f"leader_completeness part {n + 1} before", before[n],
+                          ("leader_completeness",)),
+                    Case(f"part {n + 1}", TRUE, part, ())]
+    return out
+
+
+def committed_in_new_leader(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
+    """Facts: the committed prefix of every server j of a term no later than the new
+    leader c's is in c's log (commit_known's term t for j, whose grown log j's log
+    matches up to j's commit index by log_in_grown and grown_logs_match, and which c
+    holds by ``new_leader_holds``)."""
+    out: list[Case] = []
+    glm = grown_logs_match(enc, s)
+    for j in enc.srv:
+        cj = s.commit[j]
+        lig = log_in_grown_of(enc, s, j)
+        out += [
+            _fact(f"log_in_grown at {j}'s commit index",
+                  _all_ints(1, lambda k, lig=lig, cj=cj: _at(lig, cj, k)), ("log_in_grown",)),
+            _fact(f"grown_logs_match at {j}'s commit index",
+                  _all_ints(2, lambda t, k, cj=cj, j=j: _at(glm, s.lterm[j, cj], t, cj, k)),
+                  ("grown_logs_match",)),
+            _fact(f"{j}'s committed prefix is in the new leader's log", z3.Implies(
+                z3.And(s.term[j] <= s.term[c], cj > 0), z3.And(
+                    cj <= s.llen[j], cj <= s.llen[c],
+                    _all_ints(1, lambda k, j=j, cj=cj: z3.Implies(
+                        z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),  # type: ignore[arg-type]
+                  ("commit_known",)),
+        ]
+    return out
+
+
+def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                        goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => acked_in_later', per leader i at constants k, t2: the chain of
+    the module doc for i's acknowledged entry k of its term (``acked_kept`` gives the
+    quorum, ``leader_grown_log`` its place in i's grown log, ``acked_in_later`` at the
+    new leader's last term the later grown log's); then t2 is the new term (the new
+    leader's log holds the entry) or an older one (the pre-state's conjunct). The new
+    leader itself acknowledges nothing yet (its match indexes are reset)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    c = z3.Const(f"i@{tag}", enc.S)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
+    ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
+    glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    out = [_fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+                 (*ELECTION, "candidate_not_elected")),
+           _fact("the new leader's log length", length >= 0, ("type_ok",)),
+           _fact("log_in_grown at the new leader's last entry", _at(lig, length, length),
+                 ("log_in_grown",))]
+    for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
+        ti, acked = s.term[i], own_acked_by(enc, s, i, k)
+
+        def kept_at_new_term(j: Any, ti: Any = ti, k: Any = k) -> z3.BoolRef:
+            return z3.And(k <= s.llen[j], s.lterm[j, k] == ti, z3.Implies(
+                s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], ti, k)))
+
+        out += [
+            _fact(f"acked_kept at {i}'s entry", z3.Implies(
+                z3.And(acked, ti < term), enc.quorum(kept_at_new_term)), ("acked_kept",)),
+            _fact(f"leader_grown_log at {i}'s entry", z3.Implies(acked, z3.And(
+                elected_in(enc, s, ti), k <= s.gllen[ti], s.glt[ti, k] == ti)),
+                ("leader_grown_log",)),
+            _fact(f"acked_in_later at the new leader's last term ({i})",
+                  _at(before, k, last), ("acked_in_later",)),
+            _fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
+            _fact(f"grown_logs_match at {i}'s entry and the new leader's length",
+                  _at(glm, ti, last, k, length), ("grown_logs_match",)),
+            _fact(f"grown_log_terms at {i}'s term",
+                  z3.And(_at(glt, ti, length), _at(glt, ti, k)), ("grown_log_terms",)),
+            _fact(f"log_in_grown at the new leader's last entry ({i})", _at(lig, length, k),
+                  ("log_in_grown",)),
+            _fact(f"the new leader holds {i}'s entry", z3.Implies(
+                z3.And(acked, ti < term), z3.And(k <= length, s.lterm[c, k] == ti)),
+                ("vote_up_to_date",)),
+            Case(f"{i}: t2 is the new term", t2 == term, part, ()),
+            Case(f"{i}: t2 is an older term", t2 != term, part, ())]
+    return out
+
+
+def advance_commit_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars,
+                                tag: str, goal: z3.BoolRef) -> list[Case] | None:
+    """AdvanceCommitIndex => leader_completeness': when leader a (term T) commits a new
+    index n, n is an entry of term T a quorum acknowledged (``own_acked_by``), so every
+    later term's grown log has it (``acked_in_later`` at n) and, below it, T's grown
+    log (``grown_logs_match`` at n); every later leader's log is its grown log
+    (``leader_grown_log``). Facts at the goal's terms; each part whole from them."""
+    a = z3.Const(f"i@{tag}", enc.S)
+    term, n = s.term[a], t.commit[a]
+    grew = n > s.commit[a]
+    glm = grown_logs_match(enc, s)
+    pre = leader_completeness(enc, s)
+    hist, later = pre.children()[-2:]
+    before = parts(pre)
+
+    def in_later(t2: Any) -> z3.BoolRef:
+        """acked_in_later for a's entry n and term t2."""
+        return z3.Implies(z3.And(grew, t2 > term, elected_in(enc, s, t2)),
+                          z3.And(n <= s.gllen[t2], s.glt[t2, n] == term))
+
+    # own_acked_by reads "a counts itself" off the servers' names: a is one of them.
+    acked = z3.Or([z3.And(a == i, own_acked_by(enc, s, i, n)) for i in enc.srv])
+    out = [_fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+           _fact("the committing leader's log is its grown log",
+                 _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]), z3.And(
+                     s.gllen[term] == s.llen[a], gl_is(s, term, k, a)))),
+                 ("leader_grown_log",))]
+    for i in enc.srv:
+        ti = s.term[i]
+        out += [_fact(f"acked_in_later at {i}'s term", in_later(ti), ("acked_in_later",)),
+                _fact(f"grown_logs_match below the commit at {i}'s term",
+                      _all_ints(1, lambda k, ti=ti: _at(glm, term, ti, n, k)),
+                      ("grown_logs_match",))]
+    for k, (part, consts) in enumerate(instances(goal)):
+        if len(consts) == 3:  # later: (t, t2, k)
+            _t, t2, kc = consts
+            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
+                          ("leader_completeness",)),
+                    _fact("acked_in_later at t2", in_later(t2), ("acked_in_later",)),
+                    _fact("grown_logs_match below the commit at t2", _at(glm, term, t2, n, kc),
+                          ("grown_logs_match",)),
+                    Case("later part", TRUE, part, ())]
+        elif len(consts) == 1:
+            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
+                          ("leader_completeness",)),
+                    Case("leaders part", TRUE, part, ("leader_grown_log",))]
+        else:
+            out += [_fact(f"leader_completeness part {k + 1} before", before[k],
+                          ("leader_completeness",)),
+                    Case(f"part {k + 1}", TRUE, part, ("leader_grown_log", "one_leader_per_term"))]
+    return out
+
+
+def acked_in_later_kept(enc: RaftHistoryZ3, s: HistoryVars, label: str, tag: str,
+                        conjunct: str, goal: z3.BoolRef) -> list[Case] | None:
+    """acked_in_later' for an action that acknowledges nothing new (all but BecomeLeader
+    and HandleAppendEntriesResponse), per leader i at constants k, t2: the pre-state's
+    conjunct at k, t2, then the part without lemmas. ClientRequest also needs that its
+    new entry is one past the leader's log, so no follower acknowledged it
+    (``leader_indexes``), and one past its term's grown log (``leader_grown_log``)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
+    out: list[Case] = []
+    if label == "ClientRequest":
+        c = z3.Const(f"i@{tag}", enc.S)
+        term = s.term[c]
+        out += [_fact("leader_grown_log at the leader", z3.And(
+                    s.elected[term, c], s.gllen[term] == s.llen[c]), ("leader_grown_log",)),
+                _fact("leader_indexes at the leader", z3.And(
+                    [s.match_idx[c, j] <= s.llen[c] for j in enc.srv]), ("leader_indexes",))]
+    for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
+        out += [_fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
+                Case(f"{i}", TRUE, part, ())]
+    return out
+
+
+def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars,
+                                tag: str, goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => leader_completeness', by branches. Only the done
+    branch moves a commit index (the receiver r's, to c); there, first commit_known'
+    (some term t committed that far, and r's log agrees with t's grown log up to c),
+    log_in_grown for r's log at c and grown_logs_match from its entry's term, over
+    every t; then, per leader, that r's new committed prefix is in its log (an
+    earlier t: the pre-state's conjunct; t its own term: its log is t's grown log).
+    The other branches keep every committed prefix, part by part."""
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    r = enc.msg_params("aereq", tag)[1]
+    c = t.commit[r]
+    lig, glm = log_in_grown_of(enc, s, r), grown_logs_match(enc, s)
+    post = next(x.formula for x in enc.invariants(t) if x.name == "commit_known")
+    uses = ("leader_completeness", "log_in_grown", "grown_logs_match", "leader_grown_log",
+            "one_leader_per_term", "commit_known", "type_ok")
+    out: list[Case] = []
+    for name, cond in branches.items():
+        if name == "done":
+            out += [
+                Case("commit_known' (done) first", cond, post, None, fact=True),
+                _fact("log_in_grown at the receiver's commit index",
+                      _all_ints(1, lambda k: _at(lig, c, k)), ("log_in_grown",)),
+                _fact("grown_logs_match at the receiver's commit index",
+                      _all_ints(2, lambda tc, k: _at(glm, s.lterm[r, c], tc, c, k)),
+                      ("grown_logs_match",))]
+            for i in enc.srv:
+                out.append(Case(f"the receiver's committed prefix is in {i}'s log (done)",
+                                cond, z3.Implies(
+                                    z3.And(s.role[i] == enc.L, t.term[r] <= s.term[i], c > 0),
+                                    z3.And(c <= s.llen[i], _all_ints(1, lambda k, i=i: z3.Implies(
+                                        z3.And(k >= 1, k <= c), same_entry(t, i, r, k))))),  # type: ignore[arg-type]
+                                ("leader_completeness", "leader_grown_log", "commit_in_grown"),
+                                fact=True))
+            out += [Case(f"part {n + 1} (done)", cond, part, ("leader_completeness", "type_ok"))
+                    for n, part in enumerate(parts(goal))]
+        else:
+            out += [Case(f"part {n + 1} ({name})", cond, part, uses)
+                    for n, part in enumerate(parts(goal))]
+    return out
