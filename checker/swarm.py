@@ -380,8 +380,6 @@ class _Search:
         known = self.expanded[state] = (len(succ), inside)
         return known
 
-        return True
-
 
 class _Config:
     """How a walk chooses among the enabled steps inside the constraint."""
