@@ -7,10 +7,11 @@ time budget (the engine of checker/swarm.py, in this process, as `agree simulate
 budget in the median and the worst ("> B s"). The budget counts wall-clock seconds on a
 shared machine (CPU seconds of this process are given beside them), or with --cpu CPU
 seconds of this process, the fair measure on a loaded machine. --deepen N runs the
-search with iterative deepening (`agree simulate --swarm --deepen N`). Usage:
+search with iterative deepening (`agree simulate --swarm --deepen N`), --restart N with
+restarts every N walks (`--restart N`). Usage:
 
     python benchmarks/swarm_zoo.py [NAME ...] [--seeds N] [--budget SECONDS] [--cpu]
-        [--weighted F] [--deepen N] [--write-docs]
+        [--weighted F] [--deepen N] [--restart N] [--write-docs]
 """
 
 from __future__ import annotations
@@ -54,25 +55,27 @@ def _label(name: str) -> str:
 
 
 def run_one(name: str, seed: int, budget: float, weighted: float = 0.0, deepen: int = 0,
-            cpu_budget: bool = False) -> dict[str, Any]:
+            cpu_budget: bool = False, restart: int = 0) -> dict[str, Any]:
     """One seeded search of ``name`` in its default configuration (``weighted``: the
     fraction of weighted walks, `agree simulate --swarm --weighted F`; ``deepen``: walks
     per step of the path cap, `--deepen N`; ``cpu_budget``: the budget counts CPU
-    seconds of this process, not wall-clock)."""
+    seconds of this process, not wall-clock; ``restart``: walks per search before it
+    starts over, `--restart N`)."""
     cls, props, defaults = registry.load(name)
     spec = cls(**registry.coerce_params(cls, {}, defaults))
     wall, cpu = time.perf_counter(), time.process_time()
     r = swarm(spec, (*spec.declared_properties(), *props), seed=seed, time_limit=budget,
-              weighted=weighted, deepen=deepen,
+              weighted=weighted, deepen=deepen, restart=restart,
               clock=time.process_time if cpu_budget else time.monotonic)
     out = {"found": [v.property for v in r.violations], "wall": time.perf_counter() - wall,
            "cpu": time.process_time() - cpu, "walks": r.runs, "steps": r.steps,
-           "corpus": r.corpus, "walked": r.found_steps,
+           "corpus": r.corpus, "walked": r.found_steps, "restarts": r.restarts,
            "trace": len(r.violations[0].trace or ()) if r.violations else 0,
            "params": spec.param_values()}
     print(f"{name} seed {seed}: {out['found'] or 'none'} {out['wall']:.1f} s wall, "
           f"{out['cpu']:.1f} s CPU, {r.runs:,} walks, {r.steps:,} steps, corpus "
-          f"{r.corpus:,}, trace {out['walked']} -> {out['trace']}", flush=True)
+          f"{r.corpus:,}, {r.restarts} restarts, trace {out['walked']} -> {out['trace']}",
+          flush=True)
     return out
 
 
@@ -113,6 +116,10 @@ def main() -> None:
                         help="iterative deepening, N walks per step of the path cap (default "
                         "0: off, as `agree simulate --swarm`); the page is then "
                         "swarm-deepen.md")
+    parser.add_argument("--restart", type=int, default=0, metavar="N",
+                        help="restarts, the search starting over every N walks (default 0: "
+                        "off, as `agree simulate --swarm`); the page is then "
+                        "swarm-restart.md (swarm-deepen-restart.md with --deepen)")
     parser.add_argument("--cpu", action="store_true",
                         help="the budget counts CPU seconds of this process, not wall-clock")
     parser.add_argument("--save", type=Path, metavar="DIR",
@@ -131,7 +138,8 @@ def main() -> None:
         if args.load:
             runs = json.loads((args.load / saved).read_text())
         else:
-            runs = [run_one(name, seed, args.budget, args.weighted, args.deepen, args.cpu)
+            runs = [run_one(name, seed, args.budget, args.weighted, args.deepen, args.cpu,
+                            args.restart)
                     for seed in range(1, args.seeds + 1)]
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
@@ -139,7 +147,8 @@ def main() -> None:
         rows.append(summary(name, runs, args.budget, args.cpu))
         detail += [[_label(name), seed, ", ".join(r["found"]) or "none found",
                     f"{r['wall']:.1f}", f"{r['cpu']:.1f}", r["walks"], r["steps"],
-                    r["corpus"], f"{r['walked']} -> {r['trace']}" if r["found"] else "-"]
+                    r["corpus"], *([r.get("restarts", 0)] if args.restart else []),
+                    f"{r['walked']} -> {r['trace']}" if r["found"] else "-"]
                    for seed, r in enumerate(runs, 1)]
         print(" | ".join(map(str, rows[-1])), flush=True)
     if args.write_docs:
@@ -151,7 +160,8 @@ def _write_docs(args: argparse.Namespace, rows: list[list[object]],
     """docs/benchmarks/swarm.md, or swarm-weighted.md / swarm-deepen.md for the options."""
     now = Provenance.now()
     flag = (f" --weighted {args.weighted:g}" if args.weighted else "") + (
-        f" --deepen {args.deepen}" if args.deepen else "")
+        f" --deepen {args.deepen}" if args.deepen else "") + (
+        f" --restart {args.restart}" if args.restart else "")
     cpu = " --cpu" if args.cpu else ""
     notes = ""
     if args.weighted:
@@ -167,15 +177,26 @@ def _write_docs(args: argparse.Namespace, rows: list[list[object]],
             f"is capped at {DEEPEN_START} steps plus one per {args.deepen} walks, so the "
             "corpus fills with states reached by short paths. The same search without it: "
             "[deep bugs from Init](swarm.md).")
+    if args.restart:
+        notes += (
+            f" Restarts: every {args.restart:,} walks the search starts over, with a new "
+            "corpus and feature counts" + (" and the deepening cap back at its start"
+                                           if args.deepen else "") +
+            ", so one seed runs many short independent searches instead of one long one; "
+            "the restarts column counts them. Without restarts: "
+            + ("[iterative deepening](swarm-deepen.md)." if args.deepen
+               else "[deep bugs from Init](swarm.md)."))
     budget = ("The budget counts CPU seconds of the search's process (`--cpu`), the fair "
               "measure on a loaded machine; wall-clock seconds are beside them."
               if args.cpu else
               "The budget is wall-clock: on a loaded machine a search gets less than a "
               "core, so read the CPU seconds beside it.")
-    page = "swarm" + ("-weighted" if args.weighted else "") + ("-deepen" if args.deepen else "")
+    page = "swarm" + ("-weighted" if args.weighted else "") + (
+        "-deepen" if args.deepen else "") + ("-restart" if args.restart else "")
     title = ("Deep bugs from Init: coverage-guided swarm simulation"
              + (", weighted walks" if args.weighted else "")
-             + (", iterative deepening" if args.deepen else ""))
+             + (", iterative deepening" if args.deepen else "")
+             + (", restarts" if args.restart else ""))
     write_page(
         page, title,
         f"`agree simulate NAME --swarm{flag} --seed S --time-limit B` (checker/swarm.py) "
@@ -189,7 +210,8 @@ def _write_docs(args: argparse.Namespace, rows: list[list[object]],
         [Table(f"Per target ({args.seeds} seeds, {args.budget:.0f} s "
                f"{'CPU ' if args.cpu else ''}budget each)", now,
                CPU_COLUMNS if args.cpu else COLUMNS, rows),
-         Table("Per seed", now, DETAIL, detail)],
+         Table("Per seed", now, [*DETAIL[:-1], "restarts", DETAIL[-1]] if args.restart
+               else DETAIL, detail)],
         f"python benchmarks/swarm_zoo.py{flag}{cpu} --budget {args.budget:g} --seeds "
         f"{args.seeds} --write-docs")
 

@@ -84,6 +84,9 @@ WEIGHT_SKEW = 3.0
 DEEPEN_START = 10
 #: With deepening, corpus states drawn before giving up on one below the cap.
 DEEPEN_DRAWS = 16
+#: States whose expansion (successors inside the constraint) is remembered; past it the
+#: memory starts over.
+CACHE = 20_000
 
 
 @dataclass
@@ -97,12 +100,14 @@ class SwarmResult(SimulationResult):
     from_init: int = 0  # walks that started at an initial state
     weighted: int = 0  # walks that chose their steps by random weights
     path_cap: int | None = None  # with deepening: the cap on paths from Init at the end
+    restarts: int = 0  # times the search started over (``restart``)
 
     def to_json(self) -> dict[str, Any]:
         doc = super().to_json()
         doc["swarm"] = {"corpus": self.corpus, "features": self.features,
                         "found_steps": self.found_steps, "walks_from_init": self.from_init,
-                        "weighted_walks": self.weighted, "path_cap": self.path_cap}
+                        "weighted_walks": self.weighted, "path_cap": self.path_cap,
+                        "restarts": self.restarts}
         return doc
 
 
@@ -143,7 +148,7 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
           depth: int = 40, walks: int | None = None, seed: int = 0,
           only: Sequence[str] | None = None, deadlock: bool = False,
           time_limit: float | None = None, shorten: bool = True,
-          weighted: float = 0.0, deepen: int = 0,
+          weighted: float = 0.0, deepen: int = 0, restart: int = 0,
           clock: Callable[[], float] = time.monotonic) -> SwarmResult:
     """Search for a safety violation by coverage-guided swarm walks of up to ``depth``
     steps each, until one is found, ``walks`` walks have run or ``time_limit`` seconds
@@ -151,6 +156,8 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
     of the walks that choose their steps by random weights (spread evenly: 0.5 is every
     other walk); 0 draws the very walks of a search without them. ``deepen``: with N > 0,
     paths from Init are capped at ``DEEPEN_START`` steps plus one per N walks run.
+    ``restart``: with N > 0, the search starts over every N walks (a new corpus, new
+    feature counts, the deepening cap back at its start).
     ``clock``: what ``time_limit`` counts (``time.process_time``: CPU seconds)."""
     if depth < 1 or (walks is not None and walks < 1):
         raise SpecError("--depth and --runs must be at least 1")
@@ -158,6 +165,8 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
         raise SpecError("--weighted must be a fraction from 0 to 1")
     if deepen < 0:
         raise SpecError("--deepen must be 0 (off) or a number of walks")
+    if restart < 0:
+        raise SpecError("--restart must be 0 (off) or a number of walks")
     if walks is None and not time_limit:
         raise SpecError("--swarm needs a budget: --runs N or --time-limit SECONDS")
     props = [p for p in select_properties(
@@ -168,7 +177,7 @@ def swarm(spec: Spec[Any], properties: Sequence[Property] | None = None, *,
     start, begin = time.monotonic(), clock()
     deadline = begin + time_limit if time_limit else None
     _Search(spec, props, result, random.Random(f"{seed}/swarm"), deadlock, weighted,
-            deepen).run(depth, walks, deadline, clock)
+            deepen, restart).run(depth, walks, deadline, clock)
     if shorten and result.violations:
         _shorten(spec, props, result)
     result.seconds = time.monotonic() - start
@@ -180,9 +189,10 @@ class _Search:
 
     def __init__(self, spec: Spec[Any], props: list[Property], result: SwarmResult,
                  rng: random.Random, deadlock: bool, weighted: float = 0.0,
-                 deepen: int = 0) -> None:
+                 deepen: int = 0, restart: int = 0) -> None:
         self.spec, self.result, self.rng, self.deadlock = spec, result, rng, deadlock
-        self.weighted, self.deepen = weighted, deepen
+        self.weighted, self.deepen, self.restart = weighted, deepen, restart
+        self.since = 0  # walks since the search last started over
         self.invs = [p for p in props if p.kind == "invariant"]
         self.act_props = [p for p in props if p.kind == "action"]
         self.somes = [p for p in props if p.kind == "sometimes"]
@@ -191,6 +201,11 @@ class _Search:
         self.counts: dict[Feature, int] = {}
         self.corpus: list[_Entry] = []
         self.roots: list[_Entry] = []
+        # Each state's expansion and features, computed once (a walk often passes a state
+        # again: from the corpus, its first steps are the same few); both are functions
+        # of the state alone, so the walks are the same with or without them.
+        self.expanded: dict[Any, tuple[int, list[Transition[Any]]]] = {}
+        self.seen: dict[Any, tuple[Feature, ...]] = {}
 
     # -- properties --------------------------------------------------------------
 
@@ -217,10 +232,10 @@ class _Search:
 
     # -- the corpus ----------------------------------------------------------------
 
-    def observe(self, state: Any) -> tuple[Feature, ...]:
-        """Count ``state``'s features; return the ones never seen before."""
+    def observe(self, feats: Sequence[Feature]) -> tuple[Feature, ...]:
+        """Count a state's features; return the ones never seen before."""
         novel = []
-        for f in features(self.spec, state):
+        for f in feats:
             n = self.counts.get(f, 0)
             if n == 0:
                 novel.append(f)
@@ -252,7 +267,7 @@ class _Search:
 
     def cap(self) -> int | None:
         """With deepening, the cap on a path's length from Init now; else None."""
-        return DEEPEN_START + self.result.runs // self.deepen if self.deepen else None
+        return DEEPEN_START + self.since // self.deepen if self.deepen else None
 
     def configuration(self) -> _Config:
         """A walk's swarm configuration: a subset of the actions (each kept w.p. 1/2), or
@@ -275,11 +290,13 @@ class _Search:
         for init in inits:
             if not self.check_state(init, init, []):
                 return
-            self.roots.append(_Entry(None, (), init, self.observe(init)))
+        self.start_over(inits)
         while walks is None or result.runs < walks:
             if deadline is not None and clock() > deadline:
                 result.stopped = "time-limit"
                 break
+            if self.restart and self.since == self.restart:
+                self.start_over(inits)
             entry = self.pick()
             cap = self.cap()
             if not self.walk(entry, depth if cap is None else min(depth, cap - entry.length)):
@@ -288,34 +305,33 @@ class _Search:
         result.path_cap = self.cap()
         result.features = len(self.counts)
 
+    def start_over(self, inits: list[Any]) -> None:
+        """A fresh corpus and feature counts, rooted at the initial states."""
+        if self.corpus:
+            self.result.restarts += 1
+        self.counts, self.corpus, self.since = {}, [], 0
+        self.roots = [_Entry(None, (), init, self.observe(features(self.spec, init)))
+                      for init in inits]
+
     def walk(self, entry: _Entry, depth: int) -> bool:
         """One walk from ``entry``; False once a property is violated."""
         spec, result = self.spec, self.result
         result.runs += 1
+        self.since += 1
         config = self.configuration()
         init, path = entry.path()  # from Init; the walk's steps are appended
         state = entry.state
         begin = len(path)
         for _ in range(depth):
-            try:
-                succ = list(spec.successors(state))
-            except Exception as exc:
-                raise _raised(spec, init, path, exc) from exc
-            result.generated += len(succ)
-            inside = []
-            for t in succ:
-                for p in self.act_props:
-                    if not _holds(spec, p, path, init, state, t.state):
-                        self.fail(p, "action", init, [*path, t])
-                        return False
-                if t.state == state:
-                    continue  # a stuttering step: nothing new to check or to walk on
-                if not self.constrained or spec.constraint(t.state):
-                    inside.append(t)
-                elif self.invs and not self.check_state(t.state, init, [*path, t]):
+            known = self.expanded.get(state)
+            if known is None:  # first visit: generate and check every successor
+                known = self.expand(state, init, path)
+                if known is None:
                     return False
+            generated, inside = known
+            result.generated += generated
             if not inside:
-                if self.deadlock and not succ:
+                if self.deadlock and not generated:
                     self.fail(None, "deadlock", init, path)
                     return False
                 return True
@@ -324,13 +340,45 @@ class _Search:
             result.steps += 1
             result.coverage[t.action.label] += 1
             state = t.state
-            if not self.check_state(state, init, path):
-                return False
-            novel = self.observe(state)
+            feats = self.seen.get(state)
+            if feats is None:  # first visit: check the invariants, read the features
+                if not self.check_state(state, init, path):
+                    return False
+                if len(self.seen) >= CACHE:
+                    self.seen.clear()
+                feats = self.seen[state] = tuple(features(spec, state))
+            novel = self.observe(feats)
             if novel:
                 self.corpus.append(_Entry(entry, tuple(path[begin:]), state, novel,
                                           len(path)))
         return True
+
+    def expand(self, state: Any, init: Any, path: list[Transition[Any]],
+               ) -> tuple[int, list[Transition[Any]]] | None:
+        """Generate ``state``'s successors, check the action properties on every step
+        and the invariants on successors outside the constraint, and remember how many
+        there were and the (non-stuttering) ones inside; None on a violation."""
+        spec = self.spec
+        try:
+            succ = list(spec.successors(state))
+        except Exception as exc:
+            raise _raised(spec, init, path, exc) from exc
+        inside = []
+        for t in succ:
+            for p in self.act_props:
+                if not _holds(spec, p, path, init, state, t.state):
+                    self.fail(p, "action", init, [*path, t])
+                    return None
+            if t.state == state:
+                continue  # a stuttering step: nothing new to check or to walk on
+            if not self.constrained or spec.constraint(t.state):
+                inside.append(t)
+            elif self.invs and not self.check_state(t.state, init, [*path, t]):
+                return None
+        if len(self.expanded) >= CACHE:
+            self.expanded.clear()
+        known = self.expanded[state] = (len(succ), inside)
+        return known
 
 
 class _Config:

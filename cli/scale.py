@@ -123,6 +123,10 @@ def register(sub: Any) -> None:
                    f"{DEEPEN_START} steps plus one per N walks, so the corpus fills with "
                    "states reached by short paths (for bugs that need several terms, rounds "
                    "or ballots spent sparingly)")
+    p.add_argument("--restart", type=int, default=None, metavar="N",
+                   help="with --swarm: start the search over every N walks (a new corpus, "
+                   "the deepening cap back at its start): many short independent searches "
+                   "instead of one long one, for bugs a search finds early or never")
     p.set_defaults(handler=run_simulate, accepts_extra=True)
 
 
@@ -146,6 +150,10 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
         raise SpecError("--deepen is an option of --swarm")
     if args.deepen is not None and args.deepen < 1:
         raise SpecError("--deepen must be at least 1 (walks per step of the cap)")
+    if args.restart is not None and not args.swarm:
+        raise SpecError("--restart is an option of --swarm")
+    if args.restart is not None and args.restart < 1:
+        raise SpecError("--restart must be at least 1 (walks per search)")
     if args.swarm and (args.ray or args.keep_going):
         raise SpecError("--swarm runs in one process and stops at the first violation: "
                         "without --ray or --continue")
@@ -156,7 +164,8 @@ def run_simulate(args: argparse.Namespace, extra: list[str]) -> int:
         limit = args.time_limit if args.time_limit or runs is not None else SWARM_TIME_LIMIT
         result = swarm(spec, all_props, depth=depth, walks=runs, seed=args.seed,
                        only=args.only, deadlock=args.deadlock, time_limit=limit,
-                       weighted=args.weighted or 0.0, deepen=args.deepen or 0)
+                       weighted=args.weighted or 0.0, deepen=args.deepen or 0,
+                       restart=args.restart or 0)
     else:
         result = simulate(spec, all_props, depth=depth, runs=runs or 1000, seed=args.seed,
                           only=args.only, stop_at_first=not args.keep_going,
@@ -202,6 +211,9 @@ def report_simulation(spec: Spec[Any], r: SimulationResult, written: list[str],
         if r.path_cap is not None:
             out.append(f"deepening         paths from Init capped at {r.path_cap} steps "
                        "at the end")
+        if r.restarts:
+            out.append(f"restarts          {r.restarts:,} (the search started over with a "
+                       "new corpus)")
         for v in r.violations:
             if v.trace is not None and r.found_steps:
                 out.append(f"shortened         {v.property}: {r.found_steps} steps walked "
