@@ -5,6 +5,7 @@ process, and bytes of memory per distinct state, beside TLC's figures
     python benchmarks/bench_scale.py                      # every configuration, both modes
     python benchmarks/bench_scale.py --configs raft-3-log0 --modes 1 2
     python benchmarks/bench_scale.py --configs paxos-2 --modes 1 2 sym
+    python benchmarks/bench_scale.py --configs raft-3-log1 --modes 1 2 2s
 
 The configurations (``--configs``; each is one ``agree check`` run, every property):
 
@@ -30,6 +31,12 @@ so one process's "cpu total" over the workers' "critical" is the speed-up to exp
 busiest (the imbalance). ``--write-docs`` writes docs/benchmarks/scale.md from this run,
 with the recorded figures of the runs not made (``--recorded``: from those only,
 running nothing).
+
+Mode ``Ns`` (say ``2s``) runs the N workers in this one process, each request to one
+worker after the other (:class:`SequentialPool`): their CPU seconds are then the
+engine's own work, without the machine's cost of two processes running at once (shared
+caches and memory bus, the other users' processes). Its "critical" beside mode ``N``'s
+tells how much of the speed-up the engine loses and how much the machine does.
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], int, float, float]] = {
 
 COLUMNS = ["configuration", "mode", "distinct", "agree wall", "agree CPU, critical path",
            "agree CPU, all processes", "per worker: CPU / wait", "TLC", "verdict"]
-MODES = {"1": "1 process / 1 worker", "2": "2 workers", "sym": "symmetry"}
+MODES = {"1": "1 process / 1 worker", "2": "2 workers", "sym": "symmetry",
+         "2s": "2 workers, one after another"}
 #: Measured at commit 12dfc5d on the 2-core machine TLC was timed on, nearly idle (wall
 #: seconds); their bytes/state predate the compact seen-set, so they are left out.
 RECORDED: dict[tuple[str, str], tuple[float, float]] = {
@@ -91,6 +99,35 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
                "python benchmarks/bench_scale.py --write-docs")
 
 
+class SequentialPool:
+    """The workers of mode ``Ns``: N :class:`agree.checker.parallel_worker.Worker` in
+    this process, each request handled by one worker after the other (no pipes, no
+    fork). Installed in place of the forked pool; passing it as ``pool_factory`` would
+    switch to the stable fingerprints, which cost more than the forked workers' ``hash``."""
+
+    def __init__(self, n: int, spec: Any, props: Any, fingerprint: Any,
+                 opts: dict[str, Any]) -> None:
+        from agree.checker.parallel_worker import Worker
+
+        self.size = n
+        self.workers = [Worker(w, n, spec, props, fingerprint, None, opts) for w in range(n)]
+
+    def ask(self, requests: list[tuple[str, Any] | None]) -> list[Any]:
+        out: list[Any] = []
+        for worker, req in zip(self.workers, requests, strict=True):
+            if req is None:
+                out.append(None)
+                continue
+            status, value = worker.handle(*req)
+            if status == "error":
+                raise RuntimeError(f"worker: {value}")
+            out.append(value)
+        return out
+
+    def close(self) -> None:
+        self.workers = []
+
+
 def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     """Run one configuration in this process and return its figures."""
     from agree.checker.run import check
@@ -109,17 +146,28 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     elif mode == "sym":
         r = check(spec, chosen, time_limit=time_limit, symmetry=True)
     else:
-        r = check(spec, chosen, workers=int(mode), time_limit=time_limit, stats=stats)
+        sequential = mode.endswith("s")
+        if sequential:
+            from agree.checker import parallel
+
+            parallel.ForkPool = SequentialPool  # type: ignore[misc,assignment]
+        r = check(spec, chosen, workers=int(mode.rstrip("s")), time_limit=time_limit,
+                  stats=stats)
     seconds = time.perf_counter() - start
     own = time.process_time() - cpu0
     workers = stats.get("worker_cpu", [])
+    if mode.endswith("s"):  # the workers' CPU is this process's: each one's requests
+        workers = [sum(phases.values()) for phases in stats["worker_phase_cpu"]]
+        own -= sum(workers)  # and the coordinator's the rest
     # the critical path: what the wall time would be on an idle machine (one process: its
     # CPU time; workers: per barrier round the busiest worker, plus the coordinator)
     critical = own + stats.get("critical_cpu", 0.0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # workers: add each one's growth past the fork (their final resident memory; Python
-    # seldom gives memory back, so it is close to their peak)
-    peak += sum(stats.get("worker_rss_growth", []))
+    # seldom gives memory back, so it is close to their peak); sequential workers are
+    # in this process, already counted
+    if not mode.endswith("s"):
+        peak += sum(stats.get("worker_rss_growth", []))
     return {"config": config, "mode": mode, "distinct": r.distinct, "generated": r.generated,
             "depth": r.depth, "verdict": r.verdict, "seconds": round(seconds, 1),
             "cpu_seconds": round(critical, 1), "cpu_total": round(own + sum(workers), 1),
@@ -134,7 +182,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--modes", nargs="+", default=["1", "2"],
-                    help="1 = one process, N = --workers N, sym = one process with symmetry")
+                    help="1 = one process, N = --workers N, Ns = N workers one after another in "
+                         "one process, sym = one process with symmetry")
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--recorded", action="store_true",
                     help="run nothing; write the docs page from the recorded figures")
