@@ -80,6 +80,9 @@ PLANS: dict[tuple[str, str], Plan] = {
     ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
         branches=True, facts=("commit_known",), branch_uses=(("done", (
             "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
+    # A conflict truncates the receiver's log: the truncating term's grown log holds
+    # what was acknowledged (acked_in_later, ack_msg_later); asked whole, unknown at 60 s.
+    ("HandleAppendEntriesRequest", "acked_kept"): Plan(branches=True),
 }
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
