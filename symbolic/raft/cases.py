@@ -33,6 +33,7 @@ import z3  # type: ignore[import-untyped]
 from agree.symbolic.raft.cases_commit import (
     acked_in_later_kept,
     advance_commit_completeness,
+    append_request_acked,
     append_request_completeness,
     become_leader_acked,
     become_leader_commit,
@@ -80,9 +81,6 @@ PLANS: dict[tuple[str, str], Plan] = {
     ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
         branches=True, facts=("commit_known",), branch_uses=(("done", (
             "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
-    # A conflict truncates the receiver's log: the truncating term's grown log holds
-    # what was acknowledged (acked_in_later, ack_msg_later); asked whole, unknown at 60 s.
-    ("HandleAppendEntriesRequest", "acked_kept"): Plan(branches=True),
 }
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
@@ -121,6 +119,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return advance_commit_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "leader_completeness"):
         return append_request_completeness(enc, s, t, tag, goal)
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "acked_kept"):
+        return append_request_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
     if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "acked_in_later_kept",
     "advance_commit_completeness",
+    "append_request_acked",
     "append_request_completeness",
     "become_leader_acked",
     "become_leader_commit",
@@ -332,4 +333,45 @@ def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
         else:
             out += [Case(f"part {n + 1} ({name})", cond, part, uses)
                     for n, part in enumerate(parts(goal))]
+    return out
+
+
+def append_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                         goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => acked_kept', by branches; in the conflict branch
+    (the receiver r drops its last entry, of index L, after a mismatch at p+1 <= L with
+    the request of term t'), per leader i at constant k: if r acknowledged i's entry k
+    (term T) it had term T at k, so T <= t' (log_terms); t''s grown log holds the entry
+    at k (``acked_in_later``, or it is T's), so agrees with T's up to k
+    (``grown_logs_match`` at k, p+1), which r's log agrees with up to k
+    (``log_in_grown``), and the request carries t''s entry p+1 (``msg_in_grown``): no
+    mismatch below k, so k < L and r keeps it. Facts at those constants."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 1 for _, cs in inst):
+        return None
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    _src, r, tr, prev, _pt, _e, _c = enc.msg_params("aereq", tag)
+    lemmas = {x.name: x.formula for x in vote_lemmas(enc, s)}
+    ak, ail = parts(lemmas[conjunct]), parts(lemmas["acked_in_later"])
+    glm, lig = grown_logs_match(enc, s), log_in_grown_of(enc, s, r)
+    out: list[Case] = []
+    for name, cond in branches.items():
+        if name != "conflict":
+            out += [Case(f"{i} ({name})", cond, part, None)
+                    for i, (part, _k) in zip(enc.srv, inst, strict=True)]
+            continue
+        for i, before, later, (part, (k,)) in zip(enc.srv, ak, ail, inst, strict=True):
+            ti = s.term[i]
+            out += [
+                Case(f"acked_kept before ({i}, conflict)", cond, _at(before, k), (conjunct,),
+                     fact=True),
+                Case(f"acked_in_later at the request's term ({i}, conflict)", cond,
+                     _at(later, k, tr), ("acked_in_later",), fact=True),
+                Case(f"grown_logs_match at {i}'s entry and p+1 (conflict)", cond,
+                     _at(glm, ti, tr, k, prev + 1), ("grown_logs_match",), fact=True),
+                Case(f"log_in_grown at the receiver's k and p+1 ({i}, conflict)", cond,
+                     _at(lig, k, prev + 1), ("log_in_grown",), fact=True),
+                Case(f"{i} (conflict)", cond, part, ("type_ok", "log_terms", "msg_in_grown",
+                                                    "leader_grown_log", "one_leader_per_term",
+                                                    conjunct))]
     return out
