@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from agree.models.raft import Raft
 from agree.models.raft_types import (
+    AEREQ,
     AERESP,
     CANDIDATE,
     LEADER,
@@ -200,6 +201,17 @@ def _later_hold(g: dict[int, tuple], t: int, k: int) -> bool:
 
 
 @invariant
+def ae_from_leader(spec: Raft, s: RaftState) -> bool:
+    """An AppendEntries request of term t comes from t's leader, a successful response
+    of term t goes to it; neither is addressed to its sender."""
+    won = {(e.eterm, e.eleader) for e in s.elections}
+    return all((m.mterm, m.msource) in won and m.msource != m.mdest for m in s.messages
+               if m.mtype == AEREQ) and all(
+        (m.mterm, m.mdest) in won and m.msource != m.mdest for m in s.messages
+        if m.mtype == AERESP and m.msuccess)
+
+
+@invariant
 def leader_kept(spec: Raft, s: RaftState) -> bool:
     """An entry of term t's grown log of term t, while some server other than t's leader
     is still at term t or before (so no later election went without that leader, with
@@ -233,5 +245,5 @@ def ack_msg_later(spec: Raft, s: RaftState) -> bool:
 
 VOTE_LEMMAS: tuple[Property, ...] = tuple(property_of(f) for f in (
     vote_recorded, vote_term_le, vote_msg_terms, request_log, vote_up_to_date,
-    elected_up_to_date, committed_kept, acked_kept, ack_msg_kept, acked_in_later, leader_kept,
-    ack_msg_later))
+    elected_up_to_date, committed_kept, acked_kept, ack_msg_kept, acked_in_later, ae_from_leader,
+    leader_kept, ack_msg_later))

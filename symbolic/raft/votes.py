@@ -107,6 +107,11 @@ def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
     def own_entry(t: Any, k: Any) -> z3.BoolRef:
         return z3.And(k >= 1, k <= s.gllen[t], s.glt[t, k] == t)
 
+    ae_from_leader = z3.And(
+        _msgs(enc, s, "aereq", lambda src, dst, t, p, pt, e, c: z3.And(
+            s.elected[t, src], src != dst)),
+        _msgs(enc, s, "aeresp", lambda src, dst, t, ok, m: z3.Implies(
+            ok, z3.And(s.elected[t, dst], src != dst))))
     leader_kept = _all_ints(2, lambda t, k: z3.And([z3.Implies(
         z3.And(s.elected[t, i], z3.Or([s.term[j] <= t for j in srv if not z3.eq(i, j)]),
                own_entry(t, k)), z3.And(kept(i, t, k), later_hold(t, k))) for i in srv]))
@@ -117,7 +122,8 @@ def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
             Conjunct("vote_up_to_date", up_to_date),
             Conjunct("elected_up_to_date", elected), Conjunct("committed_kept", committed),
             Conjunct("acked_kept", acked_kept), Conjunct("ack_msg_kept", ack_msg_kept),
-            Conjunct("acked_in_later", acked_in_later), Conjunct("leader_kept", leader_kept),
+            Conjunct("acked_in_later", acked_in_later), Conjunct("ae_from_leader", ae_from_leader),
+            Conjunct("leader_kept", leader_kept),
             Conjunct("ack_msg_later", ack_msg_later)]
 
 
@@ -125,4 +131,4 @@ def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
 VOTE_CONJUNCTS = ("vote_recorded", "vote_term_le", "vote_msg_terms", "request_log",
                   "vote_up_to_date", "elected_up_to_date",
                   "committed_kept", "acked_kept", "ack_msg_kept", "acked_in_later",
-                  "leader_kept", "ack_msg_later")
+                  "ae_from_leader", "leader_kept", "ack_msg_later")
