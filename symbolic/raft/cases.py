@@ -34,6 +34,7 @@ from agree.symbolic.raft.cases_commit import (
     acked_in_later_kept,
     advance_commit_completeness,
     append_request_acked,
+    become_leader_ack_msg,
     append_request_completeness,
     become_leader_acked,
     become_leader_commit,
@@ -121,6 +122,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return append_request_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "acked_kept"):
         return append_request_acked(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("BecomeLeader", "ack_msg_later"):
+        return become_leader_ack_msg(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
     if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":

@@ -41,6 +41,7 @@ __all__ = [
     "advance_commit_completeness",
     "append_request_acked",
     "append_request_completeness",
+    "become_leader_ack_msg",
     "become_leader_acked",
     "become_leader_commit",
 ]
@@ -375,3 +376,52 @@ def append_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct:
                                                     "leader_grown_log", "one_leader_per_term",
                                                     conjunct))]
     return out
+
+
+def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => ack_msg_later', at the constants of one response (src, dst, t,
+    ok, m): the chain of ``become_leader_acked`` with the response's sender and
+    addressee (two servers, a majority of 3) in place of the acknowledging quorum:
+    both keep (t, m) (``ack_msg_kept``, ``ack_msg_later``), so one of them voted for
+    the new leader c with a log at least (t, m) and c's log holds the entry (its last
+    term's grown log does, ``ack_msg_later`` there, or it is t's own)."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 5:
+        return None
+    (part, (src, dst, t, ok, m)), = inst
+    c = z3.Const(f"i@{tag}", enc.S)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
+    glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    live = z3.And(s.aeresp[src, dst, t, ok, m] > 0, ok, m >= 1, m <= s.gllen[t],
+                  s.glt[t, m] == t)
+
+    def kept_at_new_term(j: Any) -> z3.BoolRef:
+        return z3.And(m <= s.llen[j], s.lterm[j, m] == t, z3.Implies(
+            s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], t, m)))
+
+    return [
+        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+              (*ELECTION, "candidate_not_elected")),
+        _fact("the new leader's log length", length >= 0, ("type_ok",)),
+        _fact("the sender and addressee differ", z3.Implies(live, src != dst),
+              ("ae_from_leader",)),
+        _fact("the sender keeps the entry at the new term",
+              z3.Implies(z3.And(live, t < term), kept_at_new_term(src)), ("ack_msg_kept",)),
+        _fact("the addressee keeps the entry at the new term",
+              z3.Implies(z3.And(live, t < term), kept_at_new_term(dst)), (conjunct,)),
+        _fact("ack_msg_later at the new leader's last term", z3.Implies(
+            z3.And(live, last > t, elected_in(enc, s, last)),
+            z3.And(m <= s.gllen[last], s.glt[last, m] == t)), (conjunct,)),
+        _fact("log_in_grown at the new leader's last entry",
+              z3.And(_at(lig, length, length), _at(lig, length, m)), ("log_in_grown",)),
+        _fact("grown_logs_match at the entry and the new leader's length",
+              _at(glm, t, last, m, length), ("grown_logs_match",)),
+        _fact("grown_log_terms at the entry's term",
+              z3.And(_at(glt, t, length), _at(glt, t, m), _at(glt, last, length),
+                     _at(glt, last, m)), ("grown_log_terms",)),
+        _fact("the new leader holds the entry", z3.Implies(
+            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)),
+            None),
+        Case("the response", TRUE, part, (conjunct, "ack_msg_kept", "type_ok")),
+    ]
