@@ -25,6 +25,7 @@ from agree.models.raft_types import (
     LEADER,
     RVREQ,
     RVRESP,
+    Log,
     RaftState,
     last_term,
 )
@@ -195,7 +196,7 @@ def acked_in_later(spec: Raft, s: RaftState) -> bool:
     return True
 
 
-def _later_hold(g: dict[int, tuple], t: int, k: int) -> bool:
+def _later_hold(g: dict[int, Log], t: int, k: int) -> bool:
     """Every grown log of a term after t has an entry of term t at k."""
     return all(k <= len(lg) and lg[k - 1].term == t for t2, lg in g.items() if t2 > t)
 

@@ -34,8 +34,8 @@ from agree.symbolic.raft.cases_commit import (
     acked_in_later_kept,
     advance_commit_completeness,
     append_request_acked,
-    become_leader_ack_msg,
     append_request_completeness,
+    become_leader_ack_msg,
     become_leader_acked,
     become_leader_commit,
 )

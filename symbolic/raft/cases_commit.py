@@ -420,8 +420,9 @@ def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct
         _fact("grown_log_terms at the entry's term",
               z3.And(_at(glt, t, length), _at(glt, t, m), _at(glt, last, length),
                      _at(glt, last, m)), ("grown_log_terms",)),
-        _fact("the new leader holds the entry", z3.Implies(
-            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)),
-            None),
+        # From every conjunct: with vote_up_to_date alone (as above) it is not proved.
+        Case("the new leader holds the entry", TRUE, z3.Implies(
+            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)), None,
+            fact=True),
         Case("the response", TRUE, part, (conjunct, "ack_msg_kept", "type_ok")),
     ]
