@@ -98,7 +98,8 @@ INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_l
              ("AdvanceCommitIndex", "leader_completeness"), ("ClientRequest", "acked_in_later"),
              ("HandleAppendEntriesRequest", "leader_completeness"),
              ("ClientRequest", "log_in_grown"),
-             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
+             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"),
+             ("BecomeLeader", "ack_msg_later"), ("HandleAppendEntriesRequest", "acked_kept"))
 
 
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
