@@ -35,6 +35,7 @@ from agree.symbolic.raft.cases_commit import (
     advance_commit_completeness,
     append_request_acked,
     append_request_completeness,
+    append_response_acked,
     become_leader_ack_msg,
     become_leader_acked,
     become_leader_commit,
@@ -99,7 +100,8 @@ INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_l
              ("HandleAppendEntriesRequest", "leader_completeness"),
              ("ClientRequest", "log_in_grown"),
              ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"),
-             ("BecomeLeader", "ack_msg_later"), ("HandleAppendEntriesRequest", "acked_kept"))
+             ("BecomeLeader", "ack_msg_later"), ("HandleAppendEntriesRequest", "acked_kept"),
+             ("HandleAppendEntriesResponse", "acked_kept"))
 
 
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
@@ -123,6 +125,8 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return append_request_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "acked_kept"):
         return append_request_acked(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("HandleAppendEntriesResponse", "acked_kept"):
+        return append_response_acked(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "ack_msg_later"):
         return become_leader_ack_msg(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):

@@ -30,7 +30,7 @@ from agree.symbolic.raft.invariant_history import (
     leader_completeness,
     log_in_grown_of,
 )
-from agree.symbolic.raft.votes import at_least, own_acked_by, vote_lemmas
+from agree.symbolic.raft.votes import at_least, kept_by, own_acked_by, vote_lemmas
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "advance_commit_completeness",
     "append_request_acked",
     "append_request_completeness",
+    "append_response_acked",
     "become_leader_ack_msg",
     "become_leader_acked",
     "become_leader_commit",
@@ -426,3 +427,28 @@ def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct
             fact=True),
         Case("the response", TRUE, part, (conjunct, "ack_msg_kept", "type_ok")),
     ]
+
+
+def append_response_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesResponse => acked_kept', per leader i at constant k: a success
+    response (src, t, m) raises i's match index for src to m; src keeps (t, m)
+    (``ack_msg_kept``), so its log agrees with t's grown log up to m
+    (``log_in_grown`` at m, k), which is the leader's log, and every vote it cast
+    after t was at least (t, m), hence (t, k). Asked whole, its time moved with what
+    the process had asked before (3 s alone, 23 s after others)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 1 for _, cs in inst):
+        return None
+    src, _dst, t, ok, m = enc.msg_params("aeresp", tag)
+    ak = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
+    lig = log_in_grown_of(enc, s, src)
+    out = [_fact("ack_msg_kept at the response", z3.Implies(
+               z3.And(ok, m >= 1, m <= s.gllen[t], s.glt[t, m] == t), kept_by(s, src, t, m)),
+               ("ack_msg_kept",))]
+    for i, before, (part, (k,)) in zip(enc.srv, ak, inst, strict=True):
+        out += [_fact(f"{conjunct} before ({i})", _at(before, k), (conjunct,)),
+                _fact(f"log_in_grown at the sender's m and k ({i})", _at(lig, m, k),
+                      ("log_in_grown",)),
+                Case(f"{i}", TRUE, part, None)]  # fewer conjuncts: unknown at 20 s
+    return out
