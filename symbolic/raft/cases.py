@@ -83,6 +83,10 @@ PLANS: dict[tuple[str, str], Plan] = {
     ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
         branches=True, facts=("commit_known",), branch_uses=(("done", (
             "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
+    # 1.4 s alone, 227 s after the rest of the run with every conjunct: without the
+    # in-flight acknowledgement lemmas it does not need.
+    ("AdvanceCommitIndex", "commit_in_later"): Plan(uses=tuple(
+        n for n in COMPLETE if n not in ("ae_from_leader", "leader_kept", "ack_msg_later"))),
 }
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
