@@ -52,9 +52,9 @@ def test_vote_lemmas_hold_on_every_reachable_state(restarts: int) -> None:
                for st in states for i in (0, 1))
 
 
-# Three servers (about 2 minutes of CPU, 1.45 million states): with two, no election
-# follows an in-flight acknowledgement, and leader_kept's and ack_msg_later's later
-# terms never occur. Reference tier.
+# Three servers (about 2 minutes of CPU, 1.45 million states; reference tier). At this
+# bound no election follows an in-flight acknowledgement or a kept leader entry (with
+# 2 servers none can), so the "every later grown log" halves are checked only by Z3.
 @pytest.mark.reference
 def test_in_flight_ack_lemmas_hold_with_three_servers() -> None:
     spec, states = _reachable({"servers": 3, "max_term": 2, "max_log": 1, "max_messages": 1,
@@ -62,9 +62,7 @@ def test_in_flight_ack_lemmas_hold_with_three_servers() -> None:
     for name in ("ae_from_leader", "leader_kept", "ack_msg_later"):
         bad = [st for st in states if not LEMMAS[name].holds(spec, st)]
         assert not bad, f"{name} fails on {bad[0]}"
-    # Not vacuous: a success response of an entry of its term in flight while a later
-    # term had an election.
+    # Not vacuous: a success response of an entry of its term in flight.
     assert any(m.mtype == AERESP and m.msuccess and m.mmatch_index == 1
                and grown(st).get(m.mterm, ())[:1] and grown(st)[m.mterm][0].term == m.mterm
-               and any(t2 > m.mterm for t2 in grown(st))
                for st in states for m in st.messages)
