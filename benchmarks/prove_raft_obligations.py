@@ -166,9 +166,10 @@ def write_docs(files: list[Path]) -> None:
                "the invariant had without them (tests/test_z3_raft_cases.py), and the "
                "obligations that go through them are proved from instantiated facts "
                "(symbolic/raft/cases_commit.py); the vote lemmas' own steps at "
-               "HandleAppendEntriesResponse and HandleAppendEntriesRequest stay unknown "
-               "for want of a lemma about in-flight acknowledgements, and an obligation "
-               "split only by parts may still time out under load (see [Z3](../z3.md)).",
+               "HandleAppendEntriesResponse and HandleAppendEntriesRequest rest on the "
+               "in-flight acknowledgement lemmas (ae_from_leader, leader_kept, "
+               "ack_msg_later), and an obligation split only by parts may still time "
+               "out under load (see [Z3](../z3.md)).",
                tables,
                "python benchmarks/prove_raft_obligations.py --write-docs FILE.jsonl ...")
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from agree.models.raft import Raft
 from agree.models.raft_types import (
+    AEREQ,
     AERESP,
     CANDIDATE,
     LEADER,
     RVREQ,
     RVRESP,
+    Log,
     RaftState,
     last_term,
 )
@@ -194,6 +196,55 @@ def acked_in_later(spec: Raft, s: RaftState) -> bool:
     return True
 
 
+def _later_hold(g: dict[int, Log], t: int, k: int) -> bool:
+    """Every grown log of a term after t has an entry of term t at k."""
+    return all(k <= len(lg) and lg[k - 1].term == t for t2, lg in g.items() if t2 > t)
+
+
+@invariant
+def ae_from_leader(spec: Raft, s: RaftState) -> bool:
+    """An AppendEntries request of term t comes from t's leader, a successful response
+    of term t goes to it; neither is addressed to its sender."""
+    won = {(e.eterm, e.eleader) for e in s.elections}
+    return all((m.mterm, m.msource) in won and m.msource != m.mdest for m in s.messages
+               if m.mtype == AEREQ) and all(
+        (m.mterm, m.mdest) in won and m.msource != m.mdest for m in s.messages
+        if m.mtype == AERESP and m.msuccess)
+
+
+@invariant
+def leader_kept(spec: Raft, s: RaftState) -> bool:
+    """An entry of term t's grown log of term t, while some server other than t's leader
+    is still at term t or before (so no later election went without that leader, with
+    3 servers): the leader keeps it, and every later term's grown log holds it."""
+    v, g = votes(s), grown(s)
+    for e in s.elections:
+        t, i, lg = e.eterm, e.eleader, g[e.eterm]
+        if not any(s.current_term[j] <= t for j in spec.servers if j != i):
+            continue
+        for k in range(1, len(lg) + 1):
+            if lg[k - 1].term == t and not (kept(s, v, i, t, k) and _later_hold(g, t, k)):
+                return False
+    return True
+
+
+@invariant
+def ack_msg_later(spec: Raft, s: RaftState) -> bool:
+    """A successful AppendEntries response of term t matching an entry of term t of t's
+    grown log (an acknowledgement in flight): its addressee, t's leader, keeps it, and
+    every later term's grown log holds it."""
+    v, g = votes(s), grown(s)
+    for m in s.messages:
+        if m.mtype != AERESP or not m.msuccess or m.mmatch_index < 1:
+            continue
+        t, k, lg = m.mterm, m.mmatch_index, g.get(m.mterm, ())
+        if k <= len(lg) and lg[k - 1].term == t and not (
+                kept(s, v, m.mdest, t, k) and _later_hold(g, t, k)):
+            return False
+    return True
+
+
 VOTE_LEMMAS: tuple[Property, ...] = tuple(property_of(f) for f in (
     vote_recorded, vote_term_le, vote_msg_terms, request_log, vote_up_to_date,
-    elected_up_to_date, committed_kept, acked_kept, ack_msg_kept, acked_in_later))
+    elected_up_to_date, committed_kept, acked_kept, ack_msg_kept, acked_in_later, ae_from_leader,
+    leader_kept, ack_msg_later))

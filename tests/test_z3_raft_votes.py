@@ -73,7 +73,8 @@ def test_a_commit_keeps_committed_kept_only_with_acked_kept() -> None:
 #: proved only in a fresh process, when asked whole): each a few seconds at most.
 INSTANTIATED = (("BecomeLeader", "commit_in_later"), ("BecomeLeader", "leader_completeness"),
                 ("BecomeLeader", "acked_in_later"), ("AdvanceCommitIndex", "leader_completeness"),
-                ("ClientRequest", "acked_in_later"))
+                ("ClientRequest", "acked_in_later"), ("BecomeLeader", "ack_msg_later"),
+                ("HandleAppendEntriesRequest", "acked_kept"))
 
 
 def _instantiated_splits() -> None:
@@ -87,6 +88,21 @@ def _instantiated_splits() -> None:
 
 def test_commit_and_ack_obligations_are_proved_by_instantiated_splits() -> None:
     in_fresh_process("test_z3_raft_votes", "_instantiated_splits")
+
+
+def _in_flight_acknowledgements() -> None:
+    # An acknowledgement in flight is as good as a recorded one (ack_msg_later): the
+    # leader counting it, and a conflict truncating a log, keep the ack lemmas.
+    assert _proves("HandleAppendEntriesResponse", "acked_in_later", 30)
+    assert _proves("HandleAppendEntriesRequest", "ack_msg_kept", 30)
+    assert _proves("HandleAppendEntriesRequest", "ack_msg_later", 30)
+    assert not _proves("HandleAppendEntriesResponse", "acked_in_later", 5,
+                       drop="ack_msg_later")
+    assert not _proves("HandleAppendEntriesRequest", "ack_msg_later", 5, drop="leader_kept")
+
+
+def test_in_flight_acknowledgements_keep_the_ack_lemmas() -> None:
+    in_fresh_process("test_z3_raft_votes", "_in_flight_acknowledgements")
 
 
 def _append_request_leader_completeness() -> None:

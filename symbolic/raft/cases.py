@@ -33,7 +33,10 @@ import z3  # type: ignore[import-untyped]
 from agree.symbolic.raft.cases_commit import (
     acked_in_later_kept,
     advance_commit_completeness,
+    append_request_acked,
     append_request_completeness,
+    append_response_acked,
+    become_leader_ack_msg,
     become_leader_acked,
     become_leader_commit,
 )
@@ -80,6 +83,10 @@ PLANS: dict[tuple[str, str], Plan] = {
     ("HandleAppendEntriesRequest", "state_machine_safety"): Plan(
         branches=True, facts=("commit_known",), branch_uses=(("done", (
             "state_machine_safety", "commit_in_grown", "grown_logs_match", "log_in_grown")),)),
+    # 1.4 s alone, 227 s after the rest of the run with every conjunct: without the
+    # in-flight acknowledgement lemmas it does not need.
+    ("AdvanceCommitIndex", "commit_in_later"): Plan(uses=tuple(
+        n for n in COMPLETE if n not in ("ae_from_leader", "leader_kept", "ack_msg_later"))),
 }
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
@@ -96,7 +103,9 @@ INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_l
              ("AdvanceCommitIndex", "leader_completeness"), ("ClientRequest", "acked_in_later"),
              ("HandleAppendEntriesRequest", "leader_completeness"),
              ("ClientRequest", "log_in_grown"),
-             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"))
+             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"),
+             ("BecomeLeader", "ack_msg_later"), ("HandleAppendEntriesRequest", "acked_kept"),
+             ("HandleAppendEntriesResponse", "acked_kept"))
 
 
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
@@ -118,6 +127,12 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return advance_commit_completeness(enc, s, t, tag, goal)
     if (label, conjunct) == ("HandleAppendEntriesRequest", "leader_completeness"):
         return append_request_completeness(enc, s, t, tag, goal)
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "acked_kept"):
+        return append_request_acked(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("HandleAppendEntriesResponse", "acked_kept"):
+        return append_response_acked(enc, s, tag, conjunct, goal)
+    if (label, conjunct) == ("BecomeLeader", "ack_msg_later"):
+        return become_leader_ack_msg(enc, s, tag, conjunct, goal)
     if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
         return become_leader_acked(enc, s, tag, conjunct, goal)
     if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":

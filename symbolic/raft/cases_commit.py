@@ -30,7 +30,7 @@ from agree.symbolic.raft.invariant_history import (
     leader_completeness,
     log_in_grown_of,
 )
-from agree.symbolic.raft.votes import at_least, own_acked_by, vote_lemmas
+from agree.symbolic.raft.votes import at_least, kept_by, own_acked_by, vote_lemmas
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "acked_in_later_kept",
     "advance_commit_completeness",
+    "append_request_acked",
     "append_request_completeness",
+    "append_response_acked",
+    "become_leader_ack_msg",
     "become_leader_acked",
     "become_leader_commit",
 ]
@@ -332,4 +335,120 @@ def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
         else:
             out += [Case(f"part {n + 1} ({name})", cond, part, uses)
                     for n, part in enumerate(parts(goal))]
+    return out
+
+
+def append_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                         goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => acked_kept', by branches; in the conflict branch
+    (the receiver r drops its last entry, of index L, after a mismatch at p+1 <= L with
+    the request of term t'), per leader i at constant k: if r acknowledged i's entry k
+    (term T) it had term T at k, so T <= t' (log_terms); t''s grown log holds the entry
+    at k (``acked_in_later``, or it is T's), so agrees with T's up to k
+    (``grown_logs_match`` at k, p+1), which r's log agrees with up to k
+    (``log_in_grown``), and the request carries t''s entry p+1 (``msg_in_grown``): no
+    mismatch below k, so k < L and r keeps it. Facts at those constants."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 1 for _, cs in inst):
+        return None
+    branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
+    _src, r, tr, prev, _pt, _e, _c = enc.msg_params("aereq", tag)
+    lemmas = {x.name: x.formula for x in vote_lemmas(enc, s)}
+    ak, ail = parts(lemmas[conjunct]), parts(lemmas["acked_in_later"])
+    glm, lig = grown_logs_match(enc, s), log_in_grown_of(enc, s, r)
+    out: list[Case] = []
+    for name, cond in branches.items():
+        if name != "conflict":
+            out += [Case(f"{i} ({name})", cond, part, None)
+                    for i, (part, _k) in zip(enc.srv, inst, strict=True)]
+            continue
+        for i, before, later, (part, (k,)) in zip(enc.srv, ak, ail, inst, strict=True):
+            ti = s.term[i]
+            out += [
+                Case(f"acked_kept before ({i}, conflict)", cond, _at(before, k), (conjunct,),
+                     fact=True),
+                Case(f"acked_in_later at the request's term ({i}, conflict)", cond,
+                     _at(later, k, tr), ("acked_in_later",), fact=True),
+                Case(f"grown_logs_match at {i}'s entry and p+1 (conflict)", cond,
+                     _at(glm, ti, tr, k, prev + 1), ("grown_logs_match",), fact=True),
+                Case(f"log_in_grown at the receiver's k and p+1 ({i}, conflict)", cond,
+                     _at(lig, k, prev + 1), ("log_in_grown",), fact=True),
+                Case(f"{i} (conflict)", cond, part, ("type_ok", "log_terms", "msg_in_grown",
+                                                    "leader_grown_log", "one_leader_per_term",
+                                                    conjunct))]
+    return out
+
+
+def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """BecomeLeader => ack_msg_later', at the constants of one response (src, dst, t,
+    ok, m): the chain of ``become_leader_acked`` with the response's sender and
+    addressee (two servers, a majority of 3) in place of the acknowledging quorum:
+    both keep (t, m) (``ack_msg_kept``, ``ack_msg_later``), so one of them voted for
+    the new leader c with a log at least (t, m) and c's log holds the entry (its last
+    term's grown log does, ``ack_msg_later`` there, or it is t's own)."""
+    inst = instances(goal)
+    if len(inst) != 1 or len(inst[0][1]) != 5:
+        return None
+    (part, (src, dst, t, ok, m)), = inst
+    c = z3.Const(f"i@{tag}", enc.S)
+    term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
+    glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
+    live = z3.And(s.aeresp[src, dst, t, ok, m] > 0, ok, m >= 1, m <= s.gllen[t],
+                  s.glt[t, m] == t)
+
+    def kept_at_new_term(j: Any) -> z3.BoolRef:
+        return z3.And(m <= s.llen[j], s.lterm[j, m] == t, z3.Implies(
+            s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], t, m)))
+
+    return [
+        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+              (*ELECTION, "candidate_not_elected")),
+        _fact("the new leader's log length", length >= 0, ("type_ok",)),
+        _fact("the sender and addressee differ", z3.Implies(live, src != dst),
+              ("ae_from_leader",)),
+        _fact("the sender keeps the entry at the new term",
+              z3.Implies(z3.And(live, t < term), kept_at_new_term(src)), ("ack_msg_kept",)),
+        _fact("the addressee keeps the entry at the new term",
+              z3.Implies(z3.And(live, t < term), kept_at_new_term(dst)), (conjunct,)),
+        _fact("ack_msg_later at the new leader's last term", z3.Implies(
+            z3.And(live, last > t, elected_in(enc, s, last)),
+            z3.And(m <= s.gllen[last], s.glt[last, m] == t)), (conjunct,)),
+        _fact("log_in_grown at the new leader's last entry",
+              z3.And(_at(lig, length, length), _at(lig, length, m)), ("log_in_grown",)),
+        _fact("grown_logs_match at the entry and the new leader's length",
+              _at(glm, t, last, m, length), ("grown_logs_match",)),
+        _fact("grown_log_terms at the entry's term",
+              z3.And(_at(glt, t, length), _at(glt, t, m), _at(glt, last, length),
+                     _at(glt, last, m)), ("grown_log_terms",)),
+        # From every conjunct: with vote_up_to_date alone (as above) it is not proved.
+        Case("the new leader holds the entry", TRUE, z3.Implies(
+            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)), None,
+            fact=True),
+        Case("the response", TRUE, part, (conjunct, "ack_msg_kept", "type_ok")),
+    ]
+
+
+def append_response_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesResponse => acked_kept', per leader i at constant k: a success
+    response (src, t, m) raises i's match index for src to m; src keeps (t, m)
+    (``ack_msg_kept``), so its log agrees with t's grown log up to m
+    (``log_in_grown`` at m, k), which is the leader's log, and every vote it cast
+    after t was at least (t, m), hence (t, k). Asked whole, its time moved with what
+    the process had asked before (3 s alone, 23 s after others)."""
+    inst = instances(goal)
+    if len(inst) != len(enc.srv) or any(len(cs) != 1 for _, cs in inst):
+        return None
+    src, _dst, t, ok, m = enc.msg_params("aeresp", tag)
+    ak = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
+    lig = log_in_grown_of(enc, s, src)
+    out = [_fact("ack_msg_kept at the response", z3.Implies(
+               z3.And(ok, m >= 1, m <= s.gllen[t], s.glt[t, m] == t), kept_by(s, src, t, m)),
+               ("ack_msg_kept",))]
+    for i, before, (part, (k,)) in zip(enc.srv, ak, inst, strict=True):
+        out += [_fact(f"{conjunct} before ({i})", _at(before, k), (conjunct,)),
+                _fact(f"log_in_grown at the sender's m and k ({i})", _at(lig, m, k),
+                      ("log_in_grown",)),
+                Case(f"{i}", TRUE, part, None)]  # fewer conjuncts: unknown at 20 s
     return out

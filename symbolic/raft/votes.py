@@ -100,15 +100,35 @@ def vote_lemmas(enc: RaftHistoryZ3, s: Any) -> list[Conjunct]:
     acked_in_later = z3.And([_all_ints(2, lambda k, t2, i=i: z3.Implies(
         z3.And(own_acked(i, k), t2 > s.term[i], elected_in(enc, s, t2)),
         z3.And(k <= s.gllen[t2], s.glt[t2, k] == s.term[i]))) for i in srv])
+    def later_hold(t: Any, k: Any) -> z3.BoolRef:
+        return _all_ints(1, lambda t2: z3.Implies(z3.And(t2 > t, elected_in(enc, s, t2)),
+                                                  z3.And(k <= s.gllen[t2], s.glt[t2, k] == t)))
+
+    def own_entry(t: Any, k: Any) -> z3.BoolRef:
+        return z3.And(k >= 1, k <= s.gllen[t], s.glt[t, k] == t)
+
+    ae_from_leader = z3.And(
+        _msgs(enc, s, "aereq", lambda src, dst, t, p, pt, e, c: z3.And(
+            s.elected[t, src], src != dst)),
+        _msgs(enc, s, "aeresp", lambda src, dst, t, ok, m: z3.Implies(
+            ok, z3.And(s.elected[t, dst], src != dst))))
+    leader_kept = _all_ints(2, lambda t, k: z3.And([z3.Implies(
+        z3.And(s.elected[t, i], z3.Or([s.term[j] <= t for j in srv if not z3.eq(i, j)]),
+               own_entry(t, k)), z3.And(kept(i, t, k), later_hold(t, k))) for i in srv]))
+    ack_msg_later = _msgs(enc, s, "aeresp", lambda src, dst, t, ok, m: z3.Implies(
+        z3.And(ok, own_entry(t, m)), z3.And(kept(dst, t, m), later_hold(t, m))))
     return [Conjunct("vote_recorded", recorded), Conjunct("vote_term_le", term_le),
             Conjunct("vote_msg_terms", msg_terms), Conjunct("request_log", request_log),
             Conjunct("vote_up_to_date", up_to_date),
             Conjunct("elected_up_to_date", elected), Conjunct("committed_kept", committed),
             Conjunct("acked_kept", acked_kept), Conjunct("ack_msg_kept", ack_msg_kept),
-            Conjunct("acked_in_later", acked_in_later)]
+            Conjunct("acked_in_later", acked_in_later), Conjunct("ae_from_leader", ae_from_leader),
+            Conjunct("leader_kept", leader_kept),
+            Conjunct("ack_msg_later", ack_msg_later)]
 
 
 #: The conjuncts vote_lemmas adds, in order.
 VOTE_CONJUNCTS = ("vote_recorded", "vote_term_le", "vote_msg_terms", "request_log",
                   "vote_up_to_date", "elected_up_to_date",
-                  "committed_kept", "acked_kept", "ack_msg_kept", "acked_in_later")
+                  "committed_kept", "acked_kept", "ack_msg_kept", "acked_in_later",
+                  "ae_from_leader", "leader_kept", "ack_msg_later")
