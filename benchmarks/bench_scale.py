@@ -33,8 +33,8 @@ with the recorded figures of the runs not made (``--recorded``: from those only,
 running nothing).
 
 Mode ``Ns`` (say ``2s``) runs the N workers in this one process, each request to one
-worker after the other (:class:`SequentialPool`): their CPU seconds are then the
-engine's own work, without the machine's cost of two processes running at once (shared
+worker after the other (agree.checker.parallel.InProcessPool): their CPU seconds
+are then the engine's own work, without the machine's cost of two processes running at once (shared
 caches and memory bus, the other users' processes). Its "critical" beside mode ``N``'s
 tells how much of the speed-up the engine loses and how much the machine does.
 """
@@ -99,31 +99,6 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
                "python benchmarks/bench_scale.py --write-docs")
 
 
-class SequentialPool:
-    """The workers of mode ``Ns``: N :class:`agree.checker.parallel_worker.Worker` in
-    this process, each request handled by one worker after the other (no pipes, no
-    fork). Installed in place of the forked pool; passing it as ``pool_factory`` would
-    switch to the stable fingerprints, which cost more than the forked workers' ``hash``."""
-
-    def __init__(self, n: int, spec: Any, props: Any, fingerprint: Any,
-                 opts: dict[str, Any]) -> None:
-        from agree.checker.parallel_worker import Worker
-
-        self.size = n
-        self.workers = [Worker(w, n, spec, props, fingerprint, None, opts) for w in range(n)]
-
-    def ask(self, requests: list[tuple[str, Any] | None]) -> list[Any]:
-        out: list[Any] = []
-        for worker, req in zip(self.workers, requests, strict=True):
-            if req is None:
-                out.append(None)
-                continue
-            status, value = worker.handle(*req)
-            if status == "error":
-                raise RuntimeError(f"worker: {value}")
-            out.append(value)
-        return out
-
     def close(self) -> None:
         self.workers = []
 
@@ -150,7 +125,9 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
         if sequential:
             from agree.checker import parallel
 
-            parallel.ForkPool = SequentialPool  # type: ignore[misc,assignment]
+            # in place of the forked pool: as ``pool_factory`` it would switch to the
+            # stable fingerprints, which cost more than the forked workers' ``hash``
+            parallel.ForkPool = parallel.InProcessPool  # type: ignore[misc,assignment]
         r = check(spec, chosen, workers=int(mode.rstrip("s")), time_limit=time_limit,
                   stats=stats)
     seconds = time.perf_counter() - start

@@ -58,7 +58,7 @@ from typing import Any, Protocol
 from agree.checker.core import initial_states
 from agree.checker.explore import follow
 from agree.checker.limits import rss_bytes, stable_fingerprint
-from agree.checker.parallel_worker import Fingerprint, Report, serve
+from agree.checker.parallel_worker import Fingerprint, Report, Worker, serve
 from agree.checker.result import (
     ActionStats,
     CheckResult,
@@ -156,6 +156,34 @@ class ForkPool:
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
+
+
+class InProcessPool:
+    """Workers in this process, each request handled by one worker after the other: the
+    coordinator's very protocol without a fork, so tests can look into the workers and
+    benchmarks can measure the engine's own CPU (bench_scale's ``Ns`` mode), free of two
+    processes contending for the machine."""
+
+    def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
+                 fingerprint: Fingerprint, opts: dict[str, Any]) -> None:
+        self.size = n
+        self.workers = [Worker(w, n, spec, props, fingerprint, None, opts) for w in range(n)]
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        """Hand each worker its request (None: nothing), in turn."""
+        out: list[Any] = []
+        for worker, req in zip(self.workers, requests, strict=True):
+            if req is None:
+                out.append(None)
+                continue
+            status, value = worker.handle(*req)
+            if status == "error":
+                raise SpecRuntimeError(f"the spec raised in a worker: {value}")
+            out.append(value)
+        return out
+
+    def close(self) -> None:
+        """Nothing to stop."""
 
 
 class Timed:

@@ -12,8 +12,7 @@ import pytest
 from _results import figures
 
 from agree.checker import core as core_module
-from agree.checker.parallel import run_parallel
-from agree.checker.parallel_worker import Fingerprint, Worker
+from agree.checker.parallel import InProcessPool, run_parallel
 from agree.checker.run import check
 from agree.protocols import registry
 from agree.spec import Property, Spec
@@ -62,25 +61,6 @@ def test_raft_counterexamples_are_as_short_as_with_one_process() -> None:
     assert not prop.holds(spec, trace.states[-1])
 
 
-class _InProcess:
-    """A pool of workers in this process (the coordinator's protocol, no fork)."""
-
-    def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
-                 fingerprint: Fingerprint, opts: dict[str, Any]) -> None:
-        self.size = n
-        self.workers = [Worker(w, n, spec, props, fingerprint, None, opts) for w in range(n)]
-
-    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
-        out: list[Any] = []
-        for worker, req in zip(self.workers, requests, strict=True):
-            if req is None:
-                out.append(None)
-                continue
-            status, value = worker.handle(*req)
-            assert status == "ok", value
-            out.append(value)
-        return out
-
     def close(self) -> None:
         pass
 
@@ -107,7 +87,7 @@ def test_each_worker_builds_its_expansion_once(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(core_module, "compile_function", counting_compile)
     threshold = gc.get_threshold()
     try:
-        result = run_parallel(spec, props, workers=2, pool_factory=_InProcess)
+        result = run_parallel(spec, props, workers=2, pool_factory=InProcessPool)
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
@@ -132,7 +112,7 @@ def test_stats_give_the_critical_path_and_the_waits() -> None:
     assert all(c["sent_bytes"] == 16 * c["candidates"] for c in counts)
 
 
-class _Inspecting(_InProcess):
+class _Inspecting(InProcessPool):
     """After each expansion, what the workers hold for the level's candidates."""
 
     levels: ClassVar[list[tuple[int, int, int, bool]]] = []

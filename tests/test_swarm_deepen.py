@@ -4,34 +4,12 @@ still found, from Init, with a replayable trace."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from _cli import assert_refused, run
+from _counting import Counter
 
-from agree import Spec, action, invariant
 from agree.checker.swarm import DEEPEN_START, swarm
 from agree.protocols import registry
-
-
-class Counter(Spec[int]):
-    """A counter that only counts up, one at a time; it must stay below 15."""
-
-    name = "counter"
-
-    def init(self) -> Any:
-        yield 0
-
-    @action()
-    def up(self, s: int) -> int | None:
-        return s + 1
-
-    def constraint(self, s: int) -> bool:
-        return s <= 20
-
-    @invariant
-    def below_fifteen(self, s: int) -> bool:
-        return s < 15
 
 
 def test_the_cap_holds_and_grows() -> None:

@@ -5,35 +5,13 @@ unchanged."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from _cli import assert_refused, run
+from _counting import Counter
 
-from agree import Spec, action, invariant
 from agree.checker import swarm as swarm_module
 from agree.checker.swarm import DEEPEN_START, swarm
 from agree.protocols import registry
-
-
-class Counter(Spec[int]):
-    """A counter that only counts up, one at a time; it must stay below 15."""
-
-    name = "counter"
-
-    def init(self) -> Any:
-        yield 0
-
-    @action()
-    def up(self, s: int) -> int | None:
-        return s + 1
-
-    def constraint(self, s: int) -> bool:
-        return s <= 20
-
-    @invariant
-    def below_fifteen(self, s: int) -> bool:
-        return s < 15
 
 
 def test_a_restart_puts_the_cap_back() -> None:
