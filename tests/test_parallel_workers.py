@@ -12,7 +12,7 @@ import pytest
 from _results import figures
 
 from agree.checker import core as core_module
-from agree.checker.parallel import InProcessPool, run_parallel
+from agree.checker.parallel import InProcessPool, PoolFactory, run_parallel
 from agree.checker.run import check
 from agree.protocols import registry
 from agree.spec import Property, Spec
@@ -61,8 +61,15 @@ def test_raft_counterexamples_are_as_short_as_with_one_process() -> None:
     assert not prop.holds(spec, trace.states[-1])
 
 
-    def close(self) -> None:
-        pass
+def _in_process(spec: Spec[Any], props: Sequence[Property], pool: PoolFactory) -> Any:
+    """run_parallel with workers in this process (``pool``), whose gc settings (frozen
+    heap, rare collections) are undone afterwards."""
+    threshold = gc.get_threshold()
+    try:
+        return run_parallel(spec, props, workers=2, pool_factory=pool)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_each_worker_builds_its_expansion_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,12 +92,7 @@ def test_each_worker_builds_its_expansion_once(monkeypatch: pytest.MonkeyPatch) 
     distinct = check(spec, props).distinct
     monkeypatch.setattr(core_module.Core, "expander", counting_expander)
     monkeypatch.setattr(core_module, "compile_function", counting_compile)
-    threshold = gc.get_threshold()
-    try:
-        result = run_parallel(spec, props, workers=2, pool_factory=InProcessPool)
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
+    result = _in_process(spec, props, InProcessPool)
     assert result.depth > 10 and result.distinct == distinct
     assert len(built) == 2 and len(set(built)) == 2
     # rebuilt only when what is checked changes (two ``sometimes`` satisfied, per worker)
@@ -138,12 +140,7 @@ def test_candidates_hold_no_states() -> None:
     spec, props = _raft()
     serial = check(spec, props)
     _Inspecting.levels = []
-    threshold = gc.get_threshold()
-    try:
-        result = run_parallel(spec, props, workers=2, pool_factory=_Inspecting)
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
+    result = _in_process(spec, props, _Inspecting)
     assert figures(result) == figures(serial)
     levels = _Inspecting.levels
     assert sum(n for n, *_ in levels) > 1000
