@@ -52,12 +52,17 @@ def regenerate_file(path: Path, symmetry: bool = False,
     return stored, to_json(trace)
 
 
-def zoo_scenarios() -> ModuleType:
-    """benchmarks/zoo_scenarios.py (not a package): the hand-written scenarios whose
-    correct prefixes the deep zoo counterexamples are searched from."""
-    path = GOLDEN_DIR.parent.parent / "benchmarks" / "zoo_scenarios.py"
-    loader = importlib.util.spec_from_file_location("zoo_scenarios", path)
+def benchmark_module(name: str) -> ModuleType:
+    """benchmarks/NAME.py, loaded (the benchmarks are scripts, not a package)."""
+    path = GOLDEN_DIR.parent.parent / "benchmarks" / f"{name}.py"
+    loader = importlib.util.spec_from_file_location(name, path)
     assert loader is not None and loader.loader is not None
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     return module
+
+
+def zoo_scenarios() -> ModuleType:
+    """benchmarks/zoo_scenarios.py: the hand-written scenarios whose correct prefixes the
+    deep zoo counterexamples are searched from."""
+    return benchmark_module("zoo_scenarios")

@@ -19,12 +19,10 @@ entry of the new term and removes a server there, every property holding.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from _golden import GOLDEN_DIR, zoo_scenarios
+from _golden import GOLDEN_DIR, benchmark_module, zoo_scenarios
 
 from agree.checker.run import check
 from agree.checker.start_from import common_prefix, prefix_trace
@@ -127,22 +125,11 @@ def test_client_entries_bound_is_a_plain_constraint() -> None:
 NO_OWN_TERM = "raft-reconfig-no-own-term-commit"
 
 
-def _zoo_from() -> ModuleType:
-    """benchmarks/zoo_from.py (not a package): its EXERCISED start and parameters are the
-    ones tested here."""
-    path = GOLDEN_DIR.parent.parent / "benchmarks" / "zoo_from.py"
-    loader = importlib.util.spec_from_file_location("zoo_from", path)
-    assert loader is not None and loader.loader is not None
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    return module
-
-
 #: Where the 2015 fix is exercised and the correct spec's search still ends
 #: (benchmarks/zoo_from.py EXERCISED): step 51 of the stored prefix (s3 leads term 3 with
 #: no entry of its term, s1 asks s2 for its vote in term 4), room for one change after a
 #: new entry, one campaign per term.
-EXERCISED_STEP, _CHANGED = _zoo_from().EXERCISED[NO_OWN_TERM]
+EXERCISED_STEP, _CHANGED = benchmark_module("zoo_from").EXERCISED[NO_OWN_TERM]
 EXERCISED = {**dict(registry.get(NO_OWN_TERM).defaults), **_CHANGED}
 
 
