@@ -26,6 +26,7 @@ obligation whole, so a split only decides how fast, never what is proved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import z3  # type: ignore[import-untyped]
@@ -97,17 +98,6 @@ def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef |
     return [Case(f"part {n + 1}", z3.BoolVal(True), part) for n, part in enumerate(parts(goal))]
 
 
-#: --part complete: the obligations proved from instantiated facts without quantifiers.
-INSTANCED = (("BecomeLeader", "grown_logs_match"), ("BecomeLeader", "commit_in_later"),
-             ("BecomeLeader", "leader_completeness"), ("BecomeLeader", "acked_in_later"),
-             ("AdvanceCommitIndex", "leader_completeness"), ("ClientRequest", "acked_in_later"),
-             ("HandleAppendEntriesRequest", "leader_completeness"),
-             ("ClientRequest", "log_in_grown"),
-             ("ClientRequest", "grown_logs_match"), ("HandleAppendEntriesRequest", "log_in_grown"),
-             ("BecomeLeader", "ack_msg_later"), ("HandleAppendEntriesRequest", "acked_kept"),
-             ("HandleAppendEntriesResponse", "acked_kept"))
-
-
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,
                   t: HistoryVars | None, tag: str, goal: z3.BoolRef | None,
                   ) -> list[Case] | None:
@@ -119,30 +109,11 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
                      tuple(n for n in COMPLETE if n not in VOTE_CONJUNCTS))]
     if label is None or t is None or goal is None:
         return None
-    if (label, conjunct) == ("BecomeLeader", "grown_logs_match"):
-        return _become_leader_grown(enc, s, tag, goal)
-    if label == "BecomeLeader" and conjunct in ("commit_in_later", "leader_completeness"):
-        return become_leader_commit(enc, s, tag, conjunct, goal)
-    if (label, conjunct) == ("AdvanceCommitIndex", "leader_completeness"):
-        return advance_commit_completeness(enc, s, t, tag, goal)
-    if (label, conjunct) == ("HandleAppendEntriesRequest", "leader_completeness"):
-        return append_request_completeness(enc, s, t, tag, goal)
-    if (label, conjunct) == ("HandleAppendEntriesRequest", "acked_kept"):
-        return append_request_acked(enc, s, tag, conjunct, goal)
-    if (label, conjunct) == ("HandleAppendEntriesResponse", "acked_kept"):
-        return append_response_acked(enc, s, tag, conjunct, goal)
-    if (label, conjunct) == ("BecomeLeader", "ack_msg_later"):
-        return become_leader_ack_msg(enc, s, tag, conjunct, goal)
-    if (label, conjunct) == ("BecomeLeader", "acked_in_later"):
-        return become_leader_acked(enc, s, tag, conjunct, goal)
+    instanced = _INSTANCES.get((label, conjunct))
+    if instanced is not None:
+        return instanced(enc, s, t, tag, conjunct, goal)
     if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":
         return acked_in_later_kept(enc, s, label, tag, conjunct, goal)
-    if (label, conjunct) == ("ClientRequest", "log_in_grown"):
-        return _client_request_in_grown(enc, s, tag, goal)
-    if (label, conjunct) == ("ClientRequest", "grown_logs_match"):
-        return _client_request_grown(enc, s, tag, goal)
-    if (label, conjunct) == ("HandleAppendEntriesRequest", "log_in_grown"):
-        return _append_in_grown(enc, s, tag, goal)
     plan = PLANS.get((label, conjunct))
     if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
         plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
@@ -267,3 +238,37 @@ def _client_request_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
             Case("leader_grown_log at the leader", z3.BoolVal(True), lead,
                  ("leader_grown_log",), fact=True),
             Case("the grown logs", z3.BoolVal(True), part, ())]
+
+
+#: --part complete: the obligations proved from instantiated facts without quantifiers,
+#: each with its split, called as (enc, s, t, tag, conjunct, goal).
+_INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
+    ("BecomeLeader", "grown_logs_match"):
+        lambda enc, s, t, tag, c, goal: _become_leader_grown(enc, s, tag, goal),
+    ("BecomeLeader", "commit_in_later"):
+        lambda enc, s, t, tag, c, goal: become_leader_commit(enc, s, tag, c, goal),
+    ("BecomeLeader", "leader_completeness"):
+        lambda enc, s, t, tag, c, goal: become_leader_commit(enc, s, tag, c, goal),
+    ("BecomeLeader", "acked_in_later"):
+        lambda enc, s, t, tag, c, goal: become_leader_acked(enc, s, tag, c, goal),
+    ("BecomeLeader", "ack_msg_later"):
+        lambda enc, s, t, tag, c, goal: become_leader_ack_msg(enc, s, tag, c, goal),
+    ("AdvanceCommitIndex", "leader_completeness"):
+        lambda enc, s, t, tag, c, goal: advance_commit_completeness(enc, s, t, tag, goal),
+    ("ClientRequest", "acked_in_later"):
+        lambda enc, s, t, tag, c, goal: acked_in_later_kept(enc, s, "ClientRequest", tag, c,
+                                                            goal),
+    ("ClientRequest", "log_in_grown"):
+        lambda enc, s, t, tag, c, goal: _client_request_in_grown(enc, s, tag, goal),
+    ("ClientRequest", "grown_logs_match"):
+        lambda enc, s, t, tag, c, goal: _client_request_grown(enc, s, tag, goal),
+    ("HandleAppendEntriesRequest", "leader_completeness"):
+        lambda enc, s, t, tag, c, goal: append_request_completeness(enc, s, t, tag, goal),
+    ("HandleAppendEntriesRequest", "log_in_grown"):
+        lambda enc, s, t, tag, c, goal: _append_in_grown(enc, s, tag, goal),
+    ("HandleAppendEntriesRequest", "acked_kept"):
+        lambda enc, s, t, tag, c, goal: append_request_acked(enc, s, tag, c, goal),
+    ("HandleAppendEntriesResponse", "acked_kept"):
+        lambda enc, s, t, tag, c, goal: append_response_acked(enc, s, tag, c, goal),
+}
+INSTANCED = tuple(_INSTANCES)
