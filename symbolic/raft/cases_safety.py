@@ -1,0 +1,145 @@
+"""The instantiated split of ``agree prove raft --part complete`` for
+HandleAppendEntriesRequest => state_machine_safety' (symbolic/raft/cases.py has the
+table of splits, symbolic/raft/cases_commit.py the ones along the quorum chain).
+
+Split only by branches and parts, it was proved in seconds in a fresh process and
+ran into the timeout (749k quantifier instantiations) after the rest of a full run:
+each query left Z3 to find the chain below among every quantified lemma, and whether
+it did moved with what the process had asked before. Here every lemma is asked at the
+terms and indexes of the chain, as facts proved one by one from the conjunct each
+instantiates, quantified at most over the one term the chain needs; the goal's parts
+then use no conjunct.
+
+The chain, per pair of servers a, b at the goal's index k: only the done branch moves
+a commit index (the receiver r's, to the request's c); the other branches keep every
+committed prefix (the pre-state's conjunct at k; a commit index is within its log).
+In the done branch, each server j's committed prefix (up to X = its new commit index)
+is some term's committed grown log: for r, the term the request's ``msg_commit_known``
+names, whose grown log agrees at c with the request's term's, which r's log follows
+up to c (``msg_in_grown``, ``log_in_grown`` and ``grown_logs_match`` at the request's
+previous entry and entry); for the others, ``commit_known``. And whatever term t has
+j's entry X at X in its grown log, j's log is t's grown log at k (``log_in_grown`` at
+X, k and ``grown_logs_match`` from the entry's term to t, over t). Two such terms'
+committed grown logs agree at k (the history form of state machine safety at k, over
+both terms), so a's and b's logs do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import z3  # type: ignore[import-untyped]
+
+from agree.symbolic.raft.invariant import _all_ints, _pairs
+from agree.symbolic.raft.invariant_history import (
+    gl_is,
+    grown_logs_match,
+    log_in_grown_of,
+    msg_commit_known,
+    msg_in_grown,
+    state_machine_safety,
+)
+from agree.symbolic.z3base import Case, fresh, instances, parts
+
+if TYPE_CHECKING:
+    from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
+
+__all__ = ["append_request_safety"]
+
+TRUE = z3.BoolVal(True)
+
+
+def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula q with its bound variables set to ``consts``."""
+    return z3.substitute_vars(q.body(), *reversed(consts))
+
+
+def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...], cond: z3.BoolRef = TRUE,
+          ) -> Case:
+    return Case(name, cond, goal, uses, fact=True)
+
+
+def _known_by(s: HistoryVars, t: Any, x: Any, j_term: Any) -> z3.BoolRef:
+    """Term t committed at least to x, and its grown log has the term ``j_term`` at x."""
+    return z3.And(t >= 1, s.ctop[t] >= x, x <= s.gllen[t], s.glt[t, x] == j_term)
+
+
+def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => state_machine_safety' by the chain of the module
+    doc: facts at the request, per server j at its new commit index and at each pair
+    part's index, then each part on whether the branch is done."""
+    inst = instances(goal)
+    pairs = _pairs(enc)  # type: ignore[arg-type]
+    if (len(inst) != len(pairs) + 1 or any(len(cs) != 1 for _, cs in inst[:-1])
+            or len(inst[-1][1]) != 3):
+        return None
+    done = enc.append_branches(s, tag)["done"]  # type: ignore[arg-type]
+    m = enc.msg_params("aereq", tag)
+    _src, r, mt, p, pt, e, c = m
+    has = enc.is_ent(e)
+    last = p + z3.If(has, 1, 0)
+    glm, lig_r = grown_logs_match(enc, s), log_in_grown_of(enc, s, r)
+    before = parts(state_machine_safety(enc, s))
+    hist = before[-1]
+    new = t.commit  # the commit indexes after the step
+
+    out = [
+        _fact("msg_commit_known at the request", _at(msg_commit_known(enc, s), *m),
+              ("msg_commit_known",)),
+        _fact("msg_in_grown at the request", _at(msg_in_grown(enc, s), *m), ("msg_in_grown",)),
+        _fact("log_in_grown at the receiver's previous entry and c", _at(lig_r, p, c),
+              ("log_in_grown",)),
+        _fact("log_in_grown at the receiver's new entry and c", _at(lig_r, p + 1, c),
+              ("log_in_grown",)),
+        _fact("grown_logs_match at the previous entry and c", _at(glm, pt, mt, p, c),
+              ("grown_logs_match",)),
+        _fact("grown_logs_match at the entry and c", _at(glm, enc.eterm(e), mt, p + 1, c),
+              ("grown_logs_match",)),
+        _fact("the receiver's log is the request's term's grown log at c (done)",
+              z3.Implies(z3.And(c >= 1, c <= last), gl_is(s, mt, c, r)), (), done),
+        _fact("the receiver's new commit is known (done)", z3.And(
+            c <= s.llen[r], z3.Implies(c > 0, _exists_term(
+                lambda u: _known_by(s, u, c, s.lterm[r, c])))), ("type_ok",), done),
+        _fact("the commit indexes are within the logs",
+              z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+    ]
+    for j in enc.srv:
+        x = new[j]
+        out.append(_fact(f"{j}'s new commit is known (done)", z3.And(
+            x <= s.llen[j], z3.Implies(x > 0, _exists_term(
+                lambda u, x=x, j=j: _known_by(s, u, x, s.lterm[j, x])))),
+            ("commit_known",), done))
+    for n, ((part, (k,)), (a, b)) in enumerate(zip(inst, pairs)):
+        for j in (a, b):
+            x = new[j]
+            out += [
+                _fact(f"log_in_grown at {j}'s new commit and k{n + 1}",
+                      _at(log_in_grown_of(enc, s, j), x, k), ("log_in_grown",)),
+                _fact(f"grown_logs_match at {j}'s new commit and k{n + 1}",
+                      _all_ints(1, lambda u, x=x, j=j: _at(glm, s.lterm[j, x], u, x, k)),
+                      ("grown_logs_match",)),
+                _fact(f"{j}'s log at k{n + 1} is every term's that committed its new commit",
+                      _all_ints(1, lambda u, x=x, j=j: z3.Implies(
+                          z3.And(k >= 1, k <= x, x <= s.llen[j],
+                                 _known_by(s, u, x, s.lterm[j, x])),
+                          gl_is(s, u, k, j))), ("commit_in_grown",))]
+        out += [
+            _fact(f"state_machine_safety (pair {n + 1}) before", _at(before[n], k),
+                  ("state_machine_safety",)),
+            _fact(f"state_machine_safety (terms) at k{n + 1} before",
+                  _all_ints(2, lambda u1, u2, k=k: _at(hist, u1, u2, k)),
+                  ("state_machine_safety",)),
+            Case(f"pair {n + 1} (done)", done, part, ()),
+            Case(f"pair {n + 1} (not done)", z3.Not(done), part, ())]
+    part, (u1, u2, k) = inst[-1]
+    out += [_fact("state_machine_safety (terms) before", _at(hist, u1, u2, k),
+                  ("state_machine_safety",)),
+            Case("terms", TRUE, part, ())]
+    return out
+
+
+def _exists_term(fn: Any) -> z3.BoolRef:
+    """Some term u satisfies ``fn(u)``."""
+    u = fresh("u", z3.IntSort())
+    return z3.Exists([u], fn(u))
