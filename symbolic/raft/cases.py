@@ -41,7 +41,7 @@ from agree.symbolic.raft.cases_commit import (
     become_leader_acked,
     become_leader_commit,
 )
-from agree.symbolic.raft.cases_safety import append_request_safety
+from agree.symbolic.raft.cases_safety import advance_commit_safety, append_request_safety
 from agree.symbolic.raft.invariant import ELECTION, elected_in
 from agree.symbolic.raft.invariant_history import (
     COMPLETE,
@@ -262,6 +262,8 @@ _INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
         lambda enc, s, t, tag, c, goal: append_request_completeness(enc, s, t, tag, goal),
     ("HandleAppendEntriesRequest", "log_in_grown"):
         lambda enc, s, t, tag, c, goal: _append_in_grown(enc, s, tag, goal),
+    ("AdvanceCommitIndex", "state_machine_safety"):
+        lambda enc, s, t, tag, c, goal: advance_commit_safety(enc, s, t, tag, goal),
     ("HandleAppendEntriesRequest", "state_machine_safety"):
         lambda enc, s, t, tag, c, goal: append_request_safety(enc, s, t, tag, goal),
     ("HandleAppendEntriesRequest", "acked_kept"):

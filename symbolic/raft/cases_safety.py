@@ -30,21 +30,23 @@ from typing import TYPE_CHECKING, Any
 
 import z3  # type: ignore[import-untyped]
 
-from agree.symbolic.raft.invariant import _all_ints, _pairs
+from agree.symbolic.raft.invariant import _all_ints, _pairs, elected_in
 from agree.symbolic.raft.invariant_history import (
     gl_is,
     grown_logs_match,
+    leader_completeness,
     log_in_grown_of,
     msg_commit_known,
     msg_in_grown,
     state_machine_safety,
 )
+from agree.symbolic.raft.votes import own_acked_by
 from agree.symbolic.z3base import Case, fresh, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["append_request_safety"]
+__all__ = ["advance_commit_safety", "append_request_safety"]
 
 TRUE = z3.BoolVal(True)
 
@@ -62,6 +64,30 @@ def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...], cond: z3.BoolRef =
 def _known_by(s: HistoryVars, t: Any, x: Any, j_term: Any) -> z3.BoolRef:
     """Term t committed at least to x, and its grown log has the term ``j_term`` at x."""
     return z3.And(t >= 1, s.ctop[t] >= x, x <= s.gllen[t], s.glt[t, x] == j_term)
+
+
+def _log_is_committed(enc: RaftHistoryZ3, s: HistoryVars, j: Any, x: Any, k: Any, n: int,
+                      ) -> list[Case]:
+    """Facts: whatever elected term u has j's entry x at x in its grown log, j's log is
+    u's grown log at k (``log_in_grown`` at x, k; ``grown_logs_match`` from the entry's
+    term to u, over u)."""
+    glm = grown_logs_match(enc, s)
+    return [
+        _fact(f"log_in_grown at {j}'s new commit and k{n}",
+              _at(log_in_grown_of(enc, s, j), x, k), ("log_in_grown",)),
+        _fact(f"grown_logs_match at {j}'s new commit and k{n}",
+              _all_ints(1, lambda u: _at(glm, s.lterm[j, x], u, x, k)), ("grown_logs_match",)),
+        _fact(f"{j}'s log at k{n} is every term's that has its new commit's entry",
+              _all_ints(1, lambda u: z3.Implies(
+                  z3.And(k >= 1, k <= x, x <= s.llen[j], elected_in(enc, s, u),
+                         x <= s.gllen[u], s.glt[u, x] == s.lterm[j, x]),
+                  gl_is(s, u, k, j))), ())]
+
+
+def _elected(enc: RaftHistoryZ3, s: HistoryVars) -> Case:
+    return _fact("every term that committed had an election",
+                 _all_ints(1, lambda u: z3.Implies(s.ctop[u] > 0, elected_in(enc, s, u))),
+                 ("commit_in_grown",))
 
 
 def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag: str,
@@ -103,6 +129,7 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
                 lambda u: _known_by(s, u, c, s.lterm[r, c])))), ("type_ok",), done),
         _fact("the commit indexes are within the logs",
               z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+        _elected(enc, s),
     ]
     for j in enc.srv:
         x = new[j]
@@ -112,18 +139,7 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
             ("commit_known",), done))
     for n, ((part, (k,)), (a, b)) in enumerate(zip(inst, pairs)):
         for j in (a, b):
-            x = new[j]
-            out += [
-                _fact(f"log_in_grown at {j}'s new commit and k{n + 1}",
-                      _at(log_in_grown_of(enc, s, j), x, k), ("log_in_grown",)),
-                _fact(f"grown_logs_match at {j}'s new commit and k{n + 1}",
-                      _all_ints(1, lambda u, x=x, j=j: _at(glm, s.lterm[j, x], u, x, k)),
-                      ("grown_logs_match",)),
-                _fact(f"{j}'s log at k{n + 1} is every term's that committed its new commit",
-                      _all_ints(1, lambda u, x=x, j=j: z3.Implies(
-                          z3.And(k >= 1, k <= x, x <= s.llen[j],
-                                 _known_by(s, u, x, s.lterm[j, x])),
-                          gl_is(s, u, k, j))), ("commit_in_grown",))]
+            out += _log_is_committed(enc, s, j, new[j], k, n + 1)
         out += [
             _fact(f"state_machine_safety (pair {n + 1}) before", _at(before[n], k),
                   ("state_machine_safety",)),
@@ -143,3 +159,90 @@ def _exists_term(fn: Any) -> z3.BoolRef:
     """Some term u satisfies ``fn(u)``."""
     u = fresh("u", z3.IntSort())
     return z3.Exists([u], fn(u))
+
+
+def advance_commit_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """AdvanceCommitIndex => state_machine_safety': leader a of term T moves its commit
+    index to n; when n grew, T's highest commit becomes n (``ctop``). The history form
+    at constants u1, u2, k: T's grown log agrees below n with every other term's
+    committed prefix (an earlier term's: ``leader_completeness`` at it and T; a later
+    one's: n is acknowledged, so ``acked_in_later`` puts T's entry n in its grown log
+    and ``grown_logs_match`` the rest); proved over u1, u2 at each pair part's index k
+    too. A pair's part: when n did not grow, a's committed prefix only shrinks (the
+    pre-state's conjunct at k); when it grew, as for HandleAppendEntriesRequest (module
+    doc) with a's new prefix committed by T."""
+    inst = instances(goal)
+    pairs = _pairs(enc)  # type: ignore[arg-type]
+    if (len(inst) != len(pairs) + 1 or any(len(cs) != 1 for _, cs in inst[:-1])
+            or len(inst[-1][1]) != 3):
+        return None
+    a = z3.Const(f"i@{tag}", enc.S)
+    term, n, new, top = s.term[a], t.commit[a], t.commit, t.ctop
+    grew = n > s.commit[a]
+    glm = grown_logs_match(enc, s)
+    before = parts(state_machine_safety(enc, s))
+    hist = before[-1]
+    later = leader_completeness(enc, s).children()[-1]
+
+    def in_later(u: Any) -> z3.BoolRef:
+        """acked_in_later for a's entry n and term u."""
+        return z3.Implies(z3.And(grew, u > term, elected_in(enc, s, u)),
+                          z3.And(n <= s.gllen[u], s.glt[u, n] == term))
+
+    # own_acked_by reads "a counts itself" off the servers' names: a is one of them.
+    acked = z3.Or([z3.And(a == i, own_acked_by(enc, s, i, n)) for i in enc.srv])
+    known_t = z3.And(term >= 1, s.elected[term, a], n <= s.gllen[term],
+                     s.glt[term, n] == s.lterm[a, n])
+    out = [
+        _fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+        _fact("the committing leader's log is its grown log", z3.And(
+            s.elected[term, a], s.gllen[term] == s.llen[a],
+            _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]),
+                                              gl_is(s, term, k, a)))), ("leader_grown_log",)),
+        _fact("acked_in_later at the new commit", _all_ints(1, in_later), ("acked_in_later",)),
+        _fact("a term's highest commit grows only to n, and only for T",
+              _all_ints(1, lambda u: z3.And(top[u] >= s.ctop[u], z3.Implies(
+                  top[u] != s.ctop[u], z3.And(u == term, grew, top[u] == n)))), ()),
+        _elected(enc, s),
+        _fact("T's grown log has the new commit", z3.Implies(grew, z3.And(
+            n <= s.llen[a], top[term] >= n, known_t)), ("type_ok",)),
+        _fact("the commit indexes are within the logs",
+              z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+    ]
+
+    def history_at(k: Any, name: str) -> list[Case]:
+        """Facts giving the history form after the step at index k, over u1, u2."""
+        return [
+            _fact(f"grown_logs_match below the new commit at {name}",
+                  _all_ints(1, lambda u: _at(glm, term, u, n, k)), ("grown_logs_match",)),
+            _fact(f"leader_completeness (later terms) at T and {name}",
+                  _all_ints(1, lambda u: _at(later, u, term, k)), ("leader_completeness",)),
+            _fact(f"state_machine_safety (terms) at {name} before",
+                  _all_ints(2, lambda u1, u2: _at(hist, u1, u2, k)), ("state_machine_safety",))]
+
+    for m, ((part, (k,)), (x, y)) in enumerate(zip(inst, pairs)):
+        name = f"k{m + 1}"
+        out += history_at(k, name)
+        out.append(_fact(f"state_machine_safety (terms) at {name} after",
+                         _all_ints(2, lambda u1, u2, k=k: z3.Implies(
+                             z3.And(k >= 1, k <= top[u1], k <= top[u2]),
+                             z3.And(s.glt[u1, k] == s.glt[u2, k], s.glv[u1, k] == s.glv[u2, k]))),
+                         ()))
+        for j in (x, y):
+            cj = s.commit[j]
+            out.append(_fact(f"{j}'s new commit is known ({name}, grew)", z3.If(
+                j == a, z3.And(n <= s.llen[a], top[term] >= n, known_t),
+                z3.And(cj <= s.llen[j], z3.Implies(cj > 0, _exists_term(
+                    lambda u, cj=cj, j=j: _known_by(s, u, cj, s.lterm[j, cj]))))),
+                ("commit_known",), grew))
+            out += _log_is_committed(enc, s, j, new[j], k, m + 1)
+        out += [
+            _fact(f"state_machine_safety (pair {m + 1}) before", _at(before[m], k),
+                  ("state_machine_safety",)),
+            Case(f"pair {m + 1} (grew)", grew, part, ()),
+            Case(f"pair {m + 1} (did not grow)", z3.Not(grew), part, ())]
+    part, (u1, u2, k) = inst[-1]
+    out += history_at(k, "the terms' k")
+    out.append(Case("terms", TRUE, part, ()))
+    return out
