@@ -25,11 +25,12 @@ class Asked:
     cases: list[str]
 
 
-def _ask(label: str, conjunct: str, timeout: float, drop: str | None = None) -> Asked:
+def _ask(label: str, conjunct: str, timeout: float, drop: str | None = None,
+         servers: int = 3, part: str = "complete") -> Asked:
     """Ask one obligation by the split cases.py gives it (without the fact ``drop``),
     summing Z3's quantifier instantiations over its queries."""
-    enc = raft_encoding_for("raft", servers=3, values=None, proof=True,
-                            params={"max_restarts": -1}, part="complete")
+    enc = raft_encoding_for("raft", servers=servers, values=None, proof=True,
+                            params={"max_restarts": -1}, part=part)
     s = enc.fresh_state("s")
     guard, t = enc.update(label, s, "p")
     goal = next(c.formula for c in enc.invariants(t) if c.name == conjunct)
@@ -76,3 +77,16 @@ def _advance_commit_safety() -> None:
 
 def test_advance_commit_keeps_state_machine_safety_by_instantiated_facts() -> None:
     in_fresh_process("test_z3_raft_safety", "_advance_commit_safety")
+
+
+def _five_servers_log_matching() -> None:
+    asked = _ask("HandleAppendEntriesRequest", "log_matching", 10, servers=5, part="all")
+    assert asked.proved
+    assert asked.instantiations < 5_000, asked.instantiations
+    # An appended entry agrees with another log's only by what the request says of it.
+    assert not _ask("HandleAppendEntriesRequest", "log_matching", 5, servers=5, part="all",
+                    drop="aereq_log_match at the request").proved
+
+
+def test_five_servers_append_request_keeps_log_matching_by_instantiated_facts() -> None:
+    in_fresh_process("test_z3_raft_safety", "_five_servers_log_matching")

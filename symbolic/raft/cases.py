@@ -42,7 +42,7 @@ from agree.symbolic.raft.cases_commit import (
     become_leader_commit,
 )
 from agree.symbolic.raft.cases_safety import advance_commit_safety, append_request_safety
-from agree.symbolic.raft.invariant import ELECTION, elected_in
+from agree.symbolic.raft.invariant import ELECTION, aereq_log_match, elected_in, log_matching
 from agree.symbolic.raft.invariant_history import (
     COMPLETE,
     HISTORY,
@@ -55,7 +55,7 @@ from agree.symbolic.raft.votes import VOTE_CONJUNCTS
 from agree.symbolic.z3base import Case, instances, parts
 
 if TYPE_CHECKING:
-    from agree.symbolic.raft.encoding import RaftZ3
+    from agree.symbolic.raft.encoding import RaftVars, RaftZ3
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
 __all__ = ["INSTANCED", "PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
@@ -87,11 +87,44 @@ PLANS: dict[tuple[str, str], Plan] = {
 }
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
-               ) -> list[Case] | None:
+               s: RaftVars | None = None, tag: str = "") -> list[Case] | None:
     """The split of an obligation of the election and log invariant, or None."""
+    if (label, conjunct) == ("HandleAppendEntriesRequest", "log_matching") and s is not None \
+            and goal is not None:
+        return _append_log_matching(enc, s, tag, goal)
     if label is None or goal is None or conjunct not in SPLIT:
         return None
     return [Case(f"part {n + 1}", z3.BoolVal(True), part) for n, part in enumerate(parts(goal))]
+
+
+def _append_log_matching(enc: RaftZ3, s: RaftVars, tag: str, goal: z3.BoolRef,
+                         ) -> list[Case] | None:
+    """HandleAppendEntriesRequest => log_matching', per pair of logs at constants n, k,
+    without quantifiers: the receiver r's log only grows by the request's entry at
+    p + 1 (append) or loses its last entry (conflict). A pair's logs agreed below n
+    before (log_matching at n, k); an appended entry another log holds at p + 1 with
+    its term has the request's value and previous term there (aereq_log_match at the
+    request), which r's log has at p (the request passed its check), so the two logs
+    agreed up to p (log_matching at p, k). Asked part by part with the whole invariant,
+    5 servers ran into the timeout (its 10 pairs, each over every branch)."""
+    inst = instances(goal)
+    before = parts(log_matching(enc, s))
+    if len(inst) != len(before) or any(len(cs) != 2 for _, cs in inst):
+        return None
+    m = enc.msg_params("aereq", tag)
+    p = m[3]
+    true = z3.BoolVal(True)
+    out = [Case("aereq_log_match at the request", true, _at(aereq_log_match(enc, s), *m),
+                ("aereq_log_match",), fact=True),
+           Case("the request's index and the logs' lengths", true,
+                z3.And(p >= 0, *(s.llen[j] >= 0 for j in enc.srv)), ("type_ok",), fact=True)]
+    for x, (pre, (part, (n, k))) in enumerate(zip(before, inst, strict=True)):
+        out += [Case(f"log_matching (pair {x + 1}) at n, k before", true, _at(pre, n, k),
+                     ("log_matching",), fact=True),
+                Case(f"log_matching (pair {x + 1}) at p, k before", true, _at(pre, p, k),
+                     ("log_matching",), fact=True),
+                Case(f"pair {x + 1}", true, part, ())]
+    return out
 
 
 def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: HistoryVars,

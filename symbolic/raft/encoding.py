@@ -466,7 +466,7 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
               tag: str, goal: z3.BoolRef | None = None) -> list[Case] | None:
         """The splits of symbolic/raft/cases.py (proofs only)."""
         from agree.symbolic.raft.cases import raft_cases
-        return raft_cases(self, label, conjunct, goal) if self.proof else None
+        return raft_cases(self, label, conjunct, goal, s, tag) if self.proof else None
 
     def concrete(self, state: RaftState) -> RaftVars:
         from agree.symbolic.raft.messages import concrete
