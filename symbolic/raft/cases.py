@@ -41,6 +41,7 @@ from agree.symbolic.raft.cases_commit import (
     become_leader_acked,
     become_leader_commit,
 )
+from agree.symbolic.raft.cases_kept import become_leader_kept
 from agree.symbolic.raft.cases_safety import advance_commit_safety, append_request_safety
 from agree.symbolic.raft.invariant import ELECTION, aereq_log_match, elected_in, log_matching
 from agree.symbolic.raft.invariant_history import (
@@ -280,6 +281,8 @@ _INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
         lambda enc, s, t, tag, c, goal: become_leader_commit(enc, s, tag, c, goal),
     ("BecomeLeader", "acked_in_later"):
         lambda enc, s, t, tag, c, goal: become_leader_acked(enc, s, tag, c, goal),
+    ("BecomeLeader", "leader_kept"):
+        lambda enc, s, t, tag, c, goal: become_leader_kept(enc, s, tag, goal),
     ("BecomeLeader", "ack_msg_later"):
         lambda enc, s, t, tag, c, goal: become_leader_ack_msg(enc, s, tag, c, goal),
     ("AdvanceCommitIndex", "leader_completeness"):

@@ -63,7 +63,7 @@ def _append_request_safety() -> None:
 
 
 def test_append_request_keeps_state_machine_safety_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_safety", "_append_request_safety")
+    in_fresh_process("test_z3_raft_splits", "_append_request_safety")
 
 
 def _advance_commit_safety() -> None:
@@ -76,7 +76,7 @@ def _advance_commit_safety() -> None:
 
 
 def test_advance_commit_keeps_state_machine_safety_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_safety", "_advance_commit_safety")
+    in_fresh_process("test_z3_raft_splits", "_advance_commit_safety")
 
 
 def _five_servers_log_matching() -> None:
@@ -89,4 +89,17 @@ def _five_servers_log_matching() -> None:
 
 
 def test_five_servers_append_request_keeps_log_matching_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_safety", "_five_servers_log_matching")
+    in_fresh_process("test_z3_raft_splits", "_five_servers_log_matching")
+
+
+def _become_leader_kept() -> None:
+    asked = _ask("BecomeLeader", "leader_kept", 10)
+    assert asked.proved
+    assert asked.instantiations < 5_000, asked.instantiations
+    # The new leader holds the kept entry only through its voters' logs.
+    assert not _ask("BecomeLeader", "leader_kept", 5,
+                    drop="the new leader holds the entry").proved
+
+
+def test_become_leader_keeps_leader_kept_by_instantiated_facts() -> None:
+    in_fresh_process("test_z3_raft_splits", "_become_leader_kept")
