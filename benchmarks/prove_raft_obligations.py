@@ -31,7 +31,7 @@ import z3
 from report import Provenance, Table, write_page
 
 from agree.symbolic.prove import by_cases
-from agree.symbolic.raft.cases import INSTANCED, PLANS
+from agree.symbolic.raft.cases import INSTANCED
 from agree.symbolic.raft.driver import raft_encoding_for
 from agree.symbolic.z3base import Case, solver, z3_version
 
@@ -139,7 +139,7 @@ def write_docs(files: list[Path]) -> None:
                   int(r["quant instantiations"]), int(r["conflicts"]), int(r["decisions"]),
                   r["memory"]) for r in hard]))
         # More than the goal's parts (symbolic/raft/cases.py as it stands).
-        planned = {*PLANS, *INSTANCED} if part == "complete" else set()
+        planned = set(INSTANCED) if part == "complete" else set()
         split = [r for r in rs if r.get("cases") and (
             (r["action"], r["conjunct"]) in planned or r["seconds"] > 5)]
         if split:

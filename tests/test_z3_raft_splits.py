@@ -1,9 +1,17 @@
-"""The instantiated splits of state_machine_safety' in ``agree prove raft --part
-complete`` (symbolic/raft/cases_safety.py): each query is asked at the chain's
-constants, so the obligation is proved with few quantifier instantiations, whatever
-the process asked before (split only by parts, HandleAppendEntriesRequest =>
-state_machine_safety' took 62k instantiations alone and ran into the timeout with
-749k after a full run; AdvanceCommitIndex => state_machine_safety' took 243k, 29 s). Each verdict is asked in a fresh process (tests/_fresh.py).
+"""The instantiated splits of the Raft obligations that were unknown, or proved only
+near the timeout, in full runs: the steps of state_machine_safety'
+(symbolic/raft/cases_safety.py), BecomeLeader => leader_kept'
+(symbolic/raft/cases_kept.py) and AdvanceCommitIndex => commit_in_later'
+(symbolic/raft/cases_commit.py) in ``agree prove raft --part complete``, and
+HandleAppendEntriesRequest => log_matching' with 5 servers (symbolic/raft/cases.py).
+Each query is asked at the chain's constants, so the obligation is proved with few
+quantifier instantiations whatever the process asked before. Split only by parts or
+asked whole, HandleAppendEntriesRequest => state_machine_safety' took 62k
+instantiations alone and ran into the timeout with 749k after a full run;
+AdvanceCommitIndex => state_machine_safety' 243k (29 s) alone; BecomeLeader =>
+leader_kept' 199k (19 s) and AdvanceCommitIndex => commit_in_later' 492k (39 s) in
+full runs; with 5 servers, HandleAppendEntriesRequest => log_matching' ran into the
+timeout. Each verdict is asked in a fresh process (tests/_fresh.py).
 """
 
 from __future__ import annotations
@@ -103,3 +111,15 @@ def _become_leader_kept() -> None:
 
 def test_become_leader_keeps_leader_kept_by_instantiated_facts() -> None:
     in_fresh_process("test_z3_raft_splits", "_become_leader_kept")
+
+
+def _advance_commit_later() -> None:
+    asked = _ask("AdvanceCommitIndex", "commit_in_later", 10)
+    assert asked.proved
+    assert asked.instantiations < 1_000, asked.instantiations
+    assert not _ask("AdvanceCommitIndex", "commit_in_later", 5,
+                    drop="acked_in_later at the new commit and t2").proved
+
+
+def test_advance_commit_keeps_commit_in_later_by_instantiated_facts() -> None:
+    in_fresh_process("test_z3_raft_splits", "_advance_commit_later")

@@ -13,9 +13,11 @@ Each split here asks small queries instead:
   constants (``z3base.instances``) and split on one of them;
 * HandleAppendEntriesRequest by its branches (reject, step down, append, conflict,
   done: ``RaftZ3.append_branches``);
-* facts proved first and then assumed: a post-state conjunct whose own obligation
-  holds (commit_known'), or a pre-state consequence of the election lemmas (the
-  term of a candidate that becomes leader had no election yet);
+* facts proved first and then assumed: a pre-state lemma instantiated at the goal's
+  constants, or a consequence of the election lemmas (the term of a candidate that
+  becomes leader had no election yet); the goal's parts then without quantified
+  hypotheses (``_INSTANCES``: symbolic/raft/cases_commit.py, cases_safety.py,
+  cases_kept.py);
 * per query only the conjuncts its argument needs (``uses``), where the others feed
   instantiation loops (the invariant's safety obligations: all but the vote lemmas).
 
@@ -27,13 +29,14 @@ obligation whole, so a split only decides how fast, never what is proved.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import z3  # type: ignore[import-untyped]
 
 from agree.symbolic.raft.cases_commit import (
     acked_in_later_kept,
     advance_commit_completeness,
+    advance_commit_later,
     append_request_acked,
     append_request_completeness,
     append_response_acked,
@@ -59,33 +62,12 @@ if TYPE_CHECKING:
     from agree.symbolic.raft.encoding import RaftVars, RaftZ3
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["INSTANCED", "PLANS", "SPLIT", "Plan", "history_cases", "raft_cases"]
-
-
-class Plan(NamedTuple):
-    """How to split one obligation."""
-
-    #: The invariant conjuncts each part may use (None: all of them).
-    uses: tuple[str, ...] | None = None
-    #: Split HandleAppendEntriesRequest by its branches.
-    branches: bool = False
-    #: Post-state conjuncts proved first (per branch) and then assumed.
-    facts: tuple[str, ...] = ()
-    #: Per branch, the conjuncts its parts use (instead of ``uses``).
-    branch_uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+__all__ = ["INSTANCED", "SPLIT", "history_cases", "raft_cases"]
 
 
 #: Conjuncts whose every step obligation is asked part by part (one per candidate).
 SPLIT = ("elected_quorum",)
 
-#: --part complete: how the obligations are asked by cases; the other steps of the
-#: history lemmas and properties part by part, the rest as ``raft_cases`` says.
-PLANS: dict[tuple[str, str], Plan] = {
-    # 1.4 s alone, 227 s after the rest of the run with every conjunct: without the
-    # in-flight acknowledgement lemmas it does not need.
-    ("AdvanceCommitIndex", "commit_in_later"): Plan(uses=tuple(
-        n for n in COMPLETE if n not in ("ae_from_leader", "leader_kept", "ack_msg_later"))),
-}
 
 def raft_cases(enc: RaftZ3, label: str | None, conjunct: str, goal: z3.BoolRef | None,
                s: RaftVars | None = None, tag: str = "") -> list[Case] | None:
@@ -144,23 +126,11 @@ def history_cases(enc: RaftHistoryZ3, label: str | None, conjunct: str, s: Histo
         return instanced(enc, s, t, tag, conjunct, goal)
     if conjunct == "acked_in_later" and label != "HandleAppendEntriesResponse":
         return acked_in_later_kept(enc, s, label, tag, conjunct, goal)
-    plan = PLANS.get((label, conjunct))
-    if plan is None and conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
-        plan = Plan()  # part by part: near the timeout whole (which ones moves with names)
-    if plan is None:
-        return raft_cases(enc, label, conjunct, goal)
-    # HistoryVars has RaftVars' fields first: the branches read only those.
-    branches = (enc.append_branches(s, tag) if plan.branches  # type: ignore[arg-type]
-                else {"": z3.BoolVal(True)})
-    post = {c.name: c.formula for c in enc.invariants(t)} if plan.facts else {}
-    out: list[Case] = []
-    for name, cond in branches.items():
-        where = f" ({name})" if name else ""
-        out += [Case(f"{f}'{where} first", cond, post[f], None, fact=True) for f in plan.facts]
-        uses = dict(plan.branch_uses).get(name, plan.uses)
-        out += [Case(f"part {n + 1}{where}", cond, part, uses)
+    if conjunct in (*HISTORY, "leader_completeness", "state_machine_safety"):
+        # Part by part: near the timeout whole (which ones moves with names).
+        return [Case(f"part {n + 1}", z3.BoolVal(True), part)
                 for n, part in enumerate(parts(goal))]
-    return out
+    return raft_cases(enc, label, conjunct, goal)
 
 
 def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
@@ -285,6 +255,8 @@ _INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
         lambda enc, s, t, tag, c, goal: become_leader_kept(enc, s, tag, goal),
     ("BecomeLeader", "ack_msg_later"):
         lambda enc, s, t, tag, c, goal: become_leader_ack_msg(enc, s, tag, c, goal),
+    ("AdvanceCommitIndex", "commit_in_later"):
+        lambda enc, s, t, tag, c, goal: advance_commit_later(enc, s, t, tag, goal),
     ("AdvanceCommitIndex", "leader_completeness"):
         lambda enc, s, t, tag, c, goal: advance_commit_completeness(enc, s, t, tag, goal),
     ("ClientRequest", "acked_in_later"):

@@ -137,7 +137,7 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
             x <= s.llen[j], z3.Implies(x > 0, _exists_term(
                 lambda u, x=x, j=j: _known_by(s, u, x, s.lterm[j, x])))),
             ("commit_known",), done))
-    for n, ((part, (k,)), (a, b)) in enumerate(zip(inst, pairs)):
+    for n, ((part, (k,)), (a, b)) in enumerate(zip(inst[:-1], pairs, strict=True)):
         for j in (a, b):
             out += _log_is_committed(enc, s, j, new[j], k, n + 1)
         out += [
@@ -221,7 +221,7 @@ def advance_commit_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
             _fact(f"state_machine_safety (terms) at {name} before",
                   _all_ints(2, lambda u1, u2: _at(hist, u1, u2, k)), ("state_machine_safety",))]
 
-    for m, ((part, (k,)), (x, y)) in enumerate(zip(inst, pairs)):
+    for m, ((part, (k,)), (x, y)) in enumerate(zip(inst[:-1], pairs, strict=True)):
         name = f"k{m + 1}"
         out += history_at(k, name)
         out.append(_fact(f"state_machine_safety (terms) at {name} after",
@@ -242,7 +242,7 @@ def advance_commit_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
                   ("state_machine_safety",)),
             Case(f"pair {m + 1} (grew)", grew, part, ()),
             Case(f"pair {m + 1} (did not grow)", z3.Not(grew), part, ())]
-    part, (u1, u2, k) = inst[-1]
+    part, (_u1, _u2, k) = inst[-1]
     out += history_at(k, "the terms' k")
     out.append(Case("terms", TRUE, part, ()))
     return out
