@@ -44,7 +44,7 @@ from agree.symbolic.raft.cases_commit import (
     become_leader_acked,
     become_leader_commit,
 )
-from agree.symbolic.raft.cases_kept import become_leader_kept
+from agree.symbolic.raft.cases_kept import append_response_later, become_leader_kept
 from agree.symbolic.raft.cases_safety import advance_commit_safety, append_request_safety
 from agree.symbolic.raft.invariant import ELECTION, aereq_log_match, elected_in, log_matching
 from agree.symbolic.raft.invariant_history import (
@@ -276,6 +276,8 @@ _INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
         lambda enc, s, t, tag, c, goal: append_request_safety(enc, s, t, tag, goal),
     ("HandleAppendEntriesRequest", "acked_kept"):
         lambda enc, s, t, tag, c, goal: append_request_acked(enc, s, tag, c, goal),
+    ("HandleAppendEntriesResponse", "acked_in_later"):
+        lambda enc, s, t, tag, c, goal: append_response_later(enc, s, t, tag, goal),
     ("HandleAppendEntriesResponse", "acked_kept"):
         lambda enc, s, t, tag, c, goal: append_response_acked(enc, s, tag, c, goal),
 }
