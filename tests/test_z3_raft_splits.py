@@ -136,3 +136,16 @@ def _append_response_later() -> None:
 
 def test_append_response_keeps_acked_in_later_by_instantiated_facts() -> None:
     in_fresh_process("test_z3_raft_splits", "_append_response_later")
+
+
+def _client_request_completeness() -> None:
+    asked = _ask("ClientRequest", "leader_completeness", 10)
+    assert asked.proved
+    assert asked.instantiations < 1_000, asked.instantiations
+    # The new entry lies past every committed prefix only by commit_in_grown.
+    assert not _ask("ClientRequest", "leader_completeness", 5,
+                    drop="commit_in_grown at part").proved
+
+
+def test_client_request_keeps_leader_completeness_by_instantiated_facts() -> None:
+    in_fresh_process("test_z3_raft_splits", "_client_request_completeness")

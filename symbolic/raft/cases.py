@@ -45,7 +45,11 @@ from agree.symbolic.raft.cases_commit import (
     become_leader_commit,
 )
 from agree.symbolic.raft.cases_kept import append_response_later, become_leader_kept
-from agree.symbolic.raft.cases_safety import advance_commit_safety, append_request_safety
+from agree.symbolic.raft.cases_safety import (
+    advance_commit_safety,
+    append_request_safety,
+    client_request_completeness,
+)
 from agree.symbolic.raft.invariant import ELECTION, aereq_log_match, elected_in, log_matching
 from agree.symbolic.raft.invariant_history import (
     COMPLETE,
@@ -262,6 +266,8 @@ _INSTANCES: dict[tuple[str, str], Callable[..., list[Case] | None]] = {
     ("ClientRequest", "acked_in_later"):
         lambda enc, s, t, tag, c, goal: acked_in_later_kept(enc, s, "ClientRequest", tag, c,
                                                             goal),
+    ("ClientRequest", "leader_completeness"):
+        lambda enc, s, t, tag, c, goal: client_request_completeness(enc, s, tag, goal),
     ("ClientRequest", "log_in_grown"):
         lambda enc, s, t, tag, c, goal: _client_request_in_grown(enc, s, tag, goal),
     ("ClientRequest", "grown_logs_match"):

@@ -3,18 +3,18 @@ acknowledgement lemmas (``leader_kept``, ``ack_msg_later``): BecomeLeader =>
 leader_kept' and HandleAppendEntriesResponse => acked_in_later' (symbolic/raft/cases.py
 has the table of splits).
 
-BecomeLeader => leader_kept': asked whole it was proved, in 7 to 19 s depending on the load and on what the
-process had asked before (198k quantifier instantiations), near the 30 s timeout of
-a full run. Here, as in symbolic/raft/cases_commit.py, each lemma is asked at the
-chain's constants: leader i's entry (t, k) of its term, kept by i while another
-server is still at term t or before (``leader_kept`` at t, k). The new leader c of
-term T: no entry of T exists yet (the new term had no election; ``log_in_grown``), so
-T's grown log, c's log, has no entry of T to keep; for t < T, the server still at t
-did not vote in T (``vote_term_le``), so with 3 servers c's quorum holds i, whose
-vote was at least (t, k) (``kept``), and c's log is at least as up to date
-(``vote_up_to_date``); its last entry's term's grown log holds (t, k) (``later_hold``
-or t's own) and reaches k (``grown_logs_match``, ``grown_log_terms``), so c's log, T's
-new grown log, holds (t, k).
+BecomeLeader => leader_kept': asked whole it was proved, in 7 to 19 s depending on the
+load and on what the process had asked before (198k quantifier instantiations), near the
+30 s timeout of a full run. Here, as in symbolic/raft/cases_commit.py, each lemma is
+asked at the chain's constants: leader i's entry (t, k) of its term, kept by i while
+another server is still at term t or before (``leader_kept`` at t, k). The new leader c
+of term T: no entry of T exists yet (the new term had no election; ``log_in_grown``), so
+T's grown log, c's log, has no entry of T to keep; for t < T, the server still at t did
+not vote in T (``vote_term_le``), so with 3 servers c's quorum holds i, whose vote was
+at least (t, k) (``kept``), and c's log is at least as up to date (``vote_up_to_date``);
+its last entry's term's grown log holds (t, k) (``later_hold`` or t's own) and reaches k
+(``grown_logs_match``, ``grown_log_terms``), so c's log, T's new grown log, holds (t,
+k).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def append_response_later(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
     inst = instances(goal)
     if len(inst) != len(enc.srv) or any(len(cs) != 2 for _, cs in inst):
         return None
-    src, dst, tr, ok, m = enc.msg_params("aeresp", tag)
+    _src, dst, tr, ok, m = enc.msg_params("aeresp", tag)
     ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == "acked_in_later"))
     glm, glt = grown_logs_match(enc, s), grown_log_terms(enc, s)
     mt = s.glt[tr, m]  # the term of t's entry m
