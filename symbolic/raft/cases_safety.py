@@ -48,7 +48,12 @@ from agree.symbolic.z3base import Case, fresh, instances, parts
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
 
-__all__ = ["advance_commit_safety", "append_request_safety", "client_request_completeness"]
+__all__ = [
+    "advance_commit_safety",
+    "append_request_safety",
+    "client_request_completeness",
+    "receiver_commit_known",
+]
 
 TRUE = z3.BoolVal(True)
 
@@ -92,27 +97,18 @@ def _elected(enc: RaftHistoryZ3, s: HistoryVars) -> Case:
                  ("commit_in_grown",))
 
 
-def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag: str,
-                          goal: z3.BoolRef) -> list[Case] | None:
-    """HandleAppendEntriesRequest => state_machine_safety' by the chain of the module
-    doc: facts at the request, per server j at its new commit index and at each pair
-    part's index, then each part on whether the branch is done."""
-    inst = instances(goal)
-    pairs = _pairs(enc)  # type: ignore[arg-type]
-    if (len(inst) != len(pairs) + 1 or any(len(cs) != 1 for _, cs in inst[:-1])
-            or len(inst[-1][1]) != 3):
-        return None
+def receiver_commit_known(enc: RaftHistoryZ3, s: HistoryVars, tag: str) -> list[Case]:
+    """Facts for HandleAppendEntriesRequest's done branch, where the receiver r (term
+    T) sets its commit index to the request's c: r's log up to c is what some term
+    u <= T committed (``msg_commit_known`` names u, whose grown log agrees at c with the
+    request's term's, which r's log follows: ``msg_in_grown``, ``log_in_grown`` and
+    ``grown_logs_match`` at the request's previous entry and entry)."""
     done = enc.append_branches(s, tag)["done"]  # type: ignore[arg-type]
     m = enc.msg_params("aereq", tag)
     _src, r, mt, p, pt, e, c = m
-    has = enc.is_ent(e)
-    last = p + z3.If(has, 1, 0)
+    last = p + z3.If(enc.is_ent(e), 1, 0)
     glm, lig_r = grown_logs_match(enc, s), log_in_grown_of(enc, s, r)
-    before = parts(state_machine_safety(enc, s))
-    hist = before[-1]
-    new = t.commit  # the commit indexes after the step
-
-    out = [
+    return [
         _fact("msg_commit_known at the request", _at(msg_commit_known(enc, s), *m),
               ("msg_commit_known",)),
         _fact("msg_in_grown at the request", _at(msg_in_grown(enc, s), *m), ("msg_in_grown",)),
@@ -127,8 +123,27 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
         _fact("the receiver's log is the request's term's grown log at c (done)",
               z3.Implies(z3.And(c >= 1, c <= last), gl_is(s, mt, c, r)), (), done),
         _fact("the receiver's new commit is known (done)", z3.And(
-            c <= s.llen[r], z3.Implies(c > 0, _exists_term(
-                lambda u: _known_by(s, u, c, s.lterm[r, c])))), ("type_ok",), done),
+            c <= s.llen[r], z3.Implies(c > 0, _exists_term(lambda u: z3.And(
+                u <= s.term[r], _known_by(s, u, c, s.lterm[r, c]))))), ("type_ok",), done)]
+
+
+def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag: str,
+                          goal: z3.BoolRef) -> list[Case] | None:
+    """HandleAppendEntriesRequest => state_machine_safety' by the chain of the module
+    doc: facts at the request, per server j at its new commit index and at each pair
+    part's index, then each part on whether the branch is done."""
+    inst = instances(goal)
+    pairs = _pairs(enc)
+    if (len(inst) != len(pairs) + 1 or any(len(cs) != 1 for _, cs in inst[:-1])
+            or len(inst[-1][1]) != 3):
+        return None
+    done = enc.append_branches(s, tag)["done"]  # type: ignore[arg-type]
+    before = parts(state_machine_safety(enc, s))
+    hist = before[-1]
+    new = t.commit  # the commit indexes after the step
+
+    out = [
+        *receiver_commit_known(enc, s, tag),
         _fact("the commit indexes are within the logs",
               z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
         _elected(enc, s),
@@ -175,7 +190,7 @@ def advance_commit_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
     pre-state's conjunct at k); when it grew, as for HandleAppendEntriesRequest (module
     doc) with a's new prefix committed by T."""
     inst = instances(goal)
-    pairs = _pairs(enc)  # type: ignore[arg-type]
+    pairs = _pairs(enc)
     if (len(inst) != len(pairs) + 1 or any(len(cs) != 1 for _, cs in inst[:-1])
             or len(inst[-1][1]) != 3):
         return None
