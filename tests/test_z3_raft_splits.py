@@ -16,7 +16,9 @@ timeout. Each verdict is asked in a fresh process (tests/_fresh.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 from _fresh import in_fresh_process
@@ -33,12 +35,17 @@ class Asked:
     cases: list[str]
 
 
+@functools.cache
+def _encoding(servers: int, part: str) -> Any:
+    return raft_encoding_for("raft", servers=servers, values=None, proof=True,
+                             params={"max_restarts": -1}, part=part)
+
+
 def _ask(label: str, conjunct: str, timeout: float, drop: str | None = None,
          servers: int = 3, part: str = "complete") -> Asked:
     """Ask one obligation by the split cases.py gives it (without the facts whose name
     starts with ``drop``), summing Z3's quantifier instantiations over its queries."""
-    enc = raft_encoding_for("raft", servers=servers, values=None, proof=True,
-                            params={"max_restarts": -1}, part=part)
+    enc = _encoding(servers, part)
     s = enc.fresh_state("s")
     guard, t = enc.update(label, s, "p")
     goal = next(c.formula for c in enc.invariants(t) if c.name == conjunct)
@@ -149,3 +156,24 @@ def _client_request_completeness() -> None:
 
 def test_client_request_keeps_leader_completeness_by_instantiated_facts() -> None:
     in_fresh_process("test_z3_raft_splits", "_client_request_completeness")
+
+
+def _kept_by_the_action() -> None:
+    # UpdateTerm changes no variable grown_logs_match reads: the pre-state's conjunct is
+    # the goal. ClientRequest grows a grown log: not so.
+    asked = _ask("UpdateTerm", "grown_logs_match", 10)
+    assert asked.proved and asked.cases == ["unchanged by the action"]
+    assert asked.instantiations < 100, asked.instantiations
+    assert "unchanged by the action" not in _ask("ClientRequest", "grown_logs_match", 10).cases
+    # Restart, Timeout and UpdateTerm grow no log or commit: each part of
+    # leader_completeness' from the pre-state's at its constants.
+    for label in ("Restart", "Timeout", "UpdateTerm"):
+        asked = _ask(label, "leader_completeness", 10)
+        assert asked.proved, label
+        assert asked.instantiations < 2_000, (label, asked.instantiations)
+    assert not _ask("Timeout", "leader_completeness", 5,
+                    drop="leader_completeness part").proved
+
+
+def test_obligations_the_action_leaves_alone_by_the_pre_state() -> None:
+    in_fresh_process("test_z3_raft_splits", "_kept_by_the_action")

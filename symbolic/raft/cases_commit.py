@@ -331,9 +331,10 @@ def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
     t no later than r's committed that far and r's log agrees with t's grown log at c
     (``receiver_commit_known``: commit_known' asked whole went from 0.4 s to 17 s with
     what the process had asked before), log_in_grown for r's log at c and
-    grown_logs_match from its entry's term, over every t; then, per leader, that r's new committed prefix is in its log (an
-    earlier t: the pre-state's conjunct; t its own term: its log is t's grown log).
-    The other branches keep every committed prefix, part by part."""
+    grown_logs_match from its entry's term, over every t; then, per leader, that r's
+    new committed prefix is in its log (an earlier t: the pre-state's conjunct; t its
+    own term: its log is t's grown log). The other branches keep every committed
+    prefix, part by part."""
     branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
     r = enc.msg_params("aereq", tag)[1]
     c = t.commit[r]
