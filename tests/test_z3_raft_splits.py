@@ -171,7 +171,7 @@ def _kept_by_the_action() -> None:
         asked = _ask(label, "leader_completeness", 10)
         assert asked.proved, label
         assert asked.instantiations < 2_000, (label, asked.instantiations)
-    assert not _ask("Timeout", "leader_completeness", 5,
+    assert not _ask("Timeout", "leader_completeness", 2,
                     drop="leader_completeness part").proved
 
 
