@@ -28,7 +28,9 @@ the critical path (workers: per round of the level-synchronous search, the busie
 worker, plus the coordinator): the wall time on an idle machine with a core per worker,
 so one process's "cpu total" over the workers' "critical" is the speed-up to expect;
 "wait", per worker, the CPU seconds it would idle at the barriers waiting for the
-busiest (the imbalance). ``--write-docs`` writes docs/benchmarks/scale.md from this run,
+busiest (the imbalance); and for workers, the candidates exchanged over the run (sent to
+their owners, known seen and not sent, kept by their owners), figures that do not depend
+on the load. ``--write-docs`` writes docs/benchmarks/scale.md from this run,
 with the recorded figures of the runs not made (``--recorded``: from those only,
 running nothing).
 
@@ -99,10 +101,6 @@ def write_docs(rows: list[list[object]], done: set[tuple[str, str]]) -> None:
                "python benchmarks/bench_scale.py --write-docs")
 
 
-    def close(self) -> None:
-        self.workers = []
-
-
 def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     """Run one configuration in this process and return its figures."""
     from agree.checker.run import check
@@ -151,6 +149,8 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
             "worker_cpu": [round(c, 1) for c in workers],
             "wait_cpu": [round(c, 1) for c in stats.get("wait_cpu", [])],
             "bytes_per_state": round((peak - base) / max(r.distinct, 1)),
+            "exchange": {k: sum(c[k] for c in stats.get("worker_counts", []))
+                         for k in ("candidates", "known", "kept")},
             "peak_rss_mb": round(peak / 2**20)}
 
 
@@ -200,6 +200,9 @@ def main() -> None:
                   f"{r['seconds']:>8.1f} {r['cpu_seconds']:>8.1f} {r['cpu_total']:>9.1f} "
                   f"{tlc:>6.1f} {r['bytes_per_state']:>11,} {r['verdict']:<8} {each}",
                   flush=True)
+            if r["exchange"]["candidates"]:  # workers: what they exchanged, all levels
+                print("    candidates sent {candidates:,}, known seen and not sent {known:,}, "
+                      "kept {kept:,}".format(**r["exchange"]))
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if args.write_docs or args.recorded:
         write_docs(rows, done)

@@ -8,21 +8,27 @@ exactly as in the single-process engine. Per level, a coordinator (the
 calling process) runs two exchanges between workers:
 
 1. every worker expands its frontier; successors whose fingerprint it owns are
-   deduplicated on the spot; the others are deduplicated within the level and
-   their fingerprints and parents' go to their owners (as two arrays of 64-bit
-   ints);
+   deduplicated on the spot; the others are deduplicated within the level, and
+   against the fingerprints it sent the level before (in their owner's shard
+   since: a level's successors are mostly states of the level before, met
+   again), and their fingerprints and parents' go to their owners (as two
+   arrays of 64-bit ints);
 2. each owner keeps the fingerprints it has never seen (first claim wins, in
    worker order) and answers which; the worker that generated a kept state
-   rebuilds it (the step again, from the packed parent it kept), checks the
-   properties on it as the expansion checks a successor (skipping what the step
-   left alone) and queues it for its next level. A candidate is held as its
-   fingerprints, its parent's place in the frontier and its step, not as a state:
-   a level of candidate states alive (most of them duplicates) cost the workers
-   about a fifth more CPU than one process (allocation, garbage collection).
+   rebuilds it (the step again, from the packed parent it kept, with the
+   parent's history values as the expansion computed them), checks that it has
+   the fingerprint sent (else the spec is not deterministic: an error naming the
+   action), checks the properties on it as the expansion checks a successor
+   (skipping what the step left alone) and queues it for its next level. A
+   candidate is held as its fingerprints, its parent's place in the frontier and
+   its step, not as a state: a level of candidate states alive (most of them
+   duplicates) cost the workers about a fifth more CPU than one process
+   (allocation, garbage collection).
 
 States themselves never travel, except to even out the frontiers when they
-drift apart (at the start, every state is at one worker): duplicates cost 16
-bytes each, and pickling is rare. A worker builds its expansion (core.py) once,
+drift apart by more than half a percent (at the start, every state is at one
+worker; later a few percent a level): duplicates cost 16 bytes each, and
+pickling is rare. A worker builds its expansion (core.py) once,
 and every worker runs the same generated code as the one-process engine.
 With ``stats``, :class:`Timed` adds up the critical path (per round, the busiest
 worker's CPU) and each worker's wait at the barriers, the figures that decide
@@ -58,7 +64,7 @@ from typing import Any, Protocol
 from agree.checker.core import initial_states
 from agree.checker.explore import follow
 from agree.checker.limits import rss_bytes, stable_fingerprint
-from agree.checker.parallel_worker import Fingerprint, Report, Worker, serve
+from agree.checker.parallel_worker import Fingerprint, Report, Worker, answer, serve
 from agree.checker.result import (
     ActionStats,
     CheckResult,
@@ -139,12 +145,10 @@ class ForkPool:
                 out.append(None)
                 continue
             try:
-                status, value = conn.recv()
+                reply = conn.recv()
             except EOFError:
                 raise SpecRuntimeError("a worker process died (out of memory?)") from None
-            if status == "error":
-                raise SpecRuntimeError(f"the spec raised in a worker: {value}")
-            out.append(value)
+            out.append(answer(reply, "a worker"))
         return out
 
     def close(self) -> None:
@@ -176,10 +180,7 @@ class InProcessPool:
             if req is None:
                 out.append(None)
                 continue
-            status, value = worker.handle(*req)
-            if status == "error":
-                raise SpecRuntimeError(f"the spec raised in a worker: {value}")
-            out.append(value)
+            out.append(answer(worker.handle(*req), "a worker"))
         return out
 
     def close(self) -> None:
@@ -224,13 +225,21 @@ class Timed:
         return {"critical_cpu": critical, "wait_cpu": wait}
 
 
+#: The frontiers are evened out when they differ by more than 1/_EVEN of a worker's
+#: share: the level-synchronous workers wait at each barrier for the busiest, so a
+#: worker with 5% more states than the other costs 2.5% of the level on the critical
+#: path, while moving a state (pickled, unpickled) costs a few microseconds.
+_EVEN = 200
+
+
 def _balance(pool: Pool, rep: list[dict[str, Any]]) -> None:
-    """Even out the next level's frontiers when they differ by more than a tenth
-    (at the start every state is at one worker; later they stay roughly even)."""
+    """Even out the next level's frontiers when they differ by more than 1/_EVEN of a
+    worker's share (at the start every state is at one worker; later they drift apart
+    by a few percent a level: the successors of a state and the candidates kept vary)."""
     sizes = [r["queue"] for r in rep]
     n, total = len(sizes), sum(sizes)
     target = -(-total // n)
-    if n < 2 or max(sizes) - min(sizes) <= max(64, total // (10 * n)):
+    if n < 2 or max(sizes) - min(sizes) <= max(16, total // (_EVEN * n)):
         return
     need = {w: target - q for w, q in enumerate(sizes) if q < target}
     gives: list[dict[int, int]] = [{} for _ in range(n)]

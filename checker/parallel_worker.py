@@ -16,10 +16,11 @@ from typing import Any
 from agree.checker.compact import Compactor
 from agree.checker.core import Core, Raised
 from agree.checker.limits import rss_bytes
+from agree.checker.result import SpecRuntimeError
 from agree.checker.seen import SeenSet
-from agree.spec import Property, Spec
+from agree.spec import Property, Spec, SpecError
 
-__all__ = ["Fingerprint", "Report", "Worker", "serve"]
+__all__ = ["Fingerprint", "Report", "Worker", "answer", "nondeterministic", "serve"]
 
 Fingerprint = Callable[[Any], int]
 #: A violation found by a worker: property, kind, parent fingerprint (None for an
@@ -28,6 +29,26 @@ Fingerprint = Callable[[Any], int]
 Report = tuple[str, str, int | None, str | None, tuple[Any, ...], Any]
 #: Items per candidate in ``Worker.cand``.
 _CAND = 5
+
+
+def nondeterministic(label: str, args: tuple[Any, ...]) -> str:
+    """The error of a step that, taken again from the same state, led elsewhere."""
+    call = f"{label}({', '.join(map(repr, args))})" if args else label
+    return (f"the spec is not deterministic: {call} taken again from the same state led "
+            "to a different state (an action must be a function of the state: no "
+            "randomness, clock or mutable state outside it)")
+
+
+def answer(reply: tuple[str, Any], where: str) -> Any:
+    """A worker's answer from its reply to :meth:`Worker.handle`: the spec's exception
+    (raised in ``where``) as :class:`SpecRuntimeError`, a fault found in the spec as
+    :class:`SpecError`."""
+    status, value = reply
+    if status == "error":
+        raise SpecRuntimeError(f"the spec raised in {where}: {value}")
+    if status == "spec-error":
+        raise SpecError(value)
+    return value
 
 
 class Worker:
@@ -56,7 +77,7 @@ class Worker:
         # CPU seconds per request kind, and of each request in turn (see parallel.Timed)
         self.phase_cpu: dict[str, float] = {}
         self.timeline: list[float] = []
-        self.counts = {"candidates": 0, "claims": 0, "kept": 0, "sent_bytes": 0}
+        self.counts = {"candidates": 0, "known": 0, "kept": 0, "sent_bytes": 0}
         self.baseline = rss_bytes()  # forked pages are shared: count only growth
         # per other worker: this level's candidates for their owner to claim, flat, five
         # items each (see _CAND): fingerprint, parent's, the parent's position in the
@@ -64,11 +85,20 @@ class Worker:
         # Not the states: a level's candidates kept alive cost more CPU (allocation,
         # garbage collection) than rebuilding the few kept from their packed parent.
         self.cand: list[list[Any]] = [[] for _ in range(n)]
+        # per other worker: the fingerprints it owns sent to it (or met again) this
+        # level, and last level's: all of them are in its shard now, so a successor
+        # among them is a state seen and is not sent again (one BFS level's successors
+        # are mostly the previous level's states, met again)
         self.claimed: list[set[int]] = [set() for _ in range(n)]
+        self.known: list[set[int]] = [set() for _ in range(n)]
         # the state being expanded, its position in the frontier, and whether it has
         # candidates (then its packed form is kept until ``keep``)
         self.expanding: list[Any] = [None, 0, False]
         self.expanded: list[Any] = []  # the frontier just expanded: parents of candidates
+        # per parent of candidates, by frontier place: its history variables' values as
+        # the expansion computed them (spec.history_memo; None: none), so that its
+        # candidates kept are rebuilt without computing them again
+        self.histories: list[Any] = []
         self.fns = [a.fn for a in self.actions]
         # the coordinator sends the time left, not its clock (a Ray actor may run on
         # another machine)
@@ -87,6 +117,7 @@ class Worker:
         whatever the closure holds."""
         fingerprint, n, wid, seen_add = self.fingerprint, self.n, self.wid, self.seen.add
         cand, claimed, nxt, nxt_fp = self.cand, self.claimed, self.next.append, self.next_fps.append
+        known = self.known
         expanding, pack = self.expanding, self.compactor.pack
 
         def admit(t: Any, sfp: int, ai: int, args: tuple[Any, ...]) -> bool:
@@ -99,10 +130,11 @@ class Worker:
                     return True
                 return False
             seen = claimed[o]
-            if tfp not in seen:  # its owner decides (claim), then keep
+            if tfp not in seen:
                 seen.add(tfp)
-                cand[o].extend((tfp, sfp, expanding[1], ai, args))
-                expanding[2] = True
+                if tfp not in known[o]:  # its owner decides (claim), then keep
+                    cand[o].extend((tfp, sfp, expanding[1], ai, args))
+                    expanding[2] = True
             return False
 
         # the workers stop between states, not within one: every violation of a state
@@ -139,10 +171,11 @@ class Worker:
         stop_first, deadline = self.opts["stop_at_first"], self.deadline
         share = self.opts["memory_share"]
         unpack, found, expand = self.compactor.unpack, self.core.found, self._expand
-        expanding = self.expanding
+        expanding, memo = self.expanding, self.spec.history_memo
         frontier, fps = self.frontier, self.frontier_fps
         self.frontier, self.frontier_fps = [], array("q")
         self.expanded = frontier
+        histories = self.histories = [None] * len(frontier)
         for count in range(len(frontier)):
             s = expanding[0] = unpack(frontier[count])
             expanding[1], expanding[2] = count, False
@@ -155,11 +188,16 @@ class Worker:
             if self.stopped or (stop_first and found):
                 break
             expand(s, sfp)
-            if not expanding[2]:
+            if expanding[2]:
+                histories[count] = memo(s)
+            else:
                 frontier[count] = None  # expanded, no candidate: its memory can go
         expanding[0] = None
-        for c in self.claimed:
-            c.clear()
+        known, claimed = self.known, self.claimed
+        self.counts["known"] += sum(len(c) for c in claimed) - sum(
+            len(c) for c in self.cand) // _CAND
+        for o in range(self.n):
+            known[o], claimed[o] = claimed[o], set()
         # to each owner: the candidates' fingerprints, then their parents', as 64-bit ints
         out = {o: array("q", cands[0::_CAND]).tobytes() + array("q", cands[1::_CAND]).tobytes()
                for o, cands in enumerate(self.cand) if o != self.wid}
@@ -184,7 +222,9 @@ class Worker:
     def keep(self, kept: dict[int, bytes]) -> dict[str, Any]:
         """The owners kept these candidates: they join this worker's next level."""
         stats, pack, check = self.core.stats, self.compactor.pack, self.core.check_successor
+        fingerprint = self.fingerprint
         unpack, fns, parents = self.compactor.unpack, self.fns, self.expanded
+        histories, recall = self.histories, self.spec.recall_history
         nxt, nxt_fp = self.next.append, self.next_fps.append
         for o in sorted(kept):
             cands = self.cand[o]
@@ -194,17 +234,21 @@ class Worker:
                 fp, parent, here, ai, args = cands[k:k + _CAND]
                 if here != at:  # (candidates come in frontier order: a parent once)
                     at, s = here, unpack(parents[here])
-                try:  # the step again, from the packed parent (the spec is deterministic)
+                    if histories[here] is not None:
+                        recall(s, histories[here])
+                try:  # the step again, from the packed parent
                     t = fns[ai](s, *args)
                 except Exception as exc:
                     raise Raised(self.actions[ai].label, parent, ai, args, s, exc) from exc
+                if fingerprint(t) != fp:  # the spec is not a function of the state
+                    raise SpecError(nondeterministic(self.actions[ai].label, args))
                 stats[ai].distinct += 1
                 check(s, t, parent, ai, args)
                 nxt(pack(t, s))
                 nxt_fp(fp)
         for c in self.cand:
             c.clear()
-        self.expanded = []
+        self.expanded, self.histories = [], []
         self._next_level()
         return self.report()
 
@@ -299,6 +343,8 @@ class Worker:
             return "ok", handlers[cmd](arg)
         except Raised as raised:  # the spec's own exception, as the user wrote it
             return "error", f"{type(raised.exc).__name__}: {raised.exc}"
+        except SpecError as exc:  # what the worker found wrong with the spec
+            return "spec-error", str(exc)
         except Exception as exc:
             return "error", f"{type(exc).__name__}: {exc}"
         finally:

@@ -32,7 +32,7 @@ from typing import Any
 
 from agree.checker.explore import select_properties
 from agree.checker.parallel import PoolFactory
-from agree.checker.parallel_worker import Fingerprint, Worker
+from agree.checker.parallel_worker import Fingerprint, Worker, answer
 from agree.checker.result import SpecRuntimeError
 from agree.checker.simulate import SAFETY_KINDS, SimulationResult, simulate_runs
 from agree.spec import Property, Spec, SpecError
@@ -108,10 +108,7 @@ class _RayPool:
             if w not in answers:
                 out.append(None)
                 continue
-            status, value = answers[w]
-            if status == "error":
-                raise SpecRuntimeError(f"the spec raised in a Ray actor: {value}")
-            out.append(value)
+            out.append(answer(answers[w], "a Ray actor"))
         return out
 
     def close(self) -> None:

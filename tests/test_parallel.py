@@ -77,6 +77,42 @@ def test_deadlock_is_found_at_the_same_depth() -> None:
     assert len(par.violations[0].trace or []) == len(serial.violations[0].trace or []) == 2
 
 
+_STEPS_TAKEN: dict[int, int] = {}
+
+
+class Drifting(Spec[int]):
+    """Counts up to 6, but a step taken again from the same state goes one further
+    (state outside the state: not a function of the state). With two workers, the
+    successor of ``s`` has the other parity, so its owner is the other worker and the
+    worker that generated it takes the step again once the owner keeps it."""
+
+    name: ClassVar[str] = "drifting"
+
+    def init(self) -> Iterable[int]:
+        yield 0
+
+    @action()
+    def up(self, s: int) -> int | None:
+        _STEPS_TAKEN[s] = _STEPS_TAKEN.get(s, 0) + 1
+        return s + _STEPS_TAKEN[s] if s < 6 else None
+
+
+def test_a_nondeterministic_spec_is_a_one_line_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"not deterministic: Up taken again"):
+        check(Drifting(), [], workers=2)
+    source = Path(__file__).read_text()
+    start = source.index("_STEPS_TAKEN: dict")
+    spec_file = tmp_path / "drifting.py"
+    spec_file.write_text("from collections.abc import Iterable\nfrom typing import ClassVar\n"
+                         "from agree.spec import Spec, action\n\n"
+                         + source[start:source.index("def test_a_nondeterministic")])
+    capsys.readouterr()
+    assert main(["check", str(spec_file), "--workers", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not deterministic: Up taken again" in err
+
+
 def test_sometimes_never_satisfied_is_reported() -> None:
     never = Property("never", "sometimes", lambda _spec, s: s < 0)
     par = check(Countdown(), [never], workers=2)

@@ -5,6 +5,7 @@ per worker; the CPU accounting of the barrier rounds (parallel.Timed)."""
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -148,3 +149,57 @@ def test_candidates_hold_no_states() -> None:
     # exactly the parents of candidates are held, each once
     assert all(places == held for _, places, held, _ in levels)
     assert any(held < n for n, _, held, _ in levels)
+
+
+class _Sending(InProcessPool):
+    """After each expansion, the fingerprints each worker sends its owners."""
+
+    sent: ClassVar[list[list[set[int]]]] = []
+    pools: ClassVar[list[InProcessPool]] = []
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.pools.append(self)
+
+    def ask(self, requests: Sequence[tuple[str, Any] | None]) -> list[Any]:
+        out = super().ask(requests)
+        if requests[0] is not None and requests[0][0] == "expand":
+            self.sent.append([{fp for o, c in enumerate(w.cand) if o != w.wid
+                               for fp in c[0::5]} for w in self.workers])
+        return out
+
+
+def test_fingerprints_sent_the_level_before_are_not_sent_again() -> None:
+    """A level's successors are mostly states of the level before, met again: their
+    fingerprints, sent then, are in their owners' shards, so they are known seen."""
+    spec, props = _raft()
+    serial = check(spec, props)
+    _Sending.sent, _Sending.pools = [], []
+    assert figures(_in_process(spec, props, _Sending)) == figures(serial)
+    sent = _Sending.sent
+    assert sum(len(s) for level in sent for s in level) > 1000
+    for before, now in itertools.pairwise(sent):
+        assert all(not (a & b) for a, b in zip(before, now, strict=True))
+    known = sum(w.counts["known"] for w in _Sending.pools[0].workers)
+    assert known > 100  # (and the figures are as with one process)
+
+
+def test_a_rebuild_does_not_compute_the_history_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kept candidate is rebuilt from its parent with the parent's history values as
+    its expansion computed them: the history is computed once per state expanded, as
+    with one process."""
+    spec, props = _raft()
+    calls: list[int] = []
+    remember = type(spec)._remember_history
+
+    def counting(self: Any, state: Any) -> Any:
+        calls.append(1)
+        return remember(self, state)
+
+    monkeypatch.setattr(type(spec), "_remember_history", counting)
+    serial = check(spec, props)
+    once = len(calls)
+    assert once > 1000
+    calls.clear()
+    assert figures(_in_process(spec, props, InProcessPool)) == figures(serial)
+    assert len(calls) == once

@@ -61,6 +61,21 @@ def test_step_applies_the_history_from_the_pre_state_once_per_state() -> None:
         replace(s, y=1)
 
 
+def test_history_values_handed_back_for_an_equal_state_are_not_computed_again() -> None:
+    """The multi-process workers rebuild a state from an equal copy of its parent."""
+    spec = CounterSpec()
+    s = Counter(x=1, seen=frozenset({0}))
+    assert spec.history_memo(s) is None  # nothing stepped from s yet
+    spec.inc(s)
+    values = spec.history_memo(s)
+    assert values == (frozenset({0, 1}),) and spec.calls == 1
+    copy = Counter(x=1, seen=frozenset({0}))
+    assert spec.history_memo(copy) is None  # by identity: an equal state is another
+    spec.recall_history(copy, values)
+    assert spec.double(copy) == Counter(x=2, seen=frozenset({0, 1}))
+    assert spec.calls == 1
+
+
 def test_step_without_history_is_replace() -> None:
     s = next(Paxos().init())
     t = Paxos().step(s, msgs=frozenset({1}))
