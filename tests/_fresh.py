@@ -15,11 +15,12 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
-def in_fresh_process(module: str, function: str, timeout: float = 900) -> None:
-    """Call ``tests/<module>.py``'s ``function()`` in a new Python; fail with its output
-    if it raises."""
+def in_fresh_process(module: str, function: str, *args: str, timeout: float = 900) -> None:
+    """Call ``tests/<module>.py``'s ``function(*args)`` (string arguments) in a new
+    Python; fail with its output if it raises."""
+    call = ", ".join(map(repr, args))
     code = (f"import sys; sys.path.insert(0, {str(TESTS)!r}); "
-            f"from {module} import {function}; {function}()")
+            f"from {module} import {function}; {function}({call})")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=timeout, cwd=TESTS)
     assert run.returncode == 0, (run.stdout[-4000:] + run.stderr[-4000:])

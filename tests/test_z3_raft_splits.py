@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import z3
 from _fresh import in_fresh_process
 
@@ -66,96 +67,65 @@ def _ask(label: str, conjunct: str, timeout: float, drop: str | None = None,
     return Asked(proved, sum(counts), names)
 
 
-def _append_request_safety() -> None:
-    asked = _ask("HandleAppendEntriesRequest", "state_machine_safety", 10)
+@dataclass(frozen=True)
+class Split:
+    """One split obligation: proved within ``bound`` quantifier instantiations, and not
+    proved without the facts whose names start with ``drop`` (``why``: what they say)."""
+
+    label: str
+    conjunct: str
+    bound: int
+    drop: str
+    why: str
+    servers: int = 3
+    part: str = "complete"
+
+
+SPLITS = {
+    # Split by parts alone: 62,218 instantiations in a fresh process, 749,162 (unknown)
+    # after a full run.
+    "append-request-safety": Split(
+        "HandleAppendEntriesRequest", "state_machine_safety", 15_000,
+        "msg_commit_known at the request",
+        "the receiver's new commit index rests on what the request says was committed"),
+    "advance-commit-safety": Split(
+        "AdvanceCommitIndex", "state_machine_safety", 15_000,
+        "acked_in_later at the new commit",
+        "a later term's grown log holds the newly committed entry only by acked_in_later"),
+    "five-servers-log-matching": Split(
+        "HandleAppendEntriesRequest", "log_matching", 5_000,
+        "aereq_log_match at the request",
+        "an appended entry agrees with another log's only by what the request says of it",
+        servers=5, part="all"),
+    "become-leader-kept": Split(
+        "BecomeLeader", "leader_kept", 5_000, "the new leader holds the entry",
+        "the new leader holds the kept entry only through its voters' logs"),
+    "advance-commit-later": Split(
+        "AdvanceCommitIndex", "commit_in_later", 1_000,
+        "acked_in_later at the new commit and t2",
+        "the new commit is in later grown logs only by acked_in_later"),
+    "append-response-later": Split(
+        "HandleAppendEntriesResponse", "acked_in_later", 2_000, "ack_msg_later at the response",
+        "a newly counted acknowledgement is in later grown logs only by ack_msg_later"),
+    "client-request-completeness": Split(
+        "ClientRequest", "leader_completeness", 1_000, "commit_in_grown at part",
+        "the new entry lies past every committed prefix only by commit_in_grown"),
+}
+
+
+def _split(key: str) -> None:
+    c = SPLITS[key]
+    asked = _ask(c.label, c.conjunct, 10, servers=c.servers, part=c.part)
     assert asked.proved
-    # From instantiated facts, not by Z3's search: the split by parts alone took
-    # 62,218 instantiations in a fresh process, 749,162 (unknown) after a full run.
-    assert asked.instantiations < 15_000, asked.instantiations
-    # The receiver's new commit index rests on what the request says was committed.
-    assert not _ask("HandleAppendEntriesRequest", "state_machine_safety", 5,
-                    drop="msg_commit_known at the request").proved
+    # From instantiated facts, not by Z3's search.
+    assert asked.instantiations < c.bound, asked.instantiations
+    assert not _ask(c.label, c.conjunct, 5, drop=c.drop, servers=c.servers,
+                    part=c.part).proved, c.why
 
 
-def test_append_request_keeps_state_machine_safety_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_append_request_safety")
-
-
-def _advance_commit_safety() -> None:
-    asked = _ask("AdvanceCommitIndex", "state_machine_safety", 10)
-    assert asked.proved
-    assert asked.instantiations < 15_000, asked.instantiations
-    # A later term's grown log holds the newly committed entry only by acked_in_later.
-    assert not _ask("AdvanceCommitIndex", "state_machine_safety", 5,
-                    drop="acked_in_later at the new commit").proved
-
-
-def test_advance_commit_keeps_state_machine_safety_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_advance_commit_safety")
-
-
-def _five_servers_log_matching() -> None:
-    asked = _ask("HandleAppendEntriesRequest", "log_matching", 10, servers=5, part="all")
-    assert asked.proved
-    assert asked.instantiations < 5_000, asked.instantiations
-    # An appended entry agrees with another log's only by what the request says of it.
-    assert not _ask("HandleAppendEntriesRequest", "log_matching", 5, servers=5, part="all",
-                    drop="aereq_log_match at the request").proved
-
-
-def test_five_servers_append_request_keeps_log_matching_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_five_servers_log_matching")
-
-
-def _become_leader_kept() -> None:
-    asked = _ask("BecomeLeader", "leader_kept", 10)
-    assert asked.proved
-    assert asked.instantiations < 5_000, asked.instantiations
-    # The new leader holds the kept entry only through its voters' logs.
-    assert not _ask("BecomeLeader", "leader_kept", 5,
-                    drop="the new leader holds the entry").proved
-
-
-def test_become_leader_keeps_leader_kept_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_become_leader_kept")
-
-
-def _advance_commit_later() -> None:
-    asked = _ask("AdvanceCommitIndex", "commit_in_later", 10)
-    assert asked.proved
-    assert asked.instantiations < 1_000, asked.instantiations
-    assert not _ask("AdvanceCommitIndex", "commit_in_later", 5,
-                    drop="acked_in_later at the new commit and t2").proved
-
-
-def test_advance_commit_keeps_commit_in_later_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_advance_commit_later")
-
-
-def _append_response_later() -> None:
-    asked = _ask("HandleAppendEntriesResponse", "acked_in_later", 10)
-    assert asked.proved
-    assert asked.instantiations < 2_000, asked.instantiations
-    # A newly counted acknowledgement is in later grown logs only by ack_msg_later.
-    assert not _ask("HandleAppendEntriesResponse", "acked_in_later", 5,
-                    drop="ack_msg_later at the response").proved
-
-
-def test_append_response_keeps_acked_in_later_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_append_response_later")
-
-
-def _client_request_completeness() -> None:
-    asked = _ask("ClientRequest", "leader_completeness", 10)
-    assert asked.proved
-    assert asked.instantiations < 1_000, asked.instantiations
-    # The new entry lies past every committed prefix only by commit_in_grown.
-    assert not _ask("ClientRequest", "leader_completeness", 5,
-                    drop="commit_in_grown at part").proved
-
-
-def test_client_request_keeps_leader_completeness_by_instantiated_facts() -> None:
-    in_fresh_process("test_z3_raft_splits", "_client_request_completeness")
+@pytest.mark.parametrize("key", sorted(SPLITS))
+def test_split_proves_by_instantiated_facts_and_needs_its_key_fact(key: str) -> None:
+    in_fresh_process("test_z3_raft_splits", "_split", key)
 
 
 def _kept_by_the_action() -> None:
