@@ -28,6 +28,8 @@ __all__ = [
     "ModelReader",
     "OptionSort",
     "Quorums",
+    "at",
+    "fact",
     "fresh",
     "instances",
     "parts",
@@ -132,6 +134,19 @@ class Case:
     #: A step of the proof rather than a case: once proved, its goal is a fact
     #: the later cases and the glue may use (a lemma of the pre-state, say).
     fact: bool = False
+
+
+def fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...],
+         assume: z3.BoolRef | None = None) -> Case:
+    """A step of a split: ``goal`` (under ``assume``, if given) from the conjuncts
+    ``uses``, a fact for the cases after it."""
+    return Case(name, z3.BoolVal(True) if assume is None else assume, goal, uses, fact=True)
+
+
+def at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
+    """The body of the universal formula ``q`` with its bound variables set to
+    ``consts`` (in the order they are bound): an instance a split asks at constants."""
+    return z3.substitute_vars(q.body(), *reversed(consts))  # de Bruijn: 0 is the last
 
 
 class Domain:

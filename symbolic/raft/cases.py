@@ -61,7 +61,7 @@ from agree.symbolic.raft.invariant_history import (
     msg_in_grown,
 )
 from agree.symbolic.raft.votes import VOTE_CONJUNCTS
-from agree.symbolic.z3base import Case, instances, parts
+from agree.symbolic.z3base import Case, at, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.encoding import RaftVars, RaftZ3
@@ -102,14 +102,14 @@ def _append_log_matching(enc: RaftZ3, s: RaftVars, tag: str, goal: z3.BoolRef,
     m = enc.msg_params("aereq", tag)
     p = m[3]
     true = z3.BoolVal(True)
-    out = [Case("aereq_log_match at the request", true, _at(aereq_log_match(enc, s), *m),
+    out = [Case("aereq_log_match at the request", true, at(aereq_log_match(enc, s), *m),
                 ("aereq_log_match",), fact=True),
            Case("the request's index and the logs' lengths", true,
                 z3.And(p >= 0, *(s.llen[j] >= 0 for j in enc.srv)), ("type_ok",), fact=True)]
     for x, (pre, (part, (n, k))) in enumerate(zip(before, inst, strict=True)):
-        out += [Case(f"log_matching (pair {x + 1}) at n, k before", true, _at(pre, n, k),
+        out += [Case(f"log_matching (pair {x + 1}) at n, k before", true, at(pre, n, k),
                      ("log_matching",), fact=True),
-                Case(f"log_matching (pair {x + 1}) at p, k before", true, _at(pre, p, k),
+                Case(f"log_matching (pair {x + 1}) at p, k before", true, at(pre, p, k),
                      ("log_matching",), fact=True),
                 Case(f"pair {x + 1}", true, part, ())]
     return out
@@ -163,12 +163,6 @@ def _reads_changed(goal: z3.ExprRef, s: Any, t: Any) -> bool:
     return False
 
 
-def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
-    """The body of the universal formula q with its bound variables set to ``consts``
-    (in the order they are bound)."""
-    return z3.substitute_vars(q.body(), *reversed(consts))  # de Bruijn: 0 is the last
-
-
 def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.BoolRef,
                          ) -> list[Case] | None:
     """BecomeLeader => grown_logs_match', at constants t1, t2, k, k2 (``instances``):
@@ -187,9 +181,9 @@ def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.
                  z3.Not(elected_in(enc, s, term)), (*ELECTION, "candidate_not_elected"),
                  fact=True),
             Case("log_in_grown at the leader's log", z3.BoolVal(True),
-                 _at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",), fact=True),
+                 at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",), fact=True),
             Case("grown_logs_match before", z3.BoolVal(True),
-                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
                  fact=True),
             Case("t2 is the new term", t2 == term, part, ()),
             Case("t2 is an older term", t2 != term, part, ())]
@@ -212,7 +206,7 @@ def _client_request_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
             s.elected[term, i], s.gllen[term] == s.llen[i],
             z3.Implies(z3.And(k2 >= 1, k2 <= s.llen[i]), gl_is(s, term, k2, i))))
         out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
-                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
                 Case(f"leader_grown_log at the leader ({j})", z3.BoolVal(True), lead,
                      ("leader_grown_log",), fact=True),
                 Case(f"{j}'s log", z3.BoolVal(True), part, ())]
@@ -234,17 +228,17 @@ def _append_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
     _src, i, t, p, pt, e, _c = m
     branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
     out = [Case("msg_in_grown for the request", z3.BoolVal(True),
-                _at(msg_in_grown(enc, s), *m), ("msg_in_grown",), fact=True)]
+                at(msg_in_grown(enc, s), *m), ("msg_in_grown",), fact=True)]
     for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
         glm = grown_logs_match(enc, s)
         out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
-                     _at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
+                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
                 Case(f"log_in_grown at the receiver's log ({j})", z3.BoolVal(True),
-                     _at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",), fact=True),
+                     at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",), fact=True),
                 Case(f"grown_logs_match at the entry ({j})", z3.BoolVal(True),
-                     _at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",), fact=True),
+                     at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",), fact=True),
                 Case(f"grown_logs_match at the previous entry ({j})", z3.BoolVal(True),
-                     _at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
+                     at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
         out += [Case(f"{j}'s log ({name})", cond, part, ()) for name, cond in branches.items()]
     return out
 
@@ -263,7 +257,7 @@ def _client_request_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
     lead = z3.Implies(s.role[i] == enc.L,
                       z3.And(s.elected[term, i], s.gllen[term] == s.llen[i]))
     return [Case("grown_logs_match before", z3.BoolVal(True),
-                 _at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
+                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
                  fact=True),
             Case("leader_grown_log at the leader", z3.BoolVal(True), lead,
                  ("leader_grown_log",), fact=True),
@@ -284,7 +278,7 @@ def _pre_parts(enc: RaftHistoryZ3, s: HistoryVars, conjunct: str, goal: z3.BoolR
     out: list[Case] = []
     for n, (pre, (part, consts)) in enumerate(zip(before, inst, strict=True)):
         out += [Case(f"{conjunct} part {n + 1} before", z3.BoolVal(True),
-                     _at(pre, *consts) if consts else pre, (conjunct,), fact=True),
+                     at(pre, *consts) if consts else pre, (conjunct,), fact=True),
                 Case(f"part {n + 1}", z3.BoolVal(True), part, ("type_ok",))]
     return out
 

@@ -32,7 +32,7 @@ from agree.symbolic.raft.invariant_history import (
     log_in_grown_of,
 )
 from agree.symbolic.raft.votes import at_least, kept_by, own_acked_by, vote_lemmas
-from agree.symbolic.z3base import Case, instances, parts
+from agree.symbolic.z3base import Case, at, fact, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
@@ -52,15 +52,6 @@ __all__ = [
 TRUE = z3.BoolVal(True)
 
 
-def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
-    """The body of the universal formula q with its bound variables set to ``consts``."""
-    return z3.substitute_vars(q.body(), *reversed(consts))
-
-
-def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...]) -> Case:
-    return Case(name, TRUE, goal, uses, fact=True)
-
-
 def new_leader_holds(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
     """Facts for BecomeLeader of server c (term T): every term t < T that committed
     (its highest index m = ctop[t]) has its grown log's first m entries in c's log
@@ -78,28 +69,28 @@ def new_leader_holds(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[Case]:
     cil, glm = commit_in_later(enc, s), grown_logs_match(enc, s)
     glt, lig = grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
     return [
-        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
-              (*ELECTION, "candidate_not_elected")),
-        _fact("the new term committed nothing", m[term] <= 0, ("commit_in_grown",)),
-        _fact("committed_kept at the new term", over_t(lambda t: z3.Implies(
+        fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+             (*ELECTION, "candidate_not_elected")),
+        fact("the new term committed nothing", m[term] <= 0, ("commit_in_grown",)),
+        fact("committed_kept at the new term", over_t(lambda t: z3.Implies(
             z3.And(m[t] > 0, t < term), enc.quorum(lambda j: kept_at_new_term(j, t)))),
             ("committed_kept",)),
-        _fact("commit_in_later at the new leader's last term",
-              over_t(lambda t: _at(cil, t, last)), ("commit_in_later",)),
-        _fact("grown_logs_match at the commit and the new leader's length",
-              over_t(lambda t: _at(glm, t, last, m[t], length)), ("grown_logs_match",)),
-        _fact("grown_log_terms at the new leader's length",
-              over_t(lambda t: _at(glt, t, length)), ("grown_log_terms",)),
-        _fact("grown_log_terms at the commit",
-              over_t(lambda t: _at(glt, t, m[t])), ("grown_log_terms",)),
-        _fact("log_in_grown at the new leader's last entry",
-              z3.And(_at(lig, length, length), over_t(lambda t: _at(lig, length, m[t]))),
-              ("log_in_grown",)),
-        _fact("the new leader's log length", length >= 0, ("type_ok",)),
-        _fact("the new leader holds each committed index", over_t(lambda t: z3.Implies(
+        fact("commit_in_later at the new leader's last term",
+             over_t(lambda t: at(cil, t, last)), ("commit_in_later",)),
+        fact("grown_logs_match at the commit and the new leader's length",
+             over_t(lambda t: at(glm, t, last, m[t], length)), ("grown_logs_match",)),
+        fact("grown_log_terms at the new leader's length",
+             over_t(lambda t: at(glt, t, length)), ("grown_log_terms",)),
+        fact("grown_log_terms at the commit",
+             over_t(lambda t: at(glt, t, m[t])), ("grown_log_terms",)),
+        fact("log_in_grown at the new leader's last entry",
+             z3.And(at(lig, length, length), over_t(lambda t: at(lig, length, m[t]))),
+             ("log_in_grown",)),
+        fact("the new leader's log length", length >= 0, ("type_ok",)),
+        fact("the new leader holds each committed index", over_t(lambda t: z3.Implies(
             z3.And(m[t] > 0, t < term), z3.And(m[t] <= length, s.lterm[c, m[t]] == t))),
             ("vote_up_to_date", "commit_in_grown")),
-        _fact("the new leader holds each committed prefix", _all_ints(2, lambda t, k: z3.Implies(
+        fact("the new leader holds each committed prefix", _all_ints(2, lambda t, k: z3.Implies(
             z3.And(m[t] > 0, t < term, k >= 1, k <= m[t]), gl_is(s, t, k, c))),
             ("log_in_grown",)),
     ]
@@ -118,8 +109,8 @@ def become_leader_commit(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct:
         if len(consts) != 2:
             return None
         t, t2 = consts
-        out += [_fact("commit_in_later before", _at(commit_in_later(enc, s), t, t2),
-                      ("commit_in_later",)),
+        out += [fact("commit_in_later before", at(commit_in_later(enc, s), t, t2),
+                     ("commit_in_later",)),
                 Case("t2 is the new term", t2 == term, part, ()),
                 Case("t2 is an older term", t2 != term, part, ())]
         return out
@@ -129,17 +120,17 @@ def become_leader_commit(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct:
     out += committed_in_new_leader(enc, s, c)
     for n, (part, consts) in enumerate(instances(goal)):
         if len(consts) == 3:  # later: (t, t2, k)
-            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
-                          ("leader_completeness",)),
+            out += [fact("leader_completeness (later terms) before", at(later, *consts),
+                         ("leader_completeness",)),
                     Case("later part: t2 is the new term", consts[1] == term, part, ()),
                     Case("later part: t2 is an older term", consts[1] != term, part, ())]
         elif len(consts) == 1:  # hist: (t), per leader
-            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
-                          ("leader_completeness",)),
+            out += [fact("leader_completeness (leaders) before", at(hist, *consts),
+                         ("leader_completeness",)),
                     Case("leaders part", TRUE, part, ())]
         else:  # the state form, per (leader, server) pair
-            out += [_fact(f"leader_completeness part {n + 1} before", before[n],
-                          ("leader_completeness",)),
+            out += [fact(f"leader_completeness part {n + 1} before", before[n],
+                         ("leader_completeness",)),
                     Case(f"part {n + 1}", TRUE, part, ())]
     return out
 
@@ -155,17 +146,17 @@ def committed_in_new_leader(enc: RaftHistoryZ3, s: HistoryVars, c: Any) -> list[
         cj = s.commit[j]
         lig = log_in_grown_of(enc, s, j)
         out += [
-            _fact(f"log_in_grown at {j}'s commit index",
-                  _all_ints(1, lambda k, lig=lig, cj=cj: _at(lig, cj, k)), ("log_in_grown",)),
-            _fact(f"grown_logs_match at {j}'s commit index",
-                  _all_ints(2, lambda t, k, cj=cj, j=j: _at(glm, s.lterm[j, cj], t, cj, k)),
-                  ("grown_logs_match",)),
-            _fact(f"{j}'s committed prefix is in the new leader's log", z3.Implies(
+            fact(f"log_in_grown at {j}'s commit index",
+                 _all_ints(1, lambda k, lig=lig, cj=cj: at(lig, cj, k)), ("log_in_grown",)),
+            fact(f"grown_logs_match at {j}'s commit index",
+                 _all_ints(2, lambda t, k, cj=cj, j=j: at(glm, s.lterm[j, cj], t, cj, k)),
+                 ("grown_logs_match",)),
+            fact(f"{j}'s committed prefix is in the new leader's log", z3.Implies(
                 z3.And(s.term[j] <= s.term[c], cj > 0), z3.And(
                     cj <= s.llen[j], cj <= s.llen[c],
                     _all_ints(1, lambda k, j=j, cj=cj: z3.Implies(
                         z3.And(k >= 1, k <= cj), same_entry(s, c, j, k))))),  # type: ignore[arg-type]
-                  ("commit_known",)),
+                 ("commit_known",)),
         ]
     return out
 
@@ -185,11 +176,11 @@ def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: 
     term, length, last = s.term[c], s.llen[c], enc.last_term(s, c)  # type: ignore[arg-type]
     ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
     glm, glt, lig = grown_logs_match(enc, s), grown_log_terms(enc, s), log_in_grown_of(enc, s, c)
-    out = [_fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
-                 (*ELECTION, "candidate_not_elected")),
-           _fact("the new leader's log length", length >= 0, ("type_ok",)),
-           _fact("log_in_grown at the new leader's last entry", _at(lig, length, length),
-                 ("log_in_grown",))]
+    out = [fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+                (*ELECTION, "candidate_not_elected")),
+           fact("the new leader's log length", length >= 0, ("type_ok",)),
+           fact("log_in_grown at the new leader's last entry", at(lig, length, length),
+                ("log_in_grown",))]
     for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
         ti, acked = s.term[i], own_acked_by(enc, s, i, k)
 
@@ -198,21 +189,21 @@ def become_leader_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct: 
                 s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], ti, k)))
 
         out += [
-            _fact(f"acked_kept at {i}'s entry", z3.Implies(
+            fact(f"acked_kept at {i}'s entry", z3.Implies(
                 z3.And(acked, ti < term), enc.quorum(kept_at_new_term)), ("acked_kept",)),
-            _fact(f"leader_grown_log at {i}'s entry", z3.Implies(acked, z3.And(
+            fact(f"leader_grown_log at {i}'s entry", z3.Implies(acked, z3.And(
                 elected_in(enc, s, ti), k <= s.gllen[ti], s.glt[ti, k] == ti)),
                 ("leader_grown_log",)),
-            _fact(f"acked_in_later at the new leader's last term ({i})",
-                  _at(before, k, last), ("acked_in_later",)),
-            _fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
-            _fact(f"grown_logs_match at {i}'s entry and the new leader's length",
-                  _at(glm, ti, last, k, length), ("grown_logs_match",)),
-            _fact(f"grown_log_terms at {i}'s term",
-                  z3.And(_at(glt, ti, length), _at(glt, ti, k)), ("grown_log_terms",)),
-            _fact(f"log_in_grown at the new leader's last entry ({i})", _at(lig, length, k),
-                  ("log_in_grown",)),
-            _fact(f"the new leader holds {i}'s entry", z3.Implies(
+            fact(f"acked_in_later at the new leader's last term ({i})",
+                 at(before, k, last), ("acked_in_later",)),
+            fact(f"acked_in_later before ({i})", at(before, k, t2), ("acked_in_later",)),
+            fact(f"grown_logs_match at {i}'s entry and the new leader's length",
+                 at(glm, ti, last, k, length), ("grown_logs_match",)),
+            fact(f"grown_log_terms at {i}'s term",
+                 z3.And(at(glt, ti, length), at(glt, ti, k)), ("grown_log_terms",)),
+            fact(f"log_in_grown at the new leader's last entry ({i})", at(lig, length, k),
+                 ("log_in_grown",)),
+            fact(f"the new leader holds {i}'s entry", z3.Implies(
                 z3.And(acked, ti < term), z3.And(k <= length, s.lterm[c, k] == ti)),
                 ("vote_up_to_date",)),
             Case(f"{i}: t2 is the new term", t2 == term, part, ()),
@@ -242,33 +233,33 @@ def advance_commit_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
 
     # own_acked_by reads "a counts itself" off the servers' names: a is one of them.
     acked = z3.Or([z3.And(a == i, own_acked_by(enc, s, i, n)) for i in enc.srv])
-    out = [_fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
-           _fact("the committing leader's log is its grown log",
-                 _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]), z3.And(
+    out = [fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+           fact("the committing leader's log is its grown log",
+                _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]), z3.And(
                      s.gllen[term] == s.llen[a], gl_is(s, term, k, a)))),
-                 ("leader_grown_log",))]
+                ("leader_grown_log",))]
     for i in enc.srv:
         ti = s.term[i]
-        out += [_fact(f"acked_in_later at {i}'s term", in_later(ti), ("acked_in_later",)),
-                _fact(f"grown_logs_match below the commit at {i}'s term",
-                      _all_ints(1, lambda k, ti=ti: _at(glm, term, ti, n, k)),
-                      ("grown_logs_match",))]
+        out += [fact(f"acked_in_later at {i}'s term", in_later(ti), ("acked_in_later",)),
+                fact(f"grown_logs_match below the commit at {i}'s term",
+                     _all_ints(1, lambda k, ti=ti: at(glm, term, ti, n, k)),
+                     ("grown_logs_match",))]
     for k, (part, consts) in enumerate(instances(goal)):
         if len(consts) == 3:  # later: (t, t2, k)
             _t, t2, kc = consts
-            out += [_fact("leader_completeness (later terms) before", _at(later, *consts),
-                          ("leader_completeness",)),
-                    _fact("acked_in_later at t2", in_later(t2), ("acked_in_later",)),
-                    _fact("grown_logs_match below the commit at t2", _at(glm, term, t2, n, kc),
-                          ("grown_logs_match",)),
+            out += [fact("leader_completeness (later terms) before", at(later, *consts),
+                         ("leader_completeness",)),
+                    fact("acked_in_later at t2", in_later(t2), ("acked_in_later",)),
+                    fact("grown_logs_match below the commit at t2", at(glm, term, t2, n, kc),
+                         ("grown_logs_match",)),
                     Case("later part", TRUE, part, ())]
         elif len(consts) == 1:
-            out += [_fact("leader_completeness (leaders) before", _at(hist, *consts),
-                          ("leader_completeness",)),
+            out += [fact("leader_completeness (leaders) before", at(hist, *consts),
+                         ("leader_completeness",)),
                     Case("leaders part", TRUE, part, ("leader_grown_log",))]
         else:
-            out += [_fact(f"leader_completeness part {k + 1} before", before[k],
-                          ("leader_completeness",)),
+            out += [fact(f"leader_completeness part {k + 1} before", before[k],
+                         ("leader_completeness",)),
                     Case(f"part {k + 1}", TRUE, part, ("leader_grown_log", "one_leader_per_term"))]
     return out
 
@@ -289,12 +280,12 @@ def advance_commit_later(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, tag
     grew = n > s.commit[a]
     acked = z3.Or([z3.And(a == i, own_acked_by(enc, s, i, n)) for i in enc.srv])
     return [
-        _fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
-        _fact("acked_in_later at the new commit and t2", z3.Implies(
+        fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+        fact("acked_in_later at the new commit and t2", z3.Implies(
             z3.And(grew, t2 > term, elected_in(enc, s, t2)),
             z3.And(n <= s.gllen[t2], s.glt[t2, n] == term)), ("acked_in_later",)),
-        _fact("commit_in_later before", _at(commit_in_later(enc, s), t1, t2),
-              ("commit_in_later",)),
+        fact("commit_in_later before", at(commit_in_later(enc, s), t1, t2),
+             ("commit_in_later",)),
         Case("t1 is the leader's term", t1 == term, part, ()),
         Case("t1 is another term", t1 != term, part, ())]
 
@@ -314,12 +305,12 @@ def acked_in_later_kept(enc: RaftHistoryZ3, s: HistoryVars, label: str, tag: str
     if label == "ClientRequest":
         c = z3.Const(f"i@{tag}", enc.S)
         term = s.term[c]
-        out += [_fact("leader_grown_log at the leader", z3.And(
+        out += [fact("leader_grown_log at the leader", z3.And(
                     s.elected[term, c], s.gllen[term] == s.llen[c]), ("leader_grown_log",)),
-                _fact("leader_indexes at the leader", z3.And(
+                fact("leader_indexes at the leader", z3.And(
                     [s.match_idx[c, j] <= s.llen[c] for j in enc.srv]), ("leader_indexes",))]
     for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
-        out += [_fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
+        out += [fact(f"acked_in_later before ({i})", at(before, k, t2), ("acked_in_later",)),
                 Case(f"{i}", TRUE, part, ())]
     return out
 
@@ -346,11 +337,11 @@ def append_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVa
         if name == "done":
             out += [
                 *receiver_commit_known(enc, s, tag),
-                _fact("log_in_grown at the receiver's commit index",
-                      _all_ints(1, lambda k: _at(lig, c, k)), ("log_in_grown",)),
-                _fact("grown_logs_match at the receiver's commit index",
-                      _all_ints(2, lambda tc, k: _at(glm, s.lterm[r, c], tc, c, k)),
-                      ("grown_logs_match",))]
+                fact("log_in_grown at the receiver's commit index",
+                     _all_ints(1, lambda k: at(lig, c, k)), ("log_in_grown",)),
+                fact("grown_logs_match at the receiver's commit index",
+                     _all_ints(2, lambda tc, k: at(glm, s.lterm[r, c], tc, c, k)),
+                     ("grown_logs_match",))]
             for i in enc.srv:
                 out.append(Case(f"the receiver's committed prefix is in {i}'s log (done)",
                                 cond, z3.Implies(
@@ -394,14 +385,14 @@ def append_request_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct:
         for i, before, later, (part, (k,)) in zip(enc.srv, ak, ail, inst, strict=True):
             ti = s.term[i]
             out += [
-                Case(f"acked_kept before ({i}, conflict)", cond, _at(before, k), (conjunct,),
+                Case(f"acked_kept before ({i}, conflict)", cond, at(before, k), (conjunct,),
                      fact=True),
                 Case(f"acked_in_later at the request's term ({i}, conflict)", cond,
-                     _at(later, k, tr), ("acked_in_later",), fact=True),
+                     at(later, k, tr), ("acked_in_later",), fact=True),
                 Case(f"grown_logs_match at {i}'s entry and p+1 (conflict)", cond,
-                     _at(glm, ti, tr, k, prev + 1), ("grown_logs_match",), fact=True),
+                     at(glm, ti, tr, k, prev + 1), ("grown_logs_match",), fact=True),
                 Case(f"log_in_grown at the receiver's k and p+1 ({i}, conflict)", cond,
-                     _at(lig, k, prev + 1), ("log_in_grown",), fact=True),
+                     at(lig, k, prev + 1), ("log_in_grown",), fact=True),
                 Case(f"{i} (conflict)", cond, part, ("type_ok", "log_terms", "msg_in_grown",
                                                     "leader_grown_log", "one_leader_per_term",
                                                     conjunct))]
@@ -431,25 +422,25 @@ def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct
             s.von[j, term], at_least(s.vlt[j, term], s.vll[j, term], t, m)))
 
     return [
-        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
-              (*ELECTION, "candidate_not_elected")),
-        _fact("the new leader's log length", length >= 0, ("type_ok",)),
-        _fact("the sender and addressee differ", z3.Implies(live, src != dst),
-              ("ae_from_leader",)),
-        _fact("the sender keeps the entry at the new term",
-              z3.Implies(z3.And(live, t < term), kept_at_new_term(src)), ("ack_msg_kept",)),
-        _fact("the addressee keeps the entry at the new term",
-              z3.Implies(z3.And(live, t < term), kept_at_new_term(dst)), (conjunct,)),
-        _fact("ack_msg_later at the new leader's last term", z3.Implies(
+        fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+             (*ELECTION, "candidate_not_elected")),
+        fact("the new leader's log length", length >= 0, ("type_ok",)),
+        fact("the sender and addressee differ", z3.Implies(live, src != dst),
+             ("ae_from_leader",)),
+        fact("the sender keeps the entry at the new term",
+             z3.Implies(z3.And(live, t < term), kept_at_new_term(src)), ("ack_msg_kept",)),
+        fact("the addressee keeps the entry at the new term",
+             z3.Implies(z3.And(live, t < term), kept_at_new_term(dst)), (conjunct,)),
+        fact("ack_msg_later at the new leader's last term", z3.Implies(
             z3.And(live, last > t, elected_in(enc, s, last)),
             z3.And(m <= s.gllen[last], s.glt[last, m] == t)), (conjunct,)),
-        _fact("log_in_grown at the new leader's last entry",
-              z3.And(_at(lig, length, length), _at(lig, length, m)), ("log_in_grown",)),
-        _fact("grown_logs_match at the entry and the new leader's length",
-              _at(glm, t, last, m, length), ("grown_logs_match",)),
-        _fact("grown_log_terms at the entry's term",
-              z3.And(_at(glt, t, length), _at(glt, t, m), _at(glt, last, length),
-                     _at(glt, last, m)), ("grown_log_terms",)),
+        fact("log_in_grown at the new leader's last entry",
+             z3.And(at(lig, length, length), at(lig, length, m)), ("log_in_grown",)),
+        fact("grown_logs_match at the entry and the new leader's length",
+             at(glm, t, last, m, length), ("grown_logs_match",)),
+        fact("grown_log_terms at the entry's term",
+             z3.And(at(glt, t, length), at(glt, t, m), at(glt, last, length),
+                     at(glt, last, m)), ("grown_log_terms",)),
         # From every conjunct: with vote_up_to_date alone (as above) it is not proved.
         Case("the new leader holds the entry", TRUE, z3.Implies(
             z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)), None,
@@ -472,12 +463,12 @@ def append_response_acked(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct
     src, _dst, t, ok, m = enc.msg_params("aeresp", tag)
     ak = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == conjunct))
     lig = log_in_grown_of(enc, s, src)
-    out = [_fact("ack_msg_kept at the response", z3.Implies(
+    out = [fact("ack_msg_kept at the response", z3.Implies(
                z3.And(ok, m >= 1, m <= s.gllen[t], s.glt[t, m] == t), kept_by(s, src, t, m)),
                ("ack_msg_kept",))]
     for i, before, (part, (k,)) in zip(enc.srv, ak, inst, strict=True):
-        out += [_fact(f"{conjunct} before ({i})", _at(before, k), (conjunct,)),
-                _fact(f"log_in_grown at the sender's m and k ({i})", _at(lig, m, k),
-                      ("log_in_grown",)),
+        out += [fact(f"{conjunct} before ({i})", at(before, k), (conjunct,)),
+                fact(f"log_in_grown at the sender's m and k ({i})", at(lig, m, k),
+                     ("log_in_grown",)),
                 Case(f"{i}", TRUE, part, None)]  # fewer conjuncts: unknown at 20 s
     return out

@@ -31,7 +31,7 @@ from agree.symbolic.raft.invariant_history import (
     log_in_grown_of,
 )
 from agree.symbolic.raft.votes import own_acked_by, vote_lemmas
-from agree.symbolic.z3base import Case, instances, parts
+from agree.symbolic.z3base import Case, at, fact, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
@@ -39,15 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["append_response_later", "become_leader_kept"]
 
 TRUE = z3.BoolVal(True)
-
-
-def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
-    """The body of the universal formula q with its bound variables set to ``consts``."""
-    return z3.substitute_vars(q.body(), *reversed(consts))
-
-
-def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...]) -> Case:
-    return Case(name, TRUE, goal, uses, fact=True)
 
 
 def become_leader_kept(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.BoolRef,
@@ -69,18 +60,18 @@ def become_leader_kept(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.Bo
                       k >= 1, k <= s.gllen[t], s.glt[t, k] == t)
 
     return [
-        _fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
-              (*ELECTION, "candidate_not_elected")),
-        _fact("the new leader's log length", length >= 0, ("type_ok",)),
-        _fact("log_in_grown at the new leader's entries",
-              z3.And(_at(lig, k, k), _at(lig, length, length), _at(lig, length, k)),
-              ("log_in_grown",)),
-        _fact("leader_kept before", _at(kept, t, k), ("leader_kept",)),
-        _fact("grown_logs_match at the entry and the new leader's length",
-              _at(glm, t, last, k, length), ("grown_logs_match",)),
-        _fact("grown_log_terms at the entry's term",
-              z3.And(_at(glt, t, length), _at(glt, t, k)), ("grown_log_terms",)),
-        _fact("the new leader holds the entry", z3.And([z3.Implies(
+        fact("the new term had no election", z3.Not(elected_in(enc, s, term)),
+             (*ELECTION, "candidate_not_elected")),
+        fact("the new leader's log length", length >= 0, ("type_ok",)),
+        fact("log_in_grown at the new leader's entries",
+             z3.And(at(lig, k, k), at(lig, length, length), at(lig, length, k)),
+             ("log_in_grown",)),
+        fact("leader_kept before", at(kept, t, k), ("leader_kept",)),
+        fact("grown_logs_match at the entry and the new leader's length",
+             at(glm, t, last, k, length), ("grown_logs_match",)),
+        fact("grown_log_terms at the entry's term",
+             z3.And(at(glt, t, length), at(glt, t, k)), ("grown_log_terms",)),
+        fact("the new leader holds the entry", z3.And([z3.Implies(
             z3.And(own_entry(i), t < term), z3.And(k <= length, s.lterm[c, k] == t))
             for i in enc.srv]), ("vote_up_to_date", "vote_term_le")),
         Case("t is the new term", t == term, part, ()),
@@ -105,29 +96,29 @@ def append_response_later(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
     ail = parts(next(x.formula for x in vote_lemmas(enc, s) if x.name == "acked_in_later"))
     glm, glt = grown_logs_match(enc, s), grown_log_terms(enc, s)
     mt = s.glt[tr, m]  # the term of t's entry m
-    out = [_fact("leader_indexes at the response", z3.Implies(
+    out = [fact("leader_indexes at the response", z3.Implies(
                ok, z3.And(elected_in(enc, s, tr), m <= s.gllen[tr])), ("leader_indexes",)),
-           _fact("grown_log_terms at the response's entry", _at(glt, tr, m),
-                 ("grown_log_terms",))]
+           fact("grown_log_terms at the response's entry", at(glt, tr, m),
+                ("grown_log_terms",))]
     for i, before, (part, (k, t2)) in zip(enc.srv, ail, inst, strict=True):
         now = z3.And(own_acked_by(enc, t, i, k), z3.Not(own_acked_by(enc, s, i, k)))
         out += [
-            _fact(f"acked_in_later before ({i})", _at(before, k, t2), ("acked_in_later",)),
-            _fact(f"a new acknowledgement is the response's ({i})", z3.Implies(now, z3.And(
+            fact(f"acked_in_later before ({i})", at(before, k, t2), ("acked_in_later",)),
+            fact(f"a new acknowledgement is the response's ({i})", z3.Implies(now, z3.And(
                 i == dst, ok, k <= m, s.role[i] == enc.L, s.term[i] == tr)), ()),
-            _fact(f"the leader's log is its term's grown log at k ({i})", z3.Implies(
+            fact(f"the leader's log is its term's grown log at k ({i})", z3.Implies(
                 s.role[i] == enc.L, z3.And(s.gllen[s.term[i]] == s.llen[i],
                                            z3.Implies(z3.And(k >= 1, k <= s.llen[i]),
                                                       gl_is(s, s.term[i], k, i)))),
-                  ("leader_grown_log",)),
-            _fact(f"grown_logs_match from the entry's term at m, k ({i})", _at(glm, mt, tr, m, k),
-                  ("grown_logs_match",)),
-            _fact(f"grown_log_terms at the entry's term and k ({i})", _at(glt, mt, k),
-                  ("grown_log_terms",)),
-            _fact(f"ack_msg_later at the response and t2 ({i})", z3.Implies(
+                 ("leader_grown_log",)),
+            fact(f"grown_logs_match from the entry's term at m, k ({i})", at(glm, mt, tr, m, k),
+                 ("grown_logs_match",)),
+            fact(f"grown_log_terms at the entry's term and k ({i})", at(glt, mt, k),
+                 ("grown_log_terms",)),
+            fact(f"ack_msg_later at the response and t2 ({i})", z3.Implies(
                 z3.And(ok, m >= 1, m <= s.gllen[tr], mt == tr, t2 > tr, elected_in(enc, s, t2)),
                 z3.And(m <= s.gllen[t2], s.glt[t2, m] == tr)), ("ack_msg_later",)),
-            _fact(f"grown_logs_match from t to t2 at m, k ({i})", _at(glm, tr, t2, m, k),
-                  ("grown_logs_match",)),
+            fact(f"grown_logs_match from t to t2 at m, k ({i})", at(glm, tr, t2, m, k),
+                 ("grown_logs_match",)),
             Case(f"{i}", TRUE, part, ())]
     return out

@@ -43,7 +43,7 @@ from agree.symbolic.raft.invariant_history import (
     state_machine_safety,
 )
 from agree.symbolic.raft.votes import own_acked_by
-from agree.symbolic.z3base import Case, fresh, instances, parts
+from agree.symbolic.z3base import Case, at, fact, fresh, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.history import HistoryVars, RaftHistoryZ3
@@ -58,16 +58,6 @@ __all__ = [
 TRUE = z3.BoolVal(True)
 
 
-def _at(q: z3.QuantifierRef, *consts: Any) -> z3.BoolRef:
-    """The body of the universal formula q with its bound variables set to ``consts``."""
-    return z3.substitute_vars(q.body(), *reversed(consts))
-
-
-def _fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...], cond: z3.BoolRef = TRUE,
-          ) -> Case:
-    return Case(name, cond, goal, uses, fact=True)
-
-
 def _known_by(s: HistoryVars, t: Any, x: Any, j_term: Any) -> z3.BoolRef:
     """Term t committed at least to x, and its grown log has the term ``j_term`` at x."""
     return z3.And(t >= 1, s.ctop[t] >= x, x <= s.gllen[t], s.glt[t, x] == j_term)
@@ -80,21 +70,21 @@ def _log_is_committed(enc: RaftHistoryZ3, s: HistoryVars, j: Any, x: Any, k: Any
     term to u, over u)."""
     glm = grown_logs_match(enc, s)
     return [
-        _fact(f"log_in_grown at {j}'s new commit and k{n}",
-              _at(log_in_grown_of(enc, s, j), x, k), ("log_in_grown",)),
-        _fact(f"grown_logs_match at {j}'s new commit and k{n}",
-              _all_ints(1, lambda u: _at(glm, s.lterm[j, x], u, x, k)), ("grown_logs_match",)),
-        _fact(f"{j}'s log at k{n} is every term's that has its new commit's entry",
-              _all_ints(1, lambda u: z3.Implies(
+        fact(f"log_in_grown at {j}'s new commit and k{n}",
+             at(log_in_grown_of(enc, s, j), x, k), ("log_in_grown",)),
+        fact(f"grown_logs_match at {j}'s new commit and k{n}",
+             _all_ints(1, lambda u: at(glm, s.lterm[j, x], u, x, k)), ("grown_logs_match",)),
+        fact(f"{j}'s log at k{n} is every term's that has its new commit's entry",
+             _all_ints(1, lambda u: z3.Implies(
                   z3.And(k >= 1, k <= x, x <= s.llen[j], elected_in(enc, s, u),
                          x <= s.gllen[u], s.glt[u, x] == s.lterm[j, x]),
                   gl_is(s, u, k, j))), ())]
 
 
 def _elected(enc: RaftHistoryZ3, s: HistoryVars) -> Case:
-    return _fact("every term that committed had an election",
-                 _all_ints(1, lambda u: z3.Implies(s.ctop[u] > 0, elected_in(enc, s, u))),
-                 ("commit_in_grown",))
+    return fact("every term that committed had an election",
+                _all_ints(1, lambda u: z3.Implies(s.ctop[u] > 0, elected_in(enc, s, u))),
+                ("commit_in_grown",))
 
 
 def receiver_commit_known(enc: RaftHistoryZ3, s: HistoryVars, tag: str) -> list[Case]:
@@ -109,20 +99,20 @@ def receiver_commit_known(enc: RaftHistoryZ3, s: HistoryVars, tag: str) -> list[
     last = p + z3.If(enc.is_ent(e), 1, 0)
     glm, lig_r = grown_logs_match(enc, s), log_in_grown_of(enc, s, r)
     return [
-        _fact("msg_commit_known at the request", _at(msg_commit_known(enc, s), *m),
-              ("msg_commit_known",)),
-        _fact("msg_in_grown at the request", _at(msg_in_grown(enc, s), *m), ("msg_in_grown",)),
-        _fact("log_in_grown at the receiver's previous entry and c", _at(lig_r, p, c),
-              ("log_in_grown",)),
-        _fact("log_in_grown at the receiver's new entry and c", _at(lig_r, p + 1, c),
-              ("log_in_grown",)),
-        _fact("grown_logs_match at the previous entry and c", _at(glm, pt, mt, p, c),
-              ("grown_logs_match",)),
-        _fact("grown_logs_match at the entry and c", _at(glm, enc.eterm(e), mt, p + 1, c),
-              ("grown_logs_match",)),
-        _fact("the receiver's log is the request's term's grown log at c (done)",
-              z3.Implies(z3.And(c >= 1, c <= last), gl_is(s, mt, c, r)), (), done),
-        _fact("the receiver's new commit is known (done)", z3.And(
+        fact("msg_commit_known at the request", at(msg_commit_known(enc, s), *m),
+             ("msg_commit_known",)),
+        fact("msg_in_grown at the request", at(msg_in_grown(enc, s), *m), ("msg_in_grown",)),
+        fact("log_in_grown at the receiver's previous entry and c", at(lig_r, p, c),
+             ("log_in_grown",)),
+        fact("log_in_grown at the receiver's new entry and c", at(lig_r, p + 1, c),
+             ("log_in_grown",)),
+        fact("grown_logs_match at the previous entry and c", at(glm, pt, mt, p, c),
+             ("grown_logs_match",)),
+        fact("grown_logs_match at the entry and c", at(glm, enc.eterm(e), mt, p + 1, c),
+             ("grown_logs_match",)),
+        fact("the receiver's log is the request's term's grown log at c (done)",
+             z3.Implies(z3.And(c >= 1, c <= last), gl_is(s, mt, c, r)), (), done),
+        fact("the receiver's new commit is known (done)", z3.And(
             c <= s.llen[r], z3.Implies(c > 0, _exists_term(lambda u: z3.And(
                 u <= s.term[r], _known_by(s, u, c, s.lterm[r, c]))))), ("type_ok",), done)]
 
@@ -144,13 +134,13 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
 
     out = [
         *receiver_commit_known(enc, s, tag),
-        _fact("the commit indexes are within the logs",
-              z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+        fact("the commit indexes are within the logs",
+             z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
         _elected(enc, s),
     ]
     for j in enc.srv:
         x = new[j]
-        out.append(_fact(f"{j}'s new commit is known (done)", z3.And(
+        out.append(fact(f"{j}'s new commit is known (done)", z3.And(
             x <= s.llen[j], z3.Implies(x > 0, _exists_term(
                 lambda u, x=x, j=j: _known_by(s, u, x, s.lterm[j, x])))),
             ("commit_known",), done))
@@ -158,16 +148,16 @@ def append_request_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
         for j in (a, b):
             out += _log_is_committed(enc, s, j, new[j], k, n + 1)
         out += [
-            _fact(f"state_machine_safety (pair {n + 1}) before", _at(before[n], k),
-                  ("state_machine_safety",)),
-            _fact(f"state_machine_safety (terms) at k{n + 1} before",
-                  _all_ints(2, lambda u1, u2, k=k: _at(hist, u1, u2, k)),
-                  ("state_machine_safety",)),
+            fact(f"state_machine_safety (pair {n + 1}) before", at(before[n], k),
+                 ("state_machine_safety",)),
+            fact(f"state_machine_safety (terms) at k{n + 1} before",
+                 _all_ints(2, lambda u1, u2, k=k: at(hist, u1, u2, k)),
+                 ("state_machine_safety",)),
             Case(f"pair {n + 1} (done)", done, part, ()),
             Case(f"pair {n + 1} (not done)", z3.Not(done), part, ())]
     part, (u1, u2, k) = inst[-1]
-    out += [_fact("state_machine_safety (terms) before", _at(hist, u1, u2, k),
-                  ("state_machine_safety",)),
+    out += [fact("state_machine_safety (terms) before", at(hist, u1, u2, k),
+                 ("state_machine_safety",)),
             Case("terms", TRUE, part, ())]
     return out
 
@@ -212,51 +202,51 @@ def advance_commit_safety(enc: RaftHistoryZ3, s: HistoryVars, t: HistoryVars, ta
     known_t = z3.And(term >= 1, s.elected[term, a], n <= s.gllen[term],
                      s.glt[term, n] == s.lterm[a, n])
     out = [
-        _fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
-        _fact("the committing leader's log is its grown log", z3.And(
+        fact("the new commit index is acknowledged", z3.Implies(grew, acked), ()),
+        fact("the committing leader's log is its grown log", z3.And(
             s.elected[term, a], s.gllen[term] == s.llen[a],
             _all_ints(1, lambda k: z3.Implies(z3.And(k >= 1, k <= s.llen[a]),
                                               gl_is(s, term, k, a)))), ("leader_grown_log",)),
-        _fact("acked_in_later at the new commit", _all_ints(1, in_later), ("acked_in_later",)),
-        _fact("a term's highest commit grows only to n, and only for T",
-              _all_ints(1, lambda u: z3.And(top[u] >= s.ctop[u], z3.Implies(
+        fact("acked_in_later at the new commit", _all_ints(1, in_later), ("acked_in_later",)),
+        fact("a term's highest commit grows only to n, and only for T",
+             _all_ints(1, lambda u: z3.And(top[u] >= s.ctop[u], z3.Implies(
                   top[u] != s.ctop[u], z3.And(u == term, grew, top[u] == n)))), ()),
         _elected(enc, s),
-        _fact("T's grown log has the new commit", z3.Implies(grew, z3.And(
+        fact("T's grown log has the new commit", z3.Implies(grew, z3.And(
             n <= s.llen[a], top[term] >= n, known_t)), ("type_ok",)),
-        _fact("the commit indexes are within the logs",
-              z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+        fact("the commit indexes are within the logs",
+             z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
     ]
 
     def history_at(k: Any, name: str) -> list[Case]:
         """Facts giving the history form after the step at index k, over u1, u2."""
         return [
-            _fact(f"grown_logs_match below the new commit at {name}",
-                  _all_ints(1, lambda u: _at(glm, term, u, n, k)), ("grown_logs_match",)),
-            _fact(f"leader_completeness (later terms) at T and {name}",
-                  _all_ints(1, lambda u: _at(later, u, term, k)), ("leader_completeness",)),
-            _fact(f"state_machine_safety (terms) at {name} before",
-                  _all_ints(2, lambda u1, u2: _at(hist, u1, u2, k)), ("state_machine_safety",))]
+            fact(f"grown_logs_match below the new commit at {name}",
+                 _all_ints(1, lambda u: at(glm, term, u, n, k)), ("grown_logs_match",)),
+            fact(f"leader_completeness (later terms) at T and {name}",
+                 _all_ints(1, lambda u: at(later, u, term, k)), ("leader_completeness",)),
+            fact(f"state_machine_safety (terms) at {name} before",
+                 _all_ints(2, lambda u1, u2: at(hist, u1, u2, k)), ("state_machine_safety",))]
 
     for m, ((part, (k,)), (x, y)) in enumerate(zip(inst[:-1], pairs, strict=True)):
         name = f"k{m + 1}"
         out += history_at(k, name)
-        out.append(_fact(f"state_machine_safety (terms) at {name} after",
-                         _all_ints(2, lambda u1, u2, k=k: z3.Implies(
+        out.append(fact(f"state_machine_safety (terms) at {name} after",
+                        _all_ints(2, lambda u1, u2, k=k: z3.Implies(
                              z3.And(k >= 1, k <= top[u1], k <= top[u2]),
                              z3.And(s.glt[u1, k] == s.glt[u2, k], s.glv[u1, k] == s.glv[u2, k]))),
-                         ()))
+                        ()))
         for j in (x, y):
             cj = s.commit[j]
-            out.append(_fact(f"{j}'s new commit is known ({name}, grew)", z3.If(
+            out.append(fact(f"{j}'s new commit is known ({name}, grew)", z3.If(
                 j == a, z3.And(n <= s.llen[a], top[term] >= n, known_t),
                 z3.And(cj <= s.llen[j], z3.Implies(cj > 0, _exists_term(
                     lambda u, cj=cj, j=j: _known_by(s, u, cj, s.lterm[j, cj]))))),
                 ("commit_known",), grew))
             out += _log_is_committed(enc, s, j, new[j], k, m + 1)
         out += [
-            _fact(f"state_machine_safety (pair {m + 1}) before", _at(before[m], k),
-                  ("state_machine_safety",)),
+            fact(f"state_machine_safety (pair {m + 1}) before", at(before[m], k),
+                 ("state_machine_safety",)),
             Case(f"pair {m + 1} (grew)", grew, part, ()),
             Case(f"pair {m + 1} (did not grow)", z3.Not(grew), part, ())]
     part, (_u1, _u2, k) = inst[-1]
@@ -279,18 +269,18 @@ def client_request_completeness(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
     c = z3.Const(f"i@{tag}", enc.S)
     term = s.term[c]
     cig = commit_in_grown(enc, s)
-    out = [_fact("the commit indexes are within the logs",
-                 z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
-           _fact("the leader's term's grown log is its log", z3.And(
+    out = [fact("the commit indexes are within the logs",
+                z3.And([s.commit[j] <= s.llen[j] for j in enc.srv]), ("commit_known",)),
+           fact("the leader's term's grown log is its log", z3.And(
                s.elected[term, c], s.gllen[term] == s.llen[c]), ("leader_grown_log",))]
     for n, (pre, (part, consts)) in enumerate(zip(before, inst, strict=True)):
         if consts:  # the history forms: at t (leaders), at t, t2, k (later terms)
-            out += [_fact(f"commit_in_grown at part {n + 1}'s term", _at(cig, consts[0]),
-                          ("commit_in_grown",)),
-                    _fact(f"leader_completeness part {n + 1} before", _at(pre, *consts),
-                          ("leader_completeness",))]
+            out += [fact(f"commit_in_grown at part {n + 1}'s term", at(cig, consts[0]),
+                         ("commit_in_grown",)),
+                    fact(f"leader_completeness part {n + 1} before", at(pre, *consts),
+                         ("leader_completeness",))]
         else:  # the state form, per (leader, server) pair
-            out.append(_fact(f"leader_completeness part {n + 1} before", pre,
-                             ("leader_completeness",)))
+            out.append(fact(f"leader_completeness part {n + 1} before", pre,
+                            ("leader_completeness",)))
         out.append(Case(f"part {n + 1}", TRUE, part, ()))
     return out
