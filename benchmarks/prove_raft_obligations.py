@@ -70,6 +70,8 @@ def measure(servers: int, part: str, timeout: float, out: Path, actions: list[st
             jobs.append((label, c.name, [*hyp, guard], c.formula,
                          enc.cases(label, c.name, s, t, "p", c.formula),
                          [*enc.axioms(), guard]))
+        for c in enc.step_safety(s, t):  # action properties, over the step
+            jobs.append((label, c.name, [*hyp, guard], c.formula, None, []))
     for c in enc.safety(s):
         jobs.append(("Inv =>", c.name, hyp, c.formula,
                      enc.cases(None, c.name, s, None, "", c.formula), enc.axioms()))

@@ -27,11 +27,14 @@ __all__ = ["ReachableCTI", "Reached", "obligation_title", "reachable_cti", "reac
 
 def obligation_title(kind: str, action: str | None, conjunct: str) -> str:
     """How an induction obligation reads, for Z3's and the explicit checker's alike:
-    ``Init => C``, ``Inv => C`` (safety) or ``Inv /\\ Action => C'``."""
+    ``Init => C``, ``Inv => C`` (safety), ``Inv /\\ Action => C'`` or, for an action
+    property, ``Inv /\\ Action => P(s, s')``."""
     if kind == "init":
         return f"Init => {conjunct}"
     if kind == "safety":
         return f"Inv => {conjunct}"
+    if kind == "action":
+        return f"Inv /\\ {action} => {conjunct}(s, s')"
     return f"Inv /\\ {action} => {conjunct}'"
 
 

@@ -3,7 +3,8 @@
 For an encoding (an ``Encoding`` of symbolic/z3base.py: symbolic/paxos/invariant.py,
 symbolic/paxos/article.py, symbolic/raft/encoding.py and their zoos) the checklist
 is: Init implies each conjunct; the whole invariant and each action imply each
-conjunct in the next state; the invariant implies each safety property. An
+conjunct in the next state (and each action property of the step); the invariant
+implies each safety property. An
 obligation is *proved* only when Z3 answers unsat; sat gives a counterexample to
 induction (CTI), unknown (a timeout, or Z3 giving up) stays unknown with Z3's reason.
 
@@ -70,7 +71,7 @@ class CTI:
 class Obligation:
     """One item of the checklist."""
 
-    kind: Literal["init", "step", "safety"]
+    kind: Literal["init", "step", "safety", "action"]
     conjunct: str
     action: str | None
     verdict: Verdict
@@ -233,6 +234,11 @@ def prove(enc: Encoding[Any, Any], *, timeout: float = 120.0,
                    decoder(facts, c.formula, label, t),
                    enc.cases(label, c.name, s, t, "p", c.formula),
                    [*enc.axioms(), guard]) and stop_at_first:
+                break
+        for c in enc.step_safety(s, t):  # action properties: over the step itself
+            facts = [*hyp, guard]
+            if run("action", c.name, label, facts, c.formula,
+                   decoder(facts, c.formula, label, t)) and stop_at_first:
                 break
     for c in enc.safety(s):
         run("safety", c.name, None, hyp, c.formula, decoder(hyp, c.formula, None, None),

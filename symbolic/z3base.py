@@ -352,6 +352,11 @@ class Encoding(Generic[S, V]):
         """The properties the invariant must imply."""
         raise NotImplementedError
 
+    def step_safety(self, s: V, t: V) -> list[Conjunct]:
+        """The action properties (over a step from ``s`` to ``t``) the invariant and
+        each action must imply; none by default."""
+        return []
+
     def axioms(self) -> list[z3.BoolRef]:
         return []
 

@@ -266,7 +266,9 @@ def test_election_safety_and_log_matching_proved_for_three_servers(
     assert doc["verdict"] == "proved"
     enc = raft_encoding_for("raft", servers=3, values=None, proof=True)
     n_inv, n_act = len(enc.invariants(enc.fresh_state("n"))), len(enc.action_labels())
-    assert len(doc["obligations"]) == n_inv * (1 + n_act) + 3
+    # each action also keeps leader append-only (an action property)
+    assert len(doc["obligations"]) == n_inv * (1 + n_act) + n_act + 3
+    assert sum(o["kind"] == "action" for o in doc["obligations"]) == n_act
 
 
 class NoQuorumRaft(Raft):

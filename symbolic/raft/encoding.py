@@ -460,6 +460,10 @@ class RaftZ3(RaftSorts, Encoding[RaftState, RaftVars]):
         from agree.symbolic.raft.invariant import safety
         return safety(self, s)
 
+    def step_safety(self, s: RaftVars, t: RaftVars) -> list[Conjunct]:
+        from agree.symbolic.raft.invariant import step_safety
+        return step_safety(self, s, t)
+
     # -- explicit states ---------------------------------------------------------
 
     def cases(self, label: str | None, conjunct: str, s: RaftVars, t: RaftVars | None,

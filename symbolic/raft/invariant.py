@@ -135,6 +135,18 @@ def commit_index_in_log(enc: RaftZ3, s: RaftVars) -> z3.BoolRef:
     return z3.And([s.commit[i] <= s.llen[i] for i in enc.srv])
 
 
+def leader_append_only(enc: RaftZ3, s: RaftVars, t: RaftVars) -> z3.BoolRef:
+    """A step keeps every log of a server that is leader of the same term before and
+    after as a prefix of its new log (an action property: over s and t)."""
+    def kept(i: Any) -> z3.BoolRef:
+        return z3.Implies(
+            z3.And(s.role[i] == enc.L, t.role[i] == enc.L, s.term[i] == t.term[i]),
+            z3.And(s.llen[i] <= t.llen[i], _indexes(enc, 1, lambda k: z3.Implies(
+                z3.And(k >= 1, k <= s.llen[i]),
+                z3.And(s.lterm[i, k] == t.lterm[i, k], s.lval[i, k] == t.lval[i, k])))))
+    return z3.And([kept(i) for i in enc.srv])
+
+
 # -- lemmas (properties/raft_lemmas.py) --------------------------------------------------
 
 
@@ -296,6 +308,13 @@ def conjunct(enc: RaftZ3, s: RaftVars, name: str) -> Conjunct:
 def inductive(enc: RaftZ3, s: RaftVars) -> list[Conjunct]:
     names = ELECTION if enc.part == "election" else (*ELECTION, *LOG)
     return [conjunct(enc, s, n) for n in names]
+
+
+def step_safety(enc: RaftZ3, s: RaftVars, t: RaftVars) -> list[Conjunct]:
+    """In proofs of the whole invariant (``--part all``): leader append-only."""
+    if not enc.proof or enc.part != "all":
+        return []
+    return [Conjunct("leader_append_only", leader_append_only(enc, s, t))]
 
 
 def safety(enc: RaftZ3, s: RaftVars) -> list[Conjunct]:
