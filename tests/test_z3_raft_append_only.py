@@ -1,10 +1,11 @@
 """Leader Append-Only in ``agree prove raft``: an action property, so an obligation per
 action over the step itself (``Inv /\\ A => leader_append_only(s, s')``). Its Z3 form is
-held to the Python twin on every step of a small reachable state space and on a step
+held to the Python twin on steps of a small reachable state space and on a step
 that breaks it, and an encoding whose leader overwrites its own last entry fails it."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import z3
@@ -50,7 +51,7 @@ def _disagreements(enc: RaftZ3, spec: Raft, steps: list[tuple[RaftState, RaftSta
     return out, broken
 
 
-def test_the_z3_form_matches_python_on_every_step_and_on_a_rewritten_log() -> None:
+def test_the_z3_form_matches_python_on_sampled_steps_and_on_a_rewritten_log() -> None:
     spec, _ = build("raft", SMALL)
     assert isinstance(spec, Raft)
     states = [st for st in reachable(spec, constraint="tlc") if spec.constraint(st)]
@@ -62,7 +63,9 @@ def test_the_z3_form_matches_python_on_every_step_and_on_a_rewritten_log() -> No
     i = next(i for i in spec.servers if pre.state[i] == LEADER and pre.log[i])
     rewritten = pre._replace(log=tuple(
         (Entry(lg[0].term + 1, lg[0].value),) if j == i else lg for j, lg in enumerate(pre.log)))
-    bad, broken = _disagreements(_encoding(), spec, [*steps[:4000], (pre, rewritten)])
+    # every step from a state where a leader holds an entry, and others at random
+    sample = [*leads, *random.Random(5).sample(steps, 1000), (pre, rewritten)]
+    bad, broken = _disagreements(_encoding(), spec, sample)
     assert bad == []
     assert broken == 1  # only the rewritten step
 
