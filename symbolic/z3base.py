@@ -136,10 +136,10 @@ class Case:
     fact: bool = False
 
 
-def fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...],
+def fact(name: str, goal: z3.BoolRef, uses: tuple[str, ...] | None,
          assume: z3.BoolRef | None = None) -> Case:
     """A step of a split: ``goal`` (under ``assume``, if given) from the conjuncts
-    ``uses``, a fact for the cases after it."""
+    ``uses`` (None: all), a fact for the cases after it."""
     return Case(name, z3.BoolVal(True) if assume is None else assume, goal, uses, fact=True)
 
 

@@ -61,7 +61,7 @@ from agree.symbolic.raft.invariant_history import (
     msg_in_grown,
 )
 from agree.symbolic.raft.votes import VOTE_CONJUNCTS
-from agree.symbolic.z3base import Case, at, instances, parts
+from agree.symbolic.z3base import Case, at, fact, instances, parts
 
 if TYPE_CHECKING:
     from agree.symbolic.raft.encoding import RaftVars, RaftZ3
@@ -102,15 +102,15 @@ def _append_log_matching(enc: RaftZ3, s: RaftVars, tag: str, goal: z3.BoolRef,
     m = enc.msg_params("aereq", tag)
     p = m[3]
     true = z3.BoolVal(True)
-    out = [Case("aereq_log_match at the request", true, at(aereq_log_match(enc, s), *m),
-                ("aereq_log_match",), fact=True),
-           Case("the request's index and the logs' lengths", true,
-                z3.And(p >= 0, *(s.llen[j] >= 0 for j in enc.srv)), ("type_ok",), fact=True)]
+    out = [fact("aereq_log_match at the request", at(aereq_log_match(enc, s), *m),
+                ("aereq_log_match",)),
+           fact("the request's index and the logs' lengths",
+                z3.And(p >= 0, *(s.llen[j] >= 0 for j in enc.srv)), ("type_ok",))]
     for x, (pre, (part, (n, k))) in enumerate(zip(before, inst, strict=True)):
-        out += [Case(f"log_matching (pair {x + 1}) at n, k before", true, at(pre, n, k),
-                     ("log_matching",), fact=True),
-                Case(f"log_matching (pair {x + 1}) at p, k before", true, at(pre, p, k),
-                     ("log_matching",), fact=True),
+        out += [fact(f"log_matching (pair {x + 1}) at n, k before", at(pre, n, k),
+                     ("log_matching",)),
+                fact(f"log_matching (pair {x + 1}) at p, k before", at(pre, p, k),
+                     ("log_matching",)),
                 Case(f"pair {x + 1}", true, part, ())]
     return out
 
@@ -177,14 +177,12 @@ def _become_leader_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str, goal: z3.
     part, (t1, t2, k, k2) = inst[0]
     i = z3.Const(f"i@{tag}", enc.S)
     term = s.term[i]
-    return [Case("the new term had no election", z3.BoolVal(True),
-                 z3.Not(elected_in(enc, s, term)), (*ELECTION, "candidate_not_elected"),
-                 fact=True),
-            Case("log_in_grown at the leader's log", z3.BoolVal(True),
-                 at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",), fact=True),
-            Case("grown_logs_match before", z3.BoolVal(True),
-                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
-                 fact=True),
+    return [fact("the new term had no election",
+                 z3.Not(elected_in(enc, s, term)), (*ELECTION, "candidate_not_elected")),
+            fact("log_in_grown at the leader's log",
+                 at(log_in_grown_of(enc, s, i), k, k2), ("log_in_grown",)),
+            fact("grown_logs_match before",
+                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",)),
             Case("t2 is the new term", t2 == term, part, ()),
             Case("t2 is an older term", t2 != term, part, ())]
 
@@ -205,10 +203,10 @@ def _client_request_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
         lead = z3.Implies(s.role[i] == enc.L, z3.And(
             s.elected[term, i], s.gllen[term] == s.llen[i],
             z3.Implies(z3.And(k2 >= 1, k2 <= s.llen[i]), gl_is(s, term, k2, i))))
-        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
-                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
-                Case(f"leader_grown_log at the leader ({j})", z3.BoolVal(True), lead,
-                     ("leader_grown_log",), fact=True),
+        out += [fact(f"log_in_grown at {j}'s log",
+                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",)),
+                fact(f"leader_grown_log at the leader ({j})", lead,
+                     ("leader_grown_log",)),
                 Case(f"{j}'s log", z3.BoolVal(True), part, ())]
     return out
 
@@ -227,18 +225,18 @@ def _append_in_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
     m = enc.msg_params("aereq", tag)
     _src, i, t, p, pt, e, _c = m
     branches = enc.append_branches(s, tag)  # type: ignore[arg-type]
-    out = [Case("msg_in_grown for the request", z3.BoolVal(True),
-                at(msg_in_grown(enc, s), *m), ("msg_in_grown",), fact=True)]
+    out = [fact("msg_in_grown for the request",
+                at(msg_in_grown(enc, s), *m), ("msg_in_grown",))]
     for j, (part, (k, k2)) in zip(enc.srv, inst, strict=True):
         glm = grown_logs_match(enc, s)
-        out += [Case(f"log_in_grown at {j}'s log", z3.BoolVal(True),
-                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",), fact=True),
-                Case(f"log_in_grown at the receiver's log ({j})", z3.BoolVal(True),
-                     at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",), fact=True),
-                Case(f"grown_logs_match at the entry ({j})", z3.BoolVal(True),
-                     at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",), fact=True),
-                Case(f"grown_logs_match at the previous entry ({j})", z3.BoolVal(True),
-                     at(glm, pt, t, p, k2), ("grown_logs_match",), fact=True)]
+        out += [fact(f"log_in_grown at {j}'s log",
+                     at(log_in_grown_of(enc, s, j), k, k2), ("log_in_grown",)),
+                fact(f"log_in_grown at the receiver's log ({j})",
+                     at(log_in_grown_of(enc, s, i), p, k2), ("log_in_grown",)),
+                fact(f"grown_logs_match at the entry ({j})",
+                     at(glm, enc.eterm(e), t, p + 1, k2), ("grown_logs_match",)),
+                fact(f"grown_logs_match at the previous entry ({j})",
+                     at(glm, pt, t, p, k2), ("grown_logs_match",))]
         out += [Case(f"{j}'s log ({name})", cond, part, ()) for name, cond in branches.items()]
     return out
 
@@ -256,11 +254,10 @@ def _client_request_grown(enc: RaftHistoryZ3, s: HistoryVars, tag: str,
     term = s.term[i]
     lead = z3.Implies(s.role[i] == enc.L,
                       z3.And(s.elected[term, i], s.gllen[term] == s.llen[i]))
-    return [Case("grown_logs_match before", z3.BoolVal(True),
-                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",),
-                 fact=True),
-            Case("leader_grown_log at the leader", z3.BoolVal(True), lead,
-                 ("leader_grown_log",), fact=True),
+    return [fact("grown_logs_match before",
+                 at(grown_logs_match(enc, s), t1, t2, k, k2), ("grown_logs_match",)),
+            fact("leader_grown_log at the leader", lead,
+                 ("leader_grown_log",)),
             Case("the grown logs", z3.BoolVal(True), part, ())]
 
 
@@ -277,8 +274,8 @@ def _pre_parts(enc: RaftHistoryZ3, s: HistoryVars, conjunct: str, goal: z3.BoolR
         return None
     out: list[Case] = []
     for n, (pre, (part, consts)) in enumerate(zip(before, inst, strict=True)):
-        out += [Case(f"{conjunct} part {n + 1} before", z3.BoolVal(True),
-                     at(pre, *consts) if consts else pre, (conjunct,), fact=True),
+        out += [fact(f"{conjunct} part {n + 1} before",
+                     at(pre, *consts) if consts else pre, (conjunct,)),
                 Case(f"part {n + 1}", z3.BoolVal(True), part, ("type_ok",))]
     return out
 

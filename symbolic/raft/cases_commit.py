@@ -442,9 +442,8 @@ def become_leader_ack_msg(enc: RaftHistoryZ3, s: HistoryVars, tag: str, conjunct
              z3.And(at(glt, t, length), at(glt, t, m), at(glt, last, length),
                      at(glt, last, m)), ("grown_log_terms",)),
         # From every conjunct: with vote_up_to_date alone (as above) it is not proved.
-        Case("the new leader holds the entry", TRUE, z3.Implies(
-            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)), None,
-            fact=True),
+        fact("the new leader holds the entry", z3.Implies(
+            z3.And(live, t < term), z3.And(m <= length, s.lterm[c, m] == t)), None),
         Case("the response", TRUE, part, (conjunct, "ack_msg_kept", "type_ok")),
     ]
 
