@@ -399,16 +399,14 @@ class Spec(Generic[S]):
         return replace(state, **{**values, **changes})
 
     def history_memo(self, state: S) -> tuple[Any, ...] | None:
-        """The history variables' next values :meth:`step` computed from ``state`` (the
-        very object), if it still remembers them, else None. An engine that steps again
-        later from an equal copy of ``state`` hands them back with
-        :meth:`recall_history`, sparing their recomputation."""
+        """The history values :meth:`step` computed from ``state`` (the very object) if
+        still remembered, else None: for :meth:`recall_history` on an equal copy."""
         memo = self._history_memo
         return memo[1] if memo[0] is state and self._history_attrs else None
 
     def recall_history(self, state: S, values: tuple[Any, ...]) -> None:
-        """Have :meth:`step` take ``values`` (from :meth:`history_memo` of a state equal
-        to ``state``) as ``state``'s history values."""
+        """Have :meth:`step` take ``values`` (:meth:`history_memo` of an equal state) as
+        ``state``'s history values, sparing their recomputation."""
         self._history_memo = (state, values)
 
     def _remember_history(self, state: S) -> tuple[S, tuple[Any, ...]]:
