@@ -35,7 +35,7 @@ with the recorded figures of the runs not made (``--recorded``: from those only,
 running nothing).
 
 Mode ``Ns`` (say ``2s``) runs the N workers in this one process, each request to one
-worker after the other (agree.checker.parallel.InProcessPool): their CPU seconds
+worker after the other (agree.checker.pools.InProcessPool): their CPU seconds
 are then the engine's own work, without the machine's cost of two processes running at once (shared
 caches and memory bus, the other users' processes). Its "critical" beside mode ``N``'s
 tells how much of the speed-up the engine loses and how much the machine does.
@@ -121,11 +121,11 @@ def one(config: str, mode: str, time_limit: float | None) -> dict[str, Any]:
     else:
         sequential = mode.endswith("s")
         if sequential:
-            from agree.checker import parallel
+            from agree.checker import parallel, pools
 
             # in place of the forked pool: as ``pool_factory`` it would switch to the
             # stable fingerprints, which cost more than the forked workers' ``hash``
-            parallel.ForkPool = parallel.InProcessPool  # type: ignore[misc,assignment]
+            parallel.ForkPool = pools.InProcessPool  # type: ignore[misc,assignment]
         r = check(spec, chosen, workers=int(mode.rstrip("s")), time_limit=time_limit,
                   stats=stats)
     seconds = time.perf_counter() - start

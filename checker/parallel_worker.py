@@ -74,7 +74,7 @@ class Worker:
         self.next: list[Any] = []
         self.next_fps = array("q")
         self.stopped: str | None = None
-        # CPU seconds per request kind, and of each request in turn (see parallel.Timed)
+        # CPU seconds per request kind, and of each request in turn (see pools.Timed)
         self.phase_cpu: dict[str, float] = {}
         self.timeline: list[float] = []
         self.counts = {"candidates": 0, "known": 0, "kept": 0, "sent_bytes": 0}

@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from agree.checker.explore import select_properties
-from agree.checker.parallel import PoolFactory
 from agree.checker.parallel_worker import Fingerprint, Worker, answer
+from agree.checker.pools import PoolFactory
 from agree.checker.result import SpecRuntimeError
 from agree.checker.simulate import SAFETY_KINDS, SimulationResult, simulate_runs
 from agree.spec import Property, Spec, SpecError
@@ -82,7 +82,7 @@ class _Actor:
 
 
 class _RayPool:
-    """The BFS workers as Ray actors: the coordinator's side (see parallel.Pool)."""
+    """The BFS workers as Ray actors: the coordinator's side (see pools.Pool)."""
 
     def __init__(self, n: int, spec: Spec[Any], props: Sequence[Property],
                  fingerprint: Fingerprint, opts: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The multi-process workers on Raft (constraint, action property, property skipping):
 same figures and shortest counterexamples as one process; the expansion is built once
-per worker; the CPU accounting of the barrier rounds (parallel.Timed)."""
+per worker; the CPU accounting of the barrier rounds (pools.Timed)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from _results import figures
 
 from agree.checker import core as core_module
-from agree.checker.parallel import InProcessPool, PoolFactory, run_parallel
+from agree.checker.parallel import run_parallel
+from agree.checker.pools import InProcessPool, PoolFactory
 from agree.checker.run import check
 from agree.protocols import registry
 from agree.spec import Property, Spec
